@@ -1,0 +1,33 @@
+// A small leveled logger. Callers never pass secrets; `redact` masks anything that looks like one anyway.
+
+export interface Logger {
+  info(message: string): void
+  warn(message: string): void
+  error(message: string): void
+}
+
+const SECRET_PATTERNS: RegExp[] = [
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  /(password|passwd|token|secret|passphrase)(["'\s:=]+)([^\s"',}]+)/gi,
+  /Bearer\s+[A-Za-z0-9._~+/=-]+/g
+]
+
+export function redact(text: string): string {
+  let out = text
+  for (const pattern of SECRET_PATTERNS) {
+    out = out.replace(pattern, (match, a?: string, b?: string) => (a && b !== undefined ? `${a}${b}[redacted]` : '[redacted]'))
+  }
+  return out
+}
+
+export function createLogger(write: (line: string) => void = (line) => process.stderr.write(`${line}\n`), quiet = false): Logger {
+  const emit = (level: string, message: string): void => {
+    if (quiet && level === 'info') return
+    write(`${new Date().toISOString()} ${level.padEnd(5)} ${redact(message)}`)
+  }
+  return {
+    info: (m) => emit('info', m),
+    warn: (m) => emit('warn', m),
+    error: (m) => emit('error', m)
+  }
+}

@@ -1,0 +1,70 @@
+// Walks a parsed db.json from its schemaVersion up to SCHEMA_VERSION, one numbered step at a time,
+// and checks the result's shape. A file written by a newer Fedgate is refused, never rewritten.
+
+import { SCHEMA_VERSION, type DbDocument } from './schema.ts'
+import { migration001 } from './migrations/001-initial.ts'
+
+export class StoreFormatError extends Error {
+  constructor(
+    message: string,
+    readonly fromNewerVersion = false
+  ) {
+    super(message)
+    this.name = 'StoreFormatError'
+  }
+}
+
+/** migrations[n] turns a version-n document into version n+1. Version 0 = before versioning. */
+export const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
+  0: migration001
+}
+
+export function migrate(raw: unknown): DbDocument {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new StoreFormatError('db.json does not hold a JSON object')
+  }
+  let doc = raw as Record<string, unknown>
+  let version = typeof doc.schemaVersion === 'number' ? doc.schemaVersion : 0
+  if (!Number.isInteger(version) || version < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
+  if (version > SCHEMA_VERSION) {
+    throw new StoreFormatError(
+      `db.json was written by a newer version of Fedgate (schema ${version}; this version reads up to ${SCHEMA_VERSION}). Upgrade Fedgate; the file was left untouched.`,
+      true
+    )
+  }
+  while (version < SCHEMA_VERSION) {
+    const step = MIGRATIONS[version]
+    if (!step) throw new StoreFormatError(`No migration from schema ${version}`)
+    doc = step(structuredClone(doc))
+    version = doc.schemaVersion as number
+  }
+  checkShape(doc)
+  return doc as unknown as DbDocument
+}
+
+const COLLECTIONS = [
+  'organizations',
+  'users',
+  'teams',
+  'networks',
+  'devices',
+  'federations',
+  'federationCodes',
+  'externalPeers',
+  'dataPackages'
+] as const
+
+function checkShape(doc: Record<string, unknown>): void {
+  for (const key of COLLECTIONS) {
+    const value = doc[key]
+    if (!Array.isArray(value)) throw new StoreFormatError(`db.json: '${key}' is not a list`)
+    for (const item of value) {
+      if (item === null || typeof item !== 'object' || typeof (item as { id?: unknown }).id !== 'string') {
+        if (key === 'federationCodes' && item && typeof (item as { networkId?: unknown }).networkId === 'string') continue
+        throw new StoreFormatError(`db.json: an entry of '${key}' has no id`)
+      }
+    }
+  }
+  const meta = doc.meta as { deploymentId?: unknown } | undefined
+  if (!meta || typeof meta.deploymentId !== 'string') throw new StoreFormatError("db.json: 'meta.deploymentId' is missing")
+}

@@ -1,0 +1,139 @@
+// The shape of db.json: what operators created. High-churn state (connections, positions, rates) stays in memory.
+// Changing a shape means a new numbered migration in ./migrations and a bump of SCHEMA_VERSION.
+
+import type { Permission, Plan } from '../api/contract.ts'
+
+export const SCHEMA_VERSION = 1
+
+export interface OrganizationRecord {
+  id: string
+  name: string
+  plan: Plan
+  tokenLimit: number
+  createdAt: string
+}
+
+export interface UserRecord {
+  id: string
+  username: string
+  displayName: string
+  /** scrypt$N$r$p$saltB64$hashB64 */
+  passwordHash: string
+  deploymentAdmin: boolean
+  memberships: { organizationId: string; admin: boolean }[]
+  createdAt: string
+}
+
+export interface TeamRecord {
+  id: string
+  organizationId: string
+  name: string
+  memberIds: string[]
+  grants: { networkId: string; permissions: Permission[] }[]
+}
+
+export interface NetworkRecord {
+  id: string
+  organizationId: string
+  name: string
+  createdAt: string
+}
+
+export interface DeviceRecord {
+  id: string
+  networkId: string
+  callsign: string
+  fingerprint: string
+  serial: string
+  notBefore: string
+  notAfter: string
+  enrolledAt: string
+  revokedAt: string | null
+  /** Certificate PEM (public); the private key lives only inside the issued .p12 files under pki/devices/. */
+  certPem: string
+}
+
+export interface FederationEndRecord {
+  networkId: string
+  incoming: boolean
+  outgoing: boolean
+  acceptPackages: boolean
+  sharePackages: boolean
+}
+
+export interface FederationRecord {
+  id: string
+  kind: 'withinOrganization' | 'acrossOrganizations'
+  createdAt: string
+  ends: [FederationEndRecord, FederationEndRecord]
+}
+
+export interface FederationCodeRecord {
+  networkId: string
+  /** scrypt or sha256 hash of the normalised code; the code itself is never stored. */
+  codeHash: string
+  createdAt: string
+  expiresAt: string
+  createdBy: string
+}
+
+export interface ExternalPeerRecord {
+  id: string
+  networkId: string
+  fingerprint: string
+  displayName: string
+  incoming: boolean
+  outgoing: boolean
+  acceptPackages: boolean
+  sharePackages: boolean
+  dial: { address: string; port: number; caPem?: string } | null
+  createdAt: string
+}
+
+export interface DataPackageRecord {
+  id: string
+  networkId: string
+  hash: string
+  name: string
+  size: number
+  mimeType: string
+  createdAt: string
+  source: { kind: 'device' | 'operator' | 'federation' | 'peer'; label: string; id: string | null }
+  private: boolean
+  sharedWith: { kind: 'federation' | 'peer'; id: string; label: string; at: string }[]
+}
+
+export interface DbDocument {
+  schemaVersion: number
+  organizations: OrganizationRecord[]
+  users: UserRecord[]
+  teams: TeamRecord[]
+  networks: NetworkRecord[]
+  devices: DeviceRecord[]
+  federations: FederationRecord[]
+  federationCodes: FederationCodeRecord[]
+  externalPeers: ExternalPeerRecord[]
+  dataPackages: DataPackageRecord[]
+  /** Deployment-wide values that are not operator settings (e.g. our deployment id for file names). */
+  meta: { deploymentId: string; createdAt: string }
+}
+
+export function emptyDocument(now = new Date()): DbDocument {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    organizations: [],
+    users: [],
+    teams: [],
+    networks: [],
+    devices: [],
+    federations: [],
+    federationCodes: [],
+    externalPeers: [],
+    dataPackages: [],
+    meta: { deploymentId: randomId(), createdAt: now.toISOString() }
+  }
+}
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID()
+}

@@ -1,0 +1,243 @@
+// The local store: one lowdb document in db.json, one writer per data directory.
+// Mutations are synchronous in memory; `commit()` resolves only once the change is durable on disk
+// (temp file, fsync, rename, fsync of the directory). Writes are debounced and coalesced.
+
+import { Low } from 'lowdb'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
+import { emptyDocument, type DbDocument } from './schema.ts'
+import { migrate, StoreFormatError } from './migrate.ts'
+import { acquireLock, type DataDirLock } from './lock.ts'
+import type { StoreRecoveryNotice } from '../api/contract.ts'
+
+export interface StoreOptions {
+  /** Directory holding db.json, db.json.bak and db.lock. */
+  dir: string
+  /** Delay before a change is written; changes inside the window share one write. Default 50 ms. */
+  debounceMs?: number
+  /** Called with operator-readable messages (recovery, write failures). */
+  log?: (level: 'info' | 'warn' | 'error', message: string) => void
+}
+
+/** lowdb adapter that parses through the migrations and writes durably. */
+class DurableJsonFile {
+  constructor(private readonly file: string) {}
+
+  async read(): Promise<DbDocument | null> {
+    let text: string
+    try {
+      text = await fsp.readFile(this.file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+      throw err
+    }
+    return migrate(JSON.parse(text))
+  }
+
+  async write(data: DbDocument): Promise<void> {
+    await writeFileDurably(this.file, JSON.stringify(data))
+  }
+}
+
+/** Write `content` to `file` so that after a crash the file holds either the old or the new content, whole. */
+export async function writeFileDurably(file: string, content: string | Buffer): Promise<void> {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
+  const handle = await fsp.open(tmp, 'w', 0o600)
+  try {
+    await handle.writeFile(content)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  await fsp.rename(tmp, file)
+  await syncDirectory(dir)
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined
+  try {
+    handle = await fsp.open(dir, 'r')
+    await handle.sync()
+  } catch (err) {
+    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+  } finally {
+    await handle?.close()
+  }
+}
+
+export class Store {
+  readonly file: string
+  readonly backupFile: string
+  /** Set when the last open had to recover from an unreadable db.json. */
+  recovery: StoreRecoveryNotice | null = null
+
+  private readonly db: Low<DbDocument>
+  private readonly debounceMs: number
+  private readonly log: NonNullable<StoreOptions['log']>
+  private lock: DataDirLock | null = null
+  private timer: NodeJS.Timeout | null = null
+  private dirty = false
+  private writing: Promise<void> | null = null
+  private waiters: { resolve: () => void; reject: (err: Error) => void }[] = []
+  private closed = false
+  /** The last failed write, until a write succeeds again. */
+  lastWriteError: Error | null = null
+
+  private constructor(private readonly options: StoreOptions) {
+    this.file = path.join(options.dir, 'db.json')
+    this.backupFile = `${this.file}.bak`
+    this.db = new Low<DbDocument>(new DurableJsonFile(this.file), emptyDocument())
+    this.debounceMs = options.debounceMs ?? 50
+    this.log = options.log ?? (() => {})
+  }
+
+  /** Open (or create) the store in `dir`. Throws `StoreLockedError` if another process holds it. */
+  static async open(options: StoreOptions): Promise<Store> {
+    await fsp.mkdir(options.dir, { recursive: true })
+    const store = new Store(options)
+    store.lock = await acquireLock(path.join(options.dir, 'db.lock'))
+    try {
+      await store.load()
+    } catch (err) {
+      await store.lock.release()
+      throw err
+    }
+    return store
+  }
+
+  /** The live document. Mutate it only inside `update()`. */
+  get data(): Readonly<DbDocument> {
+    return this.db.data
+  }
+
+  /**
+   * Apply `mutate` to the document now and resolve once the change is on disk.
+   * If `mutate` throws, the document is left as it was (the change is applied to a copy first).
+   */
+  async update<T>(mutate: (doc: DbDocument) => T): Promise<T> {
+    if (this.closed) throw new Error('The store is closed')
+    const draft = structuredClone(this.db.data)
+    const result = mutate(draft)
+    this.db.data = draft
+    await this.commit()
+    return result
+  }
+
+  /** Resolve when everything changed so far is durable (or reject if that write fails). */
+  commit(): Promise<void> {
+    this.dirty = true
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
+    if (!this.timer && !this.writing) this.timer = setTimeout(() => void this.flushNow(), this.debounceMs)
+    return done
+  }
+
+  /** Write pending changes now (used at shutdown and by tests). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer)
+      this.timer = null
+    }
+    while (this.writing) await this.writing.catch(() => {})
+    if (this.dirty) await this.flushNow()
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    await this.flush().catch(() => {})
+    this.closed = true
+    await this.lock?.release()
+    this.lock = null
+  }
+
+  private async flushNow(): Promise<void> {
+    this.timer = null
+    if (this.writing) return
+    const waiters = this.waiters
+    this.waiters = []
+    this.dirty = false
+    const run = this.db.write()
+    this.writing = run
+    try {
+      await run
+      this.lastWriteError = null
+      for (const w of waiters) w.resolve()
+    } catch (err) {
+      const error = new Error(`The change could not be saved to ${this.file}: ${(err as Error).message}`)
+      this.lastWriteError = error
+      this.log('error', error.message)
+      for (const w of waiters) w.reject(error)
+      // The in-memory document stays ahead of the disk; the next change retries the whole document.
+      this.dirty = true
+    } finally {
+      this.writing = null
+    }
+    if (this.waiters.length > 0 && !this.timer) this.timer = setTimeout(() => void this.flushNow(), this.debounceMs)
+  }
+
+  private async load(): Promise<void> {
+    try {
+      const doc = await this.db.adapter.read()
+      if (doc === null) {
+        // A missing db.json with a backup present means the file was lost, not a first start.
+        if (fs.existsSync(this.backupFile)) {
+          await this.restoreFromBackup('db.json was missing')
+          return
+        }
+        this.db.data = emptyDocument()
+        await this.db.write()
+        return
+      }
+      this.db.data = doc
+      if (doc.schemaVersion !== (await this.fileSchemaVersion())) await this.db.write()
+      // The file read cleanly: it becomes the backup of the last good state.
+      await writeFileDurably(this.backupFile, JSON.stringify(doc))
+    } catch (err) {
+      if (err instanceof StoreFormatError && err.fromNewerVersion) throw err
+      await this.recoverFromCorruptFile(err as Error)
+    }
+  }
+
+  private async fileSchemaVersion(): Promise<number | null> {
+    try {
+      const raw = JSON.parse(await fsp.readFile(this.file, 'utf8')) as { schemaVersion?: unknown }
+      return typeof raw.schemaVersion === 'number' ? raw.schemaVersion : null
+    } catch {
+      return null
+    }
+  }
+
+  private async recoverFromCorruptFile(cause: Error): Promise<void> {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+    const movedTo = `${this.file}.corrupt-${stamp}`
+    await fsp.rename(this.file, movedTo)
+    this.log('error', `db.json could not be read (${cause.message}); it was moved to ${movedTo}`)
+    await this.restoreFromBackup(`db.json could not be read (${cause.message})`, movedTo)
+  }
+
+  private async restoreFromBackup(reason: string, movedTo = ''): Promise<void> {
+    let restoredFrom: 'backup' | 'empty' = 'empty'
+    let doc: DbDocument = emptyDocument()
+    try {
+      doc = migrate(JSON.parse(await fsp.readFile(this.backupFile, 'utf8')))
+      restoredFrom = 'backup'
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.log('error', `The backup ${this.backupFile} could not be read either (${(err as Error).message})`)
+      }
+    }
+    this.db.data = doc
+    await this.db.write()
+    const message =
+      restoredFrom === 'backup'
+        ? `${reason}. Fedgate restored the last good copy from ${path.basename(this.backupFile)}; changes made after it was taken are missing.`
+        : `${reason}, and no readable backup exists. Fedgate started with an empty store.`
+    this.recovery = { at: new Date().toISOString(), movedTo, restoredFrom, message }
+    this.log('error', message)
+  }
+}
+
+export { StoreFormatError }
+export { StoreLockedError } from './lock.ts'
