@@ -7,6 +7,8 @@ import type { EventBus } from './events.ts'
 import type { AuditLog } from './audit/audit.ts'
 import type { Accounts } from './accounts/accounts.ts'
 import type { Logger } from './log.ts'
+import type { InternalEvents } from './internal.ts'
+import type { HealthDto } from './api/contract.ts'
 
 export interface Services {
   dataDir: string
@@ -14,9 +16,18 @@ export interface Services {
   settingsPath: string
   store: Store
   events: EventBus
+  /** Notifications between areas (network deleted, device revoked, toggles changed). */
+  internal: InternalEvents
   audit: AuditLog
   accounts: Accounts
   log: Logger
   methods: MethodTable
   startedAt: number
+  /** Ports actually bound (settings may say 0 = any free port). */
+  ports: { federation: number; streaming: number; marti: number; console: number }
+  /** Live presence of a device (set by the streaming listener once it runs). */
+  presence: ((deviceId: string) => { online: boolean } | undefined) | null
+  /** Current health figures; areas add theirs through `healthContributors`. */
+  health(): HealthDto
+  healthContributors: ((health: HealthDto) => void)[]
 }

@@ -1,0 +1,254 @@
+// Users, sessions, login throttling and the permission checks (DESIGN.md §4). The only place that decides
+// who may do what; dispatch() calls it before every method.
+
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
+import type { Permission, UserDto, WhoAmI } from '../api/contract.ts'
+import { PERMISSIONS, PERMISSION_LABELS } from '../api/contract.ts'
+import type { Store } from '../store/store.ts'
+import type { UserRecord } from '../store/schema.ts'
+import { hashPassword, verifyPassword } from './passwords.ts'
+
+export interface AccountsOptions {
+  /** Session lifetime, extended on use. Default 12 h. */
+  sessionTtlMs?: number
+  /** Failed logins allowed per username and per address inside `throttleWindowMs` before refusing. Default 5. */
+  maxFailures?: number
+  /** Default 15 minutes. */
+  throttleWindowMs?: number
+  now?: () => number
+}
+
+interface Session {
+  userId: string
+  expiresAt: number
+}
+
+interface FailureWindow {
+  count: number
+  firstAt: number
+}
+
+export class Accounts {
+  /** Sessions by SHA-256 of the token: a memory dump does not hand out live tokens. */
+  private readonly sessions = new Map<string, Session>()
+  private readonly failures = new Map<string, FailureWindow>()
+  private readonly sessionTtlMs: number
+  private readonly maxFailures: number
+  private readonly throttleWindowMs: number
+  private readonly now: () => number
+  /** One-time token printed at first start while no user exists. */
+  setupToken: string | null = null
+
+  constructor(
+    private readonly store: Store,
+    options: AccountsOptions = {}
+  ) {
+    this.sessionTtlMs = options.sessionTtlMs ?? 12 * 3600_000
+    this.maxFailures = options.maxFailures ?? 5
+    this.throttleWindowMs = options.throttleWindowMs ?? 15 * 60_000
+    this.now = options.now ?? Date.now
+    if (store.data.users.length === 0) this.setupToken = randomBytes(18).toString('base64url')
+  }
+
+  // ─── sessions ──────────────────────────────────────────────────────────────
+
+  createSession(user: UserRecord): { token: string; expiresAt: string } {
+    const token = randomBytes(32).toString('base64url')
+    const expiresAt = this.now() + this.sessionTtlMs
+    this.sessions.set(digest(token), { userId: user.id, expiresAt })
+    return { token, expiresAt: new Date(expiresAt).toISOString() }
+  }
+
+  userForToken(token: string | null): UserRecord | null {
+    if (!token) return null
+    const key = digest(token)
+    const session = this.sessions.get(key)
+    if (!session) return null
+    if (session.expiresAt <= this.now()) {
+      this.sessions.delete(key)
+      return null
+    }
+    const user = this.store.data.users.find((u) => u.id === session.userId) ?? null
+    if (!user) {
+      this.sessions.delete(key)
+      return null
+    }
+    session.expiresAt = this.now() + this.sessionTtlMs
+    return user
+  }
+
+  endSession(token: string | null): void {
+    if (token) this.sessions.delete(digest(token))
+  }
+
+  endSessionsOf(userId: string): void {
+    for (const [key, s] of this.sessions) if (s.userId === userId) this.sessions.delete(key)
+  }
+
+  // ─── login and throttling ──────────────────────────────────────────────────
+
+  /** Null when the name or password is wrong; throws ThrottledError while throttled. */
+  async checkLogin(username: string, password: string, address: string): Promise<UserRecord | null> {
+    const keys = [`user:${username.toLowerCase()}`, `addr:${address}`]
+    for (const key of keys) {
+      const retryIn = this.throttledFor(key)
+      if (retryIn > 0) throw new ThrottledError(retryIn)
+    }
+    const user = this.findUserByName(username)
+    // Hash even for unknown users so timing does not reveal which names exist.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH)
+    if (ok && user) {
+      this.failures.delete(keys[0]!)
+      return user
+    }
+    for (const key of keys) this.recordFailure(key)
+    return null
+  }
+
+  /** Generic failure counter for other guessable secrets (federation codes): key → throttled for ms, or 0. */
+  recordFailure(key: string): void {
+    const now = this.now()
+    const w = this.failures.get(key)
+    if (!w || now - w.firstAt > this.throttleWindowMs) this.failures.set(key, { count: 1, firstAt: now })
+    else w.count++
+    if (this.failures.size > 10_000) this.pruneFailures()
+  }
+
+  throttledFor(key: string): number {
+    const w = this.failures.get(key)
+    if (!w) return 0
+    const elapsed = this.now() - w.firstAt
+    if (elapsed > this.throttleWindowMs) {
+      this.failures.delete(key)
+      return 0
+    }
+    return w.count >= this.maxFailures ? this.throttleWindowMs - elapsed : 0
+  }
+
+  clearFailures(key: string): void {
+    this.failures.delete(key)
+  }
+
+  private pruneFailures(): void {
+    const now = this.now()
+    for (const [key, w] of this.failures) if (now - w.firstAt > this.throttleWindowMs) this.failures.delete(key)
+  }
+
+  checkSetupToken(candidate: string): boolean {
+    if (!this.setupToken) return false
+    const a = Buffer.from(digest(candidate))
+    const b = Buffer.from(digest(this.setupToken))
+    return timingSafeEqual(a, b)
+  }
+
+  findUserByName(username: string): UserRecord | undefined {
+    const wanted = username.trim().toLowerCase()
+    return this.store.data.users.find((u) => u.username.toLowerCase() === wanted)
+  }
+
+  async newUserRecord(args: {
+    username: string
+    password: string
+    displayName?: string
+    deploymentAdmin?: boolean
+    memberships?: UserRecord['memberships']
+  }): Promise<UserRecord> {
+    return {
+      id: randomId('usr'),
+      username: args.username.trim(),
+      displayName: args.displayName?.trim() || args.username.trim(),
+      passwordHash: await hashPassword(args.password),
+      deploymentAdmin: args.deploymentAdmin ?? false,
+      memberships: args.memberships ?? [],
+      createdAt: new Date(this.now()).toISOString()
+    }
+  }
+
+  // ─── permissions ───────────────────────────────────────────────────────────
+
+  isOrganizationAdmin(user: UserRecord, organizationId: string): boolean {
+    return user.deploymentAdmin || user.memberships.some((m) => m.organizationId === organizationId && m.admin)
+  }
+
+  isOrganizationMember(user: UserRecord, organizationId: string): boolean {
+    return user.deploymentAdmin || user.memberships.some((m) => m.organizationId === organizationId)
+  }
+
+  organizationOfNetwork(networkId: string): string | null {
+    return this.store.data.networks.find((n) => n.id === networkId)?.organizationId ?? null
+  }
+
+  /** Members of a network's organization see it (tables, chips); acting on it needs a permission. */
+  canSeeNetwork(user: UserRecord, networkId: string): boolean {
+    const orgId = this.organizationOfNetwork(networkId)
+    return orgId !== null && this.isOrganizationMember(user, orgId)
+  }
+
+  /**
+   * Deployment admins and the organization's admins hold every permission on its networks;
+   * everyone else through a team of that organization with a grant on the network.
+   */
+  hasPermission(user: UserRecord, networkId: string, permission: Permission): boolean {
+    return this.permissionsOn(user, networkId).includes(permission)
+  }
+
+  permissionsOn(user: UserRecord, networkId: string): Permission[] {
+    const orgId = this.organizationOfNetwork(networkId)
+    if (orgId === null) return []
+    if (this.isOrganizationAdmin(user, orgId)) return [...PERMISSIONS]
+    if (!this.isOrganizationMember(user, orgId)) return []
+    const held = new Set<Permission>()
+    for (const team of this.store.data.teams) {
+      if (team.organizationId !== orgId || !team.memberIds.includes(user.id)) continue
+      for (const grant of team.grants) if (grant.networkId === networkId) for (const p of grant.permissions) held.add(p)
+    }
+    return PERMISSIONS.filter((p) => held.has(p))
+  }
+
+  describeMissingPermission(networkId: string, anyOf: Permission[]): string {
+    const network = this.store.data.networks.find((n) => n.id === networkId)
+    const labels = anyOf.map((p) => `'${PERMISSION_LABELS[p]}'`).join(' or ')
+    return network
+      ? `You need the ${labels} permission on network '${network.name}'. Ask an administrator of your organization for it.`
+      : `Network ${networkId} does not exist.`
+  }
+
+  whoami(user: UserRecord): WhoAmI {
+    const networkPermissions: Record<string, Permission[]> = {}
+    for (const network of this.store.data.networks) {
+      if (!this.canSeeNetwork(user, network.id)) continue
+      networkPermissions[network.id] = this.permissionsOn(user, network.id)
+    }
+    const adminOf = this.store.data.organizations.filter((o) => this.isOrganizationAdmin(user, o.id)).map((o) => o.id)
+    return { user: toUserDto(user), networkPermissions, adminOf }
+  }
+}
+
+export class ThrottledError extends Error {
+  constructor(readonly retryInMs: number) {
+    super(`Too many failed attempts. Try again in ${Math.ceil(retryInMs / 60_000)} minute(s).`)
+    this.name = 'ThrottledError'
+  }
+}
+
+export function toUserDto(user: UserRecord): UserDto {
+  return {
+    id: user.id,
+    username: user.username,
+    displayName: user.displayName,
+    deploymentAdmin: user.deploymentAdmin,
+    memberships: user.memberships.map((m) => ({ ...m })),
+    createdAt: user.createdAt
+  }
+}
+
+export function randomId(prefix: string): string {
+  return `${prefix}_${randomBytes(9).toString('base64url')}`
+}
+
+function digest(token: string): string {
+  return createHash('sha256').update(token).digest('hex')
+}
+
+// A valid hash of a random password, verified against when the username does not exist.
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='

@@ -1,0 +1,123 @@
+// startGateway(): the whole product in one process — store, accounts, PKI, device streaming, federation,
+// data packages — used by the Electron main process and by `fedgate serve`.
+
+import path from 'node:path'
+import type { HealthDto } from './api/contract.ts'
+import { buildMethodTable } from './api/methods.ts'
+import type { PartialMethodTable } from './api/dispatch.ts'
+import { AuditLog } from './audit/audit.ts'
+import { Accounts } from './accounts/accounts.ts'
+import { passwordProblem } from './accounts/passwords.ts'
+import { baseHealth } from './accounts/networks.ts'
+import { loadSettings } from './config/settings.ts'
+import { EventBus } from './events.ts'
+import { InternalEvents } from './internal.ts'
+import { createLogger, type Logger } from './log.ts'
+import type { Services } from './services.ts'
+import { Store } from './store/store.ts'
+
+export interface GatewayOptions {
+  /** Data directory: appsettings.json, db.json, pki/, packages/, audit.ndjson. */
+  dataDir: string
+  /** Environment for settings overrides (`Section__Key`) and FEDGATE_ADMIN_PASSWORD. Default process.env. */
+  env?: NodeJS.ProcessEnv
+  log?: Logger
+  /** Store write debounce in ms. Default 50. */
+  storeDebounceMs?: number
+}
+
+export interface Gateway {
+  services: Services
+  /** One-time token for `setupFirstAdmin`, while no user exists. */
+  setupToken: string | null
+  stop(): Promise<void>
+}
+
+/** Something started by an area that must be stopped in reverse order. */
+type Stopper = () => Promise<void> | void
+
+export async function startGateway(options: GatewayOptions): Promise<Gateway> {
+  const env = options.env ?? process.env
+  const log = options.log ?? createLogger()
+  const dataDir = path.resolve(options.dataDir)
+  const { settings, file: settingsPath, created } = loadSettings(dataDir, env)
+  if (created) log.info(`Created ${settingsPath} with default settings`)
+
+  const store = await Store.open({
+    dir: dataDir,
+    debounceMs: options.storeDebounceMs,
+    log: (level, message) => log[level](message)
+  })
+  const stoppers: Stopper[] = [() => store.close()]
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.reverse()) {
+      try {
+        await stop()
+      } catch (err) {
+        log.error(`while stopping: ${(err as Error).message}`)
+      }
+    }
+    stoppers.length = 0
+  }
+
+  try {
+    const events = new EventBus()
+    const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events)
+    stoppers.push(() => audit.close())
+    const accounts = new Accounts(store)
+    const extraMethods: PartialMethodTable[] = []
+
+    const services: Services = {
+      dataDir,
+      settings,
+      settingsPath,
+      store,
+      events,
+      internal: new InternalEvents(),
+      audit,
+      accounts,
+      log,
+      methods: buildMethodTable(),
+      startedAt: Date.now(),
+      ports: {
+        federation: settings.Federation.Port,
+        streaming: settings.Streaming.TlsPort,
+        marti: settings.Marti.Port,
+        console: settings.Console.Port
+      },
+      presence: null,
+      healthContributors: [],
+      health(): HealthDto {
+        const health = baseHealth(services)
+        for (const contribute of services.healthContributors) contribute(health)
+        return health
+      }
+    }
+
+    await createFirstAdminFromEnv(services, env)
+
+    // ── areas: each starts here and registers its stop ──────────────────────
+
+    services.methods = buildMethodTable(extraMethods)
+    if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')
+    return { services, setupToken: accounts.setupToken, stop: stopAll }
+  } catch (err) {
+    await stopAll()
+    throw err
+  }
+}
+
+/** FEDGATE_ADMIN_PASSWORD on first start creates the deployment admin `admin` (headless installs). */
+async function createFirstAdminFromEnv(services: Services, env: NodeJS.ProcessEnv): Promise<void> {
+  const password = env.FEDGATE_ADMIN_PASSWORD
+  if (!password || services.store.data.users.length > 0) return
+  const problem = passwordProblem(password)
+  if (problem) throw new Error(`FEDGATE_ADMIN_PASSWORD is not usable: ${problem}`)
+  const user = await services.accounts.newUserRecord({ username: 'admin', password, displayName: 'Administrator', deploymentAdmin: true })
+  await services.store.update((doc) => {
+    doc.users.push(user)
+  })
+  services.accounts.setupToken = null
+  services.audit.append({ actor: 'system', action: 'createFirstAdmin', target: 'user admin', details: { from: 'FEDGATE_ADMIN_PASSWORD' }, organizationId: null })
+  services.log.info("Created the deployment administrator 'admin' from FEDGATE_ADMIN_PASSWORD")
+}
