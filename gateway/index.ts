@@ -12,6 +12,8 @@ import { baseHealth } from './accounts/networks.ts'
 import { loadSettings } from './config/settings.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
+import { CodeHasher } from './federation/codes.ts'
+import { NO_METER } from './federation/local.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Services } from './services.ts'
 import { Store } from './store/store.ts'
@@ -87,6 +89,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       },
       presence: null,
       healthContributors: [],
+      codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
+      linkMeter: NO_METER,
       health(): HealthDto {
         const health = baseHealth(services)
         for (const contribute of services.healthContributors) contribute(health)

@@ -9,6 +9,8 @@ import type { Accounts } from './accounts/accounts.ts'
 import type { Logger } from './log.ts'
 import type { InternalEvents } from './internal.ts'
 import type { HealthDto } from './api/contract.ts'
+import type { CodeHasher } from './federation/codes.ts'
+import type { LinkMeter } from './federation/local.ts'
 
 export interface Services {
   dataDir: string
@@ -30,4 +32,8 @@ export interface Services {
   /** Current health figures; areas add theirs through `healthContributors`. */
   health(): HealthDto
   healthContributors: ((health: HealthDto) => void)[]
+  /** Hashes federation codes with the deployment secret in pki/. */
+  codeHasher: CodeHasher
+  /** Live rates of local federation links (the router's meters once it runs). */
+  linkMeter: LinkMeter
 }

@@ -6,8 +6,9 @@ import { unavailable } from './errors.ts'
 import { v } from './validate.ts'
 import { accountMethods } from '../accounts/methods.ts'
 import { networkMethods } from '../accounts/networks.ts'
+import { localFederationMethods } from '../federation/methods.ts'
 
-const AREAS: PartialMethodTable[] = [accountMethods, networkMethods]
+const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods]
 
 export function buildMethodTable(extra: PartialMethodTable[] = []): MethodTable {
   const table: PartialMethodTable = {}

@@ -60,7 +60,6 @@ function checkShape(doc: Record<string, unknown>): void {
     if (!Array.isArray(value)) throw new StoreFormatError(`db.json: '${key}' is not a list`)
     for (const item of value) {
       if (item === null || typeof item !== 'object' || typeof (item as { id?: unknown }).id !== 'string') {
-        if (key === 'federationCodes' && item && typeof (item as { networkId?: unknown }).networkId === 'string') continue
         throw new StoreFormatError(`db.json: an entry of '${key}' has no id`)
       }
     }

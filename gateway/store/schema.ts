@@ -69,12 +69,16 @@ export interface FederationRecord {
 }
 
 export interface FederationCodeRecord {
+  id: string
   networkId: string
-  /** scrypt or sha256 hash of the normalised code; the code itself is never stored. */
+  /** HMAC-SHA-256 of the normalised code under a deployment secret kept in pki/ (never in db.json). */
   codeHash: string
   createdAt: string
   expiresAt: string
   createdBy: string
+  /** 'active' until redeemed, cleared or replaced by a newer code; kept until expiry so a stale code gets a precise error. */
+  status: 'active' | 'redeemed' | 'cleared' | 'replaced'
+  closedAt: string | null
 }
 
 export interface ExternalPeerRecord {

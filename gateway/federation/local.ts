@@ -1,0 +1,77 @@
+// Local federations between networks of this deployment: the store's relationships turned into the
+// router's directed links, and the per-federation figures the console shows.
+
+import type { FederationDto, FederationEndDto, FederationStatsDto } from '../api/contract.ts'
+import type { Services } from '../services.ts'
+import type { DbDocument, FederationEndRecord, FederationRecord } from '../store/schema.ts'
+import type { LocalLink } from '../routing/types.ts'
+
+/** Both directed links of every federation: A → B carries CoT iff A.outgoing && B.incoming (DESIGN.md §5). */
+export function computeLocalLinks(doc: Pick<DbDocument, 'federations'>): LocalLink[] {
+  const links: LocalLink[] = []
+  for (const f of doc.federations) {
+    const [a, b] = f.ends
+    links.push(linkBetween(f.id, a, b), linkBetween(f.id, b, a))
+  }
+  return links
+}
+
+function linkBetween(federationId: string, from: FederationEndRecord, to: FederationEndRecord): LocalLink {
+  return {
+    federationId,
+    from: from.networkId,
+    to: to.networkId,
+    cot: from.outgoing && to.incoming,
+    packages: from.sharePackages && to.acceptPackages
+  }
+}
+
+/** Live figures per federation, as seen from one network: `in` = arriving at that network. */
+export interface LinkMeter {
+  /** Events per second from `from` to `to` over the last few seconds, and when the last one passed. */
+  rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null }
+}
+
+export const NO_METER: LinkMeter = { rate: () => ({ perSecond: 0, lastActivity: null }) }
+
+export function federationStats(f: FederationRecord, networkId: string, meter: LinkMeter): FederationStatsDto {
+  const ours = f.ends.find((e) => e.networkId === networkId) ?? f.ends[0]
+  const theirs = f.ends.find((e) => e !== ours) ?? f.ends[1]
+  const incoming = meter.rate(f.id, theirs.networkId, ours.networkId)
+  const outgoing = meter.rate(f.id, ours.networkId, theirs.networkId)
+  const last = [incoming.lastActivity, outgoing.lastActivity].filter((x): x is string => x !== null).sort().pop() ?? null
+  return { federationId: f.id, inPerSecond: incoming.perSecond, outPerSecond: outgoing.perSecond, lastActivity: last }
+}
+
+export function federationDto(gw: Services, f: FederationRecord, networkId: string, meter: LinkMeter): FederationDto {
+  const oursRecord = f.ends.find((e) => e.networkId === networkId) ?? f.ends[0]
+  const theirsRecord = f.ends.find((e) => e !== oursRecord) ?? f.ends[1]
+  return {
+    id: f.id,
+    kind: f.kind,
+    createdAt: f.createdAt,
+    ours: endDto(gw, oursRecord),
+    theirs: endDto(gw, theirsRecord),
+    stats: federationStats(f, networkId, meter)
+  }
+}
+
+function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
+  const network = gw.store.data.networks.find((n) => n.id === end.networkId)
+  const org = gw.store.data.organizations.find((o) => o.id === network?.organizationId)
+  return {
+    networkId: end.networkId,
+    networkName: network?.name ?? '(deleted network)',
+    organizationId: org?.id ?? '',
+    organizationName: org?.name ?? '',
+    incoming: end.incoming,
+    outgoing: end.outgoing,
+    acceptPackages: end.acceptPackages,
+    sharePackages: end.sharePackages
+  }
+}
+
+/** Whether two networks already federate with each other. */
+export function findFederationBetween(doc: Pick<DbDocument, 'federations'>, a: string, b: string): FederationRecord | undefined {
+  return doc.federations.find((f) => f.ends.some((e) => e.networkId === a) && f.ends.some((e) => e.networkId === b))
+}
