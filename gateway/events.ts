@@ -26,3 +26,34 @@ export class EventBus {
     return this.listeners.size
   }
 }
+
+/**
+ * The part of an event a user may see: organization-scoped data only reaches that organization's members.
+ * Returns null when nothing of the event is for them. Transports call this before pushing to a session.
+ */
+export function eventForUser(
+  event: ConsoleEvent,
+  canSeeNetwork: (networkId: string) => boolean,
+  isMemberOf: (organizationId: string) => boolean,
+  peerNetwork: (peerId: string) => string | null
+): ConsoleEvent | null {
+  switch (event.type) {
+    case 'deviceStatus':
+      return canSeeNetwork(event.networkId) ? event : null
+    case 'changed':
+      return event.networkId === undefined || canSeeNetwork(event.networkId) ? event : null
+    case 'auditAppended':
+      return event.entry.organizationId === null || isMemberOf(event.entry.organizationId) ? event : null
+    case 'peerStatus': {
+      const peers = event.peers.filter((p) => {
+        const networkId = peerNetwork(p.peerId)
+        return networkId !== null && canSeeNetwork(networkId)
+      })
+      return peers.length > 0 ? { type: 'peerStatus', peers } : null
+    }
+    case 'federationStats':
+    case 'rejectedPeer':
+    case 'health':
+      return event
+  }
+}
