@@ -86,3 +86,43 @@ export async function testPki(options: TestPkiOptions = {}): Promise<TestPki> {
     cleanup: () => fs.rmSync(root, { recursive: true, force: true })
   }
 }
+
+/** Every entry of a zip (e.g. a connection package) by name. */
+export async function unzipEntries(zip: Buffer): Promise<Map<string, Buffer>> {
+  const { default: yauzl } = await import('yauzl')
+  const zipFile = await new Promise<import('yauzl').ZipFile>((resolve, reject) =>
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (err, file) => (err ? reject(err) : resolve(file)))
+  )
+  const entries = new Map<string, Buffer>()
+  await new Promise<void>((resolve, reject) => {
+    zipFile.on('error', reject)
+    zipFile.on('end', () => resolve())
+    zipFile.on('entry', (entry: import('yauzl').Entry) => {
+      zipFile.openReadStream(entry, (err, stream) => {
+        if (err) return reject(err)
+        const chunks: Buffer[] = []
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk))
+        stream.on('error', reject)
+        stream.on('end', () => {
+          entries.set(entry.fileName, Buffer.concat(chunks))
+          zipFile.readEntry()
+        })
+      })
+    })
+    zipFile.readEntry()
+  })
+  return entries
+}
+
+/** The key (if any) and certificates inside a .p12, as PEM: what a TAK client library wants from a package. */
+export async function pemFromP12(p12: Buffer, password: string): Promise<{ keyPem: string | null; certPems: string[] }> {
+  const { default: forge } = await import('node-forge')
+  const parsed = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(p12.toString('binary')), password)
+  const keyBags = parsed.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!] ?? []
+  const certBags = parsed.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? []
+  const key = keyBags[0]?.key
+  return {
+    keyPem: key ? forge.pki.privateKeyToPem(key) : null,
+    certPems: certBags.flatMap((bag) => (bag.cert ? [forge.pki.certificateToPem(bag.cert)] : []))
+  }
+}

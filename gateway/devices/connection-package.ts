@@ -1,0 +1,201 @@
+// Connection data packages that put a device on our streaming port: the ATAK/WinTAK mission package, the iTAK
+// flat zip and the iTAK QR text (spec/tak-devices.md §3). Pure: certificates in, zip bytes and fresh passwords out.
+
+import { randomInt, randomUUID } from 'node:crypto'
+import QRCode from 'qrcode'
+import yazl from 'yazl'
+import { toP12 } from '../pki/p12.ts'
+
+export interface ConnectionPackageArgs {
+  /** Unique per deployment; goes into file names so two servers' files never clash on a device (taky #39). */
+  deploymentName: string
+  /** Connection description shown in ATAK, e.g. the network name. */
+  serverName: string
+  host: string
+  /** Streaming (TLS) port. */
+  port: number
+  callsign: string
+  clientCertPem: string
+  clientKeyPem: string
+  caCertPem: string
+}
+
+export interface ConnectionPackages {
+  atakZip: Buffer
+  atakFilename: string
+  itakZip: Buffer
+  itakFilename: string
+  clientPassword: string
+  truststorePassword: string
+  itakQrText: string
+  itakQrDataUrl: string
+}
+
+/** No 0/O, 1/l/I: passwords are read off a screen and typed on a phone. */
+const PASSWORD_ALPHABET = 'abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789'
+const PASSWORD_LENGTH = 16
+
+export function readablePassword(length = PASSWORD_LENGTH): string {
+  let out = ''
+  for (let i = 0; i < length; i++) out += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]
+  return out
+}
+
+/** A file-name-safe form: ASCII letters, digits, '-' and '_' only. */
+export function fileSafe(name: string, fallback: string): string {
+  const safe = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^A-Za-z0-9_-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 48)
+  return safe || fallback
+}
+
+export async function buildConnectionPackages(args: ConnectionPackageArgs): Promise<ConnectionPackages> {
+  const deployment = fileSafe(args.deploymentName, 'fedgate')
+  const device = fileSafe(args.callsign, 'device')
+  const clientPassword = readablePassword()
+  const truststorePassword = readablePassword()
+
+  const truststoreFile = `truststore-${deployment}.p12`
+  const clientFile = `${deployment}-${device}.p12`
+  const truststore = toP12({ keyPem: null, certPems: [args.caCertPem], password: truststorePassword, friendlyName: `${deployment}-ca` })
+  const client = toP12({
+    keyPem: args.clientKeyPem,
+    certPems: [args.clientCertPem, args.caCertPem],
+    password: clientPassword,
+    friendlyName: args.callsign
+  })
+  const connectString = `${args.host}:${args.port}:ssl`
+  const secrets = { truststoreFile, clientFile, truststorePassword, clientPassword }
+
+  // ATAK / WinTAK: a mission package whose manifest lists the pref and both p12 files; ATAK deletes it after import.
+  const prefFile = `${deployment}.pref`
+  const atakEntries: [string, Buffer][] = [
+    [`certs/${prefFile}`, Buffer.from(atakPref(args, connectString, secrets))],
+    [`certs/${truststoreFile}`, truststore],
+    [`certs/${clientFile}`, client]
+  ]
+  const atakBase = `${deployment}-${device}`
+  const manifest = manifestXml(randomUUID(), `${atakBase}.zip`, atakEntries.map(([name]) => name))
+  const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...atakEntries])
+
+  // iTAK: a flat zip, config.pref and the p12 files at the root, app-wide certificate keys.
+  const itakZip = await zip([
+    ['config.pref', Buffer.from(itakPref(args, connectString, secrets))],
+    [truststoreFile, truststore],
+    [clientFile, client]
+  ])
+
+  // iTAK's QR is comma-separated: a comma in the description would shift the fields.
+  const itakQrText = `${args.serverName.replace(/,/g, ' ').trim() || deployment},${args.host},${args.port},ssl`
+  const itakQrDataUrl = await QRCode.toDataURL(itakQrText, { errorCorrectionLevel: 'M', margin: 2, width: 320 })
+
+  return {
+    atakZip,
+    atakFilename: `${atakBase}.zip`,
+    itakZip,
+    itakFilename: `${atakBase}-iTAK.zip`,
+    clientPassword,
+    truststorePassword,
+    itakQrText,
+    itakQrDataUrl
+  }
+}
+
+interface PackageSecrets {
+  truststoreFile: string
+  clientFile: string
+  truststorePassword: string
+  clientPassword: string
+}
+
+type PrefValue = string | number | boolean
+
+function entry(key: string, value: PrefValue): string {
+  const type = typeof value === 'boolean' ? 'Boolean' : typeof value === 'number' ? 'Integer' : 'String'
+  return `    <entry key="${escapeXml(key)}" class="class java.lang.${type}">${escapeXml(String(value))}</entry>`
+}
+
+function preference(name: string, entries: [string, PrefValue][]): string {
+  return [`  <preference version="1" name="${name}">`, ...entries.map(([k, v]) => entry(k, v)), '  </preference>'].join('\n')
+}
+
+function prefDocument(preferences: string[]): string {
+  return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<preferences>\n${preferences.join('\n')}\n</preferences>\n`
+}
+
+/** Per-stream indexed keys with relative `cert/…` paths: global keys with absolute paths break after restarts (OTS #360). */
+function atakPref(args: ConnectionPackageArgs, connectString: string, s: PackageSecrets): string {
+  return prefDocument([
+    preference('cot_streams', [
+      ['count', 1],
+      ['description0', args.serverName],
+      ['enabled0', true],
+      ['connectString0', connectString],
+      ['caLocation0', `cert/${s.truststoreFile}`],
+      ['caPassword0', s.truststorePassword],
+      ['certificateLocation0', `cert/${s.clientFile}`],
+      ['clientPassword0', s.clientPassword],
+      ['useAuth0', false],
+      ['compress0', false]
+    ]),
+    preference('com.atakmap.app_preferences', [
+      ['displayServerConnectionWidget', true],
+      ['locationCallsign', args.callsign]
+    ])
+  ])
+}
+
+function itakPref(args: ConnectionPackageArgs, connectString: string, s: PackageSecrets): string {
+  return prefDocument([
+    preference('cot_streams', [
+      ['count', 1],
+      ['description0', args.serverName],
+      ['enabled0', true],
+      ['connectString0', connectString]
+    ]),
+    preference('com.atakmap.app_preferences', [
+      ['displayServerConnectionWidget', true],
+      ['locationCallsign', args.callsign],
+      ['caLocation', `cert/${s.truststoreFile}`],
+      ['caPassword', s.truststorePassword],
+      ['certificateLocation', `cert/${s.clientFile}`],
+      ['clientPassword', s.clientPassword]
+    ])
+  ])
+}
+
+function manifestXml(uid: string, name: string, zipEntries: string[]): string {
+  return [
+    '<MissionPackageManifest version="2">',
+    '  <Configuration>',
+    `    <Parameter name="uid" value="${uid}"/>`,
+    `    <Parameter name="name" value="${escapeXml(name)}"/>`,
+    '    <Parameter name="onReceiveDelete" value="true"/>',
+    '  </Configuration>',
+    '  <Contents>',
+    ...zipEntries.map((zipEntry) => `    <Content ignore="false" zipEntry="${escapeXml(zipEntry)}"/>`),
+    '  </Contents>',
+    '</MissionPackageManifest>',
+    ''
+  ].join('\n')
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+}
+
+function zip(entries: [string, Buffer][]): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const archive = new yazl.ZipFile()
+    const mtime = new Date()
+    for (const [name, data] of entries) archive.addBuffer(data, name, { mtime, mode: 0o100644 })
+    const chunks: Buffer[] = []
+    archive.outputStream.on('data', (chunk: Buffer) => chunks.push(chunk))
+    archive.outputStream.on('error', reject)
+    archive.outputStream.on('end', () => resolve(Buffer.concat(chunks)))
+    archive.end()
+  })
+}
