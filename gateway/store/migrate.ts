@@ -24,8 +24,9 @@ export function migrate(raw: unknown): DbDocument {
     throw new StoreFormatError('db.json does not hold a JSON object')
   }
   let doc = raw as Record<string, unknown>
-  let version = typeof doc.schemaVersion === 'number' ? doc.schemaVersion : 0
-  if (!Number.isInteger(version) || version < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
+  // Only an absent schemaVersion means "before versioning"; any other non-integer is damage, not version 0.
+  let version = doc.schemaVersion === undefined ? 0 : doc.schemaVersion
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
   if (version > SCHEMA_VERSION) {
     throw new StoreFormatError(
       `db.json was written by a newer version of Fedgate (schema ${version}; this version reads up to ${SCHEMA_VERSION}). Upgrade Fedgate; the file was left untouched.`,

@@ -44,15 +44,35 @@ class DurableJsonFile {
 export async function writeFileDurably(file: string, content: string | Buffer): Promise<void> {
   const dir = path.dirname(file)
   const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
-  const handle = await fsp.open(tmp, 'w', 0o600)
   try {
-    await handle.writeFile(content)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    const handle = await fsp.open(tmp, 'w', 0o600)
+    try {
+      await handle.writeFile(content)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fsp.rename(tmp, file)
+  } catch (err) {
+    // A half-written temp file only takes space (on a full disk, the space the next attempt needs).
+    await fsp.rm(tmp, { force: true }).catch(() => {})
+    throw err
   }
-  await fsp.rename(tmp, file)
   await syncDirectory(dir)
+}
+
+/** Temp files of writes that a crash interrupted (any pid): safe to remove once we hold the lock. */
+async function removeStaleTempFiles(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    if (/^\.db\.json(\.bak)?\.\d+\.tmp$/.test(name)) await fsp.rm(path.join(dir, name), { force: true })
+  }
+}
+
+/** The operator-facing reason a write failed. */
+function describeWriteError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${err.message}). Free some space; the previous state is still on disk`
+  return err.message
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -100,6 +120,7 @@ export class Store {
     const store = new Store(options)
     store.lock = await acquireLock(path.join(options.dir, 'db.lock'))
     try {
+      await removeStaleTempFiles(options.dir)
       await store.load()
     } catch (err) {
       await store.lock.release()
@@ -153,8 +174,12 @@ export class Store {
   }
 
   private async flushNow(): Promise<void> {
+    // flush() may get here while a debounce timer is still pending; that timer must not write again later
+    // (possibly after close() released the lock).
+    if (this.timer) clearTimeout(this.timer)
     this.timer = null
     if (this.writing) return
+    if (!this.dirty && this.waiters.length === 0) return
     const waiters = this.waiters
     this.waiters = []
     this.dirty = false
@@ -165,7 +190,7 @@ export class Store {
       this.lastWriteError = null
       for (const w of waiters) w.resolve()
     } catch (err) {
-      const error = new Error(`The change could not be saved to ${this.file}: ${(err as Error).message}`)
+      const error = new Error(`The change could not be saved to ${this.file}: ${describeWriteError(err as Error)}`)
       this.lastWriteError = error
       this.log('error', error.message)
       for (const w of waiters) w.reject(error)
@@ -178,26 +203,30 @@ export class Store {
   }
 
   private async load(): Promise<void> {
+    let doc: DbDocument | null
     try {
-      const doc = await this.db.adapter.read()
-      if (doc === null) {
-        // A missing db.json with a backup present means the file was lost, not a first start.
-        if (fs.existsSync(this.backupFile)) {
-          await this.restoreFromBackup('db.json was missing')
-          return
-        }
-        this.db.data = emptyDocument()
-        await this.db.write()
-        return
-      }
-      this.db.data = doc
-      if (doc.schemaVersion !== (await this.fileSchemaVersion())) await this.db.write()
-      // The file read cleanly: it becomes the backup of the last good state.
-      await writeFileDurably(this.backupFile, JSON.stringify(doc))
+      doc = await this.db.adapter.read()
     } catch (err) {
       if (err instanceof StoreFormatError && err.fromNewerVersion) throw err
       await this.recoverFromCorruptFile(err as Error)
+      return
     }
+    // The file read cleanly: a failure from here on is an I/O problem (disk full, permissions), not corruption,
+    // so it fails the open and leaves db.json where it is.
+    if (doc === null) {
+      // A missing db.json with a backup present means the file was lost, not a first start.
+      if (fs.existsSync(this.backupFile)) {
+        await this.restoreFromBackup('db.json was missing')
+        return
+      }
+      this.db.data = emptyDocument()
+      await this.db.write()
+      return
+    }
+    this.db.data = doc
+    if (doc.schemaVersion !== (await this.fileSchemaVersion())) await this.db.write()
+    // It becomes the backup of the last good state.
+    await writeFileDurably(this.backupFile, JSON.stringify(doc))
   }
 
   private async fileSchemaVersion(): Promise<number | null> {
