@@ -25,8 +25,9 @@ export function migrate(raw: unknown): DbDocument {
   }
   let doc = raw as Record<string, unknown>
   // Only an absent schemaVersion means "before versioning"; any other non-integer is damage, not version 0.
-  let version = doc.schemaVersion === undefined ? 0 : doc.schemaVersion
-  if (typeof version !== 'number' || !Number.isInteger(version) || version < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
+  const stated = doc.schemaVersion === undefined ? 0 : doc.schemaVersion
+  if (typeof stated !== 'number' || !Number.isInteger(stated) || stated < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
+  let version = stated
   if (version > SCHEMA_VERSION) {
     throw new StoreFormatError(
       `db.json was written by a newer version of Fedgate (schema ${version}; this version reads up to ${SCHEMA_VERSION}). Upgrade Fedgate; the file was left untouched.`,

@@ -377,10 +377,10 @@ describe('disk full', () => {
     await close(first)
     const good = await fsp.readFile(dbFile())
     const fault = injectEnospc()
-    const error = await Store.open({ dir }).catch((err: unknown) => err as Error)
+    const error = (await Store.open({ dir }).catch((err: unknown) => err)) as Error
     fault.restore()
     expect(error).toBeInstanceOf(Error)
-    expect(error!.message).toMatch(/ENOSPC|disk is full/i)
+    expect(error.message).toMatch(/ENOSPC|disk is full/i)
     expect(await fsp.readFile(dbFile())).toEqual(good)
     expect(fs.readdirSync(dir).filter((f) => f.includes('corrupt'))).toEqual([])
     expect(fs.existsSync(path.join(dir, 'db.lock'))).toBe(false)
