@@ -14,6 +14,8 @@ import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './federation/codes.ts'
 import { NO_METER } from './federation/local.ts'
+import { startDeviceHousekeeping } from './devices/enrollment.ts'
+import { openPki } from './pki/pki.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Services } from './services.ts'
 import { Store } from './store/store.ts'
@@ -67,6 +69,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events)
     stoppers.push(() => audit.close())
     const accounts = new Accounts(store)
+    // Creates the CA and server certificate on first start; reissues server/federation certificates when the hostname changed.
+    const pki = await openPki(path.join(dataDir, 'pki'), {
+      hostname: settings.Federation.AdvertisedHostname,
+      federateId: settings.Federation.OurFederateId
+    })
     const extraMethods: PartialMethodTable[] = []
 
     const services: Services = {
@@ -91,6 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       healthContributors: [],
       codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
       linkMeter: NO_METER,
+      pki,
       health(): HealthDto {
         const health = baseHealth(services)
         for (const contribute of services.healthContributors) contribute(health)
@@ -101,6 +109,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await createFirstAdminFromEnv(services, env)
 
     // ── areas: each starts here and registers its stop ──────────────────────
+
+    stoppers.push(startDeviceHousekeeping(services))
 
     services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')

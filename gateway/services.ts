@@ -11,6 +11,7 @@ import type { InternalEvents } from './internal.ts'
 import type { HealthDto } from './api/contract.ts'
 import type { CodeHasher } from './federation/codes.ts'
 import type { LinkMeter } from './federation/local.ts'
+import type { Pki } from './pki/pki.ts'
 
 export interface Services {
   dataDir: string
@@ -36,4 +37,6 @@ export interface Services {
   codeHasher: CodeHasher
   /** Live rates of local federation links (the router's meters once it runs). */
   linkMeter: LinkMeter
+  /** Our CA, server and federation identities, device certificates (gateway/pki). */
+  pki: Pki
 }

@@ -7,8 +7,9 @@ import { v } from './validate.ts'
 import { accountMethods } from '../accounts/methods.ts'
 import { networkMethods } from '../accounts/networks.ts'
 import { localFederationMethods } from '../federation/methods.ts'
+import { deviceMethods } from '../devices/enrollment.ts'
 
-const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods]
+const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods]
 
 export function buildMethodTable(extra: PartialMethodTable[] = []): MethodTable {
   const table: PartialMethodTable = {}

@@ -55,6 +55,8 @@ export interface Pki {
   saveDeviceKey(deviceId: string, keyPem: string): void
   readDeviceKey(deviceId: string): string | null
   deleteDeviceKey(deviceId: string): void
+  /** Ids of every device key on disk. */
+  deviceKeyIds(): string[]
 }
 
 export interface PkiOptions {
@@ -166,6 +168,12 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
     },
     deleteDeviceKey(deviceId) {
       fs.rmSync(deviceKeyFile(dir, deviceId), { force: true })
+    },
+    deviceKeyIds() {
+      return fs
+        .readdirSync(path.join(dir, 'devices'))
+        .filter((name) => /^[A-Za-z0-9_-]{1,100}\.key$/.test(name))
+        .map((name) => name.slice(0, -4))
     }
   }
 

@@ -1,0 +1,249 @@
+// Devices on a network: enrollment (certificate + connection packages), package re-download, listing with live
+// status, and revocation, which tells the streaming listener through `gw.internal` to cut live connections at once.
+
+import os from 'node:os'
+import type { DeviceDto, EnrolledDevice, Iso } from '../api/contract.ts'
+import { defineMethods } from '../api/dispatch.ts'
+import { ApiError, conflict, forbidden, notFound } from '../api/errors.ts'
+import { v } from '../api/validate.ts'
+import { randomId } from '../accounts/accounts.ts'
+import { requireNetwork } from '../accounts/networks.ts'
+import type { Services } from '../services.ts'
+import type { DbDocument, DeviceRecord } from '../store/schema.ts'
+import { buildConnectionPackages, fileSafe, type ConnectionPackages } from './connection-package.ts'
+
+export const DEFAULT_VALID_DAYS = 365
+export const MAX_VALID_DAYS = 3650
+
+/**
+ * What the streaming listener knows about a device right now. `gw.presence` may return any part of it;
+ * missing fields read as "not seen".
+ */
+export interface DeviceLiveStatus {
+  online: boolean
+  uidSeen: string | null
+  lastSeen: Iso | null
+  address: string | null
+  connectionCount: number
+  lastPosition: { lat: number; lon: number; at: Iso } | null
+  drops: number
+}
+
+export type PresenceLookup = (deviceId: string) => Partial<DeviceLiveStatus> | undefined
+
+export function deviceDto(record: DeviceRecord, presence: PresenceLookup | null = null): DeviceDto {
+  const live = (!record.revokedAt && presence?.(record.id)) || {}
+  return {
+    id: record.id,
+    networkId: record.networkId,
+    callsign: record.callsign,
+    fingerprint: record.fingerprint,
+    serial: record.serial,
+    notAfter: record.notAfter,
+    enrolledAt: record.enrolledAt,
+    revokedAt: record.revokedAt,
+    online: live.online ?? false,
+    uidSeen: live.uidSeen ?? null,
+    lastSeen: live.lastSeen ?? null,
+    address: live.address ?? null,
+    connectionCount: live.connectionCount ?? 0,
+    lastPosition: live.lastPosition ?? null,
+    drops: live.drops ?? 0
+  }
+}
+
+/** Devices of a network as the console shows them; the streaming listener can push this as `deviceStatus`. */
+export function networkDevices(gw: Services, networkId: string): DeviceDto[] {
+  const presence = gw.presence as PresenceLookup | null
+  return gw.store.data.devices
+    .filter((d) => d.networkId === networkId)
+    .sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt))
+    .map((d) => deviceDto(d, presence))
+}
+
+/**
+ * The device a client certificate belongs to, if it may connect: known fingerprint, not revoked, not expired.
+ * The streaming listener calls this for every handshake (the store is the revocation list).
+ */
+export function activeDeviceByFingerprint(data: Pick<DbDocument, 'devices'>, fingerprint: string, now = Date.now()): DeviceRecord | null {
+  const device = data.devices.find((d) => d.fingerprint === fingerprint)
+  if (!device || device.revokedAt || Date.parse(device.notAfter) <= now) return null
+  return device
+}
+
+/** Unique per deployment and readable: goes into package file names so two servers' files never clash on a device. */
+export function deploymentName(gw: Services): string {
+  const base = fileSafe(gw.settings.Federation.OurFederateId, 'fedgate')
+  return `${base}-${gw.store.data.meta.deploymentId.replace(/-/g, '').slice(0, 8)}`
+}
+
+/** The address devices dial: the advertised hostname, else this machine's first LAN address. */
+export function streamingHost(gw: Services): string {
+  const advertised = gw.settings.Federation.AdvertisedHostname.trim()
+  if (advertised) return advertised
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const entry of list ?? []) if (!entry.internal && entry.family === 'IPv4') return entry.address
+  }
+  return '127.0.0.1'
+}
+
+async function packagesFor(gw: Services, device: DeviceRecord, keyPem: string): Promise<ConnectionPackages> {
+  const network = requireNetwork(gw, device.networkId)
+  return buildConnectionPackages({
+    deploymentName: deploymentName(gw),
+    serverName: network.name,
+    host: streamingHost(gw),
+    port: gw.ports.streaming,
+    callsign: device.callsign,
+    clientCertPem: device.certPem,
+    clientKeyPem: keyPem,
+    caCertPem: gw.pki.caCertPem
+  })
+}
+
+function requireDevice(gw: Services, id: string): DeviceRecord {
+  const device = gw.store.data.devices.find((d) => d.id === id)
+  if (!device) throw notFound('That device does not exist.')
+  return device
+}
+
+/** The network of a device for the auth rule; an unknown id checks nothing and the handler answers not_found. */
+const networkOfDevice = (gw: Services, id: string): string[] => {
+  const device = gw.store.data.devices.find((d) => d.id === id)
+  return device ? [device.networkId] : []
+}
+
+// ATAK shows callsigns everywhere; control characters would corrupt the pref XML and the certificate subject.
+const callsignSchema = v.string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u })
+
+export const deviceMethods = defineMethods({
+  listDevices: {
+    args: v.object({ networkId: v.id() }),
+    auth: 'user',
+    run({ gw, args, user }) {
+      requireNetwork(gw, args.networkId)
+      if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw forbidden('You are not a member of the organization of that network.')
+      return networkDevices(gw, args.networkId)
+    }
+  },
+
+  enrollDevice: {
+    args: v.object({ networkId: v.id(), callsign: callsignSchema, validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })) }),
+    auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
+    async run({ gw, args, audit }): Promise<EnrolledDevice> {
+      const network = requireNetwork(gw, args.networkId)
+      const sameCallsign = (d: DeviceRecord): boolean =>
+        d.networkId === network.id && !d.revokedAt && d.callsign.toLowerCase() === args.callsign.toLowerCase()
+      if (gw.store.data.devices.some(sameCallsign)) {
+        throw conflict(`A device called '${args.callsign}' is already enrolled on '${network.name}'. Revoke it first or choose another callsign.`)
+      }
+      const validDays = args.validDays ?? DEFAULT_VALID_DAYS
+      const issued = await gw.pki.issueDeviceCertificate({ callsign: args.callsign, validDays })
+      const record: DeviceRecord = {
+        id: randomId('dev'),
+        networkId: network.id,
+        callsign: args.callsign,
+        fingerprint: issued.fingerprint,
+        serial: issued.serial,
+        notBefore: issued.notBefore,
+        notAfter: issued.notAfter,
+        enrolledAt: new Date().toISOString(),
+        revokedAt: null,
+        certPem: issued.certPem
+      }
+      // The key goes to pki/devices/ first: a device in the store without its key could never get a package again.
+      gw.pki.saveDeviceKey(record.id, issued.keyPem)
+      try {
+        await gw.store.update((doc) => {
+          if (!doc.networks.some((n) => n.id === network.id)) throw notFound('That network was deleted meanwhile.')
+          if (doc.devices.some(sameCallsign)) throw conflict(`A device called '${args.callsign}' was just enrolled on '${network.name}'.`)
+          doc.devices.push(record)
+        })
+      } catch (err) {
+        gw.pki.deleteDeviceKey(record.id)
+        throw err
+      }
+      const packages = await packagesFor(gw, record, issued.keyPem)
+      audit('enrollDevice', `device ${record.callsign}`, { networkId: network.id, deviceId: record.id, fingerprint: record.fingerprint, validDays }, network.organizationId)
+      gw.events.emit({ type: 'changed', area: 'devices', networkId: network.id })
+      return {
+        device: deviceDto(record, gw.presence as PresenceLookup | null),
+        packageFilename: packages.atakFilename,
+        packageBase64: packages.atakZip.toString('base64'),
+        itakPackageFilename: packages.itakFilename,
+        itakPackageBase64: packages.itakZip.toString('base64'),
+        clientPassword: packages.clientPassword,
+        truststorePassword: packages.truststorePassword,
+        itakQrText: packages.itakQrText,
+        itakQrDataUrl: packages.itakQrDataUrl
+      }
+    }
+  },
+
+  downloadDevicePackage: {
+    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak'] as const)) }),
+    auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
+    async run({ gw, args, audit }) {
+      const device = requireDevice(gw, args.id)
+      if (device.revokedAt) throw conflict(`'${device.callsign}' was revoked; enroll the device again to get a new package.`)
+      if (Date.parse(device.notAfter) <= Date.now()) throw conflict(`The certificate of '${device.callsign}' has expired; enroll the device again.`)
+      const keyPem = gw.pki.readDeviceKey(device.id)
+      if (!keyPem) throw new ApiError('not_found', `The private key of '${device.callsign}' is no longer on this machine; enroll the device again.`)
+      // New p12 passwords every time: the ones shown at enrollment were shown once and are not kept.
+      const packages = await packagesFor(gw, device, keyPem)
+      const variant = args.variant ?? 'atak'
+      const network = requireNetwork(gw, device.networkId)
+      audit('downloadDevicePackage', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, variant }, network.organizationId)
+      return {
+        filename: variant === 'itak' ? packages.itakFilename : packages.atakFilename,
+        mimeType: 'application/zip',
+        contentBase64: (variant === 'itak' ? packages.itakZip : packages.atakZip).toString('base64'),
+        clientPassword: packages.clientPassword,
+        truststorePassword: packages.truststorePassword
+      }
+    }
+  },
+
+  revokeDevice: {
+    args: v.object({ id: v.id() }),
+    auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
+    async run({ gw, args, audit }) {
+      const existing = requireDevice(gw, args.id)
+      if (existing.revokedAt) return deviceDto(existing)
+      const revokedAt = new Date().toISOString()
+      await gw.store.update((doc) => {
+        const device = doc.devices.find((d) => d.id === args.id)
+        if (device && !device.revokedAt) device.revokedAt = revokedAt
+      })
+      revokeHook(gw, args.id)
+      gw.pki.deleteDeviceKey(args.id)
+      const device = requireDevice(gw, args.id)
+      const network = gw.store.data.networks.find((n) => n.id === device.networkId)
+      audit('revokeDevice', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, fingerprint: device.fingerprint }, network?.organizationId ?? null)
+      gw.events.emit({ type: 'changed', area: 'devices', networkId: device.networkId })
+      return deviceDto(device)
+    }
+  }
+})
+
+/**
+ * Revocation reaches the streaming listener as `gw.internal.on('deviceRevoked', (deviceId) => …)`: it must close
+ * every live connection of that device at once. The store already says revoked when this fires, so a handshake
+ * racing with it is refused by `activeDeviceByFingerprint`.
+ */
+function revokeHook(gw: Services, deviceId: string): void {
+  gw.internal.emit('deviceRevoked', deviceId)
+}
+
+/**
+ * Removes private keys of devices that are gone (their network was deleted). Call once from startGateway;
+ * returns the function that stops listening.
+ */
+export function startDeviceHousekeeping(gw: Services): () => void {
+  const onNetworkDeleted = (): void => {
+    const kept = new Set(gw.store.data.devices.filter((d) => !d.revokedAt).map((d) => d.id))
+    for (const id of gw.pki.deviceKeyIds()) if (!kept.has(id)) gw.pki.deleteDeviceKey(id)
+  }
+  gw.internal.on('networkDeleted', onNetworkDeleted)
+  return () => gw.internal.off('networkDeleted', onNetworkDeleted)
+}
