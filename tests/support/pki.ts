@@ -126,3 +126,14 @@ export async function pemFromP12(p12: Buffer, password: string): Promise<{ keyPe
     certPems: certBags.flatMap((bag) => (bag.cert ? [forge.pki.certificateToPem(bag.cert)] : []))
   }
 }
+
+/**
+ * Puts a copy of the per-process template PKI at `<dataDir>/pki` before startGateway(), so the gateway reloads
+ * it instead of generating a CA and server key (saves ~0.3–1 s per gateway). All seeded gateways share one CA.
+ */
+export async function seedPkiDir(dataDir: string): Promise<void> {
+  const target = path.join(dataDir, 'pki')
+  if (fs.existsSync(target)) return
+  fs.mkdirSync(dataDir, { recursive: true })
+  fs.cpSync(await templateDir(), target, { recursive: true })
+}
