@@ -101,7 +101,10 @@ describe('ATAK / WinTAK package', () => {
     const fromTruststore = await pemFromP12(truststore, packages.truststorePassword)
     expect(fromTruststore.keyPem).toBeNull()
     expect(fingerprints(fromTruststore.certPems)).toEqual([t.pki.caFingerprint])
-    // A cert-only p12 is not an identity, so node:tls takes its CA as `ca`.
+    // node:tls opens the truststore with its password (the MAC checks out) but, having no key, it is no identity:
+    // a wrong password fails earlier, at the MAC. Its CA goes into `ca` instead.
+    expect(() => tls.createSecureContext({ pfx: truststore, passphrase: packages.truststorePassword })).toThrow(/private key/)
+    expect(() => tls.createSecureContext({ pfx: truststore, passphrase: 'wrong' })).toThrow(/mac verify failure/)
     expect(() => tls.createSecureContext({ ca: fromTruststore.certPems })).not.toThrow()
   })
 
@@ -115,6 +118,18 @@ describe('ATAK / WinTAK package', () => {
     expect(truststore).not.toMatch(/Keybag/)
     expect(truststore).toMatch(/friendlyName: Acme_HQ-ca/)
     expect(() => opensslInfo(atak.get('certs/truststore-Acme_HQ.p12')!, 'wrong')).toThrow()
+  })
+})
+
+describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', () => {
+  it('keytool lists the client p12 as one private key entry named after the callsign', () => {
+    const file = path.join(scratch, 'client.p12')
+    fs.writeFileSync(file, atak.get('certs/Acme_HQ-st-Alpha_1.p12')!)
+    const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', packages.clientPassword], { encoding: 'utf8' })
+    expect(result.status, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/Your keystore contains 1 entry/)
+    expect(result.stdout).toMatch(new RegExp(`^${CALLSIGN.toLowerCase()}, .*PrivateKeyEntry`, 'm'))
+    expect(result.stdout).toContain(device.fingerprint)
   })
 })
 
