@@ -16,6 +16,7 @@ import { CodeHasher } from './federation/codes.ts'
 import { NO_METER } from './federation/local.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
+import { startPackages } from './packages/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Services } from './services.ts'
 import { Store } from './store/store.ts'
@@ -111,6 +112,11 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // ── areas: each starts here and registers its stop ──────────────────────
 
     stoppers.push(startDeviceHousekeeping(services))
+    // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().
+    const packages = await startPackages(services, {
+      tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem }
+    })
+    stoppers.push(() => packages.stop())
 
     services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')

@@ -8,8 +8,9 @@ import { accountMethods } from '../accounts/methods.ts'
 import { networkMethods } from '../accounts/networks.ts'
 import { localFederationMethods } from '../federation/methods.ts'
 import { deviceMethods } from '../devices/enrollment.ts'
+import { packageMethods } from '../packages/methods.ts'
 
-const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods]
+const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods, packageMethods]
 
 export function buildMethodTable(extra: PartialMethodTable[] = []): MethodTable {
   const table: PartialMethodTable = {}

@@ -1,0 +1,331 @@
+// Data packages across federations: fileshares crossing local federations, and packages exchanged with external
+// TAK Servers over ROL (DP-Out: `create resource` + `announce package`; DP-In: store what a peer sends, announce it).
+
+import type { CotEvent } from '../cot/event.ts'
+import type { Logger } from '../log.ts'
+import type { Store } from '../store/store.ts'
+import type { DataPackageRecord, ExternalPeerRecord } from '../store/schema.ts'
+import {
+  announcePackageRol,
+  createResourceRol,
+  dispersePackageRol,
+  interpretPackageRol,
+  requestPackageRol,
+  type RolMessage,
+  type RolPackageDetails
+} from './rol.ts'
+import { buildFileshareEvent, martiContentUrl, parseFileshare, rewriteSenderUrl } from './fileshare.ts'
+import { PackageUploadError, type PackageStore, type ShareTarget } from './store.ts'
+import { isBlocked, stripBlockedEntries } from './zip.ts'
+import { createHash } from 'node:crypto'
+
+export interface PackageFederationOptions {
+  packages: PackageStore
+  store: Store
+  /** Settings Packages:BlockedExtensions, read on each use. */
+  blockedExtensions: () => readonly string[]
+  /** Largest bytes attached to one ROL message (and largest package accepted from a peer). */
+  maxRolBytes: () => number
+  /** Our Marti API port as bound. */
+  martiPort: () => number
+  /** Host put in fileshares we create before the router rewrites them per receiver (Federation:AdvertisedHostname). */
+  defaultHost: () => string
+  /** Hand a CoT event to every device of a network (the router's local delivery; honours `<marti><dest>`). */
+  deliverToNetwork: (networkId: string, event: CotEvent) => void
+  log?: Logger | null
+}
+
+/** One package ready to go to a peer: send `rol`, then call markSharedWithPeer(packageId, peer). */
+export interface FederatedPackage {
+  packageId: string
+  rol: RolMessage
+}
+
+interface Prepared {
+  hash: string
+  bytes: Buffer | null
+  removed: string[]
+}
+
+export class PackageFederation {
+  /** Malformed ROL programs received, per peer id (shown in health, never fatal). */
+  readonly malformedRol = new Map<string, number>()
+  /** Fileshares announced by a peer whose bytes we asked for: sha256 → where to announce once they arrive. */
+  private readonly awaitingBytes = new Map<string, { networkId: string; details: RolPackageDetails; at: number }>()
+  /** Hash each federated package goes out under (differs from ours when blocked entries were stripped). */
+  private readonly federatedHash = new Map<string, string>()
+
+  constructor(private readonly o: PackageFederationOptions) {}
+
+  // ─── local federations (the router calls these) ───────────────────────────
+
+  /** A fileshare about to reach a device: senderUrl pointed at our Marti API on the host that device connected to. */
+  fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent {
+    return rewriteSenderUrl(event, receiverHost, this.o.martiPort())
+  }
+
+  /**
+   * A fileshare crossed a local federation (or went to a peer) from `fromNetworkId`: record it on the package so the
+   * console shows where it was shared. Fire and forget; unknown hashes are ignored.
+   */
+  onFileshareCrossed(event: CotEvent, fromNetworkId: string, target: ShareTarget): void {
+    const share = parseFileshare(event)
+    if (!share) return
+    const record = this.o.packages.byHash(fromNetworkId, share.sha256)
+    if (!record) return
+    this.o.packages.recordShare(record.id, target).catch((err: unknown) => this.o.log?.warn(`could not record a package share: ${(err as Error).message}`))
+  }
+
+  // ─── external TAK Servers, DP-Out ──────────────────────────────────────────
+
+  /**
+   * Packages of the peer's network that should be created on the peer and are not yet: device and operator uploads
+   * (never what arrived over a federation: single hop), public ones only. Empty when the peer's DP-Out is off.
+   */
+  async packagesToFederate(peer: ExternalPeerRecord): Promise<FederatedPackage[]> {
+    if (!peer.sharePackages) return []
+    const out: FederatedPackage[] = []
+    for (const record of this.o.packages.listForNetwork(peer.networkId)) {
+      if (!isLocalOrigin(record) || record.private) continue
+      if (record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) continue
+      const rol = await this.createResourceFor(record)
+      if (rol) out.push({ packageId: record.id, rol })
+    }
+    return out
+  }
+
+  async markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void> {
+    await this.o.packages.recordShare(packageId, { kind: 'peer', id: peer.id, label: peer.displayName })
+  }
+
+  /**
+   * A fileshare CoT (b-f-t-r) from a device of the peer's network, about to go to that peer. TAK does not federate it as
+   * a CoT: it becomes `create resource` (when the peer does not have the bytes yet) followed by `announce package`.
+   * Returns the ROL messages to send in order; empty when DP-Out is off or the package is unknown or blocked.
+   * The caller must not send the CoT itself to the peer.
+   */
+  async fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): Promise<RolMessage[]> {
+    if (!peer.sharePackages) return []
+    const share = parseFileshare(event)
+    if (!share) return []
+    const record = this.o.packages.byHash(peer.networkId, share.sha256)
+    if (!record || !isLocalOrigin(record)) return []
+    const messages: RolMessage[] = []
+    if (!record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) {
+      const create = await this.createResourceFor(record)
+      if (!create) return []
+      messages.push(create)
+      await this.markSharedWithPeer(record.id, peer)
+    }
+    const hash = this.federatedHash.get(record.hash) ?? record.hash
+    messages.push(
+      announcePackageRol({
+        sha256: hash,
+        name: share.name || record.name,
+        filename: share.filename || record.name,
+        senderUrl: '',
+        sizeInBytes: record.size,
+        senderCallsign: share.senderCallsign,
+        dest: event.dest,
+        tsStored: Date.parse(record.createdAt) || null
+      })
+    )
+    return messages
+  }
+
+  // ─── external TAK Servers, DP-In (and requests from a peer) ────────────────
+
+  /**
+   * A ROL message from peer `peerId` on network `networkId`. Stores packages when the peer has DP-In, announces them to
+   * the network's devices, and answers requests when it has DP-Out. Returns ROL messages to send back to the peer.
+   * Never throws for bad input: malformed ROL is logged and counted.
+   */
+  async onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<RolMessage[]> {
+    const peer = this.o.store.data.externalPeers.find((p) => p.id === peerId && p.networkId === networkId)
+    if (!peer) return []
+    const parsed = interpretPackageRol(rol)
+    if (!parsed.ok) {
+      this.malformedRol.set(peerId, (this.malformedRol.get(peerId) ?? 0) + 1)
+      this.o.log?.warn(`peer '${peer.displayName}' sent malformed ROL: ${parsed.error}`)
+      return []
+    }
+    const msg = parsed.value
+    try {
+      switch (msg.kind) {
+        case 'createResource': {
+          if (!peer.acceptPackages) return []
+          if (!msg.bytes) return [requestPackageRol(msg.meta.hash)]
+          const record = await this.storeFromPeer(peer, msg.bytes, {
+            hash: msg.meta.hash,
+            name: msg.meta.filename || msg.meta.name,
+            mimeType: msg.meta.mimeType,
+            private: msg.meta.tool === 'private'
+          })
+          // Public uploads are offered to everyone; private ones wait for the `announce package` naming recipients.
+          if (record && !record.private) this.announceToDevices(record, peer, null)
+          return []
+        }
+        case 'dispersePackage': {
+          if (!peer.acceptPackages || !msg.bytes) return []
+          const record = await this.storeFromPeer(peer, msg.bytes, { hash: msg.details.sha256, name: msg.details.filename, private: false })
+          const waiting = this.awaitingBytes.get(msg.details.sha256)
+          if (record && waiting && waiting.networkId === networkId) {
+            this.awaitingBytes.delete(msg.details.sha256)
+            this.announceToDevices(record, peer, waiting.details)
+          }
+          return []
+        }
+        case 'announcePackage': {
+          if (!peer.acceptPackages) return []
+          const record = this.o.packages.byHash(networkId, msg.details.sha256)
+          if (record) {
+            this.announceToDevices(record, peer, msg.details)
+            return []
+          }
+          this.rememberAwaiting(networkId, msg.details)
+          return [requestPackageRol(msg.details.sha256)]
+        }
+        case 'requestPackage': {
+          if (!peer.sharePackages) return []
+          const record = this.findFederatedRecord(networkId, msg.sha256)
+          if (!record || !isLocalOrigin(record)) return []
+          const prepared = await this.prepare(record)
+          if (!prepared) return []
+          const details: RolPackageDetails = {
+            sha256: prepared.hash,
+            name: record.name,
+            filename: record.name,
+            senderUrl: '',
+            sizeInBytes: prepared.bytes?.length ?? record.size,
+            senderCallsign: record.source.label,
+            dest: { callsigns: [], uids: [] },
+            tsStored: Date.parse(record.createdAt) || null
+          }
+          return [dispersePackageRol(details, prepared.bytes)]
+        }
+        case 'updateResource': {
+          if (!peer.acceptPackages || msg.tool === null) return []
+          const record = this.o.packages.byHash(networkId, msg.hash)
+          if (record && record.source.kind === 'peer' && record.source.id === peer.id) {
+            await this.o.packages.setPrivate(record.id, msg.tool.toLowerCase() === 'private')
+          }
+          return []
+        }
+        case 'ignored':
+          return []
+      }
+    } catch (err) {
+      this.o.log?.warn(`ROL from peer '${peer.displayName}' could not be handled: ${(err as Error).message}`)
+      return []
+    }
+  }
+
+  // ─── helpers ───────────────────────────────────────────────────────────────
+
+  private async createResourceFor(record: DataPackageRecord): Promise<RolMessage | null> {
+    const prepared = await this.prepare(record)
+    if (!prepared) return null
+    return createResourceRol(
+      {
+        hash: prepared.hash,
+        name: record.name,
+        filename: record.name,
+        mimeType: record.mimeType,
+        keywords: ['missionpackage'],
+        submissionTime: record.createdAt,
+        submitter: record.source.label,
+        uid: record.id,
+        creatorUid: '',
+        size: prepared.bytes?.length ?? record.size,
+        tool: record.private ? 'private' : 'public'
+      },
+      prepared.bytes
+    )
+  }
+
+  /**
+   * The bytes a peer receives: without blocked zip entries (TAK's fileFilter), and none at all above the size limit
+   * (TAK skips the attachment too). Null when the package itself has a blocked extension or cannot be read as a zip.
+   */
+  private async prepare(record: DataPackageRecord): Promise<Prepared | null> {
+    const blocked = this.o.blockedExtensions()
+    if (isBlocked(record.name, blocked)) return null
+    if (record.size > this.o.maxRolBytes()) return { hash: record.hash, bytes: null, removed: [] }
+    const original = await this.o.packages.readBytes(record)
+    try {
+      const { bytes, removed } = await stripBlockedEntries(original, blocked, this.o.maxRolBytes() * 4)
+      const hash = removed.length > 0 ? createHash('sha256').update(bytes).digest('hex') : record.hash
+      if (removed.length > 0) {
+        this.federatedHash.set(record.hash, hash)
+        this.o.log?.info(`package '${record.name}' goes to peers without ${removed.length} blocked entr${removed.length === 1 ? 'y' : 'ies'}`)
+      }
+      return { hash, bytes, removed }
+    } catch (err) {
+      this.o.log?.warn(`package '${record.name}' is not federated: its zip could not be checked (${(err as Error).message})`)
+      return null
+    }
+  }
+
+  /** A record by the hash a peer knows it under (ours, or the stripped copy's). */
+  private findFederatedRecord(networkId: string, hash: string): DataPackageRecord | undefined {
+    const direct = this.o.packages.byHash(networkId, hash)
+    if (direct) return direct
+    for (const [ours, federated] of this.federatedHash) if (federated === hash) return this.o.packages.byHash(networkId, ours)
+    return undefined
+  }
+
+  private async storeFromPeer(
+    peer: ExternalPeerRecord,
+    bytes: Buffer,
+    meta: { hash: string; name: string; mimeType?: string; private: boolean }
+  ): Promise<DataPackageRecord | null> {
+    if (bytes.length > this.o.maxRolBytes()) {
+      this.o.log?.warn(`peer '${peer.displayName}' sent a package larger than the limit; it was not stored`)
+      return null
+    }
+    try {
+      return await this.o.packages.ingestBuffer(bytes, {
+        networkId: peer.networkId,
+        name: meta.name,
+        mimeType: meta.mimeType,
+        expectedHash: meta.hash,
+        source: { kind: 'peer', label: peer.displayName, id: peer.id },
+        private: meta.private
+      })
+    } catch (err) {
+      if (err instanceof PackageUploadError) {
+        this.o.log?.warn(`peer '${peer.displayName}' sent a package that was not stored: ${err.message}`)
+        return null
+      }
+      throw err
+    }
+  }
+
+  private announceToDevices(record: DataPackageRecord, peer: ExternalPeerRecord, details: RolPackageDetails | null): void {
+    const event = buildFileshareEvent({
+      sha256: record.hash,
+      filename: details?.filename || record.name,
+      name: details?.name || record.name,
+      sizeInBytes: record.size,
+      senderUrl: martiContentUrl(this.o.defaultHost(), this.o.martiPort(), record.hash),
+      senderUid: peer.id,
+      senderCallsign: details?.senderCallsign || peer.displayName,
+      dest: details?.dest
+    })
+    this.o.deliverToNetwork(record.networkId, event)
+  }
+
+  private rememberAwaiting(networkId: string, details: RolPackageDetails): void {
+    const now = Date.now()
+    for (const [hash, w] of this.awaitingBytes) if (now - w.at > 600_000) this.awaitingBytes.delete(hash)
+    if (this.awaitingBytes.size >= 1000) {
+      const oldest = this.awaitingBytes.keys().next().value
+      if (oldest !== undefined) this.awaitingBytes.delete(oldest)
+    }
+    this.awaitingBytes.set(details.sha256, { networkId, details, at: now })
+  }
+}
+
+function isLocalOrigin(record: DataPackageRecord): boolean {
+  return record.source.kind === 'device' || record.source.kind === 'operator'
+}

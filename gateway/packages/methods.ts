@@ -1,0 +1,117 @@
+// Console methods for data packages: list a network's packages, upload and download as base64, delete (audited).
+
+import type { DataPackageDto } from '../api/contract.ts'
+import { defineMethods } from '../api/dispatch.ts'
+import { forbidden, invalid, notFound } from '../api/errors.ts'
+import { v, type Schema } from '../api/validate.ts'
+import type { Services } from '../services.ts'
+import type { DataPackageRecord, UserRecord } from '../store/schema.ts'
+import { packagesOf } from './index.ts'
+import { formatBytes, PackageUploadError } from './store.ts'
+
+export function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
+  return {
+    id: p.id,
+    networkId: p.networkId,
+    hash: p.hash,
+    name: p.name,
+    size: p.size,
+    mimeType: p.mimeType,
+    createdAt: p.createdAt,
+    source: { ...p.source },
+    private: p.private,
+    sharedWith: p.sharedWith.map((s) => ({ ...s }))
+  }
+}
+
+/** Base64 text of any length the transport delivered; its decoded size is checked against Packages:MaxBytes. */
+const base64: Schema<string> = {
+  parse(value, path) {
+    if (typeof value !== 'string') throw invalid(`'${path}' must be base64 text.`)
+    if (value.length === 0) throw invalid('The file is empty.')
+    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(value)) throw invalid(`'${path}' is not valid base64.`)
+    return value
+  }
+}
+
+function requireVisibleNetwork(gw: Services, user: UserRecord, networkId: string): void {
+  if (!gw.store.data.networks.some((n) => n.id === networkId)) throw notFound('That network does not exist (it may have been deleted).')
+  if (!gw.accounts.canSeeNetwork(user, networkId)) throw forbidden('You cannot see this network.')
+}
+
+function requirePackage(gw: Services, user: UserRecord, id: string): DataPackageRecord {
+  const record = packagesOf(gw).byId(id)
+  // Someone outside the network's organization learns nothing, not even that the package exists.
+  if (!record || !gw.accounts.canSeeNetwork(user, record.networkId)) throw notFound('That data package does not exist (it may have been deleted).')
+  return record
+}
+
+export const packageMethods = defineMethods({
+  listDataPackages: {
+    args: v.object({ networkId: v.id() }),
+    auth: 'user',
+    run({ args, gw, user }) {
+      requireVisibleNetwork(gw, user, args.networkId)
+      return packagesOf(gw).listForNetwork(args.networkId).map(toDataPackageDto)
+    }
+  },
+
+  uploadDataPackage: {
+    args: v.object({
+      networkId: v.id(),
+      name: v.string({ min: 1, max: 200 }),
+      contentBase64: base64,
+      mimeType: v.optional(v.string({ max: 100 }))
+    }),
+    auth: { anyOf: ['manageDataPackages'], networks: (args) => [args.networkId] },
+    async run({ args, gw, user, audit }) {
+      const maxBytes = gw.settings.Packages.MaxBytes
+      // Decoded size is about 3/4 of the text; refuse clearly oversized uploads before allocating the bytes.
+      if (Math.floor((args.contentBase64.length * 3) / 4) > maxBytes + 3) {
+        throw invalid(`The file is larger than the limit of ${formatBytes(maxBytes)}.`)
+      }
+      const bytes = Buffer.from(args.contentBase64, 'base64')
+      let record: DataPackageRecord
+      try {
+        record = await packagesOf(gw).ingestBuffer(bytes, {
+          networkId: args.networkId,
+          name: args.name,
+          mimeType: args.mimeType,
+          source: { kind: 'operator', label: user.username, id: user.id }
+        })
+      } catch (err) {
+        if (err instanceof PackageUploadError) throw invalid(err.message)
+        throw err
+      }
+      const organizationId = gw.accounts.organizationOfNetwork(args.networkId)
+      audit('uploadDataPackage', record.name, { packageId: record.id, networkId: args.networkId, size: record.size, hash: record.hash }, organizationId)
+      gw.events.emit({ type: 'changed', area: 'packages', networkId: args.networkId })
+      return toDataPackageDto(record)
+    }
+  },
+
+  downloadDataPackage: {
+    args: v.object({ id: v.id() }),
+    auth: 'user',
+    async run({ args, gw, user }) {
+      const record = requirePackage(gw, user, args.id)
+      const bytes = await packagesOf(gw).readBytes(record)
+      return { filename: record.name, mimeType: record.mimeType, contentBase64: bytes.toString('base64') }
+    }
+  },
+
+  deleteDataPackage: {
+    args: v.object({ id: v.id() }),
+    auth: 'user',
+    async run({ args, gw, user }) {
+      const record = requirePackage(gw, user, args.id)
+      if (!gw.accounts.hasPermission(user, record.networkId, 'manageDataPackages')) {
+        throw forbidden(gw.accounts.describeMissingPermission(record.networkId, ['manageDataPackages']))
+      }
+      const organizationId = gw.accounts.organizationOfNetwork(record.networkId)
+      await packagesOf(gw).remove(record.id, { name: user.username, organizationId })
+      gw.events.emit({ type: 'changed', area: 'packages', networkId: record.networkId })
+      return null
+    }
+  }
+})
