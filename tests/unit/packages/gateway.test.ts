@@ -83,7 +83,7 @@ beforeAll(async () => {
   await ok('createUser', { username: 'outsider', password: 'outsider-pass-123', organizationId: other.id })
   viewer = await login('viewer', 'viewer-pass-123')
   outsider = await login('outsider', 'outsider-pass-123')
-  ;[devices.a, devices.b] = await Promise.all([enroll(ids.a, 'ALPHA-1'), enroll(ids.b, 'BRAVO-1')])
+  ;[devices.a, devices.b] = await Promise.all([enroll(ids.a!, 'ALPHA-1'), enroll(ids.b!, 'BRAVO-1')])
 })
 
 afterAll(async () => {
