@@ -78,6 +78,13 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
   const file = (name: string): string => path.join(dir, name)
 
   let ca = readIdentity(file('ca.crt'), file('ca.key'))
+  if (!ca && (fs.existsSync(file('ca.crt')) || fs.existsSync(file('ca.key')))) {
+    // Quietly making a new CA would cut off every enrolled device and federation partner: the operator decides.
+    throw new Error(
+      `${file('ca.crt')} and ${file('ca.key')} are not a matching certificate and key. Restore both from a backup, ` +
+        'or delete both to create a new CA (every device must then be enrolled again and partners must trust the new CA).'
+    )
+  }
   if (!ca) {
     const suffix = randomBytes(4).toString('hex').toUpperCase()
     // A unique CA name: a TAK Server trusting two Fedgate deployments must not see two CAs with one subject.

@@ -131,6 +131,27 @@ describe('openPki on a new directory', () => {
   })
 })
 
+describe('a damaged CA', () => {
+  it('is never replaced silently: opening fails with a sentence saying what to do', async () => {
+    const dir = tempDir()
+    await openPki(dir, { machineAddresses: () => [] })
+    fs.writeFileSync(path.join(dir, 'ca.key'), 'garbage')
+    await expect(openPki(dir, { machineAddresses: () => [] })).rejects.toThrow(/Restore both from a backup/)
+    fs.rmSync(path.join(dir, 'ca.key'))
+    await expect(openPki(dir, { machineAddresses: () => [] })).rejects.toThrow(/not a matching certificate and key/)
+  })
+
+  it('a lost server key is simply issued again under the same CA', async () => {
+    const dir = tempDir()
+    const first = await openPki(dir, { machineAddresses: () => [] })
+    fs.rmSync(path.join(dir, 'server.key'))
+    const second = await openPki(dir, { machineAddresses: () => [] })
+    expect(second.caFingerprint).toBe(first.caFingerprint)
+    expect(second.server.fingerprint).not.toBe(first.server.fingerprint)
+    expect(second.issuedByUs(second.server.certPem)).toBe(true)
+  })
+})
+
 describe('federation identity needs both settings', () => {
   it('is null without a federate id and without a hostname', async () => {
     const pki = await openPki(tempDir(), { hostname: 'tak.example.org', machineAddresses: () => [] })
