@@ -22,6 +22,8 @@ export interface CotEvent {
   detailXml: string
   /** `<contact callsign>` if present. */
   callsign: string | null
+  /** `<contact endpoint>` if present: with a callsign it marks a situational-awareness (position) report. */
+  endpoint?: string | null
   /** `<marti><dest callsign|uid>` targets; empty when the event is not a direct message. */
   dest: { callsigns: string[]; uids: string[] }
   /** `<_flow-tags_>` and federation provenance are carried inside detailXml / the federation layer. */
@@ -30,4 +32,6 @@ export interface CotEvent {
 }
 
 /** CoT types the gateway answers itself and never routes. */
-export const CONTROL_TYPES = new Set(['t-x-c-t', 't-x-c-t-r', 't-x-takp-v', 't-x-takp-q', 't-x-takp-r'])
+export const CONTROL_TYPES = new Set(['t-x-c-t', 't-x-c-t-r', 't-x-takp-v', 't-x-takp-q', 't-x-takp-r',
+  // subscriptions, filters, metrics and incognito: TAK Server consumes these too (spec §1.9)
+  't-b', 't-b-a', 't-b-c', 't-b-q', 't-x-c-f', 't-x-c-m', 't-x-c-i-e', 't-x-c-i-d'])

@@ -1,0 +1,163 @@
+// Stream framers for device connections: back-to-back XML `<event>` documents split on `</event>`, and the TAK
+// protocol v1 stream framing (0xBF + varint length + TakMessage). Both work on Buffers and cap what they hold.
+
+const EVENT_END = Buffer.from('</event>')
+const EVENT_START = Buffer.from('<event')
+const DOCTYPE = Buffer.from('<!DOCTYPE')
+const ENTITY = Buffer.from('<!ENTITY')
+
+export const DEFAULT_MAX_EVENT_BYTES = 1_048_576
+
+export interface XmlFrames {
+  /** Complete `<event>…</event>` byte ranges with anything before `<event` (declaration, whitespace, `<auth>`) removed. */
+  events: Buffer[]
+  /** Frames dropped: no `<event` in them, or a DOCTYPE / ENTITY declaration. */
+  rejected: { reason: 'malformed' | 'declaration' }[]
+  /** Set when an event or the unframed buffer passed the cap: the caller closes the connection. */
+  overflow: boolean
+}
+
+function isEventStart(buffer: Buffer, at: number): boolean {
+  const next = buffer[at + EVENT_START.length]
+  return next === 0x20 || next === 0x3e || next === 0x0a || next === 0x0d || next === 0x09 || next === 0x2f
+}
+
+function findEventStart(frame: Buffer): number {
+  let from = 0
+  for (;;) {
+    const at = frame.indexOf(EVENT_START, from)
+    if (at === -1 || isEventStart(frame, at)) return at
+    from = at + 1
+  }
+}
+
+export class XmlStreamFramer {
+  private pending: Buffer = Buffer.alloc(0)
+  /** Bytes of `pending` already searched for `</event>` (minus the token's length, for a token split across chunks). */
+  private searched = 0
+
+  constructor(private readonly maxEventBytes = DEFAULT_MAX_EVENT_BYTES) {}
+
+  push(chunk: Buffer): XmlFrames {
+    const result: XmlFrames = { events: [], rejected: [], overflow: false }
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    let frameStart = 0
+    for (;;) {
+      const end = this.pending.indexOf(EVENT_END, Math.max(frameStart, this.searched))
+      if (end === -1) break
+      const frameEnd = end + EVENT_END.length
+      const frame = this.pending.subarray(frameStart, frameEnd)
+      frameStart = frameEnd
+      this.searched = frameEnd
+      if (frame.indexOf(DOCTYPE) !== -1 || frame.indexOf(ENTITY) !== -1) {
+        result.rejected.push({ reason: 'declaration' })
+        continue
+      }
+      const eventAt = findEventStart(frame)
+      if (eventAt === -1) {
+        result.rejected.push({ reason: 'malformed' })
+        continue
+      }
+      const event = frame.subarray(eventAt)
+      if (event.length > this.maxEventBytes) {
+        result.overflow = true
+        return result
+      }
+      result.events.push(event)
+    }
+    // Keep the unframed tail; copy it so the events handed out do not pin a large chunk.
+    const tail = this.pending.subarray(frameStart)
+    this.pending = frameStart === 0 ? this.pending : Buffer.from(tail)
+    this.searched = Math.max(0, this.pending.length - (EVENT_END.length - 1))
+    if (this.pending.length > this.maxEventBytes) result.overflow = true
+    return result
+  }
+
+  /** Bytes received after the last complete event (handed to the protobuf framer after negotiation). */
+  takeRemainder(): Buffer {
+    const rest = this.pending
+    this.pending = Buffer.alloc(0)
+    this.searched = 0
+    return rest
+  }
+
+  get bufferedBytes(): number {
+    return this.pending.length
+  }
+}
+
+export const TAK_MAGIC = 0xbf
+/** A varint longer than this many bytes cannot describe a length we accept. */
+const MAX_VARINT_BYTES = 5
+
+export function encodeVarint(value: number): Buffer {
+  const bytes: number[] = []
+  let rest = value
+  while (rest >= 0x80) {
+    bytes.push((rest & 0x7f) | 0x80)
+    rest = Math.floor(rest / 128)
+  }
+  bytes.push(rest)
+  return Buffer.from(bytes)
+}
+
+/** One TakMessage in the stream framing: 0xBF, varint length, payload. */
+export function frameTakMessage(payload: Uint8Array): Buffer {
+  const length = encodeVarint(payload.length)
+  const out = Buffer.allocUnsafe(1 + length.length + payload.length)
+  out[0] = TAK_MAGIC
+  length.copy(out, 1)
+  out.set(payload, 1 + length.length)
+  return out
+}
+
+export interface ProtoFrames {
+  messages: Buffer[]
+  /** Set when the stream cannot be framed (no 0xBF, a bad or over-cap varint): the caller closes the connection. */
+  error: 'garbage' | 'overflow' | null
+}
+
+export class ProtoStreamFramer {
+  private pending: Buffer = Buffer.alloc(0)
+
+  constructor(private readonly maxMessageBytes = DEFAULT_MAX_EVENT_BYTES) {}
+
+  push(chunk: Buffer): ProtoFrames {
+    const result: ProtoFrames = { messages: [], error: null }
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    let at = 0
+    while (at < this.pending.length) {
+      if (this.pending[at] !== TAK_MAGIC) {
+        result.error = 'garbage'
+        return result
+      }
+      let length = 0
+      let multiplier = 1
+      let cursor = at + 1
+      let complete = false
+      for (let i = 0; i < MAX_VARINT_BYTES && cursor < this.pending.length; i++) {
+        const byte = this.pending[cursor++]!
+        length += (byte & 0x7f) * multiplier
+        multiplier *= 128
+        if ((byte & 0x80) === 0) {
+          complete = true
+          break
+        }
+      }
+      if (!complete) {
+        if (cursor - at - 1 >= MAX_VARINT_BYTES) result.error = 'overflow'
+        break
+      }
+      if (length > this.maxMessageBytes) {
+        result.error = 'overflow'
+        return result
+      }
+      if (cursor + length > this.pending.length) break
+      result.messages.push(this.pending.subarray(cursor, cursor + length))
+      at = cursor + length
+    }
+    this.pending = at === 0 ? this.pending : Buffer.from(this.pending.subarray(at))
+    if (this.pending.length > this.maxMessageBytes + 1 + MAX_VARINT_BYTES) result.error = 'overflow'
+    return result
+  }
+}

@@ -1,0 +1,125 @@
+// Parse one framed CoT event once into a CotEvent: the header fields routing needs, the detail as XML, and the bytes
+// XML receivers get (the original bytes, or once-rewritten bytes when `<marti><dest>` elements had to be removed).
+
+import type { CotEvent, CotPoint } from './event.ts'
+import { attrOf, scanXml, XmlSyntaxError, type ScannedElement } from './xml-scan.ts'
+
+export class CotParseError extends Error {}
+
+/** hae/ce/le for "unknown" (spec §1.5). */
+export const UNKNOWN_METRIC = 999999
+
+function numberOr(value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback
+  const n = Number(value)
+  return Number.isFinite(n) ? n : fallback
+}
+
+function childrenOf(elements: ScannedElement[], parent: number, name: string): number[] {
+  const found: number[] = []
+  for (let i = parent + 1; i < elements.length; i++) {
+    const element = elements[i]!
+    if (element.parent === parent && element.name === name) found.push(i)
+  }
+  return found
+}
+
+/** Parse a complete `<event>…</event>` (an XML declaration or whitespace around it is tolerated). Throws CotParseError. */
+export function parseEvent(bytes: Buffer): CotEvent {
+  if (bytes.indexOf('<!DOCTYPE') !== -1 || bytes.indexOf('<!ENTITY') !== -1) throw new CotParseError('Declarations are not accepted')
+  const text = bytes.toString('utf8')
+  let elements: ScannedElement[]
+  try {
+    elements = scanXml(text)
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) throw new CotParseError(error.message)
+    throw error
+  }
+  const root = elements[0]!
+  if (root.name !== 'event') throw new CotParseError('The root element is not <event>')
+  const uid = attrOf(root, 'uid')
+  const type = attrOf(root, 'type')
+  if (!uid || !type) throw new CotParseError('The event has no uid or type')
+
+  const pointIndex = childrenOf(elements, 0, 'point')[0]
+  const pointElement = pointIndex === undefined ? undefined : elements[pointIndex]!
+  const point: CotPoint = {
+    lat: numberOr(pointElement && attrOf(pointElement, 'lat'), 0),
+    lon: numberOr(pointElement && attrOf(pointElement, 'lon'), 0),
+    hae: numberOr(pointElement && attrOf(pointElement, 'hae'), UNKNOWN_METRIC),
+    ce: numberOr(pointElement && attrOf(pointElement, 'ce'), UNKNOWN_METRIC),
+    le: numberOr(pointElement && attrOf(pointElement, 'le'), UNKNOWN_METRIC)
+  }
+
+  let callsign: string | null = null
+  let endpoint: string | null = null
+  const dest = { callsigns: [] as string[], uids: [] as string[] }
+  const destRanges: [number, number][] = []
+  const detailIndex = childrenOf(elements, 0, 'detail')[0]
+  if (detailIndex !== undefined) {
+    const contactIndex = childrenOf(elements, detailIndex, 'contact')[0]
+    if (contactIndex !== undefined) {
+      const contact = elements[contactIndex]!
+      callsign = attrOf(contact, 'callsign') ?? null
+      endpoint = attrOf(contact, 'endpoint') ?? null
+    }
+    for (const martiIndex of childrenOf(elements, detailIndex, 'marti')) {
+      for (const destIndex of childrenOf(elements, martiIndex, 'dest')) {
+        const element = elements[destIndex]!
+        const destCallsign = attrOf(element, 'callsign')
+        const destUid = attrOf(element, 'uid')
+        if (destCallsign === undefined && destUid === undefined) continue
+        if (destCallsign !== undefined) dest.callsigns.push(destCallsign)
+        if (destUid !== undefined) dest.uids.push(destUid)
+        destRanges.push([element.start, element.end])
+      }
+    }
+  }
+
+  // Rewrite once: cut the dest elements out of the text (they are not nested in each other).
+  let xmlText = text.slice(root.start, root.end)
+  let xml = root.start === 0 && root.end === text.length ? bytes : Buffer.from(xmlText)
+  let detailXml = ''
+  if (detailIndex !== undefined) {
+    const detail = elements[detailIndex]!
+    let removedInDetail = 0
+    if (destRanges.length > 0) {
+      let rewritten = ''
+      let at = root.start
+      for (const [start, end] of destRanges) {
+        rewritten += text.slice(at, start)
+        removedInDetail += end - start
+        at = end
+      }
+      rewritten += text.slice(at, root.end)
+      xmlText = rewritten
+      xml = Buffer.from(rewritten)
+    }
+    detailXml = xmlText.slice(detail.start - root.start, detail.end - root.start - removedInDetail)
+  }
+
+  return {
+    uid,
+    type,
+    how: attrOf(root, 'how') ?? '',
+    time: attrOf(root, 'time') ?? '',
+    start: attrOf(root, 'start') ?? '',
+    stale: attrOf(root, 'stale') ?? '',
+    point,
+    detailXml,
+    callsign,
+    endpoint,
+    dest,
+    xml
+  }
+}
+
+/** True for a situational-awareness report (a device's own position): uid + contact callsign + endpoint, `a-` type. */
+export function isPositionReport(event: CotEvent): boolean {
+  return event.type.startsWith('a-') && event.callsign !== null && Boolean(event.endpoint)
+}
+
+/** True when the event is a direct message (has `<marti><dest>` targets). */
+export function isDirect(event: CotEvent): boolean {
+  return event.dest.callsigns.length > 0 || event.dest.uids.length > 0
+}

@@ -1,0 +1,193 @@
+// TAK protocol v1: our takmessage.proto loaded with protobufjs, CotEvent <-> TakMessage conversion, and the encoded
+// stream frame cached per event so a protobuf receiver costs one conversion per event, not one per receiver.
+
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import protobuf from 'protobufjs'
+import type { CotEvent } from './event.ts'
+import { frameTakMessage } from './framer.ts'
+import { parseEvent, UNKNOWN_METRIC } from './parse.ts'
+import { attrOf, escapeAttr, scanXml, type ScannedElement } from './xml-scan.ts'
+
+const PROTO_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto', 'takmessage.proto')
+const root = protobuf.loadSync(PROTO_FILE)
+export const TakMessageType = root.lookupType('atakmap.commoncommo.protobuf.v1.TakMessage')
+
+export interface TakContactProto { endpoint?: string; callsign?: string }
+export interface TakDetailProto {
+  xmlDetail?: string
+  contact?: TakContactProto
+  group?: { name?: string; role?: string }
+  precisionLocation?: { geopointsrc?: string; altsrc?: string }
+  status?: { battery?: number }
+  takv?: { device?: string; platform?: string; os?: string; version?: string }
+  track?: { speed?: number; course?: number }
+}
+export interface TakCotEventProto {
+  type?: string
+  access?: string
+  qos?: string
+  opex?: string
+  uid?: string
+  sendTime?: number
+  startTime?: number
+  staleTime?: number
+  how?: string
+  lat?: number
+  lon?: number
+  hae?: number
+  ce?: number
+  le?: number
+  detail?: TakDetailProto
+}
+export interface TakMessageProto {
+  takControl?: { minProtoVersion?: number; maxProtoVersion?: number; contactUid?: string }
+  cotEvent?: TakCotEventProto
+  submissionTime?: number
+  creationTime?: number
+}
+
+type TypedKey = Exclude<keyof TakDetailProto, 'xmlDetail'>
+
+/** Detail elements with a typed field, and the attributes that field can hold. */
+const TYPED: Record<string, { key: TypedKey; attrs: string[] }> = {
+  contact: { key: 'contact', attrs: ['endpoint', 'callsign'] },
+  __group: { key: 'group', attrs: ['name', 'role'] },
+  precisionlocation: { key: 'precisionLocation', attrs: ['geopointsrc', 'altsrc'] },
+  status: { key: 'status', attrs: ['battery'] },
+  takv: { key: 'takv', attrs: ['device', 'platform', 'os', 'version'] },
+  track: { key: 'track', attrs: ['speed', 'course'] }
+}
+const TYPED_ELEMENT_OF: Record<TypedKey, string> = {
+  contact: 'contact',
+  group: '__group',
+  precisionLocation: 'precisionlocation',
+  status: 'status',
+  takv: 'takv',
+  track: 'track'
+}
+
+const isDecimal = (value: string): boolean => /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.trim())
+
+/** The typed form of a detail child, or null when it must travel whole in xmlDetail. */
+function typedField(element: ScannedElement): { key: TypedKey; value: Record<string, string | number> } | null {
+  if (!Object.hasOwn(TYPED, element.name) || element.hasContent) return null
+  const spec = TYPED[element.name]!
+  const value: Record<string, string | number> = {}
+  for (const [name, raw] of element.attrs) {
+    if (!spec.attrs.includes(name)) return null
+    if (spec.key === 'status') {
+      if (!/^\d+$/.test(raw) || Number(raw) > 0xffffffff) return null
+      value[name] = Number(raw)
+    } else if (spec.key === 'track') {
+      if (!isDecimal(raw)) return null
+      value[name] = Number(raw)
+    } else {
+      value[name] = raw
+    }
+  }
+  return { key: spec.key, value }
+}
+
+function millis(iso: string): number {
+  const ms = Date.parse(iso)
+  return Number.isFinite(ms) && ms > 0 ? ms : 0
+}
+
+/** CotEvent -> TakMessage fields (scans the event's XML once more; callers cache through protoFrameOf). */
+export function toTakMessage(event: CotEvent): TakMessageProto {
+  const text = event.xml.toString('utf8')
+  const elements = scanXml(text)
+  const rootElement = elements[0]!
+  const detail: TakDetailProto = {}
+  let xmlDetail = ''
+  const detailIndex = elements.findIndex((e) => e.parent === 0 && e.name === 'detail')
+  if (detailIndex !== -1) {
+    for (let i = detailIndex + 1; i < elements.length; i++) {
+      const child = elements[i]!
+      if (child.parent !== detailIndex) continue
+      const typed = typedField(child)
+      if (typed && detail[typed.key] === undefined) {
+        ;(detail as Record<string, unknown>)[typed.key] = typed.value
+      } else {
+        xmlDetail += text.slice(child.start, child.end)
+      }
+    }
+  }
+  if (xmlDetail !== '') detail.xmlDetail = xmlDetail
+  const cotEvent: TakCotEventProto = {
+    type: event.type,
+    uid: event.uid,
+    how: event.how,
+    sendTime: millis(event.time),
+    startTime: millis(event.start),
+    staleTime: millis(event.stale),
+    lat: event.point.lat,
+    lon: event.point.lon,
+    hae: event.point.hae,
+    ce: event.point.ce,
+    le: event.point.le
+  }
+  for (const name of ['access', 'qos', 'opex'] as const) {
+    const value = attrOf(rootElement, name)
+    if (value) cotEvent[name] = value
+  }
+  if (detailIndex !== -1) cotEvent.detail = detail
+  return { cotEvent }
+}
+
+export function encodeTakMessage(message: TakMessageProto): Uint8Array {
+  return TakMessageType.encode(TakMessageType.fromObject(message)).finish()
+}
+
+export function decodeTakMessage(payload: Uint8Array): TakMessageProto {
+  return TakMessageType.toObject(TakMessageType.decode(payload), { longs: Number, defaults: false }) as TakMessageProto
+}
+
+const isoOf = (ms: number | undefined): string => new Date(ms && ms > 0 ? ms : Date.now()).toISOString()
+
+function attrsXml(values: Record<string, unknown>, order: string[]): string {
+  let out = ''
+  for (const name of order) {
+    const value = values[name]
+    if (value === undefined || value === null || value === '') continue
+    out += ` ${name}="${escapeAttr(String(value))}"`
+  }
+  return out
+}
+
+/** TakMessage's cotEvent -> the XML bytes and a CotEvent, built once on arrival. Throws on an invalid event. */
+export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
+  const detail = cot.detail
+  let detailXml = ''
+  if (detail) {
+    for (const key of Object.keys(TYPED_ELEMENT_OF) as TypedKey[]) {
+      const value = detail[key]
+      if (!value) continue
+      const name = TYPED_ELEMENT_OF[key]
+      detailXml += `<${name}${attrsXml(value as Record<string, unknown>, TYPED[name]!.attrs)}/>`
+    }
+    detailXml += detail.xmlDetail ?? ''
+  }
+  const num = (n: number | undefined, fallback: number): number => (typeof n === 'number' && Number.isFinite(n) ? n : fallback)
+  const xml =
+    `<event version="2.0"${attrsXml(cot as Record<string, unknown>, ['uid', 'type', 'how', 'access', 'qos', 'opex'])}` +
+    ` time="${isoOf(cot.sendTime)}" start="${isoOf(cot.startTime)}" stale="${isoOf(cot.staleTime)}">` +
+    `<point lat="${num(cot.lat, 0)}" lon="${num(cot.lon, 0)}" hae="${num(cot.hae, UNKNOWN_METRIC)}" ` +
+    `ce="${num(cot.ce, UNKNOWN_METRIC)}" le="${num(cot.le, UNKNOWN_METRIC)}"/>` +
+    (detail ? `<detail>${detailXml}</detail>` : '') +
+    '</event>'
+  return parseEvent(Buffer.from(xml))
+}
+
+const frames = new WeakMap<CotEvent, Buffer>()
+
+/** The event as one protobuf stream frame (0xBF + varint + TakMessage), encoded at most once per event. */
+export function protoFrameOf(event: CotEvent): Buffer {
+  let frame = frames.get(event)
+  if (!frame) {
+    frame = frameTakMessage(encodeTakMessage(toTakMessage(event)))
+    frames.set(event, frame)
+  }
+  return frame
+}

@@ -1,0 +1,179 @@
+// A small, strict single-pass XML scanner for one CoT event: checks well-formedness and records every element with
+// its attributes and offsets, without building an object tree keyed by element names (no prototype pollution).
+
+export interface ScannedElement {
+  name: string
+  /** Decoded attributes in document order; an array, never an object keyed by attribute names. */
+  attrs: [string, string][]
+  /** Index of the parent element in `elements`, -1 for the root. */
+  parent: number
+  depth: number
+  /** Offsets in the scanned text: the start tag's `<` and just past the end tag's `>`. */
+  start: number
+  end: number
+  /** Just past the start tag's `>` and at the end tag's `<`; equal for a self-closing element. */
+  contentStart: number
+  contentEnd: number
+  /** True when the element has child elements or non-whitespace text. */
+  hasContent: boolean
+}
+
+export class XmlSyntaxError extends Error {}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
+
+/** Decode the five predefined entities and numeric character references; anything else is a syntax error. */
+export function decodeEntities(raw: string): string {
+  if (!raw.includes('&')) return raw
+  return raw.replace(/&([^;&]*);?/g, (match, name: string) => {
+    if (!match.endsWith(';')) throw new XmlSyntaxError('An entity reference is not terminated')
+    if (Object.hasOwn(PREDEFINED, name)) return PREDEFINED[name]!
+    const code = /^#x[0-9a-fA-F]{1,6}$/.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]{1,7}$/.test(name) ? parseInt(name.slice(1), 10) : NaN
+    if (!Number.isFinite(code) || code > 0x10ffff || code === 0) throw new XmlSyntaxError(`Unknown entity &${name};`)
+    return String.fromCodePoint(code)
+  })
+}
+
+export function escapeAttr(value: string): string {
+  return value.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'))
+}
+
+const NAME_START = /[A-Za-z_:\u00C0-\uFFFF]/
+const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
+
+function isNameChar(c: number): boolean {
+  return c > 0x20 && c !== 0x3e /* > */ && c !== 0x2f /* / */ && c !== 0x3d /* = */ && c !== 0x3c && c !== 0x22 && c !== 0x27
+}
+
+/**
+ * Scan `text` as one XML document with exactly one root element. A leading XML declaration, comments and
+ * whitespace are allowed around the root; DOCTYPE and entity declarations are refused.
+ */
+export function scanXml(text: string): ScannedElement[] {
+  const elements: ScannedElement[] = []
+  const open: number[] = []
+  let rootClosed = false
+  let pos = 0
+  const len = text.length
+  while (pos < len) {
+    const lt = text.indexOf('<', pos)
+    const textEnd = lt === -1 ? len : lt
+    if (textEnd > pos) {
+      const chunk = text.slice(pos, textEnd)
+      if (open.length === 0) {
+        if (chunk.trim() !== '') throw new XmlSyntaxError('Text outside the root element')
+      } else {
+        if (chunk.includes('&')) decodeEntities(chunk)
+        if (chunk.trim() !== '') elements[open[open.length - 1]!]!.hasContent = true
+      }
+    }
+    if (lt === -1) break
+    const next = text.charCodeAt(lt + 1)
+    if (next === 0x21 /* ! */) {
+      if (text.startsWith('<!--', lt)) {
+        const close = text.indexOf('-->', lt + 4)
+        if (close === -1) throw new XmlSyntaxError('Unterminated comment')
+        pos = close + 3
+        continue
+      }
+      if (text.startsWith('<![CDATA[', lt) && open.length > 0) {
+        const close = text.indexOf(']]>', lt + 9)
+        if (close === -1) throw new XmlSyntaxError('Unterminated CDATA section')
+        elements[open[open.length - 1]!]!.hasContent = true
+        pos = close + 3
+        continue
+      }
+      throw new XmlSyntaxError('Declarations (DOCTYPE, ENTITY) are not accepted')
+    }
+    if (next === 0x3f /* ? */) {
+      if (open.length > 0 || elements.length > 0) throw new XmlSyntaxError('Processing instructions are only accepted before the root')
+      const close = text.indexOf('?>', lt + 2)
+      if (close === -1) throw new XmlSyntaxError('Unterminated processing instruction')
+      pos = close + 2
+      continue
+    }
+    if (next === 0x2f /* / */) {
+      const gt = text.indexOf('>', lt + 2)
+      if (gt === -1) throw new XmlSyntaxError('Unterminated end tag')
+      const name = text.slice(lt + 2, gt).trimEnd()
+      const index = open.pop()
+      if (index === undefined) throw new XmlSyntaxError(`Unexpected end tag </${name}>`)
+      const element = elements[index]!
+      if (element.name !== name) throw new XmlSyntaxError(`</${name}> does not close <${element.name}>`)
+      element.contentEnd = lt
+      element.end = gt + 1
+      if (open.length === 0) rootClosed = true
+      pos = gt + 1
+      continue
+    }
+    // a start tag
+    if (rootClosed) throw new XmlSyntaxError('More than one root element')
+    let cursor = lt + 1
+    while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
+    const name = text.slice(lt + 1, cursor)
+    if (name === '' || !NAME_START.test(name[0]!)) throw new XmlSyntaxError('An element has no valid name')
+    const attrs: [string, string][] = []
+    let selfClosing = false
+    for (;;) {
+      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+      if (cursor >= len) throw new XmlSyntaxError(`Unterminated start tag <${name}>`)
+      const c = text.charCodeAt(cursor)
+      if (c === 0x3e /* > */) {
+        cursor++
+        break
+      }
+      if (c === 0x2f /* / */) {
+        if (text.charCodeAt(cursor + 1) !== 0x3e) throw new XmlSyntaxError(`Malformed start tag <${name}>`)
+        selfClosing = true
+        cursor += 2
+        break
+      }
+      if (attrs.length > 0 && !isSpace(text.charCodeAt(cursor - 1))) throw new XmlSyntaxError(`Attributes of <${name}> need whitespace between them`)
+      const attrStart = cursor
+      while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
+      const attrName = text.slice(attrStart, cursor)
+      if (attrName === '' || !NAME_START.test(attrName[0]!)) throw new XmlSyntaxError(`Malformed attribute in <${name}>`)
+      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+      if (text.charCodeAt(cursor) !== 0x3d /* = */) throw new XmlSyntaxError(`Attribute ${attrName} has no value`)
+      cursor++
+      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+      const quote = text[cursor]
+      if (quote !== '"' && quote !== "'") throw new XmlSyntaxError(`Attribute ${attrName} is not quoted`)
+      const valueEnd = text.indexOf(quote, cursor + 1)
+      if (valueEnd === -1) throw new XmlSyntaxError(`Attribute ${attrName} is not terminated`)
+      const raw = text.slice(cursor + 1, valueEnd)
+      if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
+      if (attrs.some(([n]) => n === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+      attrs.push([attrName, decodeEntities(raw)])
+      cursor = valueEnd + 1
+    }
+    const parent = open.length > 0 ? open[open.length - 1]! : -1
+    if (parent >= 0) elements[parent]!.hasContent = true
+    const element: ScannedElement = {
+      name,
+      attrs,
+      parent,
+      depth: open.length,
+      start: lt,
+      end: selfClosing ? cursor : -1,
+      contentStart: cursor,
+      contentEnd: cursor,
+      hasContent: false
+    }
+    elements.push(element)
+    if (selfClosing) {
+      if (open.length === 0) rootClosed = true
+    } else {
+      open.push(elements.length - 1)
+    }
+    pos = cursor
+  }
+  if (open.length > 0) throw new XmlSyntaxError(`<${elements[open[open.length - 1]!]!.name}> is not closed`)
+  if (elements.length === 0) throw new XmlSyntaxError('No element')
+  return elements
+}
+
+export function attrOf(element: ScannedElement, name: string): string | undefined {
+  for (const [n, v] of element.attrs) if (n === name) return v
+  return undefined
+}

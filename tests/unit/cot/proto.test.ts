@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+import { ProtoStreamFramer } from '../../../gateway/cot/framer.ts'
+import { parseEvent } from '../../../gateway/cot/parse.ts'
+import { decodeTakMessage, encodeTakMessage, fromTakCotEvent, protoFrameOf, toTakMessage } from '../../../gateway/cot/proto.ts'
+
+const pli =
+  '<event version="2.0" uid="ANDROID-1" type="a-f-G-U-C" how="m-g" time="2026-01-01T00:00:00.000Z" start="2026-01-01T00:00:00.000Z" ' +
+  'stale="2026-01-01T00:05:00.000Z" access="Undefined"><point lat="51.5" lon="-0.12" hae="12.5" ce="9.9" le="9999999"/><detail>' +
+  '<contact endpoint="*:-1:stcp" callsign="Zoë"/><__group name="Cyan" role="Team Member"/><precisionlocation geopointsrc="GPS" altsrc="GPS"/>' +
+  '<status battery="88"/><takv device="Pixel" platform="ATAK-CIV" os="34" version="5.5"/><track speed="1.5" course="270"/>' +
+  '<uid Droid="Zoë"/><remarks>seq 1</remarks></detail></event>'
+
+describe('TAK protocol v1', () => {
+  it('puts each known detail element fully into its typed field and the rest into xmlDetail', () => {
+    const message = toTakMessage(parseEvent(Buffer.from(pli)))
+    const cot = message.cotEvent!
+    expect(cot).toMatchObject({ uid: 'ANDROID-1', type: 'a-f-G-U-C', how: 'm-g', access: 'Undefined', lat: 51.5, lon: -0.12, hae: 12.5, ce: 9.9, le: 9999999 })
+    expect(cot.sendTime).toBe(Date.parse('2026-01-01T00:00:00Z'))
+    expect(cot.staleTime).toBe(Date.parse('2026-01-01T00:05:00Z'))
+    expect(cot.detail).toEqual({
+      contact: { endpoint: '*:-1:stcp', callsign: 'Zoë' },
+      group: { name: 'Cyan', role: 'Team Member' },
+      precisionLocation: { geopointsrc: 'GPS', altsrc: 'GPS' },
+      status: { battery: 88 },
+      takv: { device: 'Pixel', platform: 'ATAK-CIV', os: '34', version: '5.5' },
+      track: { speed: 1.5, course: 270 },
+      xmlDetail: '<uid Droid="Zoë"/><remarks>seq 1</remarks>'
+    })
+  })
+
+  it('keeps an element with extra attributes or children whole in xmlDetail', () => {
+    const xml = '<event uid="u" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z">' +
+      '<detail><contact callsign="A" endpoint="e" phone="123"/><status battery="high"/><track speed="1"><x/></track></detail></event>'
+    const detail = toTakMessage(parseEvent(Buffer.from(xml))).cotEvent!.detail!
+    expect(detail.contact).toBeUndefined()
+    expect(detail.status).toBeUndefined()
+    expect(detail.xmlDetail).toBe('<contact callsign="A" endpoint="e" phone="123"/><status battery="high"/><track speed="1"><x/></track>')
+  })
+
+  it('round-trips XML -> protobuf bytes -> XML with the same meaning', () => {
+    const original = parseEvent(Buffer.from(pli))
+    const frame = protoFrameOf(original)
+    expect(protoFrameOf(original)).toBe(frame) // encoded once per event
+    const framed = new ProtoStreamFramer().push(frame)
+    expect(framed.messages).toHaveLength(1)
+    const back = fromTakCotEvent(decodeTakMessage(framed.messages[0]!).cotEvent!)
+    expect(back).toMatchObject({ uid: original.uid, type: original.type, how: original.how, callsign: 'Zoë', endpoint: '*:-1:stcp', point: original.point })
+    expect(Date.parse(back.time)).toBe(Date.parse(original.time))
+    expect(Date.parse(back.stale)).toBe(Date.parse(original.stale))
+    // a second trip gives identical protobuf
+    expect(Buffer.from(encodeTakMessage(toTakMessage(back))).equals(Buffer.from(encodeTakMessage(toTakMessage(original))))).toBe(true)
+    expect(back.detailXml).toContain('<uid Droid="Zoë"/><remarks>seq 1</remarks>')
+  })
+
+  it('decodes a control-only TakMessage', () => {
+    const bytes = encodeTakMessage({ takControl: { minProtoVersion: 1, maxProtoVersion: 1, contactUid: 'x' } })
+    expect(decodeTakMessage(bytes)).toEqual({ takControl: { minProtoVersion: 1, maxProtoVersion: 1, contactUid: 'x' } })
+  })
+})
