@@ -1,0 +1,265 @@
+// Packages with external TAK Servers over ROL (DP-Out / DP-In, blocked extensions, request/disperse, malformed input)
+// and the fileshare CoT helpers the router uses (parse, senderUrl rewrite, TAK-style fileshare events).
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import yazl from 'yazl'
+import { Store } from '../../../gateway/store/store.ts'
+import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
+import type { CotEvent } from '../../../gateway/cot/event.ts'
+import { PackageStore } from '../../../gateway/packages/store.ts'
+import { PackageFederation } from '../../../gateway/packages/federation.ts'
+import { buildFileshareEvent, parseFileshare, rewriteSenderUrl } from '../../../gateway/packages/fileshare.ts'
+import { createResourceRol, interpretPackageRol, requestPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
+import { listEntries } from '../../../gateway/packages/zip.ts'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+const device = { kind: 'device' as const, label: 'ALPHA-1', id: 'dev_1' }
+
+let dir: string
+let store: Store
+let packages: PackageStore
+let federation: PackageFederation
+let delivered: { networkId: string; event: CotEvent }[]
+let peer: ExternalPeerRecord
+
+async function zipOf(entries: Record<string, string>): Promise<Buffer> {
+  const z = new yazl.ZipFile()
+  for (const [name, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), name)
+  z.end()
+  const chunks: Buffer[] = []
+  for await (const c of z.outputStream) chunks.push(c as Buffer)
+  return Buffer.concat(chunks)
+}
+
+async function setPeer(toggles: Partial<ExternalPeerRecord>): Promise<void> {
+  await store.update((doc) => {
+    const p = doc.externalPeers.find((x) => x.id === peer.id)!
+    Object.assign(p, toggles)
+  })
+  peer = store.data.externalPeers.find((x) => x.id === peer.id)!
+}
+
+const parsed = (m: RolMessage) => {
+  const r = interpretPackageRol(m)
+  if (!r.ok) throw new Error(r.error)
+  return r.value
+}
+
+beforeEach(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pkgfed-'))
+  store = await Store.open({ dir, debounceMs: 1 })
+  packages = new PackageStore({ dataDir: dir, store, maxBytes: () => 1_000_000 })
+  delivered = []
+  federation = new PackageFederation({
+    packages,
+    store,
+    blockedExtensions: () => ['pref'],
+    maxRolBytes: () => 1_000_000,
+    martiPort: () => 8443,
+    defaultHost: () => 'gw.example',
+    deliverToNetwork: (networkId, event) => delivered.push({ networkId, event })
+  })
+  peer = {
+    id: 'peer_1',
+    networkId: 'net_a',
+    fingerprint: 'AA',
+    displayName: 'TAK HQ',
+    incoming: true,
+    outgoing: true,
+    acceptPackages: false,
+    sharePackages: false,
+    dial: null,
+    createdAt: new Date().toISOString()
+  }
+  await store.update((doc) => {
+    doc.externalPeers.push(structuredClone(peer))
+  })
+})
+
+afterEach(async () => {
+  await store.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
+describe('DP-Out to a TAK Server', () => {
+  it('creates device uploads on the peer with their bytes only when DP-Out is on, once', async () => {
+    const bytes = randomBytes(2000)
+    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'a.zip', source: device })
+    await packages.ingestBuffer(randomBytes(100), { networkId: 'net_b', name: 'other-net.zip', source: device })
+    await packages.ingestBuffer(randomBytes(100), { networkId: 'net_a', name: 'from-peer.zip', source: { kind: 'peer', label: 'X', id: 'peer_2' } })
+
+    expect(await federation.packagesToFederate(peer)).toEqual([])
+    await setPeer({ sharePackages: true })
+    const out = await federation.packagesToFederate(peer)
+    expect(out.map((o) => o.packageId)).toEqual([rec.id])
+    const msg = parsed(out[0]!.rol)
+    expect(msg.kind).toBe('createResource')
+    if (msg.kind !== 'createResource') return
+    expect(msg.meta).toMatchObject({ hash: rec.hash, name: 'a.zip', size: 2000, tool: 'public', submitter: 'ALPHA-1' })
+    expect(msg.bytes?.equals(bytes)).toBe(true)
+
+    await federation.markSharedWithPeer(rec.id, peer)
+    expect(await federation.packagesToFederate(peer)).toEqual([])
+    expect(packages.byId(rec.id)?.sharedWith).toMatchObject([{ kind: 'peer', id: 'peer_1', label: 'TAK HQ' }])
+  })
+
+  it('strips blocked extensions from the zip and never sends a blocked file itself', async () => {
+    await setPeer({ sharePackages: true })
+    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<m/>', 'prefs/device.pref': 'secret', 'map.kml': '<kml/>' })
+    await packages.ingestBuffer(zip, { networkId: 'net_a', name: 'mission.zip', source: device })
+    await packages.ingestBuffer(Buffer.from('x'), { networkId: 'net_a', name: 'settings.PREF', source: device })
+    const out = await federation.packagesToFederate(peer)
+    expect(out).toHaveLength(1)
+    const msg = parsed(out[0]!.rol)
+    if (msg.kind !== 'createResource') throw new Error('expected create resource')
+    expect((await listEntries(msg.bytes!)).map((e) => e.name)).toEqual(['MANIFEST/manifest.xml', 'map.kml'])
+    expect(msg.meta.hash).toBe(sha(msg.bytes!))
+    expect(msg.meta.hash).not.toBe(sha(zip))
+  })
+
+  it('attaches no bytes above the size limit', async () => {
+    await setPeer({ sharePackages: true })
+    const small = new PackageFederation({
+      packages, store, blockedExtensions: () => [], maxRolBytes: () => 500, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+    })
+    await packages.ingestBuffer(randomBytes(600), { networkId: 'net_a', name: 'big.zip', source: device })
+    const msg = parsed((await small.packagesToFederate(peer))[0]!.rol)
+    expect(msg.kind === 'createResource' && msg.bytes).toBe(null)
+  })
+
+  it('turns a fileshare CoT into create resource + announce package (with its destinations), nothing with DP-Out off', async () => {
+    const bytes = randomBytes(1500)
+    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'send.zip', source: device })
+    await packages.setPrivate(rec.id, true)
+    const fileshare = buildFileshareEvent({
+      sha256: rec.hash, filename: 'send.zip', name: 'send', sizeInBytes: 1500, senderUrl: 'https://10.0.0.5:8443/Marti/sync/content?hash=' + rec.hash,
+      senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: ['HQ-OPS'], uids: [] }
+    })
+    expect(await federation.fileshareToPeer(fileshare, peer)).toEqual([])
+    await setPeer({ sharePackages: true })
+    const first = (await federation.fileshareToPeer(fileshare, peer)).map(parsed)
+    expect(first.map((m) => m.kind)).toEqual(['createResource', 'announcePackage'])
+    expect(first[0]!.kind === 'createResource' && first[0]!.meta.tool).toBe('private')
+    expect(first[1]).toMatchObject({ details: { sha256: rec.hash, senderCallsign: 'ALPHA-1', dest: { callsigns: ['HQ-OPS'], uids: [] } } })
+    // The bytes went once; a second fileshare of the same package only announces.
+    expect((await federation.fileshareToPeer(fileshare, peer)).map((m) => parsed(m).kind)).toEqual(['announcePackage'])
+  })
+
+  it('answers request package with disperse package and the bytes, only with DP-Out', async () => {
+    const bytes = randomBytes(800)
+    await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'r.zip', source: device })
+    expect(await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))).toEqual([])
+    await setPeer({ sharePackages: true })
+    const [reply] = await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))
+    const msg = parsed(reply!)
+    expect(msg.kind === 'dispersePackage' && msg.bytes?.equals(bytes)).toBe(true)
+  })
+})
+
+describe('DP-In from a TAK Server', () => {
+  const incoming = (bytes: Buffer, tool = 'public'): RolMessage =>
+    createResourceRol(
+      { hash: sha(bytes), name: 'hq.zip', filename: 'hq.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: '',
+        submitter: 'hq-user', uid: 'u1', creatorUid: 'c1', size: bytes.length, tool },
+      bytes
+    )
+
+  it('stores a package the peer creates only with DP-In, attributed to the peer, and announces it', async () => {
+    const bytes = randomBytes(1200)
+    expect(await federation.onPeerRol(peer.id, 'net_a', incoming(bytes))).toEqual([])
+    expect(packages.all()).toHaveLength(0)
+    expect(delivered).toHaveLength(0)
+
+    await setPeer({ acceptPackages: true })
+    await federation.onPeerRol(peer.id, 'net_a', incoming(bytes))
+    const rec = packages.byHash('net_a', sha(bytes))!
+    expect(rec).toMatchObject({ name: 'hq.zip', size: 1200, mimeType: 'application/zip', source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' } })
+    expect(fs.readFileSync(packages.filePath(rec.hash)).equals(bytes)).toBe(true)
+    expect(delivered).toHaveLength(1)
+    const share = parseFileshare(delivered[0]!.event)
+    expect(delivered[0]!.networkId).toBe('net_a')
+    expect(share).toMatchObject({ sha256: rec.hash, senderUrl: `https://gw.example:8443/Marti/sync/content?hash=${rec.hash}`, sizeInBytes: 1200 })
+    // Never sent back out: single hop.
+    await setPeer({ sharePackages: true })
+    expect(await federation.packagesToFederate(peer)).toEqual([])
+  })
+
+  it('refuses bytes that do not match the announced hash', async () => {
+    await setPeer({ acceptPackages: true })
+    const msg = incoming(randomBytes(100))
+    msg.payload = [{ data: randomBytes(100) }]
+    await federation.onPeerRol(peer.id, 'net_a', msg)
+    expect(packages.all()).toHaveLength(0)
+    expect(await packages.tempFiles()).toEqual([])
+  })
+
+  it('announce without bytes asks for them, then announces to the named recipients when they arrive', async () => {
+    await setPeer({ acceptPackages: true })
+    const bytes = randomBytes(300)
+    const details = { sha256: sha(bytes), name: 'p', filename: 'p.zip', senderUrl: '', sizeInBytes: 300, senderCallsign: 'HQ', dest: { callsigns: ['ALPHA-1'], uids: [] }, tsStored: 1 }
+    const { announcePackageRol, dispersePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const replies = await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details))
+    expect(replies.map((r) => parsed(r))).toEqual([{ kind: 'requestPackage', sha256: sha(bytes) }])
+    expect(delivered).toHaveLength(0)
+    await federation.onPeerRol(peer.id, 'net_a', dispersePackageRol(details, bytes))
+    expect(delivered).toHaveLength(1)
+    expect(delivered[0]!.event.dest).toEqual({ callsigns: ['ALPHA-1'], uids: [] })
+    expect(delivered[0]!.event.detailXml).toContain('<marti><dest callsign="ALPHA-1"/></marti>')
+  })
+
+  it('counts malformed ROL and never throws', async () => {
+    await setPeer({ acceptPackages: true })
+    for (const program of ['garbage', 'create resource\n{"hash":"nothex","name":"x"};', 'create resource\n{;', 42]) {
+      await expect(federation.onPeerRol(peer.id, 'net_a', { program, payload: 'not a list' })).resolves.toEqual([])
+    }
+    expect(federation.malformedRol.get('peer_1')).toBe(4)
+    expect(await federation.onPeerRol('peer_unknown', 'net_a', { program: 'garbage' })).toEqual([])
+    expect(await federation.onPeerRol(peer.id, 'net_a', { program: 'create mission\n{"name":"m"};' })).toEqual([])
+  })
+})
+
+describe('fileshare CoT', () => {
+  const atakFileshare = (hash: string): CotEvent => {
+    const detailXml =
+      `<detail><fileshare filename="plan &amp; route.zip" senderUrl="https://192.168.1.20:8443/Marti/sync/content?hash=${hash}" ` +
+      `sizeInBytes="1234" sha256="${hash.toUpperCase()}" senderUid="ANDROID-A" senderCallsign="ALPHA-1" name="plan"/>` +
+      `<ackrequest uid="x" ackrequested="true" tag="plan"/></detail>`
+    const xml = `<event version="2.0" uid="u1" type="b-f-t-r" how="h-e" time="t" start="t" stale="t"><point lat="0" lon="0" hae="0" ce="0" le="0"/>${detailXml}</event>`
+    return {
+      uid: 'u1', type: 'b-f-t-r', how: 'h-e', time: 't', start: 't', stale: 't', point: { lat: 0, lon: 0, hae: 0, ce: 0, le: 0 },
+      detailXml, callsign: null, dest: { callsigns: [], uids: [] }, xml: Buffer.from(xml)
+    }
+  }
+
+  it('reads the fileshare attributes (entities decoded, hash lower-cased)', () => {
+    const hash = 'c'.repeat(64)
+    expect(parseFileshare(atakFileshare(hash))).toEqual({
+      sha256: hash, filename: 'plan & route.zip', name: 'plan', senderUrl: `https://192.168.1.20:8443/Marti/sync/content?hash=${hash}`,
+      sizeInBytes: 1234, senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1'
+    })
+    expect(parseFileshare({ ...atakFileshare(hash), type: 'a-f-G' })).toBe(null)
+  })
+
+  it('points senderUrl at our Marti API on the receiving device address, in detail and bytes alike', () => {
+    const hash = 'd'.repeat(64)
+    const rewritten = rewriteSenderUrl(atakFileshare(hash), '10.9.8.7', 18443)
+    const url = `https://10.9.8.7:18443/Marti/sync/content?hash=${hash}`
+    expect(parseFileshare(rewritten)?.senderUrl).toBe(url)
+    expect(rewritten.xml.toString()).toContain(`senderUrl="${url}"`)
+    expect(rewritten.xml.toString()).toContain('<ackrequest uid="x"')
+    expect(rewriteSenderUrl(rewritten, '10.9.8.7', 18443)).toBe(rewritten)
+    expect(parseFileshare(rewriteSenderUrl(atakFileshare(hash), '::1', 8443))?.senderUrl).toBe(`https://[::1]:8443/Marti/sync/content?hash=${hash}`)
+  })
+
+  it('builds a TAK-style fileshare event', () => {
+    const hash = 'e'.repeat(64)
+    const event = buildFileshareEvent({ sha256: hash, filename: 'a"b.zip', name: 'a', sizeInBytes: 5, senderUrl: 'https://h:1/x', senderUid: 's', senderCallsign: 'S', now: new Date(0) })
+    expect(event).toMatchObject({ uid: hash, type: 'b-f-t-r', how: 'h-e', stale: new Date(100_000).toISOString() })
+    expect(event.xml.toString()).toContain('filename="a&quot;b.zip"')
+    expect(parseFileshare(event)?.filename).toBe('a"b.zip')
+  })
+})
