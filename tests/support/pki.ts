@@ -34,7 +34,8 @@ export interface TestPkiOptions {
 
 const TEMPLATE_HOSTNAME = 'fedgate.test'
 const TEMPLATE_FEDERATE_ID = 'fedgate-test'
-let template: Promise<string> | null = null
+/** The template PKI's files (relative path → bytes), kept in memory: vitest may kill a worker before 'exit' cleanup runs. */
+let template: Promise<Map<string, Buffer>> | null = null
 const created: string[] = []
 process.once('exit', () => {
   for (const dir of created) fs.rmSync(dir, { recursive: true, force: true })
@@ -42,15 +43,30 @@ process.once('exit', () => {
 
 const noMachineAddresses = (): string[] => []
 
-function templateDir(): Promise<string> {
+function templateFiles(): Promise<Map<string, Buffer>> {
   template ??= (async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pki-template-'))
-    created.push(root)
-    const dir = path.join(root, 'pki')
-    await openPki(dir, { hostname: TEMPLATE_HOSTNAME, federateId: TEMPLATE_FEDERATE_ID, machineAddresses: noMachineAddresses })
-    return dir
+    try {
+      const dir = path.join(root, 'pki')
+      await openPki(dir, { hostname: TEMPLATE_HOSTNAME, federateId: TEMPLATE_FEDERATE_ID, machineAddresses: noMachineAddresses })
+      const files = new Map<string, Buffer>()
+      for (const name of fs.readdirSync(dir)) {
+        const file = path.join(dir, name)
+        if (fs.statSync(file).isFile()) files.set(name, fs.readFileSync(file))
+      }
+      return files
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true })
+    }
   })()
   return template
+}
+
+/** Writes the template into `dir` with the modes openPki uses (keys 0600, certificates 0644). */
+async function copyTemplate(dir: string): Promise<void> {
+  const files = await templateFiles()
+  fs.mkdirSync(path.join(dir, 'devices'), { recursive: true, mode: 0o700 })
+  for (const [name, data] of files) fs.writeFileSync(path.join(dir, name), data, { mode: name.endsWith('.key') ? 0o600 : 0o644 })
 }
 
 const POOL_SIZE = 4
@@ -68,11 +84,10 @@ async function pooledKeyPair(): Promise<KeyPairPem> {
  * and federation identity (CN 'fedgate-test' unless told).
  */
 export async function testPki(options: TestPkiOptions = {}): Promise<TestPki> {
-  const source = options.freshCa ? '' : await templateDir()
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pki-'))
   created.push(root)
   const dir = path.join(root, 'pki')
-  if (!options.freshCa) fs.cpSync(source, dir, { recursive: true })
+  if (!options.freshCa) await copyTemplate(dir)
   const pki = await openPki(dir, {
     hostname: options.hostname ?? TEMPLATE_HOSTNAME,
     federateId: options.federateId ?? TEMPLATE_FEDERATE_ID,
@@ -134,6 +149,5 @@ export async function pemFromP12(p12: Buffer, password: string): Promise<{ keyPe
 export async function seedPkiDir(dataDir: string): Promise<void> {
   const target = path.join(dataDir, 'pki')
   if (fs.existsSync(target)) return
-  fs.mkdirSync(dataDir, { recursive: true })
-  fs.cpSync(await templateDir(), target, { recursive: true })
+  await copyTemplate(target)
 }
