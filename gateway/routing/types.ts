@@ -22,6 +22,11 @@ export interface Endpoint {
    * when full. A peer endpoint applies its own Out toggle and mapping here.
    */
   deliver(event: CotEvent, origin: Origin): void
+  /**
+   * Peers only: whether a direct message for these targets should go to this peer (a contact it knows lives there).
+   * Without it a peer gets no direct messages: their dest elements are already removed, so the far side would broadcast.
+   */
+  reaches?(dest: { callsigns: string[]; uids: string[] }): boolean
 }
 
 /** A directed link A → B from a local federation: A's end has Out (cot) / DP-Out (packages), B's end In / DP-In. */

@@ -1,0 +1,226 @@
+// The router (DESIGN.md §5): decides which endpoints get an event. It never parses or encodes; endpoints queue what
+// they get without blocking. Also keeps per-link meters and the latest position of every uid per network for replay.
+
+import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
+import { isDirect, isPositionReport } from '../cot/parse.ts'
+import { RateMeter } from './meter.ts'
+import type { Endpoint, LocalLink, Origin } from './types.ts'
+
+/** A dest callsign that means "every streaming client" (as TAK Server reads it). */
+const ALL_STREAMING = 'All Streaming'
+const FILESHARE_TYPE = 'b-f-t-r'
+const MAX_POSITIONS_PER_NETWORK = 10_000
+
+export interface LinkStat {
+  federationId: string
+  from: string
+  to: string
+  /** Events per second over the last few seconds that crossed this link in this direction. */
+  perSecond: number
+  lastActivity: string | null
+  total: number
+}
+
+export interface RouterStats {
+  endpoints: { devices: number; peers: number }
+  eventsIn: number
+  eventsInPerSecond: number
+  deliveries: number
+  deliveriesPerSecond: number
+  /** An endpoint's deliver() threw (a bug there); the event still reached the others. */
+  deliveryErrors: number
+}
+
+interface StoredPosition {
+  event: CotEvent
+  /** Arrived from an external peer: replayed on its own network only (single hop). */
+  viaPeer: boolean
+}
+
+export class Router {
+  private readonly endpoints = new Map<string, Endpoint>()
+  /** Per network, copied on change so a publish in progress iterates a stable array. */
+  private readonly byNetwork = new Map<string, readonly Endpoint[]>()
+  private linksFrom = new Map<string, LocalLink[]>()
+  private linksTo = new Map<string, LocalLink[]>()
+  private readonly linkMeters = new Map<string, RateMeter>()
+  private readonly positions = new Map<string, Map<string, StoredPosition>>()
+  private readonly inMeter: RateMeter
+  private readonly outMeter: RateMeter
+  private deliveryErrors = 0
+
+  constructor(private readonly now: () => number = Date.now) {
+    this.inMeter = new RateMeter(now)
+    this.outMeter = new RateMeter(now)
+  }
+
+  attach(endpoint: Endpoint): void {
+    if (this.endpoints.has(endpoint.id)) this.detach(endpoint.id)
+    this.endpoints.set(endpoint.id, endpoint)
+    this.byNetwork.set(endpoint.networkId, [...(this.byNetwork.get(endpoint.networkId) ?? []), endpoint])
+  }
+
+  detach(id: string): void {
+    const endpoint = this.endpoints.get(id)
+    if (!endpoint) return
+    this.endpoints.delete(id)
+    const rest = (this.byNetwork.get(endpoint.networkId) ?? []).filter((e) => e.id !== id)
+    if (rest.length === 0) this.byNetwork.delete(endpoint.networkId)
+    else this.byNetwork.set(endpoint.networkId, rest)
+  }
+
+  endpointsOn(networkId: string): readonly Endpoint[] {
+    return this.byNetwork.get(networkId) ?? []
+  }
+
+  /** Replace the directed links of local federations (call again whenever federations or toggles change). */
+  setLocalLinks(links: LocalLink[]): void {
+    const from = new Map<string, LocalLink[]>()
+    const to = new Map<string, LocalLink[]>()
+    for (const link of links) {
+      if (link.from === link.to) continue
+      from.set(link.from, [...(from.get(link.from) ?? []), link])
+      to.set(link.to, [...(to.get(link.to) ?? []), link])
+    }
+    this.linksFrom = from
+    this.linksTo = to
+  }
+
+  /** Route one event; returns the number of endpoints it was handed to. */
+  publish(event: CotEvent, origin: Origin): number {
+    if (CONTROL_TYPES.has(event.type)) return 0
+    this.inMeter.add()
+    if (isPositionReport(event)) this.remember(origin.networkId, event, origin.kind === 'peer')
+    const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
+    let delivered = 0
+    // Events from a device go to its network (devices and peers); from a peer, only to that network's devices.
+    delivered += this.deliverOn(origin.networkId, event, origin, direct, origin.kind === 'device')
+    if (origin.kind === 'device') {
+      const fileshare = event.type === FILESHARE_TYPE
+      for (const link of this.linksFrom.get(origin.networkId) ?? []) {
+        if (!(fileshare ? link.packages : link.cot)) continue
+        this.meterOf(link.federationId, link.from, link.to).add()
+        // Single hop: over a link, only the far network's devices; never its peers, never a further link.
+        delivered += this.deliverOn(link.to, event, origin, direct, false)
+      }
+    }
+    if (delivered > 0) this.outMeter.add(delivered)
+    return delivered
+  }
+
+  private deliverOn(networkId: string, event: CotEvent, origin: Origin, direct: boolean, includePeers: boolean): number {
+    let count = 0
+    for (const endpoint of this.byNetwork.get(networkId) ?? []) {
+      if (endpoint.id === origin.endpointId) continue
+      if (endpoint.kind === 'peer') {
+        if (!includePeers) continue
+        if (direct && !endpoint.reaches?.(event.dest)) continue
+      } else if (direct && !this.isNamed(endpoint, event)) {
+        continue
+      }
+      try {
+        endpoint.deliver(event, origin)
+        count++
+      } catch {
+        this.deliveryErrors++
+      }
+    }
+    return count
+  }
+
+  private isNamed(endpoint: Endpoint, event: CotEvent): boolean {
+    return (endpoint.callsign !== null && event.dest.callsigns.includes(endpoint.callsign)) || (endpoint.uid !== null && event.dest.uids.includes(endpoint.uid))
+  }
+
+  private remember(networkId: string, event: CotEvent, viaPeer: boolean): void {
+    let network = this.positions.get(networkId)
+    if (!network) {
+      network = new Map()
+      this.positions.set(networkId, network)
+    }
+    network.delete(event.uid) // re-insert so the map stays in order of last update
+    network.set(event.uid, { event, viaPeer })
+    if (network.size > MAX_POSITIONS_PER_NETWORK) network.delete(network.keys().next().value!)
+  }
+
+  /**
+   * The latest position of every uid a new device on `networkId` can see: its own network's, plus those of networks
+   * with a CoT link into it (not what those networks got from their peers). Stale ones are left out and forgotten.
+   */
+  latestPositions(networkId: string): CotEvent[] {
+    const now = this.now()
+    const out: CotEvent[] = []
+    const collect = (from: string, includePeerEvents: boolean): void => {
+      const network = this.positions.get(from)
+      if (!network) return
+      for (const [uid, stored] of network) {
+        const staleAt = Date.parse(stored.event.stale)
+        if (Number.isFinite(staleAt) && staleAt < now) {
+          network.delete(uid)
+          continue
+        }
+        if (stored.viaPeer && !includePeerEvents) continue
+        out.push(stored.event)
+      }
+    }
+    collect(networkId, true)
+    for (const link of this.linksTo.get(networkId) ?? []) if (link.cot) collect(link.from, false)
+    return out
+  }
+
+  /** Forget a uid's position (its device went away). Returns the last position event, if any. */
+  forgetPosition(networkId: string, uid: string): CotEvent | null {
+    const network = this.positions.get(networkId)
+    const stored = network?.get(uid)
+    network?.delete(uid)
+    return stored?.event ?? null
+  }
+
+  /** A network was deleted: forget its positions (its endpoints are detached by their owners). */
+  forgetNetwork(networkId: string): void {
+    this.positions.delete(networkId)
+  }
+
+  private meterOf(federationId: string, from: string, to: string): RateMeter {
+    const key = `${federationId}\u0000${from}\u0000${to}`
+    let meter = this.linkMeters.get(key)
+    if (!meter) {
+      meter = new RateMeter(this.now)
+      this.linkMeters.set(key, meter)
+    }
+    return meter
+  }
+
+  /** LinkMeter (gateway/federation/local.ts): events per second from `from` to `to` over a federation. */
+  rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null } {
+    const meter = this.linkMeters.get(`${federationId}\u0000${from}\u0000${to}`)
+    return meter ? { perSecond: meter.perSecond(), lastActivity: meter.lastActivity() } : { perSecond: 0, lastActivity: null }
+  }
+
+  /** Every directed link that carried traffic, for the console's federation figures. */
+  linkStats(): LinkStat[] {
+    const out: LinkStat[] = []
+    for (const [key, meter] of this.linkMeters) {
+      const [federationId, from, to] = key.split('\u0000') as [string, string, string]
+      out.push({ federationId, from, to, perSecond: meter.perSecond(), lastActivity: meter.lastActivity(), total: meter.total })
+    }
+    return out
+  }
+
+  stats(): RouterStats {
+    let devices = 0
+    let peers = 0
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.kind === 'device') devices++
+      else peers++
+    }
+    return {
+      endpoints: { devices, peers },
+      eventsIn: this.inMeter.total,
+      eventsInPerSecond: this.inMeter.perSecond(),
+      deliveries: this.outMeter.total,
+      deliveriesPerSecond: this.outMeter.perSecond(),
+      deliveryErrors: this.deliveryErrors
+    }
+  }
+}
