@@ -78,22 +78,17 @@ export interface FileshareSpec {
   now?: Date
 }
 
-/** A b-f-t-r event as TAK Server writes one (uid = sha256, h-e, point 0/0, stale +100 s). */
+/** A b-f-t-r event as TAK Server writes one (uid = sha256, h-e, point 0/0, stale +100 s); `dest` for the router. */
 export function buildFileshareEvent(spec: FileshareSpec): CotEvent {
   const now = spec.now ?? new Date()
   const time = now.toISOString()
   const stale = new Date(now.getTime() + 100_000).toISOString()
   const dest = spec.dest ?? { callsigns: [], uids: [] }
-  const destXml = [
-    ...dest.callsigns.map((c) => `<dest callsign="${escapeAttr(c)}"/>`),
-    ...dest.uids.map((u) => `<dest uid="${escapeAttr(u)}"/>`)
-  ].join('')
+  // Recipients travel in `dest` only: like parsed events, the bytes carry no <marti><dest> (TAK removes them too).
   const detailXml =
     `<detail><fileshare filename="${escapeAttr(spec.filename)}" senderUrl="${escapeAttr(spec.senderUrl)}" ` +
     `sizeInBytes="${spec.sizeInBytes}" sha256="${spec.sha256}" senderUid="${escapeAttr(spec.senderUid)}" ` +
-    `senderCallsign="${escapeAttr(spec.senderCallsign)}" name="${escapeAttr(spec.name)}"/>` +
-    (destXml ? `<marti>${destXml}</marti>` : '') +
-    `</detail>`
+    `senderCallsign="${escapeAttr(spec.senderCallsign)}" name="${escapeAttr(spec.name)}"/></detail>`
   const point = { lat: 0, lon: 0, hae: 9999999, ce: 9999999, le: 9999999 }
   const xml =
     `<event version="2.0" uid="${spec.sha256}" type="${FILESHARE_TYPE}" how="h-e" time="${time}" start="${time}" stale="${stale}">` +

@@ -5,6 +5,7 @@ import type tls from 'node:tls'
 import type { CotEvent } from '../cot/event.ts'
 import type { Services } from '../services.ts'
 import type { ExternalPeerRecord } from '../store/schema.ts'
+import type { LocalLink } from '../routing/types.ts'
 import { computeLocalLinks } from '../federation/local.ts'
 import { startMartiServer, type DeviceIdentity, type MartiServer } from './marti.ts'
 import { PackageStore, type ShareTarget } from './store.ts'
@@ -34,6 +35,8 @@ export interface Packages {
   fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent
   /** Router / TAK federation: a fileshare from `fromNetworkId` crossed a federation or went to a peer. */
   onFileshareCrossed(event: CotEvent, fromNetworkId: string, target: ShareTarget): void
+  /** Router: a fileshare passed a local link (link.packages was true); records it on the package, labelled by network. */
+  onFileshareCrossedLink(event: CotEvent, link: LocalLink): void
   /** TAK federation: a ROL message from a peer; resolves to ROL messages to send back. Never rejects. */
   onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<RolMessage[]>
   /** TAK federation (on connect, and on internal 'packageStored'): packages to create on the peer; then markSharedWithPeer. */
@@ -128,6 +131,10 @@ export async function startPackages(services: Services, options: StartPackagesOp
     visibleNetworks,
     fileshareForReceiver: (event, host) => federation.fileshareForReceiver(event, host),
     onFileshareCrossed: (event, from, target) => federation.onFileshareCrossed(event, from, target),
+    onFileshareCrossedLink(event, link) {
+      const label = services.store.data.networks.find((n) => n.id === link.to)?.name ?? link.to
+      federation.onFileshareCrossed(event, link.from, { kind: 'federation', id: link.federationId, label })
+    },
     onPeerRol: (peerId, networkId, rol) => federation.onPeerRol(peerId, networkId, rol),
     packagesToFederate: (peer) => federation.packagesToFederate(peer),
     markSharedWithPeer: (id, peer) => federation.markSharedWithPeer(id, peer),

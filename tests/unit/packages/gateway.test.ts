@@ -12,6 +12,7 @@ import { startGateway, type Gateway } from '../../../gateway/index.ts'
 import { dispatch, type DispatchResult } from '../../../gateway/api/dispatch.ts'
 import { createLogger } from '../../../gateway/log.ts'
 import { packagesArea } from '../../../gateway/packages/index.ts'
+import { buildFileshareEvent } from '../../../gateway/packages/fileshare.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -145,5 +146,12 @@ describe('packages across a local federation', () => {
     }
     const last = await get(`/Marti/sync/content?hash=${sha(bytes)}`, devices.b!)
     expect(last.body.equals(bytes)).toBe(true)
+
+    // The router reports the fileshare crossing the link; the console then shows where the package went.
+    const share = buildFileshareEvent({ sha256: sha(bytes), filename: 'from-alpha.zip', name: 'x', sizeInBytes: 3000, senderUrl: '', senderUid: 'A', senderCallsign: 'ALPHA-1' })
+    area.onFileshareCrossedLink(share, { federationId: fed.id, from: ids.a!, to: ids.b!, cot: true, packages: true })
+    await new Promise((r) => setTimeout(r, 50))
+    const listed = await ok<any[]>('listDataPackages', { networkId: ids.a })
+    expect(listed.find((p) => p.hash === sha(bytes))?.sharedWith).toMatchObject([{ kind: 'federation', id: fed.id, label: 'Bravo' }])
   })
 })
