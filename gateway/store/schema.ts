@@ -49,7 +49,7 @@ export interface DeviceRecord {
   notAfter: string
   enrolledAt: string
   revokedAt: string | null
-  /** Certificate PEM (public); the private key lives only inside the issued .p12 files under pki/devices/. */
+  /** Certificate PEM (public); the private key lives in pki/devices/<id>.key (mode 0600), never here. */
   certPem: string
 }
 
