@@ -118,6 +118,12 @@ export async function startPackages(services: Services, options: StartPackagesOp
     store.collectGarbage().catch((err: unknown) => log.warn(`package clean-up failed: ${(err as Error).message}`))
   }
   services.internal.on('networkDeleted', onNetworkDeleted)
+  // Device and peer uploads change a network's list: consoles showing it refresh (operator uploads announce themselves).
+  const onPackageStored = (packageId: string): void => {
+    const record = store.byId(packageId)
+    if (record && record.source.kind !== 'operator') services.events.emit({ type: 'changed', area: 'packages', networkId: record.networkId })
+  }
+  services.internal.on('packageStored', onPackageStored)
   services.healthContributors.push((health) => {
     let malformed = 0
     for (const n of federation.malformedRol.values()) malformed += n
@@ -144,6 +150,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     },
     async stop() {
       services.internal.off('networkDeleted', onNetworkDeleted)
+      services.internal.off('packageStored', onPackageStored)
       started.delete(services)
       await marti?.close()
     }

@@ -48,6 +48,11 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2'
   })
+  // Large uploads over field links can take long; a stalled connection is dropped after two idle minutes instead,
+  // which also discards its partial upload.
+  server.requestTimeout = 60 * 60_000
+  server.headersTimeout = 30_000
+  server.setTimeout(120_000, (socket) => socket.destroy())
   const app = new MartiApi(options)
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     app.handle(req, res).catch((err: unknown) => {
