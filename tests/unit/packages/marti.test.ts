@@ -190,6 +190,22 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     expect((await request(`/Marti/sync/missionquery?hash=${hash}`)).status).toBe(404)
   })
 
+  it('leaves nothing when an iTAK raw-body upload is cut off', async () => {
+    const bytes = randomBytes(300_000)
+    const socket = tls.connect({ host: '127.0.0.1', port: server.port, cert: alpha.certPem, key: alpha.keyPem, ca: pki.pki.caCertPem, servername: 'localhost' })
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject))
+    socket.on('error', () => {})
+    socket.write(
+      `POST /Marti/sync/upload?name=cut.zip&keywords=missionpackage&CreatorUid=IOS-1 HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+        `Content-Type: application/zip\r\nContent-Length: ${bytes.length}\r\n\r\n`
+    )
+    socket.write(bytes.subarray(0, 150_000))
+    await waitFor(async () => (await packages.tempFiles()).length === 1)
+    socket.destroy()
+    await waitFor(async () => (await packages.tempFiles()).length === 0)
+    expect(packages.all().some((p) => p.name === 'cut.zip')).toBe(false)
+  })
+
   it('refuses a request without a client certificate and one from an unenrolled certificate', async () => {
     const noCert = await request('/Marti/api/version', { cert: null }).then(
       (r) => r.status,
