@@ -60,6 +60,7 @@ describe('local federation methods', () => {
 
   afterAll(async () => {
     await h.gw.stop()
+    fs.rmSync(h.dir, { recursive: true, force: true })
   })
 
   it('federates two networks of one organization at once, and refuses a duplicate or another organization', async () => {
@@ -171,6 +172,7 @@ describe('federation code expiry', () => {
       expect(await h.ok('getFederationCode', { networkId: a.id }, h.admin)).toBeNull()
     } finally {
       await h.gw.stop()
+      fs.rmSync(h.dir, { recursive: true, force: true })
     }
   })
 })
