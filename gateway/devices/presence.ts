@@ -1,0 +1,114 @@
+// Live presence of devices (in memory only): online, last seen, uid seen on the wire, address, connection count,
+// last position and send-queue drops. Emits `change` so the gateway can push `deviceStatus` events to consoles.
+
+import { EventEmitter } from 'node:events'
+
+export interface PresenceState {
+  deviceId: string
+  networkId: string
+  online: boolean
+  lastSeen: string | null
+  uidSeen: string | null
+  address: string | null
+  connectionCount: number
+  lastPosition: { lat: number; lon: number; at: string } | null
+  drops: number
+}
+
+/** Frequent changes (last seen, position, drops) are announced at most this often per device. */
+const QUIET_CHANGE_MS = 1000
+
+export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
+  private readonly devices = new Map<string, PresenceState>()
+  private readonly dirty = new Set<string>()
+  private timer: NodeJS.Timeout | null = null
+
+  get(deviceId: string): PresenceState | undefined {
+    const state = this.devices.get(deviceId)
+    return state && { ...state }
+  }
+
+  all(): PresenceState[] {
+    return [...this.devices.values()].map((s) => ({ ...s }))
+  }
+
+  connected(deviceId: string, networkId: string, address: string | null): void {
+    const state = this.stateOf(deviceId, networkId)
+    state.connectionCount++
+    state.online = true
+    state.address = address
+    state.lastSeen = new Date().toISOString()
+    this.announce(state)
+  }
+
+  disconnected(deviceId: string): void {
+    const state = this.devices.get(deviceId)
+    if (!state) return
+    state.connectionCount = Math.max(0, state.connectionCount - 1)
+    state.online = state.connectionCount > 0
+    this.announce(state)
+  }
+
+  /** Traffic from the device; `uid` once learnt from its first position report. */
+  seen(deviceId: string, update: { uid?: string; position?: { lat: number; lon: number } } = {}): void {
+    const state = this.devices.get(deviceId)
+    if (!state) return
+    const now = new Date().toISOString()
+    state.lastSeen = now
+    if (update.position) state.lastPosition = { ...update.position, at: now }
+    if (update.uid !== undefined && update.uid !== state.uidSeen) {
+      state.uidSeen = update.uid
+      this.announce(state)
+      return
+    }
+    this.later(deviceId)
+  }
+
+  dropped(deviceId: string, count = 1): void {
+    const state = this.devices.get(deviceId)
+    if (!state) return
+    state.drops += count
+    this.later(deviceId)
+  }
+
+  /** The device was removed (revoked or its network deleted): forget it. */
+  forget(deviceId: string): void {
+    this.devices.delete(deviceId)
+    this.dirty.delete(deviceId)
+  }
+
+  close(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = null
+    this.dirty.clear()
+  }
+
+  private stateOf(deviceId: string, networkId: string): PresenceState {
+    let state = this.devices.get(deviceId)
+    if (!state) {
+      state = { deviceId, networkId, online: false, lastSeen: null, uidSeen: null, address: null, connectionCount: 0, lastPosition: null, drops: 0 }
+      this.devices.set(deviceId, state)
+    }
+    return state
+  }
+
+  private announce(state: PresenceState): void {
+    this.dirty.delete(state.deviceId)
+    this.emit('change', { ...state })
+  }
+
+  private later(deviceId: string): void {
+    this.dirty.add(deviceId)
+    if (this.timer) return
+    this.timer = setTimeout(() => {
+      this.timer = null
+      const ids = [...this.dirty]
+      this.dirty.clear()
+      for (const id of ids) {
+        const state = this.devices.get(id)
+        if (state) this.emit('change', { ...state })
+      }
+    }, QUIET_CHANGE_MS)
+    this.timer.unref()
+  }
+}

@@ -1,0 +1,135 @@
+// A bounded send queue for one device connection: encoded frames wait here and are written to the socket in one
+// batch per tick. When the bytes would pass the cap, the oldest position reports go first, then the oldest anything.
+
+import type { Duplex } from 'node:stream'
+
+export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576
+/** Bytes we let the socket itself hold before we stop writing and wait for 'drain'. */
+const SOCKET_HIGH_WATER = 128 * 1024
+/** One write carries at most this much, so a long backlog does not become one huge buffer. */
+const MAX_BATCH_BYTES = 256 * 1024
+
+interface Item {
+  bytes: Buffer
+  position: boolean
+}
+
+export class SendQueue {
+  private items: (Item | null)[] = []
+  private head = 0
+  private scheduled = false
+  private waitingForDrain = false
+  private closed = false
+  queuedBytes = 0
+  drops = 0
+
+  /**
+   * @param maxBytes cap for this queue plus what the socket buffers
+   * @param onDrop told how many frames were dropped, for presence and health figures
+   */
+  constructor(
+    private readonly socket: Duplex,
+    private readonly maxBytes = DEFAULT_MAX_QUEUE_BYTES,
+    private readonly onDrop: (count: number) => void = () => {}
+  ) {
+    socket.on('drain', () => {
+      this.waitingForDrain = false
+      this.flush()
+    })
+  }
+
+  /** Queue one frame; never blocks. Returns false when the frame itself was dropped. */
+  push(bytes: Buffer, position: boolean): boolean {
+    if (this.closed) return false
+    const budget = this.maxBytes - SOCKET_HIGH_WATER
+    if (this.queuedBytes + bytes.length > budget && !this.makeRoom(bytes.length, budget, position)) {
+      this.drop(1)
+      return false
+    }
+    this.items.push({ bytes, position })
+    this.queuedBytes += bytes.length
+    if (!this.scheduled && !this.waitingForDrain) {
+      this.scheduled = true
+      setImmediate(() => {
+        this.scheduled = false
+        this.flush()
+      })
+    }
+    return true
+  }
+
+  /** Bytes held for this receiver: our queue and the socket's own buffer. */
+  get heldBytes(): number {
+    return this.queuedBytes + this.socket.writableLength
+  }
+
+  close(): void {
+    this.closed = true
+    this.items = []
+    this.head = 0
+    this.queuedBytes = 0
+  }
+
+  private flush(): void {
+    if (this.closed || this.socket.destroyed) return
+    while (this.head < this.items.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
+      const batch: Buffer[] = []
+      let size = 0
+      while (this.head < this.items.length && size < MAX_BATCH_BYTES) {
+        const item = this.items[this.head++]
+        if (!item) continue
+        batch.push(item.bytes)
+        size += item.bytes.length
+      }
+      this.queuedBytes -= size
+      if (batch.length === 0) break
+      if (!this.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size))) {
+        this.waitingForDrain = true
+        break
+      }
+    }
+    if (this.head === this.items.length) {
+      this.items = []
+      this.head = 0
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+  }
+
+  /**
+   * Free room for `needed` bytes. Drops oldest position reports down to three quarters of the budget (so a stuck
+   * receiver does not pay a scan per event), then the oldest of anything. A non-position frame may push out older
+   * frames; a position report is itself dropped when only non-positions are left.
+   */
+  private makeRoom(needed: number, budget: number, incomingIsPosition: boolean): boolean {
+    if (needed > budget) return false
+    const target = Math.floor(budget * 0.75)
+    let dropped = 0
+    for (let i = this.head; i < this.items.length && this.queuedBytes + needed > target; i++) {
+      const item = this.items[i]
+      if (item?.position) {
+        this.items[i] = null
+        this.queuedBytes -= item.bytes.length
+        dropped++
+      }
+    }
+    if (this.queuedBytes + needed > budget && !incomingIsPosition) {
+      for (let i = this.head; i < this.items.length && this.queuedBytes + needed > budget; i++) {
+        const item = this.items[i]
+        if (item) {
+          this.items[i] = null
+          this.queuedBytes -= item.bytes.length
+          dropped++
+        }
+      }
+    }
+    if (dropped > 0) this.drop(dropped)
+    return this.queuedBytes + needed <= budget
+  }
+
+  private drop(count: number): void {
+    this.drops += count
+    this.onDrop(count)
+  }
+}

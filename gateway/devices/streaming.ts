@@ -1,0 +1,362 @@
+// The device streaming listener (Streaming:TlsPort, 8089): mutual TLS with certificates from our CA, XML CoT with an
+// optional switch to TAK protocol v1, ping/pong, position replay on connect, deletes on disconnect, and a bounded
+// send queue per connection. Which network a connection belongs to comes from `authorize` (the device certificate).
+
+import tls from 'node:tls'
+import type { AddressInfo } from 'node:net'
+import { deleteEvent, pongEvent, protocolOfferEvent, protocolResponseEvent, requestedProtocolVersion } from '../cot/build.ts'
+import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
+import { DEFAULT_MAX_EVENT_BYTES, ProtoStreamFramer, XmlStreamFramer } from '../cot/framer.ts'
+import { CotParseError, parseEvent } from '../cot/parse.ts'
+import { decodeTakMessage, fromTakCotEvent, protoFrameOf } from '../cot/proto.ts'
+import type { Logger } from '../log.ts'
+import type { Router } from '../routing/router.ts'
+import type { Endpoint, Origin } from '../routing/types.ts'
+import { Presence } from './presence.ts'
+import { DEFAULT_MAX_QUEUE_BYTES, SendQueue } from './streaming-queue.ts'
+
+export interface DeviceIdentity {
+  deviceId: string
+  networkId: string
+  /** The certificate's callsign; used for direct messages until the device reports its own. */
+  callsign: string
+}
+
+export interface StreamingOptions {
+  port: number
+  host?: string
+  tls: { key: string; cert: string; ca: string }
+  maxEventBytes?: number
+  /** Cap per receiver (our queue plus the socket's buffer). Default 1 MiB. */
+  maxQueueBytes?: number
+  /** A connection that sends nothing for this long is closed (ATAK pings every 4.5 s when idle). Default 60 s; 0 = never. */
+  idleTimeoutMs?: number
+  /** Map a verified client certificate to its device; null = unknown or revoked (the connection is closed at once). */
+  authorize(certificate: tls.PeerCertificate): DeviceIdentity | null | Promise<DeviceIdentity | null>
+  router: Router
+  log: Logger
+  presence?: Presence
+  serverVersion?: string
+}
+
+export interface ConnectionInfo {
+  id: string
+  deviceId: string
+  networkId: string
+  callsign: string | null
+  uid: string | null
+  address: string | null
+  protocol: 'xml' | 'protobuf'
+  connectedAt: string
+  queuedBytes: number
+  drops: number
+}
+
+export interface StreamingCounters {
+  accepted: number
+  /** Certificate verified by TLS but not (or no longer) a device of a network. */
+  unauthorized: number
+  /** TLS handshakes that failed (no certificate, another CA, expired, garbage). */
+  handshakeFailures: number
+  eventsIn: number
+  malformed: number
+  /** DOCTYPE / ENTITY declarations refused before parsing. */
+  declarations: number
+  /** Events or buffers over Streaming:MaxEventBytes, or protobuf framing errors: the connection was closed. */
+  oversize: number
+  protocolErrors: number
+  /** Frames dropped from full send queues. */
+  drops: number
+}
+
+export interface StreamingListener {
+  port: number
+  presence: Presence
+  close(): Promise<void>
+  /** Close every live connection of a device (revoked, deleted); returns how many were closed. */
+  disconnectDevice(deviceId: string): number
+  disconnectNetwork(networkId: string): number
+  connections(): ConnectionInfo[]
+  counters(): StreamingCounters
+}
+
+let nextConnection = 0
+
+class DeviceConnection implements Endpoint {
+  readonly id: string
+  readonly kind = 'device' as const
+  readonly networkId: string
+  readonly deviceId: string
+  readonly connectedAt = new Date().toISOString()
+  callsign: string | null
+  uid: string | null = null
+  /** Type of this connection's last position report, for the delete sent when it goes away. */
+  positionType = 'a-f-G'
+  protocol: 'xml' | 'protobuf' = 'xml'
+  private readonly xmlFramer: XmlStreamFramer
+  private protoFramer: ProtoStreamFramer | null = null
+  readonly queue: SendQueue
+  private readonly origin: Origin
+
+  constructor(
+    readonly socket: tls.TLSSocket,
+    identity: DeviceIdentity,
+    private readonly listener: ListenerState
+  ) {
+    this.id = `${identity.deviceId}#${++nextConnection}`
+    this.networkId = identity.networkId
+    this.deviceId = identity.deviceId
+    this.callsign = identity.callsign
+    this.origin = { kind: 'device', networkId: this.networkId, endpointId: this.id }
+    this.xmlFramer = new XmlStreamFramer(listener.maxEventBytes)
+    this.queue = new SendQueue(socket, listener.maxQueueBytes, (count) => {
+      listener.counters.drops += count
+      listener.presence.dropped(this.deviceId, count)
+    })
+  }
+
+  deliver(event: CotEvent): void {
+    const bytes = this.protocol === 'protobuf' ? protoFrameOf(event) : event.xml
+    this.queue.push(bytes, event.type.startsWith('a-'))
+  }
+
+  /** Control answers go to this connection only, in its current wire format. */
+  private reply(event: CotEvent): void {
+    this.deliver(event)
+  }
+
+  start(): void {
+    this.reply(protocolOfferEvent(this.listener.serverVersion))
+    for (const position of this.listener.router.latestPositions(this.networkId)) this.deliver(position)
+    this.socket.on('data', (chunk: Buffer) => this.receive(chunk))
+  }
+
+  private receive(chunk: Buffer): void {
+    if (this.protocol === 'protobuf') return this.receiveProto(chunk)
+    const frames = this.xmlFramer.push(chunk)
+    for (const rejected of frames.rejected) {
+      if (rejected.reason === 'declaration') this.listener.counters.declarations++
+      else this.listener.counters.malformed++
+    }
+    for (const bytes of frames.events) {
+      let event: CotEvent
+      try {
+        event = parseEvent(bytes)
+      } catch (error) {
+        if (!(error instanceof CotParseError)) throw error
+        this.listener.counters.malformed++
+        continue
+      }
+      this.handle(event)
+    }
+    if (frames.overflow) {
+      this.listener.counters.oversize++
+      this.listener.log.warn(`Device ${this.deviceId} sent an event over ${this.listener.maxEventBytes} bytes; the connection was closed`)
+      this.socket.destroy()
+      return
+    }
+    if (this.speaksProtobuf()) {
+      const rest = this.xmlFramer.takeRemainder()
+      if (rest.length > 0) this.receiveProto(rest)
+    }
+  }
+
+  /** A method, not a field test, because handle() may switch the protocol in the middle of receive(). */
+  private speaksProtobuf(): boolean {
+    return this.protocol === 'protobuf'
+  }
+
+  private receiveProto(chunk: Buffer): void {
+    const framer = (this.protoFramer ??= new ProtoStreamFramer(this.listener.maxEventBytes))
+    const frames = framer.push(chunk)
+    for (const message of frames.messages) {
+      let event: CotEvent
+      try {
+        const decoded = decodeTakMessage(message)
+        if (!decoded.cotEvent) continue // TakControl alone: nothing to route
+        event = fromTakCotEvent(decoded.cotEvent)
+      } catch {
+        this.listener.counters.malformed++
+        continue
+      }
+      this.handle(event)
+    }
+    if (frames.error) {
+      if (frames.error === 'overflow') this.listener.counters.oversize++
+      else this.listener.counters.protocolErrors++
+      this.listener.log.warn(`Device ${this.deviceId} sent an unreadable protobuf stream (${frames.error}); the connection was closed`)
+      this.socket.destroy()
+    }
+  }
+
+  private handle(event: CotEvent): void {
+    this.listener.counters.eventsIn++
+    if (CONTROL_TYPES.has(event.type)) {
+      this.listener.presence.seen(this.deviceId)
+      if (event.type === 't-x-c-t') this.reply(pongEvent())
+      else if (event.type === 't-x-takp-q') this.negotiate(event)
+      return
+    }
+    const position = event.type.startsWith('a-') && event.callsign !== null
+    if (position && event.uid !== this.uid && (this.uid === null || event.endpoint)) {
+      // Identity from the first position report (and a later one if the device changes uid).
+      this.uid = event.uid
+      this.callsign = event.callsign
+    }
+    if (position && event.uid === this.uid) {
+      this.positionType = event.type
+      this.listener.presence.seen(this.deviceId, { uid: event.uid, position: { lat: event.point.lat, lon: event.point.lon } })
+    } else {
+      this.listener.presence.seen(this.deviceId)
+    }
+    this.listener.router.publish(event, this.origin)
+  }
+
+  private negotiate(request: CotEvent): void {
+    const accepted = this.protocol === 'xml' && requestedProtocolVersion(request) === 1
+    this.reply(protocolResponseEvent(request.uid, accepted))
+    // Everything queued so far is already encoded as XML; what is queued from now on is protobuf.
+    if (accepted) this.protocol = 'protobuf'
+  }
+}
+
+interface ListenerState {
+  maxEventBytes: number
+  maxQueueBytes: number
+  serverVersion: string
+  counters: StreamingCounters
+  presence: Presence
+  router: Router
+  log: Logger
+}
+
+export async function startStreamingListener(options: StreamingOptions): Promise<StreamingListener> {
+  const presence = options.presence ?? new Presence()
+  const state: ListenerState = {
+    maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+    maxQueueBytes: options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
+    serverVersion: options.serverVersion ?? 'Fedgate',
+    counters: { accepted: 0, unauthorized: 0, handshakeFailures: 0, eventsIn: 0, malformed: 0, declarations: 0, oversize: 0, protocolErrors: 0, drops: 0 },
+    presence,
+    router: options.router,
+    log: options.log
+  }
+  const idleTimeoutMs = options.idleTimeoutMs ?? 60_000
+  const live = new Map<string, DeviceConnection>()
+  const sockets = new Set<tls.TLSSocket>()
+
+  const server = tls.createServer({
+    key: options.tls.key,
+    cert: options.tls.cert,
+    ca: options.tls.ca,
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2'
+  })
+
+  server.on('tlsClientError', (_error, socket) => {
+    state.counters.handshakeFailures++
+    socket.destroy()
+  })
+
+  server.on('secureConnection', (socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    socket.on('error', () => socket.destroy())
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, 30_000)
+    socket.pause()
+    const certificate = socket.getPeerCertificate()
+    Promise.resolve()
+      .then(() => (socket.authorized ? options.authorize(certificate) : null))
+      .then(
+        (identity) => {
+          if (!identity || socket.destroyed) {
+            state.counters.unauthorized++
+            socket.destroy()
+            return
+          }
+          accept(socket, identity)
+        },
+        (error: unknown) => {
+          state.counters.unauthorized++
+          options.log.error(`Could not authorize a device connection: ${error instanceof Error ? error.message : String(error)}`)
+          socket.destroy()
+        }
+      )
+  })
+
+  function accept(socket: tls.TLSSocket, identity: DeviceIdentity): void {
+    state.counters.accepted++
+    const connection = new DeviceConnection(socket, identity, state)
+    live.set(connection.id, connection)
+    options.router.attach(connection)
+    presence.connected(identity.deviceId, identity.networkId, socket.remoteAddress ?? null)
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => socket.destroy())
+    }
+    socket.once('close', () => closed(connection))
+    connection.start()
+    socket.resume()
+  }
+
+  function closed(connection: DeviceConnection): void {
+    if (!live.delete(connection.id)) return
+    connection.queue.close()
+    options.router.detach(connection.id)
+    presence.disconnected(connection.deviceId)
+    const uid = connection.uid
+    if (uid === null) return
+    const stillThere = [...live.values()].some((c) => c.networkId === connection.networkId && c.uid === uid)
+    if (stillThere) return
+    const last = options.router.forgetPosition(connection.networkId, uid)
+    options.router.publish(deleteEvent(uid, last?.type ?? connection.positionType), { kind: 'device', networkId: connection.networkId, endpointId: connection.id })
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  server.on('error', (error) => options.log.error(`Streaming listener: ${error.message}`))
+
+  const disconnectWhere = (match: (c: DeviceConnection) => boolean): number => {
+    let count = 0
+    for (const connection of [...live.values()]) {
+      if (!match(connection)) continue
+      connection.socket.destroy()
+      closed(connection)
+      count++
+    }
+    return count
+  }
+
+  return {
+    port: (server.address() as AddressInfo).port,
+    presence,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        for (const socket of sockets) socket.destroy()
+        presence.close()
+      }),
+    disconnectDevice: (deviceId) => disconnectWhere((c) => c.deviceId === deviceId),
+    disconnectNetwork: (networkId) => disconnectWhere((c) => c.networkId === networkId),
+    connections: () =>
+      [...live.values()].map((c) => ({
+        id: c.id,
+        deviceId: c.deviceId,
+        networkId: c.networkId,
+        callsign: c.callsign,
+        uid: c.uid,
+        address: c.socket.remoteAddress ?? null,
+        protocol: c.protocol,
+        connectedAt: c.connectedAt,
+        queuedBytes: c.queue.heldBytes,
+        drops: c.queue.drops
+      })),
+    counters: () => ({ ...state.counters })
+  }
+}
