@@ -57,3 +57,22 @@ describe('TAK protocol v1', () => {
     expect(decodeTakMessage(bytes)).toEqual({ takControl: { minProtoVersion: 1, maxProtoVersion: 1, contactUid: 'x' } })
   })
 })
+
+describe('TAK protocol v1 against node-cot (an independent implementation)', () => {
+  it('node-cot reads our TakMessage, and we read node-cot\'s', async () => {
+    const { CoTParser } = await import('@tak-ps/node-cot')
+    const ours = toTakMessage(parseEvent(Buffer.from(pli)))
+    const theirs = await CoTParser.from_proto(encodeTakMessage(ours))
+    const attrs = theirs.raw.event._attributes
+    expect(attrs.uid).toBe('ANDROID-1')
+    expect(attrs.type).toBe('a-f-G-U-C')
+    expect(Date.parse(attrs.time)).toBe(Date.parse('2026-01-01T00:00:00Z'))
+    expect(theirs.raw.event.detail?.contact?._attributes).toMatchObject({ callsign: 'Zoë', endpoint: '*:-1:stcp' })
+    expect(theirs.raw.event.detail?.__group?._attributes).toMatchObject({ name: 'Cyan', role: 'Team Member' })
+
+    const bytes = await CoTParser.to_proto(CoTParser.from_xml(pli))
+    const back = fromTakCotEvent(decodeTakMessage(bytes).cotEvent!)
+    expect(back).toMatchObject({ uid: 'ANDROID-1', type: 'a-f-G-U-C', callsign: 'Zoë', point: { lat: 51.5, lon: -0.12, hae: 12.5 } })
+    expect(Date.parse(back.stale)).toBe(Date.parse('2026-01-01T00:05:00Z'))
+  })
+})
