@@ -1,7 +1,7 @@
 // A bounded send queue for one device connection: encoded frames wait here and are written to the socket in one
 // batch per tick. When the bytes would pass the cap, the oldest position reports go first, then the oldest anything.
 
-import type { Duplex } from 'node:stream'
+import type { Writable } from 'node:stream'
 
 export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576
 /** Bytes we let the socket itself hold before we stop writing and wait for 'drain'. */
@@ -28,7 +28,7 @@ export class SendQueue {
    * @param onDrop told how many frames were dropped, for presence and health figures
    */
   constructor(
-    private readonly socket: Duplex,
+    private readonly socket: Writable,
     private readonly maxBytes = DEFAULT_MAX_QUEUE_BYTES,
     private readonly onDrop: (count: number) => void = () => {}
   ) {
