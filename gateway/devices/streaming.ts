@@ -10,6 +10,7 @@ import { DEFAULT_MAX_EVENT_BYTES, ProtoStreamFramer, XmlStreamFramer } from '../
 import { CotParseError, parseEvent } from '../cot/parse.ts'
 import { decodeTakMessage, fromTakCotEvent, protoFrameOf } from '../cot/proto.ts'
 import type { Logger } from '../log.ts'
+import type { DeviceRecord } from '../store/schema.ts'
 import type { Router } from '../routing/router.ts'
 import type { Endpoint, Origin } from '../routing/types.ts'
 import { Presence } from './presence.ts'
@@ -78,6 +79,22 @@ export interface StreamingListener {
   disconnectNetwork(networkId: string): number
   connections(): ConnectionInfo[]
   counters(): StreamingCounters
+}
+
+type DeviceFacts = Pick<DeviceRecord, 'id' | 'networkId' | 'callsign' | 'fingerprint' | 'revokedAt'>
+
+/**
+ * The usual `authorize`: the certificate's SHA-256 fingerprint must be a device of a network and not revoked.
+ * `devices` is read at every connection, so a revocation applies to the next handshake without a restart.
+ */
+export function authorizeByFingerprint(devices: () => readonly DeviceFacts[]): StreamingOptions['authorize'] {
+  return (certificate) => {
+    const fingerprint = certificate.fingerprint256
+    if (!fingerprint) return null
+    const device = devices().find((d) => d.fingerprint === fingerprint)
+    if (!device || device.revokedAt !== null) return null
+    return { deviceId: device.id, networkId: device.networkId, callsign: device.callsign }
+  }
 }
 
 let nextConnection = 0

@@ -4,7 +4,7 @@ import { CoTParser } from '@tak-ps/node-cot'
 import type { IssuedCertificate } from '../../../gateway/pki/pki.ts'
 import { fingerprintOf } from '../../../gateway/pki/pki.ts'
 import { Router } from '../../../gateway/routing/router.ts'
-import { startStreamingListener, type DeviceIdentity, type StreamingListener } from '../../../gateway/devices/streaming.ts'
+import { authorizeByFingerprint, startStreamingListener, type DeviceIdentity, type StreamingListener } from '../../../gateway/devices/streaming.ts'
 import { createLogger } from '../../../gateway/log.ts'
 import { testPki, type TestPki } from '../../support/pki.ts'
 import { DeviceClient } from '../../support/device-client.ts'
@@ -49,11 +49,15 @@ async function enroll(name: string, networkId: string): Promise<void> {
   devices[name] = { identity: { deviceId: `dev-${name}`, networkId, callsign: name }, cert }
 }
 
-function authorize(certificate: { fingerprint256: string }): DeviceIdentity | null {
-  const found = Object.values(devices).find((d) => d.cert.fingerprint === certificate.fingerprint256)
-  if (!found || revoked.has(found.identity.deviceId)) return null
-  return found.identity
-}
+const authorize = authorizeByFingerprint(() =>
+  Object.values(devices).map(({ identity, cert }) => ({
+    id: identity.deviceId,
+    networkId: identity.networkId,
+    callsign: identity.callsign,
+    fingerprint: cert.fingerprint,
+    revokedAt: revoked.has(identity.deviceId) ? new Date().toISOString() : null
+  }))
+)
 
 function client(name: string, port = listener.port): Promise<DeviceClient> {
   const { cert } = devices[name]!
