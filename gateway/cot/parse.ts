@@ -78,7 +78,10 @@ export function parseEvent(bytes: Buffer): CotEvent {
 
   // Rewrite once: cut the dest elements out of the text (they are not nested in each other).
   let xmlText = text.slice(root.start, root.end)
-  let xml = root.start === 0 && root.end === text.length ? bytes : Buffer.from(xmlText)
+  // A framed event is often a slice of a large socket chunk; copy it so a kept event (latest positions) does not pin the chunk.
+  const unchanged = root.start === 0 && root.end === text.length
+  const pinsChunk = bytes.buffer.byteLength > Math.max(16_384, bytes.length * 4)
+  let xml = unchanged ? (pinsChunk ? Buffer.from(bytes) : bytes) : Buffer.from(xmlText)
   let detailXml = ''
   if (detailIndex !== undefined) {
     const detail = elements[detailIndex]!

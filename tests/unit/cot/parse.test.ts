@@ -70,3 +70,13 @@ describe('CoT parser', () => {
     expect(gone.detailXml).toContain('<link uid="ANDROID-1" relation="p-p" type="a-f-G-U-C"/>')
   })
 })
+
+describe('CoT parser memory', () => {
+  it('copies an event framed out of a large chunk so keeping it does not keep the chunk', () => {
+    const event = '<event version="2.0" uid="u1" type="a-f-G" how="m-g"><detail/></event>'
+    const chunk = Buffer.concat([Buffer.from(event), Buffer.alloc(64 * 1024, 0x20)])
+    const parsed = parseEvent(chunk.subarray(0, event.length))
+    expect(parsed.xml.toString()).toBe(event)
+    expect(parsed.xml.buffer.byteLength).toBeLessThan(64 * 1024)
+  })
+})
