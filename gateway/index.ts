@@ -13,7 +13,9 @@ import { loadSettings } from './config/settings.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './federation/codes.ts'
-import { NO_METER } from './federation/local.ts'
+import { NO_METER, startLocalFederation } from './federation/local.ts'
+import { startDevices } from './devices/index.ts'
+import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
 import { startPackages } from './packages/index.ts'
@@ -100,6 +102,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
       linkMeter: NO_METER,
       pki,
+      router: null,
       health(): HealthDto {
         const health = baseHealth(services)
         for (const contribute of services.healthContributors) contribute(health)
@@ -112,11 +115,32 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // ── areas: each starts here and registers its stop ──────────────────────
 
     stoppers.push(startDeviceHousekeeping(services))
+    // The router joins every area: device connections, local federation links, TAK federation sessions.
+    const router = new Router()
+    services.router = router
+    services.linkMeter = router
+    stoppers.push(startLocalFederation(services, router))
+    services.healthContributors.push((health) => {
+      const stats = router.stats()
+      health.eventsInPerSecond = stats.eventsInPerSecond
+      health.eventsOutPerSecond = stats.deliveriesPerSecond
+      health.connections.peers = stats.endpoints.peers
+    })
+
     // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().
     const packages = await startPackages(services, {
-      tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem }
+      tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem },
+      deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' })
     })
     stoppers.push(() => packages.stop())
+    router.onFileshareCrossedLink = (event, link) => packages.onFileshareCrossedLink(event, link)
+
+    // Devices: the streaming listener (8089) and presence.
+    const devices = await startDevices(services, {
+      router,
+      fileshareForReceiver: (event, localAddress) => packages.fileshareForReceiver(event, localAddress ?? services.settings.Federation.AdvertisedHostname)
+    })
+    stoppers.push(() => devices.stop())
 
     services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')

@@ -12,6 +12,7 @@ import type { HealthDto } from './api/contract.ts'
 import type { CodeHasher } from './federation/codes.ts'
 import type { LinkMeter } from './federation/local.ts'
 import type { Pki } from './pki/pki.ts'
+import type { Router } from './routing/router.ts'
 
 export interface Services {
   dataDir: string
@@ -39,4 +40,6 @@ export interface Services {
   linkMeter: LinkMeter
   /** Our CA, server and federation identities, device certificates (gateway/pki). */
   pki: Pki
+  /** Routes CoT between device connections, local federation links and TAK federation sessions (set at start). */
+  router: Router | null
 }

@@ -38,6 +38,8 @@ export interface StreamingOptions {
   log: Logger
   presence?: Presence
   serverVersion?: string
+  /** Per-receiver form of a fileshare (`b-f-t-r`): its senderUrl must name the address this device reached us on. */
+  fileshareForReceiver?: (event: CotEvent, localAddress: string | undefined) => CotEvent
 }
 
 export interface ConnectionInfo {
@@ -133,6 +135,7 @@ class DeviceConnection implements Endpoint {
   }
 
   deliver(event: CotEvent): void {
+    if (event.type === 'b-f-t-r' && this.listener.fileshareForReceiver) event = this.listener.fileshareForReceiver(event, this.socket.localAddress)
     const bytes = this.protocol === 'protobuf' ? protoFrameOf(event) : event.xml
     this.queue.push(bytes, event.type.startsWith('a-'))
   }
@@ -238,6 +241,7 @@ class DeviceConnection implements Endpoint {
 }
 
 interface ListenerState {
+  fileshareForReceiver: StreamingOptions['fileshareForReceiver']
   maxEventBytes: number
   maxQueueBytes: number
   serverVersion: string
@@ -250,6 +254,7 @@ interface ListenerState {
 export async function startStreamingListener(options: StreamingOptions): Promise<StreamingListener> {
   const presence = options.presence ?? new Presence()
   const state: ListenerState = {
+    fileshareForReceiver: options.fileshareForReceiver,
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     maxQueueBytes: options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
     serverVersion: options.serverVersion ?? 'Fedgate',

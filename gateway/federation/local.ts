@@ -75,3 +75,25 @@ function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
 export function findFederationBetween(doc: Pick<DbDocument, 'federations'>, a: string, b: string): FederationRecord | undefined {
   return doc.federations.find((f) => f.ends.some((e) => e.networkId === a) && f.ends.some((e) => e.networkId === b))
 }
+
+/**
+ * Keep the router's links equal to the store's federations (toggle changes apply to live connections at once)
+ * and push `federationStats` every second while any link carries traffic, plus once when it goes quiet.
+ */
+export function startLocalFederation(gw: Services, router: { setLocalLinks(links: LocalLink[]): void } & LinkMeter): () => void {
+  const apply = (): void => router.setLocalLinks(computeLocalLinks(gw.store.data))
+  apply()
+  gw.internal.on('federationsChanged', apply)
+  let wasActive = false
+  const timer = setInterval(() => {
+    const stats = gw.store.data.federations.map((f) => federationStats(f, f.ends[0].networkId, router))
+    const active = stats.some((s) => s.inPerSecond > 0 || s.outPerSecond > 0)
+    if (active || wasActive) gw.events.emit({ type: 'federationStats', federations: stats })
+    wasActive = active
+  }, 1000)
+  timer.unref()
+  return () => {
+    clearInterval(timer)
+    gw.internal.off('federationsChanged', apply)
+  }
+}

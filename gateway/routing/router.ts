@@ -49,6 +49,9 @@ export class Router {
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
 
+  /** Told when a fileshare crosses a local link with packages on, so the package records where it went. */
+  onFileshareCrossedLink: ((event: CotEvent, link: LocalLink) => void) | null = null
+
   constructor(private readonly now: () => number = Date.now) {
     this.inMeter = new RateMeter(now)
     this.outMeter = new RateMeter(now)
@@ -100,6 +103,7 @@ export class Router {
       for (const link of this.linksFrom.get(origin.networkId) ?? []) {
         if (!(fileshare ? link.packages : link.cot)) continue
         this.meterOf(link.federationId, link.from, link.to).add()
+        if (fileshare) this.onFileshareCrossedLink?.(event, link)
         // Single hop: over a link, only the far network's devices; never its peers, never a further link.
         delivered += this.deliverOn(link.to, event, origin, direct, false)
       }

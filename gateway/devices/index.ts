@@ -1,0 +1,80 @@
+// The device area as the gateway runs it: the streaming listener on Streaming:TlsPort wired to the store
+// (who may connect), the router, revocations, presence → `deviceStatus` console events, and health figures.
+
+import type { CotEvent } from '../cot/event.ts'
+import type { Router } from '../routing/router.ts'
+import type { Services } from '../services.ts'
+import { activeDeviceByFingerprint, networkDevices } from './enrollment.ts'
+import { startStreamingListener, type StreamingListener } from './streaming.ts'
+
+export interface StartDevicesOptions {
+  router: Router
+  fileshareForReceiver?: (event: CotEvent, localAddress: string | undefined) => CotEvent
+}
+
+export async function startDevices(gw: Services, options: StartDevicesOptions): Promise<{ streaming: StreamingListener; stop(): Promise<void> }> {
+  const { settings, pki, store, internal, log } = gw
+  const streaming = await startStreamingListener({
+    port: settings.Streaming.TlsPort,
+    host: settings.Streaming.BindAddress,
+    // Leaf + CA: clients that read the second certificate as the CA (TAK's habit) find it.
+    tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem },
+    maxEventBytes: settings.Streaming.MaxEventBytes,
+    // Read at every handshake: a revoked or expired device is refused without a restart.
+    authorize(certificate) {
+      const device = certificate.fingerprint256 ? activeDeviceByFingerprint(store.data, certificate.fingerprint256) : null
+      return device ? { deviceId: device.id, networkId: device.networkId, callsign: device.callsign } : null
+    },
+    router: options.router,
+    log,
+    fileshareForReceiver: options.fileshareForReceiver
+  })
+  gw.ports.streaming = streaming.port
+  gw.presence = (deviceId) => streaming.presence.get(deviceId)
+
+  const onRevoked = (deviceId: string): void => {
+    const closed = streaming.disconnectDevice(deviceId)
+    if (closed > 0) log.info(`Closed ${closed} connection(s) of a revoked device`)
+  }
+  const onNetworkDeleted = (networkId: string): void => {
+    streaming.disconnectNetwork(networkId)
+    options.router.forgetNetwork(networkId)
+  }
+  internal.on('deviceRevoked', onRevoked)
+  internal.on('networkDeleted', onNetworkDeleted)
+
+  // Presence changes arrive per device; consoles get one deviceStatus per network at most every 500 ms.
+  const pendingNetworks = new Set<string>()
+  let timer: NodeJS.Timeout | null = null
+  streaming.presence.on('change', (state) => {
+    pendingNetworks.add(state.networkId)
+    timer ??= setTimeout(() => {
+      timer = null
+      for (const networkId of pendingNetworks) {
+        if (store.data.networks.some((n) => n.id === networkId)) gw.events.emit({ type: 'deviceStatus', networkId, devices: networkDevices(gw, networkId) })
+      }
+      pendingNetworks.clear()
+    }, 500)
+  })
+
+  gw.healthContributors.push((health) => {
+    const counters = streaming.counters()
+    health.connections.devices = streaming.connections().length
+    for (const reason of ['unauthorized', 'handshakeFailures', 'malformed', 'declarations', 'oversize', 'protocolErrors', 'drops'] as const) {
+      if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
+    }
+    for (const c of streaming.connections()) {
+      if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes })
+    }
+  })
+
+  return {
+    streaming,
+    async stop() {
+      if (timer) clearTimeout(timer)
+      internal.off('deviceRevoked', onRevoked)
+      internal.off('networkDeleted', onNetworkDeleted)
+      await streaming.close()
+    }
+  }
+}
