@@ -58,7 +58,8 @@ describe('local federation toggle matrix with enrolled devices', () => {
     devices.b = await enrollAndConnect(b.id, 'BRAVO-1')
     devices.c = await enrollAndConnect(c.id, 'CHARLIE-1')
     // Each device introduces itself once, so the gateway knows its uid; then start from a clean slate.
-    for (const [name, d] of Object.entries(devices)) d.send(pli(`intro-${name}`, name.toUpperCase()))
+    const callsigns = { a1: 'ALPHA-1', a2: 'ALPHA-2', b: 'BRAVO-1', c: 'CHARLIE-1' }
+    for (const [name, d] of Object.entries(devices)) d.send(pli(`intro-${name}`, callsigns[name as keyof typeof callsigns]))
     await new Promise((r) => setTimeout(r, SETTLE_MS * 2))
     for (const d of Object.values(devices)) d.received.length = 0
   })
@@ -108,6 +109,29 @@ describe('local federation toggle matrix with enrolled devices', () => {
       }
     }
     expect(mismatches).toEqual([])
+  })
+
+  it('delivers a direct message across the federation only to the named device, and only when the toggles allow', async () => {
+    const chatTo = (uid: string, callsign: string): string => {
+      const now = new Date()
+      const stale = new Date(now.getTime() + 60_000)
+      return (
+        `<event version="2.0" uid="${uid}" type="b-t-f" how="h-g-i-g-o" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+        `<point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/>` +
+        `<detail><__chat chatroom="${callsign}"/><remarks>meet at the ridge</remarks><marti><dest callsign="${callsign}"/></marti></detail></event>`
+      )
+    }
+    await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.a, outgoing: true, incoming: true }, admin)
+    await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, outgoing: true, incoming: true }, admin)
+    for (const d of Object.values(devices)) d.received.length = 0
+    devices.a1.sendRaw(chatTo('dm-open', 'BRAVO-1'))
+    const got = await devices.b.waitFor((e) => e.uid === 'dm-open', 3000)
+    expect(got.xml.toString()).not.toContain('<dest')
+    await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, incoming: false }, admin)
+    devices.a1.sendRaw(chatTo('dm-closed', 'BRAVO-1'))
+    await new Promise((r) => setTimeout(r, SETTLE_MS * 2))
+    expect(devices.b.events.map((e) => e.uid)).toEqual(['dm-open'])
+    expect({ a2: devices.a2.events.map((e) => e.uid), c: devices.c.events.map((e) => e.uid) }).toEqual({ a2: [], c: [] })
   })
 
   it('pauses with both In and Out off on one end, keeping the relationship', async () => {
