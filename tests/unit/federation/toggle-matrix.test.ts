@@ -134,6 +134,30 @@ describe('local federation toggle matrix with enrolled devices', () => {
     expect({ a2: devices.a2.events.map((e) => e.uid), c: devices.c.events.map((e) => e.uid) }).toEqual({ a2: [], c: [] })
   })
 
+  it('pushes live events-per-second figures per federation and direction', async () => {
+    await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.a, outgoing: true, incoming: true }, admin)
+    await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, outgoing: true, incoming: true }, admin)
+    const pushed: { inPerSecond: number; outPerSecond: number; lastActivity: string | null }[] = []
+    const unsubscribe = t.services.events.subscribe((event) => {
+      if (event.type !== 'federationStats') return
+      const stats = event.federations.find((f) => f.federationId === federationAB)
+      if (stats) pushed.push(stats)
+    })
+    try {
+      // A's end is the first end: its "out" is A → B.
+      for (let i = 0; i < 20; i++) devices.a1.send(pli(`rate-${i}`, 'ALPHA-1'))
+      const deadline = Date.now() + 3000
+      while (!pushed.some((s) => s.outPerSecond > 0) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100))
+    } finally {
+      unsubscribe()
+    }
+    const busy = pushed.find((s) => s.outPerSecond > 0)
+    expect(busy).toBeDefined()
+    expect(busy!.lastActivity).not.toBeNull()
+    const [listed] = (await t.ok('listFederations', { networkId: nets.b }, admin)).filter((f) => f.id === federationAB)
+    expect(listed!.stats.inPerSecond).toBeGreaterThan(0)
+  })
+
   it('pauses with both In and Out off on one end, keeping the relationship', async () => {
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.a, outgoing: true, incoming: true }, admin)
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, outgoing: false, incoming: false }, admin)
