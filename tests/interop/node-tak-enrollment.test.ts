@@ -1,0 +1,124 @@
+// Journey 1 with a real TAK client library: devices enrolled through the contract, their certificates read from
+// the connection package's .p12 files, connected with @tak-ps/node-tak to the running gateway's streaming port.
+
+import TAK, { CoT } from '@tak-ps/node-tak'
+import tls from 'node:tls'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTestGateway, type TestGateway } from '../support/gateway.ts'
+import { pemFromP12, unzipEntries } from '../support/pki.ts'
+
+interface Identity {
+  deviceId: string
+  cert: string
+  key: string
+  ca: string
+}
+
+const uidOf = (cot: CoT): string => (cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error('Condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+function pli(uid: string, callsign: string): string {
+  const now = new Date()
+  const stale = new Date(now.getTime() + 120_000)
+  return (
+    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<point lat="51.5" lon="-0.12" hae="20" ce="5" le="9999999"/>` +
+    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/></detail></event>`
+  )
+}
+
+describe('enrolled devices with @tak-ps/node-tak', () => {
+  let t: TestGateway
+  let admin = ''
+  const ids: Record<'alpha' | 'bravo', string> = { alpha: '', bravo: '' }
+  const clients: TAK[] = []
+
+  async function enroll(networkId: string, callsign: string): Promise<Identity> {
+    const enrolled = await t.ok('enrollDevice', { networkId, callsign }, admin)
+    const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
+    const names = [...entries.keys()]
+    const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
+    const trustName = names.find((n) => n.includes('truststore') && n.endsWith('.p12'))
+    expect(names.some((n) => n === 'MANIFEST/manifest.xml')).toBe(true)
+    const client = await pemFromP12(entries.get(clientName!)!, enrolled.clientPassword)
+    const trust = await pemFromP12(entries.get(trustName!)!, enrolled.truststorePassword)
+    return { deviceId: enrolled.device.id, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') }
+  }
+
+  async function connect(identity: Identity): Promise<{ tak: TAK; seen: string[] }> {
+    const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${t.services.ports.streaming}`), {
+      cert: identity.cert,
+      key: identity.key,
+      ca: identity.ca,
+      rejectUnauthorized: true
+    })
+    clients.push(tak)
+    tak.on('error', () => {})
+    const seen: string[] = []
+    tak.on('cot', (cot: CoT) => seen.push(uidOf(cot)))
+    // node-tak pings on connect: the pong proves the connection is attached.
+    await new Promise<void>((resolve) => tak.once('ping', () => resolve()))
+    return { tak, seen }
+  }
+
+  beforeAll(async () => {
+    t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost' } })
+    admin = await t.loginAs('admin', t.adminPassword!)
+    const org = await t.ok('createOrganization', { name: '2-5 Recon' }, admin)
+    ids.alpha = (await t.ok('createNetwork', { organizationId: org.id, name: 'Alpha' }, admin)).id
+    ids.bravo = (await t.ok('createNetwork', { organizationId: org.id, name: 'Bravo' }, admin)).id
+  })
+
+  afterAll(async () => {
+    for (const c of clients) c.destroy()
+    await t?.stop()
+  })
+
+  it('two devices on a network see each other; a device on another network sees nothing; pings get pongs', async () => {
+    const [viper1, viper2, other] = await Promise.all([enroll(ids.alpha, 'VIPER-1'), enroll(ids.alpha, 'VIPER-2'), enroll(ids.bravo, 'COBRA-1')])
+    const one = await connect(viper1)
+    const two = await connect(viper2)
+    const far = await connect(other)
+    await one.tak.write_xml(pli('viper-1-uid', 'VIPER-1'))
+    await two.tak.write_xml(pli('viper-2-uid', 'VIPER-2'))
+    await until(() => one.seen.includes('viper-2-uid') && two.seen.includes('viper-1-uid'))
+    await far.tak.write_xml(pli('cobra-1-uid', 'COBRA-1'))
+    await new Promise((r) => setTimeout(r, 300))
+    expect(far.seen).not.toContain('viper-1-uid')
+    expect(far.seen).not.toContain('viper-2-uid')
+    expect(one.seen).not.toContain('cobra-1-uid')
+    // Never back to the sender.
+    expect(one.seen).not.toContain('viper-1-uid')
+
+    const devices = await t.ok('listDevices', { networkId: ids.alpha }, admin)
+    const v1 = devices.find((d) => d.callsign === 'VIPER-1')!
+    expect(v1).toMatchObject({ online: true, uidSeen: 'viper-1-uid', connectionCount: 1 })
+    expect(v1.lastPosition).toMatchObject({ lat: 51.5, lon: -0.12 })
+  })
+
+  it('a revoked device is cut off at once and cannot reconnect', async () => {
+    const identity = await enroll(ids.alpha, 'LOST-PHONE')
+    const lost = await connect(identity)
+    const closed = new Promise<void>((resolve) => lost.tak.once('end', () => resolve()).once('close', () => resolve()))
+    await t.ok('revokeDevice', { id: identity.deviceId }, admin)
+    await closed
+    // A fresh handshake with the same certificate is refused by the gateway.
+    const refused = await new Promise<string>((resolve) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca, servername: 'localhost' })
+      socket.on('error', (e) => resolve(`error: ${e.message}`))
+      socket.on('close', () => resolve('closed'))
+      socket.on('data', () => resolve('data'))
+    })
+    expect(refused).not.toBe('data')
+    const [record] = (await t.ok('listDevices', { networkId: ids.alpha }, admin)).filter((d) => d.id === identity.deviceId)
+    expect(record!.revokedAt).not.toBeNull()
+    expect(record!.online).toBe(false)
+  })
+})
