@@ -23,6 +23,11 @@ export interface Settings {
     BindAddress: string
     /** Largest CoT event or unframed buffer accepted from a device, in bytes. Default 1 MiB. */
     MaxEventBytes: number
+    /**
+     * A device connection that sends nothing (not even a ping) for this long is closed as half-open. ATAK pings after
+     * 15 s of silence, so the default of 45 s is about two of its ping intervals plus slack. Default 45.
+     */
+    IdleTimeoutSeconds: number
   }
   Marti: {
     /** Marti HTTPS API for devices (data packages). Default 8443. */
@@ -45,7 +50,7 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = {
   Federation: { AdvertisedHostname: '', OurFederateId: '', Port: 9001, BindAddress: '0.0.0.0', CodeLifetimeSeconds: 86_400 },
-  Streaming: { TlsPort: 8089, BindAddress: '0.0.0.0', MaxEventBytes: 1_048_576 },
+  Streaming: { TlsPort: 8089, BindAddress: '0.0.0.0', MaxEventBytes: 1_048_576, IdleTimeoutSeconds: 45 },
   Marti: { Port: 8443, BindAddress: '0.0.0.0' },
   Packages: { MaxBytes: 100 * 1_048_576, BlockedExtensions: ['pref'] },
   Console: { Port: 7080, BindAddress: '127.0.0.1' }
@@ -170,6 +175,7 @@ function validate(s: Settings, problems: string[]): void {
   text('Console:BindAddress', s.Console.BindAddress)
   positive('Federation:CodeLifetimeSeconds', s.Federation.CodeLifetimeSeconds)
   positive('Streaming:MaxEventBytes', s.Streaming.MaxEventBytes)
+  positive('Streaming:IdleTimeoutSeconds', s.Streaming.IdleTimeoutSeconds)
   positive('Packages:MaxBytes', s.Packages.MaxBytes)
   if (!Array.isArray(s.Packages.BlockedExtensions) || !s.Packages.BlockedExtensions.every((x) => typeof x === 'string')) {
     problems.push('Packages:BlockedExtensions must be a list of file extensions')

@@ -20,6 +20,7 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     // Leaf + CA: clients that read the second certificate as the CA (TAK's habit) find it.
     tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem },
     maxEventBytes: settings.Streaming.MaxEventBytes,
+    idleTimeoutMs: settings.Streaming.IdleTimeoutSeconds * 1000,
     // Read at every handshake: a revoked or expired device is refused without a restart.
     authorize(certificate) {
       const device = certificate.fingerprint256 ? activeDeviceByFingerprint(store.data, certificate.fingerprint256) : null

@@ -151,7 +151,11 @@ class DeviceConnection implements Endpoint {
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk))
   }
 
+  /** When the device last sent anything; writes to it do not count (a half-open peer still accepts them). */
+  lastReceivedAt = Date.now()
+
   private receive(chunk: Buffer): void {
+    this.lastReceivedAt = Date.now()
     if (this.protocol === 'protobuf') return this.receiveProto(chunk)
     const frames = this.xmlFramer.push(chunk)
     for (const rejected of frames.rejected) {
@@ -314,9 +318,6 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     live.set(connection.id, connection)
     options.router.attach(connection)
     presence.connected(identity.deviceId, identity.networkId, socket.remoteAddress ?? null)
-    if (idleTimeoutMs > 0) {
-      socket.setTimeout(idleTimeoutMs, () => socket.destroy())
-    }
     socket.once('close', () => closed(connection))
     connection.start()
     socket.resume()
@@ -344,6 +345,22 @@ export async function startStreamingListener(options: StreamingOptions): Promise
   })
   server.on('error', (error) => options.log.error(`Streaming listener: ${error.message}`))
 
+  // Half-open detection by what the device sends, not by socket activity: our own writes to a vanished phone
+  // would keep a socket timeout from ever firing while its network is busy.
+  const idleSweep =
+    idleTimeoutMs > 0
+      ? setInterval(() => {
+          const cutoff = Date.now() - idleTimeoutMs
+          for (const connection of [...live.values()]) {
+            if (connection.lastReceivedAt >= cutoff) continue
+            options.log.info(`Device ${connection.deviceId} sent nothing for ${Math.round(idleTimeoutMs / 1000)} s; its connection was closed`)
+            connection.socket.destroy()
+            closed(connection)
+          }
+        }, Math.max(100, Math.min(5000, idleTimeoutMs / 4)))
+      : null
+  idleSweep?.unref()
+
   const disconnectWhere = (match: (c: DeviceConnection) => boolean): number => {
     let count = 0
     for (const connection of [...live.values()]) {
@@ -360,6 +377,7 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     presence,
     close: () =>
       new Promise<void>((resolve) => {
+        if (idleSweep) clearInterval(idleSweep)
         server.close(() => resolve())
         for (const socket of sockets) socket.destroy()
         presence.close()
