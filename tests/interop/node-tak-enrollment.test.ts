@@ -4,35 +4,10 @@
 import TAK, { CoT } from '@tak-ps/node-tak'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { enrollIdentity, pli, until, type EnrolledIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-import { pemFromP12, unzipEntries } from '../support/pki.ts'
-
-interface Identity {
-  deviceId: string
-  cert: string
-  key: string
-  ca: string
-}
 
 const uidOf = (cot: CoT): string => (cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > end) throw new Error('Condition not met in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-
-function pli(uid: string, callsign: string): string {
-  const now = new Date()
-  const stale = new Date(now.getTime() + 120_000)
-  return (
-    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="51.5" lon="-0.12" hae="20" ce="5" le="9999999"/>` +
-    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/></detail></event>`
-  )
-}
 
 describe('enrolled devices with @tak-ps/node-tak', () => {
   let t: TestGateway
@@ -40,19 +15,9 @@ describe('enrolled devices with @tak-ps/node-tak', () => {
   const ids: Record<'alpha' | 'bravo', string> = { alpha: '', bravo: '' }
   const clients: TAK[] = []
 
-  async function enroll(networkId: string, callsign: string): Promise<Identity> {
-    const enrolled = await t.ok('enrollDevice', { networkId, callsign }, admin)
-    const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
-    const names = [...entries.keys()]
-    const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
-    const trustName = names.find((n) => n.includes('truststore') && n.endsWith('.p12'))
-    expect(names.some((n) => n === 'MANIFEST/manifest.xml')).toBe(true)
-    const client = await pemFromP12(entries.get(clientName!)!, enrolled.clientPassword)
-    const trust = await pemFromP12(entries.get(trustName!)!, enrolled.truststorePassword)
-    return { deviceId: enrolled.device.id, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') }
-  }
+  const enroll = (networkId: string, callsign: string): Promise<EnrolledIdentity> => enrollIdentity(t, admin, networkId, callsign)
 
-  async function connect(identity: Identity): Promise<{ tak: TAK; seen: string[] }> {
+  async function connect(identity: EnrolledIdentity): Promise<{ tak: TAK; seen: string[] }> {
     const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${t.services.ports.streaming}`), {
       cert: identity.cert,
       key: identity.key,
@@ -86,7 +51,7 @@ describe('enrolled devices with @tak-ps/node-tak', () => {
     const one = await connect(viper1)
     const two = await connect(viper2)
     const far = await connect(other)
-    await one.tak.write_xml(pli('viper-1-uid', 'VIPER-1'))
+    await one.tak.write_xml(pli('viper-1-uid', 'VIPER-1', { lat: 51.5, lon: -0.12 }))
     await two.tak.write_xml(pli('viper-2-uid', 'VIPER-2'))
     await until(() => one.seen.includes('viper-2-uid') && two.seen.includes('viper-1-uid'))
     await far.tak.write_xml(pli('cobra-1-uid', 'COBRA-1'))

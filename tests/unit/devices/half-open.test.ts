@@ -3,17 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceClient } from '../../support/device-client.ts'
+import { enrollIdentity, pli } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { pemFromP12, unzipEntries } from '../../support/pki.ts'
-
-function pli(uid: string, callsign: string): string {
-  const now = new Date()
-  const stale = new Date(now.getTime() + 60_000)
-  return (
-    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="1" lon="2" hae="0" ce="9999999" le="9999999"/><detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/></detail></event>`
-  )
-}
 
 describe('half-open device connections', () => {
   let t: TestGateway
@@ -21,12 +12,9 @@ describe('half-open device connections', () => {
   let networkId = ''
 
   async function connect(callsign: string): Promise<{ client: DeviceClient; deviceId: string }> {
-    const enrolled = await t.ok('enrollDevice', { networkId, callsign }, admin)
-    const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
-    const [, clientP12] = [...entries].find(([n]) => n.endsWith('.p12') && !n.includes('truststore'))!
-    const pem = await pemFromP12(clientP12, enrolled.clientPassword)
-    const client = await DeviceClient.connect({ port: t.services.ports.streaming, cert: pem.certPems[0]!, key: pem.keyPem!, ca: t.services.pki.caCertPem })
-    return { client, deviceId: enrolled.device.id }
+    const identity = await enrollIdentity(t, admin, networkId, callsign)
+    const client = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
+    return { client, deviceId: identity.deviceId }
   }
 
   beforeAll(async () => {

@@ -4,20 +4,10 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceClient } from '../../support/device-client.ts'
+import { directMessage, enrollIdentity, pli } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { pemFromP12, unzipEntries } from '../../support/pki.ts'
 
 const SETTLE_MS = 150
-
-function pli(uid: string, callsign: string): string {
-  const now = new Date()
-  const stale = new Date(now.getTime() + 60_000)
-  return (
-    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="34.1" lon="-117.2" hae="300" ce="9.9" le="9999999"/>` +
-    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/></detail></event>`
-  )
-}
 
 describe('local federation toggle matrix with enrolled devices', () => {
   let t: TestGateway
@@ -27,19 +17,8 @@ describe('local federation toggle matrix with enrolled devices', () => {
   let nets = { a: '', b: '', c: '' }
 
   async function enrollAndConnect(networkId: string, callsign: string): Promise<DeviceClient> {
-    const enrolled = await t.ok('enrollDevice', { networkId, callsign }, admin)
-    const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
-    const clientP12 = [...entries].find(([name]) => name.endsWith('.p12') && !name.includes('truststore'))
-    const trustP12 = [...entries].find(([name]) => name.includes('truststore'))
-    if (!clientP12 || !trustP12) throw new Error(`the connection package lacks its p12 files: ${[...entries.keys()].join(', ')}`)
-    const client = await pemFromP12(clientP12[1], enrolled.clientPassword)
-    const trust = await pemFromP12(trustP12[1], enrolled.truststorePassword)
-    return DeviceClient.connect({
-      port: t.services.ports.streaming,
-      cert: client.certPems[0]!,
-      key: client.keyPem!,
-      ca: trust.certPems.join('\n')
-    })
+    const identity = await enrollIdentity(t, admin, networkId, callsign)
+    return DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
   }
 
   beforeAll(async () => {
@@ -112,23 +91,14 @@ describe('local federation toggle matrix with enrolled devices', () => {
   })
 
   it('delivers a direct message across the federation only to the named device, and only when the toggles allow', async () => {
-    const chatTo = (uid: string, callsign: string): string => {
-      const now = new Date()
-      const stale = new Date(now.getTime() + 60_000)
-      return (
-        `<event version="2.0" uid="${uid}" type="b-t-f" how="h-g-i-g-o" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-        `<point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/>` +
-        `<detail><__chat chatroom="${callsign}"/><remarks>meet at the ridge</remarks><marti><dest callsign="${callsign}"/></marti></detail></event>`
-      )
-    }
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.a, outgoing: true, incoming: true }, admin)
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, outgoing: true, incoming: true }, admin)
     for (const d of Object.values(devices)) d.received.length = 0
-    devices.a1.sendRaw(chatTo('dm-open', 'BRAVO-1'))
+    devices.a1.sendRaw(directMessage('dm-open', 'BRAVO-1'))
     const got = await devices.b.waitFor((e) => e.uid === 'dm-open', 3000)
     expect(got.xml.toString()).not.toContain('<dest')
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, incoming: false }, admin)
-    devices.a1.sendRaw(chatTo('dm-closed', 'BRAVO-1'))
+    devices.a1.sendRaw(directMessage('dm-closed', 'BRAVO-1'))
     await new Promise((r) => setTimeout(r, SETTLE_MS * 2))
     expect(devices.b.events.map((e) => e.uid)).toEqual(['dm-open'])
     expect({ a2: devices.a2.events.map((e) => e.uid), c: devices.c.events.map((e) => e.uid) }).toEqual({ a2: [], c: [] })

@@ -1,0 +1,57 @@
+// Test helpers for device traffic: ATAK-like CoT events, and a device identity taken the way a phone gets it —
+// from the connection package that `enrollDevice` returns (the .p12 files, opened with their one-time passwords).
+
+import type { TestGateway } from './gateway.ts'
+import { pemFromP12, unzipEntries } from './pki.ts'
+
+export interface EnrolledIdentity {
+  deviceId: string
+  callsign: string
+  cert: string
+  key: string
+  /** The CA from the package's truststore. */
+  ca: string
+}
+
+/** Enroll `callsign` on `networkId` and read its certificate, key and CA out of the ATAK connection package. */
+export async function enrollIdentity(t: TestGateway, token: string, networkId: string, callsign: string): Promise<EnrolledIdentity> {
+  const enrolled = await t.ok('enrollDevice', { networkId, callsign }, token)
+  const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
+  const names = [...entries.keys()]
+  const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
+  const trustName = names.find((n) => n.endsWith('.p12') && n.includes('truststore'))
+  if (!clientName || !trustName) throw new Error(`the connection package lacks its .p12 files: ${names.join(', ')}`)
+  const client = await pemFromP12(entries.get(clientName)!, enrolled.clientPassword)
+  const trust = await pemFromP12(entries.get(trustName)!, enrolled.truststorePassword)
+  return { deviceId: enrolled.device.id, callsign, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') }
+}
+
+/** A position report (PLI) as ATAK sends it through a server. */
+export function pli(uid: string, callsign: string, point: { lat: number; lon: number } = { lat: 34.1, lon: -117.2 }): string {
+  const now = new Date()
+  const stale = new Date(now.getTime() + 120_000)
+  return (
+    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<point lat="${point.lat}" lon="${point.lon}" hae="20" ce="9.9" le="9999999"/>` +
+    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/></detail></event>`
+  )
+}
+
+/** A GeoChat-style direct message to `callsign` (`<marti><dest callsign>`). */
+export function directMessage(uid: string, callsign: string, text = 'meet at the ridge'): string {
+  const now = new Date()
+  const stale = new Date(now.getTime() + 60_000)
+  return (
+    `<event version="2.0" uid="${uid}" type="b-t-f" how="h-g-i-g-o" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/>` +
+    `<detail><__chat chatroom="${callsign}"/><remarks>${text}</remarks><marti><dest callsign="${callsign}"/></marti></detail></event>`
+  )
+}
+
+export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > end) throw new Error('Condition not met in time')
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
