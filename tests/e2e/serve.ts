@@ -1,0 +1,152 @@
+// E2E support: real `fedgate serve` processes on temp data directories (every port 0), their console URL and
+// setup token read from stdout, a typed HTTP caller for the API, and cleanup of processes and directories.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test'
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const CLI = path.join(ROOT, 'bin', 'fedgate.mjs')
+const START_TIMEOUT_MS = 30_000
+
+export interface ServeOptions {
+  /** Reuse a data directory (a restart); otherwise a fresh one is made and removed at the end. */
+  dataDir?: string
+  /** Extra environment, e.g. settings overrides `Federation__AdvertisedHostname`. */
+  env?: Record<string, string>
+}
+
+export interface Served {
+  url: string
+  dataDir: string
+  /** The one-time setup token printed on an empty data directory, or null. */
+  setupToken: string | null
+  /** Everything the process printed so far (for failure messages). */
+  output(): string
+  stop(): Promise<void>
+}
+
+/** Starts `node bin/fedgate.mjs serve --data DIR --port 0` and waits for `Fedgate console: http://…/`. */
+export async function startServe(options: ServeOptions = {}): Promise<Served> {
+  const dataDir = options.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-e2e-')))
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    Federation__Port: '0',
+    Streaming__TlsPort: '0',
+    Marti__Port: '0',
+    Console__Port: '0',
+    ...options.env
+  }
+  delete env.FEDGATE_ADMIN_PASSWORD
+  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', '0'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let text = ''
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (text += chunk))
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`fedgate serve printed no console URL in time:\n${text}`)), START_TIMEOUT_MS)
+    const poll = setInterval(() => {
+      const match = /Fedgate console: (https?:\/\/\S+)/.exec(text)
+      if (match?.[1]) finish(null, match[1].endsWith('/') ? match[1] : `${match[1]}/`)
+    }, 50)
+    const onExit = (code: number | null): void => finish(new Error(`fedgate serve exited (${code}) before it was ready:\n${text}`))
+    child.once('exit', onExit)
+    function finish(err: Error | null, value?: string): void {
+      clearTimeout(timer)
+      clearInterval(poll)
+      child.off('exit', onExit)
+      if (err) {
+        child.kill('SIGKILL')
+        reject(err)
+      } else resolve(value as string)
+    }
+  })
+  // The token is printed before the URL; tolerate any wording around it.
+  const tokenMatch = /setup token[^\n]*?([A-Za-z0-9_-]{20,})/i.exec(text)
+  const stop = async (): Promise<void> => {
+    await stopProcess(child)
+    if (options.dataDir === undefined) await fsp.rm(dataDir, { recursive: true, force: true })
+  }
+  return { url, dataDir, setupToken: tokenMatch?.[1] ?? null, output: () => text, stop }
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** POST /api/<method> as the web console does; returns the parsed `{ok,result}` / `{ok:false,error}` body. */
+export async function apiCall(
+  request: APIRequestContext,
+  url: string,
+  method: string,
+  args: unknown = {},
+  token?: string
+): Promise<{ ok: boolean; result?: unknown; error?: { code: string; message: string } }> {
+  const response = await request.post(`${url}api/${method}`, {
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    data: JSON.stringify(args)
+  })
+  return (await response.json()) as { ok: boolean; result?: unknown; error?: { code: string; message: string } }
+}
+
+/** Calls a method and returns its result, failing the test with the gateway's sentence otherwise. */
+export async function apiOk<T = unknown>(request: APIRequestContext, url: string, method: string, args: unknown, token: string): Promise<T> {
+  const body = await apiCall(request, url, method, args, token)
+  if (!body.ok) throw new Error(`${method} failed: ${body.error?.code}: ${body.error?.message}`)
+  return body.result as T
+}
+
+export async function loginToken(request: APIRequestContext, url: string, username: string, password: string): Promise<string> {
+  const result = await apiOk<{ token: string }>(request, url, 'login', { username, password }, '')
+  return result.token
+}
+
+/** Signs in through the console's own form. */
+export async function signIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  await page.goto(url)
+  await page.getByLabel('Username').fill(username)
+  await page.getByLabel('Password', { exact: true }).fill(password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByTestId('nav-networks')).toBeVisible()
+}
+
+/** Every screenshot of a main page lands in /tmp for a human look. */
+export async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `/tmp/fedgate-${name}.png`, animations: 'disabled', fullPage: true })
+}
+
+interface Fixtures {
+  /** Starts gateways that are stopped (and their temp directories removed) after the test. */
+  serve: (options?: ServeOptions) => Promise<Served>
+}
+
+export const test = base.extend<Fixtures>({
+  serve: async ({}, use) => {
+    const started: Served[] = []
+    await use(async (options) => {
+      const served = await startServe(options)
+      started.push(served)
+      return served
+    })
+    for (const served of started.reverse()) await served.stop()
+  }
+})
+
+export { expect }
+
+export function fileExists(p: string): boolean {
+  return fs.existsSync(p)
+}
