@@ -1,0 +1,127 @@
+// Loads our own fig.proto (TAK federation v2) at runtime with @grpc/proto-loader and exposes the FederatedChannel
+// service definition and client constructor. The .proto files sit next to this module; packaged builds ship them as
+// extraResources `proto`, so an override directory is accepted too.
+
+import fs from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as grpc from '@grpc/grpc-js'
+import * as protoLoader from '@grpc/proto-loader'
+
+/** The service path prefix TAK Server expects: `/com.atakmap.FederatedChannel/<Method>`. */
+export const SERVICE_NAME = 'com.atakmap.FederatedChannel'
+
+const OWN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto')
+
+export interface FigService {
+  definition: grpc.ServiceDefinition
+  Client: grpc.ServiceClientConstructor
+}
+
+const cache = new Map<string, FigService>()
+
+/** The directory holding fig.proto: `override` when it has the file (packaged app), else the one next to this module. */
+export function protoDirectory(override?: string | null): string {
+  if (override && fs.existsSync(path.join(override, 'fig.proto'))) return override
+  return OWN_DIR
+}
+
+export function loadFigService(protoDir?: string | null): FigService {
+  const dir = protoDirectory(protoDir)
+  const cached = cache.get(dir)
+  if (cached) return cached
+  const packageDefinition = protoLoader.loadSync('fig.proto', {
+    includeDirs: [dir],
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+    oneofs: true
+  })
+  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as { com: { atakmap: { FederatedChannel: grpc.ServiceClientConstructor } } }
+  const Client = loaded.com.atakmap.FederatedChannel
+  const service: FigService = { definition: Client.service, Client }
+  cache.set(dir, service)
+  return service
+}
+
+// ─── message shapes as proto-loader gives them (enums as names, int64 as numbers, defaults filled) ────────────────
+
+export interface FederateProvenance {
+  federationServerId: string
+  federationServerName: string
+}
+
+export interface GeoEventMessage {
+  sendTime: number
+  startTime: number
+  staleTime: number
+  lat: number
+  lon: number
+  hae: number
+  ce: number
+  le: number
+  uid: string
+  type: string
+  coordSource: string
+  other: string
+  battery: number
+  ploc: string
+  palt: string
+  screenName: string
+  groupName: string
+  groupRole: string
+  phone: string
+  speed: number
+  course: number
+  binary: BinaryBlobMessage | null
+  ptpUids: string[]
+  ptpCallsigns: string[]
+  feedUid: string
+  missionNames: string[]
+  access: string
+  caveat: string
+  releaseableTo: string
+  bloads: unknown[]
+}
+
+export type ContactOperation = 'INVALID' | 'CREATE' | 'READ' | 'UPDATE' | 'DELETE'
+
+export interface ContactListEntryMessage {
+  operation: ContactOperation
+  uid: string
+  callsign: string
+  phone?: string
+  sip?: string
+  directConnect?: string
+}
+
+export interface BinaryBlobMessage {
+  type: 'EMPTY' | 'OTHER' | 'IMAGE' | number
+  data: Buffer
+  filename?: string
+  timestamp?: number
+  description?: string
+}
+
+export interface FederatedEventMessage {
+  event?: Partial<GeoEventMessage> | null
+  contact?: ContactListEntryMessage | null
+  federateGroups?: string[]
+  federateProvenance?: FederateProvenance[]
+  federateHops?: { maxHops: number; currentHops: number } | null
+}
+
+export interface SubscriptionMessage {
+  identity?: { name: string; uid: string; description?: string; type: string | number; serverId: string } | null
+  filter?: string
+  version?: { major: number; minor: number; patch: number; branch: string; variant: string } | null
+}
+
+export interface RolMessageWire {
+  program: string
+  payload: { type?: string | number; data: Buffer; description?: string; filename?: string }[]
+  federateProvenance?: FederateProvenance[]
+}
+
+export type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'NOT_CONNECTED'
