@@ -1,0 +1,155 @@
+// The console's only door to the gateway: window.fedgate. The Electron preload provides it; in a browser
+// (`fedgate serve`) this module installs the HTTP transport: POST ./api/<method>, events over SSE on ./api/events.
+
+import type { ApiErrorBody, ConsoleApi, ConsoleEvent, ErrorCode, FedgateBridge, LoginResult } from '../../gateway/api/contract.ts'
+
+const TOKEN_KEY = 'fedgate.sessionToken'
+
+/** A failed call, with the gateway's machine-readable code and its sentence for the operator. */
+export class ApiCallError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string
+  ) {
+    super(message)
+    this.name = 'ApiCallError'
+  }
+}
+
+export function errorCode(err: unknown): ErrorCode | null {
+  return err instanceof ApiCallError ? err.code : ((err as { code?: ErrorCode } | null)?.code ?? null)
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '')
+  return String(err)
+}
+
+/** True when the gateway says an area is not built into this deployment yet. */
+export function isNotAvailable(err: unknown): boolean {
+  const code = errorCode(err)
+  return code === 'unavailable' || code === 'not_found'
+}
+
+function readToken(): string | null {
+  try {
+    return sessionStorage.getItem(TOKEN_KEY)
+  } catch {
+    return null
+  }
+}
+
+function writeToken(token: string | null): void {
+  try {
+    if (token === null) sessionStorage.removeItem(TOKEN_KEY)
+    else sessionStorage.setItem(TOKEN_KEY, token)
+  } catch {
+    // Storage can be disabled; the session then lasts until the page reloads.
+  }
+}
+
+/** The HTTP transport of the web console: one fetch per call, the bearer token from the last login. */
+export function createHttpBridge(baseUrl = './api/'): FedgateBridge {
+  let token = readToken()
+  const listeners = new Set<(event: ConsoleEvent) => void>()
+  let source: EventSource | null = null
+  let reconnectTimer: ReturnType<typeof setTimeout> | null = null
+
+  const call = async (method: string, args: unknown): Promise<unknown> => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' }
+    if (token !== null) headers.authorization = `Bearer ${token}`
+    let response: Response
+    try {
+      response = await fetch(baseUrl + method, { method: 'POST', headers, body: JSON.stringify(args ?? {}) })
+    } catch {
+      throw new ApiCallError('unavailable', 'The gateway cannot be reached. Is `fedgate serve` still running?')
+    }
+    let body: { ok: boolean; result?: unknown; error?: ApiErrorBody }
+    try {
+      body = (await response.json()) as typeof body
+    } catch {
+      throw new ApiCallError('internal', `The gateway answered ${response.status} without a readable body.`)
+    }
+    if (!body.ok) {
+      const error = body.error ?? { code: 'internal', message: 'The gateway refused the call without saying why.' }
+      throw new ApiCallError(error.code, error.message)
+    }
+    if (method === 'login' || method === 'setupFirstAdmin') setToken((body.result as LoginResult).token)
+    if (method === 'logout') setToken(null)
+    return body.result
+  }
+
+  const setToken = (next: string | null): void => {
+    token = next
+    writeToken(next)
+    // The event stream is per session: reopen it with the new token (or close it when signed out).
+    if (listeners.size > 0) openEvents()
+  }
+
+  const closeEvents = (): void => {
+    if (reconnectTimer !== null) clearTimeout(reconnectTimer)
+    reconnectTimer = null
+    source?.close()
+    source = null
+  }
+
+  const openEvents = (): void => {
+    closeEvents()
+    if (token === null || listeners.size === 0) return
+    const es = new EventSource(`${baseUrl}events?token=${encodeURIComponent(token)}`)
+    source = es
+    es.onmessage = (message) => {
+      let event: ConsoleEvent
+      try {
+        event = JSON.parse(message.data as string) as ConsoleEvent
+      } catch {
+        return
+      }
+      for (const listener of listeners) listener(event)
+    }
+    es.onerror = () => {
+      // EventSource retries by itself while the server is up; after a hard close (session gone, server
+      // restarted) try again calmly so the live tables come back without a reload.
+      if (es.readyState === EventSource.CLOSED && source === es) {
+        reconnectTimer = setTimeout(openEvents, 3000)
+      }
+    }
+  }
+
+  const methods = new Proxy({} as Record<string, (args?: unknown) => Promise<unknown>>, {
+    get(target, name) {
+      if (typeof name !== 'string' || name === 'then') return undefined
+      if (name === 'onEvent') {
+        return (listener: (event: ConsoleEvent) => void) => {
+          listeners.add(listener)
+          if (listeners.size === 1 || source === null) openEvents()
+          return () => {
+            listeners.delete(listener)
+            if (listeners.size === 0) closeEvents()
+          }
+        }
+      }
+      target[name] ??= (args?: unknown) => call(name, args)
+      return target[name]
+    }
+  })
+  return methods as unknown as FedgateBridge
+}
+
+/** Installs the HTTP transport when nothing (the Electron preload) provided window.fedgate. */
+export function installBridge(): FedgateBridge {
+  const existing = (window as { fedgate?: FedgateBridge }).fedgate
+  if (existing !== undefined) return existing
+  const bridge = createHttpBridge()
+  Object.defineProperty(window, 'fedgate', { value: bridge, configurable: false, enumerable: true, writable: false })
+  return bridge
+}
+
+/** The contract, for stores. Components never touch window directly. */
+export function api(): ConsoleApi {
+  return installBridge()
+}
+
+export function onEvent(listener: (event: ConsoleEvent) => void): () => void {
+  return installBridge().onEvent(listener)
+}

@@ -1,0 +1,48 @@
+// Figures as an operator reads them: sizes, ages, rates.
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let value = bytes / 1024
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`
+}
+
+export function formatTime(iso: string | null | undefined): string {
+  if (iso === null || iso === undefined) return '—'
+  const date = new Date(iso)
+  if (Number.isNaN(date.getTime())) return '—'
+  return date.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+}
+
+/** "12 s ago", "5 min ago", "3 h ago", else the date. */
+export function formatAgo(iso: string | null | undefined, now = Date.now()): string {
+  if (iso === null || iso === undefined) return 'never'
+  const at = new Date(iso).getTime()
+  if (Number.isNaN(at)) return '—'
+  const seconds = Math.max(0, Math.round((now - at) / 1000))
+  if (seconds < 60) return `${seconds} s ago`
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`
+  return formatTime(iso)
+}
+
+export function formatRate(perSecond: number): string {
+  if (perSecond === 0) return '0/s'
+  return perSecond >= 10 ? `${Math.round(perSecond)}/s` : `${perSecond.toFixed(1)}/s`
+}
+
+export function formatDuration(seconds: number): string {
+  const s = Math.floor(seconds)
+  const days = Math.floor(s / 86_400)
+  const hours = Math.floor((s % 86_400) / 3600)
+  const minutes = Math.floor((s % 3600) / 60)
+  if (days > 0) return `${days} d ${hours} h`
+  if (hours > 0) return `${hours} h ${minutes} min`
+  if (minutes > 0) return `${minutes} min ${s % 60} s`
+  return `${s} s`
+}

@@ -1,0 +1,96 @@
+// Federations of the network being viewed (both ends, their toggles, live rates from `federationStats`) and the
+// network's federation code. Each side changes only its own end.
+
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import type { FederationCodeDto, FederationDto, Toggles } from '../../../gateway/api/contract.ts'
+import { api, isNotAvailable, onEvent } from '../api.ts'
+
+export const useFederationsStore = defineStore('federations', () => {
+  const networkId = ref<string | null>(null)
+  const list = ref<FederationDto[]>([])
+  const code = ref<FederationCodeDto | null>(null)
+  const available = ref<boolean | null>(null)
+  const loading = ref(false)
+
+  function requireNetwork(): string {
+    if (networkId.value === null) throw new Error('Open a network first.')
+    return networkId.value
+  }
+
+  async function load(forNetwork: string): Promise<void> {
+    if (networkId.value !== forNetwork) {
+      list.value = []
+      code.value = null
+    }
+    networkId.value = forNetwork
+    loading.value = true
+    try {
+      const federations = await api().listFederations({ networkId: forNetwork })
+      if (networkId.value !== forNetwork) return
+      list.value = federations
+      available.value = true
+      // A code generated earlier is still shown by its expiry (the code itself is never stored in clear).
+      const existing = await api().getFederationCode({ networkId: forNetwork }).catch(() => null)
+      if (networkId.value === forNetwork && (code.value === null || code.value.code === null || existing === null)) code.value = existing
+    } catch (err) {
+      if (!isNotAvailable(err)) throw err
+      available.value = false
+    } finally {
+      loading.value = false
+    }
+  }
+
+  const reload = async (): Promise<void> => {
+    if (networkId.value !== null) await load(networkId.value)
+  }
+
+  function follow(): () => void {
+    return onEvent((event) => {
+      if (event.type === 'federationStats') {
+        const byId = new Map(event.federations.map((s) => [s.federationId, s]))
+        for (const federation of list.value) {
+          const stats = byId.get(federation.id)
+          if (stats !== undefined) federation.stats = stats
+        }
+      } else if (event.type === 'changed' && event.area === 'federations') {
+        if (event.networkId === undefined || event.networkId === networkId.value) void reload().catch(() => undefined)
+      }
+    })
+  }
+
+  async function federateWithinOrganization(otherNetworkId: string): Promise<FederationDto> {
+    const federation = await api().federateWithinOrganization({ networkId: requireNetwork(), otherNetworkId })
+    await reload()
+    return federation
+  }
+
+  async function redeemCode(codeText: string, toggles: Toggles): Promise<FederationDto> {
+    const federation = await api().redeemFederationCode({ networkId: requireNetwork(), code: codeText.trim(), ...toggles })
+    await reload()
+    return federation
+  }
+
+  async function generateCode(): Promise<FederationCodeDto> {
+    code.value = await api().generateFederationCode({ networkId: requireNetwork() })
+    return code.value
+  }
+
+  async function clearCode(): Promise<void> {
+    await api().clearFederationCode({ networkId: requireNetwork() })
+    code.value = null
+  }
+
+  async function updateOurEnd(federationId: string, toggles: Partial<Toggles>): Promise<void> {
+    const updated = await api().updateFederationEnd({ federationId, networkId: requireNetwork(), ...toggles })
+    const index = list.value.findIndex((f) => f.id === federationId)
+    if (index >= 0) list.value[index] = updated
+  }
+
+  async function stop(federationId: string): Promise<void> {
+    await api().stopFederating({ federationId, networkId: requireNetwork() })
+    await reload()
+  }
+
+  return { networkId, list, code, available, loading, load, reload, follow, federateWithinOrganization, redeemCode, generateCode, clearCode, updateOurEnd, stop }
+})
