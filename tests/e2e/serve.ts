@@ -14,7 +14,7 @@ const CLI = path.join(ROOT, 'bin', 'fedgate.mjs')
 const START_TIMEOUT_MS = 30_000
 
 export interface ServeOptions {
-  /** Reuse a data directory (a restart); otherwise a fresh one is made and removed at the end. */
+  /** Reuse a data directory (a restart); otherwise a fresh one is made (the fixture removes it after the test). */
   dataDir?: string
   /** Extra environment, e.g. settings overrides `Federation__AdvertisedHostname`. */
   env?: Record<string, string>
@@ -27,21 +27,23 @@ export interface Served {
   setupToken: string | null
   /** Everything the process printed so far (for failure messages). */
   output(): string
+  /** Stops the process (SIGTERM, pending writes flushed); the data directory stays for a restart. */
   stop(): Promise<void>
 }
 
 /** Starts `node bin/fedgate.mjs serve --data DIR --port 0` and waits for `Fedgate console: http://…/`. */
 export async function startServe(options: ServeOptions = {}): Promise<Served> {
   const dataDir = options.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-e2e-')))
+  // The first administrator comes from the setup token unless a test asks for FEDGATE_ADMIN_PASSWORD itself.
+  const { FEDGATE_ADMIN_PASSWORD: _ignored, ...inherited } = process.env
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     Federation__Port: '0',
     Streaming__TlsPort: '0',
     Marti__Port: '0',
     Console__Port: '0',
     ...options.env
   }
-  delete env.FEDGATE_ADMIN_PASSWORD
   const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', '0'], {
     cwd: ROOT,
     env,
@@ -70,12 +72,8 @@ export async function startServe(options: ServeOptions = {}): Promise<Served> {
     }
   })
   // The token is printed before the URL; tolerate any wording around it.
-  const tokenMatch = /setup token[^\n]*?([A-Za-z0-9_-]{20,})/i.exec(text)
-  const stop = async (): Promise<void> => {
-    await stopProcess(child)
-    if (options.dataDir === undefined) await fsp.rm(dataDir, { recursive: true, force: true })
-  }
-  return { url, dataDir, setupToken: tokenMatch?.[1] ?? null, output: () => text, stop }
+  const tokenMatch = /setup token[^\n]*:\s*([A-Za-z0-9_-]{16,})\s*$/im.exec(text)
+  return { url, dataDir, setupToken: tokenMatch?.[1] ?? null, output: () => text, stop: () => stopProcess(child) }
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {
@@ -136,12 +134,15 @@ interface Fixtures {
 export const test = base.extend<Fixtures>({
   serve: async ({}, use) => {
     const started: Served[] = []
+    const ownDirs = new Set<string>()
     await use(async (options) => {
       const served = await startServe(options)
       started.push(served)
+      if (options?.dataDir === undefined) ownDirs.add(served.dataDir)
       return served
     })
     for (const served of started.reverse()) await served.stop()
+    for (const dir of ownDirs) await fsp.rm(dir, { recursive: true, force: true })
   }
 })
 

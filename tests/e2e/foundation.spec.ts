@@ -1,0 +1,126 @@
+// Issue 2 end to end in Chromium against `fedgate serve`: first administrator with the printed setup token, an
+// organization, a network, a team with a grant, users; the network survives a restart; a user without a grant sees
+// the network but gets no buttons, and the gateway itself answers `forbidden`.
+
+import { apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
+import type { Page } from '@playwright/test'
+
+const ADMIN_PASSWORD = 'field laptop admin 1'
+
+async function pickOption(page: Page, label: string, option: string): Promise<void> {
+  await page.getByRole('combobox').filter({ hasText: label }).last().click()
+  await page.getByRole('option', { name: option, exact: true }).click()
+}
+
+test('first administrator, organization, network, team, users; restart keeps them; no grant, no buttons', async ({ page, serve, request }) => {
+  const first = await serve()
+  expect(first.setupToken, first.output()).toBeTruthy()
+
+  // First screen: the setup token printed by `fedgate serve`.
+  await page.goto(first.url)
+  await expect(page.getByText('Create the first administrator')).toBeVisible()
+  await shot(page, 'setup')
+  await page.getByLabel('Setup token').fill(first.setupToken ?? '')
+  await page.getByLabel('Username').fill('admin')
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD)
+  await page.getByLabel('Password again').fill(ADMIN_PASSWORD)
+  await page.getByRole('button', { name: 'Create administrator' }).click()
+  await expect(page.getByTestId('nav-networks')).toBeVisible()
+
+  // Organization (deployment admin).
+  await page.getByTestId('nav-organizations').click()
+  await page.getByRole('button', { name: 'New organization' }).click()
+  const orgDialog = page.getByRole('dialog')
+  await orgDialog.getByLabel('Organization name').fill('2-5 Recon')
+  await pickOption(page, 'Plan', 'Team')
+  await orgDialog.getByRole('button', { name: 'Create' }).click()
+  await expect(page.getByTestId('organization-2-5 Recon')).toBeVisible()
+  await shot(page, 'organizations')
+
+  // Network.
+  await page.getByTestId('nav-networks').click()
+  await page.getByRole('button', { name: 'New network' }).click()
+  await page.getByRole('dialog').getByLabel('Network name').fill('Alpha')
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click()
+  await expect(page.getByTestId('network-Alpha')).toBeVisible()
+  await shot(page, 'networks')
+
+  // Users: one for the team with a grant, one with no grant at all.
+  await page.getByTestId('nav-users').click()
+  for (const [username, displayName] of [
+    ['lead', 'Squad Lead'],
+    ['viewer', 'Radio Operator']
+  ] as const) {
+    await page.getByRole('button', { name: 'New user' }).click()
+    const dialog = page.getByRole('dialog')
+    await dialog.getByLabel('Username').fill(username)
+    await dialog.getByLabel('Password').fill(`${username} password 1`)
+    await dialog.getByLabel('Display name').fill(displayName)
+    await pickOption(page, 'Organization', '2-5 Recon')
+    await dialog.getByRole('button', { name: 'Create user' }).click()
+    await expect(page.getByTestId(`user-${username}`)).toBeVisible()
+  }
+  await shot(page, 'users')
+
+  // Team with a grant on Alpha, and the lead as its member.
+  await page.getByTestId('nav-teams').click()
+  await page.getByRole('button', { name: 'New team' }).click()
+  await page.getByRole('dialog').getByLabel('Team name').fill('Squad leads')
+  await page.getByRole('dialog').getByRole('button', { name: 'Create team' }).click()
+  const team = page.getByTestId('team-Squad leads')
+  await expect(team).toBeVisible()
+  await team.getByRole('combobox', { name: 'Members' }).click()
+  await page.getByRole('option', { name: /Squad Lead/ }).click()
+  await page.keyboard.press('Escape')
+  await team.getByRole('button', { name: 'Save members' }).click()
+  await expect(team).toContainText('1 members')
+  await team.getByLabel('Alpha: Manage devices').check()
+  await team.getByRole('button', { name: 'Save permissions' }).click()
+  await expect(team).toContainText('1 networks granted')
+  await shot(page, 'teams')
+
+  // The audit log saw all of it.
+  await page.getByTestId('nav-audit').click()
+  await expect(page.getByText('createNetwork').first()).toBeVisible()
+  await shot(page, 'audit')
+
+  // Restart on the same data directory: the network is still there.
+  const dataDir = first.dataDir
+  await first.stop()
+  const second = await serve({ dataDir })
+  expect(second.setupToken).toBeNull()
+  await signIn(page, second.url, 'admin', ADMIN_PASSWORD)
+  await expect(page.getByTestId('network-Alpha')).toBeVisible()
+
+  // The lead holds Manage devices on Alpha: the Enroll button is there.
+  await page.getByTestId('user-menu').click()
+  await page.getByText('Sign out').click()
+  await signIn(page, second.url, 'lead', 'lead password 1')
+  await page.getByTestId('network-Alpha').getByText('Alpha').click()
+  await expect(page.getByTestId('enroll-device')).toBeVisible()
+
+  // The viewer sees Alpha but gets no create or enroll buttons.
+  await page.getByTestId('user-menu').click()
+  await page.getByText('Sign out').click()
+  await signIn(page, second.url, 'viewer', 'viewer password 1')
+  await expect(page.getByTestId('network-Alpha')).toBeVisible()
+  await expect(page.getByRole('button', { name: 'New network' })).toHaveCount(0)
+  await page.getByTestId('network-Alpha').getByText('Alpha').click()
+  await expect(page.getByTestId('network-title')).toHaveText('Alpha')
+  await expect(page.getByText('View only')).toBeVisible()
+  await expect(page.getByTestId('enroll-device')).toHaveCount(0)
+  await shot(page, 'network-view-only')
+
+  // And the gateway refuses the calls themselves, whatever the page shows.
+  const viewerToken = await loginToken(request, second.url, 'viewer', 'viewer password 1')
+  const adminToken = await loginToken(request, second.url, 'admin', ADMIN_PASSWORD)
+  const [org] = await apiOk<{ id: string }[]>(request, second.url, 'listOrganizations', {}, adminToken)
+  const [alpha] = await apiOk<{ id: string }[]>(request, second.url, 'listNetworks', { organizationId: org?.id }, adminToken)
+  const create = await apiCall(request, second.url, 'createNetwork', { organizationId: org?.id, name: 'Sneaky' }, viewerToken)
+  expect(create.ok).toBe(false)
+  expect(create.error?.code).toBe('forbidden')
+  const enroll = await apiCall(request, second.url, 'enrollDevice', { networkId: alpha?.id, callsign: 'SNEAKY' }, viewerToken)
+  expect(enroll.error?.code).toBe('forbidden')
+  const networks = await apiOk<{ name: string }[]>(request, second.url, 'listNetworks', { organizationId: org?.id }, adminToken)
+  expect(networks.map((n) => n.name)).toEqual(['Alpha'])
+})
