@@ -1,0 +1,358 @@
+// Server role of TAK federation v2: a node:tls listener that presents our federation certificate with our CA,
+// requests a client certificate from any issuer and pins its leaf fingerprint against the registered peers.
+// Unregistered certificates are closed before any gRPC; accepted sockets go to grpc-js through a connection
+// injector (DESIGN.md §5a). RPC behaviour follows spec §2.4/§8 so a stock TAK Server stays connected.
+
+import tls from 'node:tls'
+import type { AddressInfo } from 'node:net'
+import * as grpc from '@grpc/grpc-js'
+import type { ExternalPeerRecord } from '../../store/schema.ts'
+import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
+import { MAX_PENDING_WRITES, PeerSession, type SessionContext, type SessionLink } from './session.ts'
+
+/** What every kind of server call offers (grpc-js does not export the name). */
+type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
+
+export interface RejectedAttempt {
+  fingerprint: string
+  subject: string
+  address: string
+}
+
+export interface TakServerOptions {
+  ctx: SessionContext
+  service: FigService
+  /** Our federation key and certificate chain (leaf + CA, PEM). */
+  key: string
+  certChain: string
+  host: string
+  port: number
+  /** A session without HealthCheck for this long is ended with DEADLINE_EXCEEDED (TAK: 15 s). */
+  healthTimeoutMs: number
+  /** gRPC message size limit both ways (raised from grpc-js's 4 MiB, capped). */
+  maxMessageBytes: number
+  /** The registered peer with this leaf fingerprint, or null. */
+  peerByFingerprint(fingerprint: string): ExternalPeerRecord | null
+  /** A session became live (the caller ends an older session of the same peer). */
+  onSession(session: PeerSession): void
+  onSessionEnded(session: PeerSession, reason: string): void
+  onRejected(attempt: RejectedAttempt): void
+}
+
+type Callback = (error: grpc.ServiceError | null, value?: unknown) => void
+
+/** One accepted TLS connection: everything its gRPC calls share (TAK keys sessions by TLS session too). */
+interface Connection {
+  key: string
+  socket: tls.TLSSocket
+  peerId: string
+  networkId: string
+  fingerprint: string
+  session: PeerSession | null
+  lastHealth: number
+  eventStream: grpc.ServerWritableStream<unknown, unknown> | null
+  rolStream: grpc.ServerWritableStream<unknown, unknown> | null
+  groupsStreams: Set<grpc.ServerWritableStream<unknown, unknown>>
+  /** Client-streaming calls still open: answered only when the client half-closes, or failed when the session ends. */
+  openCallbacks: Set<Callback>
+  ended: boolean
+  remoteName: string
+}
+
+export class TakFederationServer {
+  private readonly connections = new Map<string, Connection>()
+  private tlsServer: tls.Server | null = null
+  private grpcServer: grpc.Server | null = null
+  private injector: ReturnType<grpc.Server['createConnectionInjector']> | null = null
+  private healthTimer: NodeJS.Timeout | null = null
+  port = 0
+
+  constructor(private readonly o: TakServerOptions) {}
+
+  async start(): Promise<number> {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.o.maxMessageBytes,
+      'grpc.max_send_message_length': this.o.maxMessageBytes
+    })
+    server.addService(this.o.service.definition, this.handlers())
+    this.grpcServer = server
+    this.injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure())
+    const tlsServer = tls.createServer({
+      key: this.o.key,
+      cert: this.o.certChain,
+      requestCert: true,
+      // Any issuer: the leaf fingerprint is the trust decision (checked in accept()).
+      rejectUnauthorized: false,
+      ALPNProtocols: ['h2'],
+      minVersion: 'TLSv1.2'
+    })
+    tlsServer.on('secureConnection', (socket) => this.accept(socket))
+    tlsServer.on('tlsClientError', () => {
+      // A failed handshake (scanner, wrong protocol) is not worth a log line each time.
+    })
+    this.tlsServer = tlsServer
+    await new Promise<void>((resolve, reject) => {
+      tlsServer.once('error', reject)
+      tlsServer.listen(this.o.port, this.o.host, () => {
+        tlsServer.off('error', reject)
+        resolve()
+      })
+    })
+    this.port = (tlsServer.address() as AddressInfo).port
+    const every = Math.max(100, Math.min(1000, Math.floor(this.o.healthTimeoutMs / 4)))
+    this.healthTimer = setInterval(() => this.checkHealth(), every)
+    this.healthTimer.unref()
+    return this.port
+  }
+
+  async stop(): Promise<void> {
+    if (this.healthTimer) clearInterval(this.healthTimer)
+    this.healthTimer = null
+    for (const connection of [...this.connections.values()]) this.endConnection(connection, grpc.status.UNAVAILABLE, 'The gateway is shutting down.', 0)
+    const tlsServer = this.tlsServer
+    this.tlsServer = null
+    if (tlsServer) await new Promise<void>((resolve) => tlsServer.close(() => resolve()))
+    this.injector?.destroy()
+    this.injector = null
+    this.grpcServer?.forceShutdown()
+    this.grpcServer = null
+  }
+
+  /** End every live session of a peer (removed, or its fingerprint changed) with an error status. */
+  endPeer(peerId: string, code: grpc.status, reason: string): void {
+    for (const connection of [...this.connections.values()]) {
+      if (connection.peerId === peerId) this.endConnection(connection, code, reason)
+    }
+  }
+
+  /** End the connection carrying `session`, if it is one of ours. */
+  endSession(session: PeerSession, code: grpc.status, reason: string): void {
+    for (const connection of this.connections.values()) {
+      if (connection.session === session) this.endConnection(connection, code, reason)
+    }
+  }
+
+  // ─── TLS accept ────────────────────────────────────────────────────────────
+
+  private accept(socket: tls.TLSSocket): void {
+    const cert = socket.getPeerCertificate()
+    const address = socket.remoteAddress ?? '?'
+    if (!cert || !cert.raw) {
+      this.o.onRejected({ fingerprint: '', subject: '(no client certificate)', address })
+      socket.destroy()
+      return
+    }
+    const fingerprint = cert.fingerprint256
+    const peer = this.o.peerByFingerprint(fingerprint)
+    if (!peer) {
+      this.o.onRejected({ fingerprint, subject: subjectText(cert.subject), address })
+      socket.destroy()
+      return
+    }
+    const key = `${socket.remoteAddress}:${socket.remotePort}`
+    const connection: Connection = {
+      key,
+      socket,
+      peerId: peer.id,
+      networkId: peer.networkId,
+      fingerprint,
+      session: null,
+      lastHealth: Date.now(),
+      eventStream: null,
+      rolStream: null,
+      groupsStreams: new Set(),
+      openCallbacks: new Set(),
+      ended: false,
+      remoteName: ''
+    }
+    this.connections.set(key, connection)
+    socket.once('close', () => this.closed(connection))
+    socket.on('error', () => {
+      // 'close' follows and does the cleanup.
+    })
+    this.injector?.injectConnection(socket)
+  }
+
+  private closed(connection: Connection): void {
+    if (this.connections.get(connection.key) === connection) this.connections.delete(connection.key)
+    if (connection.session && !connection.session.isEnded) {
+      connection.session.end('The connection closed.', null)
+      this.o.onSessionEnded(connection.session, 'The connection closed.')
+    }
+    connection.ended = true
+  }
+
+  /** The connection (and its session, created on the first call) a gRPC call came in on; null when unknown or ended. */
+  private connectionOf(call: SurfaceCall): Connection | null {
+    const connection = this.connections.get(call.getPeer())
+    if (!connection || connection.ended) return null
+    if (!connection.session) {
+      const link: SessionLink = {
+        sendEvent: (message: FederatedEventMessage) => writeBounded(connection.eventStream, message),
+        sendRol: (message: RolMessageWire) => writeBounded(connection.rolStream, message),
+        end: (code, details) => this.endConnection(connection, code, details)
+      }
+      connection.session = new PeerSession(this.o.ctx, connection.peerId, connection.networkId, 'server', connection.key, link)
+      this.o.onSession(connection.session)
+    }
+    return connection
+  }
+
+  private endConnection(connection: Connection, code: grpc.status, details: string, graceMs = 1000): void {
+    if (connection.ended) return
+    connection.ended = true
+    const error = { code, details, name: 'SessionEnded', message: details, metadata: new grpc.Metadata() } as grpc.ServiceError
+    // Outbound streams end with the error status (never OK), client-streaming calls fail with it too.
+    for (const stream of [connection.eventStream, connection.rolStream, ...connection.groupsStreams]) {
+      if (stream && !stream.writableEnded && !stream.destroyed) stream.emit('error', error)
+    }
+    for (const callback of connection.openCallbacks) callback(error)
+    connection.openCallbacks.clear()
+    if (connection.session && !connection.session.isEnded) {
+      connection.session.end(details, null)
+      this.o.onSessionEnded(connection.session, details)
+    }
+    // Give the status frames a moment to leave, then drop the TCP connection for good.
+    const timer = setTimeout(() => connection.socket.destroy(), graceMs)
+    timer.unref()
+  }
+
+  private checkHealth(): void {
+    const now = Date.now()
+    for (const connection of [...this.connections.values()]) {
+      // Also a connection that never made a call: it holds a socket and nothing else.
+      if (!connection.ended && now - connection.lastHealth > this.o.healthTimeoutMs) {
+        const seconds = Math.round(this.o.healthTimeoutMs / 100) / 10
+        this.endConnection(connection, grpc.status.DEADLINE_EXCEEDED, `No health check arrived for ${seconds} s.`)
+      }
+    }
+  }
+
+  // ─── RPCs (spec §2.4) ──────────────────────────────────────────────────────
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    const refuse = (call: SurfaceCall): boolean => {
+      if (this.connectionOf(call)) return false
+      return true
+    }
+    const serverStream = (attach: (connection: Connection, call: grpc.ServerWritableStream<unknown, unknown>) => void) => {
+      return (call: grpc.ServerWritableStream<unknown, unknown>): void => {
+        const connection = this.connectionOf(call)
+        if (!connection) {
+          call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' })
+          return
+        }
+        call.on('error', () => {})
+        attach(connection, call)
+      }
+    }
+    /** Client-streaming: read until the client half-closes, answer only then; never complete early. */
+    const clientStream = (onMessage: (connection: Connection, message: unknown) => void) => {
+      return (call: grpc.ServerReadableStream<unknown, unknown>, callback: Callback): void => {
+        const connection = this.connectionOf(call)
+        if (!connection) {
+          callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
+          return
+        }
+        let answered = false
+        const answer: Callback = (error, value) => {
+          if (answered) return
+          answered = true
+          connection.openCallbacks.delete(answer)
+          callback(error, value)
+        }
+        connection.openCallbacks.add(answer)
+        call.on('data', (message: unknown) => onMessage(connection, message))
+        call.on('end', () => answer(null, this.subscriptionFor(connection)))
+        call.on('error', () => connection.openCallbacks.delete(answer))
+        call.on('cancelled', () => connection.openCallbacks.delete(answer))
+      }
+    }
+
+    return {
+      ServerFederateGroupsStream: serverStream((connection, call) => {
+        noteIdentity(connection, call.request as SubscriptionMessage)
+        connection.groupsStreams.add(call)
+        call.on('cancelled', () => connection.groupsStreams.delete(call))
+        // Exactly one SERVING per stream: a TAK client opens ServerEventStream on each one.
+        call.write({ streamUpdate: { status: 'SERVING' }, federateGroups: [] })
+      }),
+      ClientEventStream: serverStream((connection, call) => {
+        noteIdentity(connection, call.request as SubscriptionMessage)
+        if (connection.eventStream && connection.eventStream !== call) connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
+        connection.eventStream = call
+        call.on('cancelled', () => {
+          if (connection.eventStream === call) connection.eventStream = null
+        })
+        connection.session!.ready()
+      }),
+      ClientROLStream: serverStream((connection, call) => {
+        connection.rolStream = call
+        call.on('cancelled', () => {
+          if (connection.rolStream === call) connection.rolStream = null
+        })
+      }),
+      ServerEventStream: clientStream((connection, message) => connection.session!.onFederatedEvent(message as FederatedEventMessage)),
+      ServerROLStream: clientStream((connection, message) => {
+        void connection.session!.onRol(message as RolMessageWire).catch((err: unknown) => this.o.ctx.log.warn(`ROL handling failed: ${(err as Error).message}`))
+      }),
+      ClientFederateGroupsStream: clientStream(() => {
+        // The TAK federate's outbound groups: we federate by network, not by TAK group, so they are only read.
+      }),
+      HealthCheck: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) => {
+        const connection = this.connectionOf(call)
+        if (!connection) {
+          callback(null, { status: 'NOT_CONNECTED' })
+          return
+        }
+        connection.lastHealth = Date.now()
+        connection.session!.onHealth()
+        callback(null, { status: 'SERVING' })
+      },
+      GetAuthTokenByX509: unimplemented,
+      Getx509Identity: unimplemented,
+      getIdentity: unimplemented,
+      SendOneEvent: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) => {
+        if (refuse(call)) return callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
+        this.connectionOf(call)!.session!.onFederatedEvent(call.request as FederatedEventMessage)
+        callback(null, {})
+      },
+      SendOneBlob: unimplemented,
+      BinaryMessageStream: (call: grpc.ServerReadableStream<unknown, unknown>, callback: Callback) => {
+        call.on('data', () => {})
+        call.on('end', () => callback({ code: grpc.status.UNIMPLEMENTED, details: 'Binary messages are not supported.' } as grpc.ServiceError))
+        call.on('error', () => {})
+      }
+    }
+  }
+
+  private subscriptionFor(connection: Connection): SubscriptionMessage {
+    return {
+      filter: '',
+      identity: { name: this.o.ctx.us.name, uid: connection.key, type: 'FEDERATION_TAK_SERVER', serverId: this.o.ctx.us.federateId }
+    }
+  }
+}
+
+function noteIdentity(connection: Connection, subscription: SubscriptionMessage | undefined): void {
+  const name = subscription?.identity?.name
+  if (name) connection.remoteName = name
+}
+
+function unimplemented(_call: unknown, callback: Callback): void {
+  callback({ code: grpc.status.UNIMPLEMENTED, details: 'Not implemented by Fedgate.' } as grpc.ServiceError)
+}
+
+function writeBounded(stream: grpc.ServerWritableStream<unknown, unknown> | null, message: unknown): boolean {
+  if (!stream || stream.writableEnded || stream.destroyed) return false
+  if (stream.writableLength >= MAX_PENDING_WRITES) return false
+  stream.write(message)
+  return true
+}
+
+function subjectText(subject: tls.Certificate | undefined): string {
+  if (!subject) return ''
+  return Object.entries(subject)
+    .map(([k, value]) => `${k}=${Array.isArray(value) ? value.join('+') : String(value)}`)
+    .join(', ')
+}

@@ -1,0 +1,244 @@
+// One live TAK federation session (either role) as the router sees it: an Endpoint of kind 'peer' on the peer's
+// network. Applies the peer's toggles live (Out in deliver(), In before publish), drops echoes of our own events,
+// keeps the remote contact list for direct messages, announces our devices as contacts, and counts traffic.
+
+import { status as grpcStatus } from '@grpc/grpc-js'
+import type { CotEvent } from '../../cot/event.ts'
+import { deleteEvent } from '../../cot/build.ts'
+import type { Endpoint, Origin } from '../../routing/types.ts'
+import type { Router } from '../../routing/router.ts'
+import type { Logger } from '../../log.ts'
+import type { Store } from '../../store/store.ts'
+import type { ExternalPeerRecord } from '../../store/schema.ts'
+import type { Packages, RolMessage } from '../../packages/index.ts'
+import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
+import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
+import type { PeerStatusBoard } from './status.ts'
+
+const FILESHARE_TYPE = 'b-f-t-r'
+/** Messages waiting in a session's outbound stream before new ones are dropped (the router must never block). */
+export const MAX_PENDING_WRITES = 2000
+
+/** What a session needs from the gateway, shared by every session. */
+export interface SessionContext {
+  store: Store
+  router: Router
+  board: PeerStatusBoard
+  us: OurIdentity
+  log: Logger
+  packages: Packages | null
+}
+
+/** How a session writes to its peer; the role (server or client) decides which gRPC streams carry it. */
+export interface SessionLink {
+  /** Write one FederatedEvent; false when it had to be dropped (stream not open or full). */
+  sendEvent(message: FederatedEventMessage): boolean
+  /** Write one ROL message; false when it had to be dropped. */
+  sendRol(message: RolMessageWire): boolean
+  /** End the session with an error status (never OK) so a TAK client reconnects. */
+  end(code: grpcStatus, details: string): void
+}
+
+let sessionCounter = 0
+
+export class PeerSession implements Endpoint {
+  readonly id: string
+  readonly kind = 'peer' as const
+  readonly callsign = null
+  readonly uid = null
+  readonly startedAt = Date.now()
+  /** Remote contacts (uid → callsign) the peer announced: direct messages to them go to this peer. */
+  readonly remoteContacts = new Map<string, string>()
+  /** Our device contacts already announced (uid → callsign). */
+  private readonly announced = new Map<string, string>()
+  private attached = false
+  private ended = false
+  /** Counters for tests and health: echoes dropped, events refused by the In toggle, writes dropped. */
+  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, full: 0 }
+
+  constructor(
+    private readonly ctx: SessionContext,
+    readonly peerId: string,
+    readonly networkId: string,
+    readonly role: 'server' | 'client',
+    readonly remote: string,
+    private readonly link: SessionLink
+  ) {
+    this.id = `tak-${role}-${peerId}-${++sessionCounter}`
+  }
+
+  get isEnded(): boolean {
+    return this.ended
+  }
+
+  /** The peer's current record (toggles change live), or null once removed. */
+  peer(): ExternalPeerRecord | null {
+    return this.ctx.store.data.externalPeers.find((p) => p.id === this.peerId && p.networkId === this.networkId) ?? null
+  }
+
+  /** The outbound event stream is open: join the router, announce our devices, offer packages. */
+  ready(): void {
+    if (this.ended || this.attached) return
+    this.attached = true
+    this.ctx.router.attach(this)
+    this.syncContacts()
+    void this.offerPackages()
+  }
+
+  // ─── outbound ──────────────────────────────────────────────────────────────
+
+  deliver(event: CotEvent, origin: Origin): void {
+    // Single hop: nothing that came from a federate goes to another (the router already keeps to this).
+    if (origin.kind === 'peer' || this.ended) return
+    const peer = this.peer()
+    if (!peer) return
+    if (!peer.outgoing) {
+      this.dropped.outgoingOff++
+      return
+    }
+    if (event.type === FILESHARE_TYPE) {
+      void this.sendFileshare(event, peer)
+      return
+    }
+    const message = toFederatedEvent(event, this.ctx.us)
+    if (!message) return
+    this.write(message)
+  }
+
+  reaches(dest: { callsigns: string[]; uids: string[] }): boolean {
+    if (dest.uids.some((uid) => this.remoteContacts.has(uid))) return true
+    if (dest.callsigns.length === 0) return false
+    const callsigns = new Set(this.remoteContacts.values())
+    return dest.callsigns.some((c) => callsigns.has(c))
+  }
+
+  private write(message: FederatedEventMessage): boolean {
+    if (this.link.sendEvent(message)) {
+      this.ctx.board.countOut(this.peerId)
+      return true
+    }
+    this.dropped.full++
+    return false
+  }
+
+  /** Announce our devices on the network as contacts (CREATE), and withdraw the ones that left (DELETE). */
+  syncContacts(): void {
+    if (this.ended || !this.attached) return
+    const peer = this.peer()
+    if (!peer?.outgoing) return
+    const current = new Map<string, string>()
+    for (const endpoint of this.ctx.router.endpointsOn(this.networkId)) {
+      if (endpoint.kind === 'device' && endpoint.uid && endpoint.callsign) current.set(endpoint.uid, endpoint.callsign)
+    }
+    for (const [uid, callsign] of current) {
+      if (this.announced.get(uid) === callsign) continue
+      if (this.link.sendEvent(contactMessage('CREATE', uid, callsign, this.ctx.us))) this.announced.set(uid, callsign)
+    }
+    for (const [uid, callsign] of this.announced) {
+      if (current.has(uid)) continue
+      if (this.link.sendEvent(contactMessage('DELETE', uid, callsign, this.ctx.us))) this.announced.delete(uid)
+    }
+  }
+
+  private async sendFileshare(event: CotEvent, peer: ExternalPeerRecord): Promise<void> {
+    const packages = this.ctx.packages
+    if (!packages) return
+    try {
+      for (const rol of await packages.fileshareToPeer(event, peer)) this.sendRol(rol)
+    } catch (err) {
+      this.ctx.log.warn(`a fileshare for peer '${peer.displayName}' was not sent: ${(err as Error).message}`)
+    }
+  }
+
+  /** DP-Out: packages of the network the peer does not have yet. */
+  async offerPackages(): Promise<void> {
+    const packages = this.ctx.packages
+    const peer = this.peer()
+    if (!packages || !peer || this.ended) return
+    try {
+      for (const item of await packages.packagesToFederate(peer)) {
+        if (this.ended) return
+        if (this.sendRol(item.rol)) await packages.markSharedWithPeer(item.packageId, peer)
+      }
+    } catch (err) {
+      this.ctx.log.warn(`packages for peer '${peer.displayName}' were not offered: ${(err as Error).message}`)
+    }
+  }
+
+  sendRol(rol: RolMessage): boolean {
+    if (this.ended) return false
+    return this.link.sendRol({
+      program: rol.program,
+      payload: rol.payload.map((p) => ({ type: p.type ?? 'OTHER', data: p.data, description: p.description ?? '' })),
+      federateProvenance: [{ federationServerId: this.ctx.us.federateId, federationServerName: this.ctx.us.name }]
+    })
+  }
+
+  // ─── inbound ───────────────────────────────────────────────────────────────
+
+  onFederatedEvent(message: FederatedEventMessage): void {
+    if (this.ended) return
+    this.ctx.board.countIn(this.peerId)
+    if (carriesOurProvenance(message, this.ctx.us.federateId)) {
+      this.dropped.echo++
+      return
+    }
+    const peer = this.peer()
+    if (!peer) return
+    if (message.contact && message.contact.uid) {
+      this.onContact(message.contact.operation, message.contact.uid, message.contact.callsign, peer)
+      return
+    }
+    if (!message.event) return
+    if (!peer.incoming) {
+      this.dropped.incomingOff++
+      return
+    }
+    const event = fromGeoEvent(message.event)
+    if (!event) return
+    this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
+  }
+
+  private onContact(operation: string, uid: string, callsign: string, peer: ExternalPeerRecord): void {
+    if (operation === 'DELETE') {
+      const known = this.remoteContacts.delete(uid)
+      // TAK turns a contact DELETE into a local t-x-d-d so devices drop the marker.
+      if (known && peer.incoming) {
+        this.ctx.router.publish(deleteEvent(uid, 'a-f-G'), { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
+      }
+      return
+    }
+    if (operation === 'CREATE' || operation === 'UPDATE') {
+      if (this.remoteContacts.size < 50_000 || this.remoteContacts.has(uid)) this.remoteContacts.set(uid, callsign)
+    }
+  }
+
+  async onRol(message: { program: unknown; payload?: unknown }): Promise<void> {
+    if (this.ended) return
+    this.ctx.board.heard(this.peerId)
+    const packages = this.ctx.packages
+    if (!packages) return
+    for (const reply of await packages.onPeerRol(this.peerId, this.networkId, message)) this.sendRol(reply)
+  }
+
+  onHealth(): void {
+    this.ctx.board.heard(this.peerId)
+  }
+
+  // ─── end ───────────────────────────────────────────────────────────────────
+
+  /** Leave the router; with `code`, also tell the peer with that error status. Idempotent. */
+  end(reason: string, code: grpcStatus | null = grpcStatus.UNAVAILABLE): void {
+    if (this.ended) return
+    this.ended = true
+    if (this.attached) this.ctx.router.detach(this.id)
+    this.attached = false
+    if (code !== null) {
+      try {
+        this.link.end(code, reason)
+      } catch {
+        // the transport is already gone
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+// Live figures per external peer: connected since when, events per second each way, last heard, last error, and a
+// sparkline history (60 buckets of 5 s). The console gets them as `peerStatus` events while anything changes.
+
+import type { PeerStatusDto } from '../../api/contract.ts'
+import { RateMeter } from '../../routing/meter.ts'
+
+export const HISTORY_BUCKETS = 60
+export const BUCKET_MS = 5000
+
+interface PeerFigures {
+  connected: boolean
+  since: number | null
+  in: RateMeter
+  out: RateMeter
+  lastHeard: number | null
+  lastError: string | null
+  /** Completed buckets (events per second, oldest first) and the bucket being filled. */
+  historyIn: number[]
+  historyOut: number[]
+  bucket: number
+  bucketIn: number
+  bucketOut: number
+}
+
+export class PeerStatusBoard {
+  private readonly figures = new Map<string, PeerFigures>()
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  private of(peerId: string): PeerFigures {
+    let f = this.figures.get(peerId)
+    if (!f) {
+      f = {
+        connected: false,
+        since: null,
+        in: new RateMeter(this.now),
+        out: new RateMeter(this.now),
+        lastHeard: null,
+        lastError: null,
+        historyIn: [],
+        historyOut: [],
+        bucket: Math.floor(this.now() / BUCKET_MS),
+        bucketIn: 0,
+        bucketOut: 0
+      }
+      this.figures.set(peerId, f)
+    }
+    return f
+  }
+
+  connected(peerId: string): void {
+    const f = this.of(peerId)
+    if (!f.connected) f.since = this.now()
+    f.connected = true
+    f.lastError = null
+  }
+
+  disconnected(peerId: string, error: string | null): void {
+    const f = this.of(peerId)
+    if (f.connected) f.since = this.now()
+    f.connected = false
+    if (error) f.lastError = error
+  }
+
+  failed(peerId: string, error: string): void {
+    this.of(peerId).lastError = error
+  }
+
+  heard(peerId: string): void {
+    this.of(peerId).lastHeard = this.now()
+  }
+
+  countIn(peerId: string, n = 1): void {
+    const f = this.of(peerId)
+    this.roll(f)
+    f.in.add(n)
+    f.bucketIn += n
+    f.lastHeard = this.now()
+  }
+
+  countOut(peerId: string, n = 1): void {
+    const f = this.of(peerId)
+    this.roll(f)
+    f.out.add(n)
+    f.bucketOut += n
+  }
+
+  forget(peerId: string): void {
+    this.figures.delete(peerId)
+  }
+
+  isConnected(peerId: string): boolean {
+    return this.figures.get(peerId)?.connected ?? false
+  }
+
+  status(peerId: string): PeerStatusDto {
+    const f = this.of(peerId)
+    this.roll(f)
+    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+    return {
+      peerId,
+      connected: f.connected,
+      since: iso(f.since),
+      inPerSecond: f.in.perSecond(),
+      outPerSecond: f.out.perSecond(),
+      lastHeard: iso(f.lastHeard),
+      lastError: f.lastError,
+      history: { in: [...f.historyIn], out: [...f.historyOut] }
+    }
+  }
+
+  /** Close finished buckets (empty ones too) so the sparkline moves even when nothing passes. */
+  private roll(f: PeerFigures): void {
+    const current = Math.floor(this.now() / BUCKET_MS)
+    if (current === f.bucket) return
+    const rate = (n: number): number => Math.round((n / (BUCKET_MS / 1000)) * 10) / 10
+    const push = (history: number[], value: number): void => {
+      history.push(value)
+      if (history.length > HISTORY_BUCKETS) history.shift()
+    }
+    push(f.historyIn, rate(f.bucketIn))
+    push(f.historyOut, rate(f.bucketOut))
+    const skipped = Math.min(current - f.bucket - 1, HISTORY_BUCKETS)
+    for (let i = 0; i < skipped; i++) {
+      push(f.historyIn, 0)
+      push(f.historyOut, 0)
+    }
+    f.bucket = current
+    f.bucketIn = 0
+    f.bucketOut = 0
+  }
+}
