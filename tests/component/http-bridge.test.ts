@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
-// The browser transport of renderer/src/api.ts against a real HTTP server on 127.0.0.1: URLs, bearer token kept in
-// sessionStorage after login, errors carrying the gateway's code, logout forgetting the token.
+/// <reference types="node" />
+// The browser transport of renderer/src/api.ts against a real HTTP server on 127.0.0.1 (hence Node types here):
+// URLs, bearer token kept in sessionStorage after login, errors carrying the gateway's code, logout forgetting it.
 
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'

@@ -1,0 +1,318 @@
+// @vitest-environment happy-dom
+// The network tabs against a fake window.fedgate (the one fake the house allows: the transport): DESIGN §4 gating
+// (without a permission the table and chips stay, the buttons go), the Free plan sentence, calm "not available"
+// notes, missing settings named, and live updates from pushed events without any polling.
+
+import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createVuetify } from 'vuetify'
+import * as components from 'vuetify/components'
+import * as directives from 'vuetify/directives'
+import type {
+  ConsoleEvent,
+  DeviceDto,
+  ExternalPeerDto,
+  FederationDto,
+  FedgateBridge,
+  OrganizationDto,
+  Permission,
+  Plan
+} from '../../gateway/api/contract.ts'
+import { PERMISSIONS } from '../../gateway/api/contract.ts'
+import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
+import { useSessionStore } from '../../renderer/src/stores/session.ts'
+import DevicesTab from '../../renderer/src/tabs/DevicesTab.vue'
+import FederationsTab from '../../renderer/src/tabs/FederationsTab.vue'
+import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+
+const NET = 'net_alpha'
+const ORG = 'org_recon'
+const AT = '2026-11-26T10:00:00.000Z'
+
+const federation: FederationDto = {
+  id: 'fed_1',
+  kind: 'acrossOrganizations',
+  createdAt: AT,
+  ours: { networkId: NET, networkName: 'Alpha', organizationId: ORG, organizationName: '2-5 Recon', incoming: true, outgoing: true, acceptPackages: false, sharePackages: false },
+  theirs: { networkId: 'net_b', networkName: 'Bravo', organizationId: 'org_p', organizationName: 'Partner', incoming: true, outgoing: false, acceptPackages: false, sharePackages: true },
+  stats: { federationId: 'fed_1', inPerSecond: 0, outPerSecond: 0, lastActivity: null }
+}
+
+const peer: ExternalPeerDto = {
+  id: 'peer_1',
+  networkId: NET,
+  fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+  displayName: 'HQ TAK Server',
+  dial: null,
+  createdAt: AT,
+  incoming: true,
+  outgoing: true,
+  acceptPackages: false,
+  sharePackages: false,
+  status: { peerId: 'peer_1', connected: false, since: null, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError: null, history: { in: [], out: [] } }
+}
+
+const device: DeviceDto = {
+  id: 'dev_1',
+  networkId: NET,
+  callsign: 'VIPER-1',
+  fingerprint: 'AA:BB',
+  serial: '01',
+  notAfter: '2027-11-26T10:00:00.000Z',
+  enrolledAt: AT,
+  revokedAt: null,
+  online: false,
+  uidSeen: null,
+  lastSeen: null,
+  address: null,
+  connectionCount: 0,
+  lastPosition: null,
+  drops: 0
+}
+
+class GatewayError extends Error {
+  constructor(
+    readonly code: string,
+    message: string
+  ) {
+    super(message)
+  }
+}
+
+type Listener = (event: ConsoleEvent) => void
+let listeners: Set<Listener>
+let calls: string[]
+let overrides: Partial<Record<keyof FedgateBridge, (args?: unknown) => Promise<unknown>>>
+
+/** A fake transport: canned answers, every call recorded, events pushed by the test. */
+function installFakeBridge(): void {
+  const answers: Record<string, () => unknown> = {
+    listFederations: () => [structuredClone(federation)],
+    getFederationCode: () => null,
+    getConnectionInfo: () => ({ hostname: 'laptop.example', port: 9001, fingerprint: peer.fingerprint, ourFederateId: 'fg-1', missingSettings: [], settingsPath: '/data/appsettings.json' }),
+    listExternalPeers: () => [structuredClone(peer)],
+    listRejectedPeers: () => [],
+    listDevices: () => [structuredClone(device)],
+    updateFederationEnd: () => structuredClone(federation)
+  }
+  const bridge = new Proxy({} as Record<string, unknown>, {
+    get(_target, name) {
+      if (typeof name !== 'string' || name === 'then') return undefined
+      if (name === 'onEvent') {
+        return (listener: Listener) => {
+          listeners.add(listener)
+          return () => listeners.delete(listener)
+        }
+      }
+      return async (args?: unknown) => {
+        calls.push(name)
+        const override = overrides[name as keyof FedgateBridge]
+        if (override) return override(args)
+        const answer = answers[name]
+        if (!answer) throw new GatewayError('not_found', `No method ${name}`)
+        return answer()
+      }
+    }
+  })
+  Object.defineProperty(window, 'fedgate', { value: bridge, configurable: true, writable: true })
+}
+
+function push(event: ConsoleEvent): void {
+  for (const listener of listeners) listener(event)
+}
+
+function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): void {
+  const session = useSessionStore()
+  session.me = {
+    user: { id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false, memberships: [{ organizationId: ORG, admin: false }], createdAt: AT },
+    networkPermissions: { [NET]: [...permissions] },
+    adminOf: []
+  }
+  const organizations = useOrganizationsStore()
+  const organization: OrganizationDto = { id: ORG, name: '2-5 Recon', plan, tokenLimit: 5, tokensUsed: 0, createdAt: AT }
+  organizations.list = [organization]
+  organizations.select(ORG)
+}
+
+const mounted: VueWrapper[] = []
+async function mountTab(component: unknown): Promise<VueWrapper> {
+  const wrapper = mount(component as Parameters<typeof mount>[0], {
+    props: { networkId: NET },
+    global: { plugins: [createVuetify({ components, directives })] },
+    attachTo: document.body
+  })
+  mounted.push(wrapper)
+  await flushPromises()
+  return wrapper
+}
+
+function buttonTexts(wrapper: VueWrapper): string[] {
+  return wrapper.findAll('button').map((b) => b.text().trim())
+}
+
+beforeEach(() => {
+  listeners = new Set()
+  calls = []
+  overrides = {}
+  localStorage.clear()
+  installFakeBridge()
+  setActivePinia(createPinia())
+})
+
+afterEach(() => {
+  for (const wrapper of mounted.splice(0)) wrapper.unmount()
+  document.body.innerHTML = ''
+})
+
+describe('Federated Networks tab', () => {
+  it('with every permission: Federate, Generate code, Stop federating and clickable chips', async () => {
+    signedInWith(PERMISSIONS)
+    const wrapper = await mountTab(FederationsTab)
+    const buttons = buttonTexts(wrapper)
+    expect(buttons).toContain('Federate')
+    expect(buttons).toContain('Generate code')
+    expect(wrapper.find('[data-testid="federation-Bravo"]').text()).toContain('Stop federating')
+    const ourOut = wrapper.findAll('[data-testid="chips-ours"] .v-chip').find((c) => c.text() === 'Out')
+    await ourOut?.trigger('click')
+    await flushPromises()
+    expect(calls).toContain('updateFederationEnd')
+  })
+
+  it('without permissions the table and both ends stay, and no action is rendered or callable', async () => {
+    signedInWith([])
+    const wrapper = await mountTab(FederationsTab)
+    const row = wrapper.find('[data-testid="federation-Bravo"]')
+    expect(row.exists()).toBe(true)
+    expect(row.findAll('[data-testid="chips-ours"] .v-chip')).toHaveLength(4)
+    expect(row.findAll('[data-testid="chips-theirs"] .v-chip')).toHaveLength(4)
+    // Their end says Out off, ours says Out on: each chip shows its own end.
+    const state = (side: string, text: string): string | undefined =>
+      row.findAll(`[data-testid="chips-${side}"] .v-chip`).find((c) => c.text() === text)?.attributes('data-state')
+    expect(state('ours', 'Out')).toBe('on')
+    expect(state('theirs', 'Out')).toBe('off')
+    const buttons = buttonTexts(wrapper)
+    for (const action of ['Federate', 'Generate code', 'Clear code', 'Stop federating']) expect(buttons).not.toContain(action)
+    await row.findAll('[data-testid="chips-ours"] .v-chip')[1]?.trigger('click')
+    await flushPromises()
+    expect(calls).not.toContain('updateFederationEnd')
+  })
+
+  it('Change federation alone: chips clickable, no Federate or Stop', async () => {
+    signedInWith(['changeFederation'])
+    const wrapper = await mountTab(FederationsTab)
+    const buttons = buttonTexts(wrapper)
+    expect(buttons).not.toContain('Federate')
+    expect(buttons).not.toContain('Stop federating')
+    await wrapper.findAll('[data-testid="chips-ours"] .v-chip')[0]?.trigger('click')
+    await flushPromises()
+    expect(calls).toContain('updateFederationEnd')
+  })
+
+  it('Free plan: the buttons are replaced by the explanation', async () => {
+    signedInWith(PERMISSIONS, 'free')
+    const wrapper = await mountTab(FederationsTab)
+    expect(wrapper.find('[data-testid="free-plan-note"]').text()).toContain(
+      'The Free plan does not federate. A deployment administrator can upgrade the organization.'
+    )
+    const buttons = buttonTexts(wrapper)
+    expect(buttons).not.toContain('Federate')
+    expect(buttons).not.toContain('Generate code')
+  })
+
+  it('live events per second from federationStats, no polling', async () => {
+    signedInWith([])
+    const wrapper = await mountTab(FederationsTab)
+    const listCalls = calls.filter((c) => c === 'listFederations').length
+    push({ type: 'federationStats', federations: [{ federationId: 'fed_1', inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
+    await flushPromises()
+    const rates = wrapper.find('[data-testid="federation-rates"]').text()
+    expect(rates).toMatch(/12\.5|13/)
+    expect(rates).toContain('3')
+    expect(calls.filter((c) => c === 'listFederations').length).toBe(listCalls)
+  })
+
+  it('an area the gateway does not offer yet shows a calm note', async () => {
+    signedInWith(PERMISSIONS)
+    overrides.listFederations = async () => {
+      throw new GatewayError('unavailable', 'Local federation is not running.')
+    }
+    const wrapper = await mountTab(FederationsTab)
+    expect(wrapper.find('[data-testid="not-available"]').text()).toContain('not available in this build')
+    expect(wrapper.find('.v-alert').exists()).toBe(false)
+  })
+})
+
+describe('External TAK Servers tab', () => {
+  it('names the missing settings and the appsettings.json path instead of the actions', async () => {
+    signedInWith(PERMISSIONS)
+    overrides.getConnectionInfo = async () => ({
+      hostname: null,
+      port: 9001,
+      fingerprint: null,
+      ourFederateId: null,
+      missingSettings: ['Federation:AdvertisedHostname', 'Federation:OurFederateId'],
+      settingsPath: '/data/appsettings.json'
+    })
+    const wrapper = await mountTab(PeersTab)
+    const note = wrapper.find('[data-testid="missing-settings"]').text()
+    expect(note).toContain('Federation:AdvertisedHostname')
+    expect(note).toContain('Federation:OurFederateId')
+    expect(note).toContain('/data/appsettings.json')
+    expect(buttonTexts(wrapper)).not.toContain('Add peer')
+  })
+
+  it('peer row follows peerStatus events: up, rates, without polling', async () => {
+    signedInWith(PERMISSIONS)
+    const wrapper = await mountTab(PeersTab)
+    expect(buttonTexts(wrapper)).toContain('Add peer')
+    const row = (): string => wrapper.find('[data-testid="peer-HQ TAK Server"]').text()
+    expect(row()).not.toMatch(/\bup\b|connected/i)
+    const before = calls.length
+    push({
+      type: 'peerStatus',
+      peers: [{ ...peer.status, connected: true, since: AT, inPerSecond: 42, outPerSecond: 7, lastHeard: new Date().toISOString(), history: { in: [1, 5, 42], out: [1, 2, 7] } }]
+    })
+    await flushPromises()
+    expect(row()).toContain('42')
+    expect(row()).toMatch(/up|connected/i)
+    expect(wrapper.find('[data-testid="peer-HQ TAK Server"] svg polyline, [data-testid="peer-HQ TAK Server"] svg path').exists()).toBe(true)
+    expect(calls.length).toBe(before)
+  })
+
+  it('without Federate with other organizations: the table stays, no Add or Remove', async () => {
+    signedInWith([])
+    const wrapper = await mountTab(PeersTab)
+    expect(wrapper.find('[data-testid="peer-HQ TAK Server"]').exists()).toBe(true)
+    expect(buttonTexts(wrapper)).not.toContain('Add peer')
+    expect(wrapper.find('[aria-label="Remove HQ TAK Server"]').exists()).toBe(false)
+  })
+})
+
+describe('Devices tab', () => {
+  it('without Manage devices: the table, but no Enroll or Revoke', async () => {
+    signedInWith(['changeFederation'])
+    const wrapper = await mountTab(DevicesTab)
+    expect(wrapper.find('[data-testid="device-VIPER-1"]').exists()).toBe(true)
+    expect(wrapper.find('[data-testid="enroll-device"]').exists()).toBe(false)
+    expect(buttonTexts(wrapper)).not.toContain('Revoke')
+  })
+
+  it('with Manage devices: Enroll and Revoke; deviceStatus events turn the row online', async () => {
+    signedInWith(['manageDevices'])
+    const wrapper = await mountTab(DevicesTab)
+    expect(wrapper.find('[data-testid="enroll-device"]').exists()).toBe(true)
+    expect(buttonTexts(wrapper)).toContain('Revoke')
+    const row = (): string => wrapper.find('[data-testid="device-VIPER-1"]').text()
+    expect(row()).toMatch(/offline/i)
+    push({
+      type: 'deviceStatus',
+      networkId: NET,
+      devices: [{ ...device, online: true, uidSeen: 'ANDROID-abc', lastSeen: new Date().toISOString(), address: '10.0.0.7', connectionCount: 1 }]
+    })
+    await flushPromises()
+    expect(row()).toMatch(/online/i)
+    expect(row()).toContain('ANDROID-abc')
+    expect(row()).toContain('10.0.0.7')
+  })
+})
