@@ -145,9 +145,34 @@ export function installBridge(): FedgateBridge {
   return bridge
 }
 
+const failureListeners = new Set<(err: unknown) => void>()
+let watched: ConsoleApi | null = null
+
+/** Hears every failed call (the session store uses it to notice an expired session); returns the unsubscribe function. */
+export function onCallFailure(listener: (err: unknown) => void): () => void {
+  failureListeners.add(listener)
+  return () => failureListeners.delete(listener)
+}
+
 /** The contract, for stores. Components never touch window directly. */
 export function api(): ConsoleApi {
-  return installBridge()
+  if (watched !== null) return watched
+  const bridge = installBridge() as unknown as Record<string, unknown>
+  watched = new Proxy(bridge, {
+    get(target, name) {
+      const member = target[name as string]
+      if (typeof member !== 'function' || name === 'onEvent') return member
+      return async (...args: unknown[]) => {
+        try {
+          return await (member as (...a: unknown[]) => Promise<unknown>).apply(target, args)
+        } catch (err) {
+          for (const listener of failureListeners) listener(err)
+          throw err
+        }
+      }
+    }
+  }) as unknown as ConsoleApi
+  return watched
 }
 
 export function onEvent(listener: (event: ConsoleEvent) => void): () => void {

@@ -7,12 +7,23 @@ import type { ArtifactKind, ConnectionInfo, DialTarget, ExternalPeerDto, Rejecte
 import { api, isNotAvailable, onEvent } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 
+/** The answer, or null when the gateway says this method is not part of this build. */
+async function optional<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call
+  } catch (err) {
+    if (isNotAvailable(err)) return null
+    throw err
+  }
+}
+
 export const usePeersStore = defineStore('peers', () => {
   const networkId = ref<string | null>(null)
   const connectionInfo = ref<ConnectionInfo | null>(null)
   const list = ref<ExternalPeerDto[]>([])
   const rejected = ref<RejectedPeerDto[]>([])
   const available = ref<boolean | null>(null)
+  const peersAvailable = ref<boolean | null>(null)
   const loading = ref(false)
 
   async function load(forNetwork: string): Promise<void> {
@@ -20,18 +31,18 @@ export const usePeersStore = defineStore('peers', () => {
     networkId.value = forNetwork
     loading.value = true
     try {
-      connectionInfo.value = await api().getConnectionInfo()
-      const [peers, attempts] = await Promise.all([
-        api().listExternalPeers({ networkId: forNetwork }),
-        api().listRejectedPeers().catch(() => [] as RejectedPeerDto[])
+      // Connection info and the peer list are separate methods; show whichever this gateway offers.
+      const [info, peers, attempts] = await Promise.all([
+        optional(api().getConnectionInfo()),
+        optional(api().listExternalPeers({ networkId: forNetwork })),
+        optional(api().listRejectedPeers())
       ])
       if (networkId.value !== forNetwork) return
-      list.value = peers
-      rejected.value = attempts
-      available.value = true
-    } catch (err) {
-      if (!isNotAvailable(err)) throw err
-      available.value = false
+      connectionInfo.value = info
+      list.value = peers ?? []
+      rejected.value = attempts ?? []
+      peersAvailable.value = peers !== null
+      available.value = info !== null || peers !== null
     } finally {
       loading.value = false
     }
@@ -80,5 +91,5 @@ export const usePeersStore = defineStore('peers', () => {
     saveDownload(await api().downloadArtifact({ kind }))
   }
 
-  return { networkId, connectionInfo, list, rejected, available, loading, load, reload, follow, add, update, remove, download }
+  return { networkId, connectionInfo, list, rejected, available, peersAvailable, loading, load, reload, follow, add, update, remove, download }
 })
