@@ -152,6 +152,37 @@ test('two organizations exchange a federation code; each side sees its own and t
   await expect(chip(theirRow, 'theirs', 'Out')).toHaveAttribute('data-state', 'off')
   await expect(chip(theirRow, 'ours', 'Out')).toHaveAttribute('data-state', 'on')
   await expect(theirRow).toContainText('Paused by them')
+
+  // A Free organization: the explanation instead of the buttons.
+  const free = await apiOk<{ id: string }>(request, w.served.url, 'createOrganization', { name: 'Free Org', plan: 'free' }, w.token)
+  await apiOk(request, w.served.url, 'createNetwork', { organizationId: free.id, name: 'Charlie' }, w.token)
+  await page.reload()
+  await switchOrganization(page, 'Free Org')
+  await openTab(page, 'Charlie', 'Federated Networks')
+  await expect(page.getByTestId('free-plan-note')).toHaveText(/The Free plan does not federate\. A deployment administrator can upgrade the organization\./)
+  await expect(page.getByRole('button', { name: 'Federate' })).toHaveCount(0)
+  await expect(page.getByRole('button', { name: 'Generate code' })).toHaveCount(0)
+
+  // A member of 2-5 Recon without any grant sees the federation and both ends, but no buttons.
+  await apiOk(
+    request,
+    w.served.url,
+    'createUser',
+    { username: 'watcher', password: 'watcher password 1', organizationId: w.organizations['2-5 Recon'] },
+    w.token
+  )
+  await page.getByTestId('user-menu').click()
+  await page.getByText('Sign out').click()
+  await signIn(page, w.served.url, 'watcher', 'watcher password 1')
+  await openTab(page, 'Alpha', 'Federated Networks')
+  const watched = page.getByTestId('federation-Bravo')
+  await expect(chip(watched, 'ours', 'Out')).toHaveAttribute('data-state', 'off')
+  await expect(chip(watched, 'theirs', 'Out')).toHaveAttribute('data-state', 'on')
+  await expect(watched.getByTestId('paused-ours')).toBeVisible()
+  for (const name of ['Federate', 'Generate code', 'Clear code', 'Stop federating']) {
+    await expect(page.getByRole('button', { name })).toHaveCount(0)
+  }
+  await shot(page, 'federations-view-only')
 })
 
 /** Until the External TAK Servers area lands in the gateway, the tab must say so calmly; then the test stops there. */
