@@ -19,6 +19,7 @@ import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
 import { startPackages } from './packages/index.ts'
+import { startTakFederation } from './federation/tak/index.ts'
 import { createLogger, type Logger } from './log.ts'
 import type { Services } from './services.ts'
 import { Store } from './store/store.ts'
@@ -141,6 +142,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       fileshareForReceiver: (event, localAddress) => packages.fileshareForReceiver(event, localAddress ?? services.settings.Federation.AdvertisedHostname)
     })
     stoppers.push(() => devices.stop())
+
+    // TAK federation v2 (Federation:Port): each live peer session is a router endpoint; peer changes act at once.
+    const takFederation = await startTakFederation(services, { router, pki })
+    stoppers.push(() => takFederation.stop())
 
     services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')

@@ -9,8 +9,9 @@ import { networkMethods } from '../accounts/networks.ts'
 import { localFederationMethods } from '../federation/methods.ts'
 import { deviceMethods } from '../devices/enrollment.ts'
 import { packageMethods } from '../packages/methods.ts'
+import { takFederationMethods } from '../federation/tak/methods.ts'
 
-const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods, packageMethods]
+const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods, packageMethods, takFederationMethods]
 
 export function buildMethodTable(extra: PartialMethodTable[] = []): MethodTable {
   const table: PartialMethodTable = {}

@@ -1,0 +1,250 @@
+// TAK federation v2 inside the gateway: the server role on Federation:Port, one dialer per peer with `dial`, the
+// sessions the router sees as peer endpoints, live status for the console, and the list of refused certificates.
+// startGateway() calls startTakFederation(); method handlers reach the running instance with takFederationArea(gw).
+
+import * as grpc from '@grpc/grpc-js'
+import type { PeerStatusDto, RejectedPeerDto } from '../../api/contract.ts'
+import type { Services } from '../../services.ts'
+import type { Router } from '../../routing/router.ts'
+import type { Pki } from '../../pki/pki.ts'
+import type { ExternalPeerRecord } from '../../store/schema.ts'
+import { packagesArea, type Packages } from '../../packages/index.ts'
+import { DEFAULT_REDIAL, PeerDialer, type RedialPolicy } from './client.ts'
+import { MAX_FRAME_SIZE } from './coreconfig.ts'
+import { loadFigService } from './proto.ts'
+import { TakFederationServer, type RejectedAttempt } from './server.ts'
+import type { PeerSession, SessionContext } from './session.ts'
+import { PeerStatusBoard } from './status.ts'
+
+export interface TakFederationOptions {
+  router: Router
+  pki: Pki
+  /** The data-package area (ROL for DP-In/DP-Out). Default: packagesArea(services). */
+  packages?: Packages | null
+  /** Overrides of Settings Federation:Port / Federation:BindAddress. */
+  port?: number
+  host?: string
+  /** Where fig.proto lives in a packaged app (extraResources `proto`). Default: next to this module. */
+  protoDir?: string | null
+  /** Server role: end a session after this long without HealthCheck. Default 15000 (TAK's rule). */
+  healthTimeoutMs?: number
+  /** Client role: HealthCheck cadence. Default 3000 (TAK's default). */
+  healthIntervalMs?: number
+  /** Client role: reconnect delays. Default 2 s doubling to 60 s, at least 15 s after a live session dropped. */
+  redial?: Partial<RedialPolicy>
+  /** Cadence of `peerStatus` events (sent only when something changed). Default 1000. */
+  statusIntervalMs?: number
+}
+
+export interface TakFederation {
+  /** Bound federation port; 0 when the server role is not running (federation settings missing). */
+  readonly port: number
+  /** Live figures of one peer (connected or not). */
+  status(peerId: string): PeerStatusDto
+  /** Certificates refused because no peer is registered with their fingerprint, newest first. */
+  rejected(): RejectedPeerDto[]
+  /** Live sessions of a peer (tests and diagnostics). */
+  sessionsOf(peerId: string): PeerSession[]
+  /** Re-read peers from the store: end sessions of removed peers, start/stop/restart dialers. Called on 'peersChanged'. */
+  syncPeers(): void
+  stop(): Promise<void>
+}
+
+const MAX_REJECTED = 200
+/** grpc-js receives 4 MiB by default; TAK sends up to 256 MiB. We allow the largest package plus room, within TAK's cap. */
+function messageLimit(services: Services): number {
+  return Math.min(MAX_FRAME_SIZE, Math.max(16 * 1_048_576, services.settings.Packages.MaxBytes + 4 * 1_048_576))
+}
+
+const running = new WeakMap<Services, TakFederation>()
+
+/** The running TAK federation of a gateway, or null before startTakFederation(). */
+export function takFederationArea(services: Services): TakFederation | null {
+  return running.get(services) ?? null
+}
+
+export async function startTakFederation(services: Services, options: TakFederationOptions): Promise<TakFederation> {
+  const { settings, store, log, events } = services
+  const service = loadFigService(options.protoDir)
+  const board = new PeerStatusBoard()
+  const federateId = settings.Federation.OurFederateId
+  const ctx: SessionContext = {
+    store,
+    router: options.router,
+    board,
+    us: { federateId, name: federateId },
+    log,
+    packages: options.packages === undefined ? packagesArea(services) : options.packages
+  }
+  const rejectedList = new Map<string, RejectedPeerDto>()
+  const sessions = new Map<string, PeerSession>()
+  const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()
+  const maxMessageBytes = messageLimit(services)
+  const identity = options.pki.federation
+  const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
+  const redial: RedialPolicy = { ...DEFAULT_REDIAL, ...options.redial }
+
+  const peerById = (id: string): ExternalPeerRecord | null => store.data.externalPeers.find((p) => p.id === id) ?? null
+
+  const onSession = (session: PeerSession): void => {
+    const previous = sessions.get(session.peerId)
+    sessions.set(session.peerId, session)
+    // One session per peer (TAK's duplicate rule): the newest wins, the older one ends with an error status.
+    if (previous && previous !== session && !previous.isEnded) previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
+    board.connected(session.peerId)
+    log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' connected (${session.role} role, ${session.remote})`)
+  }
+  const onSessionEnded = (session: PeerSession, reason: string): void => {
+    if (sessions.get(session.peerId) !== session) return
+    sessions.delete(session.peerId)
+    board.disconnected(session.peerId, reason)
+    log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' disconnected: ${reason}`)
+  }
+  const onRejected = (attempt: RejectedAttempt): void => {
+    const now = new Date().toISOString()
+    const key = attempt.fingerprint || `(none) ${attempt.address}`
+    const known = rejectedList.get(key)
+    const entry: RejectedPeerDto = known
+      ? { ...known, subject: attempt.subject, address: attempt.address, lastSeen: now, count: known.count + 1 }
+      : { fingerprint: attempt.fingerprint, subject: attempt.subject, address: attempt.address, firstSeen: now, lastSeen: now, count: 1 }
+    rejectedList.delete(key)
+    rejectedList.set(key, entry)
+    if (rejectedList.size > MAX_REJECTED) rejectedList.delete(rejectedList.keys().next().value!)
+    events.emit({ type: 'rejectedPeer', peer: entry })
+    if (!known) log.warn(`TAK federation: refused a certificate that no peer is registered with (${attempt.fingerprint || 'none'}) from ${attempt.address}`)
+  }
+
+  let server: TakFederationServer | null = null
+  if (identity) {
+    server = new TakFederationServer({
+      ctx,
+      service,
+      key: identity.keyPem,
+      certChain,
+      host: options.host ?? settings.Federation.BindAddress,
+      port: options.port ?? settings.Federation.Port,
+      healthTimeoutMs: options.healthTimeoutMs ?? 15_000,
+      maxMessageBytes,
+      peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint) ?? null,
+      onSession,
+      onSessionEnded,
+      onRejected
+    })
+    await server.start()
+    services.ports.federation = server.port
+  } else {
+    services.ports.federation = 0
+    log.info('TAK federation is off until Federation:AdvertisedHostname and Federation:OurFederateId are set.')
+  }
+
+  /** Peers whose figures have been published (so removed ones can be forgotten). */
+  const knownStatus = new Set<string>()
+  const syncPeers = (): void => {
+    const live = new Map(store.data.externalPeers.map((p) => [p.id, p]))
+    for (const [peerId, session] of [...sessions]) {
+      const peer = live.get(peerId)
+      if (!peer || peer.networkId !== session.networkId) {
+        const reason = 'This peer was removed from the network.'
+        server?.endPeer(peerId, grpc.status.UNAVAILABLE, reason)
+        session.end(reason, grpc.status.UNAVAILABLE)
+        onSessionEnded(session, reason)
+      } else {
+        // Out was switched on: our devices' contacts go out now, not at the next tick.
+        session.syncContacts()
+      }
+    }
+    for (const [peerId, entry] of [...dialers]) {
+      const peer = live.get(peerId)
+      const dialKey = peer?.dial ? dialKeyOf(peer) : null
+      if (dialKey !== entry.dialKey) {
+        entry.dialer.stop(peer ? 'The connection settings of this peer changed.' : 'This peer was removed from the network.')
+        dialers.delete(peerId)
+      }
+    }
+    // Forget the figures of peers that no longer exist.
+    for (const peerId of [...knownStatus]) {
+      if (live.has(peerId)) continue
+      knownStatus.delete(peerId)
+      board.forget(peerId)
+    }
+    if (!identity) return
+    for (const peer of live.values()) {
+      if (!peer.dial || dialers.has(peer.id)) continue
+      const dialer = new PeerDialer({
+        ctx,
+        service,
+        peerId: peer.id,
+        key: identity.keyPem,
+        certChain,
+        redial,
+        healthIntervalMs: options.healthIntervalMs ?? 3000,
+        maxMessageBytes,
+        version: { major: 5, minor: 0, patch: 0, branch: 'fedgate', variant: 'gateway' },
+        onSession,
+        onSessionEnded,
+        onError: (peerId, message) => board.failed(peerId, message)
+      })
+      dialers.set(peer.id, { dialer, dialKey: dialKeyOf(peer) })
+      dialer.start()
+    }
+  }
+
+  const onPeersChanged = (): void => syncPeers()
+  const onPackageStored = (packageId: string): void => {
+    const record = store.data.dataPackages.find((p) => p.id === packageId)
+    if (!record) return
+    for (const session of sessions.values()) if (session.networkId === record.networkId) void session.offerPackages()
+  }
+  services.internal.on('peersChanged', onPeersChanged)
+  services.internal.on('networkDeleted', onPeersChanged)
+  services.internal.on('packageStored', onPackageStored)
+
+  // Status pushes and contact upkeep, once a second.
+  let lastStatus = ''
+  const tick = (): void => {
+    for (const session of sessions.values()) session.syncContacts()
+    const peers = store.data.externalPeers.map((p) => {
+      knownStatus.add(p.id)
+      return board.status(p.id)
+    })
+    const text = JSON.stringify(peers)
+    if (text !== lastStatus) {
+      lastStatus = text
+      events.emit({ type: 'peerStatus', peers })
+    }
+  }
+  const statusTimer = setInterval(tick, options.statusIntervalMs ?? 1000)
+  statusTimer.unref()
+  syncPeers()
+
+  const federation: TakFederation = {
+    get port() {
+      return server?.port ?? 0
+    },
+    status: (peerId) => board.status(peerId),
+    rejected: () => [...rejectedList.values()].reverse(),
+    sessionsOf: (peerId) => {
+      const session = sessions.get(peerId)
+      return session && !session.isEnded ? [session] : []
+    },
+    syncPeers,
+    async stop() {
+      clearInterval(statusTimer)
+      services.internal.off('peersChanged', onPeersChanged)
+      services.internal.off('networkDeleted', onPeersChanged)
+      services.internal.off('packageStored', onPackageStored)
+      for (const { dialer } of dialers.values()) dialer.stop('The gateway is shutting down.')
+      dialers.clear()
+      await server?.stop()
+      for (const session of sessions.values()) session.end('The gateway is shutting down.', null)
+      sessions.clear()
+      if (running.get(services) === federation) running.delete(services)
+    }
+  }
+  running.set(services, federation)
+  return federation
+}
+
+function dialKeyOf(peer: ExternalPeerRecord): string {
+  return JSON.stringify([peer.fingerprint, peer.dial?.address, peer.dial?.port, peer.dial?.caPem ?? null])
+}

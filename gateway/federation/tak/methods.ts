@@ -1,0 +1,275 @@
+// Contract methods for external TAK Servers (DESIGN.md §3, §4): our connection info and downloads for the remote
+// admin, and peers registered per network by the SHA-256 fingerprint of their federation certificate.
+
+import { X509Certificate } from 'node:crypto'
+import type { ArtifactKind, ConnectionInfo, DownloadDto, ExternalPeerDto, PeerStatusDto, Toggles } from '../../api/contract.ts'
+import { ARTIFACTS } from '../../api/contract.ts'
+import { defineMethods } from '../../api/dispatch.ts'
+import { conflict, forbidden, invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
+import { toggleFields, v, type Schema } from '../../api/validate.ts'
+import { randomId } from '../../accounts/accounts.ts'
+import { requireNetwork } from '../../accounts/networks.ts'
+import { missingSettings } from '../../config/settings.ts'
+import { normalizeFingerprint } from '../../pki/pki.ts'
+import type { Services } from '../../services.ts'
+import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
+import { federateSnippet, outgoingSnippet } from './coreconfig.ts'
+import { takFederationArea } from './index.ts'
+
+/** New peers exchange CoT both ways; packages only when an operator turns them on. */
+const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
+
+const dialSchema = v.object({
+  address: v.string({ min: 1, max: 253, pattern: /^[A-Za-z0-9.:\-[\]]+$/ }),
+  port: v.int({ min: 1, max: 65_535 }),
+  caPem: v.optional(v.string({ min: 1, max: 64_000 }))
+})
+
+const fingerprintSchema: Schema<string> = {
+  parse(value, path) {
+    const text = v.string({ min: 1, max: 200 }).parse(value, path)
+    const normalized = normalizeFingerprint(text)
+    if (!normalized) {
+      throw invalid('That is not a SHA-256 certificate fingerprint: it must be 32 bytes, i.e. 64 hexadecimal digits, with or without colons.')
+    }
+    return normalized
+  }
+}
+
+function offline(peerId: string): PeerStatusDto {
+  return { peerId, connected: false, since: null, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError: null, history: { in: [], out: [] } }
+}
+
+export function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDto {
+  const status = takFederationArea(gw)?.status(peer.id) ?? offline(peer.id)
+  return {
+    id: peer.id,
+    networkId: peer.networkId,
+    fingerprint: peer.fingerprint,
+    displayName: peer.displayName,
+    incoming: peer.incoming,
+    outgoing: peer.outgoing,
+    acceptPackages: peer.acceptPackages,
+    sharePackages: peer.sharePackages,
+    dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
+    createdAt: peer.createdAt,
+    status
+  }
+}
+
+function requirePeer(gw: Services, id: string): ExternalPeerRecord {
+  const peer = gw.store.data.externalPeers.find((p) => p.id === id)
+  if (!peer) throw notFound('That TAK Server peer does not exist (it may have been removed).')
+  return peer
+}
+
+const networkOfPeer = (gw: Services, id: string): string[] => {
+  const peer = gw.store.data.externalPeers.find((p) => p.id === id)
+  return peer ? [peer.networkId] : []
+}
+
+function checkCaPem(caPem: string | undefined): string | undefined {
+  if (caPem === undefined) return undefined
+  try {
+    new X509Certificate(caPem)
+  } catch {
+    throw invalid("The remote TAK Server's CA must be a PEM certificate (-----BEGIN CERTIFICATE-----).")
+  }
+  return caPem.trim() + '\n'
+}
+
+function afterChange(gw: Services, peer: ExternalPeerRecord): void {
+  gw.internal.emit('peersChanged', peer.id)
+  gw.events.emit({ type: 'changed', area: 'peers', networkId: peer.networkId })
+}
+
+function organizationOf(gw: Services, network: NetworkRecord): { name: string; plan: string; tokenLimit: number } {
+  const org = gw.store.data.organizations.find((o) => o.id === network.organizationId)
+  if (!org) throw notFound('The organization of this network does not exist.')
+  return org
+}
+
+function requireFederationReady(gw: Services): { hostname: string; federateId: string; fingerprint: string; certPem: string } {
+  const missing = missingSettings(gw.settings)
+  const identity = gw.pki.federation
+  if (missing.length > 0 || !identity) {
+    const keys = missing.length > 0 ? missing.join(' and ') : 'Federation:AdvertisedHostname and Federation:OurFederateId'
+    throw unavailable(`Set ${keys} in ${gw.settingsPath} and restart Fedgate first.`)
+  }
+  return {
+    hostname: gw.settings.Federation.AdvertisedHostname,
+    federateId: gw.settings.Federation.OurFederateId,
+    fingerprint: identity.fingerprint,
+    certPem: identity.certPem
+  }
+}
+
+function download(filename: string, mimeType: string, content: string): DownloadDto {
+  return { filename, mimeType, contentBase64: Buffer.from(content, 'utf8').toString('base64') }
+}
+
+/** A file-name-safe form of our federate id. */
+function fileStem(federateId: string): string {
+  return federateId.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'fedgate'
+}
+
+export const takFederationMethods = defineMethods({
+  getConnectionInfo: {
+    args: v.none(),
+    auth: 'user',
+    run({ gw }): ConnectionInfo {
+      return {
+        hostname: gw.settings.Federation.AdvertisedHostname || null,
+        port: takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port,
+        fingerprint: gw.pki.federation?.fingerprint ?? null,
+        ourFederateId: gw.settings.Federation.OurFederateId || null,
+        missingSettings: missingSettings(gw.settings),
+        settingsPath: gw.settingsPath
+      }
+    }
+  },
+
+  downloadArtifact: {
+    args: v.object({ kind: v.literal(ARTIFACTS) }),
+    auth: 'user',
+    run({ gw, args }): DownloadDto {
+      const ready = requireFederationReady(gw)
+      const stem = fileStem(ready.federateId)
+      const port = takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port
+      const kind: ArtifactKind = args.kind
+      switch (kind) {
+        case 'federation-cert':
+          return download(`${stem}-federation.pem`, 'application/x-pem-file', ready.certPem.trim() + '\n')
+        case 'ca-cert':
+          return download(`${stem}-ca.pem`, 'application/x-pem-file', gw.pki.caCertPem.trim() + '\n')
+        case 'coreconfig-outgoing':
+          return download(`${stem}-federation-outgoing.xml`, 'application/xml', outgoingSnippet({ displayName: ready.federateId, hostname: ready.hostname, port }))
+        case 'coreconfig-federate':
+          return download(`${stem}-federate.xml`, 'application/xml', federateSnippet({ fingerprint: ready.fingerprint, name: ready.federateId }))
+      }
+    }
+  },
+
+  listExternalPeers: {
+    args: v.object({ networkId: v.id() }),
+    auth: 'user',
+    run({ gw, args, user }) {
+      requireNetwork(gw, args.networkId)
+      if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw forbidden('You are not a member of the organization that owns this network.')
+      return gw.store.data.externalPeers.filter((p) => p.networkId === args.networkId).map((p) => externalPeerDto(gw, p))
+    }
+  },
+
+  addExternalPeer: {
+    args: v.object({
+      networkId: v.id(),
+      fingerprint: fingerprintSchema,
+      displayName: v.string({ min: 1, max: 100 }),
+      dial: v.optional(dialSchema),
+      ...toggleFields
+    }),
+    auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
+    async run({ gw, args, audit }) {
+      const network = requireNetwork(gw, args.networkId)
+      const org = organizationOf(gw, network)
+      if (org.plan === 'free') throw planLimit(`The Free plan does not federate. A deployment administrator can upgrade '${org.name}' to add TAK Server peers.`)
+      const caPem = checkCaPem(args.dial?.caPem)
+      const peer: ExternalPeerRecord = {
+        id: randomId('peer'),
+        networkId: network.id,
+        fingerprint: args.fingerprint,
+        displayName: args.displayName,
+        incoming: args.incoming ?? DEFAULT_TOGGLES.incoming,
+        outgoing: args.outgoing ?? DEFAULT_TOGGLES.outgoing,
+        acceptPackages: args.acceptPackages ?? DEFAULT_TOGGLES.acceptPackages,
+        sharePackages: args.sharePackages ?? DEFAULT_TOGGLES.sharePackages,
+        dial: args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null,
+        createdAt: new Date().toISOString()
+      }
+      await gw.store.update((doc) => {
+        const existing = doc.externalPeers.find((p) => p.fingerprint === peer.fingerprint)
+        if (existing) {
+          const where = doc.networks.find((n) => n.id === existing.networkId)
+          throw conflict(`That certificate is already registered as peer '${existing.displayName}' on network '${where?.name ?? existing.networkId}'; a fingerprint can be registered on one network only.`)
+        }
+        const orgNetworks = new Set(doc.networks.filter((n) => n.organizationId === network.organizationId).map((n) => n.id))
+        const used = doc.externalPeers.filter((p) => orgNetworks.has(p.networkId)).length
+        if (used >= org.tokenLimit) {
+          throw planLimit(`'${org.name}' uses all ${org.tokenLimit} of its tokens; each TAK Server peer takes one. Remove a peer or ask a deployment administrator for more tokens.`)
+        }
+        doc.externalPeers.push(peer)
+      })
+      audit(
+        'addExternalPeer',
+        `peer ${peer.displayName} on network ${network.name}`,
+        { peerId: peer.id, fingerprint: peer.fingerprint, dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null, ...togglesOf(peer) },
+        network.organizationId
+      )
+      afterChange(gw, peer)
+      return externalPeerDto(gw, peer)
+    }
+  },
+
+  updateExternalPeer: {
+    args: v.object({
+      id: v.id(),
+      displayName: v.optional(v.string({ min: 1, max: 100 })),
+      dial: v.optional(v.nullable(dialSchema)),
+      ...toggleFields
+    }),
+    auth: { anyOf: ['changeFederation'], networks: (a, gw) => networkOfPeer(gw, a.id) },
+    async run({ gw, args, audit }) {
+      const before = requirePeer(gw, args.id)
+      const network = requireNetwork(gw, before.networkId)
+      const caPem = args.dial ? checkCaPem(args.dial.caPem) : undefined
+      let after: ExternalPeerRecord | null = null
+      await gw.store.update((doc) => {
+        const peer = doc.externalPeers.find((p) => p.id === args.id)
+        if (!peer) throw notFound('That TAK Server peer does not exist (it may have been removed).')
+        if (args.displayName !== undefined) peer.displayName = args.displayName
+        for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
+          if (args[key] !== undefined) peer[key] = args[key]
+        }
+        if (args.dial !== undefined) peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
+        after = { ...peer }
+      })
+      const peer = after as unknown as ExternalPeerRecord
+      const changes: Record<string, unknown> = {}
+      for (const key of ['displayName', 'incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
+        if (before[key] !== peer[key]) changes[key] = { from: before[key], to: peer[key] }
+      }
+      if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial)) changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
+      audit('updateExternalPeer', `peer ${peer.displayName} on network ${network.name}`, { peerId: peer.id, ...changes }, network.organizationId)
+      afterChange(gw, peer)
+      return externalPeerDto(gw, peer)
+    }
+  },
+
+  removeExternalPeer: {
+    args: v.object({ id: v.id() }),
+    auth: { anyOf: ['stopFederating', 'federateAcrossOrganizations'], networks: (a, gw) => networkOfPeer(gw, a.id) },
+    async run({ gw, args, audit }) {
+      const peer = requirePeer(gw, args.id)
+      const network = requireNetwork(gw, peer.networkId)
+      await gw.store.update((doc) => {
+        doc.externalPeers = doc.externalPeers.filter((p) => p.id !== peer.id)
+      })
+      audit('removeExternalPeer', `peer ${peer.displayName} on network ${network.name}`, { peerId: peer.id, fingerprint: peer.fingerprint }, network.organizationId)
+      // The live connection goes down now (peersChanged → the federation ends it with an error status).
+      afterChange(gw, peer)
+      return null
+    }
+  },
+
+  listRejectedPeers: {
+    args: v.none(),
+    auth: 'user',
+    run({ gw }) {
+      return takFederationArea(gw)?.rejected() ?? []
+    }
+  }
+})
+
+function togglesOf(peer: ExternalPeerRecord): Toggles {
+  return { incoming: peer.incoming, outgoing: peer.outgoing, acceptPackages: peer.acceptPackages, sharePackages: peer.sharePackages }
+}

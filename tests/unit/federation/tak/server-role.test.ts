@@ -1,0 +1,237 @@
+// The server role against our TAK-like test federate (tests/support/tak-federate.ts): RPC order and SERVING rules,
+// CoT both ways with field checks, provenance and echo drop, live toggles, an unregistered certificate refused
+// before any call, removal ending the session with an error status, and the health-check timeout.
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import * as grpc from '@grpc/grpc-js'
+import type { ConsoleEvent } from '../../../../gateway/api/contract.ts'
+import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
+import { DeviceClient } from '../../../support/device-client.ts'
+import { enrollIdentity } from '../../../support/devices.ts'
+import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
+import { testPki, type TestPki } from '../../../support/pki.ts'
+import { TakFederate } from '../../../support/tak-federate.ts'
+
+const HEALTH_TIMEOUT_MS = 1500
+
+describe('TAK federation server role', () => {
+  let t: TestGateway
+  let fed: TakFederation
+  let tak: TestPki
+  let stranger: TestPki
+  let admin = ''
+  let networkId = ''
+  let peerId = ''
+  let device: DeviceClient
+  const federates: TakFederate[] = []
+  const events: ConsoleEvent[] = []
+
+  const takIdentity = (p: TestPki): { key: string; certChain: string } => ({
+    key: p.pki.federation!.keyPem,
+    certChain: `${p.pki.federation!.certPem.trim()}\n${p.pki.caCertPem.trim()}\n`
+  })
+
+  function federate(p: TestPki = tak, healthIntervalMs = 200): TakFederate {
+    const f = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, ...takIdentity(p), name: 'tak-alpha-out', healthIntervalMs })
+    federates.push(f)
+    return f.start()
+  }
+
+  function pli(uid: string, callsign: string, extraDetail = ''): string {
+    const now = new Date()
+    const stale = new Date(now.getTime() + 120_000)
+    return (
+      `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+      `<point lat="34.25" lon="-117.5" hae="20" ce="9.9" le="12"/>` +
+      `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><track speed="2.5" course="180"/>${extraDetail}</detail></event>`
+    )
+  }
+
+  function geo(uid: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const now = Date.now()
+    return {
+      sendTime: now,
+      startTime: now,
+      staleTime: now + 60_000,
+      lat: 48.5,
+      lon: 11.25,
+      hae: 500,
+      ce: 3,
+      le: 4,
+      uid,
+      type: 'a-h-G',
+      coordSource: 'h-e',
+      other: `<detail><contact callsign="TAK-${uid}"/><_flow-tags_ TAK-Server-tak="x"/></detail>`,
+      speed: 7,
+      course: 45,
+      ...overrides
+    }
+  }
+
+  const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+  beforeAll(async () => {
+    t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-a' } })
+    // The gateway's own instance runs with TAK's 15 s rule; this test uses a short timeout to prove the rule quickly.
+    await takFederationArea(t.services)!.stop()
+    fed = await startTakFederation(t.services, { router: t.services.router!, pki: t.services.pki, healthTimeoutMs: HEALTH_TIMEOUT_MS, statusIntervalMs: 100 })
+    t.services.events.subscribe((e) => events.push(e))
+    tak = await testPki({ freshCa: true, hostname: 'tak-alpha.test', federateId: 'tak-alpha' })
+    stranger = await testPki({ hostname: 'stranger.test', federateId: 'stranger' })
+    admin = await t.loginAs('admin', t.adminPassword!)
+    const org = await t.ok('createOrganization', { name: 'Recon', plan: 'team' }, admin)
+    const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Blue' }, admin)
+    networkId = network.id
+    const fingerprint = tak.pki.federation!.fingerprint.replace(/:/g, '').toLowerCase()
+    const peer = await t.ok('addExternalPeer', { networkId, fingerprint, displayName: 'TAK Alpha' }, admin)
+    peerId = peer.id
+    const identity = await enrollIdentity(t, admin, networkId, 'BLUE-1')
+    device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
+    device.send(pli('BLUE-1-UID', 'BLUE-1'))
+    await settle(200)
+  })
+
+  afterEach(async () => {
+    for (const f of federates.splice(0)) f.close()
+    await t.ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: true }, admin).catch(() => {})
+    await settle(100)
+    device.received.length = 0
+  })
+
+  afterAll(async () => {
+    for (const f of federates) f.close()
+    await device?.close()
+    await fed?.stop()
+    await t?.stop()
+    tak?.cleanup()
+    stranger?.cleanup()
+  })
+
+  it('answers the TAK call sequence: one SERVING, health SERVING, ROL stream open, nothing completed early', async () => {
+    const f = federate()
+    await f.serving()
+    await f.waitUntil(() => f.callOrder.includes('ClientROLStream'), 3000, 'ClientROLStream after the first health check')
+    expect(f.callOrder.slice(0, 4)).toEqual(['ServerFederateGroupsStream', 'ClientEventStream', 'ServerROLStream', 'ClientFederateGroupsStream'])
+    expect(f.callOrder.indexOf('ServerEventStream')).toBeGreaterThan(0)
+    await settle(600)
+    const serving = f.groupsReceived.filter((g) => g.streamUpdate?.status === 'SERVING')
+    expect(serving).toHaveLength(1)
+    expect(f.healthAnswers.length).toBeGreaterThanOrEqual(2)
+    expect(new Set(f.healthAnswers)).toEqual(new Set(['SERVING']))
+    // Every stream is still open and no client-streaming call was answered.
+    expect([...f.ended.keys()]).toEqual([])
+    expect(f.answered).toEqual([])
+    const status = fed.status(peerId)
+    expect(status.connected).toBe(true)
+    expect(status.since).not.toBeNull()
+    expect(events.some((e) => e.type === 'peerStatus' && e.peers.some((p) => p.peerId === peerId && p.connected))).toBe(true)
+  })
+
+  it('sends our devices as contacts and their CoT mapped field by field with our provenance', async () => {
+    const f = federate()
+    await f.serving()
+    const contact = await f.waitForEvent((m) => m.contact?.uid === 'BLUE-1-UID')
+    expect(contact.contact).toMatchObject({ operation: 'CREATE', callsign: 'BLUE-1' })
+    device.send(pli('BLUE-1-UID', 'BLUE-1', '<_flow-tags_ fedgate="1"/>'))
+    const message = await f.waitForEvent((m) => m.event?.uid === 'BLUE-1-UID')
+    const g = message.event!
+    expect(g.type).toBe('a-f-G-U-C')
+    expect(g.coordSource).toBe('m-g')
+    expect([g.lat, g.lon, g.hae, g.ce, g.le]).toEqual([34.25, -117.5, 20, 9.9, 12])
+    expect([g.speed, g.course]).toEqual([2.5, 180])
+    expect(g.other).toBe('<detail><contact callsign="BLUE-1" endpoint="*:-1:stcp"/><_flow-tags_ fedgate="1"/></detail>')
+    expect(g.staleTime! - g.sendTime!).toBe(120_000)
+    expect(message.federateProvenance).toEqual([{ federationServerId: 'fedgate-a', federationServerName: 'fedgate-a' }])
+    expect(message.federateHops).toMatchObject({ currentHops: 1, maxHops: -1 })
+    await f.waitUntil(() => fed.status(peerId).outPerSecond > 0, 3000, 'an outgoing rate')
+  })
+
+  it('delivers the federate CoT to the network devices, rebuilt with track from speed/course', async () => {
+    const f = federate()
+    await f.serving()
+    f.send({ event: geo('tak-unit-1'), federateProvenance: [{ federationServerId: 'tak-alpha', federationServerName: '' }] })
+    const event = await device.waitFor((e) => e.uid === 'tak-unit-1')
+    expect(event.type).toBe('a-h-G')
+    expect(event.how).toBe('h-e')
+    expect(event.point).toEqual({ lat: 48.5, lon: 11.25, hae: 500, ce: 3, le: 4 })
+    expect(event.callsign).toBe('TAK-tak-unit-1')
+    expect(event.detailXml).toBe('<detail><contact callsign="TAK-tak-unit-1"/><_flow-tags_ TAK-Server-tak="x"/><track speed="7" course="45"/></detail>')
+    await f.waitUntil(() => fed.status(peerId).inPerSecond > 0, 3000, 'an incoming rate')
+    expect(fed.status(peerId).lastHeard).not.toBeNull()
+  })
+
+  it('drops events that carry our own provenance (echoes)', async () => {
+    const f = federate()
+    await f.serving()
+    f.send({ event: geo('echo-1'), federateProvenance: [{ federationServerId: 'fedgate-a', federationServerName: 'fedgate-a' }] })
+    f.send({ event: geo('fresh-1') })
+    await device.waitFor((e) => e.uid === 'fresh-1')
+    await settle(200)
+    expect(device.received.some((e) => e.uid === 'echo-1')).toBe(false)
+    expect(fed.sessionsOf(peerId)[0]!.dropped.echo).toBe(1)
+  })
+
+  it('applies the In and Out toggles live', async () => {
+    const f = federate()
+    await f.serving()
+    await t.ok('updateExternalPeer', { id: peerId, incoming: false }, admin)
+    f.send({ event: geo('blocked-in') })
+    device.send(pli('BLUE-1-UID', 'BLUE-1', '<remarks>while in is off</remarks>'))
+    await f.waitForEvent((m) => (m.event?.other ?? '').includes('while in is off'))
+    await settle(200)
+    expect(device.received.some((e) => e.uid === 'blocked-in')).toBe(false)
+
+    await t.ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: false }, admin)
+    device.send(pli('BLUE-1-UID', 'BLUE-1', '<remarks>while out is off</remarks>'))
+    f.send({ event: geo('allowed-in') })
+    await device.waitFor((e) => e.uid === 'allowed-in')
+    await settle(200)
+    expect(f.received.some((m) => (m.event?.other ?? '').includes('while out is off'))).toBe(false)
+    // The session stays up while paused one way.
+    expect(f.ended.size).toBe(0)
+  })
+
+  it('refuses an unregistered certificate before any call and lists it as rejected', async () => {
+    const f = federate(stranger)
+    await f.waitUntil(() => f.ended.has('ServerFederateGroupsStream'), 5000, 'the refusal')
+    expect(f.ended.get('ServerFederateGroupsStream')!.code).toBe(grpc.status.UNAVAILABLE)
+    expect(f.groupsReceived).toEqual([])
+    const rejected = await t.ok('listRejectedPeers', {}, admin)
+    const entry = rejected.find((r) => r.fingerprint === stranger.pki.federation!.fingerprint)
+    expect(entry).toBeDefined()
+    expect(entry!.subject).toContain('CN=stranger')
+    expect(entry!.address).toContain('127.0.0.1')
+    expect(entry!.count).toBeGreaterThanOrEqual(1)
+    expect(events.some((e) => e.type === 'rejectedPeer' && e.peer.fingerprint === entry!.fingerprint)).toBe(true)
+  })
+
+  it('ends a session without health checks after the timeout with DEADLINE_EXCEEDED, and keeps a healthy one', async () => {
+    const silent = federate(tak, 0)
+    await silent.serving()
+    const started = Date.now()
+    const end = await silent.sessionEnd(HEALTH_TIMEOUT_MS + 3000)
+    expect(end.code).toBe(grpc.status.DEADLINE_EXCEEDED)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(HEALTH_TIMEOUT_MS - 300)
+    expect(fed.status(peerId).connected).toBe(false)
+    expect(fed.status(peerId).lastError).toMatch(/health check/)
+
+    const healthy = federate(tak, 300)
+    await healthy.serving()
+    await settle(HEALTH_TIMEOUT_MS + 700)
+    expect(healthy.ended.size).toBe(0)
+    expect(fed.status(peerId).connected).toBe(true)
+  })
+
+  it('removing the peer ends the live session at once with an error status', async () => {
+    const f = federate()
+    await f.serving()
+    await t.ok('removeExternalPeer', { id: peerId }, admin)
+    const end = await f.sessionEnd(2000)
+    expect(end.code).not.toBe(grpc.status.OK)
+    expect(end.code).toBe(grpc.status.UNAVAILABLE)
+    expect(fed.sessionsOf(peerId)).toEqual([])
+    // Register it again for any later test.
+    const fingerprint = tak.pki.federation!.fingerprint
+    peerId = (await t.ok('addExternalPeer', { networkId, fingerprint, displayName: 'TAK Alpha' }, admin)).id
+  })
+})
