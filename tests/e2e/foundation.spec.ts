@@ -83,6 +83,12 @@ test('first administrator, organization, network, team, users; restart keeps the
   await page.getByTestId('nav-audit').click()
   await expect(page.getByText('createNetwork').first()).toBeVisible()
   await shot(page, 'audit')
+  await page.getByTestId('nav-health').click()
+  await expect(page.getByText('How the gateway itself is doing')).toBeVisible()
+  await shot(page, 'health')
+  await page.getByTestId('nav-settings').click()
+  await expect(page.getByText('appsettings.json').first()).toBeVisible()
+  await shot(page, 'settings')
 
   // Restart on the same data directory: the network is still there.
   const dataDir = first.dataDir
