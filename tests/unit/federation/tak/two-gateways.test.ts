@@ -1,0 +1,157 @@
+// Two Fedgates federating over loopback with TAK federation v2: B dials A (client role, pinned fingerprint),
+// A accepts B's registered certificate (server role). Devices on each side exchange CoT through the link, toggles
+// on either end act live, a wrong fingerprint is refused by the dialer, and B reconnects after A's side restarts.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
+import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
+import { DeviceClient } from '../../../support/device-client.ts'
+import { enrollIdentity } from '../../../support/devices.ts'
+import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
+
+const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
+
+interface Side {
+  t: TestGateway
+  fed: TakFederation
+  admin: string
+  networkId: string
+  device: DeviceClient
+  callsign: string
+  peerId: string
+}
+
+function pli(uid: string, callsign: string, remark: string): string {
+  const now = new Date()
+  const stale = new Date(now.getTime() + 120_000)
+  return (
+    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<point lat="1.5" lon="2.5" hae="3" ce="4" le="5"/><detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><remarks>${remark}</remarks></detail></event>`
+  )
+}
+
+const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
+    await settle(25)
+  }
+}
+
+async function side(federateId: string, callsign: string): Promise<Side> {
+  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
+  await takFederationArea(t.services)!.stop()
+  const fed = await startTakFederation(t.services, {
+    router: t.services.router!,
+    pki: t.services.pki,
+    host: '127.0.0.1',
+    port: 0,
+    redial: FAST_REDIAL,
+    healthIntervalMs: 300,
+    statusIntervalMs: 100
+  })
+  const admin = await t.loginAs('admin', t.adminPassword!)
+  const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)
+  const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)
+  const identity = await enrollIdentity(t, admin, network.id, callsign)
+  const device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
+  device.send(pli(`${callsign}-UID`, callsign, 'hello'))
+  return { t, fed, admin, networkId: network.id, device, callsign, peerId: '' }
+}
+
+describe('two Fedgates over TAK federation v2', () => {
+  let a: Side
+  let b: Side
+  let counter = 0
+
+  /** A sends a marked event; resolves whether B's device got it within the wait. */
+  async function crosses(from: Side, to: Side, waitMs = 1500): Promise<boolean> {
+    const mark = `m${++counter}-${from.callsign}`
+    from.device.send(pli(`${from.callsign}-UID`, from.callsign, mark))
+    try {
+      await to.device.waitFor((e) => e.detailXml.includes(mark), waitMs)
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  beforeAll(async () => {
+    ;[a, b] = await Promise.all([side('fedgate-a', 'ALPHA'), side('fedgate-b', 'BRAVO')])
+    // A accepts B's certificate; B dials A and pins A's certificate.
+    a.peerId = (await a.t.ok('addExternalPeer', { networkId: a.networkId, fingerprint: b.t.services.pki.federation!.fingerprint, displayName: 'Fedgate B' }, a.admin)).id
+    b.peerId = (
+      await b.t.ok(
+        'addExternalPeer',
+        { networkId: b.networkId, fingerprint: a.t.services.pki.federation!.fingerprint, displayName: 'Fedgate A', dial: { address: '127.0.0.1', port: a.fed.port } },
+        b.admin
+      )
+    ).id
+    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'both sides connected')
+  })
+
+  afterAll(async () => {
+    for (const s of [a, b]) {
+      await s?.device.close()
+      await s?.fed.stop()
+      await s?.t.stop()
+    }
+  })
+
+  it('connects in the right roles and exchanges CoT and contacts both ways', async () => {
+    expect(a.fed.sessionsOf(a.peerId)[0]!.role).toBe('server')
+    expect(b.fed.sessionsOf(b.peerId)[0]!.role).toBe('client')
+    expect(await crosses(a, b, 4000)).toBe(true)
+    expect(await crosses(b, a, 4000)).toBe(true)
+    // Each side learned the other's device as a contact, so direct messages can find it.
+    await waitUntil(() => b.fed.sessionsOf(b.peerId)[0]!.remoteContacts.get('ALPHA-UID') === 'ALPHA', 3000, 'ALPHA as a contact on B')
+    await waitUntil(() => a.fed.sessionsOf(a.peerId)[0]!.remoteContacts.get('BRAVO-UID') === 'BRAVO', 3000, 'BRAVO as a contact on A')
+    const received = await b.device.waitFor((e) => e.uid === 'ALPHA-UID')
+    expect(received.point).toEqual({ lat: 1.5, lon: 2.5, hae: 3, ce: 4, le: 5 })
+    await waitUntil(() => a.fed.status(a.peerId).outPerSecond > 0 && b.fed.status(b.peerId).inPerSecond > 0, 3000, 'rates')
+  })
+
+  it('applies toggles on either end live', async () => {
+    await a.t.ok('updateExternalPeer', { id: a.peerId, outgoing: false }, a.admin)
+    expect(await crosses(a, b, 700)).toBe(false)
+    expect(await crosses(b, a)).toBe(true)
+    await a.t.ok('updateExternalPeer', { id: a.peerId, outgoing: true }, a.admin)
+    await b.t.ok('updateExternalPeer', { id: b.peerId, incoming: false }, b.admin)
+    expect(await crosses(a, b, 700)).toBe(false)
+    await b.t.ok('updateExternalPeer', { id: b.peerId, incoming: true }, b.admin)
+    expect(await crosses(a, b)).toBe(true)
+  })
+
+  it('reconnects after the accepting side restarts', async () => {
+    const port = a.fed.port
+    await a.fed.stop()
+    await waitUntil(() => !b.fed.status(b.peerId).connected, 5000, 'B noticing the drop')
+    expect(await crosses(b, a, 500)).toBe(false)
+    a.fed = await startTakFederation(a.t.services, { router: a.t.services.router!, pki: a.t.services.pki, host: '127.0.0.1', port, statusIntervalMs: 100 })
+    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the reconnection')
+    expect(await crosses(b, a, 3000)).toBe(true)
+    expect(await crosses(a, b, 3000)).toBe(true)
+  })
+
+  it('refuses to federate with a server whose certificate is not the registered one', async () => {
+    const wrong = '00:'.repeat(31) + '00'
+    const peer = await b.t.ok(
+      'addExternalPeer',
+      { networkId: b.networkId, fingerprint: wrong, displayName: 'Impostor', dial: { address: '127.0.0.1', port: a.fed.port } },
+      b.admin
+    )
+    await waitUntil(() => (b.fed.status(peer.id).lastError ?? '').includes('presented certificate'), 5000, 'the mismatch error')
+    expect(b.fed.status(peer.id).connected).toBe(false)
+    await b.t.ok('removeExternalPeer', { id: peer.id }, b.admin)
+  })
+
+  it('backs off exponentially with jitter up to the cap', () => {
+    const policy = { baseDelayMs: 2000, maxDelayMs: 60_000, afterDropMs: 15_000 }
+    expect(backoffDelay(0, policy, () => 1)).toBe(2000)
+    expect(backoffDelay(3, policy, () => 1)).toBe(16_000)
+    expect(backoffDelay(10, policy, () => 1)).toBe(60_000)
+    expect(backoffDelay(3, policy, () => 0)).toBe(8000)
+  })
+})
