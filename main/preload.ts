@@ -4,15 +4,20 @@
 import { contextBridge, ipcRenderer, type IpcRenderer, type IpcRendererEvent } from 'electron'
 import { API_GLOBAL, API_METHODS, IPC_EVENT_CHANNEL, channelFor, type ApiErrorBody, type ConsoleEvent, type FedgateBridge } from '../gateway/api/contract.ts'
 
-/** A failed call: the operator's sentence as the message, the contract's code on `code`. */
-export class FedgateCallError extends Error {
-  constructor(
-    readonly code: ApiErrorBody['code'],
-    message: string
-  ) {
-    super(message)
-    this.name = 'FedgateCallError'
-  }
+/**
+ * A failed call as the page sees it: `{ name, code, message }` with a toString() giving the sentence.
+ * Deliberately not an Error: contextBridge rebuilds Errors from their message alone and drops `code`, while a
+ * plain object crosses whole (its toString function is proxied), so `err.code` and `err.message` both reach the page.
+ */
+export interface FedgateCallError {
+  name: 'FedgateCallError'
+  code: ApiErrorBody['code']
+  message: string
+  toString(): string
+}
+
+export function callError(code: ApiErrorBody['code'], message: string): FedgateCallError {
+  return { name: 'FedgateCallError', code, message, toString: () => message }
 }
 
 type Answer = { ok: true; result: unknown } | { ok: false; error: ApiErrorBody }
@@ -30,10 +35,10 @@ export function buildBridge(ipc: Pick<IpcRenderer, 'invoke' | 'on' | 'removeList
   for (const method of API_METHODS) {
     bridge[method] = async (args?: unknown): Promise<unknown> => {
       const answer: unknown = await ipc.invoke(channelFor(method), args, token)
-      if (!isAnswer(answer)) throw new FedgateCallError('internal', 'The desktop app answered in an unexpected way.')
+      if (!isAnswer(answer)) throw callError('internal', 'The desktop app answered in an unexpected way.')
       if (!answer.ok) {
         if (answer.error.code === 'unauthenticated') token = null
-        throw new FedgateCallError(answer.error.code, answer.error.message)
+        throw callError(answer.error.code, answer.error.message)
       }
       if (method === 'login' || method === 'setupFirstAdmin') token = (answer.result as { token: string }).token
       if (method === 'logout') token = null

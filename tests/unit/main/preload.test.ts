@@ -56,11 +56,17 @@ describe('preload', () => {
     expect(electron.invoke).toHaveBeenLastCalledWith(channelFor('listOrganizations'), undefined, null)
   })
 
-  it('turns {ok:false,error} into a rejection with the code and the sentence', async () => {
+  it('turns {ok:false,error} into a rejection with the code and the sentence, in a shape contextBridge keeps whole', async () => {
     electron.invoke.mockResolvedValueOnce({ ok: false, error: { code: 'forbidden', message: 'Only a deployment administrator can do that.' } })
-    const failure = bridge.createOrganization({ name: 'X' })
-    await expect(failure).rejects.toBeInstanceOf(Error)
-    await expect(failure).rejects.toMatchObject({ code: 'forbidden', message: 'Only a deployment administrator can do that.' })
+    const failure = await bridge.createOrganization({ name: 'X' }).then(
+      () => null,
+      (err: unknown) => err
+    )
+    expect(failure).toMatchObject({ name: 'FedgateCallError', code: 'forbidden', message: 'Only a deployment administrator can do that.' })
+    expect(String(failure)).toBe('Only a deployment administrator can do that.')
+    // An Error would lose `code` crossing contextBridge; only plain data and functions cross whole.
+    expect(failure).not.toBeInstanceOf(Error)
+    expect(Object.getPrototypeOf(failure)).toBe(Object.prototype)
     electron.invoke.mockResolvedValueOnce('garbage')
     await expect(bridge.whoami()).rejects.toMatchObject({ code: 'internal' })
   })
