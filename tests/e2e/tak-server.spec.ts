@@ -1,0 +1,102 @@
+/// <reference lib="dom" />
+// Journey 4 in Chromium: HQ's TAK Server (our TAK-like test federate, its own CA) dials before it is registered, the
+// attempt appears live in the rejected list, one click on Add peer pre-fills its fingerprint, and once registered
+// the row turns Up with events per second, all from pushed events.
+
+import { apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
+import { testPki, type TestPki } from '../support/pki.ts'
+import { TakFederate } from '../support/tak-federate.ts'
+
+const ADMIN_PASSWORD = 'field laptop admin 1'
+
+function geo(uid: string): Record<string, unknown> {
+  const now = Date.now()
+  return {
+    sendTime: now,
+    startTime: now,
+    staleTime: now + 60_000,
+    lat: 48.5,
+    lon: 11.25,
+    hae: 500,
+    ce: 3,
+    le: 4,
+    uid,
+    type: 'a-f-G-U-C',
+    coordSource: 'h-e',
+    other: `<detail><contact callsign="HQ-${uid}"/></detail>`
+  }
+}
+
+test('HQ dials unregistered, shows up as rejected, one click adds it, the row turns Up with traffic', async ({ page, serve, request }) => {
+  const served = await serve({
+    env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-e2e' }
+  })
+  const token = await loginToken(request, served.url, 'admin', ADMIN_PASSWORD)
+  const org = await apiOk<{ id: string }>(request, served.url, 'createOrganization', { name: '2-5 Recon', plan: 'team', tokenLimit: 3 }, token)
+  await apiOk(request, served.url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
+  const info = await apiOk<{ port: number }>(request, served.url, 'getConnectionInfo', {}, token)
+  const ca = await apiOk<{ contentBase64: string }>(request, served.url, 'downloadArtifact', { kind: 'ca-cert' }, token)
+  const ourCa = Buffer.from(ca.contentBase64, 'base64').toString('utf8')
+
+  let hq: TestPki | null = null
+  const federates: TakFederate[] = []
+  try {
+    hq = await testPki({ freshCa: true, hostname: 'tak.hq.test', federateId: 'hq-tak' })
+    const identity = hq.pki.federation
+    if (!identity) throw new Error('the test PKI made no federation identity')
+    const dialHq = (): TakFederate => {
+      const federate = new TakFederate({
+        port: info.port,
+        ca: ourCa,
+        key: identity.keyPem,
+        certChain: `${identity.certPem.trim()}\n${hq!.pki.caCertPem.trim()}\n`,
+        name: 'hq-tak',
+        healthIntervalMs: 500
+      })
+      federates.push(federate)
+      return federate.start()
+    }
+
+    await signIn(page, served.url, 'admin', ADMIN_PASSWORD)
+    await page.getByTestId('network-Alpha').getByText('Alpha', { exact: true }).click()
+    await page.getByRole('tab', { name: 'External TAK Servers' }).click()
+    await expect(page.getByTestId('connection-info')).toBeVisible()
+
+    // HQ connects before anyone registered it: refused, and listed live with its fingerprint.
+    dialHq()
+    const attempt = page.getByTestId('rejected-peer')
+    await expect(attempt).toBeVisible({ timeout: 15_000 })
+    const fingerprintBytes = identity.fingerprint.replace(/:/g, '').toUpperCase()
+    const shownBytes = ((await attempt.textContent()) ?? '').replace(/[^0-9A-Fa-f]/g, '').toUpperCase()
+    expect(shownBytes).toContain(fingerprintBytes.slice(0, 12))
+    for (const federate of federates.splice(0)) federate.close()
+
+    // One click: the dialog arrives with the fingerprint filled in.
+    await attempt.getByRole('button', { name: 'Add peer' }).click()
+    const dialog = page.getByTestId('add-peer-dialog')
+    const fingerprintField = dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)')
+    expect((await fingerprintField.inputValue()).replace(/[^0-9A-Fa-f]/g, '').toUpperCase()).toBe(fingerprintBytes)
+    await dialog.getByLabel('Name').fill('HQ TAK Server')
+    await dialog.getByRole('button', { name: 'Add peer' }).click()
+    await expect(dialog).toBeHidden()
+    const row = page.getByTestId('peer-HQ TAK Server')
+    await expect(row).toContainText('Down')
+
+    // HQ dials again: accepted, the row turns Up without a reload, and its traffic shows as events per second.
+    const federate = dialHq()
+    await federate.serving(15_000)
+    await expect(row).toContainText('Up', { timeout: 10_000 })
+    const sender = setInterval(() => {
+      for (let i = 0; i < 5; i++) federate.send({ event: geo(`hq-unit-${i}`) })
+    }, 200)
+    try {
+      await expect(row).not.toContainText('↓ 0/s', { timeout: 10_000 })
+    } finally {
+      clearInterval(sender)
+    }
+    await shot(page, 'peers-up')
+  } finally {
+    for (const federate of federates) federate.close()
+    hq?.cleanup()
+  }
+})
