@@ -5,6 +5,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { DeviceDto, EnrolledDevice } from '../../../gateway/api/contract.ts'
 import { api, isNotAvailable, onEvent } from '../api.ts'
+import { saveDownload } from '../lib/files.ts'
 
 export const useDevicesStore = defineStore('devices', () => {
   const networkId = ref<string | null>(null)
@@ -45,10 +46,17 @@ export const useDevicesStore = defineStore('devices', () => {
     return enrolled
   }
 
+  /** Downloads a device's connection package again; resolves to the passwords that open it (shown to the operator). */
+  async function downloadPackage(id: string, variant: 'atak' | 'itak'): Promise<{ clientPassword: string; truststorePassword: string }> {
+    const download = await api().downloadDevicePackage({ id, variant })
+    saveDownload(download)
+    return { clientPassword: download.clientPassword, truststorePassword: download.truststorePassword }
+  }
+
   async function revoke(id: string): Promise<void> {
     await api().revokeDevice({ id })
     if (networkId.value !== null) await load(networkId.value)
   }
 
-  return { networkId, list, available, loading, load, follow, enroll, revoke }
+  return { networkId, list, available, loading, load, follow, enroll, downloadPackage, revoke }
 })
