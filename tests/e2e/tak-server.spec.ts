@@ -81,6 +81,8 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     await expect(dialog).toBeHidden()
     const row = page.getByTestId('peer-HQ TAK Server')
     await expect(row).toContainText('Down')
+    // Registered now, so it is no longer a rejected attempt.
+    await expect(page.getByTestId('rejected-peer')).toHaveCount(0)
 
     // HQ dials again: accepted, the row turns Up without a reload, and its traffic shows as events per second.
     const federate = dialHq()
