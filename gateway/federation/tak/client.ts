@@ -205,7 +205,8 @@ export class PeerDialer {
     const link: SessionLink = {
       sendEvent: (message: FederatedEventMessage) => writeBounded(attempt.eventOut, message),
       sendRol: (message: RolMessageWire) => writeBounded(attempt.rolOut, message),
-      end: (code, details) => this.teardown(attempt, details, code)
+      // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
+      end: (_code, details) => this.dropped(attempt, details)
     }
     const session = new PeerSession(this.o.ctx, peer.id, peer.networkId, 'client', `${peer.dial?.address}:${peer.dial?.port}`, link)
     attempt.session = session

@@ -23,6 +23,10 @@ const cache = new Map<string, FigService>()
 /** The directory holding fig.proto: `override` when it has the file (packaged app), else the one next to this module. */
 export function protoDirectory(override?: string | null): string {
   if (override && fs.existsSync(path.join(override, 'fig.proto'))) return override
+  if (fs.existsSync(path.join(OWN_DIR, 'fig.proto'))) return OWN_DIR
+  // Inside a packaged Electron app the bundled module has no proto/ beside it; electron-builder puts it in resources.
+  const resources = (process as { resourcesPath?: string }).resourcesPath
+  if (resources && fs.existsSync(path.join(resources, 'proto', 'fig.proto'))) return path.join(resources, 'proto')
   return OWN_DIR
 }
 

@@ -2,10 +2,13 @@
 // CoT both ways with field checks, provenance and echo drop, live toggles, an unregistered certificate refused
 // before any call, removal ending the session with an error status, and the health-check timeout.
 
+import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as grpc from '@grpc/grpc-js'
+import yazl from 'yazl'
 import type { ConsoleEvent } from '../../../../gateway/api/contract.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
+import { createResourceRol } from '../../../../gateway/packages/rol.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
 import { enrollIdentity } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
@@ -18,7 +21,8 @@ describe('TAK federation server role', () => {
   let t: TestGateway
   let fed: TakFederation
   let tak: TestPki
-  let stranger: TestPki
+  /** A certificate from the same TAK CA that nobody registered. */
+  let stranger: { key: string; certChain: string; fingerprint: string }
   let admin = ''
   let networkId = ''
   let peerId = ''
@@ -31,8 +35,8 @@ describe('TAK federation server role', () => {
     certChain: `${p.pki.federation!.certPem.trim()}\n${p.pki.caCertPem.trim()}\n`
   })
 
-  function federate(p: TestPki = tak, healthIntervalMs = 200): TakFederate {
-    const f = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, ...takIdentity(p), name: 'tak-alpha-out', healthIntervalMs })
+  function federate(identity: { key: string; certChain: string } = takIdentity(tak), healthIntervalMs = 200): TakFederate {
+    const f = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, ...identity, name: 'tak-alpha-out', healthIntervalMs })
     federates.push(f)
     return f.start()
   }
@@ -68,6 +72,15 @@ describe('TAK federation server role', () => {
     }
   }
 
+  async function zipOf(entries: Record<string, string>): Promise<Buffer> {
+    const z = new yazl.ZipFile()
+    for (const [name, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), name)
+    z.end()
+    const chunks: Buffer[] = []
+    for await (const c of z.outputStream) chunks.push(c as Buffer)
+    return Buffer.concat(chunks)
+  }
+
   const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
   beforeAll(async () => {
@@ -77,7 +90,8 @@ describe('TAK federation server role', () => {
     fed = await startTakFederation(t.services, { router: t.services.router!, pki: t.services.pki, healthTimeoutMs: HEALTH_TIMEOUT_MS, statusIntervalMs: 100 })
     t.services.events.subscribe((e) => events.push(e))
     tak = await testPki({ freshCa: true, hostname: 'tak-alpha.test', federateId: 'tak-alpha' })
-    stranger = await testPki({ hostname: 'stranger.test', federateId: 'stranger' })
+    const strangerCert = await tak.device('stranger')
+    stranger = { key: strangerCert.keyPem, certChain: `${strangerCert.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`, fingerprint: strangerCert.fingerprint }
     admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Recon', plan: 'team' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Blue' }, admin)
@@ -93,7 +107,7 @@ describe('TAK federation server role', () => {
 
   afterEach(async () => {
     for (const f of federates.splice(0)) f.close()
-    await t.ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: true }, admin).catch(() => {})
+    await t.ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }, admin).catch(() => {})
     await settle(100)
     device.received.length = 0
   })
@@ -104,7 +118,6 @@ describe('TAK federation server role', () => {
     await fed?.stop()
     await t?.stop()
     tak?.cleanup()
-    stranger?.cleanup()
   })
 
   it('answers the TAK call sequence: one SERVING, health SERVING, ROL stream open, nothing completed early', async () => {
@@ -191,13 +204,42 @@ describe('TAK federation server role', () => {
     expect(f.ended.size).toBe(0)
   })
 
+  it('carries data packages over ROL: DP-Out creates ours on the federate, DP-In stores theirs', async () => {
+    await t.ok('updateExternalPeer', { id: peerId, sharePackages: true, acceptPackages: true }, admin)
+    const f = federate()
+    await f.serving()
+    await f.waitUntil(() => f.callOrder.includes('ClientROLStream'), 3000, 'ClientROLStream')
+    const ours = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'notes.txt': 'from fedgate' })
+    await t.ok('uploadDataPackage', { networkId, name: 'ops.zip', contentBase64: ours.toString('base64') }, admin)
+    await f.waitUntil(() => f.rolReceived.some((r) => r.program.startsWith('create resource')), 5000, 'create resource')
+    const create = f.rolReceived.find((r) => r.program.startsWith('create resource'))!
+    expect(create.program).toContain('ops.zip')
+    expect(Buffer.from(create.payload[0]!.data).equals(ours)).toBe(true)
+    expect(create.federateProvenance).toEqual([{ federationServerId: 'fedgate-a', federationServerName: 'fedgate-a' }])
+
+    const theirs = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'tak.txt': 'from TAK' })
+    const hash = createHash('sha256').update(theirs).digest('hex')
+    const rol = createResourceRol(
+      { hash, name: 'from-tak.zip', filename: 'from-tak.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: new Date().toISOString(),
+        submitter: 'tak-admin', uid: 'res-1', creatorUid: '', size: theirs.length, tool: 'public' },
+      theirs
+    )
+    f.sendRol({ program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: p.data })) })
+    let stored = false
+    for (let i = 0; i < 100 && !stored; i++) {
+      stored = (await t.ok('listDataPackages', { networkId }, admin)).some((p) => p.hash === hash && p.source.kind === 'peer')
+      if (!stored) await settle(50)
+    }
+    expect(stored).toBe(true)
+  })
+
   it('refuses an unregistered certificate before any call and lists it as rejected', async () => {
     const f = federate(stranger)
     await f.waitUntil(() => f.ended.has('ServerFederateGroupsStream'), 5000, 'the refusal')
     expect(f.ended.get('ServerFederateGroupsStream')!.code).toBe(grpc.status.UNAVAILABLE)
     expect(f.groupsReceived).toEqual([])
     const rejected = await t.ok('listRejectedPeers', {}, admin)
-    const entry = rejected.find((r) => r.fingerprint === stranger.pki.federation!.fingerprint)
+    const entry = rejected.find((r) => r.fingerprint === stranger.fingerprint)
     expect(entry).toBeDefined()
     expect(entry!.subject).toContain('CN=stranger')
     expect(entry!.address).toContain('127.0.0.1')
@@ -206,7 +248,7 @@ describe('TAK federation server role', () => {
   })
 
   it('ends a session without health checks after the timeout with DEADLINE_EXCEEDED, and keeps a healthy one', async () => {
-    const silent = federate(tak, 0)
+    const silent = federate(takIdentity(tak), 0)
     await silent.serving()
     const started = Date.now()
     const end = await silent.sessionEnd(HEALTH_TIMEOUT_MS + 3000)
@@ -215,7 +257,7 @@ describe('TAK federation server role', () => {
     expect(fed.status(peerId).connected).toBe(false)
     expect(fed.status(peerId).lastError).toMatch(/health check/)
 
-    const healthy = federate(tak, 300)
+    const healthy = federate(takIdentity(tak), 300)
     await healthy.serving()
     await settle(HEALTH_TIMEOUT_MS + 700)
     expect(healthy.ended.size).toBe(0)
