@@ -21,7 +21,9 @@ export function errorCode(err: unknown): ErrorCode | null {
 }
 
 export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '')
+  // The desktop preload rejects with a plain {code, message} object (it survives contextBridge), the web transport with an Error.
+  const message = (err as { message?: unknown } | null)?.message
+  if (typeof message === 'string') return message.replace(/^Error invoking remote method '[^']+': (Error: )?/, '')
   return String(err)
 }
 
