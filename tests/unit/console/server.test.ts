@@ -215,6 +215,28 @@ describe('POST /api/<method>', () => {
   })
 })
 
+describe('large uploads', () => {
+  it('a data package of several MiB travels base64 through the default cap and comes back intact', async () => {
+    const roomy = await startConsoleServer({ services: gw.services, port: 0, staticDir: null, log: quietLog })
+    try {
+      const org = (await post('createOrganization', { name: 'Uploads' }, adminToken)).json().result as { id: string }
+      const network = (await post('createNetwork', { organizationId: org.id, name: 'Uploads net' }, adminToken)).json().result as { id: string }
+      const content = Buffer.alloc(6 * 1_048_576)
+      for (let i = 0; i < content.length; i++) content[i] = (i * 31) & 0xff
+      const body = JSON.stringify({ networkId: network.id, name: 'big.bin', contentBase64: content.toString('base64') })
+      const headers = { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` }
+      const uploaded = await request({ method: 'POST', path: '/api/uploadDataPackage', headers, body }, roomy)
+      expect(uploaded.status, uploaded.text).toBe(200)
+      const id = (uploaded.json().result as { id: string }).id
+      const downloaded = await request({ method: 'POST', path: '/api/downloadDataPackage', headers, body: JSON.stringify({ id }) }, roomy)
+      expect(downloaded.status).toBe(200)
+      expect(Buffer.from((downloaded.json().result as { contentBase64: string }).contentBase64, 'base64').equals(content)).toBe(true)
+    } finally {
+      await roomy.close()
+    }
+  })
+})
+
 describe('GET /api/events', () => {
   it('refuses a stream without a valid session', async () => {
     const res = await request({ path: '/api/events' })
@@ -264,6 +286,18 @@ describe('GET /api/events', () => {
     await endedPromise
     expect(ended).toBe(true)
     await new Promise<void>((resolve) => (viaHeader.complete ? resolve() : viaHeader.on('end', () => resolve())))
+  })
+
+  it('a session that ends elsewhere (expiry, removal) closes its stream at the next heartbeat', async () => {
+    const token = ((await post('login', { username: 'admin', password: gw.adminPassword })).json().result as { token: string }).token
+    const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${encodeURIComponent(token)}` }, resolve).on('error', reject)
+    })
+    expect(res.statusCode).toBe(200)
+    res.resume()
+    const ended = new Promise<void>((resolve) => res.on('end', () => resolve()))
+    gw.services.accounts.endSession(token)
+    await ended
   })
 
   it('an event about one organization does not reach a member of another', async () => {
