@@ -45,6 +45,21 @@ test('first administrator, organization, network, team, users; restart keeps the
   await expect(page.getByTestId('network-Alpha')).toBeVisible()
   await shot(page, 'networks')
 
+  // Rename, then delete behind a confirmation (Cancel keeps it).
+  await page.getByRole('button', { name: 'New network' }).click()
+  await page.getByRole('dialog').getByLabel('Network name').fill('Scratch')
+  await page.getByRole('dialog').getByRole('button', { name: 'Create' }).click()
+  await page.getByRole('button', { name: 'Rename Scratch' }).click()
+  await page.getByRole('dialog').getByLabel('Network name').fill('Scratch 2')
+  await page.getByRole('dialog').getByRole('button', { name: 'Rename' }).click()
+  await expect(page.getByTestId('network-Scratch 2')).toBeVisible()
+  await page.getByRole('button', { name: 'Delete Scratch 2' }).click()
+  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Cancel' }).click()
+  await expect(page.getByTestId('network-Scratch 2')).toBeVisible()
+  await page.getByRole('button', { name: 'Delete Scratch 2' }).click()
+  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Delete network' }).click()
+  await expect(page.getByTestId('network-Scratch 2')).toHaveCount(0)
+
   // Users: one for the team with a grant, one with no grant at all.
   await page.getByTestId('nav-users').click()
   for (const [username, displayName] of [
