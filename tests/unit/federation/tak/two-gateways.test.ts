@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
-import { enrollIdentity } from '../../../support/devices.ts'
+import { directMessage, enrollIdentity } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
 
 const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
@@ -111,6 +111,17 @@ describe('two Fedgates over TAK federation v2', () => {
     const received = await b.device.waitFor((e) => e.uid === 'ALPHA-UID')
     expect(received.point).toEqual({ lat: 1.5, lon: 2.5, hae: 3, ce: 4, le: 5 })
     await waitUntil(() => a.fed.status(a.peerId).outPerSecond > 0 && b.fed.status(b.peerId).inPerSecond > 0, 3000, 'rates')
+  })
+
+  it('carries a direct message to the named device on the other side (contacts, ptpCallsigns, dest)', async () => {
+    b.device.sendRaw(directMessage('dm-1', 'ALPHA', 'only for alpha'))
+    const got = await a.device.waitFor((e) => e.uid === 'dm-1', 3000)
+    expect(got.detailXml).toContain('only for alpha')
+    // Delivered as TAK Server does: the dest element is removed before it reaches the device.
+    expect(got.xml.toString()).not.toContain('<dest')
+    b.device.sendRaw(directMessage('dm-2', 'NOBODY', 'for nobody'))
+    await settle(500)
+    expect(a.device.received.filter((e) => e.uid === 'dm-2').map((e) => e.xml.toString())).toEqual([])
   })
 
   it('applies toggles on either end live', async () => {
