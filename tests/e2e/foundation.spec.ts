@@ -2,8 +2,10 @@
 // organization, a network, a team with a grant, users; the network survives a restart; a user without a grant sees
 // the network but gets no buttons, and the gateway itself answers `forbidden`.
 
-import { apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
+import fsp from 'node:fs/promises'
+import path from 'node:path'
 import type { Page } from '@playwright/test'
+import { apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
 
 const ADMIN_PASSWORD = 'field laptop admin 1'
 
@@ -144,4 +146,25 @@ test('first administrator, organization, network, team, users; restart keeps the
   expect(enroll.error?.code).toBe('forbidden')
   const networks = await apiOk<{ name: string }[]>(request, second.url, 'listNetworks', { organizationId: org?.id }, adminToken)
   expect(networks.map((n) => n.name)).toEqual(['Alpha'])
+})
+
+test('a damaged db.json is set aside, the last good copy restored, and the console says so', async ({ page, serve, request }) => {
+  const first = await serve({ env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD } })
+  const token = await loginToken(request, first.url, 'admin', ADMIN_PASSWORD)
+  await apiOk(request, first.url, 'createOrganization', { name: '2-5 Recon' }, token)
+  await first.stop()
+  // A clean start takes db.json.bak from the good file.
+  await (await serve({ dataDir: first.dataDir })).stop()
+  // A half-written file, as after a battery dying mid-write on a filesystem without atomic renames.
+  await fsp.writeFile(path.join(first.dataDir, 'db.json'), '{"schemaVersion": 1, "users": [')
+
+  const third = await serve({ dataDir: first.dataDir })
+  await page.goto(third.url)
+  const banner = page.getByTestId('store-recovery')
+  await expect(banner).toContainText('restored the last good copy')
+  await expect(banner).toContainText('db.json.corrupt-')
+  await shot(page, 'store-recovery')
+  await signIn(page, third.url, 'admin', ADMIN_PASSWORD)
+  await expect(page.getByTestId('org-switcher')).toContainText('2-5 Recon')
+  await expect(page.getByTestId('store-recovery')).toBeVisible()
 })
