@@ -92,9 +92,11 @@ export class TakFederationServer {
     })
     this.tlsServer = tlsServer
     await new Promise<void>((resolve, reject) => {
-      tlsServer.once('error', reject)
+      const failed = (err: Error): void =>
+        reject(new Error(`TAK federation cannot listen on ${this.o.host}:${this.o.port} (${err.message}); change Federation:Port or Federation:BindAddress.`))
+      tlsServer.once('error', failed)
       tlsServer.listen(this.o.port, this.o.host, () => {
-        tlsServer.off('error', reject)
+        tlsServer.off('error', failed)
         resolve()
       })
     })
