@@ -1,0 +1,105 @@
+// Journeys 1, 2 and 7 live in Chromium: real devices (mutual TLS with the certificates from their connection
+// packages) come online in the Devices tab without a reload; revoking one in the console cuts its connection at once;
+// two networks of one organization federate through the Federate dialog and each end's chips follow the other side.
+
+import { expect, apiOk, loginToken, shot, signIn, test } from './serve.ts'
+import { DeviceClient } from '../support/device-client.ts'
+import { pli } from '../support/devices.ts'
+import { pemFromP12, unzipEntries } from '../support/pki.ts'
+import type { APIRequestContext, Locator, Page } from '@playwright/test'
+
+const ADMIN_PASSWORD = 'field laptop admin 1'
+
+interface Enrolled {
+  packageBase64: string
+  clientPassword: string
+  truststorePassword: string
+}
+
+/** Enrolls over HTTP and opens a device connection with the .p12 files of its package, as a phone would. */
+async function connectDevice(request: APIRequestContext, url: string, token: string, networkId: string, callsign: string, port: number): Promise<DeviceClient> {
+  const enrolled = await apiOk<Enrolled>(request, url, 'enrollDevice', { networkId, callsign }, token)
+  const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
+  const names = [...entries.keys()]
+  const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
+  const trustName = names.find((n) => n.endsWith('.p12') && n.includes('truststore'))
+  if (!clientName || !trustName) throw new Error(`the connection package lacks its .p12 files: ${names.join(', ')}`)
+  const client = await pemFromP12(entries.get(clientName)!, enrolled.clientPassword)
+  const trust = await pemFromP12(entries.get(trustName)!, enrolled.truststorePassword)
+  return DeviceClient.connect({ port, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') })
+}
+
+async function openTab(page: Page, network: string, tab: string): Promise<void> {
+  await page.getByTestId('nav-networks').click()
+  await page.getByTestId(`network-${network}`).getByText(network, { exact: true }).click()
+  await expect(page.getByTestId('network-title')).toHaveText(network)
+  await page.getByRole('tab', { name: tab }).click()
+}
+
+function chip(row: Locator, side: 'ours' | 'theirs', text: string): Locator {
+  return row.getByTestId(`chips-${side}`).locator('.v-chip').filter({ hasText: new RegExp(`^\\s*${text}\\s*$`) })
+}
+
+test('devices come online live, a revoked device is cut off, two networks federate within the organization', async ({ page, serve, request }) => {
+  const served = await serve({ env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, Federation__AdvertisedHostname: '127.0.0.1' } })
+  const token = await loginToken(request, served.url, 'admin', ADMIN_PASSWORD)
+  const org = await apiOk<{ id: string }>(request, served.url, 'createOrganization', { name: '2-5 Recon', plan: 'team' }, token)
+  const alpha = await apiOk<{ id: string }>(request, served.url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
+  await apiOk(request, served.url, 'createNetwork', { organizationId: org.id, name: 'Bravo' }, token)
+  const settings = await apiOk<{ ports: { streaming: number } }>(request, served.url, 'getDeploymentSettings', {}, token)
+
+  await signIn(page, served.url, 'admin', ADMIN_PASSWORD)
+  await openTab(page, 'Alpha', 'Devices')
+
+  const devices: DeviceClient[] = []
+  try {
+    for (const callsign of ['VIPER-1', 'VIPER-2']) {
+      devices.push(await connectDevice(request, served.url, token, alpha.id, callsign, settings.ports.streaming))
+    }
+    devices[0]!.send(pli('ANDROID-viper-1', 'VIPER-1'))
+    devices[1]!.send(pli('ANDROID-viper-2', 'VIPER-2', { lat: 34.2, lon: -117.3 }))
+
+    // No reload: the rows follow deviceStatus events.
+    for (const [callsign, uid] of [
+      ['VIPER-1', 'ANDROID-viper-1'],
+      ['VIPER-2', 'ANDROID-viper-2']
+    ] as const) {
+      const row = page.getByTestId(`device-${callsign}`)
+      await expect(row).toContainText(/online/i, { timeout: 15_000 })
+      await expect(row).toContainText(uid)
+      await expect(row).toContainText('127.0.0.1')
+    }
+    await shot(page, 'devices-online')
+
+    // A lost phone: revoke it, and its connection drops at once.
+    await page.getByTestId('device-VIPER-2').getByRole('button', { name: 'Revoke' }).click()
+    await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Revoke' }).click()
+    const cut = await Promise.race([devices[1]!.closed.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))])
+    expect(cut).toBe(true)
+    await expect(page.getByTestId('device-VIPER-2')).toHaveCount(0)
+    await expect(page.getByTestId('device-VIPER-1')).toContainText(/online/i)
+  } finally {
+    for (const device of devices) device.socket.destroy()
+  }
+
+  // Journey 2: Federate → pick Bravo.
+  await openTab(page, 'Alpha', 'Federated Networks')
+  await page.getByRole('button', { name: 'Federate' }).click()
+  const dialog = page.getByTestId('federate-dialog')
+  await dialog.getByRole('combobox').filter({ hasText: 'Other network' }).click()
+  await page.getByRole('option', { name: 'Bravo' }).click()
+  await dialog.getByRole('button', { name: 'Federate' }).click()
+  await expect(dialog).toBeHidden()
+  const row = page.getByTestId('federation-Bravo')
+  await expect(row).toContainText('Within organization')
+
+  // Bravo turns its Out off: Alpha's page shows their end changed.
+  await openTab(page, 'Bravo', 'Federated Networks')
+  await chip(page.getByTestId('federation-Alpha'), 'ours', 'Out').click()
+  await expect(chip(page.getByTestId('federation-Alpha'), 'ours', 'Out')).toHaveAttribute('data-state', 'off')
+  await openTab(page, 'Alpha', 'Federated Networks')
+  await expect(chip(row, 'theirs', 'Out')).toHaveAttribute('data-state', 'off')
+  await expect(chip(row, 'theirs', 'In')).toHaveAttribute('data-state', 'on')
+  await expect(chip(row, 'ours', 'In')).toHaveAttribute('data-state', 'on')
+  await shot(page, 'federations-within')
+})
