@@ -8,7 +8,7 @@ export interface Logger {
 
 const SECRET_PATTERNS: RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-  /(password|passwd|token|secret|passphrase)(["'\s:=]+)([^\s"',}]+)/gi,
+  /(password|passwd|token|secret|passphrase)(["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi,
   /Bearer\s+[A-Za-z0-9._~+/=-]+/g
 ]
 

@@ -106,7 +106,7 @@ export function forwardEvents(
   })
   const recheck = setInterval(() => {
     for (const [windowId, session] of sessions.entries()) {
-      if (!services.accounts.userForToken(session.token)) sessions.delete(windowId)
+      if (!services.accounts.peekUser(session.token)) sessions.delete(windowId)
     }
   }, recheckMs)
   recheck.unref()

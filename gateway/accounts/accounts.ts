@@ -77,6 +77,14 @@ export class Accounts {
     return user
   }
 
+  /** The session's user without extending it: for checks that run on their own (event streams), not for calls. */
+  peekUser(token: string | null): UserRecord | null {
+    if (!token) return null
+    const session = this.sessions.get(digest(token))
+    if (!session || session.expiresAt <= this.now()) return null
+    return this.store.data.users.find((u) => u.id === session.userId) ?? null
+  }
+
   endSession(token: string | null): void {
     if (token) this.sessions.delete(digest(token))
   }

@@ -287,7 +287,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       if (res.writableLength > 4 * 1_048_576) stream.close()
     })
     const heartbeat = setInterval(() => {
-      if (!services.accounts.userForToken(token)) {
+      if (!services.accounts.peekUser(token)) {
         stream.close()
         return
       }

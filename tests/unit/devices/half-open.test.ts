@@ -40,9 +40,10 @@ describe('half-open device connections', () => {
     const pinger = setInterval(() => talker.client.send(pli('talker-uid', 'TALKER')), 300)
     try {
       const started = Date.now()
-      const gone = await talker.client.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes('ghost-uid'), 5000)
+      const gone = await talker.client.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes('ghost-uid'), 10_000)
       expect(gone).toBeDefined()
-      expect(Date.now() - started).toBeLessThan(2 * 1000 + 1500)
+      // Idle timeout (1 s) plus one sweep, with generous slack for a loaded CI machine; never "eventually".
+      expect(Date.now() - started).toBeLessThan(6000)
       const devices = await t.ok('listDevices', { networkId }, admin)
       expect(devices.find((d) => d.id === silent.deviceId)).toMatchObject({ online: false, connectionCount: 0 })
       expect(devices.find((d) => d.id === talker.deviceId)).toMatchObject({ online: true, connectionCount: 1 })
