@@ -6,17 +6,16 @@ export interface Logger {
   error(message: string): void
 }
 
-const SECRET_PATTERNS: RegExp[] = [
-  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-  /(password|passwd|token|secret|passphrase)(["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi,
-  /Bearer\s+[A-Za-z0-9._~+/=-]+/g
+// Each pattern with what stays of a match: key=value secrets keep their key, whole tokens and keys vanish.
+const SECRET_PATTERNS: [RegExp, string][] = [
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[redacted]'],
+  [/(password|passwd|token|secret|passphrase)(["']?\s*[:=]\s*["']?)([^\s"',}]+)/gi, '$1$2[redacted]'],
+  [/Bearer\s+[A-Za-z0-9._~+/=-]+/g, '[redacted]']
 ]
 
 export function redact(text: string): string {
   let out = text
-  for (const pattern of SECRET_PATTERNS) {
-    out = out.replace(pattern, (match, a?: string, b?: string) => (a && b !== undefined ? `${a}${b}[redacted]` : '[redacted]'))
-  }
+  for (const [pattern, replacement] of SECRET_PATTERNS) out = out.replace(pattern, replacement)
   return out
 }
 
