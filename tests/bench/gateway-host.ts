@@ -1,22 +1,19 @@
 // Child process of the benchmark: runs one router (our streaming listener + Router, or the naive baseline) on a free
 // loopback port and reports its own CPU, RSS, drops and queue depths, so those figures are the gateway's alone.
 
-import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type tls from 'node:tls'
 import { startStreamingListener, type StreamingListener } from '../../gateway/devices/streaming.ts'
 import { createLogger } from '../../gateway/log.ts'
 import { Router } from '../../gateway/routing/router.ts'
-import type { FromGatewayHost, GatewayHostConfig, GatewayReport, ToGatewayHost } from './messages.ts'
+import type { FromGatewayHost, GatewayHostConfig, ToGatewayHost } from './messages.ts'
 import { startNaiveRouter, type NaiveRouter } from './naive-router.ts'
+import { ProcessMeter, type RouterFigures } from './process-meter.ts'
+import { applyQueueVariant } from './queue-variants.ts'
 
 const send = (message: FromGatewayHost): void => void process.send!(message)
 
-interface Running {
+interface Running extends RouterFigures {
   close(): Promise<void>
-  queues(): { deviceId: string; bytes: number }[]
-  drops(): number
-  deliveries(): number
-  eventsIn(): number
 }
 
 async function start(config: GatewayHostConfig): Promise<{ port: number; running: Running }> {
@@ -35,6 +32,7 @@ async function start(config: GatewayHostConfig): Promise<{ port: number; running
       }
     }
   }
+  applyQueueVariant(process.env.BENCH_QUEUE_VARIANT)
   const router = new Router()
   router.setLocalLinks(config.links)
   const listener: StreamingListener = await startStreamingListener({
@@ -63,64 +61,10 @@ async function start(config: GatewayHostConfig): Promise<{ port: number; running
 
 let running: Running | null = null
 let watchDeviceId: string | null = null
-let markedAt = performance.now()
-let cpuAtMark = process.cpuUsage()
-let dropsAtMark = 0
-let deliveriesAtMark = 0
-let eventsInAtMark = 0
-let peakRss = 0
-let watchedMax = 0
-let anyMax = 0
-let rssTimeline: number[] = []
-const loopDelay = monitorEventLoopDelay({ resolution: 10 })
-loopDelay.enable()
-
-function mark(): void {
-  markedAt = performance.now()
-  cpuAtMark = process.cpuUsage()
-  dropsAtMark = running?.drops() ?? 0
-  deliveriesAtMark = running?.deliveries() ?? 0
-  eventsInAtMark = running?.eventsIn() ?? 0
-  peakRss = process.memoryUsage.rss()
-  watchedMax = 0
-  anyMax = 0
-  rssTimeline = []
-  loopDelay.reset()
-}
-
-// Sampling costs the gateway a little CPU (a walk over the connections ten times a second); both routers pay it.
-let ticks = 0
-setInterval(() => {
-  const rss = process.memoryUsage.rss()
-  if (rss > peakRss) peakRss = rss
-  if (++ticks % 10 === 0) rssTimeline.push(rss)
-  if (!running) return
-  for (const queue of running.queues()) {
-    if (queue.bytes > anyMax) anyMax = queue.bytes
-    if (queue.deviceId === watchDeviceId && queue.bytes > watchedMax) watchedMax = queue.bytes
-  }
-}, 100).unref()
-
-function report(): GatewayReport {
-  const cpu = process.cpuUsage(cpuAtMark)
-  const memory = process.memoryUsage()
-  return {
-    elapsedMs: performance.now() - markedAt,
-    cpuUserMs: cpu.user / 1000,
-    cpuSystemMs: cpu.system / 1000,
-    peakRssBytes: Math.max(peakRss, memory.rss),
-    rssBytes: memory.rss,
-    heapUsedBytes: memory.heapUsed,
-    drops: (running?.drops() ?? 0) - dropsAtMark,
-    deliveries: (running?.deliveries() ?? 0) - deliveriesAtMark,
-    eventsIn: (running?.eventsIn() ?? 0) - eventsInAtMark,
-    connections: running?.queues().length ?? 0,
-    watchedQueueMaxBytes: watchedMax,
-    anyQueueMaxBytes: anyMax,
-    rssTimeline,
-    loopDelayP99Ms: loopDelay.percentile(99) / 1e6
-  }
-}
+const meter = new ProcessMeter(
+  () => running,
+  () => watchDeviceId
+)
 
 process.on('message', (message: ToGatewayHost) => {
   void (async () => {
@@ -128,12 +72,12 @@ process.on('message', (message: ToGatewayHost) => {
       watchDeviceId = message.config.watchDeviceId
       const started = await start(message.config)
       running = started.running
-      mark()
+      meter.mark()
       send({ type: 'ready', port: started.port })
     } else if (message.type === 'mark') {
-      mark()
+      meter.mark()
     } else if (message.type === 'report') {
-      send({ type: 'report', report: report() })
+      send({ type: 'report', report: meter.report() })
     } else if (message.type === 'stop') {
       await running?.close()
       send({ type: 'stopped' })

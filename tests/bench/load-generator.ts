@@ -47,7 +47,7 @@ let failures = 0
 function open(spec: LoadConnection, onHandshake: (connection: Connection) => void = () => {}): Promise<Connection | null> {
   return new Promise((resolve) => {
     const startedAt = performance.now()
-    const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', secureContext: contexts[spec.identity]! })
+    const socket = tls.connect({ host: '127.0.0.1', port: spec.port ?? port, servername: 'localhost', secureContext: contexts[spec.identity]! })
     socket.setNoDelay(true)
     let settled = false
     socket.once('secureConnect', () => {
@@ -82,7 +82,7 @@ async function connectAll(specs: LoadConnection[], concurrency: number): Promise
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function run(phases: LoadPhase[], warmupMs: number, drainMs: number): Promise<RunFigures> {
+async function run(phases: LoadPhase[], warmupMs: number, drainMs: number, sourceGroups: number[] = []): Promise<RunFigures> {
   const senders = connections.filter((c) => c.spec.sends)
   const sourceCount = Math.max(0, ...senders.map((c) => c.spec.source + 1))
   const readers = connections.filter((c) => !c.spec.stuck)
@@ -99,6 +99,7 @@ async function run(phases: LoadPhase[], warmupMs: number, drainMs: number): Prom
   const endMicros = at
   const totalSeconds = Math.ceil((endMicros - startMicros) / 1e6)
   const overall = new LatencyHistogram()
+  const across = new LatencyHistogram()
   const perPhase = phases.map(() => new LatencyHistogram())
   const perSecond = Array.from({ length: totalSeconds + 1 }, () => ({ sent: 0, delivered: 0, latency: new LatencyHistogram(1000, 10_000) }))
   const deliveredPerPhase = new Float64Array(phases.length)
@@ -129,7 +130,10 @@ async function run(phases: LoadPhase[], warmupMs: number, drainMs: number): Prom
       if (sending) deliveredWhileSending++
       if (arrived < endMicros) deliveredPerPhase[phaseOf(arrived)]!++
       const latency = arrived - sent
-      if (sent >= warmupEnd) overall.add(latency)
+      if (sent >= warmupEnd) {
+        overall.add(latency)
+        if ((sourceGroups[source] ?? 0) !== (connection.spec.group ?? 0)) across.add(latency)
+      }
       perPhase[phaseOf(sent)]!.add(latency)
       const second = perSecond[Math.min(totalSeconds, Math.floor((sent - startMicros) / 1e6))]!
       second.delivered++
@@ -149,39 +153,40 @@ async function run(phases: LoadPhase[], warmupMs: number, drainMs: number): Prom
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const now = nowMicros()
-      while (phaseIndex < phases.length && now >= phaseStarts[phaseIndex]! + phases[phaseIndex]!.ms * 1000) {
+      const wallNow = Date.now()
+      // A late tick (busy machine) first sends everything that fell due in the phase it missed: the offered count stays exact.
+      while (phaseIndex < phases.length) {
+        const phaseEnd = phaseStarts[phaseIndex]! + phases[phaseIndex]!.ms * 1000
+        const interval = 1e6 / phases[phaseIndex]!.rate
+        for (let k = 0; k < senders.length; k++) {
+          while (nextDue[k]! <= now && nextDue[k]! < phaseEnd) {
+            const sender = senders[k]!
+            const sentAt = nowMicros()
+            sender.socket.write(pliBytes(sender.spec.source, seqOf[k]!, sentAt, wallNow))
+            seqOf[k]!++
+            sentBySource[sender.spec.source]!++
+            perSecond[Math.min(totalSeconds, Math.floor((sentAt - startMicros) / 1e6))]!.sent++
+            nextDue[k]! += interval
+          }
+        }
+        if (now < phaseEnd) break
         phaseIndex++
         if (phaseIndex < phases.length) schedulePhase(phaseIndex)
       }
       if (phaseIndex >= phases.length) {
         clearInterval(tick)
-        return resolve()
-      }
-      const phaseEnd = phaseStarts[phaseIndex]! + phases[phaseIndex]!.ms * 1000
-      const interval = 1e6 / phases[phaseIndex]!.rate
-      const wallNow = Date.now()
-      for (let k = 0; k < senders.length; k++) {
-        while (nextDue[k]! <= now && nextDue[k]! < phaseEnd) {
-          const sender = senders[k]!
-          const sentAt = nowMicros()
-          sender.socket.write(pliBytes(sender.spec.source, seqOf[k]!, sentAt, wallNow))
-          seqOf[k]!++
-          sentBySource[sender.spec.source]!++
-          const second = perSecond[Math.min(totalSeconds, Math.floor((sentAt - startMicros) / 1e6))]!
-          second.sent++
-          nextDue[k]! += interval
-        }
+        resolve()
       }
     }, 2)
   })
   sending = false
   const sendMs = (nowMicros() - startMicros) / 1000
-  // Drain: wait until nothing more arrives for half a second (or drainMs).
+  // Drain: wait until nothing more arrives for a quarter of a second (or drainMs).
   const drainUntil = performance.now() + drainMs
   let before = -1
   while (performance.now() < drainUntil && delivered !== before) {
     before = delivered
-    await sleep(500)
+    await sleep(250)
   }
   receiving.current = null
 
@@ -199,6 +204,7 @@ async function run(phases: LoadPhase[], warmupMs: number, drainMs: number): Prom
     delivered,
     deliveredWhileSending,
     latency: overall.summary(),
+    across: { delivered: across.count, latency: across.summary() },
     gaps,
     duplicates,
     reorders,
@@ -270,7 +276,7 @@ process.on('message', (message: ToLoadGenerator) => {
   void (async () => {
     if (message.type === 'start') {
       port = message.port
-      contexts = message.identities.map((identity) => tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: message.ca }))
+      contexts = message.identities.map((identity) => tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: identity.ca ?? message.ca }))
       send({ type: 'started' })
     } else if (message.type === 'connect') {
       failures = 0
@@ -278,7 +284,7 @@ process.on('message', (message: ToLoadGenerator) => {
       send({ type: 'connected', ms, failures })
     } else if (message.type === 'run') {
       const cpuBefore = process.cpuUsage()
-      const figures = await run(message.phases, message.warmupMs, message.drainMs)
+      const figures = await run(message.phases, message.warmupMs, message.drainMs, message.sourceGroups)
       const cpu = process.cpuUsage(cpuBefore)
       send({ type: 'ran', figures, cpuMs: (cpu.user + cpu.system) / 1000 })
     } else if (message.type === 'storm') {

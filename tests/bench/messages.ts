@@ -32,6 +32,8 @@ export interface GatewayReport {
   peakRssBytes: number
   rssBytes: number
   heapUsedBytes: number
+  /** Memory outside the JS heap that V8 knows of (Buffers, TLS wraps). */
+  externalBytes: number
   /** Frames dropped from full send queues since the last mark (ours; the naive router never drops). */
   drops: number
   /** Deliveries the router counted since the last mark. */
@@ -59,6 +61,10 @@ export interface LoadConnection {
   sends: boolean
   /** Stops reading right after the handshake. */
   stuck: boolean
+  /** Another gateway's streaming port (fed v2 scenario); default: the port given at start. */
+  port?: number
+  /** Which gateway this connection is on; deliveries from a source of another group are "across the link". */
+  group?: number
 }
 
 export interface LoadPhase {
@@ -89,6 +95,8 @@ export interface RunFigures {
   lost: number
   /** Per phase: offered events/s, deliveries/s and latency of the events sent in it. */
   phases: { rate: number; ms: number; offeredPerSecond: number; deliveriesPerSecond: number; latency: LatencySummary }[]
+  /** Deliveries whose source is on another gateway (fed v2), after warm-up. */
+  across: { delivered: number; latency: LatencySummary }
   perSecond: SecondFigures[]
 }
 
@@ -105,9 +113,9 @@ export interface StormFigures {
 }
 
 export type ToLoadGenerator =
-  | { type: 'start'; port: number; ca: string; identities: { certPem: string; keyPem: string }[] }
+  | { type: 'start'; port: number; ca: string; identities: { certPem: string; keyPem: string; ca?: string }[] }
   | { type: 'connect'; connections: LoadConnection[]; concurrency: number }
-  | { type: 'run'; phases: LoadPhase[]; warmupMs: number; drainMs: number }
+  | { type: 'run'; phases: LoadPhase[]; warmupMs: number; drainMs: number; sourceGroups?: number[] }
   | { type: 'storm'; connections: LoadConnection[]; expectSources: number; timeoutMs: number }
   | { type: 'stop' }
 
@@ -116,4 +124,27 @@ export type FromLoadGenerator =
   | { type: 'connected'; ms: number; failures: number }
   | { type: 'ran'; figures: RunFigures; cpuMs: number }
   | { type: 'storm'; figures: StormFigures }
+  | { type: 'stopped' }
+
+/** A full gateway (startGateway: store, PKI, streaming, TAK federation) for the fed v2 scenario. */
+export type ToFedHost =
+  | { type: 'start'; federateId: string; devices: number }
+  | { type: 'peer'; fingerprint: string; dial: { address: string; port: number } | null }
+  | { type: 'waitConnected'; timeoutMs: number }
+  | { type: 'mark' }
+  | { type: 'report' }
+  | { type: 'stop' }
+
+export type FromFedHost =
+  | {
+      type: 'ready'
+      streamingPort: number
+      federationPort: number
+      federationFingerprint: string
+      ca: string
+      identities: { certPem: string; keyPem: string }[]
+    }
+  | { type: 'peered' }
+  | { type: 'connected'; ok: boolean; lastError: string | null }
+  | { type: 'report'; report: GatewayReport; fed: { dropsByReason: Record<string, number> } }
   | { type: 'stopped' }

@@ -77,3 +77,20 @@ export class MarkerReader {
     onMark(digitsAt(buffer, at + MARKER.length, SRC_DIGITS), digitsAt(buffer, at + SEQ_OFFSET, SEQ_DIGITS), digitsAt(buffer, at + TIME_OFFSET, TIME_DIGITS))
   }
 }
+
+/** Throws when the marker reader misses, repeats or misreads a PLI in a stream cut at awkward sizes (run before each benchmark). */
+export function checkMarkerReader(): void {
+  const events = Array.from({ length: 40 }, (_, i) => pliBytes(i % 7, i, 1_000_000 + i))
+  const stream = Buffer.concat(events)
+  for (const size of [1, 3, 61, 77, events[0]!.length, 1000, 16_384]) {
+    const reader = new MarkerReader()
+    const seen: number[] = []
+    for (let at = 0; at < stream.length; at += size) {
+      reader.push(stream.subarray(at, at + size), (source, seq, sent) => {
+        if (source !== seq % 7 || sent !== 1_000_000 + seq) throw new Error(`The PLI marker reader misread event ${seq} (chunks of ${size})`)
+        seen.push(seq)
+      })
+    }
+    if (seen.length !== events.length || seen.some((seq, i) => seq !== i)) throw new Error(`The PLI marker reader lost or repeated events (chunks of ${size})`)
+  }
+}

@@ -9,8 +9,10 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { LocalLink } from '../../gateway/routing/types.ts'
 import { testPki } from '../support/pki.ts'
+import { checkMarkerReader } from './pli.ts'
 import type {
   BenchDevice,
+  FromFedHost,
   FromGatewayHost,
   FromLoadGenerator,
   GatewayReport,
@@ -19,12 +21,13 @@ import type {
   RouterKind,
   RunFigures,
   StormFigures,
+  ToFedHost,
   ToGatewayHost,
   ToLoadGenerator
 } from './messages.ts'
 
-const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--storm N]
-                    [--only broadcast,federated,stuck,storm,overload,idle,fedv2] [--routers ours,naive]`
+const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--storm N] [--fed-rate HZ]
+                    [--repeat K] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2] [--routers ours,naive]`
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const MiB = 1024 * 1024
@@ -50,18 +53,23 @@ const numberFlag = (name: string, fallback: number): number => {
 const params = {
   devices: Math.round(numberFlag('devices', quick ? 200 : 400)),
   rate: numberFlag('rate', 1),
-  seconds: numberFlag('seconds', quick ? 3 : 20),
-  overloadSeconds: numberFlag('overload-seconds', quick ? 3 : 60),
-  recoverySeconds: quick ? 3 : 8,
-  storm: Math.round(numberFlag('storm', quick ? 300 : 1000)),
-  stormPositions: quick ? 50 : 100,
+  seconds: numberFlag('seconds', quick ? 2 : 15),
+  overloadSeconds: numberFlag('overload-seconds', quick ? 2 : 60),
+  recoverySeconds: quick ? 2 : 8,
+  storm: Math.round(numberFlag('storm', quick ? 200 : 1000)),
+  /** Fed v2: devices per gateway, each sending at fedRate Hz; events/s each way = fedDevices x fedRate. */
+  fedDevices: 4,
+  fedRate: numberFlag('fed-rate', quick ? 500 : 2500),
+  stormPositions: quick ? 20 : 100,
   certsPerNetwork: 8
 }
-const shortSeconds = Math.max(3, Math.round(params.seconds / 2))
-const warmupMs = quick ? 1000 : 3000
-const allScenarios = ['broadcast', 'federated', 'stuck', 'storm', 'overload', 'idle', 'fedv2']
+/** Federated, stuck receiver and idle latency runs. */
+const shortSeconds = quick ? params.seconds : Math.max(5, Math.round((params.seconds * 2) / 3))
+const warmupMs = quick ? 500 : 3000
+const allScenarios = ['broadcast', 'federated', 'stuck', 'storm', 'rss', 'overload', 'idle', 'fedv2']
 const only = (flag('only') ?? allScenarios.join(',')).split(',')
 const routers = (flag('routers') ?? 'ours,naive').split(',') as RouterKind[]
+const repeat = Math.round(numberFlag('repeat', 1))
 for (const name of only) if (!allScenarios.includes(name)) throw new Error(`Unknown scenario ${name}\n${usage}`)
 for (const name of routers) if (name !== 'ours' && name !== 'naive') throw new Error(`Unknown router ${name}\n${usage}`)
 
@@ -73,8 +81,8 @@ class Child<In, Out extends { type: string }> {
   readonly process: ChildProcess
 
   constructor(file: string, extraNodeFlags: string[] = []) {
-    const execArgv = ['--import', 'tsx', ...extraNodeFlags]
-    this.process = fork(path.join(here, file), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    const execArgv = file.endsWith('.mjs') ? extraNodeFlags : ['--import', 'tsx', ...extraNodeFlags]
+    this.process = fork(path.resolve(here, file), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     this.process.on('message', (message) => {
       this.inbox.push(message as Out)
       this.waiter?.()
@@ -117,9 +125,41 @@ class Child<In, Out extends { type: string }> {
 }
 
 type Host = Child<ToGatewayHost, FromGatewayHost>
+
+/**
+ * The gateway process runs a bundle made with esbuild (as the product runs compiled code): under tsx it would carry
+ * the loader's ~35 MiB, which would blur the RSS figures. Falls back to tsx when esbuild is not there (--tsx-gateway forces it).
+ */
+async function bundleGatewayHost(): Promise<{ file: string; dir: string | null }> {
+  if (process.argv.includes('--tsx-gateway')) return { file: 'gateway-host.ts', dir: null }
+  try {
+    const esbuild = await import('esbuild')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-bench-'))
+    const file = path.join(dir, 'gateway-host.mjs')
+    await esbuild.build({
+      entryPoints: [path.join(here, 'gateway-host.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: file,
+      logLevel: 'error',
+      banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" }
+    })
+    // gateway/cot/proto.ts reads its .proto next to itself: give the bundle the same layout.
+    fs.cpSync(path.join(here, '../../gateway/cot/proto'), path.join(dir, 'proto'), { recursive: true })
+    return { file, dir }
+  } catch (error) {
+    console.log(`(could not bundle the gateway host with esbuild, running it under tsx: ${error instanceof Error ? error.message : String(error)})`)
+    return { file: 'gateway-host.ts', dir: null }
+  }
+}
+const gatewayHost = await bundleGatewayHost()
 type Load = Child<ToLoadGenerator, FromLoadGenerator>
 
 // ---- identities ----
+
+checkMarkerReader()
 
 const pkiStartedAt = performance.now()
 const pki = await testPki({ reuseDeviceKeys: true })
@@ -153,7 +193,7 @@ const bothWays = (a: string, b: string): LocalLink[] => [
 
 async function startPair(router: RouterKind, links: LocalLink[], watchDeviceId: string | null): Promise<{ host: Host; load: Load }> {
   // BENCH_GATEWAY_FLAGS: extra Node flags for the gateway process only (e.g. --cpu-prof, --trace-gc) when digging.
-  const host: Host = new Child('gateway-host.ts', (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean))
+  const host: Host = new Child(gatewayHost.file, (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean))
   const load: Load = new Child('load-generator.ts')
   const { port } = await host.ask({ type: 'start', config: { router, tls: serverTls, devices, links, watchDeviceId } }, 'ready')
   await load.ask({ type: 'start', port, ca: pki.pki.caCertPem, identities: devices.map((d) => ({ certPem: d.certPem, keyPem: d.keyPem })) }, 'started')
@@ -256,6 +296,83 @@ async function stormScenario(router: RouterKind): Promise<StormResult> {
   }
 }
 
+interface IdleResult {
+  before: GatewayReport
+  idle: GatewayReport
+  connectMs: number
+  failures: number
+}
+
+/** 1,000 devices connected at a steady pace (no storm), doing nothing: the gateway's memory per idle connection. */
+async function idleRssScenario(router: RouterKind): Promise<IdleResult> {
+  const pair = await startPair(router, [], null)
+  try {
+    await sleep(500)
+    const { report: before } = await pair.host.ask({ type: 'report' }, 'report')
+    const specs: LoadConnection[] = Array.from({ length: params.storm }, (_, i) => ({ identity: identityIndex('net-a', i), source: i, sends: false, stuck: false }))
+    const connected = await pair.load.ask({ type: 'connect', connections: specs, concurrency: 16 }, 'connected', 120_000)
+    await sleep(2000)
+    const { report: idle } = await pair.host.ask({ type: 'report' }, 'report')
+    return { before, idle, connectMs: connected.ms, failures: connected.failures }
+  } finally {
+    await stopPair(pair)
+  }
+}
+
+interface FedResult {
+  run: RunFigures
+  a: GatewayReport
+  b: GatewayReport
+  loadCpuMs: number
+  dropsByReason: Record<string, number>
+}
+
+/**
+ * Two whole gateways (each its own process, CA and TAK federation), B dialing A over fed v2 on loopback; fedDevices
+ * devices on each send PLIs at fedRate, so each direction carries fedDevices x fedRate events/s. Every device also
+ * gets its own side's events (local broadcast); "across" figures count only what crossed the link.
+ */
+async function fedScenario(): Promise<FedResult> {
+  const a = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts')
+  const b = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts')
+  const load: Load = new Child('load-generator.ts')
+  try {
+    const [readyA, readyB] = await Promise.all([
+      a.ask({ type: 'start', federateId: 'bench-a', devices: params.fedDevices }, 'ready', 120_000),
+      b.ask({ type: 'start', federateId: 'bench-b', devices: params.fedDevices }, 'ready', 120_000)
+    ])
+    await a.ask({ type: 'peer', fingerprint: readyB.federationFingerprint, dial: null }, 'peered')
+    await b.ask({ type: 'peer', fingerprint: readyA.federationFingerprint, dial: { address: '127.0.0.1', port: readyA.federationPort } }, 'peered')
+    const [linkA, linkB] = await Promise.all([a.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected'), b.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected')])
+    if (!linkA.ok || !linkB.ok) throw new Error(`The fed v2 link did not come up: ${linkB.lastError ?? linkA.lastError ?? 'no error reported'}`)
+    const identities = [...readyA.identities.map((i) => ({ ...i, ca: readyA.ca })), ...readyB.identities.map((i) => ({ ...i, ca: readyB.ca }))]
+    await load.ask({ type: 'start', port: readyA.streamingPort, ca: readyA.ca, identities }, 'started')
+    const specs: LoadConnection[] = []
+    for (const [group, ready] of [readyA, readyB].entries()) {
+      for (let i = 0; i < params.fedDevices; i++) {
+        const index = group * params.fedDevices + i
+        specs.push({ identity: index, source: index, sends: true, stuck: false, port: ready.streamingPort, group })
+      }
+    }
+    await load.ask({ type: 'connect', connections: specs, concurrency: 8 }, 'connected')
+    await sleep(500)
+    a.send({ type: 'mark' })
+    b.send({ type: 'mark' })
+    const ran = await load.ask(
+      { type: 'run', phases: [{ rate: params.fedRate, ms: shortSeconds * 1000 }], warmupMs, drainMs: 10_000, sourceGroups: specs.map((s) => s.group ?? 0) },
+      'ran',
+      600_000
+    )
+    const [reportA, reportB] = await Promise.all([a.ask({ type: 'report' }, 'report'), b.ask({ type: 'report' }, 'report')])
+    const dropsByReason: Record<string, number> = {}
+    for (const drops of [reportA.fed.dropsByReason, reportB.fed.dropsByReason]) for (const [k, v] of Object.entries(drops)) dropsByReason[k] = (dropsByReason[k] ?? 0) + v
+    return { run: ran.figures, a: reportA.report, b: reportB.report, loadCpuMs: ran.cpuMs, dropsByReason }
+  } finally {
+    await load.stop({ type: 'stop' }, 'stopped')
+    await Promise.all([a.stop({ type: 'stop' }, 'stopped'), b.stop({ type: 'stop' }, 'stopped')])
+  }
+}
+
 // ---- figures ----
 
 type Figures = Record<string, number>
@@ -323,7 +440,7 @@ function printScenario(name: string): void {
   const naive = output.byRouter.naive ?? {}
   const keys = [...new Set([...Object.keys(ours), ...Object.keys(naive)])]
   const width = Math.max(22, ...keys.map((k) => k.length + 2))
-  const lines = [`\n== ${output.title}`, `   target: ${output.target}`, `${''.padEnd(width)}${'ours'.padStart(12)}${'naive'.padStart(12)}${'ours/naive'.padStart(12)}`]
+  const lines = [`\n== ${output.title}${repeat > 1 ? ` (median of ${repeat} runs each)` : ''}`, `   target: ${output.target}`, `${''.padEnd(width)}${'ours'.padStart(12)}${'naive'.padStart(12)}${'ours/naive'.padStart(12)}`]
   for (const key of keys) {
     const a = ours[key]
     const b = naive[key]
@@ -338,10 +455,36 @@ const runStartedAt = performance.now()
 console.log(
   `Fedgate routing benchmark${quick ? ' (quick)' : ''}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; ` +
     `gateway and load generator are separate processes sharing these cores. ${params.devices} devices x ${params.rate} Hz, ${params.seconds} s; ` +
-    `certificates ready in ${Math.round(pkiMs)} ms (${devices.length} device certificates reused across connections).`
+    `certificates ready in ${Math.round(pkiMs)} ms (${devices.length} device certificates reused across connections). ` +
+    `Gateway process: ${gatewayHost.dir ? 'esbuild bundle on plain node' : 'tsx'}. Machine load average now ${os.loadavg()[0]!.toFixed(1)}; "other processes CPU %" in each table shows what else ran.` +
+    (process.env.BENCH_QUEUE_VARIANT ? ` Send-queue experiment in our gateway: ${process.env.BENCH_QUEUE_VARIANT}.` : '')
 )
 
 const broadcastP99: Partial<Record<RouterKind, number>> = {}
+
+/**
+ * Runs one scenario for each router, `--repeat` times with the order alternating (ours, naive, naive, ours, …) so
+ * that a burst of noise from other processes does not land on one router only; each figure is the median.
+ */
+async function measureEach(measure: (router: RouterKind) => Promise<Figures>): Promise<Partial<Record<RouterKind, Figures>>> {
+  const runs = new Map<RouterKind, Figures[]>(routers.map((r) => [r, []]))
+  for (let round = 0; round < repeat; round++) {
+    const order = round % 2 === 0 ? routers : [...routers].reverse()
+    for (const router of order) runs.get(router)!.push(await measure(router))
+  }
+  const median = (values: number[]): number => {
+    const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
+    if (sorted.length === 0) return NaN
+    const mid = Math.floor(sorted.length / 2)
+    return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+  }
+  const out: Partial<Record<RouterKind, Figures>> = {}
+  for (const [router, list] of runs) {
+    const keys = Object.keys(list[0] ?? {})
+    out[router] = Object.fromEntries(keys.map((k) => [k, median(list.map((f) => f[k]!))]))
+  }
+  return out
+}
 
 if (only.includes('broadcast')) {
   const out: ScenarioOutput = {
@@ -350,11 +493,11 @@ if (only.includes('broadcast')) {
     byRouter: {},
     notes: []
   }
-  for (const router of routers) {
+  out.byRouter = await measureEach(async (router) => {
     const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate, ms: params.seconds * 1000 }], warmupMs })
-    out.byRouter[router] = loadFigures(result)
-    broadcastP99[router] = result.run.latency.p99
-  }
+    return loadFigures(result)
+  })
+  for (const router of routers) broadcastP99[router] = out.byRouter[router]?.['p99 ms']
   results.broadcast = out
   printScenario('broadcast')
 }
@@ -366,7 +509,7 @@ if (only.includes('federated')) {
     byRouter: {},
     notes: []
   }
-  for (const router of routers) {
+  out.byRouter = await measureEach(async (router) => {
     const result = await loadScenario(router, {
       networks: ['net-a', 'net-b'],
       links: bothWays('net-a', 'net-b'),
@@ -374,8 +517,8 @@ if (only.includes('federated')) {
       phases: [{ rate: params.rate, ms: shortSeconds * 1000 }],
       warmupMs
     })
-    out.byRouter[router] = loadFigures(result)
-  }
+    return loadFigures(result)
+  })
   results.federated = out
   printScenario('federated')
 }
@@ -387,10 +530,10 @@ if (only.includes('stuck')) {
     byRouter: {},
     notes: ['queue = bytes the gateway holds for the stuck connection (our send queue + socket buffer; naive: socket buffer)']
   }
-  for (const router of routers) {
+  out.byRouter = await measureEach(async (router) => {
     const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: true, phases: [{ rate: params.rate, ms: shortSeconds * 1000 }], warmupMs })
-    out.byRouter[router] = { ...loadFigures(result), 'stuck queue max KiB': result.gateway.watchedQueueMaxBytes / 1024, 'p99 vs broadcast': result.run.latency.p99 / (broadcastP99[router] ?? NaN) }
-  }
+    return { ...loadFigures(result), 'stuck queue max KiB': result.gateway.watchedQueueMaxBytes / 1024, 'p99 vs broadcast': result.run.latency.p99 / (broadcastP99[router] ?? NaN) }
+  })
   results.stuck = out
   printScenario('stuck')
 }
@@ -402,10 +545,10 @@ if (only.includes('storm')) {
     byRouter: {},
     notes: [`idle RSS is measured 2 s after the storm with ${params.storm + params.stormPositions} idle connections (the storm's plus the position holders)`]
   }
-  for (const router of routers) {
+  out.byRouter = await measureEach(async (router) => {
     const result = await stormScenario(router)
     const cpuMs = result.gateway.cpuUserMs + result.gateway.cpuSystemMs
-    out.byRouter[router] = {
+    return {
       connections: result.storm.connections,
       failures: result.storm.failures,
       'all handshaken s': result.storm.handshakeMs / 1000,
@@ -419,9 +562,33 @@ if (only.includes('storm')) {
       'idle RSS MiB': result.idleRssBytes / MiB,
       'idle connections': result.idleConnections
     }
-  }
+  })
   results.storm = out
   printScenario('storm')
+}
+
+if (only.includes('rss')) {
+  const out: ScenarioOutput = {
+    title: `idle devices: ${params.storm} devices connected 16 at a time, then idle for 2 s`,
+    target: '1,000 idle devices connected: RSS <= 120 MiB',
+    byRouter: {},
+    notes: []
+  }
+  out.byRouter = await measureEach(async (router) => {
+    const result = await idleRssScenario(router)
+    return {
+      connections: result.idle.connections,
+      failures: result.failures,
+      'connect s': result.connectMs / 1000,
+      'RSS empty MiB': result.before.rssBytes / MiB,
+      'RSS idle MiB': result.idle.rssBytes / MiB,
+      'KiB per connection': (result.idle.rssBytes - result.before.rssBytes) / 1024 / Math.max(1, result.idle.connections),
+      'JS heap MiB': result.idle.heapUsedBytes / MiB,
+      'external MiB': result.idle.externalBytes / MiB
+    }
+  })
+  results.rss = out
+  printScenario('rss')
 }
 
 if (only.includes('overload')) {
@@ -434,7 +601,7 @@ if (only.includes('overload')) {
       'capacity: offered load here is twice the broadcast scenario; "vs broadcast deliveries" compares delivered/s with the 1x scenario'
     ]
   }
-  for (const router of routers) {
+  out.byRouter = await measureEach(async (router) => {
     const result = await loadScenario(router, {
       networks: ['net-a'],
       links: [],
@@ -449,7 +616,7 @@ if (only.includes('overload')) {
     const normal = (broadcastP99[router] ?? 40) * 1.5 + 5
     const recovery = result.run.phases[1]!
     const timeline = result.gateway.rssTimeline
-    out.byRouter[router] = {
+    return {
       ...figures,
       'vs broadcast deliveries': figures['deliveries/s']! / (results.broadcast?.byRouter[router]?.['deliveries/s'] ?? NaN),
       'RSS at end MiB': (timeline[timeline.length - 1] ?? result.gateway.rssBytes) / MiB,
@@ -457,51 +624,83 @@ if (only.includes('overload')) {
       'recovery s': recoverySeconds(result.run, normal),
       'max queue KiB': result.gateway.anyQueueMaxBytes / 1024
     }
-  }
+  })
   results.overload = out
   printScenario('overload')
 }
 
 if (only.includes('idle')) {
   const out: ScenarioOutput = {
-    title: `idle latency: ${params.devices} devices x ${params.rate / 10} Hz (10% load), ${shortSeconds * 2} s`,
+    title: `idle latency: ${params.devices} devices x ${params.rate / 10} Hz (10% load), ${shortSeconds} s`,
     target: 'p95 <= 5 ms',
     byRouter: {},
     notes: []
   }
-  for (const router of routers) {
-    const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate / 10, ms: shortSeconds * 2000 }], warmupMs })
-    out.byRouter[router] = loadFigures(result)
-  }
+  out.byRouter = await measureEach(async (router) => {
+    const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate / 10, ms: shortSeconds * 1000 }], warmupMs })
+    return loadFigures(result)
+  })
   results.idle = out
   printScenario('idle')
 }
 
 if (only.includes('fedv2')) {
-  let available = false
-  try {
-    // A path in a variable: the module may not exist yet, and typecheck must not depend on it.
-    const takFederation = '../../gateway/federation/tak/index.ts'
-    const module = (await import(takFederation)) as Record<string, unknown>
-    available = typeof module.startTakFederation === 'function'
-  } catch {
-    available = false
+  const out: ScenarioOutput = {
+    title: `fed v2 link between two gateways: ${params.fedDevices} devices on each x ${params.fedRate} Hz = ${params.fedDevices * params.fedRate} events/s each way, ${shortSeconds} s`,
+    target: '>= 50k events/s each way, p99 <= 20 ms',
+    byRouter: {},
+    notes: [
+      'ours only (no naive federation); two whole gateways (startGateway) in their own processes plus the load generator share the cores',
+      '"across" rows: deliveries of events that came over the link; the other rows include each side\'s local broadcast'
+    ]
   }
-  console.log(
-    available
-      ? '\n== fed v2 link between two gateways: startTakFederation exists but this benchmark does not drive it yet (skipped)'
-      : '\n== fed v2 link between two gateways: skipped — gateway/federation/tak (startTakFederation) is not in the tree yet'
-  )
+  try {
+    const result = await fedScenario()
+    const { run } = result
+    const seconds = run.sendMs / 1000
+    const cpuA = result.a.cpuUserMs + result.a.cpuSystemMs
+    const cpuB = result.b.cpuUserMs + result.b.cpuSystemMs
+    out.byRouter.ours = {
+      'offered events/s each way': run.sent / seconds / 2,
+      // Each event that crosses reaches every device on the far side.
+      'across events/s each way': run.across.delivered / 2 / params.fedDevices / Math.max(0.001, seconds - warmupMs / 1000),
+      'delivered %': (100 * (run.delivered - run.duplicates)) / Math.max(1, run.expected),
+      'across p50 ms': run.across.latency.p50,
+      'across p95 ms': run.across.latency.p95,
+      'across p99 ms': run.across.latency.p99,
+      'across max ms': run.across.latency.max,
+      'all p99 ms': run.latency.p99,
+      gaps: run.gaps,
+      duplicates: run.duplicates,
+      reorders: run.reorders,
+      lost: run.lost,
+      'drops (gateways)': Object.values(result.dropsByReason).reduce((x, y) => x + y, 0),
+      'gateway A CPU %': (100 * cpuA) / result.a.elapsedMs,
+      'gateway B CPU %': (100 * cpuB) / result.b.elapsedMs,
+      'peak RSS A MiB': result.a.peakRssBytes / MiB,
+      'peak RSS B MiB': result.b.peakRssBytes / MiB,
+      'load gen CPU %': (100 * result.loadCpuMs) / run.sendMs
+    }
+    if (Object.keys(result.dropsByReason).length > 0) out.notes.push(`drops by reason: ${JSON.stringify(result.dropsByReason)}`)
+  } catch (error) {
+    out.notes.push(`could not run: ${error instanceof Error ? error.message : String(error)}`)
+  }
+  results.fedv2 = out
+  printScenario('fedv2')
 }
 
 const totalSeconds = (performance.now() - runStartedAt) / 1000
 console.log(`\nbenchmark finished in ${totalSeconds.toFixed(0)} s`)
 pki.cleanup()
+if (gatewayHost.dir) fs.rmSync(gatewayHost.dir, { recursive: true, force: true })
 console.log(
   JSON.stringify({
     bench: 'fedgate-routing',
     quick,
     params,
+    repeat,
+    queueVariant: process.env.BENCH_QUEUE_VARIANT ?? null,
+    loadAverage: os.loadavg()[0],
     cores: os.cpus().length,
     node: process.version,
     seconds: Math.round(totalSeconds),

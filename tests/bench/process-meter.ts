@@ -1,0 +1,83 @@
+// The figures a benchmark gateway process reports about itself since the last mark: CPU, RSS (sampled every 100 ms),
+// event-loop delay, and what its router counted. Shared by the single-router host and the fed v2 gateway host.
+
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { GatewayReport } from './messages.ts'
+
+export interface RouterFigures {
+  queues(): { deviceId: string; bytes: number }[]
+  drops(): number
+  deliveries(): number
+  eventsIn(): number
+}
+
+export class ProcessMeter {
+  private markedAt = performance.now()
+  private cpuAtMark = process.cpuUsage()
+  private dropsAtMark = 0
+  private deliveriesAtMark = 0
+  private eventsInAtMark = 0
+  private peakRss = 0
+  private watchedMax = 0
+  private anyMax = 0
+  private rssTimeline: number[] = []
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+
+  constructor(
+    private readonly figures: () => RouterFigures | null,
+    private readonly watchDeviceId: () => string | null = () => null
+  ) {
+    this.loopDelay.enable()
+    // Sampling costs a walk over the connections ten times a second; every router measured pays it alike.
+    let ticks = 0
+    setInterval(() => {
+      const rss = process.memoryUsage.rss()
+      if (rss > this.peakRss) this.peakRss = rss
+      if (++ticks % 10 === 0) this.rssTimeline.push(rss)
+      const running = this.figures()
+      if (!running) return
+      const watched = this.watchDeviceId()
+      for (const queue of running.queues()) {
+        if (queue.bytes > this.anyMax) this.anyMax = queue.bytes
+        if (queue.deviceId === watched && queue.bytes > this.watchedMax) this.watchedMax = queue.bytes
+      }
+    }, 100).unref()
+  }
+
+  mark(): void {
+    const running = this.figures()
+    this.markedAt = performance.now()
+    this.cpuAtMark = process.cpuUsage()
+    this.dropsAtMark = running?.drops() ?? 0
+    this.deliveriesAtMark = running?.deliveries() ?? 0
+    this.eventsInAtMark = running?.eventsIn() ?? 0
+    this.peakRss = process.memoryUsage.rss()
+    this.watchedMax = 0
+    this.anyMax = 0
+    this.rssTimeline = []
+    this.loopDelay.reset()
+  }
+
+  report(): GatewayReport {
+    const running = this.figures()
+    const cpu = process.cpuUsage(this.cpuAtMark)
+    const memory = process.memoryUsage()
+    return {
+      elapsedMs: performance.now() - this.markedAt,
+      cpuUserMs: cpu.user / 1000,
+      cpuSystemMs: cpu.system / 1000,
+      peakRssBytes: Math.max(this.peakRss, memory.rss),
+      rssBytes: memory.rss,
+      heapUsedBytes: memory.heapUsed,
+      externalBytes: memory.external,
+      drops: (running?.drops() ?? 0) - this.dropsAtMark,
+      deliveries: (running?.deliveries() ?? 0) - this.deliveriesAtMark,
+      eventsIn: (running?.eventsIn() ?? 0) - this.eventsInAtMark,
+      connections: running?.queues().length ?? 0,
+      watchedQueueMaxBytes: this.watchedMax,
+      anyQueueMaxBytes: this.anyMax,
+      rssTimeline: this.rssTimeline,
+      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6
+    }
+  }
+}
