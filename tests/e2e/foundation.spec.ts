@@ -90,10 +90,10 @@ test('first administrator, organization, network, team, users; restart keeps the
   await page.getByRole('option', { name: /Squad Lead/ }).click()
   await page.keyboard.press('Escape')
   await team.getByRole('button', { name: 'Save members' }).click()
-  await expect(team).toContainText('1 members')
+  await expect(team).toContainText('1 member ·')
   await team.getByLabel('Alpha: Manage devices').check()
   await team.getByRole('button', { name: 'Save permissions' }).click()
-  await expect(team).toContainText('1 networks granted')
+  await expect(team).toContainText('1 network granted')
   await shot(page, 'teams')
 
   // The audit log saw all of it.

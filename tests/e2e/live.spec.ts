@@ -69,6 +69,9 @@ test('devices come online live, a revoked device is cut off, two networks federa
       await expect(row).toContainText(uid)
       await expect(row).toContainText('127.0.0.1')
     }
+    await expect(page.getByTestId('device-VIPER-2').getByTestId('device-position')).toContainText('34.20000, -117.30000')
+    // The page header counts follow the same events.
+    await expect(page.getByText('2 devices · 2 online')).toBeVisible()
     await shot(page, 'devices-online')
 
     // A lost phone: revoke it, and its connection drops at once.
@@ -78,6 +81,7 @@ test('devices come online live, a revoked device is cut off, two networks federa
     expect(cut).toBe(true)
     await expect(page.getByTestId('device-VIPER-2')).toHaveCount(0)
     await expect(page.getByTestId('device-VIPER-1')).toContainText(/online/i)
+    await expect(page.getByText('1 device · 1 online')).toBeVisible()
   } finally {
     for (const device of devices) device.socket.destroy()
   }
@@ -102,4 +106,11 @@ test('devices come online live, a revoked device is cut off, two networks federa
   await expect(chip(row, 'theirs', 'In')).toHaveAttribute('data-state', 'on')
   await expect(chip(row, 'ours', 'In')).toHaveAttribute('data-state', 'on')
   await shot(page, 'federations-within')
+
+  // Stop federating, behind a confirmation: gone for both sides.
+  await page.getByRole('button', { name: 'Stop federating with Bravo' }).click()
+  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Stop federating' }).click()
+  await expect(page.getByTestId('federation-Bravo')).toHaveCount(0)
+  await openTab(page, 'Bravo', 'Federated Networks')
+  await expect(page.getByTestId('federation-Alpha')).toHaveCount(0)
 })

@@ -46,3 +46,8 @@ export function formatDuration(seconds: number): string {
   if (minutes > 0) return `${minutes} min ${s % 60} s`
   return `${s} s`
 }
+
+/** "1 device", "2 devices": counts an operator reads at a glance. */
+export function countOf(count: number, singular: string, plural = `${singular}s`): string {
+  return `${count} ${count === 1 ? singular : plural}`
+}

@@ -4,7 +4,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { NetworkDto } from '../../../gateway/api/contract.ts'
-import { api } from '../api.ts'
+import { api, onEvent } from '../api.ts'
 
 export const useNetworksStore = defineStore('networks', () => {
   const list = ref<NetworkDto[]>([])
@@ -48,5 +48,20 @@ export const useNetworksStore = defineStore('networks', () => {
 
   const byId = (id: string | null): NetworkDto | null => list.value.find((n) => n.id === id) ?? null
 
-  return { list, organizationId, loading, load, reload, create, rename, remove, byId }
+  /** Keeps the device and online counts live from `deviceStatus` events (revoked devices do not count). */
+  function follow(): () => void {
+    return onEvent((event) => {
+      if (event.type === 'deviceStatus') {
+        const network = byId(event.networkId)
+        if (network === null) return
+        const active = event.devices.filter((d) => d.revokedAt === null)
+        network.deviceCount = active.length
+        network.onlineCount = active.filter((d) => d.online).length
+      } else if (event.type === 'changed' && event.area === 'devices' && byId(event.networkId ?? null) !== null) {
+        void reload().catch(() => undefined)
+      }
+    })
+  }
+
+  return { list, organizationId, loading, load, reload, create, rename, remove, byId, follow }
 })
