@@ -132,6 +132,17 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
+  // Every page fails its test on an uncaught error or a console error such as a CSP refusal ("Refused to load …").
+  // Answers the test provoked on purpose (403, 401) show up as "Failed to load resource" and are not failures.
+  page: async ({ page }, use) => {
+    const problems: string[] = []
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
+    })
+    await use(page)
+    expect(problems, 'the console page logged errors').toEqual([])
+  },
   serve: async ({}, use) => {
     const started: Served[] = []
     const ownDirs = new Set<string>()
