@@ -102,3 +102,49 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     hq?.cleanup()
   }
 })
+
+test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, port and CA from the dialog', async ({ page, serve, request }) => {
+  const env = (id: string): Record<string, string> => ({
+    FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    Federation__AdvertisedHostname: 'localhost',
+    Federation__OurFederateId: id
+  })
+  const [laptop, hq] = await Promise.all([serve({ env: env('fedgate-laptop') }), serve({ env: env('fedgate-hq') })])
+  const prepare = async (url: string): Promise<{ token: string; fingerprint: string; port: number; caPem: string; networkId: string }> => {
+    const token = await loginToken(request, url, 'admin', ADMIN_PASSWORD)
+    const org = await apiOk<{ id: string }>(request, url, 'createOrganization', { name: '2-5 Recon', plan: 'team' }, token)
+    const network = await apiOk<{ id: string }>(request, url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
+    const info = await apiOk<{ fingerprint: string; port: number }>(request, url, 'getConnectionInfo', {}, token)
+    const ca = await apiOk<{ contentBase64: string }>(request, url, 'downloadArtifact', { kind: 'ca-cert' }, token)
+    return { token, fingerprint: info.fingerprint, port: info.port, caPem: Buffer.from(ca.contentBase64, 'base64').toString('utf8'), networkId: network.id }
+  }
+  const [ours, theirs] = await Promise.all([prepare(laptop.url), prepare(hq.url)])
+  // HQ's admin registered our fingerprint; HQ cannot reach us, so it waits for our call.
+  await apiOk(request, hq.url, 'addExternalPeer', { networkId: theirs.networkId, fingerprint: ours.fingerprint, displayName: 'Field laptop' }, theirs.token)
+
+  await signIn(page, laptop.url, 'admin', ADMIN_PASSWORD)
+  await page.getByTestId('network-Alpha').getByText('Alpha', { exact: true }).click()
+  await page.getByRole('tab', { name: 'External TAK Servers' }).click()
+  await page.getByRole('button', { name: 'Add peer' }).first().click()
+  const dialog = page.getByTestId('add-peer-dialog')
+  await dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)').fill(theirs.fingerprint)
+  await dialog.getByLabel('Name').fill('HQ')
+  await dialog.getByLabel('Fedgate dials (for a laptop nobody can reach)').check()
+  await dialog.getByLabel('Their address').fill('127.0.0.1')
+  await dialog.getByLabel('Port').fill(String(theirs.port))
+  await dialog.getByLabel('Their CA certificate (PEM, optional)').fill(theirs.caPem)
+  await dialog.getByRole('button', { name: 'Add peer' }).click()
+  await expect(dialog).toBeHidden()
+
+  const row = page.getByTestId('peer-HQ')
+  await expect(row).toContainText('Up', { timeout: 20_000 })
+  const hqPeers = await apiOk<{ status: { connected: boolean } }[]>(request, hq.url, 'listExternalPeers', { networkId: theirs.networkId }, theirs.token)
+  expect(hqPeers[0]?.status.connected).toBe(true)
+
+  // Pausing our end (In and Out off) keeps the link up and says Paused.
+  await row.getByTestId('chips-peer').locator('.v-chip').filter({ hasText: /^\s*In\s*$/ }).click()
+  await row.getByTestId('chips-peer').locator('.v-chip').filter({ hasText: /^\s*Out\s*$/ }).click()
+  await expect(row).toContainText('Paused')
+  await expect(row).toContainText('Up')
+  await shot(page, 'peers-dialed')
+})
