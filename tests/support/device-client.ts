@@ -52,8 +52,15 @@ export class DeviceClient {
     return this.received.filter((e) => !e.type.startsWith('t-x-c-t') && !e.type.startsWith('t-x-takp'))
   }
 
-  /** Send one event (an XML string or a parsed event) in the connection's current protocol. */
+  /**
+   * Send one event (an XML string or a parsed event) in the connection's current protocol. An XML string goes out
+   * byte for byte: parsing it would strip `<marti><dest>` (the parser prepares events for delivery).
+   */
   send(event: string | CotEvent): void {
+    if (typeof event === 'string' && this.protocol === 'xml') {
+      this.socket.write(event)
+      return
+    }
     const parsed = typeof event === 'string' ? parseEvent(Buffer.from(event)) : event
     this.socket.write(this.protocol === 'protobuf' ? protoFrameOf(parsed) : parsed.xml)
   }

@@ -100,6 +100,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     board.disconnected(session.peerId, reason)
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' disconnected: ${reason}`)
   }
+  const rejectedEmittedAt = new Map<string, number>()
   const onRejected = (attempt: RejectedAttempt): void => {
     const now = new Date().toISOString()
     const key = attempt.fingerprint || `(none) ${attempt.address}`
@@ -110,7 +111,13 @@ export async function startTakFederation(services: Services, options: TakFederat
     rejectedList.delete(key)
     rejectedList.set(key, entry)
     if (rejectedList.size > MAX_REJECTED) rejectedList.delete(rejectedList.keys().next().value!)
-    events.emit({ type: 'rejectedPeer', peer: entry })
+    // A scanner retrying one certificate must not flood the consoles: at most one event per fingerprint per second.
+    const lastEmitted = rejectedEmittedAt.get(key) ?? 0
+    if (Date.now() - lastEmitted >= 1000) {
+      rejectedEmittedAt.set(key, Date.now())
+      if (rejectedEmittedAt.size > MAX_REJECTED) rejectedEmittedAt.delete(rejectedEmittedAt.keys().next().value!)
+      events.emit({ type: 'rejectedPeer', peer: entry })
+    }
     if (!known) log.warn(`TAK federation: refused a certificate that no peer is registered with (${attempt.fingerprint || 'none'}) from ${attempt.address}`)
   }
 
