@@ -11,6 +11,7 @@ import * as components from 'vuetify/components'
 import * as directives from 'vuetify/directives'
 import type {
   ConsoleEvent,
+  DataPackageDto,
   DeviceDto,
   ExternalPeerDto,
   FederationDto,
@@ -24,6 +25,7 @@ import { useOrganizationsStore } from '../../renderer/src/stores/organizations.t
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
 import DevicesTab from '../../renderer/src/tabs/DevicesTab.vue'
 import FederationsTab from '../../renderer/src/tabs/FederationsTab.vue'
+import PackagesTab from '../../renderer/src/tabs/PackagesTab.vue'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
 
 const NET = 'net_alpha'
@@ -71,6 +73,19 @@ const device: DeviceDto = {
   drops: 0
 }
 
+const federatedPackage: DataPackageDto = {
+  id: 'pkg_1',
+  networkId: NET,
+  hash: 'ab'.repeat(32),
+  name: 'overlay.zip',
+  size: 2_500_000,
+  mimeType: 'application/zip',
+  createdAt: AT,
+  source: { kind: 'federation', label: 'Bravo', id: 'fed_1' },
+  private: false,
+  sharedWith: [{ kind: 'peer', id: 'peer_1', label: 'HQ TAK Server', at: AT }]
+}
+
 class GatewayError extends Error {
   constructor(
     readonly code: string,
@@ -94,6 +109,7 @@ function installFakeBridge(): void {
     listExternalPeers: () => [structuredClone(peer)],
     listRejectedPeers: () => [],
     listDevices: () => [structuredClone(device)],
+    listDataPackages: () => [structuredClone(federatedPackage)],
     updateFederationEnd: () => structuredClone(federation)
   }
   const bridge = new Proxy({} as Record<string, unknown>, {
@@ -315,5 +331,30 @@ describe('Devices tab', () => {
     expect(row()).toMatch(/online/i)
     expect(row()).toContain('ANDROID-abc')
     expect(row()).toContain('10.0.0.7')
+  })
+})
+
+describe('Data Packages tab', () => {
+  it('shows where a package came from and where it went; a changed event refreshes the list', async () => {
+    signedInWith(['manageDataPackages'])
+    const wrapper = await mountTab(PackagesTab)
+    const row = wrapper.find('[data-testid="package-overlay.zip"]').text()
+    expect(row).toContain('Bravo')
+    expect(row).toContain('Federated network')
+    expect(row).toContain('HQ TAK Server')
+    expect(row).toMatch(/2\.[45] MB/)
+    expect(wrapper.find('[aria-label="Delete overlay.zip"]').exists()).toBe(true)
+    const before = calls.filter((c) => c === 'listDataPackages').length
+    push({ type: 'changed', area: 'packages', networkId: NET })
+    await flushPromises()
+    expect(calls.filter((c) => c === 'listDataPackages').length).toBe(before + 1)
+  })
+
+  it('without Manage data packages: download stays, upload and delete go', async () => {
+    signedInWith([])
+    const wrapper = await mountTab(PackagesTab)
+    expect(wrapper.find('[aria-label="Download overlay.zip"]').exists()).toBe(true)
+    expect(wrapper.find('[aria-label="Delete overlay.zip"]').exists()).toBe(false)
+    expect(buttonTexts(wrapper)).not.toContain('Upload package')
   })
 })
