@@ -125,6 +125,10 @@ test('first administrator, organization, network, team, users; restart keeps the
   // The viewer sees Alpha but gets no create or enroll buttons.
   await page.getByTestId('user-menu').click()
   await page.getByText('Sign out').click()
+  await page.getByLabel('Username').fill('viewer')
+  await page.getByLabel('Password', { exact: true }).fill('not the password')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await expect(page.getByTestId('signin-error')).toBeVisible()
   await signIn(page, second.url, 'viewer', 'viewer password 1')
   await expect(page.getByTestId('network-Alpha')).toBeVisible()
   await expect(page.getByRole('button', { name: 'New network' })).toHaveCount(0)

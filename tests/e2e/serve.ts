@@ -132,11 +132,16 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
-  // Every page fails its test on an uncaught error or a console error such as a CSP refusal ("Refused to load …").
+  // Every page fails its test on an uncaught error, a console error such as a CSP refusal, or a request off the machine.
   // Answers the test provoked on purpose (403, 401) show up as "Failed to load resource" and are not failures.
   page: async ({ page }, use) => {
     const problems: string[] = []
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`))
+    // Nothing leaves the machine: fonts, icons and scripts are bundled, the API is the page's own origin.
+    page.on('request', (req) => {
+      const url = new URL(req.url())
+      if (!['data:', 'blob:'].includes(url.protocol) && !['127.0.0.1', 'localhost'].includes(url.hostname)) problems.push(`request to ${req.url()}`)
+    })
     page.on('console', (message) => {
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)
     })
