@@ -37,6 +37,13 @@ test('first administrator, organization, network, team, users; restart keeps the
   await pickOption(page, 'Plan', 'Team')
   await orgDialog.getByRole('button', { name: 'Create' }).click()
   await expect(page.getByTestId('organization-2-5 Recon')).toBeVisible()
+  // Upgrade: plan and token limit.
+  await page.getByTestId('organization-2-5 Recon').getByRole('button', { name: 'Edit' }).click()
+  await pickOption(page, 'Plan', 'Enterprise')
+  await page.getByRole('dialog').getByLabel('Token limit').fill('25')
+  await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click()
+  await expect(page.getByTestId('organization-2-5 Recon')).toContainText('Enterprise')
+  await expect(page.getByTestId('organization-2-5 Recon')).toContainText('0 / 25')
   await shot(page, 'organizations')
 
   // Network.
