@@ -27,7 +27,8 @@ beforeAll(async () => {
     req.on('data', (chunk: string) => (raw += chunk))
     req.on('end', () => {
       const body = raw ? (JSON.parse(raw) as unknown) : null
-      seen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization, contentType: req.headers['content-type'], body })
+      const { authorization, 'content-type': contentType } = req.headers
+      seen.push({ method: req.method ?? '', url: req.url ?? '', authorization, contentType, body })
       const name = (req.url ?? '').replace(/^\/api\//, '')
       const reply = (status: number, payload: unknown): void => {
         res.writeHead(status, { 'content-type': 'application/json' })
@@ -62,7 +63,8 @@ describe('HTTP bridge', () => {
     const bridge = createHttpBridge(`${origin}/api/`)
     const result = await bridge.login({ username: 'admin', password: 'pw' })
     expect(result.token).toBe('tok-123')
-    expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/login', contentType: 'application/json', body: { username: 'admin', password: 'pw' } })
+    const body = { username: 'admin', password: 'pw' }
+    expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/login', contentType: 'application/json', body })
     expect(seen[0]?.authorization).toBeUndefined()
     expect(Object.keys(sessionStorage).some((key) => sessionStorage.getItem(key) === 'tok-123')).toBe(true)
 

@@ -36,8 +36,14 @@ const federation: FederationDto = {
   id: 'fed_1',
   kind: 'acrossOrganizations',
   createdAt: AT,
-  ours: { networkId: NET, networkName: 'Alpha', organizationId: ORG, organizationName: '2-5 Recon', incoming: true, outgoing: true, acceptPackages: false, sharePackages: false },
-  theirs: { networkId: 'net_b', networkName: 'Bravo', organizationId: 'org_p', organizationName: 'Partner', incoming: true, outgoing: false, acceptPackages: false, sharePackages: true },
+  ours: {
+    networkId: NET, networkName: 'Alpha', organizationId: ORG, organizationName: '2-5 Recon',
+    incoming: true, outgoing: true, acceptPackages: false, sharePackages: false
+  },
+  theirs: {
+    networkId: 'net_b', networkName: 'Bravo', organizationId: 'org_p', organizationName: 'Partner',
+    incoming: true, outgoing: false, acceptPackages: false, sharePackages: true
+  },
   stats: { federationId: 'fed_1', inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
 
@@ -52,7 +58,10 @@ const peer: ExternalPeerDto = {
   outgoing: true,
   acceptPackages: false,
   sharePackages: false,
-  status: { peerId: 'peer_1', connected: false, since: null, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError: null, history: { in: [], out: [] } }
+  status: {
+    peerId: 'peer_1', connected: false, since: null, inPerSecond: 0, outPerSecond: 0,
+    lastHeard: null, lastError: null, history: { in: [], out: [] }
+  }
 }
 
 const device: DeviceDto = {
@@ -105,7 +114,10 @@ function installFakeBridge(): void {
   const answers: Record<string, () => unknown> = {
     listFederations: () => [structuredClone(federation)],
     getFederationCode: () => null,
-    getConnectionInfo: () => ({ hostname: 'laptop.example', port: 9001, fingerprint: peer.fingerprint, ourFederateId: 'fg-1', missingSettings: [], settingsPath: '/data/appsettings.json' }),
+    getConnectionInfo: () => ({
+      hostname: 'laptop.example', port: 9001, fingerprint: peer.fingerprint, ourFederateId: 'fg-1',
+      missingSettings: [], settingsPath: '/data/appsettings.json'
+    }),
     listExternalPeers: () => [structuredClone(peer)],
     listRejectedPeers: () => [],
     listDevices: () => [structuredClone(device)],
@@ -141,7 +153,10 @@ function push(event: ConsoleEvent): void {
 function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): void {
   const session = useSessionStore()
   session.me = {
-    user: { id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false, memberships: [{ organizationId: ORG, admin: false }], createdAt: AT },
+    user: {
+      id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: false }], createdAt: AT
+    },
     networkPermissions: { [NET]: [...permissions] },
     adminOf: []
   }
@@ -288,7 +303,12 @@ describe('External TAK Servers tab', () => {
     const before = calls.length
     push({
       type: 'peerStatus',
-      peers: [{ ...peer.status, connected: true, since: AT, inPerSecond: 42, outPerSecond: 7, lastHeard: new Date().toISOString(), history: { in: [1, 5, 42], out: [1, 2, 7] } }]
+      peers: [
+        {
+          ...peer.status, connected: true, since: AT, inPerSecond: 42, outPerSecond: 7,
+          lastHeard: new Date().toISOString(), history: { in: [1, 5, 42], out: [1, 2, 7] }
+        }
+      ]
     })
     await flushPromises()
     expect(row()).toContain('42')

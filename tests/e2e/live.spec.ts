@@ -17,7 +17,14 @@ interface Enrolled {
 }
 
 /** Enrolls over HTTP and opens a device connection with the .p12 files of its package, as a phone would. */
-async function connectDevice(request: APIRequestContext, url: string, token: string, networkId: string, callsign: string, port: number): Promise<DeviceClient> {
+async function connectDevice(
+  request: APIRequestContext,
+  url: string,
+  token: string,
+  networkId: string,
+  callsign: string,
+  port: number
+): Promise<DeviceClient> {
   const enrolled = await apiOk<Enrolled>(request, url, 'enrollDevice', { networkId, callsign }, token)
   const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
   const names = [...entries.keys()]

@@ -140,7 +140,8 @@ export const test = base.extend<Fixtures>({
     // Nothing leaves the machine: fonts, icons and scripts are bundled, the API is the page's own origin.
     page.on('request', (req) => {
       const url = new URL(req.url())
-      if (!['data:', 'blob:'].includes(url.protocol) && !['127.0.0.1', 'localhost'].includes(url.hostname)) problems.push(`request to ${req.url()}`)
+      const local = ['data:', 'blob:'].includes(url.protocol) || ['127.0.0.1', 'localhost'].includes(url.hostname)
+      if (!local) problems.push(`request to ${req.url()}`)
     })
     page.on('console', (message) => {
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) problems.push(`console: ${message.text()}`)

@@ -116,11 +116,13 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
     const network = await apiOk<{ id: string }>(request, url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
     const info = await apiOk<{ fingerprint: string; port: number }>(request, url, 'getConnectionInfo', {}, token)
     const ca = await apiOk<{ contentBase64: string }>(request, url, 'downloadArtifact', { kind: 'ca-cert' }, token)
-    return { token, fingerprint: info.fingerprint, port: info.port, caPem: Buffer.from(ca.contentBase64, 'base64').toString('utf8'), networkId: network.id }
+    const caPem = Buffer.from(ca.contentBase64, 'base64').toString('utf8')
+    return { token, fingerprint: info.fingerprint, port: info.port, caPem, networkId: network.id }
   }
   const [ours, theirs] = await Promise.all([prepare(laptop.url), prepare(hq.url)])
   // HQ's admin registered our fingerprint; HQ cannot reach us, so it waits for our call.
-  await apiOk(request, hq.url, 'addExternalPeer', { networkId: theirs.networkId, fingerprint: ours.fingerprint, displayName: 'Field laptop' }, theirs.token)
+  const laptopPeer = { networkId: theirs.networkId, fingerprint: ours.fingerprint, displayName: 'Field laptop' }
+  await apiOk(request, hq.url, 'addExternalPeer', laptopPeer, theirs.token)
 
   await signIn(page, laptop.url, 'admin', ADMIN_PASSWORD)
   await page.getByTestId('network-Alpha').getByText('Alpha', { exact: true }).click()
@@ -138,7 +140,13 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
 
   const row = page.getByTestId('peer-HQ')
   await expect(row).toContainText('Up', { timeout: 20_000 })
-  const hqPeers = await apiOk<{ status: { connected: boolean } }[]>(request, hq.url, 'listExternalPeers', { networkId: theirs.networkId }, theirs.token)
+  const hqPeers = await apiOk<{ status: { connected: boolean } }[]>(
+    request,
+    hq.url,
+    'listExternalPeers',
+    { networkId: theirs.networkId },
+    theirs.token
+  )
   expect(hqPeers[0]?.status.connected).toBe(true)
 
   // Pausing our end (In and Out off) keeps the link up and says Paused.
