@@ -77,7 +77,12 @@ process.on('message', (message: ToFedHost) => {
     } else if (message.type === 'mark') {
       meter.mark()
     } else if (message.type === 'report') {
-      send({ type: 'report', report: meter.report(), fed: { dropsByReason: gateway!.services.health().dropsByReason } })
+      // The session's own counters too: events it could not write (stream full) may not reach health's figures.
+      const dropsByReason = { ...gateway!.services.health().dropsByReason }
+      for (const session of takFederationArea(gateway!.services)?.sessionsOf(peerId) ?? []) {
+        for (const [reason, count] of Object.entries(session.dropped)) if (count > 0) dropsByReason[`session.${reason}`] = (dropsByReason[`session.${reason}`] ?? 0) + count
+      }
+      send({ type: 'report', report: meter.report(), fed: { dropsByReason } })
     } else if (message.type === 'stop') {
       // BENCH_FED_LOGS=1: what the gateway logged, for digging into a link that carried nothing.
       if (process.env.BENCH_FED_LOGS) for (const line of gateway?.logs ?? []) console.error(`[${dataDir}] ${line}`)

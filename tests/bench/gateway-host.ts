@@ -32,7 +32,7 @@ async function start(config: GatewayHostConfig): Promise<{ port: number; running
       }
     }
   }
-  applyQueueVariant(process.env.BENCH_QUEUE_VARIANT)
+  applyQueueVariant(config.queueVariant ?? undefined)
   const router = new Router()
   router.setLocalLinks(config.links)
   const listener: StreamingListener = await startStreamingListener({

@@ -22,6 +22,8 @@ export interface GatewayHostConfig {
   links: LocalLink[]
   /** The device whose send queue is watched (the stuck receiver). */
   watchDeviceId: string | null
+  /** Ours only: a send-queue experiment from queue-variants.ts, or null. */
+  queueVariant: string | null
 }
 
 export interface GatewayReport {
@@ -30,6 +32,8 @@ export interface GatewayReport {
   cpuSystemMs: number
   /** Peak and current RSS since the last mark, sampled every 100 ms. */
   peakRssBytes: number
+  /** Peak bytes in TCP buffers of the whole machine (both ends of every loopback connection, other users' too). */
+  peakKernelTcpBytes: number
   rssBytes: number
   heapUsedBytes: number
   /** Memory outside the JS heap that V8 knows of (Buffers, TLS wraps). */

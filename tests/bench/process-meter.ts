@@ -1,6 +1,7 @@
 // The figures a benchmark gateway process reports about itself since the last mark: CPU, RSS (sampled every 100 ms),
 // event-loop delay, and what its router counted. Shared by the single-router host and the fed v2 gateway host.
 
+import fs from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { GatewayReport } from './messages.ts'
 
@@ -11,7 +12,18 @@ export interface RouterFigures {
   eventsIn(): number
 }
 
+/** Bytes the kernel holds in TCP buffers machine-wide (/proc/net/sockstat), or 0 where that file is missing. */
+function kernelTcpBytes(): number {
+  try {
+    const match = /^TCP:.* mem (\d+)/m.exec(fs.readFileSync('/proc/net/sockstat', 'utf8'))
+    return match ? Number(match[1]) * 4096 : 0
+  } catch {
+    return 0
+  }
+}
+
 export class ProcessMeter {
+  private peakKernelTcp = 0
   private markedAt = performance.now()
   private cpuAtMark = process.cpuUsage()
   private dropsAtMark = 0
@@ -34,6 +46,9 @@ export class ProcessMeter {
       const rss = process.memoryUsage.rss()
       if (rss > this.peakRss) this.peakRss = rss
       if (++ticks % 10 === 0) this.rssTimeline.push(rss)
+      // A backlog can sit in the kernel's socket buffers (up to 4 MiB per socket on loopback) where RSS does not show it.
+      const kernel = kernelTcpBytes()
+      if (kernel > this.peakKernelTcp) this.peakKernelTcp = kernel
       const running = this.figures()
       if (!running) return
       const watched = this.watchDeviceId()
@@ -52,6 +67,7 @@ export class ProcessMeter {
     this.deliveriesAtMark = running?.deliveries() ?? 0
     this.eventsInAtMark = running?.eventsIn() ?? 0
     this.peakRss = process.memoryUsage.rss()
+    this.peakKernelTcp = kernelTcpBytes()
     this.watchedMax = 0
     this.anyMax = 0
     this.rssTimeline = []
@@ -67,6 +83,7 @@ export class ProcessMeter {
       cpuUserMs: cpu.user / 1000,
       cpuSystemMs: cpu.system / 1000,
       peakRssBytes: Math.max(this.peakRss, memory.rss),
+      peakKernelTcpBytes: this.peakKernelTcp,
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
       externalBytes: memory.external,
