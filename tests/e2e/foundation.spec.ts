@@ -5,9 +5,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Page } from '@playwright/test'
-import { apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
-
-const ADMIN_PASSWORD = 'field laptop admin 1'
+import { ADMIN_PASSWORD, apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
 
 async function pickOption(page: Page, label: string, option: string): Promise<void> {
   await page.getByRole('combobox').filter({ hasText: label }).last().click()

@@ -2,13 +2,11 @@
 // packages) come online in the Devices tab without a reload; revoking one in the console cuts its connection at once;
 // two networks of one organization federate through the Federate dialog and each end's chips follow the other side.
 
-import { expect, apiOk, loginToken, shot, signIn, test } from './serve.ts'
+import type { APIRequestContext } from '@playwright/test'
 import { DeviceClient } from '../support/device-client.ts'
 import { pli } from '../support/devices.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
-import type { APIRequestContext, Locator, Page } from '@playwright/test'
-
-const ADMIN_PASSWORD = 'field laptop admin 1'
+import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test } from './serve.ts'
 
 interface Enrolled {
   packageBase64: string
@@ -34,17 +32,6 @@ async function connectDevice(
   const client = await pemFromP12(entries.get(clientName)!, enrolled.clientPassword)
   const trust = await pemFromP12(entries.get(trustName)!, enrolled.truststorePassword)
   return DeviceClient.connect({ port, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') })
-}
-
-async function openTab(page: Page, network: string, tab: string): Promise<void> {
-  await page.getByTestId('nav-networks').click()
-  await page.getByTestId(`network-${network}`).getByText(network, { exact: true }).click()
-  await expect(page.getByTestId('network-title')).toHaveText(network)
-  await page.getByRole('tab', { name: tab }).click()
-}
-
-function chip(row: Locator, side: 'ours' | 'theirs', text: string): Locator {
-  return row.getByTestId(`chips-${side}`).locator('.v-chip').filter({ hasText: new RegExp(`^\\s*${text}\\s*$`) })
 }
 
 test('devices come online live, a revoked device is cut off, two networks federate within the organization', async ({ page, serve, request }) => {

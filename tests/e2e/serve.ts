@@ -2,12 +2,11 @@
 // setup token read from stdout, a typed HTTP caller for the API, and cleanup of processes and directories.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import fs from 'node:fs'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { test as base, expect, type APIRequestContext, type Page } from '@playwright/test'
+import { test as base, expect, type APIRequestContext, type Locator, type Page } from '@playwright/test'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const CLI = path.join(ROOT, 'bin', 'fedgate.mjs')
@@ -118,7 +117,24 @@ export async function signIn(page: Page, url: string, username: string, password
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password', { exact: true }).fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
-  await expect(page.getByTestId('nav-networks')).toBeVisible()
+  // scrypt plus the first loads take a while on a busy two-core machine.
+  await expect(page.getByTestId('nav-networks')).toBeVisible({ timeout: 20_000 })
+}
+
+/** The deployment administrator's password in every spec (FEDGATE_ADMIN_PASSWORD or the setup screen). */
+export const ADMIN_PASSWORD = 'field laptop admin 1'
+
+/** Opens a network of the current organization on one of its tabs, the way an operator clicks there. */
+export async function openTab(page: Page, network: string, tab: string): Promise<void> {
+  await page.getByTestId('nav-networks').click()
+  await page.getByTestId(`network-${network}`).getByText(network, { exact: true }).click()
+  await expect(page.getByTestId('network-title')).toHaveText(network)
+  await page.getByRole('tab', { name: tab }).click()
+}
+
+/** One toggle chip (In, Out, DP-In, DP-Out) of a federation row's end or a peer row; its data-state is on/off. */
+export function chip(row: Locator, side: 'ours' | 'theirs' | 'peer', text: string): Locator {
+  return row.getByTestId(`chips-${side}`).locator('.v-chip').filter({ hasText: new RegExp(`^\\s*${text}\\s*$`) })
 }
 
 /** Every screenshot of a main page lands in /tmp for a human look. */
@@ -164,7 +180,3 @@ export const test = base.extend<Fixtures>({
 })
 
 export { expect }
-
-export function fileExists(p: string): boolean {
-  return fs.existsSync(p)
-}

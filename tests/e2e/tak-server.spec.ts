@@ -3,11 +3,9 @@
 // attempt appears live in the rejected list, one click on Add peer pre-fills its fingerprint, and once registered
 // the row turns Up with events per second, all from pushed events.
 
-import { apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
 import { testPki, type TestPki } from '../support/pki.ts'
 import { TakFederate } from '../support/tak-federate.ts'
-
-const ADMIN_PASSWORD = 'field laptop admin 1'
+import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test } from './serve.ts'
 
 function geo(uid: string): Record<string, unknown> {
   const now = Date.now()
@@ -58,8 +56,7 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     }
 
     await signIn(page, served.url, 'admin', ADMIN_PASSWORD)
-    await page.getByTestId('network-Alpha').getByText('Alpha', { exact: true }).click()
-    await page.getByRole('tab', { name: 'External TAK Servers' }).click()
+    await openTab(page, 'Alpha', 'External TAK Servers')
     await expect(page.getByTestId('connection-info')).toBeVisible()
 
     // HQ connects before anyone registered it: refused, and listed live with its fingerprint.
@@ -125,8 +122,7 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
   await apiOk(request, hq.url, 'addExternalPeer', laptopPeer, theirs.token)
 
   await signIn(page, laptop.url, 'admin', ADMIN_PASSWORD)
-  await page.getByTestId('network-Alpha').getByText('Alpha', { exact: true }).click()
-  await page.getByRole('tab', { name: 'External TAK Servers' }).click()
+  await openTab(page, 'Alpha', 'External TAK Servers')
   await page.getByRole('button', { name: 'Add peer' }).first().click()
   const dialog = page.getByTestId('add-peer-dialog')
   await dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)').fill(theirs.fingerprint)
@@ -150,8 +146,10 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
   expect(hqPeers[0]?.status.connected).toBe(true)
 
   // Pausing our end (In and Out off) keeps the link up and says Paused.
-  await row.getByTestId('chips-peer').locator('.v-chip').filter({ hasText: /^\s*In\s*$/ }).click()
-  await row.getByTestId('chips-peer').locator('.v-chip').filter({ hasText: /^\s*Out\s*$/ }).click()
+  await chip(row, 'peer', 'In').click()
+  await expect(chip(row, 'peer', 'In')).toHaveAttribute('data-state', 'off')
+  await chip(row, 'peer', 'Out').click()
+  await expect(chip(row, 'peer', 'Out')).toHaveAttribute('data-state', 'off')
   await expect(row).toContainText('Paused')
   await expect(row).toContainText('Up')
   await shot(page, 'peers-dialed')
