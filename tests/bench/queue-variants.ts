@@ -1,7 +1,7 @@
 // Opt-in experiments for the benchmark only (BENCH_QUEUE_VARIANT in the gateway process): patch the send queue's
 // flush at run time to measure a proposal before anyone changes gateway/devices/streaming-queue.ts.
 //   tick:N  — flush every queue from one shared N ms timer instead of one setImmediate per queue (bigger batches)
-//   writev  — hand the batch to the socket as separate chunks under cork/uncork instead of a Buffer.concat copy
+//   concat  — the queue as it was before writev: each batch copied with Buffer.concat (for before/after figures)
 
 import type { Writable } from 'node:stream'
 import { SendQueue } from '../../gateway/devices/streaming-queue.ts'
@@ -17,9 +17,8 @@ interface QueueInternals {
   socket: Writable
   flush(): void
   push(bytes: Buffer, position: boolean): boolean
+  writeBatch(batch: Buffer[], size: number): boolean
 }
-
-const SOCKET_HIGH_WATER = 128 * 1024
 
 export function applyQueueVariant(variant: string | undefined): string | null {
   if (!variant) return null
@@ -46,28 +45,13 @@ export function applyQueueVariant(variant: string | undefined): string | null {
         }
         return queued
       }
-    } else if (part === 'writev') {
-      proto.flush = function (this: QueueInternals): void {
-        if (this.closed || (this.socket as Writable & { destroyed: boolean }).destroyed) return
-        if (this.head < this.items.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
-          this.socket.cork()
-          let ok = true
-          while (ok && this.head < this.items.length) {
-            const item = this.items[this.head++]
-            if (!item) continue
-            this.queuedBytes -= item.bytes.length
-            ok = this.socket.write(item.bytes)
-          }
-          this.socket.uncork()
-          if (!ok) this.waitingForDrain = true
-        }
-        if (this.head === this.items.length) {
-          this.items = []
-          this.head = 0
-        }
+    } else if (part === 'concat') {
+      // The send queue before the writev change: every batch copied into one Buffer per receiver.
+      proto.writeBatch = function (this: QueueInternals, batch: Buffer[], size: number): boolean {
+        return this.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size))
       }
     } else {
-      throw new Error(`Unknown BENCH_QUEUE_VARIANT part ${part} (tick:N or writev)`)
+      throw new Error(`Unknown BENCH_QUEUE_VARIANT part ${part} (tick:N or concat)`)
     }
   }
   return variant

@@ -23,6 +23,21 @@ describe('SendQueue', () => {
     expect(written[0]!.toString()).toBe(Array.from({ length: 50 }, (_, i) => `<e${i}/>`).join(''))
   })
 
+  it('hands a batch to a socket that gathers (writev) as one writev of the original buffers, in order', async () => {
+    const calls: Buffer[][] = []
+    const socket = new Writable({
+      write: (_chunk: Buffer, _e, done) => (calls.push([]), done()),
+      writev: (chunks, done) => (calls.push(chunks.map((c) => c.chunk as Buffer)), done())
+    })
+    const queue = new SendQueue(socket)
+    const frames = Array.from({ length: 20 }, (_, i) => Buffer.from(`<e${i}/>`))
+    for (const frame of frames) queue.push(frame, true)
+    await tick()
+    expect(calls).toHaveLength(1)
+    expect(calls[0]!).toHaveLength(20)
+    calls[0]!.forEach((chunk, i) => expect(chunk).toBe(frames[i]))
+  })
+
   it('when full drops the oldest position reports first, keeps other events, and counts drops', async () => {
     const socket = stuckSocket()
     let reported = 0
