@@ -5,7 +5,7 @@
 import fsp from 'node:fs/promises'
 import path from 'node:path'
 import type { Page } from '@playwright/test'
-import { ADMIN_PASSWORD, apiCall, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
+import { ADMIN_PASSWORD, apiCall, apiOk, expect, loginToken, settled, shot, signIn, test } from './serve.ts'
 
 async function pickOption(page: Page, label: string, option: string): Promise<void> {
   await page.getByRole('combobox').filter({ hasText: label }).last().click()
@@ -20,6 +20,7 @@ test('first administrator, organization, network, team, users; restart keeps the
   await page.goto(first.url)
   await expect(page.getByText('Create the first administrator')).toBeVisible()
   await shot(page, 'setup')
+  await settled(page.getByLabel('Setup token'))
   await page.getByLabel('Setup token').fill(first.setupToken ?? '')
   await page.getByLabel('Username').fill('admin')
   await page.getByLabel('Password', { exact: true }).fill(ADMIN_PASSWORD)
@@ -31,12 +32,14 @@ test('first administrator, organization, network, team, users; restart keeps the
   await page.getByTestId('nav-organizations').click()
   await page.getByRole('button', { name: 'New organization' }).click()
   const orgDialog = page.getByRole('dialog')
+  await settled(orgDialog.getByLabel('Organization name'))
   await orgDialog.getByLabel('Organization name').fill('2-5 Recon')
   await pickOption(page, 'Plan', 'Team')
   await orgDialog.getByRole('button', { name: 'Create' }).click()
   await expect(page.getByTestId('organization-2-5 Recon')).toBeVisible()
   // Upgrade: plan and token limit.
   await page.getByTestId('organization-2-5 Recon').getByRole('button', { name: 'Edit' }).click()
+  await settled(page.getByRole('dialog').getByLabel('Organization name'))
   await pickOption(page, 'Plan', 'Enterprise')
   await page.getByRole('dialog').getByLabel('Token limit').fill('25')
   await page.getByRole('dialog').getByRole('button', { name: 'Save' }).click()
@@ -75,6 +78,7 @@ test('first administrator, organization, network, team, users; restart keeps the
   ] as const) {
     await page.getByRole('button', { name: 'New user' }).click()
     const dialog = page.getByRole('dialog')
+    await settled(dialog.getByLabel('Username'))
     await dialog.getByLabel('Username').fill(username)
     await dialog.getByLabel('Password').fill(`${username} password 1`)
     await dialog.getByLabel('Display name').fill(displayName)
@@ -130,6 +134,7 @@ test('first administrator, organization, network, team, users; restart keeps the
   // The viewer sees Alpha but gets no create or enroll buttons.
   await page.getByTestId('user-menu').click()
   await page.getByText('Sign out').click()
+  await settled(page.getByLabel('Username'))
   await page.getByLabel('Username').fill('viewer')
   await page.getByLabel('Password', { exact: true }).fill('not the password')
   await page.getByRole('button', { name: 'Sign in' }).click()

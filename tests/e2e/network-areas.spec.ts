@@ -7,7 +7,7 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { Page } from '@playwright/test'
-import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test, type Served } from './serve.ts'
+import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test, type Served } from './serve.ts'
 
 interface World {
   served: Served
@@ -204,6 +204,7 @@ test('External TAK Servers with settings: connection info, fingerprint, artifact
 
   await page.getByRole('button', { name: 'Add peer' }).first().click()
   const dialog = page.getByTestId('add-peer-dialog')
+  await settled(dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)'))
   const fingerprint = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).toUpperCase().padStart(2, '0')).join(':')
   await dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)').fill(fingerprint)
   await dialog.getByLabel('Name').fill('HQ TAK Server')

@@ -113,12 +113,23 @@ export async function loginToken(request: APIRequestContext, url: string, userna
 
 /** Signs in through the console's own form. */
 export async function signIn(page: Page, url: string, username: string, password: string): Promise<void> {
+  // A real load every time: goto() to the same page with only the #route different would not reload it.
+  await page.goto('about:blank')
   await page.goto(url)
+  await settled(page.getByLabel('Username'))
   await page.getByLabel('Username').fill(username)
   await page.getByLabel('Password', { exact: true }).fill(password)
   await page.getByRole('button', { name: 'Sign in' }).click()
   // scrypt plus the first loads take a while on a busy two-core machine.
   await expect(page.getByTestId('nav-networks')).toBeVisible({ timeout: 20_000 })
+}
+
+/**
+ * Waits until a form's autofocused field holds the focus. Vuetify focuses it a moment after the form appears; typing
+ * into another field before that lets the late autofocus pull the rest of the keystrokes into this one.
+ */
+export async function settled(autofocused: Locator): Promise<void> {
+  await expect(autofocused).toBeFocused()
 }
 
 /** The deployment administrator's password in every spec (FEDGATE_ADMIN_PASSWORD or the setup screen). */

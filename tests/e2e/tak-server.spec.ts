@@ -5,7 +5,7 @@
 
 import { testPki, type TestPki } from '../support/pki.ts'
 import { TakFederate } from '../support/tak-federate.ts'
-import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test } from './serve.ts'
+import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
 
 function geo(uid: string): Record<string, unknown> {
   const now = Date.now()
@@ -72,6 +72,7 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     await attempt.getByRole('button', { name: 'Add peer' }).click()
     const dialog = page.getByTestId('add-peer-dialog')
     const fingerprintField = dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)')
+    await settled(fingerprintField)
     expect((await fingerprintField.inputValue()).replace(/[^0-9A-Fa-f]/g, '').toUpperCase()).toBe(fingerprintBytes)
     await dialog.getByLabel('Name').fill('HQ TAK Server')
     await dialog.getByRole('button', { name: 'Add peer' }).click()
@@ -125,6 +126,7 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
   await openTab(page, 'Alpha', 'External TAK Servers')
   await page.getByRole('button', { name: 'Add peer' }).first().click()
   const dialog = page.getByTestId('add-peer-dialog')
+  await settled(dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)'))
   await dialog.getByLabel('Fingerprint (SHA-256 of their federation certificate)').fill(theirs.fingerprint)
   await dialog.getByLabel('Name').fill('HQ')
   await dialog.getByLabel('Fedgate dials (for a laptop nobody can reach)').check()
