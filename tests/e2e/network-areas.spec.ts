@@ -113,7 +113,8 @@ test('two organizations exchange a federation code; each side sees its own and t
   await dialog.getByRole('button', { name: 'With a code from another organization' }).click()
   await dialog.getByLabel('Federation code').fill('WRONG123')
   await dialog.getByRole('button', { name: 'Federate' }).click()
-  await expect(page.getByTestId('federate-error')).toBeVisible()
+  // A mistyped code gets a sentence, not a code.
+  await expect(page.getByTestId('federate-error')).toHaveText(/^[A-Z].{10,}[.!]$/)
   await dialog.getByLabel('Federation code').fill(codeText)
   await dialog.getByRole('button', { name: 'Federate' }).click()
   await expect(dialog).toBeHidden()
@@ -139,6 +140,11 @@ test('two organizations exchange a federation code; each side sees its own and t
   await expect(chip(theirRow, 'theirs', 'Out')).toHaveAttribute('data-state', 'off')
   await expect(chip(theirRow, 'ours', 'Out')).toHaveAttribute('data-state', 'on')
   await expect(theirRow).toContainText('Paused by them')
+  // A code read out but no longer wanted: Clear code withdraws it.
+  await page.getByRole('button', { name: 'Generate code' }).click()
+  await expect(page.getByTestId('federation-code')).toBeVisible()
+  await page.getByRole('button', { name: 'Clear code' }).click()
+  await expect(page.getByTestId('federation-code-card')).toHaveCount(0)
 
   // A Free organization: the explanation instead of the buttons.
   const free = await apiOk<{ id: string }>(request, w.served.url, 'createOrganization', { name: 'Free Org', plan: 'free' }, w.token)
