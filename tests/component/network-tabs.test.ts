@@ -3,19 +3,14 @@
 // (without a permission the table and chips stay, the buttons go), the Free plan sentence, calm "not available"
 // notes, missing settings named, and live updates from pushed events without any polling.
 
-import { flushPromises, mount, type VueWrapper } from '@vue/test-utils'
+import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createVuetify } from 'vuetify'
-import * as components from 'vuetify/components'
-import * as directives from 'vuetify/directives'
 import type {
-  ConsoleEvent,
   DataPackageDto,
   DeviceDto,
   ExternalPeerDto,
   FederationDto,
-  FedgateBridge,
   OrganizationDto,
   Permission,
   Plan
@@ -27,6 +22,7 @@ import DevicesTab from '../../renderer/src/tabs/DevicesTab.vue'
 import FederationsTab from '../../renderer/src/tabs/FederationsTab.vue'
 import PackagesTab from '../../renderer/src/tabs/PackagesTab.vue'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { buttonTexts, fakeGateway, GatewayError, mountWithVuetify, unmountAll, type FakeGateway } from './fake-gateway.ts'
 
 const NET = 'net_alpha'
 const ORG = 'org_recon'
@@ -95,23 +91,10 @@ const federatedPackage: DataPackageDto = {
   sharedWith: [{ kind: 'peer', id: 'peer_1', label: 'HQ TAK Server', at: AT }]
 }
 
-class GatewayError extends Error {
-  constructor(
-    readonly code: string,
-    message: string
-  ) {
-    super(message)
-  }
-}
+let gw: FakeGateway
 
-type Listener = (event: ConsoleEvent) => void
-let listeners: Set<Listener>
-let calls: string[]
-let overrides: Partial<Record<keyof FedgateBridge, (args?: unknown) => Promise<unknown>>>
-
-/** A fake transport: canned answers, every call recorded, events pushed by the test. */
-function installFakeBridge(): void {
-  const answers: Record<string, () => unknown> = {
+function cannedAnswers(): FakeGateway['answers'] {
+  return {
     listFederations: () => [structuredClone(federation)],
     getFederationCode: () => null,
     getConnectionInfo: () => ({
@@ -124,30 +107,6 @@ function installFakeBridge(): void {
     listDataPackages: () => [structuredClone(federatedPackage)],
     updateFederationEnd: () => structuredClone(federation)
   }
-  const bridge = new Proxy({} as Record<string, unknown>, {
-    get(_target, name) {
-      if (typeof name !== 'string' || name === 'then') return undefined
-      if (name === 'onEvent') {
-        return (listener: Listener) => {
-          listeners.add(listener)
-          return () => listeners.delete(listener)
-        }
-      }
-      return async (args?: unknown) => {
-        calls.push(name)
-        const override = overrides[name as keyof FedgateBridge]
-        if (override) return override(args)
-        const answer = answers[name]
-        if (!answer) throw new GatewayError('not_found', `No method ${name}`)
-        return answer()
-      }
-    }
-  })
-  Object.defineProperty(window, 'fedgate', { value: bridge, configurable: true, writable: true })
-}
-
-function push(event: ConsoleEvent): void {
-  for (const listener of listeners) listener(event)
 }
 
 function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): void {
@@ -166,35 +125,15 @@ function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): 
   organizations.select(ORG)
 }
 
-const mounted: VueWrapper[] = []
-async function mountTab(component: unknown): Promise<VueWrapper> {
-  const wrapper = mount(component as Parameters<typeof mount>[0], {
-    props: { networkId: NET },
-    global: { plugins: [createVuetify({ components, directives })] },
-    attachTo: document.body
-  })
-  mounted.push(wrapper)
-  await flushPromises()
-  return wrapper
-}
-
-function buttonTexts(wrapper: VueWrapper): string[] {
-  return wrapper.findAll('button').map((b) => b.text().trim())
-}
+const mountTab = (component: unknown): Promise<VueWrapper> => mountWithVuetify(component, { networkId: NET })
 
 beforeEach(() => {
-  listeners = new Set()
-  calls = []
-  overrides = {}
   localStorage.clear()
-  installFakeBridge()
+  gw = fakeGateway(cannedAnswers())
   setActivePinia(createPinia())
 })
 
-afterEach(() => {
-  for (const wrapper of mounted.splice(0)) wrapper.unmount()
-  document.body.innerHTML = ''
-})
+afterEach(unmountAll)
 
 describe('Federated Networks tab', () => {
   it('with every permission: Federate, Generate code, Stop federating and clickable chips', async () => {
@@ -207,7 +146,7 @@ describe('Federated Networks tab', () => {
     const ourOut = wrapper.findAll('[data-testid="chips-ours"] .v-chip').find((c) => c.text() === 'Out')
     await ourOut?.trigger('click')
     await flushPromises()
-    expect(calls).toContain('updateFederationEnd')
+    expect(gw.calls).toContain('updateFederationEnd')
   })
 
   it('without permissions the table and both ends stay, and no action is rendered or callable', async () => {
@@ -227,7 +166,7 @@ describe('Federated Networks tab', () => {
     expect(wrapper.find('[aria-label="Stop federating with Bravo"]').exists()).toBe(false)
     await row.findAll('[data-testid="chips-ours"] .v-chip')[1]?.trigger('click')
     await flushPromises()
-    expect(calls).not.toContain('updateFederationEnd')
+    expect(gw.calls).not.toContain('updateFederationEnd')
   })
 
   it('Change federation alone: chips clickable, no Federate or Stop', async () => {
@@ -238,7 +177,7 @@ describe('Federated Networks tab', () => {
     expect(wrapper.find('[aria-label="Stop federating with Bravo"]').exists()).toBe(false)
     await wrapper.findAll('[data-testid="chips-ours"] .v-chip')[0]?.trigger('click')
     await flushPromises()
-    expect(calls).toContain('updateFederationEnd')
+    expect(gw.calls).toContain('updateFederationEnd')
   })
 
   it('Free plan: the buttons are replaced by the explanation', async () => {
@@ -255,18 +194,18 @@ describe('Federated Networks tab', () => {
   it('live events per second from federationStats, no polling', async () => {
     signedInWith([])
     const wrapper = await mountTab(FederationsTab)
-    const listCalls = calls.filter((c) => c === 'listFederations').length
-    push({ type: 'federationStats', federations: [{ federationId: 'fed_1', inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
+    const listCalls = gw.count('listFederations')
+    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
     await flushPromises()
     const rates = wrapper.find('[data-testid="federation-rates"]').text()
     expect(rates).toMatch(/12\.5|13/)
     expect(rates).toContain('3')
-    expect(calls.filter((c) => c === 'listFederations').length).toBe(listCalls)
+    expect(gw.count('listFederations')).toBe(listCalls)
   })
 
   it('an area the gateway does not offer yet shows a calm note', async () => {
     signedInWith(PERMISSIONS)
-    overrides.listFederations = async () => {
+    gw.answers.listFederations = () => {
       throw new GatewayError('unavailable', 'Local federation is not running.')
     }
     const wrapper = await mountTab(FederationsTab)
@@ -278,7 +217,7 @@ describe('Federated Networks tab', () => {
 describe('External TAK Servers tab', () => {
   it('names the missing settings and the appsettings.json path instead of the actions', async () => {
     signedInWith(PERMISSIONS)
-    overrides.getConnectionInfo = async () => ({
+    gw.answers.getConnectionInfo = () => ({
       hostname: null,
       port: 9001,
       fingerprint: null,
@@ -300,8 +239,8 @@ describe('External TAK Servers tab', () => {
     expect(buttonTexts(wrapper)).toContain('Add peer')
     const row = (): string => wrapper.find('[data-testid="peer-HQ TAK Server"]').text()
     expect(row()).not.toMatch(/\bup\b|connected/i)
-    const before = calls.length
-    push({
+    const before = gw.calls.length
+    gw.push({
       type: 'peerStatus',
       peers: [
         {
@@ -314,7 +253,7 @@ describe('External TAK Servers tab', () => {
     expect(row()).toContain('42')
     expect(row()).toMatch(/up|connected/i)
     expect(wrapper.find('[data-testid="peer-HQ TAK Server"] svg polyline, [data-testid="peer-HQ TAK Server"] svg path').exists()).toBe(true)
-    expect(calls.length).toBe(before)
+    expect(gw.calls.length).toBe(before)
   })
 
   it('without Federate with other organizations: the table stays, no Add or Remove', async () => {
@@ -342,7 +281,7 @@ describe('Devices tab', () => {
     expect(buttonTexts(wrapper)).toContain('Revoke')
     const row = (): string => wrapper.find('[data-testid="device-VIPER-1"]').text()
     expect(row()).toMatch(/offline/i)
-    push({
+    gw.push({
       type: 'deviceStatus',
       networkId: NET,
       devices: [{ ...device, online: true, uidSeen: 'ANDROID-abc', lastSeen: new Date().toISOString(), address: '10.0.0.7', connectionCount: 1 }]
@@ -364,10 +303,10 @@ describe('Data Packages tab', () => {
     expect(row).toContain('HQ TAK Server')
     expect(row).toMatch(/2\.[45] MB/)
     expect(wrapper.find('[aria-label="Delete overlay.zip"]').exists()).toBe(true)
-    const before = calls.filter((c) => c === 'listDataPackages').length
-    push({ type: 'changed', area: 'packages', networkId: NET })
+    const before = gw.count('listDataPackages')
+    gw.push({ type: 'changed', area: 'packages', networkId: NET })
     await flushPromises()
-    expect(calls.filter((c) => c === 'listDataPackages').length).toBe(before + 1)
+    expect(gw.count('listDataPackages')).toBe(before + 1)
   })
 
   it('without Manage data packages: download stays, upload and delete go', async () => {
