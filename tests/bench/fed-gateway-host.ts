@@ -75,7 +75,7 @@ process.on('message', (message: ToFedHost) => {
       const status = federation.status(peerId)
       send({ type: 'connected', ok: status.connected, lastError: status.lastError })
     } else if (message.type === 'mark') {
-      meter.mark()
+      meter.mark(message.at)
     } else if (message.type === 'report') {
       // The session's own counters too: events it could not write (stream full) may not reach health's figures.
       const dropsByReason = { ...gateway!.services.health().dropsByReason }

@@ -75,7 +75,7 @@ process.on('message', (message: ToGatewayHost) => {
       meter.mark()
       send({ type: 'ready', port: started.port })
     } else if (message.type === 'mark') {
-      meter.mark()
+      meter.mark(message.at)
     } else if (message.type === 'report') {
       send({ type: 'report', report: meter.report() })
     } else if (message.type === 'stop') {

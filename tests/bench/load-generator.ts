@@ -289,6 +289,12 @@ process.on('message', (message: ToLoadGenerator) => {
       send({ type: 'ran', figures, cpuMs: (cpu.user + cpu.system) / 1000 })
     } else if (message.type === 'storm') {
       send({ type: 'storm', figures: await storm(message.connections, message.expectSources, message.timeoutMs) })
+    } else if (message.type === 'reset') {
+      // Between scenarios: drop every connection, keep the process (spawning one costs more than a quick scenario).
+      for (const connection of connections) connection.socket.destroy()
+      connections = []
+      receiving.current = null
+      send({ type: 'reset' })
     } else if (message.type === 'stop') {
       for (const connection of connections) connection.socket.destroy()
       connections = []

@@ -54,7 +54,8 @@ export interface GatewayReport {
   loopDelayP99Ms: number
 }
 
-export type ToGatewayHost = { type: 'start'; config: GatewayHostConfig } | { type: 'mark' } | { type: 'report' } | { type: 'stop' }
+/** `mark.at`: the orchestrator's Date.now() when it asked, so a busy gateway starts its figures from then. */
+export type ToGatewayHost = { type: 'start'; config: GatewayHostConfig } | { type: 'mark'; at?: number } | { type: 'report' } | { type: 'stop' }
 export type FromGatewayHost = { type: 'ready'; port: number } | { type: 'report'; report: GatewayReport } | { type: 'stopped' }
 
 export interface LoadConnection {
@@ -121,6 +122,7 @@ export type ToLoadGenerator =
   | { type: 'connect'; connections: LoadConnection[]; concurrency: number }
   | { type: 'run'; phases: LoadPhase[]; warmupMs: number; drainMs: number; sourceGroups?: number[] }
   | { type: 'storm'; connections: LoadConnection[]; expectSources: number; timeoutMs: number }
+  | { type: 'reset' }
   | { type: 'stop' }
 
 export type FromLoadGenerator =
@@ -128,6 +130,7 @@ export type FromLoadGenerator =
   | { type: 'connected'; ms: number; failures: number }
   | { type: 'ran'; figures: RunFigures; cpuMs: number }
   | { type: 'storm'; figures: StormFigures }
+  | { type: 'reset' }
   | { type: 'stopped' }
 
 /** A full gateway (startGateway: store, PKI, streaming, TAK federation) for the fed v2 scenario. */
@@ -135,7 +138,7 @@ export type ToFedHost =
   | { type: 'start'; federateId: string; devices: number }
   | { type: 'peer'; fingerprint: string; dial: { address: string; port: number } | null }
   | { type: 'waitConnected'; timeoutMs: number }
-  | { type: 'mark' }
+  | { type: 'mark'; at?: number }
   | { type: 'report' }
   | { type: 'stop' }
 

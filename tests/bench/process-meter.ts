@@ -22,7 +22,18 @@ function kernelTcpBytes(): number {
   }
 }
 
+interface Sample {
+  wall: number
+  perf: number
+  cpu: NodeJS.CpuUsage
+  drops: number
+  deliveries: number
+  eventsIn: number
+}
+
 export class ProcessMeter {
+  /** The last ten seconds of samples, so a mark that arrives late (the loop was busy) can start where it was sent. */
+  private samples: Sample[] = []
   private peakKernelTcp = 0
   private markedAt = performance.now()
   private cpuAtMark = process.cpuUsage()
@@ -50,6 +61,8 @@ export class ProcessMeter {
       const kernel = kernelTcpBytes()
       if (kernel > this.peakKernelTcp) this.peakKernelTcp = kernel
       const running = this.figures()
+      this.samples.push(this.sample(running))
+      if (this.samples.length > 100) this.samples.shift()
       if (!running) return
       const watched = this.watchDeviceId()
       for (const queue of running.queues()) {
@@ -59,13 +72,27 @@ export class ProcessMeter {
     }, 100).unref()
   }
 
-  mark(): void {
-    const running = this.figures()
-    this.markedAt = performance.now()
-    this.cpuAtMark = process.cpuUsage()
-    this.dropsAtMark = running?.drops() ?? 0
-    this.deliveriesAtMark = running?.deliveries() ?? 0
-    this.eventsInAtMark = running?.eventsIn() ?? 0
+  private sample(running: RouterFigures | null): Sample {
+    return {
+      wall: Date.now(),
+      perf: performance.now(),
+      cpu: process.cpuUsage(),
+      drops: running?.drops() ?? 0,
+      deliveries: running?.deliveries() ?? 0,
+      eventsIn: running?.eventsIn() ?? 0
+    }
+  }
+
+  /** Start the figures at `sentAt` (the sender's Date.now()) when a sample from then exists, otherwise now. */
+  mark(sentAt?: number): void {
+    const now = this.sample(this.figures())
+    const earlier = sentAt === undefined ? undefined : this.samples.findLast((s) => s.wall <= sentAt && s.wall > sentAt - 10_000)
+    const base = earlier ?? now
+    this.markedAt = base.perf
+    this.cpuAtMark = base.cpu
+    this.dropsAtMark = base.drops
+    this.deliveriesAtMark = base.deliveries
+    this.eventsInAtMark = base.eventsIn
     this.peakRss = process.memoryUsage.rss()
     this.peakKernelTcp = kernelTcpBytes()
     this.watchedMax = 0

@@ -54,12 +54,12 @@ const numberFlag = (name: string, fallback: number): number => {
 const params = {
   devices: Math.round(numberFlag('devices', quick ? 200 : 400)),
   rate: numberFlag('rate', 1),
-  seconds: numberFlag('seconds', quick ? 2 : 15),
-  overloadSeconds: numberFlag('overload-seconds', quick ? 2 : 40),
+  seconds: numberFlag('seconds', quick ? 1.5 : 15),
+  overloadSeconds: numberFlag('overload-seconds', quick ? 1.5 : 30),
   probeSeconds: quick ? 1 : 2,
   /** Long enough that the stuck receiver is offered more than the kernel's socket buffers hold (~4-6 MiB on loopback). */
   stuckSeconds: numberFlag('stuck-seconds', quick ? 2 : 25),
-  recoverySeconds: quick ? 2 : 8,
+  recoverySeconds: quick ? 1.5 : 8,
   storm: Math.round(numberFlag('storm', quick ? 200 : 1000)),
   /** Fed v2: devices per gateway, each sending at fedRate Hz; events/s each way = fedDevices x fedRate. */
   fedDevices: 4,
@@ -205,15 +205,24 @@ const bothWays = (a: string, b: string): LocalLink[] => [
 async function startPair(contender: Contender, links: LocalLink[], watchDeviceId: string | null): Promise<{ host: Host; load: Load }> {
   // BENCH_GATEWAY_FLAGS: extra Node flags for the gateway process only (e.g. --cpu-prof, --trace-gc) when digging.
   const host: Host = new Child(gatewayHost.file, (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean))
-  const load: Load = new Child('load-generator.ts')
+  if (!sharedLoad || sharedLoad.process.exitCode !== null || sharedLoad.process.signalCode !== null) sharedLoad = new Child('load-generator.ts')
+  const load = sharedLoad
   const config = { router: routerOf(contender), queueVariant: queueVariantOf(contender), tls: serverTls, devices, links, watchDeviceId }
   const { port } = await host.ask({ type: 'start', config }, 'ready')
   await load.ask({ type: 'start', port, ca: pki.pki.caCertPem, identities: devices.map((d) => ({ certPem: d.certPem, keyPem: d.keyPem })) }, 'started')
   return { host, load }
 }
 
+/** One load generator for the whole invocation; each scenario resets its connections. */
+let sharedLoad: Load | null = null
+
 async function stopPair(pair: { host: Host; load: Load }): Promise<void> {
-  await pair.load.stop({ type: 'stop' }, 'stopped')
+  try {
+    await pair.load.ask({ type: 'reset' }, 'reset', 30_000)
+  } catch {
+    pair.load.process.kill('SIGKILL')
+    sharedLoad = null
+  }
   await pair.host.stop({ type: 'stop' }, 'stopped')
 }
 
@@ -281,8 +290,8 @@ async function loadScenario(
     stuck: boolean
     phases: LoadPhase[]
     warmupMs: number
-    /** Run these first on the same connections; the main phases are then made from their best deliveries/s. */
-    probe?: { phases: LoadPhase[]; then: (bestDeliveriesPerSecond: number) => LoadPhase[] }
+    /** Run these first on the same connections (unless `known`); the main phases are made from their best deliveries/s. */
+    probe?: { phases: LoadPhase[]; known: number | null; then: (bestDeliveriesPerSecond: number) => LoadPhase[] }
   }
 ): Promise<LoadResult> {
   const pair = await startPair(router, options.links, options.stuck ? stuckDevice.deviceId : null)
@@ -299,12 +308,15 @@ async function loadScenario(
     let phases = options.phases
     let probed: number | null = null
     if (options.probe) {
-      const probe = await pair.load.ask({ type: 'run', phases: options.probe.phases, warmupMs: 0, drainMs: 10_000 }, 'ran', 600_000)
-      probed = Math.max(...probe.figures.phases.map((p) => p.deliveriesPerSecond))
+      probed = options.probe.known
+      if (probed === null) {
+        const probe = await pair.load.ask({ type: 'run', phases: options.probe.phases, warmupMs: 0, drainMs: 10_000 }, 'ran', 600_000)
+        probed = Math.max(...probe.figures.phases.map((p) => p.deliveriesPerSecond))
+        await sleep(1000)
+      }
       phases = options.probe.then(probed)
-      await sleep(1000)
     }
-    pair.host.send({ type: 'mark' })
+    pair.host.send({ type: 'mark', at: Date.now() })
     const machineBefore = machineCpuMs()
     const syscalls = syscallCounter(pair.host.process.pid)
     const ran = await pair.load.ask({ type: 'run', phases, warmupMs: options.warmupMs, drainMs: 10_000 }, 'ran', 600_000)
@@ -314,7 +326,7 @@ async function loadScenario(
     // Whatever the machine spent beyond the gateway and the load generator (other users' builds and tests, the kernel).
     const otherCpuPercent =
       machineBefore && machineAfter
-        ? (100 * (machineAfter.busy - machineBefore.busy - report.cpuUserMs - report.cpuSystemMs - ran.cpuMs)) / report.elapsedMs
+        ? Math.max(0, (100 * (machineAfter.busy - machineBefore.busy - report.cpuUserMs - report.cpuSystemMs - ran.cpuMs)) / report.elapsedMs)
         : NaN
     return { run: ran.figures, gateway: report, loadCpuMs: ran.cpuMs, connectMs: connected.ms, connectFailures: connected.failures, otherCpuPercent, syscallCounts, probed }
   } finally {
@@ -338,7 +350,7 @@ async function stormScenario(router: Contender): Promise<StormResult> {
     await pair.load.ask({ type: 'run', phases: [{ rate: 1, ms: 1000 }], warmupMs: 0, drainMs: 2000 }, 'ran')
     await sleep(500)
     const { report: before } = await pair.host.ask({ type: 'report' }, 'report')
-    pair.host.send({ type: 'mark' })
+    pair.host.send({ type: 'mark', at: Date.now() })
     const stormers: LoadConnection[] = Array.from({ length: params.storm }, (_, i) => ({
       identity: identityIndex('net-a', i),
       source: params.stormPositions + i,
@@ -415,8 +427,8 @@ async function fedScenario(): Promise<FedResult> {
     }
     await load.ask({ type: 'connect', connections: specs, concurrency: 8 }, 'connected')
     await sleep(500)
-    a.send({ type: 'mark' })
-    b.send({ type: 'mark' })
+    a.send({ type: 'mark', at: Date.now() })
+    b.send({ type: 'mark', at: Date.now() })
     const ran = await load.ask(
       { type: 'run', phases: [{ rate: params.fedRate, ms: shortSeconds * 1000 }], warmupMs, drainMs: 10_000, sourceGroups: specs.map((s) => s.group ?? 0) },
       'ran',
@@ -502,8 +514,12 @@ const format = (n: number | undefined): string => {
   return n.toFixed(2)
 }
 
+let lastPrintedAt = performance.now()
+
 function printScenario(name: string): void {
   const output = results[name]!
+  output.notes.push(`scenario took ${((performance.now() - lastPrintedAt) / 1000).toFixed(0)} s`)
+  lastPrintedAt = performance.now()
   const columns = Object.keys(output.byRouter)
   const ours = output.byRouter.ours
   const naive = output.byRouter.naive
@@ -525,6 +541,7 @@ function printScenario(name: string): void {
 }
 
 const runStartedAt = performance.now()
+lastPrintedAt = runStartedAt
 console.log(
   `Fedgate routing benchmark${quick ? ' (quick)' : ''}: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), Node ${process.version}; ` +
     `gateway and load generator are separate processes sharing these cores. ${params.devices} devices x ${params.rate} Hz, ${params.seconds} s; ` +
@@ -665,7 +682,7 @@ if (only.includes('rss')) {
 }
 
 if (only.includes('overload')) {
-  const probeSteps = [1, 2, 3, 4, 6, 8]
+  const probeSteps = quick ? [1, 2, 4, 8] : [1, 2, 3, 4, 6, 8]
   const out: ScenarioOutput = {
     title:
       `2x overload: capacity probed first (${params.devices} devices at ${probeSteps.join('/')} x ${params.rate} Hz, ${params.probeSeconds} s each), ` +
@@ -673,11 +690,13 @@ if (only.includes('overload')) {
     target: 'delivered >= 90% of capacity (plateau, not collapse), memory bounded, drops counted, normal latency <= 5 s after',
     byRouter: {},
     notes: [
-      'capacity = the best deliveries/s of the probe steps (gateway and load generator together: the load generator reads every delivery)',
+      'capacity = the best deliveries/s of the probe steps in the first run, used for every router (gateway and load generator together: the load generator reads every delivery)',
       'rows describe the overload phase; "recovery s" = seconds after the switch back until every later second has p99 <= 1.5x the broadcast p99 (+5 ms)'
     ]
   }
   const fanOut = params.devices - 1
+  // One capacity for every router (probed in the first run): each is then offered the same load, whatever the noise.
+  let capacityProbed: number | null = null
   out.byRouter = await measureEach(async (router) => {
     const result = await loadScenario(router, {
       networks: ['net-a'],
@@ -687,6 +706,7 @@ if (only.includes('overload')) {
       warmupMs,
       probe: {
         phases: probeSteps.map((k) => ({ rate: k * params.rate, ms: params.probeSeconds * 1000 })),
+        known: capacityProbed,
         then: (capacity) => [
           { rate: (2 * capacity) / fanOut / params.devices, ms: params.overloadSeconds * 1000 },
           { rate: params.rate, ms: params.recoverySeconds * 1000 }
@@ -695,6 +715,7 @@ if (only.includes('overload')) {
     })
     const figures = loadFigures(result, 0)
     const capacity = result.probed ?? NaN
+    capacityProbed ??= result.probed
     const normal = (broadcastP99[router] ?? 40) * 1.5 + 5
     const recovery = result.run.phases[1]!
     const timeline = result.gateway.rssTimeline
@@ -773,6 +794,7 @@ if (only.includes('fedv2')) {
   printScenario('fedv2')
 }
 
+await (sharedLoad as Load | null)?.stop({ type: 'stop' }, 'stopped')
 const totalSeconds = (performance.now() - runStartedAt) / 1000
 console.log(`\nbenchmark finished in ${totalSeconds.toFixed(0)} s`)
 pki.cleanup()
