@@ -268,6 +268,26 @@ function machineCpuMs(): { busy: number; total: number } | null {
 
 // ---- scenarios ----
 
+/** What a gateway that stopped answering reports: every figure unknown. */
+const unansweredReport: GatewayReport = {
+  elapsedMs: NaN,
+  cpuUserMs: NaN,
+  cpuSystemMs: NaN,
+  peakRssBytes: NaN,
+  peakKernelTcpBytes: NaN,
+  rssBytes: NaN,
+  heapUsedBytes: NaN,
+  externalBytes: NaN,
+  drops: NaN,
+  deliveries: NaN,
+  eventsIn: NaN,
+  connections: NaN,
+  watchedQueueMaxBytes: NaN,
+  anyQueueMaxBytes: NaN,
+  rssTimeline: [],
+  loopDelayP99Ms: NaN
+}
+
 interface LoadResult {
   run: RunFigures
   gateway: GatewayReport
@@ -320,7 +340,11 @@ async function loadScenario(
     const machineBefore = machineCpuMs()
     const syscalls = syscallCounter(pair.host.process.pid)
     const ran = await pair.load.ask({ type: 'run', phases, warmupMs: options.warmupMs, drainMs: 10_000 }, 'ran', 600_000)
-    const { report } = await pair.host.ask({ type: 'report' }, 'report')
+    // An overloaded naive router can block its event loop for minutes: its figures are then unknown, not a crash.
+    const report = await pair.host.ask({ type: 'report' }, 'report', 60_000).then(
+      (answer) => answer.report,
+      () => unansweredReport
+    )
     const machineAfter = machineCpuMs()
     const syscallCounts = (await syscalls?.stop()) ?? null
     // Whatever the machine spent beyond the gateway and the load generator (other users' builds and tests, the kernel).
@@ -475,6 +499,7 @@ function loadFigures(result: LoadResult, phase?: number): Figures {
     'gateway loop p99 ms': gateway.loopDelayP99Ms,
     'load gen CPU %': (100 * result.loadCpuMs) / run.sendMs,
     'other processes CPU %': result.otherCpuPercent,
+    'gateway answered (1 = yes)': Number.isNaN(gateway.elapsedMs) ? 0 : 1,
     ...(result.syscallCounts
       ? {
           'writes per delivery': ((result.syscallCounts.write ?? 0) + (result.syscallCounts.writev ?? 0)) / Math.max(1, run.delivered),
