@@ -166,6 +166,10 @@ async function bundleGatewayHost(): Promise<{ file: string; dir: string | null }
   }
 }
 const gatewayHost = await bundleGatewayHost()
+// Also when a scenario throws: the bundle's temp dir goes with the process.
+process.once('exit', () => {
+  if (gatewayHost.dir) fs.rmSync(gatewayHost.dir, { recursive: true, force: true })
+})
 type Load = Child<ToLoadGenerator, FromLoadGenerator>
 
 // ---- identities ----
@@ -823,7 +827,6 @@ await (sharedLoad as Load | null)?.stop({ type: 'stop' }, 'stopped')
 const totalSeconds = (performance.now() - runStartedAt) / 1000
 console.log(`\nbenchmark finished in ${totalSeconds.toFixed(0)} s`)
 pki.cleanup()
-if (gatewayHost.dir) fs.rmSync(gatewayHost.dir, { recursive: true, force: true })
 console.log(
   JSON.stringify({
     bench: 'fedgate-routing',
