@@ -151,6 +151,13 @@ export class TakFederationServer {
       socket.destroy()
       return
     }
+    // The pin replaces chain validation (rejectUnauthorized is off), so the validity window is ours to check.
+    const now = Date.now()
+    if (!(Date.parse(cert.valid_from) <= now && now <= Date.parse(cert.valid_to))) {
+      this.o.ctx.board.failed(peer.id, `The peer presented a certificate valid only from ${cert.valid_from} to ${cert.valid_to}; ask them to renew it.`)
+      socket.destroy()
+      return
+    }
     const key = `${socket.remoteAddress}:${socket.remotePort}`
     const connection: Connection = {
       key,
