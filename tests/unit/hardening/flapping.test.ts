@@ -103,15 +103,16 @@ describe('federation flapping: 100 drops', () => {
     await Promise.all([a?.stop(), b?.stop()])
   })
 
-  /** Drop the link from A's side; resolves with the ms between B losing its session and having a new one. */
+  /** Drop the link from A's side; resolves with the ms between the drop and B having a new session. */
   async function dropOnce(i: number): Promise<number> {
     const before: PeerSession = fedB.sessionsOf(peerOnB)[0]!
     const beforeOnA = fedA.sessionsOf(peerOnA)[0]!
+    // Measured from the moment we drop the link, so a slow poll can only lengthen the figure, never shorten it below
+    // the redial delay: the figure is the delay plus B noticing plus a TLS + HTTP/2 handshake on loopback.
+    const lostAt = performance.now()
     if (i % 2 === 0) beforeOnA.end('Flapping test drop.')
     else expect(proxy.cut()).toBeGreaterThan(0)
-    // Poll tightly: the figure measured is the redial delay plus a TLS + HTTP/2 handshake on loopback.
     while (!before.isEnded) await sleep(1)
-    const lostAt = performance.now()
     for (;;) {
       const now = fedB.sessionsOf(peerOnB)[0]
       if (now && now !== before) break
@@ -135,7 +136,7 @@ describe('federation flapping: 100 drops', () => {
     expect(gaps).toHaveLength(DROPS)
 
     // Never sooner than the policy's shortest wait (half the base); and the delays are spread, not one fixed value.
-    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(REDIAL.baseDelayMs / 2 - 2)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(REDIAL.baseDelayMs / 2)
     const mean = gaps.reduce((x, y) => x + y, 0) / gaps.length
     const spread = Math.sqrt(gaps.reduce((x, g) => x + (g - mean) ** 2, 0) / gaps.length)
     expect(spread).toBeGreaterThan(2)
