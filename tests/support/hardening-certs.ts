@@ -26,7 +26,11 @@ const DAY_MS = 86_400_000
 
 function rsaKeys(): { publicKey: forge.pki.rsa.PublicKey; privateKey: forge.pki.rsa.PrivateKey; keyPem: string } {
   // Node generates RSA keys natively (fast); forge only signs.
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } })
+  const { privateKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' }
+  })
   const forgeKey = forge.pki.privateKeyFromPem(privateKey) as forge.pki.rsa.PrivateKey
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), keyPem: privateKey }
 }
@@ -78,7 +82,8 @@ export function leafCertificate(ca: HardeningCa, commonName: string, validFromDa
   ])
   cert.sign(caKey, forge.md.sha256.create())
   const certPem = forge.pki.certificateToPem(cert)
-  return { certPem, keyPem: keys.keyPem, fingerprint: new X509Certificate(certPem).fingerprint256, chainPem: `${certPem.trim()}\n${ca.certPem.trim()}\n` }
+  const fingerprint = new X509Certificate(certPem).fingerprint256
+  return { certPem, keyPem: keys.keyPem, fingerprint, chainPem: `${certPem.trim()}\n${ca.certPem.trim()}\n` }
 }
 
 export interface ProbeResult {

@@ -35,7 +35,13 @@ describe('certificates on the federation and device ports', () => {
   const federates: TakFederate[] = []
 
   function federate(identity: { keyPem: string; chainPem: string }): TakFederate {
-    const f = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, key: identity.keyPem, certChain: identity.chainPem, healthIntervalMs: 200 })
+    const f = new TakFederate({
+      port: fed.port,
+      ca: t.services.pki.caCertPem,
+      key: identity.keyPem,
+      certChain: identity.chainPem,
+      healthIntervalMs: 200
+    })
     federates.push(f)
     return f.start()
   }
@@ -142,7 +148,12 @@ describe('certificates on the federation and device ports', () => {
     await listener.waitFor((e) => e.uid === 'REVOKEE-UID', 3000)
     await t.ok('revokeDevice', { id: revokee.deviceId }, admin)
     await Promise.race([client.closed, new Promise((_, reject) => setTimeout(() => reject(new Error('still connected')), 3000))])
-    const again = await probeTls({ port: t.services.ports.streaming, cert: revokee.cert, key: revokee.key, payload: pli('REVOKEE-UID', 'REVOKED') })
+    const again = await probeTls({
+      port: t.services.ports.streaming,
+      cert: revokee.cert,
+      key: revokee.key,
+      payload: pli('REVOKEE-UID', 'REVOKED')
+    })
     expect(again.bytesReceived).toBe(0)
     expect(again.closed).toBe(true)
     await new Promise((r) => setTimeout(r, 200))

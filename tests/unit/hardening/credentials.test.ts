@@ -62,7 +62,11 @@ describe('refusal without credentials, and no secret where it does not belong', 
           port: consoleServer.port,
           path: `/api/${method}`,
           method: 'POST',
-          headers: { 'Content-Type': 'application/json', 'Content-Length': payload.length, ...(token ? { Authorization: `Bearer ${token}` } : {}) }
+          headers: {
+            'Content-Type': 'application/json',
+            'Content-Length': payload.length,
+            ...(token ? { Authorization: `Bearer ${token}` } : {})
+          }
         },
         (res) => {
           const chunks: Buffer[] = []
@@ -100,7 +104,14 @@ describe('refusal without credentials, and no secret where it does not belong', 
 
   beforeAll(async () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-secrets' } })
-    consoleServer = await startConsoleServer({ services: t.services, port: 0, host: '127.0.0.1', staticDir: null, log: t.services.log, heartbeatMs: 200 })
+    consoleServer = await startConsoleServer({
+      services: t.services,
+      port: 0,
+      host: '127.0.0.1',
+      staticDir: null,
+      log: t.services.log,
+      heartbeatMs: 200
+    })
   })
 
   afterAll(async () => {
@@ -178,7 +189,16 @@ describe('refusal without credentials, and no secret where it does not belong', 
     const attempt = (method: string, route: string, cert?: { cert: string; key: string }): Promise<string> =>
       new Promise((resolve) => {
         const req = https.request(
-          { host: '127.0.0.1', port: t.services.ports.marti, path: route, method, ca: t.services.pki.caCertPem, servername: 'localhost', agent: false, ...cert },
+          {
+            host: '127.0.0.1',
+            port: t.services.ports.marti,
+            path: route,
+            method,
+            ca: t.services.pki.caCertPem,
+            servername: 'localhost',
+            agent: false,
+            ...cert
+          },
           (res) => {
             res.resume()
             resolve(`answered ${res.statusCode}`)
@@ -210,7 +230,8 @@ describe('refusal without credentials, and no secret where it does not belong', 
     const admin = adminLogin.token
     const loginExchanges = [exchanges.at(-1)!]
     // The event stream of this admin, open for the whole run.
-    const events = http.get({ host: '127.0.0.1', port: consoleServer.port, path: '/api/events', headers: { Authorization: `Bearer ${admin}` } }, (res) => {
+    const streamRequest = { host: '127.0.0.1', port: consoleServer.port, path: '/api/events', headers: { Authorization: `Bearer ${admin}` } }
+    const events = http.get(streamRequest, (res) => {
       res.on('data', (c: Buffer) => (streamed += c.toString()))
     })
     events.on('error', () => {})
@@ -228,7 +249,8 @@ describe('refusal without credentials, and no secret where it does not belong', 
     await ok('whoami', {}, operator)
     await ok('logout', {}, operator)
 
-    const enrolled = await ok<{ device: { id: string }; clientPassword: string; truststorePassword: string }>('enrollDevice', { networkId: net1.id, callsign: 'SECRET-1' }, admin)
+    type Enrolled = { device: { id: string }; clientPassword: string; truststorePassword: string }
+    const enrolled = await ok<Enrolled>('enrollDevice', { networkId: net1.id, callsign: 'SECRET-1' }, admin)
     const enrollExchange = exchanges.at(-1)!
     const download = await ok<{ clientPassword: string; truststorePassword: string }>('downloadDevicePackage', { id: enrolled.device.id }, admin)
     const downloadExchange = exchanges.at(-1)!
@@ -282,7 +304,9 @@ describe('refusal without credentials, and no secret where it does not belong', 
     const leaks: string[] = []
     for (const secret of secrets) {
       for (const exchange of exchanges) {
-        if (exchange.body.includes(secret.value) && !secret.allowedIn.includes(exchange)) leaks.push(`${secret.what} in the ${exchange.method} response`)
+        if (exchange.body.includes(secret.value) && !secret.allowedIn.includes(exchange)) {
+          leaks.push(`${secret.what} in the ${exchange.method} response`)
+        }
       }
       if (streamed.includes(secret.value)) leaks.push(`${secret.what} in the event stream`)
       for (const line of t.logs) if (line.includes(secret.value)) leaks.push(`${secret.what} in the log line: ${line.slice(0, 120)}`)

@@ -29,7 +29,8 @@ function sequenced(seq: number): string {
   const now = new Date()
   const stale = new Date(now.getTime() + 120_000)
   return (
-    `<event version="2.0" uid="STEADY-UID" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<event version="2.0" uid="STEADY-UID" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}"` +
+    ` stale="${stale.toISOString()}">` +
     `<point lat="1" lon="2" hae="3" ce="4" le="5"/><detail><contact callsign="STEADY"/><remarks>seq-${seq}-end</remarks></detail></event>`
   )
 }
@@ -51,7 +52,8 @@ interface CallOutcome {
 function rawGrpcCall(port: number, peer: HardeningLeaf, method: string, prefix: Buffer, bodyBytes: number): Promise<CallOutcome> {
   return new Promise((resolve) => {
     const outcome: CallOutcome = { grpcStatus: null, reset: false, sent: 0 }
-    const session = http2.connect(`https://127.0.0.1:${port}`, { key: peer.keyPem, cert: peer.chainPem, rejectUnauthorized: false, servername: 'localhost' })
+    const tlsOptions = { key: peer.keyPem, cert: peer.chainPem, rejectUnauthorized: false, servername: 'localhost' }
+    const session = http2.connect(`https://127.0.0.1:${port}`, tlsOptions)
     session.on('error', () => {
       outcome.reset = true
     })
@@ -125,7 +127,13 @@ describe('a federation peer that sends garbage', () => {
     goodId = (await t.ok('addExternalPeer', { networkId, fingerprint: goodCert.fingerprint, displayName: 'Good' }, admin)).id
     sender = await DeviceClient.connect({ port: t.services.ports.streaming, ...(await enrollIdentity(t, admin, networkId, 'STEADY')) })
     listener = await DeviceClient.connect({ port: t.services.ports.streaming, ...(await enrollIdentity(t, admin, networkId, 'LISTENER')) })
-    good = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, key: goodCert.keyPem, certChain: goodCert.chainPem, healthIntervalMs: 300 }).start()
+    good = new TakFederate({
+      port: fed.port,
+      ca: t.services.pki.caCertPem,
+      key: goodCert.keyPem,
+      certChain: goodCert.chainPem,
+      healthIntervalMs: 300
+    }).start()
     await good.serving()
     await until(() => fed.sessionsOf(goodId).length === 1, 3000)
   })
@@ -146,7 +154,8 @@ describe('a federation peer that sends garbage', () => {
       const heapBefore = heapAfterGc()
 
       // 1. Garbage instead of the HTTP/2 preface: the connection is dropped.
-      const garbage = await probeTls({ port: fed.port, cert: abuser.certPem, key: abuser.keyPem, alpn: ['h2'], payload: randomBytes(256 * 1024), waitMs: 3000 })
+      const abuserTls = { port: fed.port, cert: abuser.certPem, key: abuser.keyPem, alpn: ['h2'] }
+      const garbage = await probeTls({ ...abuserTls, payload: randomBytes(256 * 1024), waitMs: 3000 })
       expect(garbage.closed).toBe(true)
 
       // 2. A frame announcing ~4 GiB, then 32 MiB of filler: refused (RESOURCE_EXHAUSTED or a reset) long before the end.
@@ -164,7 +173,7 @@ describe('a federation peer that sends garbage', () => {
       const attackUntil = Date.now() + 1500
       let rounds = 0
       while (Date.now() < attackUntil || rounds < 3) {
-        await probeTls({ port: fed.port, cert: abuser.certPem, key: abuser.keyPem, alpn: ['h2'], payload: randomBytes(64 * 1024), waitMs: 1000 })
+        await probeTls({ ...abuserTls, payload: randomBytes(64 * 1024), waitMs: 1000 })
         await rawGrpcCall(fed.port, abuser, 'ServerEventStream', frameHeader(0x7ffffff0), 8 * 1_048_576)
         rounds++
       }

@@ -77,7 +77,14 @@ describe('federation flapping: 100 drops', () => {
     ;[a, b] = await Promise.all([startTestGateway({ env: env('fedgate-a') }), startTestGateway({ env: env('fedgate-b') })])
     fedA = takFederationArea(a.services)!
     await takFederationArea(b.services)!.stop()
-    fedB = await startTakFederation(b.services, { router: b.services.router!, pki: b.services.pki, host: '127.0.0.1', port: 0, redial: REDIAL, healthIntervalMs: 1000 })
+    fedB = await startTakFederation(b.services, {
+      router: b.services.router!,
+      pki: b.services.pki,
+      host: '127.0.0.1',
+      port: 0,
+      redial: REDIAL,
+      healthIntervalMs: 1000
+    })
     proxy = await relay(fedA.port)
     const [adminA, adminB] = await Promise.all([a.loginAs('admin', a.adminPassword!), b.loginAs('admin', b.adminPassword!)])
     const network = async (t: TestGateway, admin: string): Promise<string> => {
@@ -85,11 +92,17 @@ describe('federation flapping: 100 drops', () => {
       return (await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)).id
     }
     const [netA, netB] = await Promise.all([network(a, adminA), network(b, adminB)])
-    peerOnA = (await a.ok('addExternalPeer', { networkId: netA, fingerprint: b.services.pki.federation!.fingerprint, displayName: 'B' }, adminA)).id
+    const fingerprintOfB = b.services.pki.federation!.fingerprint
+    peerOnA = (await a.ok('addExternalPeer', { networkId: netA, fingerprint: fingerprintOfB, displayName: 'B' }, adminA)).id
     peerOnB = (
       await b.ok(
         'addExternalPeer',
-        { networkId: netB, fingerprint: a.services.pki.federation!.fingerprint, displayName: 'A', dial: { address: '127.0.0.1', port: proxy.port } },
+        {
+          networkId: netB,
+          fingerprint: a.services.pki.federation!.fingerprint,
+          displayName: 'A',
+          dial: { address: '127.0.0.1', port: proxy.port }
+        },
         adminB
       )
     ).id

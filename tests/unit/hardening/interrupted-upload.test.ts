@@ -46,7 +46,14 @@ describe('interrupted data-package uploads', () => {
   /** Where the file's bytes end inside `request` (the closing boundary follows). */
   let fileEnd = 0
 
-  const tls_ = (): tls.ConnectionOptions => ({ host: '127.0.0.1', port: t.services.ports.marti, cert: phone.cert, key: phone.key, ca: phone.ca, servername: 'localhost' })
+  const tls_ = (): tls.ConnectionOptions => ({
+    host: '127.0.0.1',
+    port: t.services.ports.marti,
+    cert: phone.cert,
+    key: phone.key,
+    ca: phone.ca,
+    servername: 'localhost'
+  })
 
   function get(pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
     return new Promise((resolve, reject) => {
@@ -92,7 +99,8 @@ describe('interrupted data-package uploads', () => {
   async function nothingVisible(): Promise<void> {
     const hash = sha(content)
     expect((await get(`/Marti/sync/missionquery?hash=${hash}`)).status).toBe(404)
-    const search = JSON.parse((await get('/Marti/sync/search?keywords=missionpackage')).body.toString()) as { resultCount: number; results: unknown[] }
+    const searched = await get('/Marti/sync/search?keywords=missionpackage')
+    const search = JSON.parse(searched.body.toString()) as { resultCount: number; results: unknown[] }
     expect(search.results).toEqual([])
     expect(await t.ok('listDataPackages', { networkId }, admin)).toEqual([])
     expect(t.services.store.data.dataPackages).toEqual([])
@@ -110,7 +118,8 @@ describe('interrupted data-package uploads', () => {
     content = await zipOf(256 * 1024)
     const boundary = `----fedgate${randomBytes(8).toString('hex')}`
     const preamble = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="assetfile"; filename="ops.zip"\r\nContent-Type: application/x-zip-compressed\r\n\r\n`
+      `--${boundary}\r\nContent-Disposition: form-data; name="assetfile"; filename="ops.zip"\r\n` +
+        'Content-Type: application/x-zip-compressed\r\n\r\n'
     )
     const closing = Buffer.from(`\r\n--${boundary}--\r\n`)
     const body = Buffer.concat([preamble, content, closing])

@@ -27,8 +27,9 @@ function marked(sender: string, seq: number): string {
   const now = new Date()
   const stale = new Date(now.getTime() + 120_000)
   return (
-    `<event version="2.0" uid="${sender}-UID" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="1" lon="2" hae="3" ce="4" le="5"/><detail><contact callsign="${sender}"/><remarks>loop:${sender}:${seq}:end</remarks></detail></event>`
+    `<event version="2.0" uid="${sender}-UID" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}"` +
+    ` stale="${stale.toISOString()}"><point lat="1" lon="2" hae="3" ce="4" le="5"/>` +
+    `<detail><contact callsign="${sender}"/><remarks>loop:${sender}:${seq}:end</remarks></detail></event>`
   )
 }
 
@@ -58,6 +59,7 @@ describe('a triangle of gateways plus a local federation', () => {
     ;[a, b, c] = await Promise.all([site('fedgate-a'), site('fedgate-b'), site('fedgate-c')])
     const fingerprint = (s: Site): string => s.t.services.pki.federation!.fingerprint
     const port = (s: Site): number => takFederationArea(s.t.services)!.port
+    const idOf = (s: Site): string => s.t.services.settings.Federation.OurFederateId
     // Accepting ends first, so every first dial is answered (no backoff wait).
     const accepts: [Site, Site][] = [
       [b, a],
@@ -65,13 +67,20 @@ describe('a triangle of gateways plus a local federation', () => {
       [a, c]
     ]
     const acceptIds = await Promise.all(
-      accepts.map(([host, guest]) => host.t.ok('addExternalPeer', { networkId: host.networkId, fingerprint: fingerprint(guest), displayName: `accept ${guest.t.services.settings.Federation.OurFederateId}` }, host.admin))
+      accepts.map(([host, guest]) =>
+        host.t.ok('addExternalPeer', { networkId: host.networkId, fingerprint: fingerprint(guest), displayName: `accept ${idOf(guest)}` }, host.admin)
+      )
     )
     const dials = await Promise.all(
       accepts.map(([host, guest]) =>
         guest.t.ok(
           'addExternalPeer',
-          { networkId: guest.networkId, fingerprint: fingerprint(host), displayName: `dial ${host.t.services.settings.Federation.OurFederateId}`, dial: { address: '127.0.0.1', port: port(host) } },
+          {
+            networkId: guest.networkId,
+            fingerprint: fingerprint(host),
+            displayName: `dial ${idOf(host)}`,
+            dial: { address: '127.0.0.1', port: port(host) }
+          },
           guest.admin
         )
       )
@@ -88,7 +97,13 @@ describe('a triangle of gateways plus a local federation', () => {
     a2NetworkId = (await a.t.ok('createNetwork', { organizationId: orgId, name: 'Second' }, a.admin)).id
     await a.t.ok('federateWithinOrganization', { networkId: a.networkId, otherNetworkId: a2NetworkId }, a.admin)
 
-    phones.push(await phone(a, a.networkId, 'A1'), await phone(a, a.networkId, 'A1BIS'), await phone(a, a2NetworkId, 'A2'), await phone(b, b.networkId, 'B'), await phone(c, c.networkId, 'C'))
+    phones.push(
+      await phone(a, a.networkId, 'A1'),
+      await phone(a, a.networkId, 'A1BIS'),
+      await phone(a, a2NetworkId, 'A2'),
+      await phone(b, b.networkId, 'B'),
+      await phone(c, c.networkId, 'C')
+    )
   }, 30_000)
 
   afterAll(async () => {
