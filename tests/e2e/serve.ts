@@ -117,8 +117,15 @@ export async function signIn(page: Page, url: string, username: string, password
   await page.goto('about:blank')
   await page.goto(url)
   await settled(page.getByLabel('Username'))
-  await page.getByLabel('Username').fill(username)
-  await page.getByLabel('Password', { exact: true }).fill(password)
+  const user = page.getByLabel('Username')
+  const pass = page.getByLabel('Password', { exact: true })
+  // On a loaded machine the form can re-render while typing (a late autofocus); check what landed before submitting.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await user.fill(username)
+    await pass.fill(password)
+    if ((await user.inputValue()) === username && (await pass.inputValue()) === password) break
+  }
+  await expect(user).toHaveValue(username)
   await page.getByRole('button', { name: 'Sign in' }).click()
   // scrypt plus the first loads take a while on a busy two-core machine.
   await expect(page.getByTestId('nav-networks')).toBeVisible({ timeout: 20_000 })
