@@ -1,7 +1,9 @@
 // A bounded send queue for one device connection: encoded frames wait here and are written to the socket in one
-// batch per tick. When the bytes would pass the cap, the oldest position reports go first, then the oldest anything.
+// batch per flush (flush-scheduler.ts decides when). When the bytes would pass the cap, the oldest position reports
+// go first, then the oldest anything.
 
 import type { Writable } from 'node:stream'
+import { immediateScheduler, type Flushable, type FlushRequester } from './flush-scheduler.ts'
 
 export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576
 /** Bytes we let the socket itself hold before we stop writing and wait for 'drain'. */
@@ -14,7 +16,7 @@ interface Item {
   position: boolean
 }
 
-export class SendQueue {
+export class SendQueue implements Flushable {
   private items: (Item | null)[] = []
   private head = 0
   private scheduled = false
@@ -26,15 +28,17 @@ export class SendQueue {
   /**
    * @param maxBytes cap for this queue plus what the socket buffers
    * @param onDrop told how many frames were dropped, for presence and health figures
+   * @param scheduler decides when queued frames are written (a listener shares one across its connections)
    */
   constructor(
     private readonly socket: Writable,
     private readonly maxBytes = DEFAULT_MAX_QUEUE_BYTES,
-    private readonly onDrop: (count: number) => void = () => {}
+    private readonly onDrop: (count: number) => void = () => {},
+    private readonly scheduler: FlushRequester = immediateScheduler
   ) {
     socket.on('drain', () => {
       this.waitingForDrain = false
-      this.flush()
+      if (!this.scheduled) this.flush()
     })
   }
 
@@ -50,10 +54,7 @@ export class SendQueue {
     this.queuedBytes += bytes.length
     if (!this.scheduled && !this.waitingForDrain) {
       this.scheduled = true
-      setImmediate(() => {
-        this.scheduled = false
-        this.flush()
-      })
+      this.scheduler.request(this)
     }
     return true
   }
@@ -70,8 +71,11 @@ export class SendQueue {
     this.queuedBytes = 0
   }
 
-  private flush(): void {
-    if (this.closed || this.socket.destroyed) return
+  /** Write what is queued, as far as the socket takes it; returns the frames written. Called by the scheduler. */
+  flush(): number {
+    this.scheduled = false
+    if (this.closed || this.socket.destroyed) return 0
+    let frames = 0
     while (this.head < this.items.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
       const batch: Buffer[] = []
       let size = 0
@@ -81,6 +85,7 @@ export class SendQueue {
         batch.push(item.bytes)
         size += item.bytes.length
       }
+      frames += batch.length
       this.queuedBytes -= size
       if (batch.length === 0) break
       if (!this.writeBatch(batch, size)) {
@@ -95,6 +100,7 @@ export class SendQueue {
       this.items = this.items.slice(this.head)
       this.head = 0
     }
+    return frames
   }
 
   /**

@@ -15,6 +15,7 @@ import type { Router } from '../routing/router.ts'
 import type { Endpoint, Origin } from '../routing/types.ts'
 import { Presence } from './presence.ts'
 import { DEFAULT_MAX_QUEUE_BYTES, SendQueue } from './streaming-queue.ts'
+import { DEFAULT_FLUSH_POLICY, FlushScheduler, type FlushPolicy } from './flush-scheduler.ts'
 
 export interface DeviceIdentity {
   deviceId: string
@@ -30,6 +31,8 @@ export interface StreamingOptions {
   maxEventBytes?: number
   /** Cap per receiver (our queue plus the socket's buffer). Default 1 MiB. */
   maxQueueBytes?: number
+  /** When queued frames are written: at once when quiet, gathered per tick when busy (flush-scheduler.ts). */
+  flushPolicy?: FlushPolicy
   /** A connection that sends nothing for this long is closed (ATAK pings every 4.5 s when idle). Default 60 s; 0 = never. */
   idleTimeoutMs?: number
   /** Map a verified client certificate to its device; null = unknown or revoked (the connection is closed at once). */
@@ -128,10 +131,15 @@ class DeviceConnection implements Endpoint {
     this.callsign = identity.callsign
     this.origin = { kind: 'device', networkId: this.networkId, endpointId: this.id }
     this.xmlFramer = new XmlStreamFramer(listener.maxEventBytes)
-    this.queue = new SendQueue(socket, listener.maxQueueBytes, (count) => {
-      listener.counters.drops += count
-      listener.presence.dropped(this.deviceId, count)
-    })
+    this.queue = new SendQueue(
+      socket,
+      listener.maxQueueBytes,
+      (count) => {
+        listener.counters.drops += count
+        listener.presence.dropped(this.deviceId, count)
+      },
+      listener.flushScheduler
+    )
   }
 
   deliver(event: CotEvent): void {
@@ -248,6 +256,7 @@ interface ListenerState {
   fileshareForReceiver: StreamingOptions['fileshareForReceiver']
   maxEventBytes: number
   maxQueueBytes: number
+  flushScheduler: FlushScheduler
   serverVersion: string
   counters: StreamingCounters
   presence: Presence
@@ -261,6 +270,7 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     fileshareForReceiver: options.fileshareForReceiver,
     maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
     maxQueueBytes: options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
+    flushScheduler: new FlushScheduler(options.flushPolicy ?? DEFAULT_FLUSH_POLICY),
     serverVersion: options.serverVersion ?? 'Fedgate',
     counters: { accepted: 0, unauthorized: 0, handshakeFailures: 0, eventsIn: 0, malformed: 0, declarations: 0, oversize: 0, protocolErrors: 0, drops: 0 },
     presence,

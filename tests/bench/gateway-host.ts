@@ -32,7 +32,7 @@ async function start(config: GatewayHostConfig): Promise<{ port: number; running
       }
     }
   }
-  applyQueueVariant(config.queueVariant ?? undefined)
+  const flushPolicy = applyQueueVariant(config.queueVariant ?? undefined)
   const router = new Router()
   router.setLocalLinks(config.links)
   const listener: StreamingListener = await startStreamingListener({
@@ -40,6 +40,7 @@ async function start(config: GatewayHostConfig): Promise<{ port: number; running
     host: '127.0.0.1',
     tls: config.tls,
     idleTimeoutMs: 0,
+    flushPolicy,
     authorize: (certificate) => {
       const device = identify(certificate)
       return device && { deviceId: device.deviceId, networkId: device.networkId, callsign: device.callsign }

@@ -1,58 +1,39 @@
-// Opt-in experiments for the benchmark only (BENCH_QUEUE_VARIANT in the gateway process): patch the send queue's
-// flush at run time to measure a proposal before anyone changes gateway/devices/streaming-queue.ts.
-//   tick:N  — flush every queue from one shared N ms timer instead of one setImmediate per queue (bigger batches)
-//   concat  — the queue as it was before writev: each batch copied with Buffer.concat (for before/after figures)
+// Opt-in experiments for the benchmark only (BENCH_QUEUE_VARIANT in the gateway process, or --routers ours+<variant>):
+// measure a proposal against the gateway's defaults before anyone changes gateway/devices/.
+//   tick:N      — a busy listener gathers frames for N ms before writing (FlushPolicy.tickMs; tick:0 = never wait)
+//   busy:N      — the listener counts as busy from N frames written per second (FlushPolicy.busyFramesPerSecond)
+//   immediate   — never wait: every queue flushed at the next turn of the loop, as before the flush scheduler
+//   concat      — each batch copied with Buffer.concat (the send queue before writev)
+// Parts combine with commas: ours+tick:4,busy:20000
 
 import type { Writable } from 'node:stream'
 import { SendQueue } from '../../gateway/devices/streaming-queue.ts'
+import { DEFAULT_FLUSH_POLICY, type FlushPolicy } from '../../gateway/devices/flush-scheduler.ts'
 
 /** The queue's private state as seen from JavaScript (TypeScript privacy is compile-time only). */
 interface QueueInternals {
-  items: ({ bytes: Buffer; position: boolean } | null)[]
-  head: number
-  scheduled: boolean
-  waitingForDrain: boolean
-  closed: boolean
-  queuedBytes: number
   socket: Writable
-  flush(): void
-  push(bytes: Buffer, position: boolean): boolean
+  scheduler: { request(queue: unknown): void }
   writeBatch(batch: Buffer[], size: number): boolean
 }
 
-export function applyQueueVariant(variant: string | undefined): string | null {
-  if (!variant) return null
+/** Applies the patches of a variant and returns the flush policy it asks for. */
+export function applyQueueVariant(variant: string | undefined): FlushPolicy {
+  const policy = { ...DEFAULT_FLUSH_POLICY }
+  if (!variant) return policy
   const proto = SendQueue.prototype as unknown as QueueInternals
   for (const part of variant.split(',')) {
-    const tick = /^tick:(\d+(?:\.\d+)?)$/.exec(part)
-    if (tick) {
-      const ms = Number(tick[1])
-      const originalPush = proto.push
-      const pending = new Set<QueueInternals>()
-      let timer: NodeJS.Timeout | null = null
-      const flushAll = (): void => {
-        timer = null
-        const queues = [...pending]
-        pending.clear()
-        for (const queue of queues) queue.flush()
-      }
-      proto.push = function (this: QueueInternals, bytes: Buffer, position: boolean): boolean {
-        this.scheduled = true // the original push then never schedules its own setImmediate
-        const queued = originalPush.call(this, bytes, position)
-        if (queued && !this.waitingForDrain) {
-          pending.add(this)
-          timer ??= setTimeout(flushAll, ms)
-        }
-        return queued
-      }
-    } else if (part === 'concat') {
-      // The send queue before the writev change: every batch copied into one Buffer per receiver.
+    const numeric = /^(tick|busy):(\d+(?:\.\d+)?)$/.exec(part)
+    if (numeric?.[1] === 'tick') policy.tickMs = Number(numeric[2])
+    else if (numeric?.[1] === 'busy') policy.busyFramesPerSecond = Number(numeric[2])
+    else if (part === 'immediate') policy.tickMs = 0
+    else if (part === 'concat') {
       proto.writeBatch = function (this: QueueInternals, batch: Buffer[], size: number): boolean {
         return this.socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, size))
       }
     } else {
-      throw new Error(`Unknown BENCH_QUEUE_VARIANT part ${part} (tick:N or concat)`)
+      throw new Error(`Unknown BENCH_QUEUE_VARIANT part ${part} (tick:N, busy:N, immediate or concat)`)
     }
   }
-  return variant
+  return policy
 }
