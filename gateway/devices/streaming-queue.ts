@@ -11,13 +11,14 @@ const SOCKET_HIGH_WATER = 128 * 1024
 /** One write carries at most this much, so a long backlog does not become one huge buffer. */
 const MAX_BATCH_BYTES = 256 * 1024
 
-interface Item {
-  bytes: Buffer
-  position: boolean
-}
 
 export class SendQueue implements Flushable {
-  private items: (Item | null)[] = []
+  // Two parallel arrays rather than one object per frame: a backed-up receiver holds frames for hundreds of ms, and
+  // per-frame objects that old were promoted by the garbage collector (18 % of gateway CPU under 2x overload).
+  /** Frames in order; null = dropped. */
+  private frames: (Buffer | null)[] = []
+  /** Whether frames[i] is a position report (dropped first when full). */
+  private positions: boolean[] = []
   private head = 0
   private scheduled = false
   private waitingForDrain = false
@@ -50,7 +51,8 @@ export class SendQueue implements Flushable {
       this.drop(1)
       return false
     }
-    this.items.push({ bytes, position })
+    this.frames.push(bytes)
+    this.positions.push(position)
     this.queuedBytes += bytes.length
     if (!this.scheduled && !this.waitingForDrain) {
       this.scheduled = true
@@ -66,7 +68,8 @@ export class SendQueue implements Flushable {
 
   close(): void {
     this.closed = true
-    this.items = []
+    this.frames = []
+    this.positions = []
     this.head = 0
     this.queuedBytes = 0
   }
@@ -76,14 +79,14 @@ export class SendQueue implements Flushable {
     this.scheduled = false
     if (this.closed || this.socket.destroyed) return 0
     let frames = 0
-    while (this.head < this.items.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
+    while (this.head < this.frames.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
       const batch: Buffer[] = []
       let size = 0
-      while (this.head < this.items.length && size < MAX_BATCH_BYTES) {
-        const item = this.items[this.head++]
-        if (!item) continue
-        batch.push(item.bytes)
-        size += item.bytes.length
+      while (this.head < this.frames.length && size < MAX_BATCH_BYTES) {
+        const bytes = this.frames[this.head++]
+        if (!bytes) continue
+        batch.push(bytes)
+        size += bytes.length
       }
       frames += batch.length
       this.queuedBytes -= size
@@ -93,11 +96,13 @@ export class SendQueue implements Flushable {
         break
       }
     }
-    if (this.head === this.items.length) {
-      this.items = []
+    if (this.head === this.frames.length) {
+      this.frames = []
+      this.positions = []
       this.head = 0
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head)
+    } else if (this.head > 1024 && this.head * 2 > this.frames.length) {
+      this.frames = this.frames.slice(this.head)
+      this.positions = this.positions.slice(this.head)
       this.head = 0
     }
     return frames
@@ -131,20 +136,20 @@ export class SendQueue implements Flushable {
     if (needed > budget) return false
     const target = Math.floor(budget * 0.75)
     let dropped = 0
-    for (let i = this.head; i < this.items.length && this.queuedBytes + needed > target; i++) {
-      const item = this.items[i]
-      if (item?.position) {
-        this.items[i] = null
-        this.queuedBytes -= item.bytes.length
+    for (let i = this.head; i < this.frames.length && this.queuedBytes + needed > target; i++) {
+      const bytes = this.frames[i]
+      if (bytes && this.positions[i]) {
+        this.frames[i] = null
+        this.queuedBytes -= bytes.length
         dropped++
       }
     }
     if (this.queuedBytes + needed > budget && !incomingIsPosition) {
-      for (let i = this.head; i < this.items.length && this.queuedBytes + needed > budget; i++) {
-        const item = this.items[i]
-        if (item) {
-          this.items[i] = null
-          this.queuedBytes -= item.bytes.length
+      for (let i = this.head; i < this.frames.length && this.queuedBytes + needed > budget; i++) {
+        const bytes = this.frames[i]
+        if (bytes) {
+          this.frames[i] = null
+          this.queuedBytes -= bytes.length
           dropped++
         }
       }

@@ -52,7 +52,7 @@ describe('SendQueue', () => {
     expect(reported).toBe(queue.drops)
     // unstick: everything still queued is written; the chat is first and the newest positions survived
     const written: Buffer[] = []
-    const held = (queue as unknown as { items: ({ bytes: Buffer } | null)[] }).items.filter((x) => x !== null).map((x) => x!.bytes)
+    const held = (queue as unknown as { frames: (Buffer | null)[] }).frames.filter((x) => x !== null)
     written.push(...held)
     expect(written[0]![0]).toBe(0x43)
     expect(written.at(-1)![0]).toBe(0x50 + (19 % 10))
