@@ -52,7 +52,10 @@ export class PackageFederation {
   readonly malformedRol = new Map<string, number>()
   /** Fileshares announced by a peer whose bytes we asked for: sha256 → where to announce once they arrive. */
   private readonly awaitingBytes = new Map<string, { networkId: string; details: RolPackageDetails; at: number }>()
-  /** Hash each federated package goes out under (differs from ours when blocked entries were stripped). */
+  /**
+   * Hash each package goes out to peers under (ours, or the stripped copy's), by our hash. Only a cache: stripping is
+   * deterministic (entries, order and times come from the original), so after a restart it is computed again.
+   */
   private readonly federatedHash = new Map<string, string>()
 
   constructor(private readonly o: PackageFederationOptions) {}
@@ -117,7 +120,7 @@ export class PackageFederation {
       messages.push(create)
       await this.markSharedWithPeer(record.id, peer)
     }
-    const hash = this.federatedHash.get(record.hash) ?? record.hash
+    const hash = (await this.federatedHashOf(record)) ?? record.hash
     messages.push(
       announcePackageRol({
         sha256: hash,
@@ -187,7 +190,7 @@ export class PackageFederation {
         }
         case 'requestPackage': {
           if (!peer.sharePackages) return []
-          const record = this.findFederatedRecord(networkId, msg.sha256)
+          const record = await this.findFederatedRecord(networkId, msg.sha256)
           if (!record || !isLocalOrigin(record)) return []
           const prepared = await this.prepare(record)
           if (!prepared) return []
@@ -255,8 +258,8 @@ export class PackageFederation {
     try {
       const { bytes, removed } = await stripBlockedEntries(original, blocked, this.o.maxRolBytes() * 4)
       const hash = removed.length > 0 ? createHash('sha256').update(bytes).digest('hex') : record.hash
+      this.federatedHash.set(record.hash, hash)
       if (removed.length > 0) {
-        this.federatedHash.set(record.hash, hash)
         this.o.log?.info(`package '${record.name}' goes to peers without ${removed.length} blocked entr${removed.length === 1 ? 'y' : 'ies'}`)
       }
       return { hash, bytes, removed }
@@ -266,11 +269,26 @@ export class PackageFederation {
     }
   }
 
-  /** A record by the hash a peer knows it under (ours, or the stripped copy's). */
-  private findFederatedRecord(networkId: string, hash: string): DataPackageRecord | undefined {
+  /** The hash peers know our package under; null when it is not federated at all (blocked, unreadable). */
+  private async federatedHashOf(record: DataPackageRecord): Promise<string | null> {
+    return this.federatedHash.get(record.hash) ?? (await this.prepare(record))?.hash ?? null
+  }
+
+  /**
+   * A record by the hash a peer knows it under (ours, or the stripped copy's). After a restart the stripped hashes
+   * are computed again for this network's own packages, once each, until one matches.
+   */
+  private async findFederatedRecord(networkId: string, hash: string): Promise<DataPackageRecord | undefined> {
     const direct = this.o.packages.byHash(networkId, hash)
     if (direct) return direct
-    for (const [ours, federated] of this.federatedHash) if (federated === hash) return this.o.packages.byHash(networkId, ours)
+    for (const [ours, federated] of this.federatedHash) {
+      const record = federated === hash ? this.o.packages.byHash(networkId, ours) : undefined
+      if (record) return record
+    }
+    for (const record of this.o.packages.listForNetwork(networkId)) {
+      if (!isLocalOrigin(record) || this.federatedHash.has(record.hash)) continue
+      if ((await this.federatedHashOf(record)) === hash) return record
+    }
     return undefined
   }
 

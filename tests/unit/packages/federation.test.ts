@@ -121,6 +121,34 @@ describe('DP-Out to a TAK Server', () => {
     expect(msg.meta.hash).not.toBe(sha(zip))
   })
 
+  it('after a restart still announces and serves a stripped package under the hash the peer knows', async () => {
+    await setPeer({ sharePackages: true })
+    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<m/>', 'prefs/device.pref': 'secret', 'map.kml': '<kml/>' })
+    const rec = await packages.ingestBuffer(zip, { networkId: 'net_a', name: 'mission.zip', source: device })
+    const created = parsed((await federation.packagesToFederate(peer))[0]!.rol)
+    if (created.kind !== 'createResource') throw new Error('expected create resource')
+    await federation.markSharedWithPeer(rec.id, peer)
+    const strippedHash = created.meta.hash
+    // A new process: nothing cached, the package already shared with the peer.
+    const restarted = new PackageFederation({
+      packages, store, blockedExtensions: () => ['pref'], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+    })
+    const [reply] = await restarted.onPeerRol(peer.id, 'net_a', requestPackageRol(strippedHash))
+    const dispersed = parsed(reply!)
+    expect(dispersed.kind === 'dispersePackage' && dispersed.details.sha256).toBe(strippedHash)
+    expect(dispersed.kind === 'dispersePackage' && sha(dispersed.bytes!)).toBe(strippedHash)
+    const again = new PackageFederation({
+      packages, store, blockedExtensions: () => ['pref'], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+    })
+    const fileshare = buildFileshareEvent({
+      sha256: rec.hash, filename: 'mission.zip', name: 'mission', sizeInBytes: zip.length, senderUrl: '',
+      senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: [], uids: [] }
+    })
+    const announced = (await again.fileshareToPeer(fileshare, peer)).map(parsed)
+    expect(announced.map((m) => m.kind)).toEqual(['announcePackage'])
+    expect(announced[0]).toMatchObject({ details: { sha256: strippedHash } })
+  })
+
   it('attaches no bytes above the size limit', async () => {
     await setPeer({ sharePackages: true })
     const small = new PackageFederation({
