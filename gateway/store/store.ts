@@ -88,6 +88,9 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** How old db.json.bak may get while Fedgate runs (it is also taken at every start). */
+const BACKUP_REFRESH_MS = 60 * 60 * 1000
+
 export class Store {
   readonly file: string
   readonly backupFile: string
@@ -105,6 +108,8 @@ export class Store {
   private closed = false
   /** The last failed write, until a write succeeds again. */
   lastWriteError: Error | null = null
+  /** When db.json.bak was last written (null: not in this run yet). */
+  private backupTakenAt: number | null = null
 
   private constructor(private readonly options: StoreOptions) {
     this.file = path.join(options.dir, 'db.json')
@@ -183,12 +188,20 @@ export class Store {
     const waiters = this.waiters
     this.waiters = []
     this.dirty = false
-    const run = this.db.write()
+    // `writing` covers the backup too: flush() and close() wait for all of it.
+    const run = this.writeAndBackUp(waiters)
     this.writing = run
     try {
       await run
-      this.lastWriteError = null
-      for (const w of waiters) w.resolve()
+    } finally {
+      this.writing = null
+    }
+    if (this.waiters.length > 0 && !this.timer) this.timer = setTimeout(() => void this.flushNow(), this.debounceMs)
+  }
+
+  private async writeAndBackUp(waiters: { resolve: () => void; reject: (err: Error) => void }[]): Promise<void> {
+    try {
+      await this.db.write()
     } catch (err) {
       const error = new Error(`The change could not be saved to ${this.file}: ${describeWriteError(err as Error)}`)
       this.lastWriteError = error
@@ -196,10 +209,11 @@ export class Store {
       for (const w of waiters) w.reject(error)
       // The in-memory document stays ahead of the disk; the next change retries the whole document.
       this.dirty = true
-    } finally {
-      this.writing = null
+      return
     }
-    if (this.waiters.length > 0 && !this.timer) this.timer = setTimeout(() => void this.flushNow(), this.debounceMs)
+    this.lastWriteError = null
+    for (const w of waiters) w.resolve()
+    await this.refreshBackup()
   }
 
   private async load(): Promise<void> {
@@ -227,6 +241,21 @@ export class Store {
     if (doc.schemaVersion !== (await this.fileSchemaVersion())) await this.db.write()
     // It becomes the backup of the last good state.
     await writeFileDurably(this.backupFile, JSON.stringify(doc))
+    this.backupTakenAt = Date.now()
+  }
+
+  /**
+   * After a successful write: a first run (which had no backup at open) gets one at once, a long run one an hour.
+   * A failed backup is logged and leaves the write acknowledged: db.json itself is on disk.
+   */
+  private async refreshBackup(): Promise<void> {
+    if (this.backupTakenAt !== null && Date.now() - this.backupTakenAt < BACKUP_REFRESH_MS) return
+    this.backupTakenAt = Date.now()
+    try {
+      await writeFileDurably(this.backupFile, JSON.stringify(this.db.data))
+    } catch (err) {
+      this.log('error', `The backup ${this.backupFile} could not be written: ${describeWriteError(err as Error)}`)
+    }
   }
 
   private async fileSchemaVersion(): Promise<number | null> {
@@ -254,7 +283,10 @@ export class Store {
       restoredFrom = 'backup'
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.log('error', `The backup ${this.backupFile} could not be read either (${(err as Error).message})`)
+        // Kept for whoever wants to dig in: the next backup must not overwrite it.
+        const keptAs = `${this.backupFile}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
+        await fsp.rename(this.backupFile, keptAs).catch(() => {})
+        this.log('error', `The backup ${this.backupFile} could not be read either (${(err as Error).message}); it was moved to ${keptAs}`)
       }
     }
     this.db.data = doc
