@@ -4,15 +4,8 @@
 
 import type { APIRequestContext } from '@playwright/test'
 import { DeviceClient } from '../support/device-client.ts'
-import { pli } from '../support/devices.ts'
-import { pemFromP12, unzipEntries } from '../support/pki.ts'
+import { identityFromEnrollment, pli, type EnrollAnswer } from '../support/devices.ts'
 import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test } from './serve.ts'
-
-interface Enrolled {
-  packageBase64: string
-  clientPassword: string
-  truststorePassword: string
-}
 
 /** Enrolls over HTTP and opens a device connection with the .p12 files of its package, as a phone would. */
 async function connectDevice(
@@ -23,15 +16,9 @@ async function connectDevice(
   callsign: string,
   port: number
 ): Promise<DeviceClient> {
-  const enrolled = await apiOk<Enrolled>(request, url, 'enrollDevice', { networkId, callsign }, token)
-  const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
-  const names = [...entries.keys()]
-  const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
-  const trustName = names.find((n) => n.endsWith('.p12') && n.includes('truststore'))
-  if (!clientName || !trustName) throw new Error(`the connection package lacks its .p12 files: ${names.join(', ')}`)
-  const client = await pemFromP12(entries.get(clientName)!, enrolled.clientPassword)
-  const trust = await pemFromP12(entries.get(trustName)!, enrolled.truststorePassword)
-  return DeviceClient.connect({ port, cert: client.certPems[0]!, key: client.keyPem!, ca: trust.certPems.join('\n') })
+  const enrolled = await apiOk<EnrollAnswer>(request, url, 'enrollDevice', { networkId, callsign }, token)
+  const identity = await identityFromEnrollment(callsign, enrolled)
+  return DeviceClient.connect({ port, cert: identity.cert, key: identity.key, ca: identity.ca })
 }
 
 test('devices come online live, a revoked device is cut off, two networks federate within the organization', async ({ page, serve, request }) => {

@@ -13,9 +13,21 @@ export interface EnrolledIdentity {
   ca: string
 }
 
+/** What `enrollDevice` answers, as far as a phone needs it. */
+export interface EnrollAnswer {
+  device: { id: string }
+  packageBase64: string
+  clientPassword: string
+  truststorePassword: string
+}
+
 /** Enroll `callsign` on `networkId` and read its certificate, key and CA out of the ATAK connection package. */
 export async function enrollIdentity(t: TestGateway, token: string, networkId: string, callsign: string): Promise<EnrolledIdentity> {
-  const enrolled = await t.ok('enrollDevice', { networkId, callsign }, token)
+  return identityFromEnrollment(callsign, await t.ok('enrollDevice', { networkId, callsign }, token))
+}
+
+/** A device identity read from an `enrollDevice` answer (however it was called: in process or over HTTP). */
+export async function identityFromEnrollment(callsign: string, enrolled: EnrollAnswer): Promise<EnrolledIdentity> {
   const entries = await unzipEntries(Buffer.from(enrolled.packageBase64, 'base64'))
   const names = [...entries.keys()]
   const clientName = names.find((n) => n.endsWith('.p12') && !n.includes('truststore'))
