@@ -149,14 +149,20 @@ export interface DeviceDto {
   drops: number
 }
 
+/** Which connection package: ATAK (also what TAK Servers hand out), iTAK's flat zip, or WinTAK's nested one. */
+export type PackageVariant = 'atak' | 'itak' | 'wintak'
+
 export interface EnrolledDevice {
   device: DeviceDto
-  /** ATAK / WinTAK connection data package (zip). */
+  /** ATAK connection data package (zip). */
   packageFilename: string
   packageBase64: string
   /** iTAK flat zip. */
   itakPackageFilename: string
   itakPackageBase64: string
+  /** WinTAK: the ATAK package nested in an outer data package. */
+  wintakPackageFilename: string
+  wintakPackageBase64: string
   /** Shown once: passwords of the client and truststore .p12 files. */
   clientPassword: string
   truststorePassword: string
@@ -357,7 +363,7 @@ export interface ConsoleApi {
   // devices
   listDevices(args: { networkId: string }): Promise<DeviceDto[]>
   enrollDevice(args: { networkId: string; callsign: string; validDays?: number }): Promise<EnrolledDevice>
-  downloadDevicePackage(args: { id: string; variant?: 'atak' | 'itak' }): Promise<DownloadDto & { clientPassword: string; truststorePassword: string }>
+  downloadDevicePackage(args: { id: string; variant?: PackageVariant }): Promise<DownloadDto & { clientPassword: string; truststorePassword: string }>
   revokeDevice(args: { id: string }): Promise<DeviceDto>
 
   // local federation

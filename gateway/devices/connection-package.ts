@@ -25,6 +25,9 @@ export interface ConnectionPackages {
   atakFilename: string
   itakZip: Buffer
   itakFilename: string
+  /** WinTAK: the ATAK zip inside an outer data package whose manifest lists it. */
+  wintakZip: Buffer
+  wintakFilename: string
   clientPassword: string
   truststorePassword: string
   itakQrText: string
@@ -70,7 +73,7 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
   const connectString = `${args.host}:${args.port}:ssl`
   const secrets = { truststoreFile, clientFile, truststorePassword, clientPassword }
 
-  // ATAK / WinTAK: a mission package whose manifest lists the pref and both p12 files; ATAK deletes it after import.
+  // ATAK: a mission package whose manifest lists the pref and both p12 files; ATAK deletes it after import.
   const prefFile = `${deployment}.pref`
   const atakEntries: [string, Buffer][] = [
     [`certs/${prefFile}`, Buffer.from(atakPref(args, connectString, secrets))],
@@ -80,6 +83,15 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
   const atakBase = `${deployment}-${device}`
   const manifest = manifestXml(randomUUID(), `${atakBase}.zip`, atakEntries.map(([name]) => name))
   const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...atakEntries])
+
+  // WinTAK imports the same package when it arrives nested in an outer data package that lists it (as other TAK
+  // servers ship it); the inner zip is byte for byte the ATAK one.
+  const wintakBase = `${atakBase}-WinTAK`
+  const wintakManifest = manifestXml(randomUUID(), `${wintakBase}.zip`, [`${atakBase}.zip`])
+  const wintakZip = await zip([
+    ['MANIFEST/manifest.xml', Buffer.from(wintakManifest)],
+    [`${atakBase}.zip`, atakZip]
+  ])
 
   // iTAK: a flat zip, config.pref and the p12 files at the root, app-wide certificate keys.
   const itakZip = await zip([
@@ -97,6 +109,8 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
     atakFilename: `${atakBase}.zip`,
     itakZip,
     itakFilename: `${atakBase}-iTAK.zip`,
+    wintakZip,
+    wintakFilename: `${wintakBase}.zip`,
     clientPassword,
     truststorePassword,
     itakQrText,

@@ -172,6 +172,8 @@ export const deviceMethods = defineMethods({
         packageBase64: packages.atakZip.toString('base64'),
         itakPackageFilename: packages.itakFilename,
         itakPackageBase64: packages.itakZip.toString('base64'),
+        wintakPackageFilename: packages.wintakFilename,
+        wintakPackageBase64: packages.wintakZip.toString('base64'),
         clientPassword: packages.clientPassword,
         truststorePassword: packages.truststorePassword,
         itakQrText: packages.itakQrText,
@@ -181,7 +183,7 @@ export const deviceMethods = defineMethods({
   },
 
   downloadDevicePackage: {
-    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak'] as const)) }),
+    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak', 'wintak'] as const)) }),
     auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
     async run({ gw, args, audit }) {
       const device = requireDevice(gw, args.id)
@@ -194,10 +196,15 @@ export const deviceMethods = defineMethods({
       const variant = args.variant ?? 'atak'
       const network = requireNetwork(gw, device.networkId)
       audit('downloadDevicePackage', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, variant }, network.organizationId)
+      const chosen = {
+        atak: { filename: packages.atakFilename, zip: packages.atakZip },
+        itak: { filename: packages.itakFilename, zip: packages.itakZip },
+        wintak: { filename: packages.wintakFilename, zip: packages.wintakZip }
+      }[variant]
       return {
-        filename: variant === 'itak' ? packages.itakFilename : packages.atakFilename,
+        filename: chosen.filename,
         mimeType: 'application/zip',
-        contentBase64: (variant === 'itak' ? packages.itakZip : packages.atakZip).toString('base64'),
+        contentBase64: chosen.zip.toString('base64'),
         clientPassword: packages.clientPassword,
         truststorePassword: packages.truststorePassword
       }

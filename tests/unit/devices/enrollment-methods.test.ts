@@ -128,6 +128,13 @@ describe('enrollDevice', () => {
     await expect(clientP12(again.contentBase64, enrolled.clientPassword)).rejects.toThrow()
     const itak = await ok('downloadDevicePackage', { id: enrolled.device.id, variant: 'itak' }, operator)
     expect(itak.filename).toMatch(/-iTAK\.zip$/)
+    // WinTAK: the ATAK package nested in an outer one, opened with the passwords of this download.
+    const wintak = await ok('downloadDevicePackage', { id: enrolled.device.id, variant: 'wintak' }, operator)
+    expect(wintak.filename).toBe(enrolled.packageFilename.replace(/\.zip$/, '-WinTAK.zip'))
+    const inner = (await unzipEntries(Buffer.from(wintak.contentBase64, 'base64'))).get(enrolled.packageFilename)!
+    const nested = await clientP12(inner.toString('base64'), wintak.clientPassword)
+    expect(new X509Certificate(nested.certPems[0]!).fingerprint256).toBe(enrolled.device.fingerprint)
+    expectError(await call('downloadDevicePackage', { id: enrolled.device.id, variant: 'windows' }, operator), 'invalid')
   })
 })
 

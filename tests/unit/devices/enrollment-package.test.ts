@@ -57,7 +57,7 @@ function prefEntries(text: string): Record<string, Record<string, { value: strin
   return out
 }
 
-describe('ATAK / WinTAK package', () => {
+describe('ATAK package', () => {
   it('has the manifest, a pref and both p12 files, with deployment-unique names', () => {
     expect(packages.atakFilename).toBe('Acme_HQ-st-Alpha_1.zip')
     expect([...atak.keys()].sort()).toEqual(['MANIFEST/manifest.xml', 'certs/Acme_HQ-st-Alpha_1.p12', 'certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
@@ -120,6 +120,33 @@ describe('ATAK / WinTAK package', () => {
     expect(() => opensslInfo(atak.get('certs/truststore-Acme_HQ.p12')!, 'wrong')).toThrow()
   })
 })
+
+describe('WinTAK package', () => {
+  it('nests the ATAK package byte for byte in an outer data package whose manifest lists it', async () => {
+    expect(packages.wintakFilename).toBe('Acme_HQ-st-Alpha_1-WinTAK.zip')
+    const outer = await unzipEntries(packages.wintakZip)
+    expect([...outer.keys()].sort()).toEqual(['Acme_HQ-st-Alpha_1.zip', 'MANIFEST/manifest.xml'])
+    expect(outer.get(packages.atakFilename)!.equals(packages.atakZip)).toBe(true)
+    const root = manifestOf(outer.get('MANIFEST/manifest.xml')!)
+    expect(root.version).toBe('2')
+    expect(root.params).toMatchObject({ name: packages.wintakFilename, onReceiveDelete: 'true' })
+    expect(root.params.uid).not.toBe(manifestOf(atak.get('MANIFEST/manifest.xml')!).params.uid)
+    expect(root.entries).toEqual([packages.atakFilename])
+  })
+})
+
+function manifestOf(bytes: Buffer): { version: string; params: Record<string, string>; entries: string[] } {
+  type Content = { zipEntry: string }
+  const doc = xml.parse(bytes.toString()) as {
+    MissionPackageManifest: { version: string; Configuration: { Parameter: { name: string; value: string }[] }; Contents: { Content: Content | Content[] } }
+  }
+  const root = doc.MissionPackageManifest
+  return {
+    version: root.version,
+    params: Object.fromEntries(root.Configuration.Parameter.map((p) => [p.name, p.value])),
+    entries: [root.Contents.Content].flat().map((c) => c.zipEntry)
+  }
+}
 
 describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', () => {
   it('keytool lists the client p12 as one private key entry named after the callsign', () => {
