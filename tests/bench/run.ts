@@ -207,7 +207,7 @@ const bothWays = (a: string, b: string): LocalLink[] => [
 ]
 
 async function startPair(contender: Contender, links: LocalLink[], watchDeviceId: string | null): Promise<{ host: Host; load: Load }> {
-  // BENCH_GATEWAY_FLAGS: extra Node flags for the gateway process only (e.g. --cpu-prof, --trace-gc) when digging.
+  // BENCH_GATEWAY_FLAGS: extra Node flags for the gateway processes only (e.g. --cpu-prof, --trace-gc) when digging.
   const host: Host = new Child(gatewayHost.file, (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean))
   if (!sharedLoad || sharedLoad.process.exitCode !== null || sharedLoad.process.signalCode !== null) sharedLoad = new Child('load-generator.ts')
   const load = sharedLoad
@@ -432,8 +432,9 @@ interface FedResult {
  * gets its own side's events (local broadcast); "across" figures count only what crossed the link.
  */
 async function fedScenario(): Promise<FedResult> {
-  const a = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts')
-  const b = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts')
+  const gatewayFlags = (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean)
+  const a = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts', gatewayFlags)
+  const b = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts', gatewayFlags)
   const load: Load = new Child('load-generator.ts')
   try {
     const [readyA, readyB] = await Promise.all([

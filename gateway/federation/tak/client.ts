@@ -11,6 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { MAX_PENDING_WRITES, PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 
 export interface RedialPolicy {
   /** First retry after a failed attempt. Default 2000 ms. */
@@ -117,7 +118,9 @@ export class PeerDialer {
       'grpc.max_receive_message_length': this.o.maxMessageBytes,
       'grpc.max_send_message_length': this.o.maxMessageBytes,
       'grpc.enable_retries': 0,
-      'grpc.use_local_subchannel_pool': 1
+      'grpc.use_local_subchannel_pool': 1,
+      // Our receive window as the dialing side (see flow-control.ts).
+      'grpc-node.flow_control_window': FEDERATION_WINDOW_BYTES
     }
     // TAK certificates carry their own host's name, never checked (spec §3); a fixed SNI avoids Node's IP-as-SNI warning.
     if (net.isIP(address)) options['grpc.ssl_target_name_override'] = 'tak-federation'

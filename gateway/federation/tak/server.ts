@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { MAX_PENDING_WRITES, PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { widenReceiveWindow } from './flow-control.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
 type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
@@ -53,6 +54,7 @@ interface Connection {
   eventStream: grpc.ServerWritableStream<unknown, unknown> | null
   rolStream: grpc.ServerWritableStream<unknown, unknown> | null
   groupsStreams: Set<grpc.ServerWritableStream<unknown, unknown>>
+  windowWidened?: boolean
   /** Client-streaming calls still open: answered only when the client half-closes, or failed when the session ends. */
   openCallbacks: Set<Callback>
   ended: boolean
@@ -63,6 +65,7 @@ export class TakFederationServer {
   private readonly connections = new Map<string, Connection>()
   private tlsServer: tls.Server | null = null
   private grpcServer: grpc.Server | null = null
+  private windowWarningGiven = false
   private injector: ReturnType<grpc.Server['createConnectionInjector']> | null = null
   private healthTimer: NodeJS.Timeout | null = null
   port = 0
@@ -237,6 +240,16 @@ export class TakFederationServer {
     }
   }
 
+  /** Once per connection: the federate may send far more than HTTP/2's default window (flow-control.ts). */
+  private widenWindow(connection: Connection, call: unknown): void {
+    if (connection.windowWidened) return
+    connection.windowWidened = true
+    if (!widenReceiveWindow(call) && !this.windowWarningGiven) {
+      this.windowWarningGiven = true
+      this.o.ctx.log.warn('Federation: could not widen the HTTP/2 receive window (grpc-js internals changed); links stay at HTTP/2 defaults.')
+    }
+  }
+
   // ─── RPCs (spec §2.4) ──────────────────────────────────────────────────────
 
   private handlers(): grpc.UntypedServiceImplementation {
@@ -251,6 +264,7 @@ export class TakFederationServer {
           call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' })
           return
         }
+        this.widenWindow(connection, call)
         call.on('error', () => {})
         attach(connection, call)
       }
@@ -263,6 +277,7 @@ export class TakFederationServer {
           callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
           return
         }
+        this.widenWindow(connection, call)
         let answered = false
         const answer: Callback = (error, value) => {
           if (answered) return
