@@ -77,10 +77,13 @@ process.on('message', (message: ToFedHost) => {
     } else if (message.type === 'mark') {
       meter.mark(message.at)
     } else if (message.type === 'report') {
-      // The session's own counters too: events it could not write (stream full) may not reach health's figures.
+      // Health counts what the links dropped for room ('federation link full'); the session's other counters are
+      // policy (echoes, toggles off), shown for digging but not drops of capacity.
       const dropsByReason = { ...gateway!.services.health().dropsByReason }
       for (const session of takFederationArea(gateway!.services)?.sessionsOf(peerId) ?? []) {
-        for (const [reason, count] of Object.entries(session.dropped)) if (count > 0) dropsByReason[`session.${reason}`] = (dropsByReason[`session.${reason}`] ?? 0) + count
+        for (const [reason, count] of Object.entries(session.dropped)) {
+          if (count > 0 && reason !== 'full') dropsByReason[`session.${reason}`] = (dropsByReason[`session.${reason}`] ?? 0) + count
+        }
       }
       send({ type: 'report', report: meter.report(), fed: { dropsByReason } })
     } else if (message.type === 'stop') {

@@ -10,7 +10,8 @@ import { randomBytes, X509Certificate } from 'node:crypto'
 import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
-import { MAX_PENDING_WRITES, PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { sendThroughOutbox } from './outbox.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 
 export interface RedialPolicy {
@@ -206,8 +207,8 @@ export class PeerDialer {
     attempt.eventOut = eventOut
     attempt.calls.push(eventOut)
     const link: SessionLink = {
-      sendEvent: (message: FederatedEventMessage) => writeBounded(attempt.eventOut, message),
-      sendRol: (message: RolMessageWire) => writeBounded(attempt.rolOut, message),
+      sendEvent: (message: FederatedEventMessage, position: boolean) => sendThroughOutbox(attempt.eventOut, message, position),
+      sendRol: (message: RolMessageWire) => sendThroughOutbox(attempt.rolOut, message, false),
       // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
       end: (_code, details) => this.dropped(attempt, details)
     }
@@ -312,11 +313,4 @@ function mismatch(address: string, port: number, actual: string, expected: strin
 
 function describe(err: grpc.ServiceError): string {
   return err.details || err.message || `gRPC status ${err.code}`
-}
-
-function writeBounded(stream: grpc.ClientWritableStream<unknown> | null, message: unknown): boolean {
-  if (!stream || stream.writableEnded || stream.destroyed) return false
-  if (stream.writableLength >= MAX_PENDING_WRITES) return false
-  stream.write(message)
-  return true
 }

@@ -74,8 +74,12 @@ export async function startTakFederation(services: Services, options: TakFederat
     board,
     us: { federateId, name: federateId },
     log,
-    packages: options.packages === undefined ? packagesArea(services) : options.packages
+    packages: options.packages === undefined ? packagesArea(services) : options.packages,
+    linkDrops: { full: 0 }
   }
+  services.healthContributors.push((health) => {
+    if (ctx.linkDrops.full > 0) health.dropsByReason['federation link full'] = ctx.linkDrops.full
+  })
   const rejectedList = new Map<string, RejectedPeerDto>()
   const sessions = new Map<string, PeerSession>()
   const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()

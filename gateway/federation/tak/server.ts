@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
-import { MAX_PENDING_WRITES, PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
+import { sendThroughOutbox } from './outbox.ts'
 import { widenReceiveWindow } from './flow-control.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
@@ -200,8 +201,8 @@ export class TakFederationServer {
     if (!connection || connection.ended) return null
     if (!connection.session) {
       const link: SessionLink = {
-        sendEvent: (message: FederatedEventMessage) => writeBounded(connection.eventStream, message),
-        sendRol: (message: RolMessageWire) => writeBounded(connection.rolStream, message),
+        sendEvent: (message: FederatedEventMessage, position: boolean) => sendThroughOutbox(connection.eventStream, message, position),
+        sendRol: (message: RolMessageWire) => sendThroughOutbox(connection.rolStream, message, false),
         end: (code, details) => this.endConnection(connection, code, details)
       }
       connection.session = new PeerSession(this.o.ctx, connection.peerId, connection.networkId, 'server', connection.key, link)
@@ -367,12 +368,6 @@ function unimplemented(_call: unknown, callback: Callback): void {
   callback({ code: grpc.status.UNIMPLEMENTED, details: 'Not implemented by Fedgate.' } as grpc.ServiceError)
 }
 
-function writeBounded(stream: grpc.ServerWritableStream<unknown, unknown> | null, message: unknown): boolean {
-  if (!stream || stream.writableEnded || stream.destroyed) return false
-  if (stream.writableLength >= MAX_PENDING_WRITES) return false
-  stream.write(message)
-  return true
-}
 
 function subjectText(subject: tls.Certificate | undefined): string {
   if (!subject) return ''

@@ -13,11 +13,10 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { Packages, RolMessage } from '../../packages/index.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
 import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
+import type { SendResult } from './outbox.ts'
 import type { PeerStatusBoard } from './status.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
-/** Messages waiting in a session's outbound stream before new ones are dropped (the router must never block). */
-export const MAX_PENDING_WRITES = 2000
 
 /** What a session needs from the gateway, shared by every session. */
 export interface SessionContext {
@@ -27,14 +26,16 @@ export interface SessionContext {
   us: OurIdentity
   log: Logger
   packages: Packages | null
+  /** Messages dropped on all links since start (outbox.ts), for the health view. */
+  linkDrops: { full: number }
 }
 
 /** How a session writes to its peer; the role (server or client) decides which gRPC streams carry it. */
 export interface SessionLink {
-  /** Write one FederatedEvent; false when it had to be dropped (stream not open or full). */
-  sendEvent(message: FederatedEventMessage): boolean
-  /** Write one ROL message; false when it had to be dropped. */
-  sendRol(message: RolMessageWire): boolean
+  /** Send or queue one FederatedEvent (outbox.ts): whether it will go, and what was dropped for it. */
+  sendEvent(message: FederatedEventMessage, position: boolean): SendResult
+  /** Send or queue one ROL message. */
+  sendRol(message: RolMessageWire): SendResult
   /** End the session with an error status (never OK) so a TAK client reconnects. */
   end(code: grpcStatus, details: string): void
 }
@@ -102,7 +103,7 @@ export class PeerSession implements Endpoint {
     }
     const message = toFederatedEvent(event, this.ctx.us)
     if (!message) return
-    this.write(message)
+    this.write(message, event.type.startsWith('a-'))
   }
 
   reaches(dest: { callsigns: string[]; uids: string[] }): boolean {
@@ -112,13 +113,24 @@ export class PeerSession implements Endpoint {
     return dest.callsigns.some((c) => callsigns.has(c))
   }
 
-  private write(message: FederatedEventMessage): boolean {
-    if (this.link.sendEvent(message)) {
-      this.ctx.board.countOut(this.peerId)
-      return true
-    }
-    this.dropped.full++
-    return false
+  private write(message: FederatedEventMessage, position: boolean): boolean {
+    const sent = this.link.sendEvent(message, position)
+    this.countDrops(sent.dropped)
+    if (sent.queued) this.ctx.board.countOut(this.peerId)
+    return sent.queued
+  }
+
+  /** Contacts are bookkeeping, not traffic: not counted as events out. */
+  private sendContact(message: FederatedEventMessage): boolean {
+    const sent = this.link.sendEvent(message, false)
+    this.countDrops(sent.dropped)
+    return sent.queued
+  }
+
+  private countDrops(count: number): void {
+    if (count === 0) return
+    this.dropped.full += count
+    this.ctx.linkDrops.full += count
   }
 
   /** Announce our devices on the network as contacts (CREATE), and withdraw the ones that left (DELETE). */
@@ -132,11 +144,11 @@ export class PeerSession implements Endpoint {
     }
     for (const [uid, callsign] of current) {
       if (this.announced.get(uid) === callsign) continue
-      if (this.link.sendEvent(contactMessage('CREATE', uid, callsign, this.ctx.us))) this.announced.set(uid, callsign)
+      if (this.sendContact(contactMessage('CREATE', uid, callsign, this.ctx.us))) this.announced.set(uid, callsign)
     }
     for (const [uid, callsign] of this.announced) {
       if (current.has(uid)) continue
-      if (this.link.sendEvent(contactMessage('DELETE', uid, callsign, this.ctx.us))) this.announced.delete(uid)
+      if (this.sendContact(contactMessage('DELETE', uid, callsign, this.ctx.us))) this.announced.delete(uid)
     }
   }
 
@@ -167,11 +179,13 @@ export class PeerSession implements Endpoint {
 
   sendRol(rol: RolMessage): boolean {
     if (this.ended) return false
-    return this.link.sendRol({
+    const sent = this.link.sendRol({
       program: rol.program,
       payload: rol.payload.map((p) => ({ type: p.type ?? 'OTHER', data: p.data, description: p.description ?? '' })),
       federateProvenance: [{ federationServerId: this.ctx.us.federateId, federationServerName: this.ctx.us.name }]
     })
+    this.countDrops(sent.dropped)
+    return sent.queued
   }
 
   // ─── inbound ───────────────────────────────────────────────────────────────
