@@ -43,7 +43,7 @@ async function switchOrganization(page: Page, name: string): Promise<void> {
   await page.getByRole('option', { name, exact: true }).click()
 }
 
-test('enroll a device: one-time passwords, QR for iTAK, ATAK package download, then revoke', async ({ page, serve, request }) => {
+test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package downloads, then revoke', async ({ page, serve, request }) => {
   const w = await world(serve, request, { '2-5 Recon': ['Alpha'] }, { Federation__AdvertisedHostname: '127.0.0.1' })
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'Devices')
@@ -77,6 +77,9 @@ test('enroll a device: one-time passwords, QR for iTAK, ATAK package download, t
   const zip = await fsp.readFile(saved)
   expect(zip.subarray(0, 2).toString('latin1')).toBe('PK')
   await fsp.rm(path.dirname(saved), { recursive: true, force: true })
+  // WinTAK's variant: the ATAK package nested in an outer one.
+  const [wintak] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-wintak').click()])
+  expect(wintak.suggestedFilename()).toBe(download.suggestedFilename().replace(/\.zip$/, '-WinTAK.zip'))
 
   await dialog.getByRole('button', { name: 'Done' }).click()
   const row = page.getByTestId('device-VIPER-1')

@@ -3,7 +3,7 @@
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { DeviceDto, EnrolledDevice } from '../../../gateway/api/contract.ts'
+import type { DeviceDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
 import { api, isNotAvailable, onEvent } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 
@@ -47,7 +47,7 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   /** Downloads a device's connection package again; resolves to the passwords that open it (shown to the operator). */
-  async function downloadPackage(id: string, variant: 'atak' | 'itak'): Promise<{ clientPassword: string; truststorePassword: string }> {
+  async function downloadPackage(id: string, variant: PackageVariant): Promise<{ clientPassword: string; truststorePassword: string }> {
     const download = await api().downloadDevicePackage({ id, variant })
     saveDownload(download)
     return { clientPassword: download.clientPassword, truststorePassword: download.truststorePassword }
