@@ -302,6 +302,14 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     socket.setNoDelay(true)
     socket.setKeepAlive(true, 30_000)
     socket.pause()
+    identify(socket)
+  })
+
+  /**
+   * Who is this? A function of its own so the peer certificate (modulus, DER, ~2.5 KB) lives only until authorize()
+   * answers: closures created next to it (the socket's listeners above) would keep it for the life of the connection.
+   */
+  function identify(socket: tls.TLSSocket): void {
     const certificate = socket.getPeerCertificate()
     Promise.resolve()
       .then(() => (socket.authorized ? options.authorize(certificate) : null))
@@ -320,7 +328,7 @@ export async function startStreamingListener(options: StreamingOptions): Promise
           socket.destroy()
         }
       )
-  })
+  }
 
   function accept(socket: tls.TLSSocket, identity: DeviceIdentity): void {
     state.counters.accepted++
