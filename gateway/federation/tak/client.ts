@@ -207,7 +207,7 @@ export class PeerDialer {
     attempt.eventOut = eventOut
     attempt.calls.push(eventOut)
     const link: SessionLink = {
-      sendEvent: (message: FederatedEventMessage, position: boolean) => sendThroughOutbox(attempt.eventOut, message, position),
+      sendEvent: (message: FederatedEventMessage | Buffer, position: boolean) => sendThroughOutbox(attempt.eventOut, message, position),
       sendRol: (message: RolMessageWire) => sendThroughOutbox(attempt.rolOut, message, false),
       // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
       end: (_code, details) => this.dropped(attempt, details)

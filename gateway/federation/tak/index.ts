@@ -75,7 +75,8 @@ export async function startTakFederation(services: Services, options: TakFederat
     us: { federateId, name: federateId },
     log,
     packages: options.packages === undefined ? packagesArea(services) : options.packages,
-    linkDrops: { full: 0 }
+    linkDrops: { full: 0 },
+    encodeEvent: service.encodeEvent
   }
   services.healthContributors.push((health) => {
     if (ctx.linkDrops.full > 0) health.dropsByReason['federation link full'] = ctx.linkDrops.full

@@ -3,7 +3,7 @@
 // kept, our provenance stamped), and an inbound FederatedEvent is rebuilt into CoT XML the way TAK's receiver does.
 // Pure functions: no I/O, no state.
 
-import type { CotEvent } from '../../cot/event.ts'
+import type { CotEvent, CotPoint } from '../../cot/event.ts'
 import { parseEvent } from '../../cot/parse.ts'
 import { attrOf, escapeAttr, scanXml, XmlSyntaxError, type ScannedElement } from '../../cot/xml-scan.ts'
 import type { ContactListEntryMessage, ContactOperation, FederatedEventMessage, GeoEventMessage } from './proto.ts'
@@ -28,20 +28,21 @@ const MISSION_CHANGE_PREFIX = 't-x-m'
  */
 export function toFederatedEvent(event: CotEvent, us: OurIdentity): FederatedEventMessage | null {
   if (event.type.startsWith(MISSION_CHANGE_PREFIX)) return null
-  let elements: ScannedElement[]
-  const text = event.xml.toString('utf8')
-  try {
-    elements = scanXml(text)
-  } catch {
-    return null
+  // Only the detail needs scanning (parsing kept it as text); the root's attributes only for the rare security marks.
+  let elements: ScannedElement[] | null = null
+  if (event.detailXml) {
+    try {
+      elements = scanXml(event.detailXml)
+    } catch {
+      return null
+    }
+    if (elements[0]!.name !== 'detail') return null
   }
-  const root = elements[0]!
-  const detailIndex = childIndexes(elements, 0, 'detail')[0]
   const stamp = stampOf(us)
 
   if (event.type === DELETE_TYPE) {
-    const linkIndex = detailIndex === undefined ? undefined : childIndexes(elements, detailIndex, 'link')[0]
-    const link = linkIndex === undefined ? undefined : elements[linkIndex]!
+    const linkIndex = elements ? childIndexes(elements, 0, 'link')[0] : undefined
+    const link = linkIndex === undefined ? undefined : elements![linkIndex]!
     const uid = (link && attrOf(link, 'uid')) || event.uid
     return { contact: contactEntry('DELETE', uid, (link && attrOf(link, 'type')) ?? ''), ...stamp }
   }
@@ -64,12 +65,32 @@ export function toFederatedEvent(event: CotEvent, us: OurIdentity): FederatedEve
     ptpUids: [...event.dest.uids],
     ptpCallsigns: [...event.dest.callsigns]
   }
-  for (const [name, field] of [['access', 'access'], ['caveat', 'caveat'], ['releasableTo', 'releaseableTo']] as const) {
-    const value = attrOf(root, name)
-    if (value !== undefined) geo[field] = value
+  const marks = securityMarks(event.xml)
+  if (marks) {
+    for (const [name, field] of [['access', 'access'], ['caveat', 'caveat'], ['releasableTo', 'releaseableTo']] as const) {
+      const value = attrOf(marks, name)
+      if (value !== undefined) geo[field] = value
+    }
   }
-  if (detailIndex !== undefined) geo.other = detailForTak(text, elements, detailIndex, geo)
+  if (elements) geo.other = detailForTak(event.detailXml, elements, 0, geo)
   return { event: geo, ...stamp }
+}
+
+const SECURITY_MARKS = ['access=', 'caveat=', 'releasableTo='].map((name) => Buffer.from(name))
+
+/** The root element (its attributes) when its start tag carries access / caveat / releasableTo, else null. */
+function securityMarks(xml: Buffer): ScannedElement | null {
+  // A '<' cannot occur inside an attribute value, so the start tag ends before the next one.
+  const tagEnd = xml.indexOf(0x3c, 1)
+  const head = tagEnd === -1 ? xml : xml.subarray(0, tagEnd)
+  if (!SECURITY_MARKS.some((mark) => head.includes(mark))) return null
+  try {
+    const text = head.toString('utf8').trimEnd()
+    if (text.startsWith('<event') && text.endsWith('>') && !text.endsWith('/>')) return scanXml(`${text.slice(0, -1)}/>`)[0]!
+    return scanXml(xml.toString('utf8'))[0]!
+  } catch {
+    return null
+  }
 }
 
 function stampOf(us: OurIdentity): Pick<FederatedEventMessage, 'federateProvenance' | 'federateHops'> {
@@ -149,52 +170,92 @@ export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
   const uid = geo.uid ?? ''
   const type = geo.type ?? ''
   if (!uid || !type || type.startsWith(MISSION_CHANGE_PREFIX)) return null
+  const how = geo.coordSource || 'h-g-i-g-o'
   const time = isoOf(geo.sendTime) ?? new Date().toISOString()
   const start = isoOf(geo.startTime) ?? time
   const stale = isoOf(geo.staleTime) ?? new Date(Date.parse(time) + 60_000).toISOString()
-  let head = `<event version="2.0" uid="${escapeAttr(uid)}" type="${escapeAttr(type)}" how="${escapeAttr(geo.coordSource || 'h-g-i-g-o')}"`
+  let head = `<event version="2.0" uid="${escapeAttr(uid)}" type="${escapeAttr(type)}" how="${escapeAttr(how)}"`
   head += ` time="${time}" start="${start}" stale="${stale}"`
   if (geo.access) head += ` access="${escapeAttr(geo.access)}"`
   if (geo.caveat) head += ` caveat="${escapeAttr(geo.caveat)}"`
   if (geo.releaseableTo) head += ` releasableTo="${escapeAttr(geo.releaseableTo)}"`
   head += '>'
-  const point =
-    `<point lat="${num(geo.lat, 0)}" lon="${num(geo.lon, 0)}" hae="${num(geo.hae, 0)}" ` +
-    `ce="${num(geo.ce, UNKNOWN_ERROR)}" le="${num(geo.le, UNKNOWN_ERROR)}"/>`
-  const detail = geo.other ? rebuildDetail(geo.other, geo) : ''
-  try {
-    return parseEvent(Buffer.from(`${head}${point}${detail}</event>`))
-  } catch {
-    return null
+  const point: CotPoint = {
+    lat: finite(geo.lat, 0),
+    lon: finite(geo.lon, 0),
+    hae: finite(geo.hae, 0),
+    ce: finite(geo.ce, UNKNOWN_ERROR),
+    le: finite(geo.le, UNKNOWN_ERROR)
+  }
+  const pointXml = `<point lat="${point.lat}" lon="${point.lon}" hae="${point.hae}" ce="${point.ce}" le="${point.le}"/>`
+  const detail = geo.other ? rebuildDetail(geo.other, geo) : null
+  const text = `${head}${pointXml}${detail?.xml ?? ''}</event>`
+  // The event is built here from known parts, so it is not parsed again, except when parsing would change something:
+  // destinations (parsing moves them out of the bytes), declarations (refused), or header text that is not plain.
+  const plain = !detail || (!detail.xml.includes('<dest') && !detail.xml.includes('<!'))
+  if (!plain || !PLAIN_TEXT.test(uid) || !PLAIN_TEXT.test(type) || !PLAIN_TEXT.test(how)) {
+    try {
+      return parseEvent(Buffer.from(text))
+    } catch {
+      return null
+    }
+  }
+  return {
+    uid,
+    type,
+    how,
+    time,
+    start,
+    stale,
+    point,
+    detailXml: detail?.xml ?? '',
+    callsign: detail?.contact ? (attrOf(detail.contact, 'callsign') ?? null) : null,
+    endpoint: detail?.contact ? (attrOf(detail.contact, 'endpoint') ?? null) : null,
+    dest: { callsigns: [], uids: [] },
+    xml: Buffer.from(text)
   }
 }
 
-function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): string {
+/** Text that reads back unchanged from an XML attribute (no markup, entities or characters XML normalises). */
+const PLAIN_TEXT = /^[^&<>"\u0000-\u001f]*$/
+
+/** The detail TAK's receiver rebuilds from `other` and the GeoEvent fields, and its first <contact>; null when unusable. */
+function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): { xml: string; contact: ScannedElement | undefined } | null {
   let elements: ScannedElement[]
   try {
     elements = scanXml(other)
   } catch (err) {
-    if (err instanceof XmlSyntaxError) return ''
+    if (err instanceof XmlSyntaxError) return null
     throw err
   }
   const root = elements[0]!
-  if (root.name !== 'detail') return ''
-  const has = (name: string): ScannedElement | undefined => {
-    const i = childIndexes(elements, 0, name)[0]
-    return i === undefined ? undefined : elements[i]
+  if (root.name !== 'detail') return null
+  let image: ScannedElement | undefined
+  let contact: ScannedElement | undefined
+  let track = false
+  let status = false
+  let precision = false
+  for (let i = 1; i < elements.length; i++) {
+    const element = elements[i]!
+    if (element.parent !== 0) continue
+    const name = element.name
+    if (name === 'contact') contact ??= element
+    else if (name === 'image') image ??= element
+    else if (name === 'track') track = true
+    else if (name === 'status') status = true
+    else if (name === 'precisionlocation') precision = true
   }
   // The inner content of <detail> (empty for <detail/>), then what TAK appends.
   let inner = root.contentEnd > root.contentStart ? other.slice(root.contentStart, root.contentEnd) : ''
-  const image = has('image')
   if (image && geo.binary && geo.binary.data && geo.binary.data.length > 0 && image.contentEnd === image.contentStart) {
     const base64 = Buffer.from(geo.binary.data).toString('base64')
     const imageText = other.slice(image.start, image.end)
     const rebuilt = imageText.endsWith('/>') ? `${imageText.slice(0, -2)}>${base64}</image>` : imageText.replace(/><\/image>$/, `>${base64}</image>`)
     inner = inner.replace(imageText, rebuilt)
   }
-  if (!has('track')) inner += `<track speed="${num(geo.speed, 0)}" course="${num(geo.course, 0)}"/>`
-  if (!has('status') && geo.battery) inner += `<status battery="${Math.round(geo.battery)}"/>`
-  if (!has('precisionlocation') && (geo.ploc || geo.palt)) {
+  if (!track) inner += `<track speed="${num(geo.speed, 0)}" course="${num(geo.course, 0)}"/>`
+  if (!status && geo.battery) inner += `<status battery="${Math.round(geo.battery)}"/>`
+  if (!precision && (geo.ploc || geo.palt)) {
     inner += `<precisionlocation geopointsrc="${escapeAttr(geo.ploc ?? '')}" altsrc="${escapeAttr(geo.palt ?? '')}"/>`
   }
   const dests = [
@@ -203,7 +264,7 @@ function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): string {
     ...(geo.missionNames ?? []).map((m) => `<dest mission="${escapeAttr(m)}"/>`)
   ]
   if (dests.length > 0) inner += `<marti>${dests.join('')}</marti>`
-  return `<detail>${inner}</detail>`
+  return { xml: `<detail>${inner}</detail>`, contact }
 }
 
 // ─── helpers ─────────────────────────────────────────────────────────────────
@@ -233,6 +294,11 @@ function isoOf(ms: number | undefined): string | null {
   if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return null
   const date = new Date(ms)
   return Number.isNaN(date.getTime()) ? null : date.toISOString()
+}
+
+/** A finite number (never -0), or the fallback. */
+function finite(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? value + 0 : fallback
 }
 
 /** A number as CoT prints it; non-finite values fall back. */

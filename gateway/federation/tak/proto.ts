@@ -16,7 +16,12 @@ const OWN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto')
 export interface FigService {
   definition: grpc.ServiceDefinition
   Client: grpc.ServiceClientConstructor
+  /** Protobuf bytes of one FederatedEvent: a stream given these bytes sends them as they are (encode once, send to all). */
+  encodeEvent(message: FederatedEventMessage): Buffer
 }
+
+/** FederatedEvent streams: the message itself, or its bytes from encodeEvent(). */
+const FEDERATED_EVENT_OUT = { ClientEventStream: 'responseSerialize', ServerEventStream: 'requestSerialize', SendOneEvent: 'requestSerialize' } as const
 
 const cache = new Map<string, FigService>()
 
@@ -43,8 +48,18 @@ export function loadFigService(protoDir?: string | null): FigService {
     oneofs: true
   })
   const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as { com: { atakmap: { FederatedChannel: grpc.ServiceClientConstructor } } }
-  const Client = loaded.com.atakmap.FederatedChannel
-  const service: FigService = { definition: Client.service, Client }
+  const original = loaded.com.atakmap.FederatedChannel.service
+  // Same methods, paths and messages; only the FederatedEvent serializers also take bytes already encoded (a
+  // Buffer is never a valid message object, so there is no ambiguity). One gRPC message per FederatedEvent still.
+  const methods: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...original }
+  for (const [method, side] of Object.entries(FEDERATED_EVENT_OUT)) {
+    const serialize = original[method]![side] as (value: unknown) => Buffer
+    methods[method] = { ...original[method]!, [side]: (value: unknown) => (Buffer.isBuffer(value) ? value : serialize(value)) }
+  }
+  const definition: grpc.ServiceDefinition = methods
+  const encodeEvent = original.ServerEventStream!.requestSerialize as (value: unknown) => Buffer
+  const Client = grpc.makeClientConstructor(definition, SERVICE_NAME)
+  const service: FigService = { definition, Client, encodeEvent: (message) => encodeEvent(message) }
   cache.set(dir, service)
   return service
 }

@@ -201,7 +201,7 @@ export class TakFederationServer {
     if (!connection || connection.ended) return null
     if (!connection.session) {
       const link: SessionLink = {
-        sendEvent: (message: FederatedEventMessage, position: boolean) => sendThroughOutbox(connection.eventStream, message, position),
+        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean) => sendThroughOutbox(connection.eventStream, message, position),
         sendRol: (message: RolMessageWire) => sendThroughOutbox(connection.rolStream, message, false),
         end: (code, details) => this.endConnection(connection, code, details)
       }

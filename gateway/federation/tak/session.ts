@@ -28,12 +28,26 @@ export interface SessionContext {
   packages: Packages | null
   /** Messages dropped on all links since start (outbox.ts), for the health view. */
   linkDrops: { full: number }
+  /** Protobuf bytes of a FederatedEvent (proto.ts encodeEvent); streams send them as they are. */
+  encodeEvent(message: FederatedEventMessage): Buffer
+}
+
+/** Each event's FederatedEvent bytes, built once for all peers (they differ only by toggles, applied before). */
+const encodedEvents = new WeakMap<CotEvent, { federateId: string; bytes: Buffer | null }>()
+
+function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
+  const known = encodedEvents.get(event)
+  if (known && known.federateId === ctx.us.federateId) return known.bytes
+  const message = toFederatedEvent(event, ctx.us)
+  const bytes = message ? ctx.encodeEvent(message) : null
+  encodedEvents.set(event, { federateId: ctx.us.federateId, bytes })
+  return bytes
 }
 
 /** How a session writes to its peer; the role (server or client) decides which gRPC streams carry it. */
 export interface SessionLink {
   /** Send or queue one FederatedEvent (outbox.ts): whether it will go, and what was dropped for it. */
-  sendEvent(message: FederatedEventMessage, position: boolean): SendResult
+  sendEvent(message: FederatedEventMessage | Buffer, position: boolean): SendResult
   /** Send or queue one ROL message. */
   sendRol(message: RolMessageWire): SendResult
   /** End the session with an error status (never OK) so a TAK client reconnects. */
@@ -101,9 +115,9 @@ export class PeerSession implements Endpoint {
       void this.sendFileshare(event, peer)
       return
     }
-    const message = toFederatedEvent(event, this.ctx.us)
-    if (!message) return
-    this.write(message, event.type.startsWith('a-'))
+    const bytes = federatedBytesOf(event, this.ctx)
+    if (!bytes) return
+    this.write(bytes, event.type.startsWith('a-'))
   }
 
   reaches(dest: { callsigns: string[]; uids: string[] }): boolean {
@@ -113,7 +127,7 @@ export class PeerSession implements Endpoint {
     return dest.callsigns.some((c) => callsigns.has(c))
   }
 
-  private write(message: FederatedEventMessage, position: boolean): boolean {
+  private write(message: FederatedEventMessage | Buffer, position: boolean): boolean {
     const sent = this.link.sendEvent(message, position)
     this.countDrops(sent.dropped)
     if (sent.queued) this.ctx.board.countOut(this.peerId)

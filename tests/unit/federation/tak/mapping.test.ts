@@ -154,4 +154,20 @@ describe('FederatedEvent → CoT', () => {
     expect(back.callsign).toBe('ALPHA')
     expect(back.detailXml).toBe('<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/><track speed="1.5" course="45"/></detail>')
   })
+
+  it('builds the same event that parsing its own bytes gives (it is built without a second parse)', () => {
+    const cases = [
+      { ...base, other: '<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><uid Droid="ALPHA"/></detail>', speed: 1.25, course: 90, battery: 80 },
+      { ...base, other: '' },
+      { ...base, other: '<detail/>', ploc: 'GPS', palt: 'DTED0', lat: -0, hae: Number.NaN },
+      { ...base, other: '<detail><contact callsign="A &amp; B"/><image mime="image/png"/></detail>', binary: { type: 'IMAGE' as const, data: Buffer.from('png') } },
+      { ...base, uid: 'odd & "uid"', other: '<detail><contact callsign="X"/></detail>' },
+      { ...base, other: '<detail><!-- note --><contact callsign="D"/></detail>', access: 'Unclassified' },
+      { ...base, other: '<detail><contact callsign="E"/></detail>', missionNames: ['m1'] }
+    ]
+    for (const geo of cases) {
+      const built = fromGeoEvent(geo)!
+      expect(built, JSON.stringify(geo)).toEqual(parseEvent(built.xml))
+    }
+  })
 })
