@@ -4,40 +4,24 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { DeviceDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable, onEvent } from '../api.ts'
+import { api } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
+import { useNetworkScope } from './network-scope.ts'
 
 export const useDevicesStore = defineStore('devices', () => {
-  const networkId = ref<string | null>(null)
   const list = ref<DeviceDto[]>([])
-  const available = ref<boolean | null>(null)
-  const loading = ref(false)
-
-  async function load(forNetwork: string): Promise<void> {
-    if (networkId.value !== forNetwork) list.value = []
-    networkId.value = forNetwork
-    loading.value = true
-    try {
-      const devices = await api().listDevices({ networkId: forNetwork })
-      if (networkId.value === forNetwork) list.value = devices
-      available.value = true
-    } catch (err) {
-      if (!isNotAvailable(err)) throw err
-      available.value = false
-    } finally {
-      loading.value = false
-    }
-  }
-
-  /** Follows pushed device status for the viewed network; returns the unsubscribe function. */
-  function follow(): () => void {
-    return onEvent((event) => {
+  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+    area: 'devices',
+    clear: () => (list.value = []),
+    fetch: (forNetwork) => api().listDevices({ networkId: forNetwork }),
+    apply: (devices) => {
+      list.value = devices
+    },
+    // Pushed device status for the viewed network replaces the list without asking again.
+    onEvent: (event) => {
       if (event.type === 'deviceStatus' && event.networkId === networkId.value) list.value = event.devices
-      else if (event.type === 'changed' && event.area === 'devices' && event.networkId === networkId.value && networkId.value !== null) {
-        void load(networkId.value).catch(() => undefined)
-      }
-    })
-  }
+    }
+  })
 
   async function enroll(callsign: string, validDays: number): Promise<EnrolledDevice> {
     if (networkId.value === null) throw new Error('Open a network first.')
@@ -55,7 +39,7 @@ export const useDevicesStore = defineStore('devices', () => {
 
   async function revoke(id: string): Promise<void> {
     await api().revokeDevice({ id })
-    if (networkId.value !== null) await load(networkId.value)
+    await reload()
   }
 
   return { networkId, list, available, loading, load, follow, enroll, downloadPackage, revoke }

@@ -4,59 +4,38 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { FederationCodeDto, FederationDto, Toggles } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable, onEvent } from '../api.ts'
+import { api } from '../api.ts'
+import { useNetworkScope } from './network-scope.ts'
 
 export const useFederationsStore = defineStore('federations', () => {
-  const networkId = ref<string | null>(null)
   const list = ref<FederationDto[]>([])
   const code = ref<FederationCodeDto | null>(null)
-  const available = ref<boolean | null>(null)
-  const loading = ref(false)
+  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+    area: 'federations',
+    clear: () => {
+      list.value = []
+      code.value = null
+    },
+    fetch: (forNetwork) => api().listFederations({ networkId: forNetwork }),
+    apply: async (federations, forNetwork) => {
+      list.value = federations
+      // A code generated earlier is still shown by its expiry (the code itself is never stored in clear).
+      const existing = await api().getFederationCode({ networkId: forNetwork }).catch(() => null)
+      if (networkId.value === forNetwork && (code.value === null || code.value.code === null || existing === null)) code.value = existing
+    },
+    onEvent: (event) => {
+      if (event.type !== 'federationStats') return
+      const byId = new Map(event.federations.map((s) => [s.federationId, s]))
+      for (const federation of list.value) {
+        const stats = byId.get(federation.id)
+        if (stats !== undefined) federation.stats = stats
+      }
+    }
+  })
 
   function requireNetwork(): string {
     if (networkId.value === null) throw new Error('Open a network first.')
     return networkId.value
-  }
-
-  async function load(forNetwork: string): Promise<void> {
-    if (networkId.value !== forNetwork) {
-      list.value = []
-      code.value = null
-    }
-    networkId.value = forNetwork
-    loading.value = true
-    try {
-      const federations = await api().listFederations({ networkId: forNetwork })
-      if (networkId.value !== forNetwork) return
-      list.value = federations
-      available.value = true
-      // A code generated earlier is still shown by its expiry (the code itself is never stored in clear).
-      const existing = await api().getFederationCode({ networkId: forNetwork }).catch(() => null)
-      if (networkId.value === forNetwork && (code.value === null || code.value.code === null || existing === null)) code.value = existing
-    } catch (err) {
-      if (!isNotAvailable(err)) throw err
-      available.value = false
-    } finally {
-      loading.value = false
-    }
-  }
-
-  const reload = async (): Promise<void> => {
-    if (networkId.value !== null) await load(networkId.value)
-  }
-
-  function follow(): () => void {
-    return onEvent((event) => {
-      if (event.type === 'federationStats') {
-        const byId = new Map(event.federations.map((s) => [s.federationId, s]))
-        for (const federation of list.value) {
-          const stats = byId.get(federation.id)
-          if (stats !== undefined) federation.stats = stats
-        }
-      } else if (event.type === 'changed' && event.area === 'federations') {
-        if (event.networkId === undefined || event.networkId === networkId.value) void reload().catch(() => undefined)
-      }
-    })
   }
 
   async function federateWithinOrganization(otherNetworkId: string): Promise<FederationDto> {

@@ -4,8 +4,9 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { DataPackageDto } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable, onEvent } from '../api.ts'
+import { api } from '../api.ts'
 import { fileToBase64, saveDownload } from '../lib/files.ts'
+import { useNetworkScope } from './network-scope.ts'
 
 export interface UploadProgress {
   name: string
@@ -15,39 +16,16 @@ export interface UploadProgress {
 }
 
 export const usePackagesStore = defineStore('packages', () => {
-  const networkId = ref<string | null>(null)
   const list = ref<DataPackageDto[]>([])
-  const available = ref<boolean | null>(null)
-  const loading = ref(false)
   const upload = ref<UploadProgress | null>(null)
-
-  async function load(forNetwork: string): Promise<void> {
-    if (networkId.value !== forNetwork) list.value = []
-    networkId.value = forNetwork
-    loading.value = true
-    try {
-      const packages = await api().listDataPackages({ networkId: forNetwork })
-      if (networkId.value === forNetwork) list.value = packages
-      available.value = true
-    } catch (err) {
-      if (!isNotAvailable(err)) throw err
-      available.value = false
-    } finally {
-      loading.value = false
+  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+    area: 'packages',
+    clear: () => (list.value = []),
+    fetch: (forNetwork) => api().listDataPackages({ networkId: forNetwork }),
+    apply: (packages) => {
+      list.value = packages
     }
-  }
-
-  const reload = async (): Promise<void> => {
-    if (networkId.value !== null) await load(networkId.value)
-  }
-
-  function follow(): () => void {
-    return onEvent((event) => {
-      if (event.type === 'changed' && event.area === 'packages') {
-        if (event.networkId === undefined || event.networkId === networkId.value) void reload().catch(() => undefined)
-      }
-    })
-  }
+  })
 
   async function uploadFile(file: File): Promise<DataPackageDto> {
     if (networkId.value === null) throw new Error('Open a network first.')

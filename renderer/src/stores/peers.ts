@@ -4,8 +4,9 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { ArtifactKind, ConnectionInfo, DialTarget, ExternalPeerDto, RejectedPeerDto, Toggles } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable, onEvent } from '../api.ts'
+import { api, isNotAvailable } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
+import { useNetworkScope } from './network-scope.ts'
 
 /** The answer, or null when the gateway says this method is not part of this build. */
 async function optional<T>(call: Promise<T>): Promise<T | null> {
@@ -18,42 +19,29 @@ async function optional<T>(call: Promise<T>): Promise<T | null> {
 }
 
 export const usePeersStore = defineStore('peers', () => {
-  const networkId = ref<string | null>(null)
   const connectionInfo = ref<ConnectionInfo | null>(null)
   const list = ref<ExternalPeerDto[]>([])
   const rejected = ref<RejectedPeerDto[]>([])
-  const available = ref<boolean | null>(null)
   const peersAvailable = ref<boolean | null>(null)
-  const loading = ref(false)
-
-  async function load(forNetwork: string): Promise<void> {
-    if (networkId.value !== forNetwork) list.value = []
-    networkId.value = forNetwork
-    loading.value = true
-    try {
-      // Connection info and the peer list are separate methods; show whichever this gateway offers.
-      const [info, peers, attempts] = await Promise.all([
+  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+    area: 'peers',
+    clear: () => (list.value = []),
+    // Connection info and the peer list are separate methods; show whichever this gateway offers.
+    fetch: (forNetwork) =>
+      Promise.all([
         optional(api().getConnectionInfo()),
         optional(api().listExternalPeers({ networkId: forNetwork })),
         optional(api().listRejectedPeers())
-      ])
-      if (networkId.value !== forNetwork) return
+      ]),
+    apply: ([info, peers, attempts]) => {
       connectionInfo.value = info
       list.value = peers ?? []
       rejected.value = attempts ?? []
       peersAvailable.value = peers !== null
+      // optional() turns "not in this build" into null instead of failing: the tab is there if either half is.
       available.value = info !== null || peers !== null
-    } finally {
-      loading.value = false
-    }
-  }
-
-  const reload = async (): Promise<void> => {
-    if (networkId.value !== null) await load(networkId.value)
-  }
-
-  function follow(): () => void {
-    return onEvent((event) => {
+    },
+    onEvent: (event) => {
       if (event.type === 'peerStatus') {
         const byId = new Map(event.peers.map((s) => [s.peerId, s]))
         for (const peer of list.value) {
@@ -63,11 +51,9 @@ export const usePeersStore = defineStore('peers', () => {
       } else if (event.type === 'rejectedPeer') {
         const others = rejected.value.filter((r) => r.fingerprint !== event.peer.fingerprint)
         rejected.value = [event.peer, ...others]
-      } else if (event.type === 'changed' && event.area === 'peers') {
-        if (event.networkId === undefined || event.networkId === networkId.value) void reload().catch(() => undefined)
       }
-    })
-  }
+    }
+  })
 
   async function add(peer: { fingerprint: string; displayName: string; dial?: DialTarget } & Toggles): Promise<ExternalPeerDto> {
     if (networkId.value === null) throw new Error('Open a network first.')
