@@ -2,9 +2,17 @@
 // for the previous one to reach HTTP/2), so a burst queues; we hold that queue ourselves instead of in the stream, to
 // choose what goes when it is full: the oldest position reports first, as for devices (devices/streaming-queue.ts),
 // never a chat or a contact while a position can go instead. The router never waits for a peer.
+//
+// Batches: HTTP/2 sends a stream's pending writes once per event-loop turn, so a stream that is given one message per
+// write completion carries one message per turn — on a busy gateway (turns of ~0.1-1 ms) that was the link's limit, far
+// below the CPU's. So the outbox hands a stream up to STREAM_BATCH messages beyond its own high-water mark before it
+// waits for 'drain', and batchWrites() lets a grpc-js stream pass what it buffered to HTTP/2 together (a Writable's
+// _writev), each still its own gRPC message.
 
-/** Messages waiting per stream (ours, on top of the stream's own small buffer) before some are dropped. */
+/** Messages waiting per stream (ours, on top of the stream's own buffer) before some are dropped. */
 export const MAX_WAITING_MESSAGES = 2000
+/** Messages handed to a stream past its high-water mark (write() returned false) before waiting for 'drain'. */
+export const STREAM_BATCH = 256
 
 export interface OutboxStream {
   write(message: unknown): boolean
@@ -27,11 +35,14 @@ export class Outbox {
   /** No waiting position report before this index: the oldest is searched from here, so a full outbox stays O(1). */
   private positionCursor = 0
   private waiting = false
+  /** Messages written since the stream last drained that it took past its high-water mark. */
+  private pastMark = 0
   dropped = 0
 
   constructor(
     private readonly stream: OutboxStream,
-    private readonly max = MAX_WAITING_MESSAGES
+    private readonly max = MAX_WAITING_MESSAGES,
+    private readonly batch = STREAM_BATCH
   ) {}
 
   get length(): number {
@@ -45,7 +56,7 @@ export class Outbox {
   send(message: unknown, position: boolean): SendResult {
     if (this.stream.writableEnded || this.stream.destroyed) return { queued: false, dropped: this.drop(1) }
     if (!this.waiting) {
-      if (!this.stream.write(message)) this.wait()
+      this.writeOne(message)
       return { queued: true, dropped: 0 }
     }
     let dropped = 0
@@ -62,6 +73,12 @@ export class Outbox {
     return { queued: true, dropped }
   }
 
+  /** Write one message; past the stream's mark count it, and past the batch wait for 'drain'. */
+  private writeOne(message: unknown): void {
+    if (this.stream.write(message)) return
+    if (++this.pastMark > this.batch) this.wait()
+  }
+
   private wait(): void {
     this.waiting = true
     this.stream.once('drain', () => this.pump())
@@ -69,6 +86,7 @@ export class Outbox {
 
   private pump(): void {
     this.waiting = false
+    this.pastMark = 0
     while (this.head < this.messages.length) {
       if (this.stream.writableEnded || this.stream.destroyed) {
         this.drop(this.live)
@@ -78,10 +96,8 @@ export class Outbox {
       const message = this.messages[this.head++]
       if (message === undefined) continue
       this.live--
-      if (!this.stream.write(message)) {
-        this.wait()
-        break
-      }
+      this.writeOne(message)
+      if (this.waiting) break
     }
     if (this.head === this.messages.length) this.reset()
     else if (this.head > 1024 && this.head * 2 > this.messages.length) {
@@ -128,4 +144,31 @@ export function sendThroughOutbox(stream: OutboxStream | null, message: unknown,
   let outbox = outboxes.get(stream)
   if (!outbox) outboxes.set(stream, (outbox = new Outbox(stream)))
   return outbox.send(message, position)
+}
+
+type Callback = (error?: Error | null) => void
+interface WritableInside {
+  _write?: (chunk: unknown, encoding: BufferEncoding, callback: Callback) => void
+  _writev?: ((chunks: { chunk: unknown; encoding: BufferEncoding }[], callback: Callback) => void) | null
+}
+
+/**
+ * Let a grpc-js server stream pass all the messages it has buffered to HTTP/2 at once: a Writable calls _writev with
+ * its whole buffer when it has one, and this one sends each message as its own _write would (serialize, frame, write to
+ * the HTTP/2 stream) without waiting for each to complete. Completion and errors are those of the messages. Not for a
+ * client stream: grpc-js's client calls pass their messages on one at a time anyway.
+ */
+export function batchWrites(stream: object): void {
+  const writable = stream as WritableInside
+  const write = writable._write
+  if (typeof write !== 'function' || writable._writev) return
+  writable._writev = function (this: WritableInside, chunks, callback): void {
+    let pending = chunks.length
+    let failure: Error | null = null
+    const done: Callback = (error) => {
+      failure ??= error ?? null
+      if (--pending === 0) callback(failure)
+    }
+    for (const { chunk, encoding } of chunks) write.call(this, chunk, encoding, done)
+  }
 }

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
-import { sendThroughOutbox } from './outbox.ts'
+import { batchWrites, sendThroughOutbox } from './outbox.ts'
 import { widenReceiveWindow } from './flow-control.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
@@ -306,6 +306,7 @@ export class TakFederationServer {
         noteIdentity(connection, call.request as SubscriptionMessage)
         if (connection.eventStream && connection.eventStream !== call) connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
         connection.eventStream = call
+        batchWrites(call)
         call.on('cancelled', () => {
           if (connection.eventStream === call) connection.eventStream = null
         })

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { Outbox } from '../../../../gateway/federation/tak/outbox.ts'
+import { batchWrites, Outbox } from '../../../../gateway/federation/tak/outbox.ts'
 
 /** An object stream that takes `room` messages, then holds back until release() (which emits 'drain'). */
 function gate(room: number) {
@@ -33,7 +33,7 @@ const settle = (): Promise<void> => new Promise((r) => setImmediate(r))
 describe('federation Outbox', () => {
   it('writes straight through while the stream takes messages, then queues and sends the rest in order on drain', async () => {
     const g = gate(4)
-    const outbox = new Outbox(g.stream, 100)
+    const outbox = new Outbox(g.stream, 100, 0)
     for (let i = 0; i < 20; i++) expect(outbox.send(`m${i}`, true)).toEqual({ queued: true, dropped: 0 })
     expect(outbox.length).toBe(20 - 4)
     g.release()
@@ -45,7 +45,7 @@ describe('federation Outbox', () => {
 
   it('when full drops the oldest position report first, never a chat while a position can go', async () => {
     const g = gate(1)
-    const outbox = new Outbox(g.stream, 5)
+    const outbox = new Outbox(g.stream, 5, 0)
     outbox.send('first', false) // taken by the stream, which then holds back
     outbox.send('p1', true)
     outbox.send('chat', false)
@@ -62,7 +62,7 @@ describe('federation Outbox', () => {
 
   it('refuses a position when only non-positions wait; a non-position then pushes out the oldest of them', () => {
     const g = gate(1)
-    const outbox = new Outbox(g.stream, 3)
+    const outbox = new Outbox(g.stream, 3, 0)
     outbox.send('first', false)
     for (const m of ['c1', 'c2', 'c3']) outbox.send(m, false)
     expect(outbox.send('p', true)).toEqual({ queued: false, dropped: 1 })
@@ -72,7 +72,7 @@ describe('federation Outbox', () => {
 
   it('stays bounded and counts every drop under a long overload', async () => {
     const g = gate(16)
-    const outbox = new Outbox(g.stream, 2000)
+    const outbox = new Outbox(g.stream, 2000, 0)
     let dropped = 0
     const total = 200_000
     for (let i = 0; i < total; i++) dropped += outbox.send(`p${i}`, true).dropped
@@ -83,6 +83,47 @@ describe('federation Outbox', () => {
     await settle()
     // The newest 2,000 survive, in order.
     expect(g.written.slice(16)).toEqual(Array.from({ length: 2000 }, (_, i) => `p${total - 2000 + i}`))
+  })
+
+  it('hands the stream a batch past its high-water mark before it waits for drain', async () => {
+    const g = gate(4)
+    const outbox = new Outbox(g.stream, 100, 8)
+    for (let i = 0; i < 20; i++) outbox.send(`m${i}`, true)
+    // The stream took 4 to its mark and 8 more; the rest wait with us, where the drop policy can choose.
+    expect(outbox.length).toBe(20 - 4 - 8)
+    g.release()
+    await settle()
+    await settle()
+    expect(g.written).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`))
+  })
+
+  it('batchWrites lets a stream start every buffered write at once instead of one per completion', () => {
+    const started: string[] = []
+    const completions: (() => void)[] = []
+    const make = (): Writable =>
+      new Writable({
+        objectMode: true,
+        write(message: string, _e, done) {
+          started.push(message)
+          completions.push(() => done())
+        }
+      })
+    const plain = make()
+    for (const m of ['a', 'b', 'c', 'd']) plain.write(m)
+    completions.shift()!()
+    expect(started).toEqual(['a', 'b']) // one at a time
+
+    started.length = 0
+    completions.length = 0
+    const batched = make()
+    batchWrites(batched)
+    for (const m of ['a', 'b', 'c', 'd']) batched.write(m)
+    completions.shift()!()
+    expect(started).toEqual(['a', 'b', 'c', 'd']) // the three buffered ones started together
+    let drained = false
+    batched.once('drain', () => (drained = true))
+    for (const complete of completions.splice(0)) complete()
+    expect(drained).toBe(false) // 'drain' comes on the next tick, once all of them completed
   })
 
   it('drops what is sent to a closed stream', () => {
