@@ -77,12 +77,13 @@ process.on('message', (message: ToFedHost) => {
     } else if (message.type === 'mark') {
       meter.mark(message.at)
     } else if (message.type === 'report') {
-      // Health counts what the links dropped for room ('federation link full'); the session's other counters are
-      // policy (echoes, toggles off), shown for digging but not drops of capacity.
+      // Health counts what the links dropped for room ('federation.oldestPosition' / '.full' / '.closed'); the
+      // session's other counters are policy (echoes, toggles off), shown for digging but not drops of capacity.
       const dropsByReason = { ...gateway!.services.health().dropsByReason }
+      const linkReasons = new Set(['oldestPosition', 'full', 'closed'])
       for (const session of takFederationArea(gateway!.services)?.sessionsOf(peerId) ?? []) {
         for (const [reason, count] of Object.entries(session.dropped)) {
-          if (count > 0 && reason !== 'full') dropsByReason[`session.${reason}`] = (dropsByReason[`session.${reason}`] ?? 0) + count
+          if (count > 0 && !linkReasons.has(reason)) dropsByReason[`session.${reason}`] = (dropsByReason[`session.${reason}`] ?? 0) + count
         }
       }
       send({ type: 'report', report: meter.report(), fed: { dropsByReason } })

@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
-import { sendThroughOutbox } from './outbox.ts'
+import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 
 export interface RedialPolicy {
@@ -207,8 +207,9 @@ export class PeerDialer {
     attempt.eventOut = eventOut
     attempt.calls.push(eventOut)
     const link: SessionLink = {
-      sendEvent: (message: FederatedEventMessage | Buffer, position: boolean) => sendThroughOutbox(attempt.eventOut, message, position),
-      sendRol: (message: RolMessageWire) => sendThroughOutbox(attempt.rolOut, message, false),
+      sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(attempt.eventOut, message, position, onDrop),
+      sendRol: (message: RolMessageWire, onDrop: DropSink) => sendThroughOutbox(attempt.rolOut, message, false, onDrop),
+      backlog: () => backlogOf(attempt.eventOut),
       // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
       end: (_code, details) => this.dropped(attempt, details)
     }

@@ -75,14 +75,19 @@ export async function startTakFederation(services: Services, options: TakFederat
     us: { federateId, name: federateId },
     log,
     packages: options.packages === undefined ? packagesArea(services) : options.packages,
-    linkDrops: { full: 0 },
+    linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
     encodeEvent: service.encodeEvent
   }
+  const sessions = new Map<string, PeerSession>()
   services.healthContributors.push((health) => {
-    if (ctx.linkDrops.full > 0) health.dropsByReason['federation link full'] = ctx.linkDrops.full
+    // Like devices.*: what links to TAK federates dropped, by reason, and what waits for each peer now.
+    for (const [reason, count] of Object.entries(ctx.linkDrops)) if (count > 0) health.dropsByReason[`federation.${reason}`] = count
+    for (const session of sessions.values()) {
+      const { messages, bytes } = session.backlog()
+      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${peerById(session.peerId)?.displayName ?? session.peerId} (federation peer)`, bytes })
+    }
   })
   const rejectedList = new Map<string, RejectedPeerDto>()
-  const sessions = new Map<string, PeerSession>()
   const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()
   const maxMessageBytes = messageLimit(services)
   const identity = options.pki.federation

@@ -26,6 +26,13 @@ export interface SendResult {
   dropped: number
 }
 
+/**
+ * Why a message was dropped: `oldestPosition` an older position report made room for a newer message; `full` the
+ * outbox held only non-positions (a position is refused, or the oldest non-position goes); `closed` the stream ended.
+ */
+export type DropReason = 'oldestPosition' | 'full' | 'closed'
+export type DropSink = (reason: DropReason, count: number) => void
+
 export class Outbox {
   private messages: unknown[] = []
   private positions: boolean[] = []
@@ -38,11 +45,14 @@ export class Outbox {
   /** Messages written since the stream last drained that it took past its high-water mark. */
   private pastMark = 0
   dropped = 0
+  /** Bytes of the waiting messages that are encoded already (Buffers: events); others count as 0. */
+  bytes = 0
 
   constructor(
     private readonly stream: OutboxStream,
     private readonly max = MAX_WAITING_MESSAGES,
-    private readonly batch = STREAM_BATCH
+    private readonly batch = STREAM_BATCH,
+    private readonly onDrop: DropSink = () => {}
   ) {}
 
   get length(): number {
@@ -54,7 +64,7 @@ export class Outbox {
    * non-positions refuses it); `dropped`: messages lost for it, this one or an older position report.
    */
   send(message: unknown, position: boolean): SendResult {
-    if (this.stream.writableEnded || this.stream.destroyed) return { queued: false, dropped: this.drop(1) }
+    if (this.stream.writableEnded || this.stream.destroyed) return { queued: false, dropped: this.drop('closed', 1) }
     if (!this.waiting) {
       this.writeOne(message)
       return { queued: true, dropped: 0 }
@@ -62,14 +72,16 @@ export class Outbox {
     let dropped = 0
     if (this.live >= this.max) {
       const oldest = this.oldestDroppable(position)
-      if (oldest === -1) return { queued: false, dropped: this.drop(1) }
+      if (oldest === -1) return { queued: false, dropped: this.drop('full', 1) }
+      this.bytes -= sizeOf(this.messages[oldest])
       this.messages[oldest] = undefined
       this.live--
-      dropped = this.drop(1)
+      dropped = this.drop(this.positions[oldest] ? 'oldestPosition' : 'full', 1)
     }
     this.messages.push(message)
     this.positions.push(position)
     this.live++
+    this.bytes += sizeOf(message)
     return { queued: true, dropped }
   }
 
@@ -89,13 +101,14 @@ export class Outbox {
     this.pastMark = 0
     while (this.head < this.messages.length) {
       if (this.stream.writableEnded || this.stream.destroyed) {
-        this.drop(this.live)
+        this.drop('closed', this.live)
         this.reset()
         return
       }
       const message = this.messages[this.head++]
       if (message === undefined) continue
       this.live--
+      this.bytes -= sizeOf(message)
       this.writeOne(message)
       if (this.waiting) break
     }
@@ -127,23 +140,42 @@ export class Outbox {
     this.positions = []
     this.head = 0
     this.live = 0
+    this.bytes = 0
     this.positionCursor = 0
   }
 
-  private drop(count: number): number {
+  private drop(reason: DropReason, count: number): number {
+    if (count === 0) return 0
     this.dropped += count
+    this.onDrop(reason, count)
     return count
   }
 }
 
+function sizeOf(message: unknown): number {
+  return Buffer.isBuffer(message) ? message.length : 0
+}
+
 const outboxes = new WeakMap<object, Outbox>()
 
-/** Through the outbox of a stream (made on first use; it goes with the stream). No stream: the message is dropped. */
-export function sendThroughOutbox(stream: OutboxStream | null, message: unknown, position: boolean): SendResult {
-  if (!stream) return { queued: false, dropped: 1 }
+/**
+ * Through the outbox of a stream (made on first use, reporting its drops to `onDrop`; it goes with the stream).
+ * No stream: the message is dropped.
+ */
+export function sendThroughOutbox(stream: OutboxStream | null, message: unknown, position: boolean, onDrop: DropSink): SendResult {
+  if (!stream) {
+    onDrop('closed', 1)
+    return { queued: false, dropped: 1 }
+  }
   let outbox = outboxes.get(stream)
-  if (!outbox) outboxes.set(stream, (outbox = new Outbox(stream)))
+  if (!outbox) outboxes.set(stream, (outbox = new Outbox(stream, MAX_WAITING_MESSAGES, STREAM_BATCH, onDrop)))
   return outbox.send(message, position)
+}
+
+/** What waits in a stream's outbox (nothing when it has none). */
+export function backlogOf(stream: OutboxStream | null): { messages: number; bytes: number } {
+  const outbox = stream ? outboxes.get(stream) : undefined
+  return outbox ? { messages: outbox.length, bytes: outbox.bytes } : { messages: 0, bytes: 0 }
 }
 
 type Callback = (error?: Error | null) => void

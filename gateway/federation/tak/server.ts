@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
-import { batchWrites, sendThroughOutbox } from './outbox.ts'
+import { backlogOf, batchWrites, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { widenReceiveWindow } from './flow-control.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
@@ -201,8 +201,9 @@ export class TakFederationServer {
     if (!connection || connection.ended) return null
     if (!connection.session) {
       const link: SessionLink = {
-        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean) => sendThroughOutbox(connection.eventStream, message, position),
-        sendRol: (message: RolMessageWire) => sendThroughOutbox(connection.rolStream, message, false),
+        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(connection.eventStream, message, position, onDrop),
+        sendRol: (message: RolMessageWire, onDrop: DropSink) => sendThroughOutbox(connection.rolStream, message, false, onDrop),
+        backlog: () => backlogOf(connection.eventStream),
         end: (code, details) => this.endConnection(connection, code, details)
       }
       connection.session = new PeerSession(this.o.ctx, connection.peerId, connection.networkId, 'server', connection.key, link)

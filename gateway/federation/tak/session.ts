@@ -13,7 +13,7 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { Packages, RolMessage } from '../../packages/index.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
 import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
-import type { SendResult } from './outbox.ts'
+import type { DropReason, DropSink, SendResult } from './outbox.ts'
 import type { PeerStatusBoard } from './status.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
@@ -26,8 +26,8 @@ export interface SessionContext {
   us: OurIdentity
   log: Logger
   packages: Packages | null
-  /** Messages dropped on all links since start (outbox.ts), for the health view. */
-  linkDrops: { full: number }
+  /** Messages dropped on all links since start, by reason (outbox.ts), for the health view. */
+  linkDrops: Record<DropReason, number>
   /** Protobuf bytes of a FederatedEvent (proto.ts encodeEvent); streams send them as they are. */
   encodeEvent(message: FederatedEventMessage): Buffer
 }
@@ -46,10 +46,12 @@ function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
 
 /** How a session writes to its peer; the role (server or client) decides which gRPC streams carry it. */
 export interface SessionLink {
-  /** Send or queue one FederatedEvent (outbox.ts): whether it will go, and what was dropped for it. */
-  sendEvent(message: FederatedEventMessage | Buffer, position: boolean): SendResult
+  /** Send or queue one FederatedEvent (outbox.ts): whether it will go; drops, now or later, go to `onDrop`. */
+  sendEvent(message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink): SendResult
   /** Send or queue one ROL message. */
-  sendRol(message: RolMessageWire): SendResult
+  sendRol(message: RolMessageWire, onDrop: DropSink): SendResult
+  /** FederatedEvents waiting to go to this peer (outbox.ts). */
+  backlog(): { messages: number; bytes: number }
   /** End the session with an error status (never OK) so a TAK client reconnects. */
   end(code: grpcStatus, details: string): void
 }
@@ -68,8 +70,13 @@ export class PeerSession implements Endpoint {
   private readonly announced = new Map<string, string>()
   private attached = false
   private ended = false
-  /** Counters for tests and health: echoes dropped, events refused by the In toggle, writes dropped. */
-  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, full: 0 }
+  /** Counters for tests and health: echoes dropped, events refused by the In toggle, and link drops by reason. */
+  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oldestPosition: 0, full: 0, closed: 0 }
+  /** Link drops (outbox.ts), counted here and for the whole gateway. */
+  private readonly onDrop: DropSink = (reason, count) => {
+    this.dropped[reason] += count
+    this.ctx.linkDrops[reason] += count
+  }
 
   constructor(
     private readonly ctx: SessionContext,
@@ -128,23 +135,19 @@ export class PeerSession implements Endpoint {
   }
 
   private write(message: FederatedEventMessage | Buffer, position: boolean): boolean {
-    const sent = this.link.sendEvent(message, position)
-    this.countDrops(sent.dropped)
+    const sent = this.link.sendEvent(message, position, this.onDrop)
     if (sent.queued) this.ctx.board.countOut(this.peerId)
     return sent.queued
   }
 
   /** Contacts are bookkeeping, not traffic: not counted as events out. */
   private sendContact(message: FederatedEventMessage): boolean {
-    const sent = this.link.sendEvent(message, false)
-    this.countDrops(sent.dropped)
-    return sent.queued
+    return this.link.sendEvent(message, false, this.onDrop).queued
   }
 
-  private countDrops(count: number): void {
-    if (count === 0) return
-    this.dropped.full += count
-    this.ctx.linkDrops.full += count
+  /** FederatedEvents waiting to go to this peer. */
+  backlog(): { messages: number; bytes: number } {
+    return this.link.backlog()
   }
 
   /** Announce our devices on the network as contacts (CREATE), and withdraw the ones that left (DELETE). */
@@ -197,8 +200,7 @@ export class PeerSession implements Endpoint {
       program: rol.program,
       payload: rol.payload.map((p) => ({ type: p.type ?? 'OTHER', data: p.data, description: p.description ?? '' })),
       federateProvenance: [{ federationServerId: this.ctx.us.federateId, federationServerName: this.ctx.us.name }]
-    })
-    this.countDrops(sent.dropped)
+    }, this.onDrop)
     return sent.queued
   }
 
