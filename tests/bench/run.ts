@@ -424,6 +424,8 @@ interface FedResult {
   b: GatewayReport
   loadCpuMs: number
   dropsByReason: Record<string, number>
+  /** Per gateway: A accepts the link (server role), B dials it (client role). */
+  dropsBySide: { a: Record<string, number>; b: Record<string, number> }
 }
 
 /**
@@ -466,7 +468,7 @@ async function fedScenario(): Promise<FedResult> {
     const [reportA, reportB] = await Promise.all([a.ask({ type: 'report' }, 'report'), b.ask({ type: 'report' }, 'report')])
     const dropsByReason: Record<string, number> = {}
     for (const drops of [reportA.fed.dropsByReason, reportB.fed.dropsByReason]) for (const [k, v] of Object.entries(drops)) dropsByReason[k] = (dropsByReason[k] ?? 0) + v
-    return { run: ran.figures, a: reportA.report, b: reportB.report, loadCpuMs: ran.cpuMs, dropsByReason }
+    return { run: ran.figures, a: reportA.report, b: reportB.report, loadCpuMs: ran.cpuMs, dropsByReason, dropsBySide: { a: reportA.fed.dropsByReason, b: reportB.fed.dropsByReason } }
   } finally {
     await load.stop({ type: 'stop' }, 'stopped')
     await Promise.all([a.stop({ type: 'stop' }, 'stopped'), b.stop({ type: 'stop' }, 'stopped')])
@@ -816,7 +818,10 @@ if (only.includes('fedv2')) {
       'peak RSS B MiB': result.b.peakRssBytes / MiB,
       'load gen CPU %': (100 * result.loadCpuMs) / run.sendMs
     }
-    if (Object.keys(result.dropsByReason).length > 0) out.notes.push(`drops by reason: ${JSON.stringify(result.dropsByReason)}`)
+    if (Object.keys(result.dropsByReason).length > 0) {
+      out.notes.push(`drops by reason: ${JSON.stringify(result.dropsByReason)}`)
+      out.notes.push(`drops on A (accepts the link): ${JSON.stringify(result.dropsBySide.a)}; on B (dials it): ${JSON.stringify(result.dropsBySide.b)}`)
+    }
   } catch (error) {
     out.notes.push(`could not run: ${error instanceof Error ? error.message : String(error)}`)
   }
