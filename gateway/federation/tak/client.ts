@@ -41,6 +41,8 @@ export interface DialerOptions {
   onSession(session: PeerSession): void
   onSessionEnded(session: PeerSession, reason: string): void
   onError(peerId: string, message: string): void
+  /** True while the peer's own connection to us is up: then we do not open a second one (checked before each dial). */
+  peerConnected?: () => boolean
 }
 
 /** Delay before attempt number `attempt` (0-based): base·2^attempt capped, with up to 50 % jitter taken off. */
@@ -107,6 +109,11 @@ export class PeerDialer {
   private async connect(): Promise<void> {
     const peer = this.peer()
     if (!peer?.dial || this.stopped) return
+    if (this.o.peerConnected?.()) {
+      // Both ends configured to dial: one connection carries everything, ours waits until theirs is gone.
+      this.schedule(this.o.redial.afterDropMs)
+      return
+    }
     const { address, port } = peer.dial
     // Trust: the remote's CA when given, else whatever chain the pinned leaf came with (checked again on the real connection).
     const roots = peer.dial.caPem ?? (await this.probeChain(address, port, peer.fingerprint))

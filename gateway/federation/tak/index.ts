@@ -98,9 +98,21 @@ export async function startTakFederation(services: Services, options: TakFederat
 
   const onSession = (session: PeerSession): void => {
     const previous = sessions.get(session.peerId)
-    sessions.set(session.peerId, session)
-    // One session per peer (TAK's duplicate rule): the newest wins, the older one ends with an error status.
-    if (previous && previous !== session && !previous.isEnded) previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
+    if (previous && previous !== session && !previous.isEnded && previous.role !== session.role) {
+      // Both ends dialed at the same moment. Both keep the connection dialed by the end whose federation certificate
+      // has the smaller fingerprint (each end knows both), so neither replaces the other's choice back and forth.
+      const peerFingerprint = peerById(session.peerId)?.fingerprint ?? ''
+      const ourDialWins = (identity?.fingerprint ?? '') < peerFingerprint
+      const keep = (ourDialWins ? 'client' : 'server') === session.role ? session : previous
+      const drop = keep === session ? previous : session
+      sessions.set(session.peerId, keep)
+      drop.end(`Both ends dialed; the connection ${ourDialWins ? 'we' : 'they'} dialed carries the federation.`, grpc.status.ABORTED)
+      if (keep === previous) return
+    } else {
+      sessions.set(session.peerId, session)
+      // One session per peer (TAK's duplicate rule): the newest wins, the older one ends with an error status.
+      if (previous && previous !== session && !previous.isEnded) previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
+    }
     board.connected(session.peerId)
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' connected (${session.role} role, ${session.remote})`)
   }
@@ -199,7 +211,11 @@ export async function startTakFederation(services: Services, options: TakFederat
         version: { major: 5, minor: 0, patch: 0, branch: 'fedgate', variant: 'gateway' },
         onSession,
         onSessionEnded,
-        onError: (peerId, message) => board.failed(peerId, message)
+        onError: (peerId, message) => board.failed(peerId, message),
+        peerConnected: () => {
+          const current = sessions.get(peer.id)
+          return current !== undefined && !current.isEnded && current.role === 'server'
+        }
       })
       dialers.set(peer.id, { dialer, dialKey: dialKeyOf(peer) })
       dialer.start()

@@ -146,6 +146,35 @@ describe('two Fedgates over TAK federation v2', () => {
     expect(await crosses(a, b, 3000)).toBe(true)
   })
 
+  it('keeps one connection when both ends are set to dial: the second waits, and a simultaneous start settles', async () => {
+    const connects = (s: Side): number => s.t.logs.filter((line) => line.includes("' connected (")).length
+    const restart = async (s: Side): Promise<void> => {
+      const port = s.fed.port
+      await s.fed.stop()
+      s.fed = await startTakFederation(s.t.services, { router: s.t.services.router!, pki: s.t.services.pki, host: '127.0.0.1', port, redial: FAST_REDIAL, healthIntervalMs: 300, statusIntervalMs: 100 })
+    }
+    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link')
+    // A is told to dial B while B's connection to A is up: A stands by instead of opening a second one.
+    await a.t.ok('updateExternalPeer', { id: a.peerId, dial: { address: '127.0.0.1', port: b.fed.port } }, a.admin)
+    let before = [connects(a), connects(b)]
+    await settle(1500)
+    expect([connects(a) - before[0]!, connects(b) - before[1]!]).toEqual([0, 0])
+    expect(a.fed.sessionsOf(a.peerId).map((x) => x.role)).toEqual(['server'])
+
+    // Both start at once, each dialing the other: they settle on one connection and stay there.
+    await Promise.all([restart(a), restart(b)])
+    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link after both restarted')
+    await settle(1000)
+    before = [connects(a), connects(b)]
+    await settle(3000) // ten health intervals, ten redial delays
+    expect([connects(a) - before[0]!, connects(b) - before[1]!]).toEqual([0, 0])
+    const roles = [...a.fed.sessionsOf(a.peerId), ...b.fed.sessionsOf(b.peerId)].filter((x) => !x.isEnded).map((x) => x.role)
+    expect(roles.sort()).toEqual(['client', 'server'])
+    expect(await crosses(a, b, 3000)).toBe(true)
+    expect(await crosses(b, a, 3000)).toBe(true)
+    await a.t.ok('updateExternalPeer', { id: a.peerId, dial: null }, a.admin)
+  }, 30_000)
+
   it('refuses to federate with a server whose certificate is not the registered one', async () => {
     const wrong = '00:'.repeat(31) + '00'
     const peer = await b.t.ok(
