@@ -1,6 +1,7 @@
 // Two Fedgates federating over loopback with TAK federation v2: B dials A (client role, pinned fingerprint),
 // A accepts B's registered certificate (server role). Devices on each side exchange CoT through the link, toggles
-// on either end act live, a wrong fingerprint is refused by the dialer, and B reconnects after A's side restarts.
+// on either end act live, a wrong fingerprint is refused by the dialer, B reconnects after A's side restarts, and
+// two ends that both dial keep one connection.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
