@@ -4,26 +4,8 @@
 // the row turns Up with events per second, all from pushed events.
 
 import { testPki, type TestPki } from '../support/pki.ts'
-import { TakFederate } from '../support/tak-federate.ts'
+import { geoEvent, TakFederate } from '../support/tak-federate.ts'
 import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
-
-function geo(uid: string): Record<string, unknown> {
-  const now = Date.now()
-  return {
-    sendTime: now,
-    startTime: now,
-    staleTime: now + 60_000,
-    lat: 48.5,
-    lon: 11.25,
-    hae: 500,
-    ce: 3,
-    le: 4,
-    uid,
-    type: 'a-f-G-U-C',
-    coordSource: 'h-e',
-    other: `<detail><contact callsign="HQ-${uid}"/></detail>`
-  }
-}
 
 test('HQ dials unregistered, shows up as rejected, one click adds it, the row turns Up with traffic', async ({ page, serve, request }) => {
   const served = await serve({
@@ -87,7 +69,7 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     await federate.serving(15_000)
     await expect(row).toContainText('Up', { timeout: 10_000 })
     const sender = setInterval(() => {
-      for (let i = 0; i < 5; i++) federate.send({ event: geo(`hq-unit-${i}`) })
+      for (let i = 0; i < 5; i++) federate.send({ event: geoEvent(`hq-unit-${i}`) })
     }, 200)
     try {
       await expect(row).not.toContainText('↓ 0/s', { timeout: 10_000 })

@@ -1,6 +1,7 @@
 // Test helpers for device traffic: ATAK-like CoT events, and a device identity taken the way a phone gets it —
 // from the connection package that `enrollDevice` returns (the .p12 files, opened with their one-time passwords).
 
+import https from 'node:https'
 import type { TestGateway } from './gateway.ts'
 import { pemFromP12, unzipEntries } from './pki.ts'
 
@@ -66,4 +67,20 @@ export async function until(check: () => boolean, timeoutMs = 5000): Promise<voi
     if (Date.now() > end) throw new Error('Condition not met in time')
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/** GET on the Marti API (port `port` on 127.0.0.1) with a device's certificate, as a phone fetches a data package. */
+export function martiGet(port: number, pathAndQuery: string, device: { cert: string; key: string; ca: string }): Promise<{ status: number; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: '127.0.0.1', port, path: pathAndQuery, ca: device.ca, cert: device.cert, key: device.key, servername: 'localhost', agent: false },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
+      }
+    )
+    req.on('error', reject)
+    req.end()
+  })
 }

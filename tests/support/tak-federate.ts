@@ -198,3 +198,23 @@ export class TakFederate extends EventEmitter {
     this.client.close()
   }
 }
+
+/** A GeoEvent as a TAK Server federates it (a position 60 s fresh); `fields` adds to or replaces its fields. */
+export function geoEvent(uid: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Date.now()
+  return {
+    sendTime: now,
+    startTime: now,
+    staleTime: now + 60_000,
+    lat: 48.5,
+    lon: 11.25,
+    hae: 500,
+    ce: 3,
+    le: 4,
+    uid,
+    type: 'a-f-G-U-C',
+    coordSource: 'h-e',
+    other: `<detail><contact callsign="HQ-${uid}"/></detail>`,
+    ...fields
+  }
+}

@@ -64,16 +64,12 @@ describe('ATAK package', () => {
   })
 
   it('has a MissionPackageManifest v2 with uid, name, onReceiveDelete and every file listed', () => {
-    const manifest = xml.parse(atak.get('MANIFEST/manifest.xml')!.toString()) as {
-      MissionPackageManifest: { version: string; Configuration: { Parameter: { name: string; value: string }[] }; Contents: { Content: { zipEntry: string; ignore: string }[] } }
-    }
-    const root = manifest.MissionPackageManifest
+    const root = manifestOf(atak.get('MANIFEST/manifest.xml')!)
     expect(root.version).toBe('2')
-    const params = Object.fromEntries(root.Configuration.Parameter.map((p) => [p.name, p.value]))
-    expect(params.uid).toMatch(/^[0-9a-f-]{36}$/)
-    expect(params.name).toBe(packages.atakFilename)
-    expect(params.onReceiveDelete).toBe('true')
-    expect(root.Contents.Content.map((c) => c.zipEntry).sort()).toEqual([...atak.keys()].filter((n) => !n.startsWith('MANIFEST/')).sort())
+    expect(root.params.uid).toMatch(/^[0-9a-f-]{36}$/)
+    expect(root.params.name).toBe(packages.atakFilename)
+    expect(root.params.onReceiveDelete).toBe('true')
+    expect(root.entries.sort()).toEqual([...atak.keys()].filter((n) => !n.startsWith('MANIFEST/')).sort())
   })
 
   it('writes the indexed cot_streams keys with relative cert/ paths and the passwords', () => {

@@ -5,12 +5,11 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
-import https from 'node:https'
 import path from 'node:path'
 import tls from 'node:tls'
-import yazl from 'yazl'
+import { zipOf } from '../../support/zip.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enrollIdentity, type EnrolledIdentity } from '../../support/devices.ts'
+import { enrollIdentity, martiGet, type EnrolledIdentity } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 
 const CUTS = 20
@@ -26,14 +25,8 @@ function cutPoints(total: number, count: number, seed = 20261126): number[] {
   return Array.from({ length: count }, () => 1 + Math.floor(next() * (total - 1)))
 }
 
-async function zipOf(bytes: number): Promise<Buffer> {
-  const zip = new yazl.ZipFile()
-  zip.addBuffer(Buffer.from('<MissionPackageManifest version="2"></MissionPackageManifest>'), 'MANIFEST/manifest.xml')
-  zip.addBuffer(randomBytes(bytes), 'payload.bin', { compress: false })
-  zip.end()
-  const chunks: Buffer[] = []
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer)
-  return Buffer.concat(chunks)
+function packageOf(bytes: number): Promise<Buffer> {
+  return zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"></MissionPackageManifest>', 'payload.bin': randomBytes(bytes) }, { compress: false })
 }
 
 describe('interrupted data-package uploads', () => {
@@ -55,17 +48,7 @@ describe('interrupted data-package uploads', () => {
     servername: 'localhost'
   })
 
-  function get(pathAndQuery: string): Promise<{ status: number; body: Buffer }> {
-    return new Promise((resolve, reject) => {
-      const req = https.request({ ...tls_(), path: pathAndQuery, method: 'GET', agent: false }, (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-      })
-      req.on('error', reject)
-      req.end()
-    })
-  }
+  const get = (pathAndQuery: string): Promise<{ status: number; body: Buffer }> => martiGet(t.services.ports.marti, pathAndQuery, phone)
 
   /** Write the first `length` bytes of the upload, then drop the connection. */
   function cutUpload(length: number): Promise<void> {
@@ -115,7 +98,7 @@ describe('interrupted data-package uploads', () => {
     const org = await t.ok('createOrganization', { name: 'Uploads', plan: 'team' }, admin)
     networkId = (await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)).id
     phone = await enrollIdentity(t, admin, networkId, 'UPLOADER')
-    content = await zipOf(256 * 1024)
+    content = await packageOf(256 * 1024)
     const boundary = `----fedgate${randomBytes(8).toString('hex')}`
     const preamble = Buffer.from(
       `--${boundary}\r\nContent-Disposition: form-data; name="assetfile"; filename="ops.zip"\r\n` +

@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import yazl from 'yazl'
+import { zipOf } from '../../support/zip.ts'
 import { Store } from '../../../gateway/store/store.ts'
 import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
 import type { CotEvent } from '../../../gateway/cot/event.ts'
@@ -25,15 +25,6 @@ let packages: PackageStore
 let federation: PackageFederation
 let delivered: { networkId: string; event: CotEvent }[]
 let peer: ExternalPeerRecord
-
-async function zipOf(entries: Record<string, string>): Promise<Buffer> {
-  const z = new yazl.ZipFile()
-  for (const [name, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), name)
-  z.end()
-  const chunks: Buffer[] = []
-  for await (const c of z.outputStream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
 
 async function setPeer(toggles: Partial<ExternalPeerRecord>): Promise<void> {
   await store.update((doc) => {

@@ -4,7 +4,6 @@
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import https from 'node:https'
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TAKAPI, APIAuthCertificate } from '@tak-ps/node-tak'
@@ -13,6 +12,7 @@ import { dispatch, type DispatchResult } from '../../../gateway/api/dispatch.ts'
 import { createLogger } from '../../../gateway/log.ts'
 import { packagesArea } from '../../../gateway/packages/index.ts'
 import { buildFileshareEvent } from '../../../gateway/packages/fileshare.ts'
+import { martiGet } from '../../support/devices.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -42,29 +42,8 @@ async function enroll(networkId: string, callsign: string): Promise<{ certPem: s
   return { certPem: record.certPem, keyPem: gw.services.pki.readDeviceKey(id)! }
 }
 
-function get(pathname: string, device: { certPem: string; keyPem: string }): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: gw.services.ports.marti,
-        path: pathname,
-        ca: gw.services.pki.caCertPem,
-        cert: device.certPem,
-        key: device.keyPem,
-        servername: 'localhost',
-        agent: false
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-      }
-    )
-    req.on('error', reject)
-    req.end()
-  })
-}
+const get = (pathname: string, device: { certPem: string; keyPem: string }): Promise<{ status: number; body: Buffer }> =>
+  martiGet(gw.services.ports.marti, pathname, { cert: device.certPem, key: device.keyPem, ca: gw.services.pki.caCertPem })
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pkg-gw-'))

@@ -4,12 +4,11 @@
 // certificate; the partner organization's Charlie (federated by code, its end does not accept packages) sees Alpha's
 // positions but never the fileshare nor the bytes. The package record tells where it came from and where it went.
 
-import https from 'node:https'
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { TAKAPI, APIAuthCertificate } from '@tak-ps/node-tak'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { enrollIdentity, pli, type EnrolledIdentity } from '../../support/devices.ts'
+import { enrollIdentity, martiGet, pli, type EnrolledIdentity } from '../../support/devices.ts'
 import { DeviceClient } from '../../support/device-client.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -20,20 +19,7 @@ const net: Record<string, string> = {}
 const ids: Record<string, EnrolledIdentity> = {}
 const devices: DeviceClient[] = []
 
-function marti(pathname: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      { host: '127.0.0.1', port: t.services.ports.marti, path: pathname, ca: who.ca, cert: who.cert, key: who.key, servername: 'localhost', agent: false },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }))
-      }
-    )
-    req.on('error', reject)
-    req.end()
-  })
-}
+const marti = (pathAndQuery: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> => martiGet(t.services.ports.marti, pathAndQuery, who)
 
 async function connect(identity: EnrolledIdentity): Promise<DeviceClient> {
   const device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })

@@ -7,7 +7,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import yazl from 'yazl'
+import { zipOf } from '../../support/zip.ts'
 import { Store } from '../../../gateway/store/store.ts'
 import { AuditLog } from '../../../gateway/audit/audit.ts'
 import { EventBus } from '../../../gateway/events.ts'
@@ -36,15 +36,6 @@ afterEach(async () => {
   await store.close()
   fs.rmSync(dir, { recursive: true, force: true })
 })
-
-async function zipOf(entries: Record<string, string>): Promise<Buffer> {
-  const z = new yazl.ZipFile()
-  for (const [name, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), name)
-  z.end()
-  const chunks: Buffer[] = []
-  for await (const c of z.outputStream) chunks.push(c as Buffer)
-  return Buffer.concat(chunks)
-}
 
 describe('PackageStore', () => {
   it('stores bytes under their SHA-256 and indexes them in db.json', async () => {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as grpc from '@grpc/grpc-js'
-import yazl from 'yazl'
+import { zipOf } from '../../../support/zip.ts'
 import type { ConsoleEvent } from '../../../../gateway/api/contract.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { createResourceRol } from '../../../../gateway/packages/rol.ts'
@@ -13,7 +13,7 @@ import { DeviceClient } from '../../../support/device-client.ts'
 import { enrollIdentity } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
 import { testPki, type TestPki } from '../../../support/pki.ts'
-import { TakFederate } from '../../../support/tak-federate.ts'
+import { geoEvent, TakFederate } from '../../../support/tak-federate.ts'
 
 const HEALTH_TIMEOUT_MS = 1500
 
@@ -51,35 +51,9 @@ describe('TAK federation server role', () => {
     )
   }
 
-  function geo(uid: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
-    const now = Date.now()
-    return {
-      sendTime: now,
-      startTime: now,
-      staleTime: now + 60_000,
-      lat: 48.5,
-      lon: 11.25,
-      hae: 500,
-      ce: 3,
-      le: 4,
-      uid,
-      type: 'a-h-G',
-      coordSource: 'h-e',
-      other: `<detail><contact callsign="TAK-${uid}"/><_flow-tags_ TAK-Server-tak="x"/></detail>`,
-      speed: 7,
-      course: 45,
-      ...overrides
-    }
-  }
-
-  async function zipOf(entries: Record<string, string>): Promise<Buffer> {
-    const z = new yazl.ZipFile()
-    for (const [name, text] of Object.entries(entries)) z.addBuffer(Buffer.from(text), name)
-    z.end()
-    const chunks: Buffer[] = []
-    for await (const c of z.outputStream) chunks.push(c as Buffer)
-    return Buffer.concat(chunks)
-  }
+  /** What this TAK Server federates: a hostile position with its own flow tags, speed and course. */
+  const geo = (uid: string): Record<string, unknown> =>
+    geoEvent(uid, { type: 'a-h-G', other: `<detail><contact callsign="TAK-${uid}"/><_flow-tags_ TAK-Server-tak="x"/></detail>`, speed: 7, course: 45 })
 
   const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
