@@ -21,11 +21,6 @@ export interface OutboxStream {
   readonly destroyed: boolean
 }
 
-export interface SendResult {
-  queued: boolean
-  dropped: number
-}
-
 /**
  * Why a message was dropped: `oldestPosition` an older position report made room for a newer message; `full` the
  * outbox held only non-positions (a position is refused, or the oldest non-position goes); `closed` the stream ended.
@@ -44,7 +39,6 @@ export class Outbox {
   private waiting = false
   /** Messages written since the stream last drained that it took past its high-water mark. */
   private pastMark = 0
-  dropped = 0
   /** Bytes of the waiting messages that are encoded already (Buffers: events); others count as 0. */
   bytes = 0
 
@@ -60,29 +54,34 @@ export class Outbox {
   }
 
   /**
-   * Send or queue one message; never blocks. `queued`: this message will go (a closed stream or a full outbox of
-   * non-positions refuses it); `dropped`: messages lost for it, this one or an older position report.
+   * Send or queue one message; never blocks. Returns whether this message will go (a closed stream or a full outbox of
+   * non-positions refuses it); every message lost, this one or an older one, is reported to the drop sink.
    */
-  send(message: unknown, position: boolean): SendResult {
-    if (this.stream.writableEnded || this.stream.destroyed) return { queued: false, dropped: this.drop('closed', 1) }
+  send(message: unknown, position: boolean): boolean {
+    if (this.stream.writableEnded || this.stream.destroyed) {
+      this.drop('closed', 1)
+      return false
+    }
     if (!this.waiting) {
       this.writeOne(message)
-      return { queued: true, dropped: 0 }
+      return true
     }
-    let dropped = 0
     if (this.live >= this.max) {
       const oldest = this.oldestDroppable(position)
-      if (oldest === -1) return { queued: false, dropped: this.drop('full', 1) }
+      if (oldest === -1) {
+        this.drop('full', 1)
+        return false
+      }
       this.bytes -= sizeOf(this.messages[oldest])
       this.messages[oldest] = undefined
       this.live--
-      dropped = this.drop(this.positions[oldest] ? 'oldestPosition' : 'full', 1)
+      this.drop(this.positions[oldest] ? 'oldestPosition' : 'full', 1)
     }
     this.messages.push(message)
     this.positions.push(position)
     this.live++
     this.bytes += sizeOf(message)
-    return { queued: true, dropped }
+    return true
   }
 
   /** Write one message; past the stream's mark count it, and past the batch wait for 'drain'. */
@@ -144,11 +143,8 @@ export class Outbox {
     this.positionCursor = 0
   }
 
-  private drop(reason: DropReason, count: number): number {
-    if (count === 0) return 0
-    this.dropped += count
-    this.onDrop(reason, count)
-    return count
+  private drop(reason: DropReason, count: number): void {
+    if (count > 0) this.onDrop(reason, count)
   }
 }
 
@@ -162,10 +158,10 @@ const outboxes = new WeakMap<object, Outbox>()
  * Through the outbox of a stream (made on first use, reporting its drops to `onDrop`; it goes with the stream).
  * No stream: the message is dropped.
  */
-export function sendThroughOutbox(stream: OutboxStream | null, message: unknown, position: boolean, onDrop: DropSink): SendResult {
+export function sendThroughOutbox(stream: OutboxStream | null, message: unknown, position: boolean, onDrop: DropSink): boolean {
   if (!stream) {
     onDrop('closed', 1)
-    return { queued: false, dropped: 1 }
+    return false
   }
   let outbox = outboxes.get(stream)
   if (!outbox) outboxes.set(stream, (outbox = new Outbox(stream, MAX_WAITING_MESSAGES, STREAM_BATCH, onDrop)))

@@ -13,7 +13,7 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { Packages, RolMessage } from '../../packages/index.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
 import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
-import type { DropReason, DropSink, SendResult } from './outbox.ts'
+import type { DropReason, DropSink } from './outbox.ts'
 import type { PeerStatusBoard } from './status.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
@@ -47,9 +47,9 @@ function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
 /** How a session writes to its peer; the role (server or client) decides which gRPC streams carry it. */
 export interface SessionLink {
   /** Send or queue one FederatedEvent (outbox.ts): whether it will go; drops, now or later, go to `onDrop`. */
-  sendEvent(message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink): SendResult
+  sendEvent(message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink): boolean
   /** Send or queue one ROL message. */
-  sendRol(message: RolMessageWire, onDrop: DropSink): SendResult
+  sendRol(message: RolMessageWire, onDrop: DropSink): boolean
   /** FederatedEvents waiting to go to this peer (outbox.ts). */
   backlog(): { messages: number; bytes: number }
   /** End the session with an error status (never OK) so a TAK client reconnects. */
@@ -135,14 +135,14 @@ export class PeerSession implements Endpoint {
   }
 
   private write(message: FederatedEventMessage | Buffer, position: boolean): boolean {
-    const sent = this.link.sendEvent(message, position, this.onDrop)
-    if (sent.queued) this.ctx.board.countOut(this.peerId)
-    return sent.queued
+    const queued = this.link.sendEvent(message, position, this.onDrop)
+    if (queued) this.ctx.board.countOut(this.peerId)
+    return queued
   }
 
   /** Contacts are bookkeeping, not traffic: not counted as events out. */
   private sendContact(message: FederatedEventMessage): boolean {
-    return this.link.sendEvent(message, false, this.onDrop).queued
+    return this.link.sendEvent(message, false, this.onDrop)
   }
 
   /** FederatedEvents waiting to go to this peer. */
@@ -196,12 +196,11 @@ export class PeerSession implements Endpoint {
 
   sendRol(rol: RolMessage): boolean {
     if (this.ended) return false
-    const sent = this.link.sendRol({
+    return this.link.sendRol({
       program: rol.program,
       payload: rol.payload.map((p) => ({ type: p.type ?? 'OTHER', data: p.data, description: p.description ?? '' })),
       federateProvenance: [{ federationServerId: this.ctx.us.federateId, federationServerName: this.ctx.us.name }]
     }, this.onDrop)
-    return sent.queued
   }
 
   // ─── inbound ───────────────────────────────────────────────────────────────

@@ -1,6 +1,14 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { batchWrites, Outbox } from '../../../../gateway/federation/tak/outbox.ts'
+import { batchWrites, Outbox, type DropReason } from '../../../../gateway/federation/tak/outbox.ts'
+
+/** Drops an outbox reported, by reason. */
+function dropLog() {
+  const counts: Partial<Record<DropReason, number>> = {}
+  const sink = (reason: DropReason, count: number): void => void (counts[reason] = (counts[reason] ?? 0) + count)
+  const total = (): number => Object.values(counts).reduce((a, b) => a + b, 0)
+  return { counts, sink, total }
+}
 
 /** An object stream that takes `room` messages, then holds back until release() (which emits 'drain'). */
 function gate(room: number) {
@@ -33,8 +41,10 @@ const settle = (): Promise<void> => new Promise((r) => setImmediate(r))
 describe('federation Outbox', () => {
   it('writes straight through while the stream takes messages, then queues and sends the rest in order on drain', async () => {
     const g = gate(4)
-    const outbox = new Outbox(g.stream, 100, 0)
-    for (let i = 0; i < 20; i++) expect(outbox.send(`m${i}`, true)).toEqual({ queued: true, dropped: 0 })
+    const drops = dropLog()
+    const outbox = new Outbox(g.stream, 100, 0, drops.sink)
+    for (let i = 0; i < 20; i++) expect(outbox.send(`m${i}`, true)).toBe(true)
+    expect(drops.total()).toBe(0)
     expect(outbox.length).toBe(20 - 4)
     g.release()
     await settle()
@@ -45,39 +55,45 @@ describe('federation Outbox', () => {
 
   it('when full drops the oldest position report first, never a chat while a position can go', async () => {
     const g = gate(1)
-    const outbox = new Outbox(g.stream, 5, 0)
+    const drops = dropLog()
+    const outbox = new Outbox(g.stream, 5, 0, drops.sink)
     outbox.send('first', false) // taken by the stream, which then holds back
     outbox.send('p1', true)
     outbox.send('chat', false)
     outbox.send('p2', true)
     outbox.send('p3', true)
     outbox.send('p4', true)
-    expect(outbox.send('p5', true)).toEqual({ queued: true, dropped: 1 }) // p1 goes
-    expect(outbox.send('contact', false)).toEqual({ queued: true, dropped: 1 }) // p2 goes
+    expect(outbox.send('p5', true)).toBe(true) // p1 goes
+    expect(drops.counts).toEqual({ oldestPosition: 1 })
+    expect(outbox.send('contact', false)).toBe(true) // p2 goes
+    expect(drops.counts).toEqual({ oldestPosition: 2 })
     g.release()
     await settle()
     expect(g.written).toEqual(['first', 'chat', 'p3', 'p4', 'p5', 'contact'])
-    expect(outbox.dropped).toBe(2)
+    expect(drops.total()).toBe(2)
   })
 
   it('refuses a position when only non-positions wait; a non-position then pushes out the oldest of them', () => {
     const g = gate(1)
-    const outbox = new Outbox(g.stream, 3, 0)
+    const drops = dropLog()
+    const outbox = new Outbox(g.stream, 3, 0, drops.sink)
     outbox.send('first', false)
     for (const m of ['c1', 'c2', 'c3']) outbox.send(m, false)
-    expect(outbox.send('p', true)).toEqual({ queued: false, dropped: 1 })
-    expect(outbox.send('c4', false)).toEqual({ queued: true, dropped: 1 })
+    expect(outbox.send('p', true)).toBe(false)
+    expect(drops.counts).toEqual({ full: 1 })
+    expect(outbox.send('c4', false)).toBe(true)
+    expect(drops.counts).toEqual({ full: 2 })
     expect(outbox.length).toBe(3)
   })
 
   it('stays bounded and counts every drop under a long overload', async () => {
     const g = gate(16)
-    const outbox = new Outbox(g.stream, 2000, 0)
-    let dropped = 0
+    const drops = dropLog()
+    const outbox = new Outbox(g.stream, 2000, 0, drops.sink)
     const total = 200_000
-    for (let i = 0; i < total; i++) dropped += outbox.send(`p${i}`, true).dropped
+    for (let i = 0; i < total; i++) outbox.send(`p${i}`, true)
     expect(outbox.length).toBe(2000)
-    expect(dropped).toBe(total - 16 - 2000)
+    expect(drops.counts).toEqual({ oldestPosition: total - 16 - 2000 })
     g.release()
     await settle()
     await settle()
@@ -129,7 +145,9 @@ describe('federation Outbox', () => {
   it('drops what is sent to a closed stream', () => {
     const g = gate(4)
     g.stream.destroy()
-    const outbox = new Outbox(g.stream, 10)
-    expect(outbox.send('late', true)).toEqual({ queued: false, dropped: 1 })
+    const drops = dropLog()
+    const outbox = new Outbox(g.stream, 10, 0, drops.sink)
+    expect(outbox.send('late', true)).toBe(false)
+    expect(drops.counts).toEqual({ closed: 1 })
   })
 })
