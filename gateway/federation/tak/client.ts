@@ -13,6 +13,7 @@ import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMes
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
+import { ClientEventWriter } from './client-writes.ts'
 
 export interface RedialPolicy {
   /** First retry after a failed attempt. Default 2000 ms. */
@@ -56,7 +57,7 @@ interface Attempt {
   calls: { cancel(): void }[]
   healthTimer: NodeJS.Timeout | null
   session: PeerSession | null
-  eventOut: grpc.ClientWritableStream<unknown> | null
+  eventOut: ClientEventWriter | null
   rolOut: grpc.ClientWritableStream<unknown> | null
   rolIn: boolean
   done: boolean
@@ -211,7 +212,7 @@ export class PeerDialer {
     const c = attempt.client as unknown as Record<string, (...args: unknown[]) => unknown>
     const eventOut = c.ServerEventStream!((err: grpc.ServiceError | null) => void err) as grpc.ClientWritableStream<unknown>
     eventOut.on('error', () => {})
-    attempt.eventOut = eventOut
+    attempt.eventOut = new ClientEventWriter(eventOut, this.o.service.definition.ServerEventStream!.requestSerialize, this.o.maxMessageBytes)
     attempt.calls.push(eventOut)
     const link: SessionLink = {
       sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(attempt.eventOut, message, position, onDrop),

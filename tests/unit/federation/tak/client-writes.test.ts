@@ -1,0 +1,127 @@
+// The dialing side's event writer (client-writes.ts) against a real grpc-js server with the FederatedChannel
+// definition: once the call is up it writes gRPC frames straight to the call's HTTP/2 stream, so a burst goes out in
+// a few event-loop turns instead of one message per turn, in order, each its own FederatedEvent; what grpc-js was
+// given before the switch still goes first; an over-limit message still fails the call as grpc-js would.
+
+import * as grpc from '@grpc/grpc-js'
+import { afterEach, expect, it } from 'vitest'
+import { ClientEventWriter } from '../../../../gateway/federation/tak/client-writes.ts'
+import { Outbox } from '../../../../gateway/federation/tak/outbox.ts'
+import { loadFigService, type FederatedEventMessage } from '../../../../gateway/federation/tak/proto.ts'
+
+const service = loadFigService()
+const serialize = service.definition.ServerEventStream!.requestSerialize as (message: unknown) => Buffer
+let cleanup: (() => void)[] = []
+afterEach(() => {
+  for (const c of cleanup) c()
+  cleanup = []
+})
+
+interface Link {
+  writer: ClientEventWriter
+  received: string[]
+  status: Promise<grpc.ServiceError | null>
+}
+
+/** A server that records the uid of every FederatedEvent on ServerEventStream, and a client call wrapped in the writer. */
+async function link(maxMessageBytes = 4 * 1024 * 1024): Promise<Link> {
+  const received: string[] = []
+  const server = new grpc.Server()
+  const unimplemented = (call: { emit?: unknown }, callback?: (e: grpc.ServiceError) => void): void => {
+    void call
+    callback?.({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError)
+  }
+  const handlers: grpc.UntypedServiceImplementation = {}
+  for (const name of Object.keys(service.definition)) handlers[name] = unimplemented as grpc.handleCall<unknown, unknown>
+  handlers.ServerEventStream = ((call: grpc.ServerReadableStream<FederatedEventMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+    call.on('data', (event: FederatedEventMessage) => received.push(event.event?.uid ?? '?'))
+    call.on('end', () => callback(null, {}))
+  }) as grpc.handleCall<unknown, unknown>
+  server.addService(service.definition, handlers)
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
+  )
+  const client = new service.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.enable_retries': 0,
+    'grpc.max_send_message_length': maxMessageBytes
+  })
+  cleanup.push(() => {
+    client.close()
+    server.forceShutdown()
+  })
+  let settle: (error: grpc.ServiceError | null) => void = () => {}
+  const status = new Promise<grpc.ServiceError | null>((resolve) => (settle = resolve))
+  const call = (client as unknown as { ServerEventStream: (cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown> }).ServerEventStream(
+    (error) => settle(error)
+  )
+  call.on('error', () => {})
+  return { writer: new ClientEventWriter(call, serialize, maxMessageBytes), received, status }
+}
+
+const event = (uid: string): Buffer =>
+  serialize({ event: { type: 'a-f-G-U-C', uid, sendTime: 1, startTime: 1, staleTime: 2, how: 'm-g', lat: 1, lon: 2, hae: 0, ce: 9, le: 9 } })
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+async function turnsUntil(done: () => boolean, limit: number): Promise<number> {
+  let turns = 0
+  while (!done() && turns < limit) {
+    await turn()
+    turns++
+  }
+  return turns
+}
+
+it('once the call is up, a burst of events reaches the server in a few turns, in order, each its own message', async () => {
+  const { writer, received, status } = await link()
+  // The first event goes through grpc-js (the HTTP/2 stream does not exist before the call has started).
+  writer.write(event('first'))
+  expect(writer.direct).toBe(false)
+  await turnsUntil(() => received.length === 1, 2000)
+  expect(received).toEqual(['first'])
+
+  const burst = 3000
+  // Through an outbox, as the session sends: it honours the stream's backpressure ('drain' of whichever stream said full).
+  const outbox = new Outbox(writer, 10_000)
+  for (let i = 0; i < burst; i++) outbox.send(event(`e${i}`), true)
+  expect(writer.direct).toBe(true)
+  // grpc-js's own relay passes one message per completed HTTP/2 write, at least one turn each: 3,000 would need 3,000+.
+  const turns = await turnsUntil(() => received.length === burst + 1, 2000)
+  expect(received.length).toBe(burst + 1)
+  expect(turns).toBeLessThan(300)
+  expect(received.slice(1)).toEqual(Array.from({ length: burst }, (_, i) => `e${i}`))
+
+  writer.call.end()
+  expect(await status).toBeNull()
+}, 30_000)
+
+it('messages grpc-js still holds go before the first direct frame', async () => {
+  const { writer, received } = await link()
+  // Written before the call has reached HTTP/2: grpc-js holds them; the writer must not overtake them.
+  // Then more every turn, as a busy link does: without holding new ones back grpc-js would never catch up.
+  const outbox = new Outbox(writer, 100_000)
+  for (let i = 0; i < 50; i++) outbox.send(event(`held${i}`), true)
+  let next = 0
+  let turnsDirect = 0
+  for (let turns = 0; turns < 5000 && turnsDirect < 50; turns++) {
+    for (let i = 0; i < 10; i++) outbox.send(event(`then${next++}`), true)
+    await turn()
+    if (writer.direct) turnsDirect++
+  }
+  expect(writer.direct).toBe(true)
+  const expected = [...Array.from({ length: 50 }, (_, i) => `held${i}`), ...Array.from({ length: next }, (_, i) => `then${i}`)]
+  await turnsUntil(() => received.length === expected.length, 2000)
+  expect(received).toEqual(expected)
+}, 30_000)
+
+it('an event over the message limit fails the call as grpc-js does, not sent as a frame', async () => {
+  const { writer, received, status } = await link(2000)
+  writer.write(event('small'))
+  await turnsUntil(() => received.length === 1, 2000)
+  writer.write(event('small2'))
+  expect(writer.direct).toBe(true)
+  writer.write(serialize({ event: { type: 'a-f-G', uid: 'big', other: 'x'.repeat(5000) } }))
+  const error = await status
+  expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+  expect(received).not.toContain('big')
+}, 30_000)
