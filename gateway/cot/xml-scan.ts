@@ -38,7 +38,10 @@ export function escapeAttr(value: string): string {
   return value.replace(/[&<>"]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&quot;'))
 }
 
-const NAME_START = /[A-Za-z_:\u00C0-\uFFFF]/
+/** A name's first character: a letter, '_', ':' or anything from U+00C0 up (XML's NameStartChar, loosely). */
+function isNameStart(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || c === 0x5f || c === 0x3a || c >= 0xc0
+}
 const isSpace = (c: number): boolean => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
 
 function isNameChar(c: number): boolean {
@@ -58,14 +61,11 @@ export function scanXml(text: string): ScannedElement[] {
   while (pos < len) {
     const lt = text.indexOf('<', pos)
     const textEnd = lt === -1 ? len : lt
-    if (textEnd > pos) {
+    if (textEnd > pos && !onlySpace(text, pos, textEnd)) {
+      if (open.length === 0) throw new XmlSyntaxError('Text outside the root element')
       const chunk = text.slice(pos, textEnd)
-      if (open.length === 0) {
-        if (chunk.trim() !== '') throw new XmlSyntaxError('Text outside the root element')
-      } else {
-        if (chunk.includes('&')) decodeEntities(chunk)
-        if (chunk.trim() !== '') elements[open[open.length - 1]!]!.hasContent = true
-      }
+      if (chunk.includes('&')) decodeEntities(chunk)
+      elements[open[open.length - 1]!]!.hasContent = true
     }
     if (lt === -1) break
     const next = text.charCodeAt(lt + 1)
@@ -111,7 +111,7 @@ export function scanXml(text: string): ScannedElement[] {
     let cursor = lt + 1
     while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
     const name = text.slice(lt + 1, cursor)
-    if (name === '' || !NAME_START.test(name[0]!)) throw new XmlSyntaxError('An element has no valid name')
+    if (name === '' || !isNameStart(name.charCodeAt(0))) throw new XmlSyntaxError('An element has no valid name')
     const attrs: [string, string][] = []
     let selfClosing = false
     for (;;) {
@@ -132,7 +132,7 @@ export function scanXml(text: string): ScannedElement[] {
       const attrStart = cursor
       while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
       const attrName = text.slice(attrStart, cursor)
-      if (attrName === '' || !NAME_START.test(attrName[0]!)) throw new XmlSyntaxError(`Malformed attribute in <${name}>`)
+      if (attrName === '' || !isNameStart(attrName.charCodeAt(0))) throw new XmlSyntaxError(`Malformed attribute in <${name}>`)
       while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
       if (text.charCodeAt(cursor) !== 0x3d /* = */) throw new XmlSyntaxError(`Attribute ${attrName} has no value`)
       cursor++
@@ -143,7 +143,7 @@ export function scanXml(text: string): ScannedElement[] {
       if (valueEnd === -1) throw new XmlSyntaxError(`Attribute ${attrName} is not terminated`)
       const raw = text.slice(cursor + 1, valueEnd)
       if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
-      if (attrs.some(([n]) => n === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+      for (let a = 0; a < attrs.length; a++) if (attrs[a]![0] === attrName) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
       attrs.push([attrName, decodeEntities(raw)])
       cursor = valueEnd + 1
     }
@@ -171,6 +171,12 @@ export function scanXml(text: string): ScannedElement[] {
   if (open.length > 0) throw new XmlSyntaxError(`<${elements[open[open.length - 1]!]!.name}> is not closed`)
   if (elements.length === 0) throw new XmlSyntaxError('No element')
   return elements
+}
+
+/** True when text[from, to) is all XML whitespace (space, tab, CR, LF: other blanks are text, as XML has it). */
+function onlySpace(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isSpace(text.charCodeAt(i))) return false
+  return true
 }
 
 export function attrOf(element: ScannedElement, name: string): string | undefined {
