@@ -18,18 +18,33 @@ export interface PresenceState {
 /** Frequent changes (last seen, position, drops) are announced at most this often per device. */
 const QUIET_CHANGE_MS = 1000
 
+/** What is kept per device: times as milliseconds (every event sets them; they are printed only when read). */
+interface Tracked extends Omit<PresenceState, 'lastSeen' | 'lastPosition'> {
+  lastSeenMs: number | null
+  lastPosition: { lat: number; lon: number; atMs: number } | null
+}
+
+function view(state: Tracked): PresenceState {
+  const { lastSeenMs, lastPosition, ...rest } = state
+  return {
+    ...rest,
+    lastSeen: lastSeenMs === null ? null : new Date(lastSeenMs).toISOString(),
+    lastPosition: lastPosition && { lat: lastPosition.lat, lon: lastPosition.lon, at: new Date(lastPosition.atMs).toISOString() }
+  }
+}
+
 export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
-  private readonly devices = new Map<string, PresenceState>()
+  private readonly devices = new Map<string, Tracked>()
   private readonly dirty = new Set<string>()
   private timer: NodeJS.Timeout | null = null
 
   get(deviceId: string): PresenceState | undefined {
     const state = this.devices.get(deviceId)
-    return state && { ...state }
+    return state && view(state)
   }
 
   all(): PresenceState[] {
-    return [...this.devices.values()].map((s) => ({ ...s }))
+    return [...this.devices.values()].map(view)
   }
 
   connected(deviceId: string, networkId: string, address: string | null): void {
@@ -37,7 +52,7 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
     state.connectionCount++
     state.online = true
     state.address = address
-    state.lastSeen = new Date().toISOString()
+    state.lastSeenMs = Date.now()
     this.announce(state)
   }
 
@@ -53,9 +68,15 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
   seen(deviceId: string, update: { uid?: string; position?: { lat: number; lon: number } } = {}): void {
     const state = this.devices.get(deviceId)
     if (!state) return
-    const now = new Date().toISOString()
-    state.lastSeen = now
-    if (update.position) state.lastPosition = { ...update.position, at: now }
+    const now = Date.now()
+    state.lastSeenMs = now
+    if (update.position) {
+      if (state.lastPosition) {
+        state.lastPosition.lat = update.position.lat
+        state.lastPosition.lon = update.position.lon
+        state.lastPosition.atMs = now
+      } else state.lastPosition = { lat: update.position.lat, lon: update.position.lon, atMs: now }
+    }
     if (update.uid !== undefined && update.uid !== state.uidSeen) {
       state.uidSeen = update.uid
       this.announce(state)
@@ -83,18 +104,18 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
     this.dirty.clear()
   }
 
-  private stateOf(deviceId: string, networkId: string): PresenceState {
+  private stateOf(deviceId: string, networkId: string): Tracked {
     let state = this.devices.get(deviceId)
     if (!state) {
-      state = { deviceId, networkId, online: false, lastSeen: null, uidSeen: null, address: null, connectionCount: 0, lastPosition: null, drops: 0 }
+      state = { deviceId, networkId, online: false, lastSeenMs: null, uidSeen: null, address: null, connectionCount: 0, lastPosition: null, drops: 0 }
       this.devices.set(deviceId, state)
     }
     return state
   }
 
-  private announce(state: PresenceState): void {
+  private announce(state: Tracked): void {
     this.dirty.delete(state.deviceId)
-    this.emit('change', { ...state })
+    this.emit('change', view(state))
   }
 
   private later(deviceId: string): void {
@@ -106,7 +127,7 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
       this.dirty.clear()
       for (const id of ids) {
         const state = this.devices.get(id)
-        if (state) this.emit('change', { ...state })
+        if (state) this.emit('change', view(state))
       }
     }, QUIET_CHANGE_MS)
     this.timer.unref()
