@@ -47,9 +47,11 @@ export function toFederatedEvent(event: CotEvent, us: OurIdentity): FederatedEve
     return { contact: contactEntry('DELETE', uid, (link && attrOf(link, 'type')) ?? ''), ...stamp }
   }
 
+  const sendTime = millis(event.time)
   const geo: Partial<GeoEventMessage> = {
-    sendTime: millis(event.time),
-    startTime: millis(event.start || event.time),
+    sendTime,
+    // ATAK's start is its time: parsed once.
+    startTime: !event.start || event.start === event.time ? sendTime : millis(event.start),
     staleTime: millis(event.stale),
     lat: event.point.lat,
     lon: event.point.lon,
@@ -172,7 +174,7 @@ export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
   if (!uid || !type || type.startsWith(MISSION_CHANGE_PREFIX)) return null
   const how = geo.coordSource || 'h-g-i-g-o'
   const time = isoOf(geo.sendTime) ?? new Date().toISOString()
-  const start = isoOf(geo.startTime) ?? time
+  const start = geo.startTime === geo.sendTime ? time : (isoOf(geo.startTime) ?? time)
   const stale = isoOf(geo.staleTime) ?? new Date(Date.parse(time) + 60_000).toISOString()
   let head = `<event version="2.0" uid="${escapeAttr(uid)}" type="${escapeAttr(type)}" how="${escapeAttr(how)}"`
   head += ` time="${time}" start="${start}" stale="${stale}"`
