@@ -26,7 +26,7 @@ import type {
   ToLoadGenerator
 } from './messages.ts'
 
-const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--stuck-seconds S] [--storm N] [--fed-rate HZ]
+const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--stuck-seconds S] [--storm N] [--fed-rate HZ] [--fed-devices N]
                     [--repeat K] [--syscalls] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2] [--routers ours,naive]`
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -62,7 +62,7 @@ const params = {
   recoverySeconds: quick ? 1.5 : 8,
   storm: Math.round(numberFlag('storm', quick ? 200 : 1000)),
   /** Fed v2: devices per gateway, each sending at fedRate Hz; events/s each way = fedDevices x fedRate. */
-  fedDevices: 4,
+  fedDevices: numberFlag('fed-devices', 4),
   fedRate: numberFlag('fed-rate', quick ? 500 : 2500),
   stormPositions: quick ? 20 : 100,
   certsPerNetwork: 8
