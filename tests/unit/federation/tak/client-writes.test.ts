@@ -32,11 +32,11 @@ async function link(maxMessageBytes = 4 * 1024 * 1024): Promise<Link> {
     callback?.({ code: grpc.status.UNIMPLEMENTED } as grpc.ServiceError)
   }
   const handlers: grpc.UntypedServiceImplementation = {}
-  for (const name of Object.keys(service.definition)) handlers[name] = unimplemented as grpc.handleCall<unknown, unknown>
+  for (const name of Object.keys(service.definition)) handlers[name] = unimplemented as grpc.UntypedHandleCall
   handlers.ServerEventStream = ((call: grpc.ServerReadableStream<FederatedEventMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
     call.on('data', (event: FederatedEventMessage) => received.push(event.event?.uid ?? '?'))
     call.on('end', () => callback(null, {}))
-  }) as grpc.handleCall<unknown, unknown>
+  }) as grpc.UntypedHandleCall
   server.addService(service.definition, handlers)
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
