@@ -52,6 +52,7 @@ export interface GatewayReport {
   rssTimeline: number[]
   /** Gateway event-loop delay p99 (ms) since the mark. */
   loopDelayP99Ms: number
+  loopDelayMaxMs: number
 }
 
 /** `mark.at`: the orchestrator's Date.now() when it asked, so a busy gateway starts its figures from then. */

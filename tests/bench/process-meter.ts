@@ -121,7 +121,8 @@ export class ProcessMeter {
       watchedQueueMaxBytes: this.watchedMax,
       anyQueueMaxBytes: this.anyMax,
       rssTimeline: this.rssTimeline,
-      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6
+      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
+      loopDelayMaxMs: this.loopDelay.max / 1e6
     }
   }
 }

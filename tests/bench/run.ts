@@ -289,7 +289,8 @@ const unansweredReport: GatewayReport = {
   watchedQueueMaxBytes: NaN,
   anyQueueMaxBytes: NaN,
   rssTimeline: [],
-  loopDelayP99Ms: NaN
+  loopDelayP99Ms: NaN,
+  loopDelayMaxMs: NaN
 }
 
 interface LoadResult {
@@ -814,6 +815,10 @@ if (only.includes('fedv2')) {
       'drops (gateways)': Object.values(result.dropsByReason).reduce((x, y) => x + y, 0),
       'gateway A CPU %': (100 * cpuA) / result.a.elapsedMs,
       'gateway B CPU %': (100 * cpuB) / result.b.elapsedMs,
+      'loop delay p99 A ms': result.a.loopDelayP99Ms,
+      'loop delay max A ms': result.a.loopDelayMaxMs,
+      'loop delay p99 B ms': result.b.loopDelayP99Ms,
+      'loop delay max B ms': result.b.loopDelayMaxMs,
       'peak RSS A MiB': result.a.peakRssBytes / MiB,
       'peak RSS B MiB': result.b.peakRssBytes / MiB,
       'load gen CPU %': (100 * result.loadCpuMs) / run.sendMs
