@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts'
 import type { DeviceRecord } from '../store/schema.ts'
 import type { Router } from '../routing/router.ts'
 import type { Endpoint, Origin } from '../routing/types.ts'
+import { TurnBudget } from '../routing/read-budget.ts'
 import { Presence } from './presence.ts'
 import { DEFAULT_MAX_QUEUE_BYTES, SendQueue } from './streaming-queue.ts'
 import { DEFAULT_FLUSH_POLICY, FlushScheduler, type FlushPolicy } from './flush-scheduler.ts'
@@ -131,6 +132,7 @@ class DeviceConnection implements Endpoint {
     this.callsign = identity.callsign
     this.origin = { kind: 'device', networkId: this.networkId, endpointId: this.id }
     this.xmlFramer = new XmlStreamFramer(listener.maxEventBytes)
+    this.budget = new TurnBudget(socket)
     this.queue = new SendQueue(
       socket,
       listener.maxQueueBytes,
@@ -152,6 +154,9 @@ class DeviceConnection implements Endpoint {
   private reply(event: CotEvent): void {
     this.deliver(event)
   }
+
+  /** Events handled this turn: a device sending faster than we route yields to the other inputs (routing/read-budget.ts). */
+  private readonly budget: TurnBudget
 
   start(): void {
     this.reply(protocolOfferEvent(this.listener.serverVersion))
@@ -222,6 +227,7 @@ class DeviceConnection implements Endpoint {
   }
 
   private handle(event: CotEvent): void {
+    this.budget.spend()
     this.listener.counters.eventsIn++
     if (CONTROL_TYPES.has(event.type)) {
       this.listener.presence.seen(this.deviceId)

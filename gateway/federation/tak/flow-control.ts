@@ -6,6 +6,9 @@
 // grpc-js has a channel option for the dialing side ('grpc-node.flow_control_window') but none for a server. On the
 // server side we reach the HTTP/2 session through the call: grpc-js 1.14 keeps the stream at call.call(.nextCall…)
 // .stream. That is grpc-js's inside, so this looks for it carefully and does nothing when it is not there.
+//
+// The other side of a wide window: after a pause, a window's worth of events is ready at once; the streams that carry
+// them are read with a budget per turn (routing/read-budget.ts), so they cannot hold the event loop.
 
 import type http2 from 'node:http2'
 
@@ -39,3 +42,4 @@ function sessionOf(call: unknown): http2.Http2Session | null {
   }
   return null
 }
+
