@@ -13,7 +13,8 @@ import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMes
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
-import { ClientEventWriter } from './client-writes.ts'
+import { TurnBudget } from '../../routing/read-budget.ts'
+import { ClientEventWriter } from './direct-writes.ts'
 
 export interface RedialPolicy {
   /** First retry after a failed attempt. Default 2000 ms. */
@@ -167,7 +168,11 @@ export class PeerDialer {
     // b. ClientEventStream: their CoT to us. An error or end here means the session is over.
     const events = c.ClientEventStream!(this.subscription(true)) as grpc.ClientReadableStream<FederatedEventMessage>
     attempt.calls.push(events)
-    events.on('data', (message) => attempt.session?.onFederatedEvent(message))
+    const budget = new TurnBudget(events)
+    events.on('data', (message: FederatedEventMessage) => {
+      budget.spend()
+      attempt.session?.onFederatedEvent(message)
+    })
     events.on('error', (err: grpc.ServiceError) => drop(describe(err)))
     events.on('end', () => drop('The remote ended the event stream.'))
 

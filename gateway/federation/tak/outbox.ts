@@ -184,7 +184,7 @@ interface WritableInside {
  * Let a grpc-js server stream pass all the messages it has buffered to HTTP/2 at once: a Writable calls _writev with
  * its whole buffer when it has one, and this one sends each message as its own _write would (serialize, frame, write to
  * the HTTP/2 stream) without waiting for each to complete. Completion and errors are those of the messages. Not for a
- * client stream: grpc-js's client calls relay their messages one at a time anyway (client-writes.ts does that side).
+ * client stream: grpc-js's client calls relay their messages one at a time anyway (direct-writes.ts does that side).
  */
 export function batchWrites(stream: object): void {
   const writable = stream as WritableInside

@@ -9,8 +9,10 @@ import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
-import { backlogOf, batchWrites, sendThroughOutbox, type DropSink } from './outbox.ts'
+import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
+import { ServerEventWriter } from './direct-writes.ts'
 import { widenReceiveWindow } from './flow-control.ts'
+import { TurnBudget } from '../../routing/read-budget.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
 type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
@@ -53,6 +55,8 @@ interface Connection {
   session: PeerSession | null
   lastHealth: number
   eventStream: grpc.ServerWritableStream<unknown, unknown> | null
+  /** What our events go through to eventStream (direct-writes.ts). */
+  eventWriter: ServerEventWriter | null
   rolStream: grpc.ServerWritableStream<unknown, unknown> | null
   groupsStreams: Set<grpc.ServerWritableStream<unknown, unknown>>
   windowWidened?: boolean
@@ -172,6 +176,7 @@ export class TakFederationServer {
       session: null,
       lastHealth: Date.now(),
       eventStream: null,
+      eventWriter: null,
       rolStream: null,
       groupsStreams: new Set(),
       openCallbacks: new Set(),
@@ -201,9 +206,9 @@ export class TakFederationServer {
     if (!connection || connection.ended) return null
     if (!connection.session) {
       const link: SessionLink = {
-        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(connection.eventStream, message, position, onDrop),
+        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(connection.eventWriter, message, position, onDrop),
         sendRol: (message: RolMessageWire, onDrop: DropSink) => sendThroughOutbox(connection.rolStream, message, false, onDrop),
-        backlog: () => backlogOf(connection.eventStream),
+        backlog: () => backlogOf(connection.eventWriter),
         end: (code, details) => this.endConnection(connection, code, details)
       }
       connection.session = new PeerSession(this.o.ctx, connection.peerId, connection.networkId, 'server', connection.key, link)
@@ -288,7 +293,11 @@ export class TakFederationServer {
           callback(error, value)
         }
         connection.openCallbacks.add(answer)
-        call.on('data', (message: unknown) => onMessage(connection, message))
+        const budget = new TurnBudget(call)
+        call.on('data', (message: unknown) => {
+          budget.spend()
+          onMessage(connection, message)
+        })
         call.on('end', () => answer(null, this.subscriptionFor(connection)))
         call.on('error', () => connection.openCallbacks.delete(answer))
         call.on('cancelled', () => connection.openCallbacks.delete(answer))
@@ -307,9 +316,12 @@ export class TakFederationServer {
         noteIdentity(connection, call.request as SubscriptionMessage)
         if (connection.eventStream && connection.eventStream !== call) connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
         connection.eventStream = call
-        batchWrites(call)
+        const writer = new ServerEventWriter(call, this.o.service.definition.ClientEventStream!.responseSerialize, this.o.maxMessageBytes)
+        connection.eventWriter = writer
         call.on('cancelled', () => {
-          if (connection.eventStream === call) connection.eventStream = null
+          if (connection.eventStream !== call) return
+          connection.eventStream = null
+          connection.eventWriter = null
         })
         connection.session!.ready()
       }),

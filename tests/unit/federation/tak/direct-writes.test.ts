@@ -1,11 +1,13 @@
-// The dialing side's event writer (client-writes.ts) against a real grpc-js server with the FederatedChannel
-// definition: once the call is up it writes gRPC frames straight to the call's HTTP/2 stream, so a burst goes out in
-// a few event-loop turns instead of one message per turn, in order, each its own FederatedEvent; what grpc-js was
-// given before the switch still goes first; an over-limit message still fails the call as grpc-js would.
+// The federation event writers (direct-writes.ts) with real grpc-js on both ends and the FederatedChannel definition.
+// Dialing side: once the call is up, gRPC frames go straight to the call's HTTP/2 stream, so a burst goes out in a few
+// event-loop turns instead of one message per turn, in order, each its own FederatedEvent; what grpc-js was given
+// before the switch still goes first; an over-limit message still fails the call as grpc-js would.
+// Accepting side: frames gathered in a turn go out as one write, so a grpc-js client (which pauses its HTTP/2 stream
+// for every DATA frame it takes) reads a burst in a few turns instead of one frame at a time.
 
 import * as grpc from '@grpc/grpc-js'
-import { afterEach, expect, it } from 'vitest'
-import { ClientEventWriter } from '../../../../gateway/federation/tak/client-writes.ts'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ClientEventWriter, ServerEventWriter } from '../../../../gateway/federation/tak/direct-writes.ts'
 import { Outbox } from '../../../../gateway/federation/tak/outbox.ts'
 import { loadFigService, type FederatedEventMessage } from '../../../../gateway/federation/tak/proto.ts'
 
@@ -90,6 +92,8 @@ it('once the call is up, a burst of events reaches the server in a few turns, in
   expect(received.length).toBe(burst + 1)
   expect(turns).toBeLessThan(300)
   expect(received.slice(1)).toEqual(Array.from({ length: burst }, (_, i) => `e${i}`))
+  expect(writer.directWrites.messages).toBe(burst)
+  expect(writer.directWrites.writes).toBeLessThan(30)
 
   writer.call.end()
   expect(await status).toBeNull()
@@ -125,3 +129,73 @@ it('an event over the message limit fails the call as grpc-js does, not sent as 
   expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
   expect(received).not.toContain('big')
 }, 30_000)
+
+describe('accepting side', () => {
+  interface Served {
+    uids: string[]
+    /** Turns from the first event received until `expected` have arrived. */
+    turns: Promise<number>
+    writer: () => ServerEventWriter | null
+    status: Promise<grpc.ServiceError | null>
+  }
+
+  /** A server whose ClientEventStream handler gives `send` an outbox over a ServerEventWriter; a grpc-js client reads. */
+  async function serve(send: (outbox: Outbox) => void, expected: number, maxMessageBytes = 4 * 1024 * 1024): Promise<Served> {
+    let writer: ServerEventWriter | null = null
+    const server = new grpc.Server({ 'grpc.max_send_message_length': maxMessageBytes })
+    const handlers: grpc.UntypedServiceImplementation = {}
+    for (const name of Object.keys(service.definition)) handlers[name] = (() => {}) as grpc.UntypedHandleCall
+    const eventSerialize = service.definition.ClientEventStream!.responseSerialize as (message: unknown) => Buffer
+    handlers.ClientEventStream = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
+      writer = new ServerEventWriter(call, eventSerialize, maxMessageBytes)
+      send(new Outbox(writer, 100_000))
+    }) as grpc.UntypedHandleCall
+    server.addService(service.definition, handlers)
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)))
+    )
+    const client = new service.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure())
+    cleanup.push(() => {
+      client.close()
+      server.forceShutdown()
+    })
+    const stream = (client as unknown as { ClientEventStream: (request: unknown) => grpc.ClientReadableStream<FederatedEventMessage> }).ClientEventStream({})
+    const uids: string[] = []
+    let settle: (error: grpc.ServiceError | null) => void = () => {}
+    const status = new Promise<grpc.ServiceError | null>((resolve) => (settle = resolve))
+    stream.on('error', (error: grpc.ServiceError) => settle(error))
+    stream.on('end', () => settle(null))
+    const turns = new Promise<number>((resolve) => {
+      stream.on('data', (message: FederatedEventMessage) => {
+        uids.push(message.event?.uid ?? '?')
+        if (uids.length === 1) void turnsUntil(() => uids.length >= expected, 20_000).then(resolve)
+      })
+    })
+    return { uids, turns, writer: () => writer, status }
+  }
+
+  it('a burst reaches a grpc-js client in order and in a few turns, each event its own message', async () => {
+    const burst = 3000
+    const { uids, turns, writer } = await serve((outbox) => {
+      for (let i = 0; i < burst; i++) outbox.send(event(`s${i}`), true)
+    }, burst)
+    expect(await turns).toBeLessThan(300)
+    expect(writer()!.direct).toBe(true)
+    // Gathered per turn: a handful of HTTP/2 writes, not one (and one DATA frame) per message.
+    const { messages, writes } = writer()!.directWrites
+    expect(messages).toBe(burst)
+    expect(writes).toBeLessThan(30)
+    expect(uids).toEqual(Array.from({ length: burst }, (_, i) => `s${i}`))
+  }, 30_000)
+
+  it('an event over the message limit ends the stream with RESOURCE_EXHAUSTED, as grpc-js does, and is not framed', async () => {
+    const { status, uids, writer } = await serve((outbox) => {
+      outbox.send(event('small'), true)
+      outbox.send(serialize({ event: { type: 'a-f-G', uid: 'big', other: 'x'.repeat(5000) } }), true)
+    }, 1, 2000)
+    const error = await status
+    expect(writer()!.direct).toBe(true)
+    expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
+    expect(uids).not.toContain('big')
+  }, 30_000)
+})
