@@ -10,7 +10,7 @@
 import type { Readable } from 'node:stream'
 
 /** Events one input may hand to the router in one turn of the event loop before it yields to the others. */
-export const READ_BUDGET_PER_TURN = 256
+export const READ_BUDGET_PER_TURN = 64
 
 export class TurnBudget {
   private spent = 0
