@@ -77,19 +77,18 @@ class FrameBatch {
   }
 }
 
-/** The dialing side's ServerEventStream: through grpc-js until its HTTP/2 stream is reachable and caught up, then direct. */
-export class ClientEventWriter implements OutboxStream {
-  private batch: FrameBatch | null = null
-  /** The HTTP/2 stream is there but grpc-js still relays earlier messages: hold new ones back until it is done. */
-  private catchingUp = false
-  /** Where the last write went, so a wait for 'drain' listens to the stream that asked for it. */
-  private last: 'call' | 'batch' = 'call'
+/** What both ends' writers share: the grpc-js call, the batch once direct, and the Writable state the outbox reads. */
+abstract class EventWriter<Call extends grpc.ClientWritableStream<unknown> | grpc.ServerWritableStream<unknown, unknown>> implements OutboxStream {
+  protected batch: FrameBatch | null = null
 
   constructor(
-    readonly call: grpc.ClientWritableStream<unknown>,
+    readonly call: Call,
     private readonly serialize: (message: unknown) => Buffer,
     private readonly maxMessageBytes: number
   ) {}
+
+  abstract write(message: unknown): boolean
+  abstract once(event: 'drain', listener: () => void): this
 
   /** True once messages go to HTTP/2 directly. */
   get direct(): boolean {
@@ -100,6 +99,29 @@ export class ClientEventWriter implements OutboxStream {
   get directWrites(): { messages: number; writes: number } {
     return { messages: this.batch?.messages ?? 0, writes: this.batch?.writes ?? 0 }
   }
+
+  get writableEnded(): boolean {
+    return this.call.writableEnded || (this.batch?.stream.writableEnded ?? false)
+  }
+
+  get destroyed(): boolean {
+    return this.call.destroyed || (this.batch?.stream.destroyed ?? false)
+  }
+
+  /** Frame one message into the batch; an over-limit one goes to grpc-js, which fails the call as it always has. */
+  protected writeDirect(batch: FrameBatch, message: unknown): boolean {
+    const bytes = this.serialize(message)
+    if (bytes.length > this.maxMessageBytes) return this.call.write(message)
+    return batch.add(bytes)
+  }
+}
+
+/** The dialing side's ServerEventStream: through grpc-js until its HTTP/2 stream is reachable and caught up, then direct. */
+export class ClientEventWriter extends EventWriter<grpc.ClientWritableStream<unknown>> {
+  /** The HTTP/2 stream is there but grpc-js still relays earlier messages: hold new ones back until it is done. */
+  private catchingUp = false
+  /** Where the last write went, so a wait for 'drain' listens to the stream that asked for it. */
+  private last: 'call' | 'batch' = 'call'
 
   write(message: unknown): boolean {
     if (!this.batch) {
@@ -114,14 +136,8 @@ export class ClientEventWriter implements OutboxStream {
         return room && !inside
       }
     }
-    const bytes = this.serialize(message)
-    if (bytes.length > this.maxMessageBytes) {
-      // grpc-js fails the call on an over-limit message; keep that behaviour.
-      this.last = 'call'
-      return this.call.write(message)
-    }
     this.last = 'batch'
-    return this.batch.add(bytes)
+    return this.writeDirect(this.batch, message)
   }
 
   once(event: 'drain', listener: () => void): this {
@@ -129,14 +145,6 @@ export class ClientEventWriter implements OutboxStream {
     else if (this.last === 'batch' && this.batch) this.batch.whenDrained(listener)
     else this.call.once(event, listener)
     return this
-  }
-
-  get writableEnded(): boolean {
-    return this.call.writableEnded || (this.batch?.stream.writableEnded ?? false)
-  }
-
-  get destroyed(): boolean {
-    return this.call.destroyed || (this.batch?.stream.destroyed ?? false)
   }
 
   /** Checked once per turn; grpc-js relays at least one message per turn, and a call that ends stops the wait. */
@@ -156,49 +164,24 @@ export class ClientEventWriter implements OutboxStream {
 }
 
 /** The accepting side's ClientEventStream: direct from the first message (headers sent first), else grpc-js batched. */
-export class ServerEventWriter implements OutboxStream {
-  private readonly batch: FrameBatch | null
-
-  constructor(
-    readonly call: grpc.ServerWritableStream<unknown, unknown>,
-    private readonly serialize: (message: unknown) => Buffer,
-    private readonly maxMessageBytes: number
-  ) {
+export class ServerEventWriter extends EventWriter<grpc.ServerWritableStream<unknown, unknown>> {
+  constructor(call: grpc.ServerWritableStream<unknown, unknown>, serialize: (message: unknown) => Buffer, maxMessageBytes: number) {
+    super(call, serialize, maxMessageBytes)
     const stream = http2StreamOfServerCall(call)
-    if (stream) call.sendMetadata(new grpc.Metadata())
-    else batchWrites(call)
-    this.batch = stream && new FrameBatch(stream)
-  }
-
-  get direct(): boolean {
-    return this.batch !== null
-  }
-
-  /** Messages written directly, and the HTTP/2 writes that carried them. */
-  get directWrites(): { messages: number; writes: number } {
-    return { messages: this.batch?.messages ?? 0, writes: this.batch?.writes ?? 0 }
+    if (stream) {
+      call.sendMetadata(new grpc.Metadata())
+      this.batch = new FrameBatch(stream)
+    } else batchWrites(call)
   }
 
   write(message: unknown): boolean {
-    if (!this.batch) return this.call.write(message)
-    const bytes = this.serialize(message)
-    // grpc-js answers an over-limit message with RESOURCE_EXHAUSTED; keep that behaviour.
-    if (bytes.length > this.maxMessageBytes) return this.call.write(message)
-    return this.batch.add(bytes)
+    return this.batch ? this.writeDirect(this.batch, message) : this.call.write(message)
   }
 
   once(event: 'drain', listener: () => void): this {
     if (this.batch) this.batch.whenDrained(listener)
     else this.call.once(event, listener)
     return this
-  }
-
-  get writableEnded(): boolean {
-    return this.call.writableEnded || (this.batch?.stream.writableEnded ?? false)
-  }
-
-  get destroyed(): boolean {
-    return this.call.destroyed || (this.batch?.stream.destroyed ?? false)
   }
 }
 
