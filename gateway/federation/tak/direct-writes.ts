@@ -29,6 +29,8 @@ class FrameBatch {
   private parts: Buffer[] = []
   private bytes = 0
   private armed = false
+  /** Listening for the stream's 'drain' (once, however many flushes find it full). */
+  private awaitingDrain = false
   private waiters: (() => void)[] = []
 
   constructor(readonly stream: Http2Stream) {
@@ -65,8 +67,15 @@ class FrameBatch {
     if (this.stream.destroyed || this.stream.writableEnded) return this.release()
     this.stream.write(Buffer.concat(parts, bytes))
     this.writes++
-    if (this.stream.writableNeedDrain) this.stream.once('drain', this.release)
-    else this.release()
+    if (!this.stream.writableNeedDrain) return this.release()
+    if (this.awaitingDrain) return
+    this.awaitingDrain = true
+    this.stream.once('drain', this.drained)
+  }
+
+  private readonly drained = (): void => {
+    this.awaitingDrain = false
+    this.release()
   }
 
   private readonly release = (): void => {

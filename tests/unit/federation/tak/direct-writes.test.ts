@@ -26,7 +26,8 @@ interface Link {
 }
 
 /** A server that records the uid of every FederatedEvent on ServerEventStream, and a client call wrapped in the writer. */
-async function link(maxMessageBytes = 4 * 1024 * 1024): Promise<Link> {
+/** `stopReadingAfter`: the server stops reading after that many events (a peer that stalls). */
+async function link(maxMessageBytes = 4 * 1024 * 1024, stopReadingAfter = Infinity): Promise<Link> {
   const received: string[] = []
   const server = new grpc.Server()
   const unimplemented = (call: { emit?: unknown }, callback?: (e: grpc.ServiceError) => void): void => {
@@ -36,7 +37,10 @@ async function link(maxMessageBytes = 4 * 1024 * 1024): Promise<Link> {
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const name of Object.keys(service.definition)) handlers[name] = unimplemented as grpc.UntypedHandleCall
   handlers.ServerEventStream = ((call: grpc.ServerReadableStream<FederatedEventMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-    call.on('data', (event: FederatedEventMessage) => received.push(event.event?.uid ?? '?'))
+    call.on('data', (event: FederatedEventMessage) => {
+      received.push(event.event?.uid ?? '?')
+      if (received.length >= stopReadingAfter) call.pause()
+    })
     call.on('end', () => callback(null, {}))
   }) as grpc.UntypedHandleCall
   server.addService(service.definition, handlers)
@@ -128,6 +132,31 @@ it('an event over the message limit fails the call as grpc-js does, not sent as 
   const error = await status
   expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
   expect(received).not.toContain('big')
+}, 30_000)
+
+it('a peer that stops reading: the writer listens for one drain however many turns find the stream full', async () => {
+  const warnings: Error[] = []
+  const onWarning = (warning: Error): void => void warnings.push(warning)
+  process.on('warning', onWarning)
+  try {
+    const { writer, received } = await link(4 * 1024 * 1024, 1)
+    writer.write(event('first'))
+    await turnsUntil(() => received.length === 1, 2000)
+    const outbox = new Outbox(writer, 2000)
+    // A trickle (20 events a turn) into a stream whose window is full: its buffer grows past its own mark turn after
+    // turn before ours is reached, then the outbox holds and drops the rest.
+    for (let t = 0; t < 150; t++) {
+      for (let i = 0; i < 20; i++) outbox.send(event(`x${t}-${i}`), true)
+      await turn()
+    }
+    expect(writer.direct).toBe(true)
+    expect(outbox.length).toBeLessThanOrEqual(2000)
+    expect(received.length).toBeLessThan(100)
+    await turn()
+    expect(warnings.map((w) => w.message)).toEqual([])
+  } finally {
+    process.off('warning', onWarning)
+  }
 }, 30_000)
 
 describe('accepting side', () => {
