@@ -53,6 +53,30 @@ describe('federation Outbox', () => {
     expect(outbox.length).toBe(0)
   })
 
+  it('counts encoded events by size: past the byte cap as many oldest positions go as the newcomer needs', async () => {
+    const g = gate(1)
+    const drops = dropLog()
+    const bytes = (tag: string, size: number): Buffer => Buffer.alloc(size, tag)
+    const outbox = new Outbox(g.stream, 1000, 0, drops.sink, 1000)
+    outbox.send(bytes('0', 10), false) // taken by the stream, which then holds back
+    for (const tag of ['a', 'b', 'c']) outbox.send(bytes(tag, 300), true)
+    expect(outbox.length).toBe(3)
+    expect(outbox.bytes).toBe(900)
+    // 600 more bytes: two of the three positions must go (900 - 600 + 600 = 900 <= 1000).
+    expect(outbox.send(bytes('d', 600), false)).toBe(true)
+    expect(drops.counts).toEqual({ oldestPosition: 2 })
+    expect(outbox.bytes).toBe(900)
+    // A new position: the last old one ('c') makes room; the chat stays.
+    expect(outbox.send(bytes('e', 300), true)).toBe(true)
+    expect(drops.counts).toEqual({ oldestPosition: 3 })
+    // A 700-byte chat: the position 'e' goes, and then, with no position left, the older chat too.
+    expect(outbox.send(bytes('f', 700), false)).toBe(true)
+    expect(drops.counts).toEqual({ oldestPosition: 4, full: 1 })
+    g.release()
+    await settle()
+    expect(g.written.map((b) => (b as unknown as Buffer).toString('latin1', 0, 1))).toEqual(['0', 'f'])
+  })
+
   it('when full drops the oldest position report first, never a chat while a position can go', async () => {
     const g = gate(1)
     const drops = dropLog()
