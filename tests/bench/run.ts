@@ -26,8 +26,8 @@ import type {
   ToLoadGenerator
 } from './messages.ts'
 
-const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--stuck-seconds S] [--storm N] [--fed-rate HZ] [--fed-devices N]
-                    [--repeat K] [--syscalls] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2] [--routers ours,naive]`
+const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--stuck-seconds S] [--storm N] [--fed-rate HZ] [--fed-devices N] [--fed-link-rate HZ]
+                    [--repeat K] [--syscalls] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2,fedlink] [--routers ours,naive]`
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const MiB = 1024 * 1024
@@ -64,13 +64,15 @@ const params = {
   /** Fed v2: devices per gateway, each sending at fedRate Hz; events/s each way = fedDevices x fedRate. */
   fedDevices: numberFlag('fed-devices', 4),
   fedRate: numberFlag('fed-rate', quick ? 500 : 2500),
+  /** Fed v2, link only (scenario fedlink): one device per gateway at this rate, so the link carries it each way. */
+  fedLinkRate: numberFlag('fed-link-rate', quick ? 2000 : 20_000),
   stormPositions: quick ? 20 : 100,
   certsPerNetwork: 8
 }
 /** Federated, stuck receiver and idle latency runs. */
 const shortSeconds = quick ? params.seconds : Math.max(5, Math.round((params.seconds * 2) / 3))
 const warmupMs = quick ? 500 : 3000
-const allScenarios = ['broadcast', 'federated', 'stuck', 'storm', 'rss', 'overload', 'idle', 'fedv2']
+const allScenarios = ['broadcast', 'federated', 'stuck', 'storm', 'rss', 'overload', 'idle', 'fedv2', 'fedlink']
 const only = (flag('only') ?? allScenarios.join(',')).split(',')
 /** 'ours', 'naive', or 'ours+<experiment>' (queue-variants.ts), e.g. --routers ours,ours+tick:2,naive */
 type Contender = string
@@ -434,15 +436,15 @@ interface FedResult {
  * devices on each send PLIs at fedRate, so each direction carries fedDevices x fedRate events/s. Every device also
  * gets its own side's events (local broadcast); "across" figures count only what crossed the link.
  */
-async function fedScenario(): Promise<FedResult> {
+async function fedScenario(devices: number, rate: number): Promise<FedResult> {
   const gatewayFlags = (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean)
   const a = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts', gatewayFlags)
   const b = new Child<ToFedHost, FromFedHost>('fed-gateway-host.ts', gatewayFlags)
   const load: Load = new Child('load-generator.ts')
   try {
     const [readyA, readyB] = await Promise.all([
-      a.ask({ type: 'start', federateId: 'bench-a', devices: params.fedDevices }, 'ready', 120_000),
-      b.ask({ type: 'start', federateId: 'bench-b', devices: params.fedDevices }, 'ready', 120_000)
+      a.ask({ type: 'start', federateId: 'bench-a', devices }, 'ready', 120_000),
+      b.ask({ type: 'start', federateId: 'bench-b', devices }, 'ready', 120_000)
     ])
     await a.ask({ type: 'peer', fingerprint: readyB.federationFingerprint, dial: null }, 'peered')
     await b.ask({ type: 'peer', fingerprint: readyA.federationFingerprint, dial: { address: '127.0.0.1', port: readyA.federationPort } }, 'peered')
@@ -452,8 +454,8 @@ async function fedScenario(): Promise<FedResult> {
     await load.ask({ type: 'start', port: readyA.streamingPort, ca: readyA.ca, identities }, 'started')
     const specs: LoadConnection[] = []
     for (const [group, ready] of [readyA, readyB].entries()) {
-      for (let i = 0; i < params.fedDevices; i++) {
-        const index = group * params.fedDevices + i
+      for (let i = 0; i < devices; i++) {
+        const index = group * devices + i
         specs.push({ identity: index, source: index, sends: true, stuck: false, port: ready.streamingPort, group })
       }
     }
@@ -462,7 +464,7 @@ async function fedScenario(): Promise<FedResult> {
     a.send({ type: 'mark', at: Date.now() })
     b.send({ type: 'mark', at: Date.now() })
     const ran = await load.ask(
-      { type: 'run', phases: [{ rate: params.fedRate, ms: shortSeconds * 1000 }], warmupMs, drainMs: 10_000, sourceGroups: specs.map((s) => s.group ?? 0) },
+      { type: 'run', phases: [{ rate, ms: shortSeconds * 1000 }], warmupMs, drainMs: 10_000, sourceGroups: specs.map((s) => s.group ?? 0) },
       'ran',
       600_000
     )
@@ -782,9 +784,10 @@ if (only.includes('idle')) {
   printScenario('idle')
 }
 
-if (only.includes('fedv2')) {
+/** Fed v2 between two gateways: `devices` per gateway at `rate` each; prints the scenario as `name`. */
+async function fedOutput(name: string, devices: number, rate: number, what: string): Promise<void> {
   const out: ScenarioOutput = {
-    title: `fed v2 link between two gateways: ${params.fedDevices} devices on each x ${params.fedRate} Hz = ${params.fedDevices * params.fedRate} events/s each way, ${shortSeconds} s`,
+    title: `${what}: ${devices} device${devices === 1 ? '' : 's'} on each x ${rate} Hz = ${devices * rate} events/s each way, ${shortSeconds} s`,
     target: '>= 50k events/s each way, p99 <= 20 ms',
     byRouter: {},
     notes: [
@@ -793,7 +796,7 @@ if (only.includes('fedv2')) {
     ]
   }
   try {
-    const result = await fedScenario()
+    const result = await fedScenario(devices, rate)
     const { run } = result
     const seconds = run.sendMs / 1000
     const cpuA = result.a.cpuUserMs + result.a.cpuSystemMs
@@ -801,7 +804,7 @@ if (only.includes('fedv2')) {
     out.byRouter.ours = {
       'offered events/s each way': run.sent / seconds / 2,
       // Each event that crosses reaches every device on the far side.
-      'across events/s each way': run.across.delivered / 2 / params.fedDevices / Math.max(0.001, seconds - warmupMs / 1000),
+      'across events/s each way': run.across.delivered / 2 / devices / Math.max(0.001, seconds - warmupMs / 1000),
       'delivered %': (100 * (run.delivered - run.duplicates)) / Math.max(1, run.expected),
       'across p50 ms': run.across.latency.p50,
       'across p95 ms': run.across.latency.p95,
@@ -830,9 +833,13 @@ if (only.includes('fedv2')) {
   } catch (error) {
     out.notes.push(`could not run: ${error instanceof Error ? error.message : String(error)}`)
   }
-  results.fedv2 = out
-  printScenario('fedv2')
+  results[name] = out
+  printScenario(name)
 }
+
+if (only.includes('fedv2')) await fedOutput('fedv2', params.fedDevices, params.fedRate, 'fed v2 link between two gateways')
+if (only.includes('fedlink')) await fedOutput('fedlink', 1, params.fedLinkRate, 'fed v2 link only (no local fan-out)')
+
 
 await (sharedLoad as Load | null)?.stop({ type: 'stop' }, 'stopped')
 const totalSeconds = (performance.now() - runStartedAt) / 1000
