@@ -6,8 +6,9 @@
 // Batches: HTTP/2 sends a stream's pending writes once per event-loop turn, so a stream that is given one message per
 // write completion carries one message per turn — on a busy gateway (turns of ~0.1-1 ms) that was the link's limit, far
 // below the CPU's. So the outbox hands a stream up to STREAM_BATCH messages beyond its own high-water mark before it
-// waits for 'drain', and batchWrites() lets a grpc-js stream pass what it buffered to HTTP/2 together (a Writable's
-// _writev), each still its own gRPC message.
+// waits for 'drain'. The event streams are direct-writes.ts writers (a turn's messages in one HTTP/2 write); where
+// grpc-js's inside is not found, batchWrites() lets a grpc-js server stream pass what it buffered to HTTP/2 together (a
+// Writable's _writev). Each message is still its own gRPC message.
 
 /**
  * What may wait per stream (ours, on top of the stream's own buffer) before some is dropped: a burst of about a
