@@ -254,10 +254,14 @@ function fingerprints(pems: string[]): string[] {
 }
 
 /** `openssl pkcs12 -legacy -info`: the MAC and bag algorithms go to stderr; throws when the password is wrong. */
+/**
+ * What `openssl pkcs12 -info` says about the file's structure (MAC, bags, algorithms), without the certificates' PEM:
+ * base64 can spell anything ("AES", "Keybag"), so negative matches must not look there.
+ */
 function opensslInfo(p12: Buffer, password: string): string {
   const file = path.join(scratch, `${randomUUID()}.p12`)
   fs.writeFileSync(file, p12)
   const result = spawnSync('openssl', ['pkcs12', '-legacy', '-info', '-nokeys', '-in', file, '-passin', `pass:${password}`], { encoding: 'utf8' })
   if (result.status !== 0) throw new Error(`openssl refused the file: ${result.stderr}`)
-  return `${result.stdout}\n${result.stderr}`
+  return `${result.stdout}\n${result.stderr}`.replace(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g, '[PEM]')
 }
