@@ -230,9 +230,10 @@ describe('streaming listener with our test client', () => {
     expect(perTurn.reduce((a, b) => a + b, 0)).toBe(count)
     // One read of a ready socket is up to 32 x 64 KiB (~8,000 of these events): without a budget all 3,000 go in one
     // turn. Our count's turn boundary (a setImmediate) can fall after the budget's own resume in the same check phase,
-    // so one count may hold two budgets plus the chunk that crossed it.
-    expect(Math.max(...perTurn)).toBeLessThanOrEqual(2 * READ_BUDGET_PER_TURN + 100)
-    expect(perTurn.length).toBeGreaterThanOrEqual(Math.ceil(count / (2 * READ_BUDGET_PER_TURN + 100)))
+    // so one count may hold two budgets plus the TLS records that crossed them; the bound leaves room for a third.
+    // (Observed: at most 182 per count, in 21 turns.)
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(3 * READ_BUDGET_PER_TURN + 100)
+    expect(perTurn.length).toBeGreaterThanOrEqual(Math.ceil(count / (3 * READ_BUDGET_PER_TURN + 100)))
   })
 
   it('drops malformed, DOCTYPE and garbage input without closing; closes on an oversized event', async () => {
