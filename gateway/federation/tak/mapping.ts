@@ -6,6 +6,7 @@
 import type { CotEvent, CotPoint } from '../../cot/event.ts'
 import { parseEvent } from '../../cot/parse.ts'
 import { attrOf, escapeAttr, scanXml, XmlSyntaxError, type ScannedElement } from '../../cot/xml-scan.ts'
+import { isoOfMillis, millisOfIso } from '../../cot/time.ts'
 import type { ContactListEntryMessage, ContactOperation, FederatedEventMessage, GeoEventMessage } from './proto.ts'
 
 /** Who we are in provenance: Federation:OurFederateId (and a display name). */
@@ -288,14 +289,16 @@ function numberAttr(element: ScannedElement, name: string): number | null {
 }
 
 function millis(iso: string): number {
-  const ms = Date.parse(iso)
+  const ms = millisOfIso(iso)
   return Number.isFinite(ms) ? ms : 0
 }
 
+/** Beyond ±8.64e15 ms a Date is invalid. */
+const MAX_DATE_MS = 8.64e15
+
 function isoOf(ms: number | undefined): string | null {
-  if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return null
-  const date = new Date(ms)
-  return Number.isNaN(date.getTime()) ? null : date.toISOString()
+  if (ms === undefined || !Number.isFinite(ms) || ms <= 0 || ms > MAX_DATE_MS) return null
+  return isoOfMillis(ms)
 }
 
 /** A finite number (never -0), or the fallback. */
