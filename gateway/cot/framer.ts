@@ -3,8 +3,19 @@
 
 const EVENT_END = Buffer.from('</event>')
 const EVENT_START = Buffer.from('<event')
+const MARKUP_DECLARATION = Buffer.from('<!')
 const DOCTYPE = Buffer.from('<!DOCTYPE')
 const ENTITY = Buffer.from('<!ENTITY')
+
+/**
+ * True when the bytes hold a DOCTYPE or ENTITY declaration (refused before any parsing: XML bombs, external
+ * entities). One search for "<!" first: most events have none, and comments or CDATA only then cost the two searches.
+ */
+export function hasDeclaration(bytes: Buffer): boolean {
+  const first = bytes.indexOf(MARKUP_DECLARATION)
+  if (first === -1) return false
+  return bytes.indexOf(DOCTYPE, first) !== -1 || bytes.indexOf(ENTITY, first) !== -1
+}
 
 export const DEFAULT_MAX_EVENT_BYTES = 1_048_576
 
@@ -49,7 +60,7 @@ export class XmlStreamFramer {
       const frame = this.pending.subarray(frameStart, frameEnd)
       frameStart = frameEnd
       this.searched = frameEnd
-      if (frame.indexOf(DOCTYPE) !== -1 || frame.indexOf(ENTITY) !== -1) {
+      if (hasDeclaration(frame)) {
         result.rejected.push({ reason: 'declaration' })
         continue
       }

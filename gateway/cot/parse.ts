@@ -3,6 +3,7 @@
 
 import type { CotEvent, CotPoint } from './event.ts'
 import { attrOf, scanXml, XmlSyntaxError, type ScannedElement } from './xml-scan.ts'
+import { hasDeclaration } from './framer.ts'
 
 export class CotParseError extends Error {}
 
@@ -26,7 +27,7 @@ function childrenOf(elements: ScannedElement[], parent: number, name: string): n
 
 /** Parse a complete `<event>…</event>` (an XML declaration or whitespace around it is tolerated). Throws CotParseError. */
 export function parseEvent(bytes: Buffer): CotEvent {
-  if (bytes.indexOf('<!DOCTYPE') !== -1 || bytes.indexOf('<!ENTITY') !== -1) throw new CotParseError('Declarations are not accepted')
+  if (hasDeclaration(bytes)) throw new CotParseError('Declarations are not accepted')
   const text = bytes.toString('utf8')
   let elements: ScannedElement[]
   try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ProtoStreamFramer, XmlStreamFramer, encodeVarint, frameTakMessage } from '../../../gateway/cot/framer.ts'
+import { ProtoStreamFramer, XmlStreamFramer, encodeVarint, frameTakMessage, hasDeclaration } from '../../../gateway/cot/framer.ts'
 import { parseEvent } from '../../../gateway/cot/parse.ts'
 
 const pli = (uid: string, callsign: string): string =>
@@ -70,6 +70,13 @@ describe('XML stream framer', () => {
     const result = framer.push(Buffer.from(bomb + pli('AFTER', 'After')))
     expect(result.rejected).toEqual([{ reason: 'declaration' }])
     expect(result.events.map((e) => parseEvent(e).uid)).toEqual(['AFTER'])
+  })
+
+  it('finds a declaration wherever it is, after comments and CDATA too, and nothing in plain markup', () => {
+    const yes = ['<!DOCTYPE x><event/>', '<event><!-- c --><!ENTITY a "b"></event>', '<event><![CDATA[x]]><!DOCTYPE y></event>', '<!-- a --><!-- b --><!ENTITY z>']
+    const no = ['<event uid="x"/>', '<event><!-- DOCTYPE --></event>', '<event><![CDATA[<!]]></event>', '<event a="!DOCTYPE"/>', '']
+    for (const text of yes) expect(hasDeclaration(Buffer.from(text))).toBe(true)
+    for (const text of no) expect(hasDeclaration(Buffer.from(text))).toBe(false)
   })
 
   it('drops garbage frames and keeps going', () => {
