@@ -18,6 +18,9 @@ import type { Http2Stream } from 'node:http2'
 import * as grpc from '@grpc/grpc-js'
 import { batchWrites, type OutboxStream } from './outbox.ts'
 
+/** How often a dialing writer looks whether grpc-js has relayed what it held (only at the start of a stream). */
+const CATCH_UP_CHECK_MS = 1
+
 /** Bytes waiting (gathered this turn plus the HTTP/2 stream's own buffer) before write() asks the outbox to hold on. */
 export const DIRECT_HIGH_WATER_BYTES = 256 * 1024
 
@@ -156,19 +159,22 @@ export class ClientEventWriter extends EventWriter<grpc.ClientWritableStream<unk
     return this
   }
 
-  /** Checked once per turn; grpc-js relays at least one message per turn, and a call that ends stops the wait. */
+  /**
+   * Checked every millisecond (a timer, so a loop with nothing else to do sleeps: a peer whose window stays shut would
+   * otherwise keep it spinning); a call that ends stops the wait.
+   */
   private whenCaughtUp(listener: () => void): void {
     const check = (): void => {
       const inside = insideOfClientCall(this.call)
       if (inside && !caughtUp(this.call, inside)) {
-        setImmediate(check)
+        setTimeout(check, CATCH_UP_CHECK_MS)
         return
       }
       this.catchingUp = false
       if (inside) this.batch = new FrameBatch(inside.stream)
       listener()
     }
-    setImmediate(check)
+    setTimeout(check, CATCH_UP_CHECK_MS)
   }
 }
 

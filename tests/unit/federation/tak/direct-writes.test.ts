@@ -5,6 +5,7 @@
 // Accepting side: frames gathered in a turn go out as one write, so a grpc-js client (which pauses its HTTP/2 stream
 // for every DATA frame it takes) reads a burst in a few turns instead of one frame at a time.
 
+import { performance as nodePerformance } from 'node:perf_hooks'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientEventWriter, ServerEventWriter } from '../../../../gateway/federation/tak/direct-writes.ts'
@@ -157,6 +158,22 @@ it('a peer that stops reading: the writer listens for one drain however many tur
   } finally {
     process.off('warning', onWarning)
   }
+}, 30_000)
+
+it('waiting for grpc-js to catch up with a peer that never reads does not keep the event loop busy', async () => {
+  const { writer } = await link(4 * 1024 * 1024, 0)
+  const outbox = new Outbox(writer, 100_000)
+  // Big enough to fill the peer's 64 KiB window: grpc-js's relay stalls, so the writer waits for it to catch up.
+  const filler = serialize({ event: { type: 'a-f-G', uid: 'filler', other: 'x'.repeat(8000) } })
+  for (let i = 0; i < 40; i++) outbox.send(filler, true)
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  // The call is up now, grpc-js still holds most of the fillers: the next event makes the writer wait for it.
+  for (let i = 0; i < 300; i++) outbox.send(event(`late${i}`), true)
+  const before = nodePerformance.eventLoopUtilization()
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const busy = nodePerformance.eventLoopUtilization(before).utilization
+  expect(writer.direct).toBe(false)
+  expect(busy).toBeLessThan(0.5)
 }, 30_000)
 
 describe('accepting side', () => {
