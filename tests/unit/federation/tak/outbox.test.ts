@@ -77,6 +77,24 @@ describe('federation Outbox', () => {
     expect(g.written.map((b) => (b as unknown as Buffer).toString('latin1', 0, 1))).toEqual(['0', 'f'])
   })
 
+  it('counts a ROL message by the data packages it carries', async () => {
+    const g = gate(1)
+    const drops = dropLog()
+    const rol = (tag: string, size: number): object => ({ program: tag, payload: [{ data: Buffer.alloc(size) }, { data: Buffer.alloc(size) }] })
+    const outbox = new Outbox(g.stream, 1000, 0, drops.sink, 1000)
+    outbox.send(rol('first', 1), false) // taken by the stream, which then holds back
+    outbox.send(rol('a', 200), false)
+    expect(outbox.bytes).toBe(400)
+    outbox.send(rol('b', 200), false)
+    // 800 + 400 > 1000: the older package message goes.
+    outbox.send(rol('c', 200), false)
+    expect(drops.counts).toEqual({ full: 1 })
+    expect(outbox.bytes).toBe(800)
+    g.release()
+    await settle()
+    expect(g.written.map((m) => (m as unknown as { program: string }).program)).toEqual(['first', 'b', 'c'])
+  })
+
   it('when full drops the oldest position report first, never a chat while a position can go', async () => {
     const g = gate(1)
     const drops = dropLog()
