@@ -11,12 +11,13 @@
 // So our event streams frame the messages themselves (gRPC length-prefixed message: flag 0 = not compressed, 4-byte
 // big-endian length) and write what a turn gathered as one buffer, which HTTP/2 sends as full DATA frames. Everything
 // else stays grpc-js's: connection, headers, flow control, status, cancel, half-close. The HTTP/2 streams are found
-// through grpc-js's inside (checked step by step); where they are not found, writes go through grpc-js as before.
+// through grpc-js's inside (grpc-inside.ts); where they are not found, writes go through grpc-js as before.
 // These are the FederatedEvent streams only; the low-volume streams (ROL, groups) stay plain grpc-js.
 
 import type { Http2Stream } from 'node:http2'
 import * as grpc from '@grpc/grpc-js'
-import { batchWrites, type OutboxStream } from './outbox.ts'
+import type { OutboxStream } from './outbox.ts'
+import { clientCallInside, relayedEverything, serverCallStream, type ClientCallInside } from './grpc-inside.ts'
 
 /** How often a dialing writer looks whether grpc-js has relayed what it held (only at the start of a stream). */
 const CATCH_UP_CHECK_MS = 1
@@ -200,51 +201,54 @@ export class ServerEventWriter extends EventWriter<grpc.ServerWritableStream<unk
   }
 }
 
-// ─── grpc-js 1.14's inside, looked up carefully ──────────────────────────────
-
-/** What the writer needs of grpc-js's client retry layer. */
-interface RetryLayer {
-  underlyingCalls: { state: string; nextMessageToSend: number; call: { child?: { http2Stream?: Http2Stream } | null } }[]
-  getNextBufferIndex(): number
+type Callback = (error?: Error | null) => void
+interface WritableInside {
+  _write?: (chunk: unknown, encoding: BufferEncoding, callback: Callback) => void
+  _writev?: ((chunks: { chunk: unknown; encoding: BufferEncoding }[], callback: Callback) => void) | null
 }
 
-interface ClientInside {
-  stream: Http2Stream
-  retry: RetryLayer
+/**
+ * Let a grpc-js server stream pass all the messages it has buffered to HTTP/2 at once: a Writable calls _writev with
+ * its whole buffer when it has one, and this one sends each message as its own _write would (serialize, frame, write to
+ * the HTTP/2 stream) without waiting for each to complete. Completion and errors are those of the messages. Used when a
+ * server call's HTTP/2 stream is not found (ServerEventWriter); a client call relays one at a time whatever it is given.
+ */
+export function batchWrites(stream: object): void {
+  const writable = stream as WritableInside
+  const write = writable._write
+  if (typeof write !== 'function' || writable._writev) return
+  writable._writev = function (this: WritableInside, chunks, callback): void {
+    let pending = chunks.length
+    let failure: Error | null = null
+    const done: Callback = (error) => {
+      failure ??= error ?? null
+      if (--pending === 0) callback(failure)
+    }
+    for (const { chunk, encoding } of chunks) write.call(this, chunk, encoding, done)
+  }
 }
 
-/** A client call's HTTP/2 stream and grpc-js's retry layer above it, when both are there and the stream is open. */
-function insideOfClientCall(call: grpc.ClientWritableStream<unknown>): ClientInside | null {
+// ─── when grpc-js's inside may be used (grpc-inside.ts finds it) ──────────────
+
+/** The client call's HTTP/2 stream and retry layer, while the stream is open. */
+function insideOfClientCall(call: grpc.ClientWritableStream<unknown>): ClientCallInside | null {
   if (call.writableEnded || call.destroyed) return null
-  let node = (call as unknown as { call?: unknown }).call as Record<string, unknown> | undefined
-  for (let depth = 0; depth < 6 && node && !isRetryLayer(node); depth++) node = (node.call ?? node.nextCall ?? node.child) as typeof node
-  if (!node || !isRetryLayer(node) || node.underlyingCalls.length !== 1) return null
-  const stream = node.underlyingCalls[0]!.call?.child?.http2Stream
-  return isOpenStream(stream) ? { stream, retry: node } : null
+  const inside = clientCallInside(call)
+  return inside && isOpen(inside.stream) ? inside : null
 }
 
-/** grpc-js has handed the HTTP/2 stream every message it was given, so a frame written now comes after all of them. */
-function caughtUp(call: grpc.ClientWritableStream<unknown>, inside: ClientInside): boolean {
-  const only = inside.retry.underlyingCalls[0]!
-  return call.writableLength === 0 && only.state === 'ACTIVE' && only.nextMessageToSend === inside.retry.getNextBufferIndex()
+/** grpc-js holds nothing of ours any more: the Writable is empty and the retry layer has relayed everything. */
+function caughtUp(call: grpc.ClientWritableStream<unknown>, inside: ClientCallInside): boolean {
+  return call.writableLength === 0 && relayedEverything(inside)
 }
 
-function isRetryLayer(node: Record<string, unknown>): node is Record<string, unknown> & RetryLayer {
-  return Array.isArray(node.underlyingCalls) && typeof node.getNextBufferIndex === 'function'
-}
-
-/** A server call's HTTP/2 stream: call.call(.nextCall…).stream, when open and nothing was written through grpc-js yet. */
+/** A server call's HTTP/2 stream, when open and nothing was written through grpc-js yet. */
 function http2StreamOfServerCall(call: grpc.ServerWritableStream<unknown, unknown>): Http2Stream | null {
   if (call.writableLength > 0 || call.writableEnded || call.destroyed) return null
-  let node = (call as unknown as { call?: unknown }).call as { stream?: unknown; nextCall?: unknown } | undefined
-  for (let depth = 0; depth < 8 && node; depth++) {
-    if (isOpenStream(node.stream)) return node.stream
-    node = node.nextCall as typeof node
-  }
-  return null
+  const stream = serverCallStream(call)
+  return stream && isOpen(stream) ? stream : null
 }
 
-function isOpenStream(stream: unknown): stream is Http2Stream {
-  const s = stream as Http2Stream | undefined
-  return !!s && typeof s.write === 'function' && !s.destroyed && !s.writableEnded
+function isOpen(stream: Http2Stream): boolean {
+  return !stream.destroyed && !stream.writableEnded
 }

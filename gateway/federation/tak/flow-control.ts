@@ -4,13 +4,14 @@
 // high-volume connection, so both ends open their receive windows wide.
 //
 // grpc-js has a channel option for the dialing side ('grpc-node.flow_control_window') but none for a server. On the
-// server side we reach the HTTP/2 session through the call: grpc-js 1.14 keeps the stream at call.call(.nextCall…)
-// .stream. That is grpc-js's inside, so this looks for it carefully and does nothing when it is not there.
+// server side we reach the HTTP/2 session through the call's stream (grpc-inside.ts); when it is not there, nothing
+// changes.
 //
 // The other side of a wide window: after a pause, a window's worth of events is ready at once; the streams that carry
 // them are read with a budget per turn (routing/read-budget.ts), so they cannot hold the event loop.
 
 import type http2 from 'node:http2'
+import { serverCallStream } from './grpc-inside.ts'
 
 /** Receive window of a federation link (per stream and per connection). */
 export const FEDERATION_WINDOW_BYTES = 4 * 1024 * 1024
@@ -19,8 +20,8 @@ const widened = new WeakSet<http2.Http2Session>()
 
 /** Open the receive windows of the HTTP/2 session a server call arrived on; false when the session is not found. */
 export function widenReceiveWindow(call: unknown): boolean {
-  const session = sessionOf(call)
-  if (!session) return false
+  const session = serverCallStream(call)?.session
+  if (!session || typeof session.setLocalWindowSize !== 'function') return false
   if (widened.has(session) || session.destroyed) return true
   widened.add(session)
   try {
@@ -32,14 +33,3 @@ export function widenReceiveWindow(call: unknown): boolean {
     return false
   }
 }
-
-function sessionOf(call: unknown): http2.Http2Session | null {
-  let node = (call as { call?: unknown } | null)?.call as { stream?: { session?: http2.Http2Session }; nextCall?: unknown } | undefined
-  for (let depth = 0; depth < 8 && node; depth++) {
-    const session = node.stream?.session
-    if (session && typeof session.setLocalWindowSize === 'function') return session
-    node = node.nextCall as typeof node
-  }
-  return null
-}
-

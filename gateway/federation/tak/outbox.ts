@@ -6,9 +6,8 @@
 // Batches: HTTP/2 sends a stream's pending writes once per event-loop turn, so a stream that is given one message per
 // write completion carries one message per turn — on a busy gateway (turns of ~0.1-1 ms) that was the link's limit, far
 // below the CPU's. So the outbox hands a stream up to STREAM_BATCH messages beyond its own high-water mark before it
-// waits for 'drain'. The event streams are direct-writes.ts writers (a turn's messages in one HTTP/2 write); where
-// grpc-js's inside is not found, batchWrites() lets a grpc-js server stream pass what it buffered to HTTP/2 together (a
-// Writable's _writev). Each message is still its own gRPC message.
+// waits for 'drain'. The event streams are direct-writes.ts writers (a turn's messages in one HTTP/2 write). Each
+// message is still its own gRPC message.
 
 /**
  * What may wait per stream (ours, on top of the stream's own buffer) before some is dropped: a burst of about a
@@ -190,31 +189,4 @@ export function sendThroughOutbox(stream: OutboxStream | null, message: unknown,
 export function backlogOf(stream: OutboxStream | null): { messages: number; bytes: number } {
   const outbox = stream ? outboxes.get(stream) : undefined
   return outbox ? { messages: outbox.length, bytes: outbox.bytes } : { messages: 0, bytes: 0 }
-}
-
-type Callback = (error?: Error | null) => void
-interface WritableInside {
-  _write?: (chunk: unknown, encoding: BufferEncoding, callback: Callback) => void
-  _writev?: ((chunks: { chunk: unknown; encoding: BufferEncoding }[], callback: Callback) => void) | null
-}
-
-/**
- * Let a grpc-js server stream pass all the messages it has buffered to HTTP/2 at once: a Writable calls _writev with
- * its whole buffer when it has one, and this one sends each message as its own _write would (serialize, frame, write to
- * the HTTP/2 stream) without waiting for each to complete. Completion and errors are those of the messages. Not for a
- * client stream: grpc-js's client calls relay their messages one at a time anyway (direct-writes.ts does that side).
- */
-export function batchWrites(stream: object): void {
-  const writable = stream as WritableInside
-  const write = writable._write
-  if (typeof write !== 'function' || writable._writev) return
-  writable._writev = function (this: WritableInside, chunks, callback): void {
-    let pending = chunks.length
-    let failure: Error | null = null
-    const done: Callback = (error) => {
-      failure ??= error ?? null
-      if (--pending === 0) callback(failure)
-    }
-    for (const { chunk, encoding } of chunks) write.call(this, chunk, encoding, done)
-  }
 }

@@ -6,9 +6,10 @@
 // for every DATA frame it takes) reads a burst in a few turns instead of one frame at a time.
 
 import { performance as nodePerformance } from 'node:perf_hooks'
+import { Writable } from 'node:stream'
 import * as grpc from '@grpc/grpc-js'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ClientEventWriter, ServerEventWriter } from '../../../../gateway/federation/tak/direct-writes.ts'
+import { batchWrites, ClientEventWriter, ServerEventWriter } from '../../../../gateway/federation/tak/direct-writes.ts'
 import { Outbox } from '../../../../gateway/federation/tak/outbox.ts'
 import { loadFigService, type FederatedEventMessage } from '../../../../gateway/federation/tak/proto.ts'
 
@@ -244,4 +245,33 @@ describe('accepting side', () => {
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)
     expect(uids).not.toContain('big')
   }, 30_000)
+})
+
+it('batchWrites lets a stream start every buffered write at once instead of one per completion', () => {
+  const started: string[] = []
+  const completions: (() => void)[] = []
+  const make = (): Writable =>
+    new Writable({
+      objectMode: true,
+      write(message: string, _e, done) {
+        started.push(message)
+        completions.push(() => done())
+      }
+    })
+  const plain = make()
+  for (const m of ['a', 'b', 'c', 'd']) plain.write(m)
+  completions.shift()!()
+  expect(started).toEqual(['a', 'b']) // one at a time
+
+  started.length = 0
+  completions.length = 0
+  const batched = make()
+  batchWrites(batched)
+  for (const m of ['a', 'b', 'c', 'd']) batched.write(m)
+  completions.shift()!()
+  expect(started).toEqual(['a', 'b', 'c', 'd']) // the three buffered ones started together
+  let drained = false
+  batched.once('drain', () => (drained = true))
+  for (const complete of completions.splice(0)) complete()
+  expect(drained).toBe(false) // 'drain' comes on the next tick, once all of them completed
 })

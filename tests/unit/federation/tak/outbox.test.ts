@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { batchWrites, Outbox, type DropReason } from '../../../../gateway/federation/tak/outbox.ts'
+import { Outbox, type DropReason } from '../../../../gateway/federation/tak/outbox.ts'
 
 /** Drops an outbox reported, by reason. */
 function dropLog() {
@@ -153,35 +153,6 @@ describe('federation Outbox', () => {
     await settle()
     await settle()
     expect(g.written).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`))
-  })
-
-  it('batchWrites lets a stream start every buffered write at once instead of one per completion', () => {
-    const started: string[] = []
-    const completions: (() => void)[] = []
-    const make = (): Writable =>
-      new Writable({
-        objectMode: true,
-        write(message: string, _e, done) {
-          started.push(message)
-          completions.push(() => done())
-        }
-      })
-    const plain = make()
-    for (const m of ['a', 'b', 'c', 'd']) plain.write(m)
-    completions.shift()!()
-    expect(started).toEqual(['a', 'b']) // one at a time
-
-    started.length = 0
-    completions.length = 0
-    const batched = make()
-    batchWrites(batched)
-    for (const m of ['a', 'b', 'c', 'd']) batched.write(m)
-    completions.shift()!()
-    expect(started).toEqual(['a', 'b', 'c', 'd']) // the three buffered ones started together
-    let drained = false
-    batched.once('drain', () => (drained = true))
-    for (const complete of completions.splice(0)) complete()
-    expect(drained).toBe(false) // 'drain' comes on the next tick, once all of them completed
   })
 
   it('drops what is sent to a closed stream', () => {
