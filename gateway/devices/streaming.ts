@@ -119,6 +119,8 @@ class DeviceConnection implements Endpoint {
   private readonly xmlFramer: XmlStreamFramer
   private protoFramer: ProtoStreamFramer | null = null
   readonly queue: SendQueue
+  /** Events handled this turn: a device sending faster than we route yields to the other inputs (routing/read-budget.ts). */
+  private readonly budget: TurnBudget
   private readonly origin: Origin
 
   constructor(
@@ -154,9 +156,6 @@ class DeviceConnection implements Endpoint {
   private reply(event: CotEvent): void {
     this.deliver(event)
   }
-
-  /** Events handled this turn: a device sending faster than we route yields to the other inputs (routing/read-budget.ts). */
-  private readonly budget: TurnBudget
 
   start(): void {
     this.reply(protocolOfferEvent(this.listener.serverVersion))

@@ -43,3 +43,12 @@ export class TurnBudget {
     if (!this.stream.destroyed) this.stream.resume()
   }
 }
+
+/** Hand each message of a message stream (a federation stream) to `handle`, at most `budget` per turn. */
+export function readWithBudget<T>(stream: Readable, handle: (message: T) => void, budget = READ_BUDGET_PER_TURN): void {
+  const turns = new TurnBudget(stream, budget)
+  stream.on('data', (message: T) => {
+    turns.spend()
+    handle(message)
+  })
+}

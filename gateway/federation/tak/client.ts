@@ -13,7 +13,7 @@ import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMes
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
-import { TurnBudget } from '../../routing/read-budget.ts'
+import { readWithBudget } from '../../routing/read-budget.ts'
 import { ClientEventWriter } from './direct-writes.ts'
 
 export interface RedialPolicy {
@@ -168,11 +168,7 @@ export class PeerDialer {
     // b. ClientEventStream: their CoT to us. An error or end here means the session is over.
     const events = c.ClientEventStream!(this.subscription(true)) as grpc.ClientReadableStream<FederatedEventMessage>
     attempt.calls.push(events)
-    const budget = new TurnBudget(events)
-    events.on('data', (message: FederatedEventMessage) => {
-      budget.spend()
-      attempt.session?.onFederatedEvent(message)
-    })
+    readWithBudget(events, (message: FederatedEventMessage) => attempt.session?.onFederatedEvent(message))
     events.on('error', (err: grpc.ServiceError) => drop(describe(err)))
     events.on('end', () => drop('The remote ended the event stream.'))
 

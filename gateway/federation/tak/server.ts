@@ -12,7 +12,7 @@ import { PeerSession, type SessionContext, type SessionLink } from './session.ts
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
 import { ServerEventWriter } from './direct-writes.ts'
 import { widenReceiveWindow } from './flow-control.ts'
-import { TurnBudget } from '../../routing/read-budget.ts'
+import { readWithBudget } from '../../routing/read-budget.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
 type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
@@ -293,11 +293,7 @@ export class TakFederationServer {
           callback(error, value)
         }
         connection.openCallbacks.add(answer)
-        const budget = new TurnBudget(call)
-        call.on('data', (message: unknown) => {
-          budget.spend()
-          onMessage(connection, message)
-        })
+        readWithBudget(call, (message: unknown) => onMessage(connection, message))
         call.on('end', () => answer(null, this.subscriptionFor(connection)))
         call.on('error', () => connection.openCallbacks.delete(answer))
         call.on('cancelled', () => connection.openCallbacks.delete(answer))
