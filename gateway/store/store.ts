@@ -88,6 +88,11 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** Where an unreadable file is moved so nothing overwrites it: `<file>.corrupt-<time>`. */
+function keptAsideName(file: string): string {
+  return `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
+}
+
 /** How old db.json.bak may get while Fedgate runs (it is also taken at every start). */
 const BACKUP_REFRESH_MS = 60 * 60 * 1000
 
@@ -268,8 +273,7 @@ export class Store {
   }
 
   private async recoverFromCorruptFile(cause: Error): Promise<void> {
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-')
-    const movedTo = `${this.file}.corrupt-${stamp}`
+    const movedTo = keptAsideName(this.file)
     await fsp.rename(this.file, movedTo)
     this.log('error', `db.json could not be read (${cause.message}); it was moved to ${movedTo}`)
     await this.restoreFromBackup(`db.json could not be read (${cause.message})`, movedTo)
@@ -284,7 +288,7 @@ export class Store {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
         // Kept for whoever wants to dig in: the next backup must not overwrite it.
-        const keptAs = `${this.backupFile}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`
+        const keptAs = keptAsideName(this.backupFile)
         await fsp.rename(this.backupFile, keptAs).catch(() => {})
         this.log('error', `The backup ${this.backupFile} could not be read either (${(err as Error).message}); it was moved to ${keptAs}`)
       }

@@ -308,5 +308,5 @@ function finite(value: number | undefined, fallback: number): number {
 
 /** A number as CoT prints it; non-finite values fall back. */
 function num(value: number | undefined, fallback: number): string {
-  return String(value !== undefined && Number.isFinite(value) ? value : fallback)
+  return String(finite(value, fallback))
 }
