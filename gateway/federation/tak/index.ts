@@ -76,7 +76,8 @@ export async function startTakFederation(services: Services, options: TakFederat
     log,
     packages: options.packages === undefined ? packagesArea(services) : options.packages,
     linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
-    encodeEvent: service.encodeEvent
+    encodeEvent: service.encodeEvent,
+    encodedEvents: new WeakMap()
   }
   const sessions = new Map<string, PeerSession>()
   services.healthContributors.push((health) => {

@@ -30,17 +30,18 @@ export interface SessionContext {
   linkDrops: Record<DropReason, number>
   /** Protobuf bytes of a FederatedEvent (proto.ts encodeEvent); streams send them as they are. */
   encodeEvent(message: FederatedEventMessage): Buffer
+  /** Bytes already encoded per event, for this gateway (they differ only by toggles, applied before). */
+  encodedEvents: WeakMap<CotEvent, Buffer | null>
 }
 
-/** Each event's FederatedEvent bytes, built once for all peers (they differ only by toggles, applied before). */
-const encodedEvents = new WeakMap<CotEvent, { federateId: string; bytes: Buffer | null }>()
-
+/** Each event's FederatedEvent bytes (null: not federated), built once for all of this gateway's peers. */
 function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
-  const known = encodedEvents.get(event)
-  if (known && known.federateId === ctx.us.federateId) return known.bytes
-  const message = toFederatedEvent(event, ctx.us)
-  const bytes = message ? ctx.encodeEvent(message) : null
-  encodedEvents.set(event, { federateId: ctx.us.federateId, bytes })
+  let bytes = ctx.encodedEvents.get(event)
+  if (bytes === undefined) {
+    const message = toFederatedEvent(event, ctx.us)
+    bytes = message ? ctx.encodeEvent(message) : null
+    ctx.encodedEvents.set(event, bytes)
+  }
   return bytes
 }
 
