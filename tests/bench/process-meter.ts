@@ -5,6 +5,8 @@ import fs from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { GatewayReport } from './messages.ts'
 
+const LOOP_RESOLUTION_MS = 10
+
 export interface RouterFigures {
   queues(): { deviceId: string; bytes: number }[]
   drops(): number
@@ -44,7 +46,8 @@ export class ProcessMeter {
   private watchedMax = 0
   private anyMax = 0
   private rssTimeline: number[] = []
-  private readonly loopDelay = monitorEventLoopDelay({ resolution: 10 })
+  /** Node records the whole interval between its timer's runs, resolution included: subtract it to get the delay. */
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS })
 
   constructor(
     private readonly figures: () => RouterFigures | null,
@@ -121,8 +124,8 @@ export class ProcessMeter {
       watchedQueueMaxBytes: this.watchedMax,
       anyQueueMaxBytes: this.anyMax,
       rssTimeline: this.rssTimeline,
-      loopDelayP99Ms: this.loopDelay.percentile(99) / 1e6,
-      loopDelayMaxMs: this.loopDelay.max / 1e6
+      loopDelayP99Ms: Math.max(0, this.loopDelay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS),
+      loopDelayMaxMs: Math.max(0, this.loopDelay.max / 1e6 - LOOP_RESOLUTION_MS)
     }
   }
 }
