@@ -35,11 +35,21 @@ export interface PackageFederationOptions {
   log?: Logger | null
 }
 
-/** One package ready to go to a peer: send `rol`, then call markSharedWithPeer(packageId, peer). */
-export interface FederatedPackage {
-  packageId: string
-  rol: RolMessage
+/**
+ * A ROL message for a peer, built only when the link is ready to send it: a package's bytes are read then, one package
+ * at a time (federation/tak/rol-flow.ts), never all of a network's packages at once.
+ */
+export interface PendingRol {
+  /** While one with this key waits or is on its way to the peer, another is not queued (null: no key). */
+  key: string | null
+  /** Null: nothing to send after all (the package was removed, or can no longer be read as a zip). */
+  build(): Promise<RolMessage | null>
+  /** Once the message has gone: record this package as shared with the peer (markSharedWithPeer). */
+  sharesPackage: string | null
 }
+
+/** A message already built (small: no package bytes). */
+const built = (rol: RolMessage, key: string | null = null): PendingRol => ({ key, build: async () => rol, sharesPackage: null })
 
 interface Prepared {
   hash: string
@@ -85,14 +95,13 @@ export class PackageFederation {
    * Packages of the peer's network that should be created on the peer and are not yet: device and operator uploads
    * (never what arrived over a federation: single hop), public ones only. Empty when the peer's DP-Out is off.
    */
-  async packagesToFederate(peer: ExternalPeerRecord): Promise<FederatedPackage[]> {
+  packagesToFederate(peer: ExternalPeerRecord): PendingRol[] {
     if (!peer.sharePackages) return []
-    const out: FederatedPackage[] = []
+    const out: PendingRol[] = []
     for (const record of this.o.packages.listForNetwork(peer.networkId)) {
       if (!isLocalOrigin(record) || record.private) continue
       if (record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) continue
-      const rol = await this.createResourceFor(record)
-      if (rol) out.push({ packageId: record.id, rol })
+      out.push(this.pendingCreate(record))
     }
     return out
   }
@@ -107,32 +116,33 @@ export class PackageFederation {
    * Returns the ROL messages to send in order; empty when DP-Out is off or the package is unknown or blocked.
    * The caller must not send the CoT itself to the peer.
    */
-  async fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): Promise<RolMessage[]> {
+  fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[] {
     if (!peer.sharePackages) return []
     const share = parseFileshare(event)
     if (!share) return []
     const record = this.o.packages.byHash(peer.networkId, share.sha256)
     if (!record || !isLocalOrigin(record)) return []
-    const messages: RolMessage[] = []
-    if (!record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) {
-      const create = await this.createResourceFor(record)
-      if (!create) return []
-      messages.push(create)
-      await this.markSharedWithPeer(record.id, peer)
-    }
-    const hash = (await this.federatedHashOf(record)) ?? record.hash
-    messages.push(
-      announcePackageRol({
-        sha256: hash,
-        name: share.name || record.name,
-        filename: share.filename || record.name,
-        senderUrl: '',
-        sizeInBytes: record.size,
-        senderCallsign: share.senderCallsign,
-        dest: event.dest,
-        tsStored: Date.parse(record.createdAt) || null
-      })
-    )
+    if (isBlocked(record.name, this.o.blockedExtensions())) return []
+    const messages: PendingRol[] = []
+    if (!record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) messages.push(this.pendingCreate(record))
+    messages.push({
+      key: null,
+      sharesPackage: null,
+      build: async () => {
+        const hash = await this.federatedHashOf(record)
+        if (hash === null) return null
+        return announcePackageRol({
+          sha256: hash,
+          name: share.name || record.name,
+          filename: share.filename || record.name,
+          senderUrl: '',
+          sizeInBytes: record.size,
+          senderCallsign: share.senderCallsign,
+          dest: event.dest,
+          tsStored: Date.parse(record.createdAt) || null
+        })
+      }
+    })
     return messages
   }
 
@@ -143,7 +153,7 @@ export class PackageFederation {
    * the network's devices, and answers requests when it has DP-Out. Returns ROL messages to send back to the peer.
    * Never throws for bad input: malformed ROL is logged and counted.
    */
-  async onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<RolMessage[]> {
+  async onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]> {
     const peer = this.o.store.data.externalPeers.find((p) => p.id === peerId && p.networkId === networkId)
     if (!peer) return []
     const parsed = interpretPackageRol(rol)
@@ -157,7 +167,7 @@ export class PackageFederation {
       switch (msg.kind) {
         case 'createResource': {
           if (!peer.acceptPackages) return []
-          if (!msg.bytes) return [requestPackageRol(msg.meta.hash)]
+          if (!msg.bytes) return [built(requestPackageRol(msg.meta.hash), `request:${msg.meta.hash}`)]
           const record = await this.storeFromPeer(peer, msg.bytes, {
             hash: msg.meta.hash,
             name: msg.meta.filename || msg.meta.name,
@@ -186,25 +196,14 @@ export class PackageFederation {
             return []
           }
           this.rememberAwaiting(networkId, msg.details)
-          return [requestPackageRol(msg.details.sha256)]
+          return [built(requestPackageRol(msg.details.sha256), `request:${msg.details.sha256}`)]
         }
         case 'requestPackage': {
           if (!peer.sharePackages) return []
           const record = await this.findFederatedRecord(networkId, msg.sha256)
           if (!record || !isLocalOrigin(record)) return []
-          const prepared = await this.prepare(record)
-          if (!prepared) return []
-          const details: RolPackageDetails = {
-            sha256: prepared.hash,
-            name: record.name,
-            filename: record.name,
-            senderUrl: '',
-            sizeInBytes: prepared.bytes?.length ?? record.size,
-            senderCallsign: record.source.label,
-            dest: { callsigns: [], uids: [] },
-            tsStored: Date.parse(record.createdAt) || null
-          }
-          return [dispersePackageRol(details, prepared.bytes)]
+          // Asked again while the answer waits or is on its way: one answer (a peer cannot make us read it N times).
+          return [{ key: `disperse:${record.id}`, sharesPackage: null, build: () => this.disperseFor(record) }]
         }
         case 'updateResource': {
           if (!peer.acceptPackages || msg.tool === null) return []
@@ -225,7 +224,30 @@ export class PackageFederation {
 
   // ─── helpers ───────────────────────────────────────────────────────────────
 
+  /** `create resource` for a package of ours, read when it is built; recorded as shared once it has gone. */
+  private pendingCreate(record: DataPackageRecord): PendingRol {
+    return { key: `create:${record.id}`, sharesPackage: record.id, build: () => this.createResourceFor(record) }
+  }
+
+  private async disperseFor(record: DataPackageRecord): Promise<RolMessage | null> {
+    if (!this.o.packages.byId(record.id)) return null
+    const prepared = await this.prepare(record)
+    if (!prepared) return null
+    const details: RolPackageDetails = {
+      sha256: prepared.hash,
+      name: record.name,
+      filename: record.name,
+      senderUrl: '',
+      sizeInBytes: prepared.bytes?.length ?? record.size,
+      senderCallsign: record.source.label,
+      dest: { callsigns: [], uids: [] },
+      tsStored: Date.parse(record.createdAt) || null
+    }
+    return dispersePackageRol(details, prepared.bytes)
+  }
+
   private async createResourceFor(record: DataPackageRecord): Promise<RolMessage | null> {
+    if (!this.o.packages.byId(record.id)) return null
     const prepared = await this.prepare(record)
     if (!prepared) return null
     return createResourceRol(

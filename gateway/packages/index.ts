@@ -9,7 +9,7 @@ import type { LocalLink } from '../routing/types.ts'
 import { computeLocalLinks } from '../federation/local.ts'
 import { startMartiServer, type DeviceIdentity, type MartiServer } from './marti.ts'
 import { PackageStore, type ShareTarget } from './store.ts'
-import { PackageFederation, type FederatedPackage } from './federation.ts'
+import { PackageFederation, type PendingRol } from './federation.ts'
 import type { RolMessage } from './rol.ts'
 
 export interface StartPackagesOptions {
@@ -38,12 +38,15 @@ export interface Packages {
   /** Router: a fileshare passed a local link (link.packages was true); records it on the package, labelled by network. */
   onFileshareCrossedLink(event: CotEvent, link: LocalLink): void
   /** TAK federation: a ROL message from a peer; resolves to ROL messages to send back. Never rejects. */
-  onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<RolMessage[]>
-  /** TAK federation (on connect, and on internal 'packageStored'): packages to create on the peer; then markSharedWithPeer. */
-  packagesToFederate(peer: ExternalPeerRecord): Promise<FederatedPackage[]>
+  onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]>
+  /**
+   * TAK federation (on connect, and on internal 'packageStored'): `create resource` for each package the peer should
+   * have and does not; once one has gone, markSharedWithPeer(its sharesPackage).
+   */
+  packagesToFederate(peer: ExternalPeerRecord): PendingRol[]
   markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void>
   /** TAK federation: a b-f-t-r going to a peer becomes these ROL messages instead of a CoT (empty: send nothing). */
-  fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): Promise<RolMessage[]>
+  fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[]
   /** The router, once running: how to hand an event to a network's own devices. */
   attachDelivery(deliverToNetwork: (networkId: string, event: CotEvent) => void): void
   stop(): Promise<void>
@@ -172,4 +175,4 @@ function normalize(fingerprint: string): string {
   return fingerprint.replace(/[^0-9a-fA-F]/g, '').toLowerCase()
 }
 
-export { PackageStore, type DeviceIdentity, type ShareTarget, type FederatedPackage, type RolMessage }
+export { PackageStore, type DeviceIdentity, type ShareTarget, type PendingRol, type RolMessage }

@@ -46,6 +46,8 @@ export class TakFederate extends EventEmitter {
   private rolOut: grpc.ClientWritableStream<unknown> | null = null
   private healthTimer: NodeJS.Timeout | null = null
   private rolInOpen = false
+  private rolIn: grpc.ClientReadableStream<RolMessageWire> | null = null
+  private rolHeld = false
   private closed = false
   readonly uid = randomBytes(16).toString('hex')
 
@@ -146,6 +148,20 @@ export class TakFederate extends EventEmitter {
       this.rolReceived.push(message)
       this.emit('rol', message)
     })
+    this.rolIn = rolIn
+    if (this.rolHeld) rolIn.pause()
+  }
+
+  /** Stop reading what the server sends on ClientROLStream (now, or from when it opens): HTTP/2 flow control holds it. */
+  holdRol(): void {
+    this.rolHeld = true
+    this.rolIn?.pause()
+  }
+
+  /** Read ClientROLStream again. */
+  releaseRol(): void {
+    this.rolHeld = false
+    this.rolIn?.resume()
   }
 
   /** Resolves once ServerEventStream is open (SERVING arrived). */

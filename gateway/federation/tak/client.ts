@@ -12,6 +12,7 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
+import { readRolInOrder } from './rol-flow.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 import { readWithBudget } from '../../routing/read-budget.ts'
 import { ClientEventWriter } from './direct-writes.ts'
@@ -217,7 +218,7 @@ export class PeerDialer {
     attempt.calls.push(eventOut)
     const link: SessionLink = {
       sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(attempt.eventOut, message, position, onDrop),
-      sendRol: (message: RolMessageWire, onDrop: DropSink) => sendThroughOutbox(attempt.rolOut, message, false, onDrop),
+      rolStream: () => attempt.rolOut,
       backlog: () => backlogOf(attempt.eventOut),
       // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
       end: (_code, details) => this.dropped(attempt, details)
@@ -233,9 +234,11 @@ export class PeerDialer {
     attempt.rolIn = true
     const rolIn = c.ClientROLStream!(this.subscription(false)) as grpc.ClientReadableStream<RolMessageWire>
     attempt.calls.push(rolIn)
-    rolIn.on('data', (message) => {
-      void attempt.session?.onRol(message).catch((err: unknown) => this.o.ctx.log.warn(`ROL handling failed: ${(err as Error).message}`))
-    })
+    readRolInOrder(
+      rolIn,
+      async (message: RolMessageWire) => attempt.session?.onRol(message),
+      (err) => this.o.ctx.log.warn(`ROL handling failed: ${err.message}`)
+    )
     rolIn.on('error', (err: grpc.ServiceError) => this.dropped(attempt, `ROL stream failed: ${describe(err)}`))
   }
 

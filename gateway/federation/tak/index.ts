@@ -85,7 +85,12 @@ export async function startTakFederation(services: Services, options: TakFederat
     for (const [reason, count] of Object.entries(ctx.linkDrops)) if (count > 0) health.dropsByReason[`federation.${reason}`] = count
     for (const session of sessions.values()) {
       const { messages, bytes } = session.backlog()
-      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${peerById(session.peerId)?.displayName ?? session.peerId} (federation peer)`, bytes })
+      const name = peerById(session.peerId)?.displayName ?? session.peerId
+      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${name} (federation peer)`, bytes })
+      const packages = session.rolBacklog()
+      if (packages.messages > 0 || packages.bytes > 0) {
+        health.queueDepths.push({ id: `${session.id}-rol`, label: `${name} (data packages to federation peer)`, bytes: packages.bytes })
+      }
     }
   })
   const rejectedList = new Map<string, RejectedPeerDto>()
@@ -227,7 +232,7 @@ export async function startTakFederation(services: Services, options: TakFederat
   const onPackageStored = (packageId: string): void => {
     const record = store.data.dataPackages.find((p) => p.id === packageId)
     if (!record) return
-    for (const session of sessions.values()) if (session.networkId === record.networkId) void session.offerPackages()
+    for (const session of sessions.values()) if (session.networkId === record.networkId) session.offerPackages()
   }
   services.internal.on('peersChanged', onPeersChanged)
   services.internal.on('networkDeleted', onPeersChanged)

@@ -10,6 +10,7 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
+import { readRolInOrder } from './rol-flow.ts'
 import { ServerEventWriter } from './direct-writes.ts'
 import { widenReceiveWindow } from './flow-control.ts'
 import { readWithBudget } from '../../routing/read-budget.ts'
@@ -207,7 +208,7 @@ export class TakFederationServer {
     if (!connection.session) {
       const link: SessionLink = {
         sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(connection.eventWriter, message, position, onDrop),
-        sendRol: (message: RolMessageWire, onDrop: DropSink) => sendThroughOutbox(connection.rolStream, message, false, onDrop),
+        rolStream: () => connection.rolStream,
         backlog: () => backlogOf(connection.eventWriter),
         end: (code, details) => this.endConnection(connection, code, details)
       }
@@ -276,8 +277,8 @@ export class TakFederationServer {
         attach(connection, call)
       }
     }
-    /** Client-streaming: read until the client half-closes, answer only then; never complete early. */
-    const clientStream = (onMessage: (connection: Connection, message: unknown) => void) => {
+    /** Client-streaming: `read` the call until the client half-closes, answer only then; never complete early. */
+    const clientStream = (read: (call: grpc.ServerReadableStream<unknown, unknown>, connection: Connection) => void) => {
       return (call: grpc.ServerReadableStream<unknown, unknown>, callback: Callback): void => {
         const connection = this.connectionOf(call)
         if (!connection) {
@@ -293,7 +294,7 @@ export class TakFederationServer {
           callback(error, value)
         }
         connection.openCallbacks.add(answer)
-        readWithBudget(call, (message: unknown) => onMessage(connection, message))
+        read(call, connection)
         call.on('end', () => answer(null, this.subscriptionFor(connection)))
         call.on('error', () => connection.openCallbacks.delete(answer))
         call.on('cancelled', () => connection.openCallbacks.delete(answer))
@@ -326,14 +327,21 @@ export class TakFederationServer {
         call.on('cancelled', () => {
           if (connection.rolStream === call) connection.rolStream = null
         })
+        connection.session!.rolStreamOpened()
       }),
-      ServerEventStream: clientStream((connection, message) => connection.session!.onFederatedEvent(message as FederatedEventMessage)),
-      ServerROLStream: clientStream((connection, message) => {
-        void connection.session!.onRol(message as RolMessageWire).catch((err: unknown) => this.o.ctx.log.warn(`ROL handling failed: ${(err as Error).message}`))
-      }),
-      ClientFederateGroupsStream: clientStream(() => {
-        // The TAK federate's outbound groups: we federate by network, not by TAK group, so they are only read.
-      }),
+      ServerEventStream: clientStream((call, connection) =>
+        readWithBudget(call, (message: FederatedEventMessage) => connection.session!.onFederatedEvent(message))
+      ),
+      // One ROL message at a time, in order: a package is stored before the next is read (rol-flow.ts).
+      ServerROLStream: clientStream((call, connection) =>
+        readRolInOrder(
+          call,
+          (message: RolMessageWire) => connection.session!.onRol(message),
+          (err) => this.o.ctx.log.warn(`ROL handling failed: ${err.message}`)
+        )
+      ),
+      // The TAK federate's outbound groups: we federate by network, not by TAK group, so they are only read.
+      ClientFederateGroupsStream: clientStream((call) => readWithBudget(call, () => {})),
       HealthCheck: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) => {
         const connection = this.connectionOf(call)
         if (!connection) {

@@ -10,10 +10,11 @@ import type { Router } from '../../routing/router.ts'
 import type { Logger } from '../../log.ts'
 import type { Store } from '../../store/store.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
-import type { Packages, RolMessage } from '../../packages/index.ts'
+import type { Packages, PendingRol, RolMessage } from '../../packages/index.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
 import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
 import type { DropReason, DropSink } from './outbox.ts'
+import { RolSender, type RolStream } from './rol-flow.ts'
 import type { PeerStatusBoard } from './status.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
@@ -49,8 +50,8 @@ function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
 export interface SessionLink {
   /** Send or queue one FederatedEvent (outbox.ts): whether it will go; drops, now or later, go to `onDrop`. */
   sendEvent(message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink): boolean
-  /** Send or queue one ROL message. */
-  sendRol(message: RolMessageWire, onDrop: DropSink): boolean
+  /** The stream our ROL messages go out on, once open (the session's RolSender writes to it, rol-flow.ts). */
+  rolStream(): RolStream | null
   /** FederatedEvents waiting to go to this peer (outbox.ts). */
   backlog(): { messages: number; bytes: number }
   /** End the session with an error status (never OK) so a TAK client reconnects. */
@@ -88,7 +89,15 @@ export class PeerSession implements Endpoint {
     private readonly link: SessionLink
   ) {
     this.id = `tak-${role}-${peerId}-${++sessionCounter}`
+    this.rol = new RolSender(
+      () => link.rolStream(),
+      this.onDrop,
+      (err) => ctx.log.warn(`a data-package message to peer '${this.peer()?.displayName ?? peerId}' was not sent: ${err.message}`)
+    )
   }
+
+  /** ROL to the peer: in order, one package read at a time, bounded by bytes on their way (rol-flow.ts). */
+  private readonly rol: RolSender
 
   get isEnded(): boolean {
     return this.ended
@@ -105,7 +114,7 @@ export class PeerSession implements Endpoint {
     this.attached = true
     this.ctx.router.attach(this)
     this.syncContacts()
-    void this.offerPackages()
+    this.offerPackages()
   }
 
   // ─── outbound ──────────────────────────────────────────────────────────────
@@ -120,7 +129,7 @@ export class PeerSession implements Endpoint {
       return
     }
     if (event.type === FILESHARE_TYPE) {
-      void this.sendFileshare(event, peer)
+      this.sendFileshare(event, peer)
       return
     }
     const bytes = federatedBytesOf(event, this.ctx)
@@ -170,38 +179,56 @@ export class PeerSession implements Endpoint {
     }
   }
 
-  private async sendFileshare(event: CotEvent, peer: ExternalPeerRecord): Promise<void> {
+  private sendFileshare(event: CotEvent, peer: ExternalPeerRecord): void {
     const packages = this.ctx.packages
     if (!packages) return
     try {
-      for (const rol of await packages.fileshareToPeer(event, peer)) this.sendRol(rol)
+      for (const rol of packages.fileshareToPeer(event, peer)) this.queueRol(rol)
     } catch (err) {
       this.ctx.log.warn(`a fileshare for peer '${peer.displayName}' was not sent: ${(err as Error).message}`)
     }
   }
 
-  /** DP-Out: packages of the network the peer does not have yet. */
-  async offerPackages(): Promise<void> {
+  /** DP-Out: packages of the network the peer does not have yet (each read when its turn to go comes). */
+  offerPackages(): void {
     const packages = this.ctx.packages
     const peer = this.peer()
     if (!packages || !peer || this.ended) return
-    try {
-      for (const item of await packages.packagesToFederate(peer)) {
-        if (this.ended) return
-        if (this.sendRol(item.rol)) await packages.markSharedWithPeer(item.packageId, peer)
-      }
-    } catch (err) {
-      this.ctx.log.warn(`packages for peer '${peer.displayName}' were not offered: ${(err as Error).message}`)
-    }
+    for (const item of packages.packagesToFederate(peer)) this.queueRol(item)
   }
 
-  sendRol(rol: RolMessage): boolean {
-    if (this.ended) return false
-    return this.link.sendRol({
+  /** The peer opened the stream our ROL goes out on: send what waits. */
+  rolStreamOpened(): void {
+    this.rol.pump()
+  }
+
+  /** Data-package messages waiting for this peer, and package bytes on their way. */
+  rolBacklog(): { messages: number; bytes: number } {
+    return this.rol.backlog()
+  }
+
+  /** Queue a ROL message; a package it creates on the peer is recorded as shared once the stream has taken it. */
+  queueRol(pending: PendingRol): boolean {
+    const packages = this.ctx.packages
+    return this.rol.send({
+      key: pending.key,
+      build: async () => {
+        const rol = this.ended ? null : await pending.build()
+        return rol && this.toWire(rol)
+      },
+      onSent: async () => {
+        const peer = this.peer()
+        if (pending.sharesPackage && packages && peer) await packages.markSharedWithPeer(pending.sharesPackage, peer)
+      }
+    })
+  }
+
+  private toWire(rol: RolMessage): RolMessageWire {
+    return {
       program: rol.program,
       payload: rol.payload.map((p) => ({ type: p.type ?? 'OTHER', data: p.data, description: p.description ?? '' })),
       federateProvenance: [{ federationServerId: this.ctx.us.federateId, federationServerName: this.ctx.us.name }]
-    }, this.onDrop)
+    }
   }
 
   // ─── inbound ───────────────────────────────────────────────────────────────
@@ -248,7 +275,7 @@ export class PeerSession implements Endpoint {
     this.ctx.board.heard(this.peerId)
     const packages = this.ctx.packages
     if (!packages) return
-    for (const reply of await packages.onPeerRol(this.peerId, this.networkId, message)) this.sendRol(reply)
+    for (const reply of await packages.onPeerRol(this.peerId, this.networkId, message)) this.queueRol(reply)
   }
 
   onHealth(): void {
@@ -261,6 +288,7 @@ export class PeerSession implements Endpoint {
   end(reason: string, code: grpcStatus | null = grpcStatus.UNAVAILABLE): void {
     if (this.ended) return
     this.ended = true
+    this.rol.close()
     if (this.attached) this.ctx.router.detach(this.id)
     this.attached = false
     if (code !== null) {

@@ -11,7 +11,7 @@ import { Store } from '../../../gateway/store/store.ts'
 import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
 import type { CotEvent } from '../../../gateway/cot/event.ts'
 import { PackageStore } from '../../../gateway/packages/store.ts'
-import { PackageFederation } from '../../../gateway/packages/federation.ts'
+import { PackageFederation, type PendingRol } from '../../../gateway/packages/federation.ts'
 import { buildFileshareEvent, parseFileshare, rewriteSenderUrl } from '../../../gateway/packages/fileshare.ts'
 import { createResourceRol, interpretPackageRol, requestPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
 import { listEntries } from '../../../gateway/packages/zip.ts'
@@ -32,6 +32,16 @@ async function setPeer(toggles: Partial<ExternalPeerRecord>): Promise<void> {
     Object.assign(p, toggles)
   })
   peer = store.data.externalPeers.find((x) => x.id === peer.id)!
+}
+
+/** Build pending messages as the link would when their turn comes (null ones are skipped, as the link does). */
+async function built(items: PendingRol[]): Promise<RolMessage[]> {
+  const out: RolMessage[] = []
+  for (const item of items) {
+    const message = await item.build()
+    if (message) out.push(message)
+  }
+  return out
 }
 
 const parsed = (m: RolMessage) => {
@@ -83,18 +93,18 @@ describe('DP-Out to a TAK Server', () => {
     await packages.ingestBuffer(randomBytes(100), { networkId: 'net_b', name: 'other-net.zip', source: device })
     await packages.ingestBuffer(randomBytes(100), { networkId: 'net_a', name: 'from-peer.zip', source: { kind: 'peer', label: 'X', id: 'peer_2' } })
 
-    expect(await federation.packagesToFederate(peer)).toEqual([])
+    expect(federation.packagesToFederate(peer)).toEqual([])
     await setPeer({ sharePackages: true })
-    const out = await federation.packagesToFederate(peer)
-    expect(out.map((o) => o.packageId)).toEqual([rec.id])
-    const msg = parsed(out[0]!.rol)
+    const out = federation.packagesToFederate(peer)
+    expect(out.map((o) => o.sharesPackage)).toEqual([rec.id])
+    const msg = parsed((await built(out))[0]!)
     expect(msg.kind).toBe('createResource')
     if (msg.kind !== 'createResource') return
     expect(msg.meta).toMatchObject({ hash: rec.hash, name: 'a.zip', size: 2000, tool: 'public', submitter: 'ALPHA-1' })
     expect(msg.bytes?.equals(bytes)).toBe(true)
 
     await federation.markSharedWithPeer(rec.id, peer)
-    expect(await federation.packagesToFederate(peer)).toEqual([])
+    expect(federation.packagesToFederate(peer)).toEqual([])
     expect(packages.byId(rec.id)?.sharedWith).toMatchObject([{ kind: 'peer', id: 'peer_1', label: 'TAK HQ' }])
   })
 
@@ -103,9 +113,9 @@ describe('DP-Out to a TAK Server', () => {
     const zip = await zipOf({ 'MANIFEST/manifest.xml': '<m/>', 'prefs/device.pref': 'secret', 'map.kml': '<kml/>' })
     await packages.ingestBuffer(zip, { networkId: 'net_a', name: 'mission.zip', source: device })
     await packages.ingestBuffer(Buffer.from('x'), { networkId: 'net_a', name: 'settings.PREF', source: device })
-    const out = await federation.packagesToFederate(peer)
+    const out = await built(federation.packagesToFederate(peer))
     expect(out).toHaveLength(1)
-    const msg = parsed(out[0]!.rol)
+    const msg = parsed(out[0]!)
     if (msg.kind !== 'createResource') throw new Error('expected create resource')
     expect((await listEntries(msg.bytes!)).map((e) => e.name)).toEqual(['MANIFEST/manifest.xml', 'map.kml'])
     expect(msg.meta.hash).toBe(sha(msg.bytes!))
@@ -116,7 +126,7 @@ describe('DP-Out to a TAK Server', () => {
     await setPeer({ sharePackages: true })
     const zip = await zipOf({ 'MANIFEST/manifest.xml': '<m/>', 'prefs/device.pref': 'secret', 'map.kml': '<kml/>' })
     const rec = await packages.ingestBuffer(zip, { networkId: 'net_a', name: 'mission.zip', source: device })
-    const created = parsed((await federation.packagesToFederate(peer))[0]!.rol)
+    const created = parsed((await built(federation.packagesToFederate(peer)))[0]!)
     if (created.kind !== 'createResource') throw new Error('expected create resource')
     await federation.markSharedWithPeer(rec.id, peer)
     const strippedHash = created.meta.hash
@@ -124,7 +134,7 @@ describe('DP-Out to a TAK Server', () => {
     const restarted = new PackageFederation({
       packages, store, blockedExtensions: () => ['pref'], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
     })
-    const [reply] = await restarted.onPeerRol(peer.id, 'net_a', requestPackageRol(strippedHash))
+    const [reply] = await built(await restarted.onPeerRol(peer.id, 'net_a', requestPackageRol(strippedHash)))
     const dispersed = parsed(reply!)
     expect(dispersed.kind === 'dispersePackage' && dispersed.details.sha256).toBe(strippedHash)
     expect(dispersed.kind === 'dispersePackage' && sha(dispersed.bytes!)).toBe(strippedHash)
@@ -135,7 +145,7 @@ describe('DP-Out to a TAK Server', () => {
       sha256: rec.hash, filename: 'mission.zip', name: 'mission', sizeInBytes: zip.length, senderUrl: '',
       senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: [], uids: [] }
     })
-    const announced = (await again.fileshareToPeer(fileshare, peer)).map(parsed)
+    const announced = (await built(again.fileshareToPeer(fileshare, peer))).map(parsed)
     expect(announced.map((m) => m.kind)).toEqual(['announcePackage'])
     expect(announced[0]).toMatchObject({ details: { sha256: strippedHash } })
   })
@@ -146,7 +156,7 @@ describe('DP-Out to a TAK Server', () => {
       packages, store, blockedExtensions: () => [], maxRolBytes: () => 500, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
     })
     await packages.ingestBuffer(randomBytes(600), { networkId: 'net_a', name: 'big.zip', source: device })
-    const msg = parsed((await small.packagesToFederate(peer))[0]!.rol)
+    const msg = parsed((await built(small.packagesToFederate(peer)))[0]!)
     expect(msg.kind === 'createResource' && msg.bytes).toBe(null)
   })
 
@@ -158,14 +168,20 @@ describe('DP-Out to a TAK Server', () => {
       sha256: rec.hash, filename: 'send.zip', name: 'send', sizeInBytes: 1500, senderUrl: 'https://10.0.0.5:8443/Marti/sync/content?hash=' + rec.hash,
       senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: ['HQ-OPS'], uids: [] }
     })
-    expect(await federation.fileshareToPeer(fileshare, peer)).toEqual([])
+    expect(federation.fileshareToPeer(fileshare, peer)).toEqual([])
     await setPeer({ sharePackages: true })
-    const first = (await federation.fileshareToPeer(fileshare, peer)).map(parsed)
+    const items = federation.fileshareToPeer(fileshare, peer)
+    // Only the create resource records the package as shared, and only once it has gone (the link calls this).
+    expect(items.map((i) => i.sharesPackage)).toEqual([rec.id, null])
+    const first = (await built(items)).map(parsed)
     expect(first.map((m) => m.kind)).toEqual(['createResource', 'announcePackage'])
     expect(first[0]!.kind === 'createResource' && first[0]!.meta.tool).toBe('private')
     expect(first[1]).toMatchObject({ details: { sha256: rec.hash, senderCallsign: 'ALPHA-1', dest: { callsigns: ['HQ-OPS'], uids: [] } } })
+    // Not yet marked shared (the create has not gone): a second fileshare would create it again.
+    expect(federation.fileshareToPeer(fileshare, peer).map((i) => i.sharesPackage)).toEqual([rec.id, null])
+    await federation.markSharedWithPeer(rec.id, peer)
     // The bytes went once; a second fileshare of the same package only announces.
-    expect((await federation.fileshareToPeer(fileshare, peer)).map((m) => parsed(m).kind)).toEqual(['announcePackage'])
+    expect((await built(federation.fileshareToPeer(fileshare, peer))).map((m) => parsed(m).kind)).toEqual(['announcePackage'])
   })
 
   it('answers request package with disperse package and the bytes, only with DP-Out', async () => {
@@ -173,9 +189,29 @@ describe('DP-Out to a TAK Server', () => {
     await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'r.zip', source: device })
     expect(await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))).toEqual([])
     await setPeer({ sharePackages: true })
-    const [reply] = await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))
-    const msg = parsed(reply!)
+    const [pending] = await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))
+    const msg = parsed((await built([pending!]))[0]!)
     expect(msg.kind === 'dispersePackage' && msg.bytes?.equals(bytes)).toBe(true)
+    // Asked again: the same key, so a link with the answer still waiting does not read the package a second time.
+    const [again] = await federation.onPeerRol(peer.id, 'net_a', requestPackageRol(sha(bytes)))
+    expect(again!.key).toBe(pending!.key)
+  })
+
+  it('reads nothing until a message is built, and builds nothing for a package removed meanwhile', async () => {
+    await setPeer({ sharePackages: true })
+    const rec = await packages.ingestBuffer(randomBytes(700), { networkId: 'net_a', name: 'gone.zip', source: device })
+    const reads: string[] = []
+    const readBytes = packages.readBytes.bind(packages)
+    packages.readBytes = async (record) => {
+      reads.push(record.id)
+      return readBytes(record)
+    }
+    const pending = federation.packagesToFederate(peer)
+    expect(pending).toHaveLength(1)
+    expect(reads).toEqual([])
+    await packages.remove(rec.id, { name: 'op' })
+    expect(await pending[0]!.build()).toBe(null)
+    expect(reads).toEqual([])
   })
 })
 
@@ -204,7 +240,7 @@ describe('DP-In from a TAK Server', () => {
     expect(share).toMatchObject({ sha256: rec.hash, senderUrl: `https://gw.example:8443/Marti/sync/content?hash=${rec.hash}`, sizeInBytes: 1200 })
     // Never sent back out: single hop.
     await setPeer({ sharePackages: true })
-    expect(await federation.packagesToFederate(peer)).toEqual([])
+    expect(federation.packagesToFederate(peer)).toEqual([])
   })
 
   it('refuses bytes that do not match the announced hash', async () => {
@@ -221,7 +257,7 @@ describe('DP-In from a TAK Server', () => {
     const bytes = randomBytes(300)
     const details = { sha256: sha(bytes), name: 'p', filename: 'p.zip', senderUrl: '', sizeInBytes: 300, senderCallsign: 'HQ', dest: { callsigns: ['ALPHA-1'], uids: [] }, tsStored: 1 }
     const { announcePackageRol, dispersePackageRol } = await import('../../../gateway/packages/rol.ts')
-    const replies = await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details))
+    const replies = await built(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details)))
     expect(replies.map((r) => parsed(r))).toEqual([{ kind: 'requestPackage', sha256: sha(bytes) }])
     expect(delivered).toHaveLength(0)
     await federation.onPeerRol(peer.id, 'net_a', dispersePackageRol(details, bytes))

@@ -2,13 +2,15 @@
 // CoT both ways with field checks, provenance and echo drop, live toggles, an unregistered certificate refused
 // before any call, removal ending the session with an error status, and the health-check timeout.
 
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import * as grpc from '@grpc/grpc-js'
 import { zipOf } from '../../../support/zip.ts'
 import type { ConsoleEvent } from '../../../../gateway/api/contract.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
-import { createResourceRol } from '../../../../gateway/packages/rol.ts'
+import { announcePackageRol, createResourceRol } from '../../../../gateway/packages/rol.ts'
+import { packagesArea } from '../../../../gateway/packages/index.ts'
+import { MAX_ROL_IN_FLIGHT_BYTES } from '../../../../gateway/federation/tak/rol-flow.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
 import { enrollIdentity } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
@@ -205,6 +207,93 @@ describe('TAK federation server role', () => {
       if (!stored) await settle(50)
     }
     expect(stored).toBe(true)
+  })
+
+  it("handles a federate's ROL in order: a create resource is stored before the announce right behind it", async () => {
+    await t.ok('updateExternalPeer', { id: peerId, acceptPackages: true }, admin)
+    const f = federate()
+    await f.serving()
+    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'map.bin': randomBytes(3 * 1_048_576) }, { compress: false })
+    const hash = createHash('sha256').update(zip).digest('hex')
+    // Private: the create stores it without telling devices; the announce names who gets it.
+    const create = createResourceRol(
+      { hash, name: 'ordered.zip', filename: 'ordered.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: new Date().toISOString(),
+        submitter: 'tak-admin', uid: 'res-ordered', creatorUid: '', size: zip.length, tool: 'private' },
+      zip
+    )
+    const announce = announcePackageRol({
+      sha256: hash, name: 'ordered', filename: 'ordered.zip', senderUrl: '', sizeInBytes: zip.length, senderCallsign: 'TAK-OPS',
+      dest: { callsigns: ['BLUE-1'], uids: [] }, tsStored: Date.now()
+    })
+    for (const rol of [create, announce]) f.sendRol({ program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: p.data })) })
+    const share = await device.waitFor((e) => e.type === 'b-f-t-r' && e.xml.toString().includes(hash), 5000)
+    expect(share.xml.toString()).toContain('TAK-OPS')
+    await settle(300)
+    // Had the announce overtaken the create, we would have asked the federate for bytes we were storing.
+    expect(f.rolReceived.filter((r) => r.program.startsWith('request'))).toEqual([])
+  })
+
+  it('sends pending packages one read at a time to a federate that is slow to read, and marks each shared only once sent', async () => {
+    await t.ok('updateExternalPeer', { id: peerId, sharePackages: true }, admin)
+    const area = packagesArea(t.services)!
+    const reads: string[] = []
+    const readBytes = area.store.readBytes.bind(area.store)
+    area.store.readBytes = async (record) => {
+      reads.push(record.id)
+      return readBytes(record)
+    }
+    try {
+      // 40 packages of 1 MiB wait for the peer. A peer that does not read still takes some: grpc-js fills its stream's
+      // buffer (16 messages) and a message or two more before HTTP/2 flow control stops the rest. Then no more than
+      // MAX_ROL_IN_FLIGHT_BYTES may be on its way, plus the one being read: 8 + 1 more.
+      const count = 40
+      const size = 1_048_576
+      const peerTakes = 18
+      const ids: string[] = []
+      for (let i = 0; i < count; i++) {
+        const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'data.bin': randomBytes(size) }, { compress: false })
+        ids.push((await area.store.ingestBuffer(zip, { networkId, name: `pending-${i}.zip`, source: { kind: 'operator', label: 'admin', id: 'op' } })).id)
+      }
+      // The order they go in (the store's listing, newest first); "shared" lists them in that order.
+      const sendOrder = area.store.listForNetwork(networkId).map((r) => r.id).filter((id) => ids.includes(id))
+      const sharedWithPeer = (): string[] => sendOrder.filter((id) => area.store.byId(id)!.sharedWith.some((s) => s.kind === 'peer' && s.id === peerId))
+      reads.length = 0
+
+      // A federate that opens its ROL stream but does not read it: flow control stops the first package.
+      const slow = federate()
+      slow.holdRol()
+      await slow.serving()
+      await slow.waitUntil(() => slow.callOrder.includes('ClientROLStream'), 3000, 'ClientROLStream')
+      await settle(800)
+      const readWhileHeld = reads.length
+      expect(readWhileHeld).toBeGreaterThanOrEqual(1)
+      expect(readWhileHeld).toBeLessThanOrEqual(peerTakes + MAX_ROL_IN_FLIGHT_BYTES / size + 1)
+      const session = fed.sessionsOf(peerId)[0]!
+      expect(session.rolBacklog().messages).toBe(count - readWhileHeld)
+      expect(session.rolBacklog().bytes).toBeGreaterThanOrEqual(MAX_ROL_IN_FLIGHT_BYTES)
+
+      // Shared = handed to HTTP/2, in order: the ones the peer took (held in its buffer), none of those still waiting.
+      const takenWhileHeld = sharedWithPeer()
+      expect(takenWhileHeld).toEqual(sendOrder.slice(0, takenWhileHeld.length))
+      expect(takenWhileHeld.length).toBeLessThanOrEqual(peerTakes)
+      // It goes away: what had not gone does not count as shared, so the next session offers it again.
+      slow.close()
+      await slow.waitUntil(() => fed.sessionsOf(peerId).length === 0, 5000, 'the session to end')
+      await settle(300)
+      const handedOver = sharedWithPeer()
+      expect(handedOver).toEqual(sendOrder.slice(0, handedOver.length))
+      expect(handedOver.length).toBeLessThanOrEqual(peerTakes)
+
+      const reader = federate()
+      await reader.serving()
+      const rest = count - handedOver.length
+      await reader.waitUntil(() => reader.rolReceived.filter((r) => r.program.startsWith('create resource')).length >= rest, 15_000, 'the packages not sent before')
+      const received = reader.rolReceived.filter((r) => r.program.includes('pending-')).map((r) => ids[Number(/pending-(\d+)\.zip/.exec(r.program)![1])])
+      expect(received).toEqual(sendOrder.slice(handedOver.length))
+      await reader.waitUntil(() => sharedWithPeer().length === count, 3000, 'all marked shared')
+    } finally {
+      area.store.readBytes = readBytes
+    }
   })
 
   it('refuses an unregistered certificate before any call and lists it as rejected', async () => {
