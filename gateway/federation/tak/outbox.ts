@@ -12,8 +12,8 @@
 /**
  * What may wait per stream (ours, on top of the stream's own buffer) before some is dropped: a burst of about a
  * tenth of a second at 20k events/s (2,000 messages) overflowed on a loaded two-core machine while the link itself kept
- * up (fed v2 bench: 97 % delivered; with room for 8,000, 100 %). Encoded events count by size, and ROL messages by
- * the data packages they carry, so a link of large messages holds fewer; other messages count only by number.
+ * up (fed v2 bench: 97 % delivered; with room for 8,000, 100 %). Encoded events count by size; contact messages
+ * (objects, small) only by number. Data packages never come here: rol-flow.ts paces them by bytes and drops none.
  */
 export const MAX_WAITING_MESSAGES = 8000
 export const MAX_WAITING_BYTES = 2 * 1024 * 1024
@@ -45,7 +45,7 @@ export class Outbox {
   private waiting = false
   /** Messages written since the stream last drained that it took past its high-water mark. */
   private pastMark = 0
-  /** Bytes of the waiting messages: encoded events, ROL attachments (see sizeOf); others count as 0. */
+  /** Bytes of the waiting encoded events (other messages count as 0). */
   bytes = 0
 
   constructor(
@@ -156,17 +156,9 @@ export class Outbox {
   }
 }
 
-/** Bytes a waiting message holds: an encoded event's length, a ROL message's attachments (data packages); else 0. */
+/** Bytes a waiting message holds: an encoded event's length; a message object (a contact) counts as 0. */
 function sizeOf(message: unknown): number {
-  if (Buffer.isBuffer(message)) return message.length
-  const payload = (message as { payload?: unknown } | null)?.payload
-  if (!Array.isArray(payload)) return 0
-  let bytes = 0
-  for (const part of payload) {
-    const data = (part as { data?: unknown } | null)?.data
-    if (Buffer.isBuffer(data)) bytes += data.length
-  }
-  return bytes
+  return Buffer.isBuffer(message) ? message.length : 0
 }
 
 const outboxes = new WeakMap<object, Outbox>()
