@@ -144,11 +144,17 @@ function sizeOf(message: RolMessageWire): number {
   return bytes
 }
 
+/** Messages an inbound ROL stream may hold read ahead of the one being handled (grpc-js's streams default to 16). */
+export const ROL_READ_AHEAD = 1
+
 /**
  * Hand each message of an inbound ROL stream to `handle`, one at a time and in order: the stream is paused until the
- * previous message has been handled, so what is unread waits under HTTP/2 flow control, not in our memory.
+ * previous message has been handled, and reads at most ROL_READ_AHEAD message ahead, so what is unread waits under
+ * HTTP/2 flow control, not in our memory. (A paused Readable still reads up to its high-water mark: for grpc-js's
+ * object streams that is 16 messages, which at up to Packages:MaxBytes each could be 1.6 GiB.)
  */
 export function readRolInOrder<T>(stream: Readable, handle: (message: T) => Promise<void>, onError: (err: Error) => void): void {
+  limitReadAhead(stream, ROL_READ_AHEAD)
   const pending: T[] = []
   let busy = false
   const next = (): void => {
@@ -169,4 +175,13 @@ export function readRolInOrder<T>(stream: Readable, handle: (message: T) => Prom
     stream.pause()
     if (!busy) next()
   })
+}
+
+/**
+ * Lower a Readable's high-water mark after construction (grpc-js makes its call streams with the default). Node has no
+ * setter; ReadableState.highWaterMark is a plain number field, read on every read decision. Left as is if absent.
+ */
+function limitReadAhead(stream: Readable, messages: number): void {
+  const state = (stream as Readable & { _readableState?: { highWaterMark?: unknown } })._readableState
+  if (state && typeof state.highWaterMark === 'number') state.highWaterMark = messages
 }

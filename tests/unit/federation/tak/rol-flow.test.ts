@@ -2,9 +2,9 @@
 // built only when less than the byte budget is on its way, wait for the stream, are not queued twice under one key,
 // and count as sent only on the write's callback; inbound messages are handled one at a time with the stream paused.
 
-import { PassThrough, Writable } from 'node:stream'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { readRolInOrder, RolSender, type OutgoingRol, type RolStream } from '../../../../gateway/federation/tak/rol-flow.ts'
+import { readRolInOrder, RolSender, ROL_READ_AHEAD, type OutgoingRol, type RolStream } from '../../../../gateway/federation/tak/rol-flow.ts'
 import type { RolMessageWire } from '../../../../gateway/federation/tak/proto.ts'
 
 const KiB = 1024
@@ -211,5 +211,31 @@ describe('readRolInOrder', () => {
     expect(most).toBe(1)
     expect(pausedWhileHandling).toBe(true)
     await until(() => !stream.isPaused(), 'the stream to flow again')
+  })
+
+  it('reads no further ahead than ROL_READ_AHEAD while a message is being handled (a grpc-js stream would read 16)', async () => {
+    // Like grpc-js's call streams: an object Readable that takes the next message from the peer only when asked.
+    let produced = 0
+    const stream = new Readable({
+      objectMode: true,
+      read() {
+        if (produced < 40) this.push(produced++)
+        else this.push(null)
+      }
+    })
+    const handled: number[] = []
+    let mostAhead = 0
+    readRolInOrder<number>(
+      stream,
+      async (n) => {
+        await new Promise((resolve) => setTimeout(resolve, 1))
+        mostAhead = Math.max(mostAhead, produced - handled.length - 1)
+        handled.push(n)
+      },
+      () => {}
+    )
+    await until(() => handled.length === 40, 'all handled')
+    expect(handled).toEqual(Array.from({ length: 40 }, (_, i) => i))
+    expect(mostAhead).toBeLessThanOrEqual(ROL_READ_AHEAD + 1)
   })
 })
