@@ -11,7 +11,7 @@ import type { ExternalPeerRecord } from '../../store/schema.ts'
 import { packagesArea, type Packages } from '../../packages/index.ts'
 import { DEFAULT_REDIAL, PeerDialer, type RedialPolicy } from './client.ts'
 import { MAX_FRAME_SIZE } from './coreconfig.ts'
-import { loadFigService } from './proto.ts'
+import { loadFigService, withInboundEventLimit } from './proto.ts'
 import { TakFederationServer, type RejectedAttempt } from './server.ts'
 import type { PeerSession, SessionContext } from './session.ts'
 import { PeerStatusBoard } from './status.ts'
@@ -65,7 +65,7 @@ export function takFederationArea(services: Services): TakFederation | null {
 
 export async function startTakFederation(services: Services, options: TakFederationOptions): Promise<TakFederation> {
   const { settings, store, log, events } = services
-  const service = loadFigService(options.protoDir)
+  const service = withInboundEventLimit(loadFigService(options.protoDir), () => settings.Streaming.MaxEventBytes)
   const board = new PeerStatusBoard()
   const federateId = settings.Federation.OurFederateId
   const ctx: SessionContext = {
@@ -76,6 +76,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     log,
     packages: options.packages === undefined ? packagesArea(services) : options.packages,
     linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
+    oversizeIn: 0,
     encodeEvent: service.encodeEvent,
     encodedEvents: new WeakMap()
   }
@@ -83,6 +84,7 @@ export async function startTakFederation(services: Services, options: TakFederat
   services.healthContributors.push((health) => {
     // Like devices.*: what links to TAK federates dropped, by reason, and what waits for each peer now.
     for (const [reason, count] of Object.entries(ctx.linkDrops)) if (count > 0) health.dropsByReason[`federation.${reason}`] = count
+    if (ctx.oversizeIn > 0) health.dropsByReason['federation.oversize'] = ctx.oversizeIn
     for (const session of sessions.values()) {
       const { messages, bytes } = session.backlog()
       const name = peerById(session.peerId)?.displayName ?? session.peerId

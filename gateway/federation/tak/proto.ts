@@ -64,6 +64,37 @@ export function loadFigService(protoDir?: string | null): FigService {
   return service
 }
 
+/** FederatedEvent streams in: the method and the side whose deserializer reads a peer's event. */
+const FEDERATED_EVENT_IN = { ClientEventStream: 'responseDeserialize', ServerEventStream: 'requestDeserialize', SendOneEvent: 'requestDeserialize' } as const
+
+/** A FederatedEvent from a peer that was not decoded: its encoded size was over the limit. */
+export interface OversizeEvent {
+  oversizeBytes: number
+}
+
+export function isOversize(message: FederatedEventMessage | OversizeEvent): message is OversizeEvent {
+  return typeof (message as OversizeEvent).oversizeBytes === 'number'
+}
+
+/**
+ * The service for one gateway: a peer's FederatedEvent larger than `maxBytes()` (read on each event) is not decoded at
+ * all; it arrives as an OversizeEvent the session counts and drops. grpc-js's own limit (max_receive_message_length)
+ * is sized for data packages on the ROL streams and ends the call; an event that size no device could have sent, and
+ * no device's send queue could take. The methods, paths and encodings are unchanged.
+ */
+export function withInboundEventLimit(service: FigService, maxBytes: () => number): FigService {
+  const methods: Record<string, grpc.MethodDefinition<unknown, unknown>> = { ...service.definition }
+  for (const [method, side] of Object.entries(FEDERATED_EVENT_IN)) {
+    const deserialize = service.definition[method]![side] as (bytes: Buffer) => unknown
+    methods[method] = {
+      ...service.definition[method]!,
+      [side]: (bytes: Buffer): unknown => (bytes.length > maxBytes() ? ({ oversizeBytes: bytes.length } satisfies OversizeEvent) : deserialize(bytes))
+    }
+  }
+  const definition: grpc.ServiceDefinition = methods
+  return { definition, Client: grpc.makeClientConstructor(definition, SERVICE_NAME), encodeEvent: service.encodeEvent }
+}
+
 // ─── message shapes as proto-loader gives them (enums as names, int64 as numbers, defaults filled) ────────────────
 
 export interface FederateProvenance {

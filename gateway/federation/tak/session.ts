@@ -12,7 +12,7 @@ import type { Store } from '../../store/store.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { Packages, PendingRol, RolMessage } from '../../packages/index.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
-import type { FederatedEventMessage, RolMessageWire } from './proto.ts'
+import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMessageWire } from './proto.ts'
 import type { DropReason, DropSink } from './outbox.ts'
 import { RolSender, type RolStream } from './rol-flow.ts'
 import type { PeerStatusBoard } from './status.ts'
@@ -29,6 +29,8 @@ export interface SessionContext {
   packages: Packages | null
   /** Messages dropped on all links since start, by reason (outbox.ts), for the health view. */
   linkDrops: Record<DropReason, number>
+  /** Peers' events over Streaming:MaxEventBytes, not decoded (proto.ts withInboundEventLimit), on all links. */
+  oversizeIn: number
   /** Protobuf bytes of a FederatedEvent (proto.ts encodeEvent); streams send them as they are. */
   encodeEvent(message: FederatedEventMessage): Buffer
   /** Bytes already encoded per event, for this gateway (they differ only by toggles, applied before). */
@@ -73,7 +75,7 @@ export class PeerSession implements Endpoint {
   private attached = false
   private ended = false
   /** Counters for tests and health: echoes dropped, events refused by the In toggle, and link drops by reason. */
-  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oldestPosition: 0, full: 0, closed: 0 }
+  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oversize: 0, oldestPosition: 0, full: 0, closed: 0 }
   /** Link drops (outbox.ts), counted here and for the whole gateway. */
   private readonly onDrop: DropSink = (reason, count) => {
     this.dropped[reason] += count
@@ -233,9 +235,18 @@ export class PeerSession implements Endpoint {
 
   // ─── inbound ───────────────────────────────────────────────────────────────
 
-  onFederatedEvent(message: FederatedEventMessage): void {
+  onFederatedEvent(message: FederatedEventMessage | OversizeEvent): void {
     if (this.ended) return
     this.ctx.board.countIn(this.peerId)
+    if (isOversize(message)) {
+      this.dropped.oversize++
+      this.ctx.oversizeIn++
+      // Once per session in the log (the health view counts them all).
+      if (this.dropped.oversize === 1) {
+        this.ctx.log.warn(`peer '${this.peer()?.displayName ?? this.peerId}' sent an event of ${message.oversizeBytes} bytes, over Streaming:MaxEventBytes; dropped`)
+      }
+      return
+    }
     if (carriesOurProvenance(message, this.ctx.us.federateId)) {
       this.dropped.echo++
       return

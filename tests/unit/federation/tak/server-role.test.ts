@@ -149,6 +149,22 @@ describe('TAK federation server role', () => {
     expect(fed.status(peerId).lastHeard).not.toBeNull()
   })
 
+  it('drops an event over Streaming:MaxEventBytes without decoding it, counts it, and keeps the session', async () => {
+    const f = federate()
+    await f.serving()
+    // 1.5 MiB of remarks: under grpc-js's limit (sized for data packages), over what any device may send (1 MiB).
+    const huge = geoEvent('huge-1', { type: 'a-h-G', other: `<detail><remarks>${'x'.repeat(1_572_864)}</remarks></detail>` })
+    f.send({ event: huge })
+    f.send({ event: geo('after-huge') })
+    await device.waitFor((e) => e.uid === 'after-huge')
+    await settle(200)
+    expect(device.received.some((e) => e.uid === 'huge-1')).toBe(false)
+    const session = fed.sessionsOf(peerId)[0]!
+    expect(session.dropped.oversize).toBe(1)
+    expect(t.services.health().dropsByReason['federation.oversize']).toBeGreaterThanOrEqual(1)
+    expect(f.ended.size).toBe(0)
+  })
+
   it('drops events that carry our own provenance (echoes)', async () => {
     const f = federate()
     await f.serving()
