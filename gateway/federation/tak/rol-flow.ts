@@ -119,9 +119,17 @@ export class RolSender {
     try {
       stream.write(message, (error) => {
         this.inFlightBytes -= size
-        this.forget(item)
-        if (error) this.onError(error)
-        else if (item.onSent) void Promise.resolve().then(() => item.onSent!()).catch((err: unknown) => this.onError(err as Error))
+        if (error || !item.onSent) {
+          if (error) this.onError(error)
+          this.forget(item)
+        } else {
+          // The key is kept until onSent has run (it records the package as shared), so an offer made meanwhile
+          // does not queue the same package again.
+          void Promise.resolve()
+            .then(() => item.onSent!())
+            .catch((err: unknown) => this.onError(err as Error))
+            .finally(() => this.forget(item))
+        }
         this.pump()
       })
     } catch (err) {

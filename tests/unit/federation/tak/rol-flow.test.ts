@@ -147,9 +147,26 @@ describe('RolSender', () => {
     expect(rol.send(item(rec, 'd3', 10, 'disperse:x'))).toBe(false)
     await stream.complete()
     await until(() => rec.sent.length === 1, 'sent')
+    await tick()
     expect(rol.send(item(rec, 'd4', 10, 'disperse:x'))).toBe(true)
     await until(() => stream.written.length === 2, 'the second')
     expect(rec.built).toEqual(['d1', 'd4'])
+  })
+
+  it('keeps the key until onSent has finished (recording a package as shared), so an offer meanwhile is not queued', async () => {
+    const stream = new HeldStream()
+    const { rol, rec } = sender(() => stream)
+    let finishRecording: () => void = () => {}
+    const recording = new Promise<void>((resolve) => (finishRecording = resolve))
+    rol.send({ key: 'create:p1', build: async () => message('p1', 10), onSent: () => recording })
+    await until(() => stream.written.length === 1, 'written')
+    await stream.complete()
+    await tick()
+    expect(rol.send(item(rec, 'again', 10, 'create:p1'))).toBe(false)
+    finishRecording()
+    await tick()
+    await tick()
+    expect(rol.send(item(rec, 'later', 10, 'create:p1'))).toBe(true)
   })
 
   it('on close drops what waits, never reports unsent ones as sent, and refuses more', async () => {
