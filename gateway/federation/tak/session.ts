@@ -74,8 +74,10 @@ export class PeerSession implements Endpoint {
   private readonly announced = new Map<string, string>()
   private attached = false
   private ended = false
-  /** Counters for tests and health: echoes dropped, events refused by the In toggle, and link drops by reason. */
+  /** Counters for tests and health: echoes, events refused by the In toggle, oversize events in, link drops by reason. */
   readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oversize: 0, oldestPosition: 0, full: 0, closed: 0 }
+  /** ROL to the peer: in order, one package read at a time, bounded by bytes on their way (rol-flow.ts). */
+  private readonly rol: RolSender
   /** Link drops (outbox.ts), counted here and for the whole gateway. */
   private readonly onDrop: DropSink = (reason, count) => {
     this.dropped[reason] += count
@@ -97,9 +99,6 @@ export class PeerSession implements Endpoint {
       (err) => ctx.log.warn(`a data-package message to peer '${this.peer()?.displayName ?? peerId}' was not sent: ${err.message}`)
     )
   }
-
-  /** ROL to the peer: in order, one package read at a time, bounded by bytes on their way (rol-flow.ts). */
-  private readonly rol: RolSender
 
   get isEnded(): boolean {
     return this.ended
