@@ -186,8 +186,10 @@ export async function startTakFederation(services: Services, options: TakFederat
         session.end(reason, grpc.status.UNAVAILABLE)
         onSessionEnded(session, reason)
       } else {
-        // Out was switched on: our devices' contacts go out now, not at the next tick.
+        // Out was switched on: our devices' contacts go out now, not at the next tick. DP-Out was switched on: the
+        // network's packages go now, not at the next upload or reconnection (already queued ones are not queued twice).
         session.syncContacts()
+        session.offerPackages()
       }
     }
     for (const [peerId, entry] of [...dialers]) {

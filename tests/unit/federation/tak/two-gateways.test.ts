@@ -3,7 +3,11 @@
 // on either end act live, a wrong fingerprint is refused by the dialer, B reconnects after A's side restarts, and
 // two ends that both dial keep one connection.
 
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { packagesArea } from '../../../../gateway/packages/index.ts'
+import { zipOf } from '../../../support/zip.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
@@ -123,6 +127,48 @@ describe('two Fedgates over TAK federation v2', () => {
     b.device.sendRaw(directMessage('dm-2', 'NOBODY', 'for nobody'))
     await settle(500)
     expect(a.device.received.filter((e) => e.uid === 'dm-2').map((e) => e.xml.toString())).toEqual([])
+  })
+
+  it('carries data packages both ways over ROL, each stored once with its bytes, only where DP-Out meets DP-In', async () => {
+    const upload = async (s: Side, name: string): Promise<{ hash: string; bytes: Buffer }> => {
+      const bytes = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'payload.bin': randomBytes(300_000) }, { compress: false })
+      const record = await s.t.ok('uploadDataPackage', { networkId: s.networkId, name, contentBase64: bytes.toString('base64') }, s.admin)
+      return { hash: record.hash, bytes }
+    }
+    const fromPeer = async (s: Side, hash: string): Promise<number> =>
+      (await s.t.ok('listDataPackages', { networkId: s.networkId }, s.admin)).filter((p) => p.hash === hash && p.source.kind === 'peer').length
+    const storedBytes = (s: Side, hash: string): Buffer => fs.readFileSync(packagesArea(s.t.services)!.store.filePath(hash))
+
+    // DP-Out is off by default: nothing crosses.
+    const quiet = await upload(b, 'quiet.zip')
+    await settle(600)
+    expect(await fromPeer(a, quiet.hash)).toBe(0)
+
+    // B (dialing) shares, A (accepting) takes: B's earlier package goes as soon as its DP-Out opens, a new one follows.
+    await a.t.ok('updateExternalPeer', { id: a.peerId, acceptPackages: true }, a.admin)
+    await b.t.ok('updateExternalPeer', { id: b.peerId, sharePackages: true }, b.admin)
+    for (let i = 0; i < 100 && (await fromPeer(a, quiet.hash)) === 0; i++) await settle(50)
+    expect(await fromPeer(a, quiet.hash)).toBe(1)
+    const fromB = await upload(b, 'from-b.zip')
+    for (let i = 0; i < 100 && (await fromPeer(a, fromB.hash)) === 0; i++) await settle(50)
+    expect(await fromPeer(a, fromB.hash)).toBe(1)
+    expect(storedBytes(a, fromB.hash).equals(fromB.bytes)).toBe(true)
+    expect(storedBytes(a, quiet.hash).equals(quiet.bytes)).toBe(true)
+
+    // A shares back to B (B reads it on ClientROLStream as the dialing side); B does not send it back again.
+    await a.t.ok('updateExternalPeer', { id: a.peerId, sharePackages: true }, a.admin)
+    await b.t.ok('updateExternalPeer', { id: b.peerId, acceptPackages: true }, b.admin)
+    const fromA = await upload(a, 'from-a.zip')
+    for (let i = 0; i < 100 && (await fromPeer(b, fromA.hash)) === 0; i++) await settle(50)
+    expect(await fromPeer(b, fromA.hash)).toBe(1)
+    expect(storedBytes(b, fromA.hash).equals(fromA.bytes)).toBe(true)
+    await settle(500)
+    // Single hop: what arrived from a peer is never offered to a peer, so each side holds one copy of each.
+    expect((await a.t.ok('listDataPackages', { networkId: a.networkId }, a.admin)).filter((p) => p.hash === fromA.hash)).toHaveLength(1)
+    expect((await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).filter((p) => p.hash === fromB.hash)).toHaveLength(1)
+    for (const [s, id] of [[a, a.peerId], [b, b.peerId]] as const) {
+      await s.t.ok('updateExternalPeer', { id, sharePackages: false, acceptPackages: false }, s.admin)
+    }
   })
 
   it('applies toggles on either end live', async () => {
