@@ -828,6 +828,13 @@ if (only.includes('overload')) {
     const normal = (broadcastP99[router] ?? 40) * 1.5 + 5
     const recovery = result.run.phases[1]!
     const timeline = result.gateway.rssTimeline
+    const switchSecond = Math.round(result.run.phases[0]!.ms / 1000)
+    const afterSwitch = result.run.perSecond.slice(switchSecond, switchSecond + Math.floor(recovery.ms / 1000)).map((s) => s.p99)
+    out.notes.push(
+      `${router}: p99 ms of each second after the switch back, by send time (normal <= ${normal.toFixed(1)} ms` +
+        `${broadcastP99[router] === undefined ? ', from the 40 ms target: broadcast did not run' : ''}): ` +
+        afterSwitch.map((p99) => (Number.isFinite(p99) ? p99.toFixed(1) : '-')).join(', ')
+    )
     return {
       'capacity deliveries/s': capacity,
       'offered deliveries/s': figures['offered events/s']! * fanOut,
