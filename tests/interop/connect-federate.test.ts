@@ -5,8 +5,10 @@
 // It proves what grpc-js on both ends could hide: that the event frames we write ourselves on both roles
 // (federation/tak/direct-writes.ts: many length-prefixed messages per HTTP/2 write) are read by an independent parser in
 // order and intact, and that events that stack sends reach our devices: as the federate dialing our server, and as the
-// TAK Server our gateway dials.
+// TAK Server our gateway dials; and that data packages cross over ROL both ways with that server.
 
+import { createHash, randomBytes } from 'node:crypto'
+import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as protoLoader from '@grpc/proto-loader'
 import { create, createFileRegistry, fromBinary, type DescService } from '@bufbuild/protobuf'
@@ -17,6 +19,9 @@ import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
 import { takFederationArea } from '../../gateway/federation/tak/index.ts'
 import { protoDirectory } from '../../gateway/federation/tak/proto.ts'
+import { packagesArea } from '../../gateway/packages/index.ts'
+import { createResourceRol } from '../../gateway/packages/rol.ts'
+import { zipOf } from '../support/zip.ts'
 import { DeviceClient } from '../support/device-client.ts'
 import { enrollIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
@@ -229,7 +234,12 @@ describe('our dialer with a Connect for Node TAK Server', () => {
   let server: http2.Http2SecureServer
   let peerId = ''
   const fromUs: { uid: string; other: string }[] = []
+  const rolFromUs: { program: string; payload: { data: Uint8Array }[] }[] = []
   let healthChecks = 0
+  let admin = ''
+  let networkId = ''
+  /** A mission package the server creates on us over ROL once the session is up. */
+  let theirPackage: Buffer
   const stop = new AbortController()
 
   const untilAborted = (signal: AbortSignal): Promise<void> =>
@@ -238,6 +248,12 @@ describe('our dialer with a Connect for Node TAK Server', () => {
   beforeAll(async () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-dialer' } })
     tak = await testPki({ freshCa: true, hostname: 'tak-connect-server.test', federateId: 'tak-connect-server' })
+    theirPackage = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'hq.txt': 'from the Connect TAK Server' })
+    const create = createResourceRol(
+      { hash: createHash('sha256').update(theirPackage).digest('hex'), name: 'hq.zip', filename: 'hq.zip', mimeType: 'application/zip',
+        keywords: ['missionpackage'], submissionTime: new Date().toISOString(), submitter: 'hq', uid: 'res-hq', creatorUid: '', size: theirPackage.length, tool: 'public' },
+      theirPackage
+    )
     const health = (): void => void healthChecks++
     // A TAK Server's side of the sequence our dialer follows (spec §2.3): one SERVING on the groups stream, SERVING
     // health, streams that stay open; and after the first health check, 300 of its own events.
@@ -264,10 +280,11 @@ describe('our dialer with a Connect for Node TAK Server', () => {
         return {}
       },
       async *clientROLStream(_request: unknown, context: { signal: AbortSignal }) {
+        yield { program: create.program, payload: create.payload.map((part) => ({ type: 1, data: part.data })) }
         await untilAborted(context.signal)
       },
-      async serverROLStream(requests: AsyncIterable<unknown>) {
-        for await (const _ of requests) void _
+      async serverROLStream(requests: AsyncIterable<{ program: string; payload: { data: Uint8Array }[] }>) {
+        for await (const message of requests) rolFromUs.push(message)
         return {}
       },
       async clientFederateGroupsStream(requests: AsyncIterable<unknown>) {
@@ -296,9 +313,10 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const port = (server.address() as AddressInfo).port
 
-    const admin = await t.loginAs('admin', t.adminPassword!)
+    admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Dialer', plan: 'team' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Red' }, admin)
+    networkId = network.id
     const identity = await enrollIdentity(t, admin, network.id, 'RED-1')
     device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
     device.send(pli('RED-1-UID', 'RED-1', 'hello'))
@@ -309,6 +327,7 @@ describe('our dialer with a Connect for Node TAK Server', () => {
         admin
       )
     ).id
+    await t.ok('updateExternalPeer', { id: peerId, sharePackages: true, acceptPackages: true }, admin)
   })
 
   afterAll(async () => {
@@ -334,5 +353,24 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     await until(() => device.received.filter((e) => e.uid === 'TAKSERVER-1').length >= 300, 10_000, "the server's events")
     const got = device.received.filter((e) => e.uid === 'TAKSERVER-1')
     expect(got.map((e) => Number(/from-server-(\d+)/.exec(e.detailXml)![1]))).toEqual(Array.from({ length: 300 }, (_, i) => i))
+  })
+
+  it('exchanges data packages over ROL both ways: theirs stored with its bytes, ours created on the server', async () => {
+    const hash = createHash('sha256').update(theirPackage).digest('hex')
+    let stored = false
+    for (let i = 0; i < 100 && !stored; i++) {
+      stored = (await t.ok('listDataPackages', { networkId }, admin)).some((p) => p.hash === hash && p.source.kind === 'peer')
+      if (!stored) await sleep(50)
+    }
+    expect(stored).toBe(true)
+    expect(fs.readFileSync(packagesArea(t.services)!.store.filePath(hash)).equals(theirPackage)).toBe(true)
+
+    const ours = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'route.bin': randomBytes(200_000) }, { compress: false })
+    await t.ok('uploadDataPackage', { networkId, name: 'route.zip', contentBase64: ours.toString('base64') }, admin)
+    await until(() => rolFromUs.some((r) => r.program.startsWith('create resource') && r.program.includes('route.zip')), 10_000, 'our create resource')
+    const created = rolFromUs.find((r) => r.program.includes('route.zip'))!
+    expect(Buffer.from(created.payload[0]!.data).equals(ours)).toBe(true)
+    // What came from the server is never offered back to it (single hop).
+    expect(rolFromUs.some((r) => r.program.includes('hq.zip'))).toBe(false)
   })
 })
