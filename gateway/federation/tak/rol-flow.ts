@@ -107,11 +107,17 @@ export class RolSender {
       this.onError(err as Error)
     }
     this.building = false
-    const stream = this.stream()
-    if (!message || this.closed || !stream || stream.writableEnded || stream.destroyed) {
+    if (!message || this.closed) {
       if (message) this.onDrop('closed', 1)
       this.forget(item)
       this.pump()
+      return
+    }
+    const stream = this.stream()
+    if (!stream || stream.writableEnded || stream.destroyed) {
+      // The stream went away while this was being built (the session goes on): first in line again, built anew when
+      // the stream is back (pump() from the session).
+      this.waiting.unshift(item)
       return
     }
     const size = sizeOf(message)
@@ -133,7 +139,7 @@ export class RolSender {
         this.pump()
       })
     } catch (err) {
-      // grpc-js throws synchronously for a message it cannot serialize; the write callback never comes.
+      // A write that throws (a stream in a bad state): its callback never comes.
       this.inFlightBytes -= size
       this.forget(item)
       this.onError(err as Error)

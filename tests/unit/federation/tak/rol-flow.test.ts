@@ -138,6 +138,34 @@ describe('RolSender', () => {
     expect(rec.built).toEqual(['a', 'b'])
   })
 
+  it('keeps a message whose stream went away while it was being built, and sends it when the stream is back', async () => {
+    let stream: HeldStream | null = new HeldStream()
+    const first = stream
+    const { rol, rec } = sender(() => stream)
+    rol.send({
+      key: 'create:p1',
+      build: async () => {
+        rec.built.push('p1')
+        if (rec.built.length === 1) stream = null
+        await tick()
+        return message('p1', 10)
+      },
+      onSent: () => void rec.sent.push('p1')
+    })
+    await until(() => rec.built.length === 1, 'the build')
+    await tick()
+    expect(first.written).toEqual([])
+    expect(rol.backlog().messages).toBe(1)
+    expect(rol.send(item(rec, 'dup', 10, 'create:p1'))).toBe(false)
+    stream = new HeldStream()
+    rol.pump()
+    await until(() => stream!.written.length === 1, 'written to the new stream')
+    await stream.complete()
+    await until(() => rec.sent.length === 1, 'sent')
+    expect(rec.built).toEqual(['p1', 'p1'])
+    expect(rec.drops).toEqual({})
+  })
+
   it('does not queue a key twice while it waits or is on its way; again once it has gone', async () => {
     const stream = new HeldStream()
     const { rol, rec } = sender(() => stream)
