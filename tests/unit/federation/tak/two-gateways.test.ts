@@ -171,6 +171,54 @@ describe('two Fedgates over TAK federation v2', () => {
     }
   })
 
+  it('keeps positions flowing, none lost, while a 24 MiB package crosses the same link', async () => {
+    await a.t.ok('updateExternalPeer', { id: a.peerId, sharePackages: true }, a.admin)
+    await b.t.ok('updateExternalPeer', { id: b.peerId, acceptPackages: true }, b.admin)
+    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(24 * 1_048_576) }, { compress: false })
+    const flow = (): number[] => b.device.received.filter((e) => e.detailXml.includes('flow-')).map((e) => Number(/flow-(\d+)/.exec(e.detailXml)![1]))
+    // A's device reports 100 positions a second; B's device's arrivals are sampled every 5 ms.
+    let sending = true
+    let sent = 0
+    const sender = (async () => {
+      while (sending) {
+        a.device.send(pli('ALPHA-UID', 'ALPHA', `flow-${sent++}`))
+        await settle(10)
+      }
+    })()
+    // [time, positions so far]: by the clock, since a stalled event loop (this process hosts both gateways) takes no samples.
+    const samples: [number, number][] = []
+    const sampler = setInterval(() => samples.push([performance.now(), flow().length]), 5)
+    await settle(500)
+    const transferFrom = samples.length
+    await a.t.ok('uploadDataPackage', { networkId: a.networkId, name: 'imagery.zip', contentBase64: zip.toString('base64') }, a.admin)
+    let stored = false
+    for (let i = 0; i < 300 && !stored; i++) {
+      stored = (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).some((p) => p.name === 'imagery.zip' && p.source.kind === 'peer')
+      if (!stored) await settle(20)
+    }
+    const transferTo = samples.length
+    await settle(300)
+    sending = false
+    await sender
+    await waitUntil(() => flow().length === sent, 3000, 'every position')
+    clearInterval(sampler)
+    expect(stored).toBe(true)
+    expect(flow()).toEqual(Array.from({ length: sent }, (_, i) => i))
+    // The longest time without a new position at B while the package crossed.
+    let longest = 0
+    let lastChange = samples[transferFrom - 1]![0]
+    for (let i = transferFrom; i < transferTo; i++) {
+      if (samples[i]![1] === samples[i - 1]![1]) continue
+      longest = Math.max(longest, samples[i]![0] - lastChange)
+      lastChange = samples[i]![0]
+    }
+    longest = Math.max(longest, samples[transferTo - 1]![0] - lastChange)
+    expect(longest).toBeLessThan(750)
+    for (const [s, id] of [[a, a.peerId], [b, b.peerId]] as const) {
+      await s.t.ok('updateExternalPeer', { id, sharePackages: false, acceptPackages: false }, s.admin)
+    }
+  })
+
   it('applies toggles on either end live', async () => {
     await a.t.ok('updateExternalPeer', { id: a.peerId, outgoing: false }, a.admin)
     expect(await crosses(a, b, 700)).toBe(false)
