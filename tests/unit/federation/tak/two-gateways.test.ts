@@ -171,10 +171,13 @@ describe('two Fedgates over TAK federation v2', () => {
     }
   })
 
-  it('keeps positions flowing, none lost, while a 24 MiB package crosses the same link', async () => {
+  it('keeps positions flowing, none lost, while three 8 MiB packages cross the same link', async () => {
     await a.t.ok('updateExternalPeer', { id: a.peerId, sharePackages: true }, a.admin)
     await b.t.ok('updateExternalPeer', { id: b.peerId, acceptPackages: true }, b.admin)
-    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(24 * 1_048_576) }, { compress: false })
+    // Three at once: B stores one while the next waits on its ROL stream (read in order, paused), beside the events.
+    const zips = await Promise.all(
+      [0, 1, 2].map(() => zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(8 * 1_048_576) }, { compress: false }))
+    )
     const flow = (): number[] => b.device.received.filter((e) => e.detailXml.includes('flow-')).map((e) => Number(/flow-(\d+)/.exec(e.detailXml)![1]))
     // A's device reports 100 positions a second; B's device's arrivals are sampled every 5 ms.
     let sending = true
@@ -190,10 +193,14 @@ describe('two Fedgates over TAK federation v2', () => {
     const sampler = setInterval(() => samples.push([performance.now(), flow().length]), 5)
     await settle(500)
     const transferFrom = samples.length
-    await a.t.ok('uploadDataPackage', { networkId: a.networkId, name: 'imagery.zip', contentBase64: zip.toString('base64') }, a.admin)
+    for (const [i, zip] of zips.entries()) {
+      await a.t.ok('uploadDataPackage', { networkId: a.networkId, name: `imagery-${i}.zip`, contentBase64: zip.toString('base64') }, a.admin)
+    }
+    const storedAtB = async (): Promise<number> =>
+      (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).filter((p) => p.name.startsWith('imagery-') && p.source.kind === 'peer').length
     let stored = false
     for (let i = 0; i < 300 && !stored; i++) {
-      stored = (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).some((p) => p.name === 'imagery.zip' && p.source.kind === 'peer')
+      stored = (await storedAtB()) === 3
       if (!stored) await settle(20)
     }
     const transferTo = samples.length
