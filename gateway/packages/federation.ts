@@ -230,7 +230,6 @@ export class PackageFederation {
   }
 
   private async disperseFor(record: DataPackageRecord): Promise<RolMessage | null> {
-    if (!this.o.packages.byId(record.id)) return null
     const prepared = await this.prepare(record)
     if (!prepared) return null
     const details: RolPackageDetails = {
@@ -247,7 +246,6 @@ export class PackageFederation {
   }
 
   private async createResourceFor(record: DataPackageRecord): Promise<RolMessage | null> {
-    if (!this.o.packages.byId(record.id)) return null
     const prepared = await this.prepare(record)
     if (!prepared) return null
     return createResourceRol(
@@ -270,9 +268,11 @@ export class PackageFederation {
 
   /**
    * The bytes a peer receives: without blocked zip entries (TAK's fileFilter), and none at all above the size limit
-   * (TAK skips the attachment too). Null when the package itself has a blocked extension or cannot be read as a zip.
+   * (TAK skips the attachment too). Null when the package has been removed (messages to peers are built when their
+   * turn comes, maybe well after they were queued), has a blocked extension, or cannot be read as a zip.
    */
   private async prepare(record: DataPackageRecord): Promise<Prepared | null> {
+    if (!this.o.packages.byId(record.id)) return null
     const blocked = this.o.blockedExtensions()
     if (isBlocked(record.name, blocked)) return null
     if (record.size > this.o.maxRolBytes()) return { hash: record.hash, bytes: null, removed: [] }

@@ -23,7 +23,7 @@ import { packagesArea } from '../../gateway/packages/index.ts'
 import { createResourceRol } from '../../gateway/packages/rol.ts'
 import { zipOf } from '../support/zip.ts'
 import { DeviceClient } from '../support/device-client.ts'
-import { enrollIdentity } from '../support/devices.ts'
+import { enrollIdentity, pli, until } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { testPki, type TestPki } from '../support/pki.ts'
 
@@ -91,24 +91,11 @@ function qualifyTypeNames(files: FileProto[]): void {
   }
 }
 
-function pli(uid: string, callsign: string, remark: string): string {
-  const now = new Date()
-  const stale = new Date(now.getTime() + 120_000)
-  return (
-    `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="34.25" lon="-117.5" hae="20" ce="9.9" le="12"/><detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><remarks>${remark}</remarks></detail></event>`
-  )
-}
+/** A position with a remark (our devices' positions carry a sequence number there). */
+const HERE = { lat: 34.25, lon: -117.5 }
+const position = (uid: string, callsign: string, remark: string): string => pli(uid, callsign, HERE, remark)
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
-async function until(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
 
 /** The methods this test calls, as Connect names them (a client over a DescService is not typed per method). */
 interface FederatedChannelClient {
@@ -143,7 +130,7 @@ describe('our federation server with a Connect for Node federate', () => {
     await t.ok('addExternalPeer', { networkId: network.id, fingerprint: tak.pki.federation!.fingerprint, displayName: 'Connect federate' }, admin)
     const identity = await enrollIdentity(t, admin, network.id, 'BLUE-1')
     device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
-    device.send(pli('BLUE-1-UID', 'BLUE-1', 'hello'))
+    device.send(position('BLUE-1-UID', 'BLUE-1', 'hello'))
 
     const port = takFederationArea(t.services)!.port
     const transport = createGrpcTransport({
@@ -197,11 +184,11 @@ describe('our federation server with a Connect for Node federate', () => {
   it('reads a burst of our events (framed by us and gathered per turn, direct-writes.ts) in order and intact', async () => {
     const count = 2000
     const before = received.length
-    for (let i = 0; i < count; i++) device.send(pli('BLUE-1-UID', 'BLUE-1', `burst-${i}`))
+    for (let i = 0; i < count; i++) device.send(position('BLUE-1-UID', 'BLUE-1', `burst-${i}`))
     await until(() => received.length - before >= count, 15_000, `${count} events`)
     const burst = received.slice(before).filter((e) => e.other.includes('burst-'))
     expect(burst.map((e) => Number(/burst-(\d+)/.exec(e.other)![1]))).toEqual(Array.from({ length: count }, (_, i) => i))
-    expect(burst.every((e) => e.uid === 'BLUE-1-UID' && e.lat === 34.25 && e.other.includes('callsign="BLUE-1"'))).toBe(true)
+    expect(burst.every((e) => e.uid === 'BLUE-1-UID' && e.lat === HERE.lat && e.other.includes('callsign="BLUE-1"'))).toBe(true)
   })
 
   it("delivers the Connect federate's events to our device in order", async () => {
@@ -218,12 +205,11 @@ describe('our federation server with a Connect for Node federate', () => {
         }
       }
     }
-    const sent = client.serverEventStream(events(), { signal: abort.signal }).catch(() => null)
+    void client.serverEventStream(events(), { signal: abort.signal }).catch(() => {})
     await until(() => device.received.filter((e) => e.uid === 'CONNECT-1').length >= count, 10_000, 'the federate events')
     const got = device.received.filter((e) => e.uid === 'CONNECT-1')
     expect(got.map((e) => Number(/from-connect-(\d+)/.exec(e.detailXml)![1]))).toEqual(Array.from({ length: count }, (_, i) => i))
     expect(got[0]!.point).toMatchObject({ lat: 35.5, lon: -116.25 })
-    void sent
   })
 })
 
@@ -319,7 +305,7 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     networkId = network.id
     const identity = await enrollIdentity(t, admin, network.id, 'RED-1')
     device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
-    device.send(pli('RED-1-UID', 'RED-1', 'hello'))
+    device.send(position('RED-1-UID', 'RED-1', 'hello'))
     peerId = (
       await t.ok(
         'addExternalPeer',
@@ -342,7 +328,7 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     const fed = takFederationArea(t.services)!
     await until(() => fed.status(peerId).connected && healthChecks > 0, 15_000, 'the dialer to connect')
     const count = 2000
-    for (let i = 0; i < count; i++) device.send(pli('RED-1-UID', 'RED-1', `dialer-${i}`))
+    for (let i = 0; i < count; i++) device.send(position('RED-1-UID', 'RED-1', `dialer-${i}`))
     await until(() => fromUs.filter((e) => e.other.includes('dialer-')).length >= count, 15_000, `${count} events at the server`)
     const burst = fromUs.filter((e) => e.other.includes('dialer-'))
     expect(burst.map((e) => Number(/dialer-(\d+)/.exec(e.other)![1]))).toEqual(Array.from({ length: count }, (_, i) => i))

@@ -40,13 +40,14 @@ export async function identityFromEnrollment(callsign: string, enrolled: EnrollA
 }
 
 /** A position report (PLI) as ATAK sends it through a server. */
-export function pli(uid: string, callsign: string, point: { lat: number; lon: number } = { lat: 34.1, lon: -117.2 }): string {
+export function pli(uid: string, callsign: string, point: { lat: number; lon: number } = { lat: 34.1, lon: -117.2 }, remarks?: string): string {
   const now = new Date()
   const stale = new Date(now.getTime() + 120_000)
   return (
     `<event version="2.0" uid="${uid}" type="a-f-G-U-C" how="m-g" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
     `<point lat="${point.lat}" lon="${point.lon}" hae="20" ce="9.9" le="9999999"/>` +
-    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/></detail></event>`
+    `<detail><contact callsign="${callsign}" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/>` +
+    `${remarks === undefined ? '' : `<remarks>${remarks}</remarks>`}</detail></event>`
   )
 }
 
@@ -61,10 +62,10 @@ export function directMessage(uid: string, callsign: string, text = 'meet at the
   )
 }
 
-export async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+export async function until(check: () => boolean, timeoutMs = 5000, what = 'a condition'): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!check()) {
-    if (Date.now() > end) throw new Error('Condition not met in time')
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
 }

@@ -158,12 +158,6 @@ export class TakFederate extends EventEmitter {
     this.rolIn?.pause()
   }
 
-  /** Read ClientROLStream again. */
-  releaseRol(): void {
-    this.rolHeld = false
-    this.rolIn?.resume()
-  }
-
   /** Resolves once ServerEventStream is open (SERVING arrived). */
   async serving(timeoutMs = 5000): Promise<void> {
     if (this.eventOut) return

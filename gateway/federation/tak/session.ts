@@ -214,7 +214,7 @@ export class PeerSession implements Endpoint {
     return this.rol.send({
       key: pending.key,
       build: async () => {
-        const rol = this.ended ? null : await pending.build()
+        const rol = await pending.build()
         return rol && this.toWire(rol)
       },
       onSent: async () => {

@@ -37,6 +37,8 @@ describe('withInboundEventLimit', () => {
       expect(limited.definition[name]!.path).toBe(method.path)
       if (!['ClientEventStream', 'ServerEventStream', 'SendOneEvent'].includes(name)) expect(limited.definition[name]).toBe(method)
     }
-    expect(typeof limited.Client).toBe('function')
+    // The dialing side's client reads peers' events through the limited deserializers too.
+    expect(limited.Client.service).toBe(limited.definition)
+    expect(limited.Client.service.ClientEventStream!.responseDeserialize).not.toBe(base.definition.ClientEventStream!.responseDeserialize)
   })
 })

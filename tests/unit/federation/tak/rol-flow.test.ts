@@ -6,13 +6,10 @@ import { PassThrough, Readable, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { readRolInOrder, RolSender, ROL_READ_AHEAD, type OutgoingRol, type RolStream } from '../../../../gateway/federation/tak/rol-flow.ts'
 import type { RolMessageWire } from '../../../../gateway/federation/tak/proto.ts'
+import { until } from '../../../support/devices.ts'
 
 const KiB = 1024
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 2))
-  if (!condition()) throw new Error(`timed out waiting for ${what}`)
-}
 
 /**
  * An object-mode stream (as grpc-js's) whose writes complete only when the test says so, as HTTP/2 under flow
@@ -91,7 +88,7 @@ describe('RolSender', () => {
     const stream = new HeldStream()
     const { rol, rec } = sender(() => stream)
     for (let i = 0; i < 10; i++) rol.send(item(rec, `p${i}`, 24 * KiB))
-    await until(() => stream.written.length === 3, 'three writes')
+    await until(() => stream.written.length === 3, 1000, 'three writes')
     await tick()
     // 24 + 24 < 64 KiB: a third goes; 72 KiB is past the budget, so nothing more is built.
     expect(rec.built).toEqual(['p0', 'p1', 'p2'])
@@ -99,13 +96,13 @@ describe('RolSender', () => {
     expect(rec.sent).toEqual([])
 
     await stream.complete(1)
-    await until(() => stream.written.length === 4, 'the next write')
+    await until(() => stream.written.length === 4, 1000, 'the next write')
     await tick()
     expect(rec.built).toEqual(['p0', 'p1', 'p2', 'p3'])
     expect(rec.sent).toEqual(['p0'])
 
     await stream.complete(9)
-    await until(() => rec.sent.length === 10, 'all sent')
+    await until(() => rec.sent.length === 10, 1000, 'all sent')
     expect(stream.written.map((m) => /"name":"(\w+)"/.exec(m.program)![1])).toEqual(rec.built)
     expect(rec.sent).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8', 'p9'])
     expect(rol.backlog()).toEqual({ messages: 0, bytes: 0 })
@@ -117,11 +114,11 @@ describe('RolSender', () => {
     const { rol, rec } = sender(() => stream, 64 * KiB)
     rol.send(item(rec, 'big', 1024 * KiB))
     rol.send(item(rec, 'small', 1 * KiB))
-    await until(() => stream.written.length === 1, 'the big one')
+    await until(() => stream.written.length === 1, 1000, 'the big one')
     await tick()
     expect(rec.built).toEqual(['big'])
     await stream.complete()
-    await until(() => stream.written.length === 2, 'the small one')
+    await until(() => stream.written.length === 2, 1000, 'the small one')
   })
 
   it('waits for the stream to open', async () => {
@@ -134,7 +131,7 @@ describe('RolSender', () => {
     expect(rol.backlog().messages).toBe(2)
     stream = new HeldStream()
     rol.pump()
-    await until(() => stream!.written.length === 2, 'both written')
+    await until(() => stream!.written.length === 2, 1000, 'both written')
     expect(rec.built).toEqual(['a', 'b'])
   })
 
@@ -152,16 +149,16 @@ describe('RolSender', () => {
       },
       onSent: () => void rec.sent.push('p1')
     })
-    await until(() => rec.built.length === 1, 'the build')
+    await until(() => rec.built.length === 1, 1000, 'the build')
     await tick()
     expect(first.written).toEqual([])
     expect(rol.backlog().messages).toBe(1)
     expect(rol.send(item(rec, 'dup', 10, 'create:p1'))).toBe(false)
     stream = new HeldStream()
     rol.pump()
-    await until(() => stream!.written.length === 1, 'written to the new stream')
+    await until(() => stream!.written.length === 1, 1000, 'written to the new stream')
     await stream.complete()
-    await until(() => rec.sent.length === 1, 'sent')
+    await until(() => rec.sent.length === 1, 1000, 'sent')
     expect(rec.built).toEqual(['p1', 'p1'])
     expect(rec.drops).toEqual({})
   })
@@ -171,13 +168,13 @@ describe('RolSender', () => {
     const { rol, rec } = sender(() => stream)
     expect(rol.send(item(rec, 'd1', 10, 'disperse:x'))).toBe(true)
     expect(rol.send(item(rec, 'd2', 10, 'disperse:x'))).toBe(false)
-    await until(() => stream.written.length === 1, 'the first')
+    await until(() => stream.written.length === 1, 1000, 'the first')
     expect(rol.send(item(rec, 'd3', 10, 'disperse:x'))).toBe(false)
     await stream.complete()
-    await until(() => rec.sent.length === 1, 'sent')
+    await until(() => rec.sent.length === 1, 1000, 'sent')
     await tick()
     expect(rol.send(item(rec, 'd4', 10, 'disperse:x'))).toBe(true)
-    await until(() => stream.written.length === 2, 'the second')
+    await until(() => stream.written.length === 2, 1000, 'the second')
     expect(rec.built).toEqual(['d1', 'd4'])
   })
 
@@ -187,7 +184,7 @@ describe('RolSender', () => {
     let finishRecording: () => void = () => {}
     const recording = new Promise<void>((resolve) => (finishRecording = resolve))
     rol.send({ key: 'create:p1', build: async () => message('p1', 10), onSent: () => recording })
-    await until(() => stream.written.length === 1, 'written')
+    await until(() => stream.written.length === 1, 1000, 'written')
     await stream.complete()
     await tick()
     expect(rol.send(item(rec, 'again', 10, 'create:p1'))).toBe(false)
@@ -201,14 +198,18 @@ describe('RolSender', () => {
     const stream = new HeldStream()
     const { rol, rec } = sender(() => stream, 16 * KiB)
     for (let i = 0; i < 5; i++) rol.send(item(rec, `p${i}`, 16 * KiB))
-    await until(() => stream.written.length === 1, 'one write')
+    await until(() => stream.written.length === 1, 1000, 'one write')
     rol.close()
     expect(rec.drops).toEqual({ closed: 4 })
     expect(rol.send(item(rec, 'late', 10))).toBe(false)
     expect(rec.drops).toEqual({ closed: 5 })
-    stream.destroy()
+    // The one already handed over still completes (it went); none of the dropped ones is built or written after it.
+    await stream.complete()
     await tick()
-    expect(rec.sent).toEqual([])
+    await tick()
+    expect(rec.sent).toEqual(['p0'])
+    expect(rec.built).toEqual(['p0'])
+    expect(stream.written).toHaveLength(1)
   })
 
   it('refuses past the waiting limit, counted as full', () => {
@@ -224,7 +225,7 @@ describe('RolSender', () => {
     rol.send({ key: null, build: async () => Promise.reject(new Error('zip unreadable')) })
     rol.send({ key: null, build: async () => null })
     rol.send(item(rec, 'ok', 10))
-    await until(() => stream.written.length === 1, 'the good one')
+    await until(() => stream.written.length === 1, 1000, 'the good one')
     expect(rec.errors).toEqual(['zip unreadable'])
     expect(rec.built).toEqual(['ok'])
   })
@@ -251,11 +252,11 @@ describe('readRolInOrder', () => {
       () => {}
     )
     for (let i = 0; i < 30; i++) stream.write(i)
-    await until(() => handled.length === 30, 'all handled')
+    await until(() => handled.length === 30, 1000, 'all handled')
     expect(handled).toEqual(Array.from({ length: 30 }, (_, i) => i))
     expect(most).toBe(1)
     expect(pausedWhileHandling).toBe(true)
-    await until(() => !stream.isPaused(), 'the stream to flow again')
+    await until(() => !stream.isPaused(), 1000, 'the stream to flow again')
   })
 
   it('reads no further ahead than ROL_READ_AHEAD while a message is being handled (a grpc-js stream would read 16)', async () => {
@@ -279,7 +280,7 @@ describe('readRolInOrder', () => {
       },
       () => {}
     )
-    await until(() => handled.length === 40, 'all handled')
+    await until(() => handled.length === 40, 1000, 'all handled')
     expect(handled).toEqual(Array.from({ length: 40 }, (_, i) => i))
     expect(mostAhead).toBeLessThanOrEqual(ROL_READ_AHEAD + 1)
   })
