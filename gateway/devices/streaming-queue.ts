@@ -6,11 +6,12 @@ import type { Writable } from 'node:stream'
 import { immediateScheduler, type Flushable, type FlushRequester } from './flush-scheduler.ts'
 
 export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576
-/** Bytes we let the socket itself hold before we stop writing and wait for 'drain'. */
+/**
+ * Bytes we let the socket itself hold before we stop writing and wait for 'drain'. A batch fills only the room left
+ * under it (plus the frame that crosses it), so queue + socket stay within the cap give or take one frame, and a long
+ * backlog never becomes one huge buffer.
+ */
 const SOCKET_HIGH_WATER = 128 * 1024
-/** One write carries at most this much, so a long backlog does not become one huge buffer. */
-const MAX_BATCH_BYTES = 256 * 1024
-
 
 export class SendQueue implements Flushable {
   // Two parallel arrays rather than one object per frame: a backed-up receiver holds frames for hundreds of ms, and
@@ -82,7 +83,8 @@ export class SendQueue implements Flushable {
     while (this.head < this.frames.length && this.socket.writableLength < SOCKET_HIGH_WATER) {
       const batch: Buffer[] = []
       let size = 0
-      while (this.head < this.frames.length && size < MAX_BATCH_BYTES) {
+      const room = SOCKET_HIGH_WATER - this.socket.writableLength
+      while (this.head < this.frames.length && size < room) {
         const bytes = this.frames[this.head++]
         if (!bytes) continue
         batch.push(bytes)

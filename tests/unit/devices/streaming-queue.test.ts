@@ -70,4 +70,21 @@ describe('SendQueue', () => {
     expect(queue.push(Buffer.alloc(6000), false)).toBe(false)
     expect(queue.drops).toBe(5 + 1 + 1)
   })
+  it('keeps queue + socket within the cap (give or take one frame) while the socket takes writes it never sends', async () => {
+    // Unlike stuckSocket(), write() keeps saying yes (a 4 MiB mark), so only the queue's own limits hold the bytes.
+    const socket = new Writable({ highWaterMark: 4 * 1_048_576, write: () => {} })
+    const cap = 512 * 1024
+    const frame = 1024
+    const queue = new SendQueue(socket, cap)
+    let most = 0
+    for (let i = 0; i < 3000; i++) {
+      queue.push(Buffer.alloc(frame, i % 256), true)
+      if (i % 50 === 49) await tick()
+      most = Math.max(most, queue.heldBytes)
+    }
+    await tick()
+    most = Math.max(most, queue.heldBytes)
+    expect(socket.writableLength).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(cap + frame)
+  })
 })
