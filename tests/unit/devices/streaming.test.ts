@@ -9,6 +9,7 @@ import { authorizeByFingerprint, startStreamingListener, type DeviceIdentity, ty
 import { createLogger } from '../../../gateway/log.ts'
 import { testPki, type TestPki } from '../../support/pki.ts'
 import { DeviceClient } from '../../support/device-client.ts'
+import { until } from '../../support/devices.ts'
 
 const quiet = createLogger(() => {}, true)
 
@@ -78,13 +79,6 @@ async function takClient(name: string): Promise<TAK> {
 }
 
 const uidOf = (cot: { raw: { event: { _attributes: { uid: string } } } }): string => cot.raw.event._attributes.uid
-const until = async (check: () => boolean, timeoutMs = 5000): Promise<void> => {
-  const end = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > end) throw new Error('Condition not met in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
 
 beforeAll(async () => {
   pki = await testPki()

@@ -11,7 +11,7 @@ import { zipOf } from '../../../support/zip.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
-import { directMessage, enrollIdentity } from '../../../support/devices.ts'
+import { directMessage, enrollIdentity, until } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
 
 const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
@@ -37,13 +37,6 @@ function pli(uid: string, callsign: string, remark: string): string {
 
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`)
-    await settle(25)
-  }
-}
 
 async function side(federateId: string, callsign: string): Promise<Side> {
   const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
@@ -94,7 +87,7 @@ describe('two Fedgates over TAK federation v2', () => {
         b.admin
       )
     ).id
-    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'both sides connected')
+    await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'both sides connected')
   })
 
   afterAll(async () => {
@@ -111,11 +104,11 @@ describe('two Fedgates over TAK federation v2', () => {
     expect(await crosses(a, b, 4000)).toBe(true)
     expect(await crosses(b, a, 4000)).toBe(true)
     // Each side learned the other's device as a contact, so direct messages can find it.
-    await waitUntil(() => b.fed.sessionsOf(b.peerId)[0]!.remoteContacts.get('ALPHA-UID') === 'ALPHA', 3000, 'ALPHA as a contact on B')
-    await waitUntil(() => a.fed.sessionsOf(a.peerId)[0]!.remoteContacts.get('BRAVO-UID') === 'BRAVO', 3000, 'BRAVO as a contact on A')
+    await until(() => b.fed.sessionsOf(b.peerId)[0]!.remoteContacts.get('ALPHA-UID') === 'ALPHA', 3000, 'ALPHA as a contact on B')
+    await until(() => a.fed.sessionsOf(a.peerId)[0]!.remoteContacts.get('BRAVO-UID') === 'BRAVO', 3000, 'BRAVO as a contact on A')
     const received = await b.device.waitFor((e) => e.uid === 'ALPHA-UID')
     expect(received.point).toEqual({ lat: 1.5, lon: 2.5, hae: 3, ce: 4, le: 5 })
-    await waitUntil(() => a.fed.status(a.peerId).outPerSecond > 0 && b.fed.status(b.peerId).inPerSecond > 0, 3000, 'rates')
+    await until(() => a.fed.status(a.peerId).outPerSecond > 0 && b.fed.status(b.peerId).inPerSecond > 0, 3000, 'rates')
   })
 
   it('carries a direct message to the named device on the other side (contacts, ptpCallsigns, dest)', async () => {
@@ -207,7 +200,7 @@ describe('two Fedgates over TAK federation v2', () => {
     await settle(300)
     sending = false
     await sender
-    await waitUntil(() => flow().length === sent, 3000, 'every position')
+    await until(() => flow().length === sent, 3000, 'every position')
     clearInterval(sampler)
     expect(stored).toBe(true)
     expect(flow()).toEqual(Array.from({ length: sent }, (_, i) => i))
@@ -240,10 +233,10 @@ describe('two Fedgates over TAK federation v2', () => {
   it('reconnects after the accepting side restarts', async () => {
     const port = a.fed.port
     await a.fed.stop()
-    await waitUntil(() => !b.fed.status(b.peerId).connected, 5000, 'B noticing the drop')
+    await until(() => !b.fed.status(b.peerId).connected, 5000, 'B noticing the drop')
     expect(await crosses(b, a, 500)).toBe(false)
     a.fed = await startTakFederation(a.t.services, { router: a.t.services.router!, pki: a.t.services.pki, host: '127.0.0.1', port, statusIntervalMs: 100 })
-    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the reconnection')
+    await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the reconnection')
     expect(await crosses(b, a, 3000)).toBe(true)
     expect(await crosses(a, b, 3000)).toBe(true)
   })
@@ -255,7 +248,7 @@ describe('two Fedgates over TAK federation v2', () => {
       await s.fed.stop()
       s.fed = await startTakFederation(s.t.services, { router: s.t.services.router!, pki: s.t.services.pki, host: '127.0.0.1', port, redial: FAST_REDIAL, healthIntervalMs: 300, statusIntervalMs: 100 })
     }
-    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link')
+    await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link')
     // A is told to dial B while B's connection to A is up: A stands by instead of opening a second one.
     await a.t.ok('updateExternalPeer', { id: a.peerId, dial: { address: '127.0.0.1', port: b.fed.port } }, a.admin)
     let before = [connects(a), connects(b)]
@@ -265,7 +258,7 @@ describe('two Fedgates over TAK federation v2', () => {
 
     // Both start at once, each dialing the other: they settle on one connection and stay there.
     await Promise.all([restart(a), restart(b)])
-    await waitUntil(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link after both restarted')
+    await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link after both restarted')
     await settle(1000)
     before = [connects(a), connects(b)]
     await settle(3000) // ten health intervals, ten redial delays
@@ -284,7 +277,7 @@ describe('two Fedgates over TAK federation v2', () => {
       { networkId: b.networkId, fingerprint: wrong, displayName: 'Impostor', dial: { address: '127.0.0.1', port: a.fed.port } },
       b.admin
     )
-    await waitUntil(() => (b.fed.status(peer.id).lastError ?? '').includes('presented certificate'), 5000, 'the mismatch error')
+    await until(() => (b.fed.status(peer.id).lastError ?? '').includes('presented certificate'), 5000, 'the mismatch error')
     expect(b.fed.status(peer.id).connected).toBe(false)
     await b.t.ok('removeExternalPeer', { id: peer.id }, b.admin)
   })
