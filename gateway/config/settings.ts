@@ -24,8 +24,11 @@ export interface Settings {
     /** Largest CoT event or unframed buffer accepted from a device, in bytes. Default 1 MiB. */
     MaxEventBytes: number
     /**
-     * A device connection that sends nothing (not even a ping) for this long is closed as half-open. ATAK pings after
-     * 15 s of silence, so the default of 45 s is about two of its ping intervals plus slack. Default 45.
+     * A device connection that sends nothing (not even a ping) for this long is closed as half-open when nothing has
+     * reached it from us for as long either (ATAK pings after 15 s without receiving anything, so 45 s is two of its
+     * ping intervals plus slack), or what we write to it has not drained for as long. A device that keeps receiving
+     * may stay silent until its next position report (180 s when stationary); it is dropped only after 10 minutes of
+     * silence. Default 45.
      */
     IdleTimeoutSeconds: number
   }

@@ -26,6 +26,11 @@ export class SendQueue implements Flushable {
   private closed = false
   queuedBytes = 0
   drops = 0
+  /**
+   * When bytes were last handed to the socket (ms since the epoch; 0 = never). Nothing is handed over while the
+   * socket waits for 'drain', so a receiver that stopped taking what we write stops this clock too.
+   */
+  lastWriteAt = 0
 
   /**
    * @param maxBytes cap for this queue plus what the socket buffers
@@ -62,6 +67,11 @@ export class SendQueue implements Flushable {
     return true
   }
 
+  /** Whether the socket holds back what we wrote until it drains. */
+  get stalled(): boolean {
+    return this.waitingForDrain
+  }
+
   /** Bytes held for this receiver: our queue and the socket's own buffer. */
   get heldBytes(): number {
     return this.queuedBytes + this.socket.writableLength
@@ -93,6 +103,7 @@ export class SendQueue implements Flushable {
       frames += batch.length
       this.queuedBytes -= size
       if (batch.length === 0) break
+      this.lastWriteAt = Date.now()
       if (!this.writeBatch(batch, size)) {
         this.waitingForDrain = true
         break

@@ -34,7 +34,10 @@ export interface StreamingOptions {
   maxQueueBytes?: number
   /** When queued frames are written: at once when quiet, gathered per tick when busy (flush-scheduler.ts). */
   flushPolicy?: FlushPolicy
-  /** A connection that sends nothing for this long is closed (ATAK pings every 4.5 s when idle). Default 60 s; 0 = never. */
+  /**
+   * A connection silent for this long while nothing reaches it from us (or what we write stops draining) is closed as
+   * half-open; see goneBecause. Default 60 s; 0 = never.
+   */
   idleTimeoutMs?: number
   /** Map a verified client certificate to its device; null = unknown or revoked (the connection is closed at once). */
   authorize(certificate: tls.PeerCertificate): DeviceIdentity | null | Promise<DeviceIdentity | null>
@@ -105,6 +108,34 @@ export function authorizeByFingerprint(devices: () => readonly DeviceFacts[]): S
 
 let nextConnection = 0
 
+/**
+ * Silence from a device that no live one keeps up, whatever we write to it: ATAK sends its position every 180 s when
+ * stationary (dynamicReportingRateStationaryReliable), so three of those.
+ */
+export const MAX_DEVICE_SILENCE_MS = 600_000
+
+/**
+ * Why a connection counts as half-open now, or null while it may be alive. A device that hears nothing from us pings
+ * (ATAK after 15 s without receiving anything, then every 4.5 s), but one that keeps receiving may stay silent until
+ * its next position report, minutes away. So silence is enough only while nothing reaches it from us either: nothing
+ * was written, or what was written has not drained (a vanished peer acknowledges nothing, so its socket backs up and
+ * the queue stops writing to it).
+ */
+export function goneBecause(
+  connection: { lastReceivedAt: number; queue: { lastWriteAt: number; stalled: boolean } },
+  now: number,
+  idleTimeoutMs: number
+): string | null {
+  const silentMs = now - connection.lastReceivedAt
+  if (silentMs < idleTimeoutMs) return null
+  const silent = `sent nothing for ${Math.round(silentMs / 1000)} s`
+  if (now - connection.queue.lastWriteAt >= idleTimeoutMs) {
+    return connection.queue.stalled ? `${silent} and took nothing we wrote in that time` : `${silent} though nothing was written to it (a live device pings)`
+  }
+  if (silentMs >= MAX_DEVICE_SILENCE_MS) return `${silent}, longer than a live device stays silent`
+  return null
+}
+
 class DeviceConnection implements Endpoint {
   readonly id: string
   readonly kind = 'device' as const
@@ -163,7 +194,7 @@ class DeviceConnection implements Endpoint {
     this.socket.on('data', (chunk: Buffer) => this.receive(chunk))
   }
 
-  /** When the device last sent anything; writes to it do not count (a half-open peer still accepts them). */
+  /** When the device last sent anything (writes to it are the queue's lastWriteAt: a half-open peer still takes some). */
   lastReceivedAt = Date.now()
 
   private receive(chunk: Buffer): void {
@@ -368,15 +399,14 @@ export async function startStreamingListener(options: StreamingOptions): Promise
   })
   server.on('error', (error) => options.log.error(`Streaming listener: ${error.message}`))
 
-  // Half-open detection by what the device sends, not by socket activity: our own writes to a vanished phone
-  // would keep a socket timeout from ever firing while its network is busy.
   const idleSweep =
     idleTimeoutMs > 0
       ? setInterval(() => {
-          const cutoff = Date.now() - idleTimeoutMs
+          const now = Date.now()
           for (const connection of [...live.values()]) {
-            if (connection.lastReceivedAt >= cutoff) continue
-            options.log.info(`Device ${connection.deviceId} sent nothing for ${Math.round(idleTimeoutMs / 1000)} s; its connection was closed`)
+            const why = goneBecause(connection, now, idleTimeoutMs)
+            if (why === null) continue
+            options.log.info(`Device ${connection.deviceId}: ${why}; its connection was closed as half-open`)
             connection.socket.destroy()
             closed(connection)
           }
