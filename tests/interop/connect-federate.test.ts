@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import * as protoLoader from '@grpc/proto-loader'
 import { create, createFileRegistry, fromBinary, type DescService } from '@bufbuild/protobuf'
 import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from '@bufbuild/protobuf/wkt'
-import { createClient, type CallOptions } from '@connectrpc/connect'
+import { Code, ConnectError, createClient, type CallOptions } from '@connectrpc/connect'
 import { connectNodeAdapter, createGrpcTransport } from '@connectrpc/connect-node'
 import http2 from 'node:http2'
 import type { AddressInfo } from 'node:net'
@@ -227,6 +227,8 @@ describe('our dialer with a Connect for Node TAK Server', () => {
   /** A mission package the server creates on us over ROL once the session is up. */
   let theirPackage: Buffer
   const stop = new AbortController()
+  /** Set by a test: the server ends the next stream of ours that it reads from, as a TAK Server does with an error. */
+  const endNext = { rol: false, events: false }
 
   const untilAborted = (signal: AbortSignal): Promise<void> =>
     new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })))
@@ -262,7 +264,10 @@ describe('our dialer with a Connect for Node TAK Server', () => {
         await untilAborted(context.signal)
       },
       async serverEventStream(requests: AsyncIterable<{ event?: { uid: string; other: string } }>) {
-        for await (const message of requests) if (message.event) fromUs.push({ uid: message.event.uid, other: message.event.other })
+        for await (const message of requests) {
+          if (endNext.events) throw new ConnectError('events refused', Code.Unavailable)
+          if (message.event) fromUs.push({ uid: message.event.uid, other: message.event.other })
+        }
         return {}
       },
       async *clientROLStream(_request: unknown, context: { signal: AbortSignal }) {
@@ -270,7 +275,11 @@ describe('our dialer with a Connect for Node TAK Server', () => {
         await untilAborted(context.signal)
       },
       async serverROLStream(requests: AsyncIterable<{ program: string; payload: { data: Uint8Array }[] }>) {
-        for await (const message of requests) rolFromUs.push(message)
+        for await (const message of requests) {
+          // Like TAK with a message over its limit: the stream ends with an error, this message unread.
+          if (endNext.rol) throw new ConnectError('message larger than max', Code.ResourceExhausted)
+          rolFromUs.push(message)
+        }
         return {}
       },
       async clientFederateGroupsStream(requests: AsyncIterable<unknown>) {
@@ -358,5 +367,35 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     expect(Buffer.from(created.payload[0]!.data).equals(ours)).toBe(true)
     // What came from the server is never offered back to it (single hop).
     expect(rolFromUs.some((r) => r.program.includes('hq.zip'))).toBe(false)
+  })
+
+  it('when the server ends our data-package stream: nothing more goes there, the session carries on, the peer says why', async () => {
+    const fed = takFederationArea(t.services)!
+    endNext.rol = true
+    const upload = async (name: string): Promise<string> => {
+      const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', [`${name}.txt`]: name })
+      return (await t.ok('uploadDataPackage', { networkId, name: `${name}.zip`, contentBase64: zip.toString('base64') }, admin)).id
+    }
+    await upload('refused')
+    // grpc-js tells a client-streaming call's end only to its callback: the dialer must hear it there.
+    await until(() => (fed.status(peerId).lastError ?? '').includes('data-package stream'), 10_000, 'the ended ROL stream to be reported')
+    expect(fed.status(peerId).lastError).toMatch(/RESOURCE_EXHAUSTED|message larger than max/)
+    const later = await upload('later')
+    await sleep(500)
+    const record = (await t.ok('listDataPackages', { networkId }, admin)).find((p) => p.id === later)!
+    expect(record.sharedWith.some((s) => s.kind === 'peer' && s.id === peerId)).toBe(false)
+    expect(rolFromUs.some((r) => r.program.includes('later.zip') || r.program.includes('refused.zip'))).toBe(false)
+    // CoT still flows both ways on the same session.
+    expect(fed.status(peerId).connected).toBe(true)
+    device.send(position('RED-1-UID', 'RED-1', 'after-rol-ended'))
+    await until(() => fromUs.some((e) => e.other.includes('after-rol-ended')), 10_000, 'an event after the ROL stream ended')
+  })
+
+  it('when the server ends our event stream, the session is over (the dialer hears it and will dial again)', async () => {
+    const fed = takFederationArea(t.services)!
+    endNext.events = true
+    device.send(position('RED-1-UID', 'RED-1', 'refused-event'))
+    await until(() => !fed.status(peerId).connected, 10_000, 'the session to end')
+    expect(fed.status(peerId).lastError).toMatch(/event stream/)
   })
 })

@@ -196,13 +196,23 @@ export class PeerDialer {
     attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
     attempt.healthTimer.unref()
 
-    // d. ServerROLStream: ROL we send them, opened now and kept open.
-    const rolOut = c.ServerROLStream!((err: grpc.ServiceError | null) => void err) as grpc.ClientWritableStream<unknown>
+    // d. ServerROLStream: ROL we send them, opened now and kept open. grpc-js reports the end of a client-streaming
+    // call only to its callback (no 'error' event), and would still complete writes into the finished call: so when
+    // the remote ends it (a package over its message limit, say), nothing more is written there and no package counts
+    // as shared. The session goes on for CoT; packages wait for the next session (redialling now would only send the
+    // same package into the same limit every 15 s).
+    const rolOut = c.ServerROLStream!((err: grpc.ServiceError | null) => {
+      if (attempt.done || attempt.rolOut !== rolOut) return
+      attempt.rolOut = null
+      const reason = `The remote ended our data-package stream${err ? `: ${describe(err)}` : ''}; packages wait for the next session.`
+      this.o.ctx.log.warn(reason)
+      this.o.onError(this.o.peerId, reason)
+    }) as grpc.ClientWritableStream<unknown>
     rolOut.on('error', ignore)
     attempt.rolOut = rolOut
     attempt.calls.push(rolOut)
 
-    // ClientFederateGroupsStream: we map by network, not TAK groups, so it stays open and silent.
+    // ClientFederateGroupsStream: we map by network, not TAK groups, so it stays open and silent (its end is harmless).
     const groupsOut = c.ClientFederateGroupsStream!((err: grpc.ServiceError | null) => void err) as grpc.ClientWritableStream<unknown>
     groupsOut.on('error', ignore)
     attempt.calls.push(groupsOut)
@@ -212,7 +222,10 @@ export class PeerDialer {
   private serving(attempt: Attempt, peer: ExternalPeerRecord): void {
     if (attempt.done || attempt.eventOut) return
     const c = attempt.client as unknown as Record<string, (...args: unknown[]) => unknown>
-    const eventOut = c.ServerEventStream!((err: grpc.ServiceError | null) => void err) as grpc.ClientWritableStream<unknown>
+    // Its end comes only to this callback (client-streaming): our CoT can no longer reach them, so the session is over.
+    const eventOut = c.ServerEventStream!((err: grpc.ServiceError | null) => {
+      this.dropped(attempt, `The remote ended our event stream${err ? `: ${describe(err)}` : ''}.`)
+    }) as grpc.ClientWritableStream<unknown>
     eventOut.on('error', () => {})
     attempt.eventOut = new ClientEventWriter(eventOut, this.o.service.definition.ServerEventStream!.requestSerialize, this.o.maxMessageBytes)
     attempt.calls.push(eventOut)
