@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import protobuf from 'protobufjs'
 import type { CotEvent } from './event.ts'
 import { frameTakMessage } from './framer.ts'
-import { parseEvent, UNKNOWN_METRIC } from './parse.ts'
+import { parseEvent } from './parse.ts'
 import { attrOf, escapeAttr, scanXml, type ScannedElement } from './xml-scan.ts'
 
 const PROTO_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto', 'takmessage.proto')
@@ -39,6 +39,9 @@ export interface TakCotEventProto {
   ce?: number
   le?: number
   detail?: TakDetailProto
+  caveat?: string
+  /** The XML attribute is spelled releasableTo. */
+  releaseableTo?: string
 }
 export interface TakMessageProto {
   takControl?: { minProtoVersion?: number; maxProtoVersion?: number; contactUid?: string }
@@ -128,10 +131,12 @@ export function toTakMessage(event: CotEvent): TakMessageProto {
     ce: event.point.ce,
     le: event.point.le
   }
-  for (const name of ['access', 'qos', 'opex'] as const) {
+  for (const name of ['access', 'qos', 'opex', 'caveat'] as const) {
     const value = attrOf(rootElement, name)
     if (value) cotEvent[name] = value
   }
+  const releasableTo = attrOf(rootElement, 'releasableTo')
+  if (releasableTo) cotEvent.releaseableTo = releasableTo
   if (detailIndex !== -1) cotEvent.detail = detail
   return { cotEvent }
 }
@@ -156,7 +161,14 @@ function attrsXml(values: Record<string, unknown>, order: string[]): string {
   return out
 }
 
-/** TakMessage's cotEvent -> the XML bytes and a CotEvent, built once on arrival. Throws on an invalid event. */
+/** Numbers a typed detail element always carries: proto3 leaves out a zero, which still means 0 (a unit at rest). */
+const NUMERIC_ATTRS: Partial<Record<TypedKey, string[]>> = { status: ['battery'], track: ['speed', 'course'] }
+
+/**
+ * TakMessage's cotEvent -> the XML bytes and a CotEvent, built once on arrival. Throws on an invalid event. Proto3
+ * sends no zero, so a number that is absent is 0, as TAK Server's own conversion writes it (hae 0 is sea level, not
+ * "unknown": unknown travels as 999999 itself).
+ */
 export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
   const detail = cot.detail
   let detailXml = ''
@@ -165,16 +177,17 @@ export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
       const value = detail[key]
       if (!value) continue
       const name = TYPED_ELEMENT_OF[key]
-      detailXml += `<${name}${attrsXml(value as Record<string, unknown>, TYPED[name]!.attrs)}/>`
+      const withZeros: Record<string, unknown> = { ...value }
+      for (const attr of NUMERIC_ATTRS[key] ?? []) withZeros[attr] ??= 0
+      detailXml += `<${name}${attrsXml(withZeros, TYPED[name]!.attrs)}/>`
     }
     detailXml += detail.xmlDetail ?? ''
   }
-  const num = (n: number | undefined, fallback: number): number => (typeof n === 'number' && Number.isFinite(n) ? n : fallback)
+  const num = (n: number | undefined): number => (typeof n === 'number' && Number.isFinite(n) ? n : 0)
   const xml =
-    `<event version="2.0"${attrsXml(cot as Record<string, unknown>, ['uid', 'type', 'how', 'access', 'qos', 'opex'])}` +
+    `<event version="2.0"${attrsXml({ ...cot, releasableTo: cot.releaseableTo }, ['uid', 'type', 'how', 'access', 'qos', 'opex', 'caveat', 'releasableTo'])}` +
     ` time="${isoOf(cot.sendTime)}" start="${isoOf(cot.startTime)}" stale="${isoOf(cot.staleTime)}">` +
-    `<point lat="${num(cot.lat, 0)}" lon="${num(cot.lon, 0)}" hae="${num(cot.hae, UNKNOWN_METRIC)}" ` +
-    `ce="${num(cot.ce, UNKNOWN_METRIC)}" le="${num(cot.le, UNKNOWN_METRIC)}"/>` +
+    `<point lat="${num(cot.lat)}" lon="${num(cot.lon)}" hae="${num(cot.hae)}" ce="${num(cot.ce)}" le="${num(cot.le)}"/>` +
     (detail ? `<detail>${detailXml}</detail>` : '') +
     '</event>'
   return parseEvent(Buffer.from(xml))

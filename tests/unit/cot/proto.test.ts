@@ -52,6 +52,37 @@ describe('TAK protocol v1', () => {
     expect(back.detailXml).toContain('<uid Droid="Zoë"/><remarks>seq 1</remarks>')
   })
 
+  it('reads an absent number as 0, as proto3 means it (a unit at rest at sea level keeps its zeros)', () => {
+    const atRest = pli.replace('hae="12.5" ce="9.9"', 'hae="0" ce="0"').replace('battery="88"', 'battery="0"').replace('speed="1.5" course="270"', 'speed="0" course="0"')
+    const message = toTakMessage(parseEvent(Buffer.from(atRest)))
+    // A proto3 encoder (ATAK's commo, C++ protobuf) leaves every zero out; protobufjs writes what is set, so unset them.
+    const cot = message.cotEvent!
+    delete cot.hae
+    delete cot.ce
+    cot.detail!.track = {}
+    cot.detail!.status = {}
+    const decoded = decodeTakMessage(encodeTakMessage(message)).cotEvent!
+    expect(decoded.hae).toBeUndefined()
+    expect(decoded.detail!.track).toEqual({})
+    const back = fromTakCotEvent(decoded)
+    expect(back.point).toEqual({ lat: 51.5, lon: -0.12, hae: 0, ce: 0, le: 9999999 })
+    expect(back.detailXml).toContain('<track speed="0" course="0"/>')
+    expect(back.detailXml).toContain('<status battery="0"/>')
+    // "Unknown" travels as the number itself.
+    const unknown = fromTakCotEvent(decodeTakMessage(encodeTakMessage(toTakMessage(parseEvent(Buffer.from(pli.replace('hae="12.5"', 'hae="999999"')))))).cotEvent!)
+    expect(unknown.point.hae).toBe(999999)
+  })
+
+  it('carries the security marks caveat and releasableTo (fields 16 and 17 of TAK Server\'s CotEvent) both ways', () => {
+    const marked = pli.replace('access="Undefined"', 'access="Undefined" caveat="FOUO" releasableTo="USA GBR"')
+    const cot = toTakMessage(parseEvent(Buffer.from(marked))).cotEvent!
+    expect(cot).toMatchObject({ caveat: 'FOUO', releaseableTo: 'USA GBR' })
+    const back = fromTakCotEvent(decodeTakMessage(encodeTakMessage({ cotEvent: cot })).cotEvent!)
+    const head = back.xml.toString().slice(0, back.xml.indexOf('>'))
+    expect(head).toContain('caveat="FOUO"')
+    expect(head).toContain('releasableTo="USA GBR"')
+  })
+
   it('decodes a control-only TakMessage', () => {
     const bytes = encodeTakMessage({ takControl: { minProtoVersion: 1, maxProtoVersion: 1, contactUid: 'x' } })
     expect(decodeTakMessage(bytes)).toEqual({ takControl: { minProtoVersion: 1, maxProtoVersion: 1, contactUid: 'x' } })
