@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { deleteEvent, pongEvent, protocolOfferEvent, protocolResponseEvent, requestedProtocolVersion } from '../cot/build.ts'
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
 import { DEFAULT_MAX_EVENT_BYTES, ProtoStreamFramer, XmlStreamFramer } from '../cot/framer.ts'
-import { CotParseError, parseEvent } from '../cot/parse.ts'
+import { CotParseError, isPositionReport, parseEvent } from '../cot/parse.ts'
 import { decodeTakMessage, fromTakCotEvent, protoFrameOf } from '../cot/proto.ts'
 import type { Logger } from '../log.ts'
 import type { DeviceRecord } from '../store/schema.ts'
@@ -265,8 +265,10 @@ class DeviceConnection implements Endpoint {
       else if (event.type === 't-x-takp-q') this.negotiate(event)
       return
     }
-    const position = event.type.startsWith('a-') && event.callsign !== null
-    if (position && event.uid !== this.uid && (this.uid === null || event.endpoint)) {
+    // The device's own report is the one with <contact endpoint> (TAK Server binds to it the same way); a marker it
+    // places (an a- event with a callsign, no endpoint) never becomes its identity, nor is deleted when it leaves.
+    const position = isPositionReport(event)
+    if (position && event.uid !== this.uid) {
       // Identity from the first position report (and a later one if the device changes uid).
       this.uid = event.uid
       this.callsign = event.callsign

@@ -193,6 +193,28 @@ describe('streaming listener with our test client', () => {
     await until(() => listener.presence.get('dev-Alpha')?.online === false)
   })
 
+  it('takes only a report with <contact endpoint> as the device itself: a marker it placed is never deleted when it leaves', async () => {
+    const marker = (uid: string): string => pli(uid, 'Hostile').replace('type="a-f-G-U-C"', 'type="a-h-G"').replace(' endpoint="*:-1:stcp"', '')
+    const alpha = await client('Alpha')
+    const echo = await client('Echo')
+    const bravo = await client('Bravo')
+    await bravo.waitFor((e) => e.type === 't-x-takp-v') // attached: markers are not replayed to late joiners
+    echo.send(marker('MARKER-ECHO')) // all it ever sends
+    alpha.send(marker('MARKER-ALPHA')) // first, before its own report
+    alpha.send(pli('ANDROID-ALPHA', 'Alpha', 3))
+    await bravo.waitFor((e) => e.uid === 'ANDROID-ALPHA')
+    await bravo.waitFor((e) => e.uid === 'MARKER-ECHO')
+    await echo.close()
+    await alpha.close()
+    await until(() => listener.presence.get('dev-Echo')?.online === false && listener.presence.get('dev-Alpha')?.online === false)
+    // Both are gone (a delete is published as a connection closes); Bravo's pong comes after anything sent before it.
+    const now = new Date().toISOString()
+    bravo.send(`<event version="2.0" uid="ANDROID-BRAVO-ping" type="t-x-c-t" how="m-g" time="${now}" start="${now}" stale="${now}"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>`)
+    await bravo.waitFor((e) => e.type === 't-x-c-t-r')
+    const deletes = bravo.received.filter((e) => e.type === 't-x-d-d').map((e) => /<link uid="([^"]+)"/.exec(e.detailXml)![1])
+    expect(deletes).toEqual(['ANDROID-ALPHA'])
+  })
+
   it('a device sending thousands of events at once yields after a budget per turn; every event is routed, in order', async () => {
     const alpha = await client('Alpha')
     const bravo = await client('Bravo')
