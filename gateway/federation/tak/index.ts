@@ -51,10 +51,14 @@ export interface TakFederation {
 }
 
 const MAX_REJECTED = 200
-/** grpc-js receives 4 MiB by default; TAK sends up to 256 MiB. We allow the largest package plus room, within TAK's cap. */
-function messageLimit(services: Services): number {
-  return Math.min(MAX_FRAME_SIZE, Math.max(16 * 1_048_576, services.settings.Packages.MaxBytes + 4 * 1_048_576))
-}
+/**
+ * grpc-js receives 4 MiB by default; TAK sends ROL messages (a create resource carries the file) up to its own limit,
+ * 256 MiB by default. A message over our limit would end the whole stream (RESOURCE_EXHAUSTED), and a TAK Server that
+ * dials us keeps writing into an ended ROL stream, so every later package and announcement from it would be lost. So
+ * we take what TAK may send and refuse a package over Packages:MaxBytes where it is handled (counted, logged); events
+ * over Streaming:MaxEventBytes are dropped undecoded (withInboundEventLimit).
+ */
+const MESSAGE_LIMIT_BYTES = MAX_FRAME_SIZE
 
 const running = new WeakMap<Services, TakFederation>()
 
@@ -97,7 +101,7 @@ export async function startTakFederation(services: Services, options: TakFederat
   })
   const rejectedList = new Map<string, RejectedPeerDto>()
   const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()
-  const maxMessageBytes = messageLimit(services)
+  const maxMessageBytes = MESSAGE_LIMIT_BYTES
   const identity = options.pki.federation
   const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
   const redial: RedialPolicy = { ...DEFAULT_REDIAL, ...options.redial }
