@@ -227,6 +227,9 @@ describe('our dialer with a Connect for Node TAK Server', () => {
   /** A mission package the server creates on us over ROL once the session is up. */
   let theirPackage: Buffer
   const stop = new AbortController()
+  /** identity.uid of each Subscription our dialer opened a server-streaming call with. */
+  const subscribedAs: string[] = []
+  type Subscribed = { identity?: { uid?: string } }
   /** Set by a test: the server ends the next stream of ours that it reads from, as a TAK Server does with an error. */
   const endNext = { rol: false, events: false }
 
@@ -246,11 +249,13 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     // A TAK Server's side of the sequence our dialer follows (spec §2.3): one SERVING on the groups stream, SERVING
     // health, streams that stay open; and after the first health check, 300 of its own events.
     const impl = {
-      async *serverFederateGroupsStream(_request: unknown, context: { signal: AbortSignal }) {
+      async *serverFederateGroupsStream(request: Subscribed, context: { signal: AbortSignal }) {
+        subscribedAs.push(request.identity?.uid ?? '')
         yield { streamUpdate: { status: 1 } }
         await untilAborted(context.signal)
       },
-      async *clientEventStream(_request: unknown, context: { signal: AbortSignal }) {
+      async *clientEventStream(request: Subscribed, context: { signal: AbortSignal }) {
+        subscribedAs.push(request.identity?.uid ?? '')
         while (healthChecks === 0 && !context.signal.aborted) await sleep(20)
         for (let i = 0; i < 300 && !context.signal.aborted; i++) {
           const now = BigInt(Date.now())
@@ -270,7 +275,8 @@ describe('our dialer with a Connect for Node TAK Server', () => {
         }
         return {}
       },
-      async *clientROLStream(_request: unknown, context: { signal: AbortSignal }) {
+      async *clientROLStream(request: Subscribed, context: { signal: AbortSignal }) {
+        subscribedAs.push(request.identity?.uid ?? '')
         yield { program: create.program, payload: create.payload.map((part) => ({ type: 1, data: part.data })) }
         await untilAborted(context.signal)
       },
@@ -342,6 +348,10 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     const burst = fromUs.filter((e) => e.other.includes('dialer-'))
     expect(burst.map((e) => Number(/dialer-(\d+)/.exec(e.other)![1]))).toEqual(Array.from({ length: count }, (_, i) => i))
     expect(burst.every((e) => e.uid === 'RED-1-UID')).toBe(true)
+    // One connection, one identity: the groups, event and ROL streams all subscribe with the same uid (spec §2.5).
+    await until(() => subscribedAs.length >= 3, 5000, 'the three subscriptions')
+    expect(subscribedAs[0]).toMatch(/^[0-9a-f]{32}$/)
+    expect(new Set(subscribedAs).size).toBe(1)
   })
 
   it("delivers the server's events to our device in order", async () => {

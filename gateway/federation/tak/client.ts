@@ -56,6 +56,8 @@ export function backoffDelay(attempt: number, policy: RedialPolicy, random: () =
 
 interface Attempt {
   client: grpc.Client
+  /** identity.uid of this connection's Subscriptions. */
+  uid: string
   calls: { cancel(): void }[]
   healthTimer: NodeJS.Timeout | null
   session: PeerSession | null
@@ -137,16 +139,27 @@ export class PeerDialer {
     if (net.isIP(address)) options['grpc.ssl_target_name_override'] = 'tak-federation'
     const target = net.isIPv6(address) ? `[${address}]:${port}` : `${address}:${port}`
     const client = new this.o.service.Client(target, credentials, options)
-    const attempt: Attempt = { client, calls: [], healthTimer: null, session: null, eventOut: null, rolOut: null, rolIn: false, done: false }
+    const attempt: Attempt = {
+      client,
+      uid: randomBytes(16).toString('hex'),
+      calls: [],
+      healthTimer: null,
+      session: null,
+      eventOut: null,
+      rolOut: null,
+      rolIn: false,
+      done: false
+    }
     this.current = attempt
     this.openCalls(attempt, peer)
   }
 
-  private subscription(withVersion: boolean): SubscriptionMessage {
+  /** The Subscription each server-streaming call opens with; one identity uid per connection (spec §2.5). */
+  private subscription(attempt: Attempt, withVersion: boolean): SubscriptionMessage {
     const us = this.o.ctx.us
     return {
       filter: '',
-      identity: { name: us.name || us.federateId, uid: randomBytes(16).toString('hex'), type: 'FEDERATION_TAK_CLIENT', serverId: us.federateId },
+      identity: { name: us.name || us.federateId, uid: attempt.uid, type: 'FEDERATION_TAK_CLIENT', serverId: us.federateId },
       ...(withVersion ? { version: this.o.version } : {})
     }
   }
@@ -157,7 +170,7 @@ export class PeerDialer {
     const ignore = (): void => {}
 
     // a. ServerFederateGroupsStream first: its SERVING opens our event channel to them.
-    const groups = c.ServerFederateGroupsStream!(this.subscription(false)) as grpc.ClientReadableStream<{ streamUpdate?: { status?: string } }>
+    const groups = c.ServerFederateGroupsStream!(this.subscription(attempt, false)) as grpc.ClientReadableStream<{ streamUpdate?: { status?: string } }>
     attempt.calls.push(groups)
     groups.on('data', (message) => {
       if (message.streamUpdate?.status === 'SERVING') this.serving(attempt, peer)
@@ -167,7 +180,7 @@ export class PeerDialer {
     })
 
     // b. ClientEventStream: their CoT to us. An error or end here means the session is over.
-    const events = c.ClientEventStream!(this.subscription(true)) as grpc.ClientReadableStream<FederatedEventMessage>
+    const events = c.ClientEventStream!(this.subscription(attempt, true)) as grpc.ClientReadableStream<FederatedEventMessage>
     attempt.calls.push(events)
     readWithBudget(events, (message: FederatedEventMessage) => attempt.session?.onFederatedEvent(message))
     events.on('error', (err: grpc.ServiceError) => drop(describe(err)))
@@ -245,7 +258,7 @@ export class PeerDialer {
   private openRolIn(attempt: Attempt): void {
     const c = attempt.client as unknown as Record<string, (...args: unknown[]) => unknown>
     attempt.rolIn = true
-    const rolIn = c.ClientROLStream!(this.subscription(false)) as grpc.ClientReadableStream<RolMessageWire>
+    const rolIn = c.ClientROLStream!(this.subscription(attempt, false)) as grpc.ClientReadableStream<RolMessageWire>
     attempt.calls.push(rolIn)
     readRolInOrder(
       rolIn,
