@@ -13,13 +13,17 @@ export const DEFAULT_MAX_QUEUE_BYTES = 1_048_576
  */
 const SOCKET_HIGH_WATER = 128 * 1024
 
+const OTHER = 0
+const POSITION = 1
+const CONTROL = 2
+
 export class SendQueue implements Flushable {
   // Two parallel arrays rather than one object per frame: a backed-up receiver holds frames for hundreds of ms, and
   // per-frame objects that old were promoted by the garbage collector (18 % of gateway CPU under 2x overload).
   /** Frames in order; null = dropped. */
   private frames: (Buffer | null)[] = []
-  /** Whether frames[i] is a position report (dropped first when full). */
-  private positions: boolean[] = []
+  /** What frames[i] is: POSITION (dropped first when full), OTHER, or CONTROL (never dropped to make room). */
+  private kinds: number[] = []
   private head = 0
   private scheduled = false
   private waitingForDrain = false
@@ -49,8 +53,11 @@ export class SendQueue implements Flushable {
     })
   }
 
-  /** Queue one frame; never blocks. Returns false when the frame itself was dropped. */
-  push(bytes: Buffer, position: boolean): boolean {
+  /**
+   * Queue one frame; never blocks. Returns false when the frame itself was dropped. `control`: an answer to this
+   * device (a pong, the protocol answer), which nothing newer pushes out: the device waits for it.
+   */
+  push(bytes: Buffer, position: boolean, control = false): boolean {
     if (this.closed) return false
     const budget = this.maxBytes - SOCKET_HIGH_WATER
     if (this.queuedBytes + bytes.length > budget && !this.makeRoom(bytes.length, budget, position)) {
@@ -58,7 +65,7 @@ export class SendQueue implements Flushable {
       return false
     }
     this.frames.push(bytes)
-    this.positions.push(position)
+    this.kinds.push(control ? CONTROL : position ? POSITION : OTHER)
     this.queuedBytes += bytes.length
     if (!this.scheduled && !this.waitingForDrain) {
       this.scheduled = true
@@ -80,7 +87,7 @@ export class SendQueue implements Flushable {
   close(): void {
     this.closed = true
     this.frames = []
-    this.positions = []
+    this.kinds = []
     this.head = 0
     this.queuedBytes = 0
   }
@@ -111,11 +118,11 @@ export class SendQueue implements Flushable {
     }
     if (this.head === this.frames.length) {
       this.frames = []
-      this.positions = []
+      this.kinds = []
       this.head = 0
     } else if (this.head > 1024 && this.head * 2 > this.frames.length) {
       this.frames = this.frames.slice(this.head)
-      this.positions = this.positions.slice(this.head)
+      this.kinds = this.kinds.slice(this.head)
       this.head = 0
     }
     return frames
@@ -143,7 +150,7 @@ export class SendQueue implements Flushable {
   /**
    * Free room for `needed` bytes. Drops oldest position reports down to three quarters of the budget (so a stuck
    * receiver does not pay a scan per event), then the oldest of anything. A non-position frame may push out older
-   * frames; a position report is itself dropped when only non-positions are left.
+   * frames (never a control answer); a position report is itself dropped when only non-positions are left.
    */
   private makeRoom(needed: number, budget: number, incomingIsPosition: boolean): boolean {
     if (needed > budget) return false
@@ -151,7 +158,7 @@ export class SendQueue implements Flushable {
     let dropped = 0
     for (let i = this.head; i < this.frames.length && this.queuedBytes + needed > target; i++) {
       const bytes = this.frames[i]
-      if (bytes && this.positions[i]) {
+      if (bytes && this.kinds[i] === POSITION) {
         this.frames[i] = null
         this.queuedBytes -= bytes.length
         dropped++
@@ -160,7 +167,7 @@ export class SendQueue implements Flushable {
     if (this.queuedBytes + needed > budget && !incomingIsPosition) {
       for (let i = this.head; i < this.frames.length && this.queuedBytes + needed > budget; i++) {
         const bytes = this.frames[i]
-        if (bytes) {
+        if (bytes && this.kinds[i] !== CONTROL) {
           this.frames[i] = null
           this.queuedBytes -= bytes.length
           dropped++

@@ -179,13 +179,16 @@ class DeviceConnection implements Endpoint {
 
   deliver(event: CotEvent): void {
     if (event.type === 'b-f-t-r' && this.listener.fileshareForReceiver) event = this.listener.fileshareForReceiver(event, this.socket.localAddress)
-    const bytes = this.protocol === 'protobuf' ? protoFrameOf(event) : event.xml
-    this.queue.push(bytes, event.type.startsWith('a-'))
+    this.queue.push(this.encode(event), event.type.startsWith('a-'))
   }
 
-  /** Control answers go to this connection only, in its current wire format. */
+  /** Control answers go to this connection only, in its current wire format, and are never pushed out of its queue. */
   private reply(event: CotEvent): void {
-    this.deliver(event)
+    this.queue.push(this.encode(event), false, true)
+  }
+
+  private encode(event: CotEvent): Buffer {
+    return this.protocol === 'protobuf' ? protoFrameOf(event) : event.xml
   }
 
   start(): void {

@@ -38,6 +38,22 @@ describe('SendQueue', () => {
     calls[0]!.forEach((chunk, i) => expect(chunk).toBe(frames[i]))
   })
 
+  it('never pushes a control answer (pong, protocol answer) out to make room, while older and newer others go', async () => {
+    const socket = stuckSocket()
+    const cap = 128 * 1024 + 10_000
+    const queue = new SendQueue(socket, cap)
+    queue.push(Buffer.alloc(2000, 0x41), false) // goes to the stuck socket at the next tick
+    await tick()
+    queue.push(Buffer.alloc(1000, 0x42), false) // an older chat
+    queue.push(Buffer.alloc(100, 0x52), false, true) // the answer the device waits for
+    for (let i = 0; i < 30; i++) queue.push(Buffer.alloc(1000, 0x60 + (i % 10)), false) // a flood of non-positions
+    const held = (queue as unknown as { frames: (Buffer | null)[] }).frames.filter((x): x is Buffer => x !== null)
+    expect(held.some((b) => b[0] === 0x52)).toBe(true)
+    expect(held.some((b) => b[0] === 0x42)).toBe(false)
+    expect(queue.drops).toBeGreaterThan(0)
+    expect(queue.queuedBytes).toBeLessThanOrEqual(10_000)
+  })
+
   it('when full drops the oldest position reports first, keeps other events, and counts drops', async () => {
     const socket = stuckSocket()
     let reported = 0
