@@ -200,6 +200,8 @@ export interface FederationDto {
 
 export interface FederationStatsDto {
   federationId: string
+  /** The end these figures are seen from: "in" is into this network. Pushed figures are the first end's. */
+  networkId: string
   inPerSecond: number
   outPerSecond: number
   lastActivity: Iso | null

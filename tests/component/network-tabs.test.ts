@@ -40,7 +40,7 @@ const federation: FederationDto = {
     networkId: 'net_b', networkName: 'Bravo', organizationId: 'org_p', organizationName: 'Partner',
     incoming: true, outgoing: false, acceptPackages: false, sharePackages: true
   },
-  stats: { federationId: 'fed_1', inPerSecond: 0, outPerSecond: 0, lastActivity: null }
+  stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
 
 const peer: ExternalPeerDto = {
@@ -195,12 +195,15 @@ describe('Federated Networks tab', () => {
     signedInWith([])
     const wrapper = await mountTab(FederationsTab)
     const listCalls = gw.count('listFederations')
-    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
+    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', networkId: NET, inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
     await flushPromises()
     const rates = wrapper.find('[data-testid="federation-rates"]').text()
-    expect(rates).toMatch(/12\.5|13/)
-    expect(rates).toContain('3')
+    expect(rates).toMatch(/↓ (12\.5|13).*↑ 3/)
     expect(gw.count('listFederations')).toBe(listCalls)
+    // Figures seen from the other end (its "in" is our "out"): shown from ours.
+    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', networkId: 'net_b', inPerSecond: 7, outPerSecond: 40, lastActivity: AT }] })
+    await flushPromises()
+    expect(wrapper.find('[data-testid="federation-rates"]').text()).toMatch(/↓ 40.*↑ 7/)
   })
 
   it('an area the gateway does not offer yet shows a calm note', async () => {

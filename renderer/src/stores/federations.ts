@@ -28,7 +28,12 @@ export const useFederationsStore = defineStore('federations', () => {
       const byId = new Map(event.federations.map((s) => [s.federationId, s]))
       for (const federation of list.value) {
         const stats = byId.get(federation.id)
-        if (stats !== undefined) federation.stats = stats
+        if (stats === undefined) continue
+        // Pushed figures are seen from one end (the first); from the other end, in and out trade places.
+        federation.stats =
+          stats.networkId === federation.ours.networkId
+            ? stats
+            : { ...stats, networkId: federation.ours.networkId, inPerSecond: stats.outPerSecond, outPerSecond: stats.inPerSecond }
       }
     }
   })

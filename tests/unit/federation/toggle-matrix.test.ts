@@ -107,7 +107,7 @@ describe('local federation toggle matrix with enrolled devices', () => {
   it('pushes live events-per-second figures per federation and direction', async () => {
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.a, outgoing: true, incoming: true }, admin)
     await t.ok('updateFederationEnd', { federationId: federationAB, networkId: nets.b, outgoing: true, incoming: true }, admin)
-    const pushed: { inPerSecond: number; outPerSecond: number; lastActivity: string | null }[] = []
+    const pushed: { networkId: string; inPerSecond: number; outPerSecond: number; lastActivity: string | null }[] = []
     const unsubscribe = t.services.events.subscribe((event) => {
       if (event.type !== 'federationStats') return
       const stats = event.federations.find((f) => f.federationId === federationAB)
@@ -124,6 +124,7 @@ describe('local federation toggle matrix with enrolled devices', () => {
     const busy = pushed.find((s) => s.outPerSecond > 0)
     expect(busy).toBeDefined()
     expect(busy!.lastActivity).not.toBeNull()
+    expect(busy!.networkId).toBe(nets.a) // says whose "out" it is
     const [listed] = (await t.ok('listFederations', { networkId: nets.b }, admin)).filter((f) => f.id === federationAB)
     expect(listed!.stats.inPerSecond).toBeGreaterThan(0)
   })
