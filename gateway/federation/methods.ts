@@ -261,7 +261,13 @@ export const localFederationMethods = defineMethods({
   }
 })
 
-/** Closed or expired codes are kept only until they expire: enough for precise errors, no growth. */
+/**
+ * How long a code's record outlives its expiry, so that a code read out yesterday still gets "expired" (not "no network
+ * has that code", which also counts as a wrong guess) after someone somewhere generated a new one.
+ */
+export const EXPIRED_CODE_KEPT_MS = 7 * 86_400_000
+
+/** Closed or expired codes are kept a week past their expiry: enough for precise errors, no growth. */
 function pruneExpiredCodes(codes: FederationCodeRecord[], now: Date): void {
-  for (let i = codes.length - 1; i >= 0; i--) if (Date.parse(codes[i]!.expiresAt) <= now.getTime()) codes.splice(i, 1)
+  for (let i = codes.length - 1; i >= 0; i--) if (Date.parse(codes[i]!.expiresAt) + EXPIRED_CODE_KEPT_MS <= now.getTime()) codes.splice(i, 1)
 }

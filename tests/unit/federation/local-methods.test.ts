@@ -170,6 +170,10 @@ describe('federation code expiry', () => {
       await new Promise((r) => setTimeout(r, 400))
       expectError(await h.call('redeemFederationCode', { networkId: b.id, code: code.code }, h.admin), 'invalid', /The code has expired; ask the other organization for a new one/)
       expect(await h.ok('getFederationCode', { networkId: a.id }, h.admin)).toBeNull()
+      // Another network generating a code (which prunes old records) does not turn "expired" into "no such code".
+      const c = await h.ok('createNetwork', { organizationId: orgA.id, name: 'Charlie' }, h.admin)
+      await h.ok('generateFederationCode', { networkId: c.id }, h.admin)
+      expectError(await h.call('redeemFederationCode', { networkId: b.id, code: code.code }, h.admin), 'invalid', /The code has expired/)
     } finally {
       await h.gw.stop()
       fs.rmSync(h.dir, { recursive: true, force: true })
