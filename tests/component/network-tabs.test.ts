@@ -266,6 +266,13 @@ describe('External TAK Servers tab', () => {
     expect(buttonTexts(wrapper)).not.toContain('Add peer')
     expect(wrapper.find('[aria-label="Remove HQ TAK Server"]').exists()).toBe(false)
   })
+
+  it('with Stop federating alone: Remove (the gateway allows it), but no Add', async () => {
+    signedInWith(['stopFederating'])
+    const wrapper = await mountTab(PeersTab)
+    expect(buttonTexts(wrapper)).not.toContain('Add peer')
+    expect(wrapper.find('[aria-label="Remove HQ TAK Server"]').exists()).toBe(true)
+  })
 })
 
 describe('Devices tab', () => {
