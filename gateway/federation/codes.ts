@@ -4,6 +4,7 @@
 import { createHmac, randomBytes, randomInt } from 'node:crypto'
 import fs from 'node:fs'
 import path from 'node:path'
+import { writeFileDurablySync } from '../store/store.ts'
 
 export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
 export const CODE_LENGTH = 8
@@ -40,7 +41,7 @@ export class CodeHasher {
       if (key.length < 32) throw new Error('short key')
     } catch {
       key = randomBytes(32)
-      fs.writeFileSync(file, `${key.toString('base64')}\n`, { mode: 0o600 })
+      writeFileDurablySync(file, `${key.toString('base64')}\n`, 0o600)
     }
     return new CodeHasher(key)
   }

@@ -17,6 +17,7 @@ import {
   type KeyPairPem
 } from './certificates.ts'
 import { toP12 } from './p12.ts'
+import { writeFileDurablySync } from '../store/store.ts'
 
 export { fingerprintOf, normalizeFingerprint, toP12, type IssuedCertificate, type KeyPairPem }
 
@@ -222,13 +223,12 @@ function writeSecret(file: string, text: string): void {
   writeAtomic(file, text, KEY_MODE)
 }
 
-/** Write to a temporary file created with the final mode, then rename: a crash never leaves half a key. */
+/**
+ * Write to a temporary file created with the final mode, flushed to disk, then renamed: a crash or a flat battery never
+ * leaves half a key, nor a store that names a device whose key never reached the disk.
+ */
 function writeAtomic(file: string, text: string, mode: number): void {
-  const tmp = `${file}.${process.pid}.tmp`
-  fs.rmSync(tmp, { force: true })
-  fs.writeFileSync(tmp, text, { mode, flag: 'wx' })
-  fs.chmodSync(tmp, mode)
-  fs.renameSync(tmp, file)
+  writeFileDurablySync(file, text, mode)
 }
 
 /** Non-internal interface addresses (IPv6 link-local needs a zone id, which a SAN cannot carry). */

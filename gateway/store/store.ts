@@ -61,6 +61,39 @@ export async function writeFileDurably(file: string, content: string | Buffer): 
   await syncDirectory(dir)
 }
 
+/**
+ * The same, synchronously, with the file created in `mode` from the start (keys: 0600): for the few files written
+ * before anything else runs (certificates and keys, the federation-code key).
+ */
+export function writeFileDurablySync(file: string, content: string | Buffer, mode: number): void {
+  const dir = path.dirname(file)
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
+  try {
+    fs.rmSync(tmp, { force: true })
+    const fd = fs.openSync(tmp, 'wx', mode)
+    try {
+      fs.writeFileSync(fd, content)
+      fs.fsyncSync(fd)
+    } finally {
+      fs.closeSync(fd)
+    }
+    fs.chmodSync(tmp, mode) // the umask may have narrowed it
+    fs.renameSync(tmp, file)
+  } catch (err) {
+    fs.rmSync(tmp, { force: true })
+    throw err
+  }
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(dir, 'r')
+    fs.fsyncSync(fd)
+  } catch (err) {
+    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
+  }
+}
+
 /** Temp files of writes that a crash interrupted (any pid): safe to remove once we hold the lock. */
 async function removeStaleTempFiles(dir: string): Promise<void> {
   for (const name of await fsp.readdir(dir)) {

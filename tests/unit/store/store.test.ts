@@ -10,7 +10,7 @@ import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import type { OrganizationRecord } from '../../../gateway/store/schema.ts'
-import { Store, StoreLockedError } from '../../../gateway/store/store.ts'
+import { Store, StoreLockedError, writeFileDurablySync } from '../../../gateway/store/store.ts'
 
 const STORE_MODULE = pathToFileURL(path.resolve('gateway/store/store.ts')).href
 
@@ -334,6 +334,26 @@ describe('durability path', () => {
       `close ${dirName}`
     ])
     expect(trace).toContain(`rename .db.json.bak.${process.pid}.tmp db.json.bak`)
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
+  })
+
+  it('writes keys durably too (writeFileDurablySync): created in their mode, flushed before the rename, the folder after', () => {
+    const file = path.join(dir, 'device.key')
+    fs.writeFileSync(file, 'old key')
+    const fsync = vi.spyOn(fs, 'fsyncSync')
+    const rename = vi.spyOn(fs, 'renameSync')
+    try {
+      writeFileDurablySync(file, 'new key', 0o600)
+      expect(fsync).toHaveBeenCalledTimes(2)
+      expect(rename).toHaveBeenCalledTimes(1)
+      expect(fsync.mock.invocationCallOrder[0]).toBeLessThan(rename.mock.invocationCallOrder[0]!)
+      expect(fsync.mock.invocationCallOrder[1]).toBeGreaterThan(rename.mock.invocationCallOrder[0]!)
+    } finally {
+      fsync.mockRestore()
+      rename.mockRestore()
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('new key')
+    if (process.platform !== 'win32') expect(fs.statSync(file).mode & 0o777).toBe(0o600)
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
   })
 
