@@ -216,19 +216,12 @@ function readIdentity(certFile: string, keyFile: string): Identity | null {
 
 function writeIdentity(certFile: string, keyFile: string, issued: IssuedCertificate): void {
   writeSecret(keyFile, issued.keyPem)
-  writeAtomic(certFile, issued.certPem, CERT_MODE)
+  writeFileDurablySync(certFile, issued.certPem, CERT_MODE)
 }
 
+/** Keys and certificates are written durably (flushed, renamed, folder flushed): a flat battery leaves no half key. */
 function writeSecret(file: string, text: string): void {
-  writeAtomic(file, text, KEY_MODE)
-}
-
-/**
- * Write to a temporary file created with the final mode, flushed to disk, then renamed: a crash or a flat battery never
- * leaves half a key, nor a store that names a device whose key never reached the disk.
- */
-function writeAtomic(file: string, text: string, mode: number): void {
-  writeFileDurablySync(file, text, mode)
+  writeFileDurablySync(file, text, KEY_MODE)
 }
 
 /** Non-internal interface addresses (IPv6 link-local needs a zone id, which a SAN cannot carry). */

@@ -43,7 +43,7 @@ class DurableJsonFile {
 /** Write `content` to `file` so that after a crash the file holds either the old or the new content, whole. */
 export async function writeFileDurably(file: string, content: string | Buffer): Promise<void> {
   const dir = path.dirname(file)
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
+  const tmp = tempFileFor(file)
   try {
     const handle = await fsp.open(tmp, 'w', 0o600)
     try {
@@ -66,8 +66,7 @@ export async function writeFileDurably(file: string, content: string | Buffer): 
  * before anything else runs (certificates and keys, the federation-code key).
  */
 export function writeFileDurablySync(file: string, content: string | Buffer, mode: number): void {
-  const dir = path.dirname(file)
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`)
+  const tmp = tempFileFor(file)
   try {
     fs.rmSync(tmp, { force: true })
     const fd = fs.openSync(tmp, 'wx', mode)
@@ -83,15 +82,12 @@ export function writeFileDurablySync(file: string, content: string | Buffer, mod
     fs.rmSync(tmp, { force: true })
     throw err
   }
-  let fd: number | undefined
-  try {
-    fd = fs.openSync(dir, 'r')
-    fs.fsyncSync(fd)
-  } catch (err) {
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd)
-  }
+  syncDirectorySync(path.dirname(file))
+}
+
+/** The temp file a durable write of `file` goes through (hidden, per process, in the same folder for the rename). */
+function tempFileFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`)
 }
 
 /** Temp files of writes that a crash interrupted (any pid): safe to remove once we hold the lock. */
@@ -108,16 +104,30 @@ function describeWriteError(err: Error): string {
   return err.message
 }
 
+/** Some filesystems (and Windows) refuse fsync on a directory; the rename is still atomic there. */
+const directorySyncRefused = (err: unknown): boolean => ['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')
+
 async function syncDirectory(dir: string): Promise<void> {
   let handle: fsp.FileHandle | undefined
   try {
     handle = await fsp.open(dir, 'r')
     await handle.sync()
   } catch (err) {
-    // Some filesystems refuse fsync on a directory; the rename is still atomic there.
-    if (!['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')) throw err
+    if (!directorySyncRefused(err)) throw err
   } finally {
     await handle?.close()
+  }
+}
+
+function syncDirectorySync(dir: string): void {
+  let fd: number | undefined
+  try {
+    fd = fs.openSync(dir, 'r')
+    fs.fsyncSync(fd)
+  } catch (err) {
+    if (!directorySyncRefused(err)) throw err
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd)
   }
 }
 

@@ -51,14 +51,6 @@ export interface TakFederation {
 }
 
 const MAX_REJECTED = 200
-/**
- * grpc-js receives 4 MiB by default; TAK sends ROL messages (a create resource carries the file) up to its own limit,
- * 256 MiB by default. A message over our limit would end the whole stream (RESOURCE_EXHAUSTED), and a TAK Server that
- * dials us keeps writing into an ended ROL stream, so every later package and announcement from it would be lost. So
- * we take what TAK may send and refuse a package over Packages:MaxBytes where it is handled (counted, logged); events
- * over Streaming:MaxEventBytes are dropped undecoded (withInboundEventLimit).
- */
-const MESSAGE_LIMIT_BYTES = MAX_FRAME_SIZE
 
 const running = new WeakMap<Services, TakFederation>()
 
@@ -101,7 +93,14 @@ export async function startTakFederation(services: Services, options: TakFederat
   })
   const rejectedList = new Map<string, RejectedPeerDto>()
   const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()
-  const maxMessageBytes = MESSAGE_LIMIT_BYTES
+  /**
+   * grpc-js receives 4 MiB by default; TAK sends ROL messages (a create resource carries the file) up to its own limit,
+   * 256 MiB by default. A message over our limit would end the whole stream (RESOURCE_EXHAUSTED), and a TAK Server that
+   * dials us keeps writing into an ended ROL stream, so every later package and announcement from it would be lost. So
+   * we take what TAK may send and refuse a package over Packages:MaxBytes where it is handled (counted, logged); events
+   * over Streaming:MaxEventBytes are dropped undecoded (withInboundEventLimit).
+   */
+  const maxMessageBytes = MAX_FRAME_SIZE
   const identity = options.pki.federation
   const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
   const redial: RedialPolicy = { ...DEFAULT_REDIAL, ...options.redial }

@@ -36,6 +36,34 @@ describe('half-open device connections', () => {
     return devices.find((d) => d.id === deviceId)!.online
   }
 
+  /**
+   * `ghost` stops reading and writing without closing while the talker runs `talk` every `everyMs`: the talker must be
+   * told the ghost left within `withinMs` (the idle timeout plus a sweep, with slack for a loaded CI machine; never
+   * "eventually"), and presence must say the ghost is offline and the talker online.
+   */
+  async function expectVanished(
+    ghost: { client: DeviceClient; deviceId: string },
+    ghostUid: string,
+    talker: { client: DeviceClient; deviceId: string },
+    talk: () => void,
+    everyMs: number,
+    withinMs: number
+  ): Promise<void> {
+    ghost.client.socket.pause()
+    const timer = setInterval(talk, everyMs)
+    try {
+      const started = Date.now()
+      await talker.client.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes(ghostUid), withinMs + 5_000)
+      expect(Date.now() - started).toBeLessThan(withinMs)
+      expect(await online(ghost.deviceId)).toBe(false)
+      expect(await online(talker.deviceId)).toBe(true)
+    } finally {
+      clearInterval(timer)
+      await ghost.client.close()
+      await talker.client.close()
+    }
+  }
+
   beforeAll(async () => {
     t = await startTestGateway({ env: { Streaming__IdleTimeoutSeconds: String(IDLE_SECONDS), Federation__AdvertisedHostname: 'localhost' } })
     admin = await t.loginAs('admin', t.adminPassword!)
@@ -56,20 +84,7 @@ describe('half-open device connections', () => {
     await ghost.client.waitFor((e) => e.uid === 'talker-uid', 10_000)
     // The ghost now stops reading and writing without closing. The talker pings like an idle ATAK: pings are answered,
     // never forwarded, so nothing more is written to the ghost, and a live ghost would have pinged too.
-    ghost.client.socket.pause()
-    const pinger = setInterval(() => talker.client.send(ping('talker-uid')), 300)
-    try {
-      const started = Date.now()
-      await talker.client.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes('ghost-uid'), 15_000)
-      // Idle timeout plus one sweep, with slack for a loaded CI machine; never "eventually".
-      expect(Date.now() - started).toBeLessThan(10_000)
-      expect(await online(ghost.deviceId)).toBe(false)
-      expect(await online(talker.deviceId)).toBe(true)
-    } finally {
-      clearInterval(pinger)
-      await ghost.client.close()
-      await talker.client.close()
-    }
+    await expectVanished(ghost, 'ghost-uid', talker, () => talker.client.send(ping('talker-uid')), 300, 10_000)
   })
 
   it('keeps a silent device that takes what is sent to it (a stationary ATAK on a busy network)', async () => {
@@ -103,23 +118,12 @@ describe('half-open device connections', () => {
     await talker.client.waitFor((e) => e.uid === 'stuck-uid', 10_000)
     // A vanished peer acknowledges nothing, so what we write to it backs up. On loopback the kernel acknowledges for a
     // paused reader, so the ghost's socket buffers are filled first (about 48 KiB events, well past what loopback holds).
-    ghost.client.socket.pause()
     const remarks = 'x'.repeat(48 * 1024)
     let sent = 0
-    const flooder = setInterval(() => {
+    const flood = (): void => {
       for (let i = 0; i < 20; i++) talker.client.send(pli('flooder-uid', 'FLOODER', { lat: 34, lon: -117 }, `${sent++} ${remarks}`))
-    }, 100)
-    try {
-      const started = Date.now()
-      await talker.client.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes('stuck-uid'), 25_000)
-      expect(Date.now() - started).toBeLessThan(20_000)
-      expect(await online(ghost.deviceId)).toBe(false)
-      expect(await online(talker.deviceId)).toBe(true)
-    } finally {
-      clearInterval(flooder)
-      await ghost.client.close()
-      await talker.client.close()
     }
+    await expectVanished(ghost, 'stuck-uid', talker, flood, 100, 20_000)
   })
 })
 
