@@ -102,6 +102,11 @@ class MartiApi {
 
     if (method === 'GET' && route === '/Marti/api/version') return sendText(res, 200, this.options.version ?? 'Fedgate (TAK Server API 3)')
     if (method === 'GET' && route === '/Marti/api/version/config') return this.versionConfig(req, res)
+    // Device profiles: ATAK asks on connect (deviceProfileEnableOnConnect) and for tools; we push none. 204 = none.
+    if (method === 'GET' && (route === '/Marti/api/device/profile/connection' || route.startsWith('/Marti/api/device/profile/tool/'))) {
+      res.writeHead(204).end()
+      return
+    }
     if (method === 'GET' && route === '/Marti/sync/missionquery') return this.missionQuery(req, res, device, q)
     if (method === 'POST' && route === '/Marti/sync/missionupload') return this.upload(req, res, device, q, 'missionupload')
     if (method === 'POST' && route === '/Marti/sync/upload') return this.upload(req, res, device, q, 'upload')

@@ -220,6 +220,12 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     expect((await request('/Marti/api/version')).status).toBe(200)
     const config = JSON.parse((await request('/Marti/api/version/config')).body.toString()) as Record<string, unknown>
     expect(config).toMatchObject({ version: '3', type: 'ServerConfig', data: { api: '3', hostname: '127.0.0.1' } })
+    // Device profiles ATAK asks for on connect and per tool: none to push, which is 204 (an error would be logged on the phone).
+    const profile = await request('/Marti/api/device/profile/connection?syncSecago=-1&clientUid=ANDROID-1')
+    expect(profile.status).toBe(204)
+    expect(profile.body.length).toBe(0)
+    expect((await request('/Marti/api/device/profile/tool/vns?clientUid=ANDROID-1')).status).toBe(204)
+    expect((await request('/Marti/api/device/profile/other')).status).toBe(404)
 
     const bytes = randomBytes(1000)
     const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'r.zip', source: { kind: 'operator', label: 'op', id: null } })
