@@ -96,6 +96,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         federation: settings.Federation.Port,
         streaming: settings.Streaming.TlsPort,
         marti: settings.Marti.Port,
+        enrollment: settings.Enrollment.Port,
         console: settings.Console.Port
       },
       presence: null,

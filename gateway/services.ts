@@ -28,7 +28,7 @@ export interface Services {
   methods: MethodTable
   startedAt: number
   /** Ports actually bound (settings may say 0 = any free port). */
-  ports: { federation: number; streaming: number; marti: number; console: number }
+  ports: { federation: number; streaming: number; marti: number; enrollment: number; console: number }
   /** Live presence of a device (set by the streaming listener once it runs). */
   presence: ((deviceId: string) => { online: boolean } | undefined) | null
   /** Current health figures; areas add theirs through `healthContributors`. */

@@ -98,6 +98,7 @@ export const networkMethods = defineMethods({
         doc.devices = doc.devices.filter((d) => d.networkId !== network.id)
         doc.federations = doc.federations.filter((f) => !f.ends.some((e) => e.networkId === network.id))
         doc.federationCodes = doc.federationCodes.filter((c) => c.networkId !== network.id)
+        doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => e.networkId !== network.id)
         doc.externalPeers = doc.externalPeers.filter((p) => p.networkId !== network.id)
         doc.dataPackages = doc.dataPackages.filter((p) => p.networkId !== network.id)
         for (const team of doc.teams) team.grants = team.grants.filter((g) => g.networkId !== network.id)

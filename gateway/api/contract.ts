@@ -147,6 +147,11 @@ export interface DeviceDto {
   lastPosition: { lat: number; lon: number; at: Iso } | null
   /** Events dropped for this device because its send queue was full. */
   drops: number
+  /**
+   * How it got its certificate: 'package' = we made its key and can rebuild its connection package; 'password' = it
+   * enrolled itself over the enrollment API (Enrollment:Port) with a one-time password, and its key never left it.
+   */
+  enrolledBy: 'package' | 'password'
 }
 
 /** Which connection package: ATAK (also what TAK Servers hand out), iTAK's flat zip, or WinTAK's nested one. */
@@ -169,6 +174,43 @@ export interface EnrolledDevice {
   /** iTAK QR text `name,host,port,ssl` and the same as a PNG data URL. */
   itakQrText: string
   itakQrDataUrl: string
+}
+
+/**
+ * A device that may enroll itself: on the enrollment API (`Enrollment:Port`, TAK's 8446) it signs in with `username`
+ * and a one-time password and gets a certificate for a key it made itself (ATAK, iTAK, WinTAK enrollment).
+ */
+export interface DeviceEnrollmentDto {
+  id: string
+  networkId: string
+  callsign: string
+  /** The user name to type on the device: the callsign, which becomes the certificate's CN. */
+  username: string
+  createdAt: Iso
+  /** The password stops working then (unused enrollments are listed until then). */
+  expiresAt: Iso
+  /** Days the certificate it gets will be valid. */
+  validDays: number
+}
+
+export interface CreatedDeviceEnrollment {
+  enrollment: DeviceEnrollmentDto
+  /** Shown once: only a keyed hash of it is kept. */
+  password: string
+  /** Address and ports the device uses: enrollment API (HTTPS, no client certificate) and streaming. */
+  host: string
+  enrollmentPort: number
+  streamingPort: number
+  /** iTAK: QR text `name,host,port,ssl`; iTAK then asks for the user name and password and enrolls. */
+  itakQrText: string
+  itakQrDataUrl: string
+  /** ATAK: `tak://com.atakmap.app/enroll?host=…&username=…&token=…` (needs a server certificate ATAK trusts). */
+  atakQrText: string
+  atakQrDataUrl: string
+  /** ATAK/WinTAK data package with our CA only and "enroll for a certificate" set: ATAK asks for the password. */
+  packageFilename: string
+  packageBase64: string
+  truststorePassword: string
 }
 
 // ─── local federation ────────────────────────────────────────────────────────
@@ -304,7 +346,7 @@ export interface DeploymentSettingsDto {
   settingsPath: string
   settings: Record<string, unknown>
   missingSettings: string[]
-  ports: { federation: number; streaming: number; marti: number; console: number }
+  ports: { federation: number; streaming: number; marti: number; enrollment: number; console: number }
 }
 
 export interface AuditEntryDto {
@@ -367,6 +409,9 @@ export interface ConsoleApi {
   enrollDevice(args: { networkId: string; callsign: string; validDays?: number }): Promise<EnrolledDevice>
   downloadDevicePackage(args: { id: string; variant?: PackageVariant }): Promise<DownloadDto & { clientPassword: string; truststorePassword: string }>
   revokeDevice(args: { id: string }): Promise<DeviceDto>
+  createDeviceEnrollment(args: { networkId: string; callsign: string; validDays?: number; expiresInHours?: number }): Promise<CreatedDeviceEnrollment>
+  listDeviceEnrollments(args: { networkId: string }): Promise<DeviceEnrollmentDto[]>
+  cancelDeviceEnrollment(args: { id: string }): Promise<null>
 
   // local federation
   listFederations(args: { networkId: string }): Promise<FederationDto[]>
@@ -426,6 +471,9 @@ export const API_METHODS = [
   'enrollDevice',
   'downloadDevicePackage',
   'revokeDevice',
+  'createDeviceEnrollment',
+  'listDeviceEnrollments',
+  'cancelDeviceEnrollment',
   'listFederations',
   'federateWithinOrganization',
   'generateFederationCode',

@@ -8,10 +8,11 @@ import { accountMethods } from '../accounts/methods.ts'
 import { networkMethods } from '../accounts/networks.ts'
 import { localFederationMethods } from '../federation/methods.ts'
 import { deviceMethods } from '../devices/enrollment.ts'
+import { selfEnrollmentMethods } from '../devices/self-enrollment.ts'
 import { packageMethods } from '../packages/methods.ts'
 import { takFederationMethods } from '../federation/tak/methods.ts'
 
-const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods, packageMethods, takFederationMethods]
+const AREAS: PartialMethodTable[] = [accountMethods, networkMethods, localFederationMethods, deviceMethods, selfEnrollmentMethods, packageMethods, takFederationMethods]
 
 export function buildMethodTable(extra: PartialMethodTable[] = []): MethodTable {
   const table: PartialMethodTable = {}

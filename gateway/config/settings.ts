@@ -37,6 +37,14 @@ export interface Settings {
     Port: number
     BindAddress: string
   }
+  Enrollment: {
+    /**
+     * Certificate enrollment API (HTTPS, HTTP Basic with a one-time password, no client certificate), where ATAK, iTAK
+     * and WinTAK enroll themselves. Default 8446, the port TAK clients use; 0 = any free port.
+     */
+    Port: number
+    BindAddress: string
+  }
   Packages: {
     /** Largest data package accepted, in bytes. Default 100 MiB. */
     MaxBytes: number
@@ -55,6 +63,7 @@ export const DEFAULT_SETTINGS: Settings = {
   Federation: { AdvertisedHostname: '', OurFederateId: '', Port: 9001, BindAddress: '0.0.0.0', CodeLifetimeSeconds: 86_400 },
   Streaming: { TlsPort: 8089, BindAddress: '0.0.0.0', MaxEventBytes: 1_048_576, IdleTimeoutSeconds: 45 },
   Marti: { Port: 8443, BindAddress: '0.0.0.0' },
+  Enrollment: { Port: 8446, BindAddress: '0.0.0.0' },
   Packages: { MaxBytes: 100 * 1_048_576, BlockedExtensions: ['pref'] },
   Console: { Port: 7080, BindAddress: '127.0.0.1' }
 }
@@ -169,12 +178,14 @@ function validate(s: Settings, problems: string[]): void {
   port('Federation:Port', s.Federation.Port)
   port('Streaming:TlsPort', s.Streaming.TlsPort)
   port('Marti:Port', s.Marti.Port)
+  port('Enrollment:Port', s.Enrollment.Port)
   port('Console:Port', s.Console.Port)
   text('Federation:AdvertisedHostname', s.Federation.AdvertisedHostname)
   text('Federation:OurFederateId', s.Federation.OurFederateId)
   text('Federation:BindAddress', s.Federation.BindAddress)
   text('Streaming:BindAddress', s.Streaming.BindAddress)
   text('Marti:BindAddress', s.Marti.BindAddress)
+  text('Enrollment:BindAddress', s.Enrollment.BindAddress)
   text('Console:BindAddress', s.Console.BindAddress)
   positive('Federation:CodeLifetimeSeconds', s.Federation.CodeLifetimeSeconds)
   positive('Streaming:MaxEventBytes', s.Streaming.MaxEventBytes)

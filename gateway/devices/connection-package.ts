@@ -1,5 +1,6 @@
 // Connection data packages that put a device on our streaming port: the ATAK/WinTAK mission package, the iTAK
-// flat zip and the iTAK QR text (spec/tak-devices.md §3). Pure: certificates in, zip bytes and fresh passwords out.
+// flat zip and the iTAK QR text (spec/tak-devices.md §3); for devices that enroll themselves, the truststore-only
+// ATAK package and the enrollment QR texts. Pure: certificates in, zip bytes and fresh passwords out.
 
 import { randomInt, randomUUID } from 'node:crypto'
 import QRCode from 'qrcode'
@@ -100,9 +101,8 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
     [clientFile, client]
   ])
 
-  // iTAK's QR is comma-separated: a comma in the description would shift the fields.
-  const itakQrText = `${args.serverName.replace(/,/g, ' ').trim() || deployment},${args.host},${args.port},ssl`
-  const itakQrDataUrl = await QRCode.toDataURL(itakQrText, { errorCorrectionLevel: 'M', margin: 2, width: 320 })
+  const itakQrText = itakQr(args.serverName, deployment, args.host, args.port)
+  const itakQrDataUrl = await qrDataUrl(itakQrText)
 
   return {
     atakZip,
@@ -116,6 +116,82 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
     itakQrText,
     itakQrDataUrl
   }
+}
+
+export interface EnrollmentPackageArgs {
+  deploymentName: string
+  serverName: string
+  host: string
+  /** Streaming (TLS) port; ATAK enrolls on the enrollment port (TAK's 8446) of the same host. */
+  port: number
+  callsign: string
+  /** User name ATAK fills in (it still asks for the password). */
+  username: string
+  caCertPem: string
+}
+
+export interface EnrollmentPackage {
+  zip: Buffer
+  filename: string
+  truststorePassword: string
+}
+
+/**
+ * ATAK/WinTAK package without a client certificate (spec §3.2): our CA as the truststore and "enroll for a certificate
+ * with trust" set, so ATAK asks for the password, enrolls over the enrollment port trusting our CA, then streams.
+ */
+export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promise<EnrollmentPackage> {
+  const deployment = fileSafe(args.deploymentName, 'fedgate')
+  const device = fileSafe(args.callsign, 'device')
+  const truststorePassword = readablePassword()
+  const truststoreFile = `truststore-${deployment}.p12`
+  const truststore = toP12({ keyPem: null, certPems: [args.caCertPem], password: truststorePassword, friendlyName: `${deployment}-ca` })
+  const pref = prefDocument([
+    preference('cot_streams', [
+      ['count', 1],
+      ['description0', args.serverName],
+      ['enabled0', true],
+      ['connectString0', `${args.host}:${args.port}:ssl`],
+      ['caLocation0', `cert/${truststoreFile}`],
+      ['caPassword0', truststorePassword],
+      ['useAuth0', true],
+      ['username0', args.username],
+      ['enrollForCertificateWithTrust0', true],
+      ['cacheCreds0', 'Cache credentials'],
+      ['compress0', false]
+    ]),
+    preference('com.atakmap.app_preferences', [
+      ['displayServerConnectionWidget', true],
+      ['locationCallsign', args.callsign]
+    ])
+  ])
+  const entries: [string, Buffer][] = [
+    [`certs/${deployment}.pref`, Buffer.from(pref)],
+    [`certs/${truststoreFile}`, truststore]
+  ]
+  const filename = `${deployment}-${device}-enroll.zip`
+  const manifest = manifestXml(randomUUID(), filename, entries.map(([name]) => name))
+  return { zip: await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries]), filename, truststorePassword }
+}
+
+/** iTAK's QR: `description,host,port,ssl`. Comma-separated, so a comma in the description would shift the fields. */
+export function itakQr(serverName: string, fallbackName: string, host: string, port: number): string {
+  return `${serverName.replace(/,/g, ' ').trim() || fallbackName},${host},${port},ssl`
+}
+
+/**
+ * ATAK's enrollment QR (spec §3.4). ATAK enrolls on port 8446 and has no port parameter; another port goes into `host`
+ * as `host:port`, which ATAK is reported (not verified) to read.
+ */
+export function atakEnrollQr(host: string, enrollmentPort: number, username: string, password: string): string {
+  const target = enrollmentPort === 8446 ? host : `${host}:${enrollmentPort}`
+  // %20, not '+', for a space: Android's Uri reads '+' literally.
+  const q = encodeURIComponent
+  return `tak://com.atakmap.app/enroll?host=${q(target)}&username=${q(username)}&token=${q(password)}`
+}
+
+export function qrDataUrl(text: string): Promise<string> {
+  return QRCode.toDataURL(text, { errorCorrectionLevel: 'M', margin: 2, width: 320 })
 }
 
 interface PackageSecrets {

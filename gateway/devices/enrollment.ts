@@ -9,7 +9,7 @@ import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
-import type { DbDocument, DeviceRecord } from '../store/schema.ts'
+import type { DbDocument, DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { buildConnectionPackages, fileSafe, type ConnectionPackages } from './connection-package.ts'
 
 export const DEFAULT_VALID_DAYS = 365
@@ -48,7 +48,8 @@ export function deviceDto(record: DeviceRecord, presence: PresenceLookup | null 
     address: live.address ?? null,
     connectionCount: live.connectionCount ?? 0,
     lastPosition: live.lastPosition ?? null,
-    drops: live.drops ?? 0
+    drops: live.drops ?? 0,
+    enrolledBy: record.enrolledBy ?? 'package'
   }
 }
 
@@ -69,6 +70,21 @@ export function activeDeviceByFingerprint(data: Pick<DbDocument, 'devices'>, fin
   const device = data.devices.find((d) => d.fingerprint === fingerprint)
   if (!device || device.revokedAt || Date.parse(device.notAfter) <= now) return null
   return device
+}
+
+/** An enrollment whose password can still be used to sign. */
+export const isPendingEnrollment = (e: DeviceEnrollmentRecord, now: number): boolean => !e.usedAt && Date.parse(e.expiresAt) > now
+
+/** Why `callsign` cannot be taken on the network now (an active device or a pending enrollment has it), or null. */
+export function callsignTaken(doc: Pick<DbDocument, 'devices' | 'deviceEnrollments'>, networkId: string, callsign: string, now = Date.now()): string | null {
+  const same = (name: string): boolean => name.toLowerCase() === callsign.toLowerCase()
+  if (doc.devices.some((d) => d.networkId === networkId && !d.revokedAt && same(d.callsign))) {
+    return `A device called '${callsign}' is already enrolled on this network. Revoke it first or choose another callsign.`
+  }
+  if (doc.deviceEnrollments.some((e) => e.networkId === networkId && isPendingEnrollment(e, now) && same(e.callsign))) {
+    return `'${callsign}' is waiting to enroll itself on this network. Cancel that enrollment first or choose another callsign.`
+  }
+  return null
 }
 
 /** Unique per deployment and readable: goes into package file names so two servers' files never clash on a device. */
@@ -132,11 +148,8 @@ export const deviceMethods = defineMethods({
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }): Promise<EnrolledDevice> {
       const network = requireNetwork(gw, args.networkId)
-      const sameCallsign = (d: DeviceRecord): boolean =>
-        d.networkId === network.id && !d.revokedAt && d.callsign.toLowerCase() === args.callsign.toLowerCase()
-      if (gw.store.data.devices.some(sameCallsign)) {
-        throw conflict(`A device called '${args.callsign}' is already enrolled on '${network.name}'. Revoke it first or choose another callsign.`)
-      }
+      const taken = callsignTaken(gw.store.data, network.id, args.callsign)
+      if (taken) throw conflict(taken)
       const validDays = args.validDays ?? DEFAULT_VALID_DAYS
       const issued = await gw.pki.issueDeviceCertificate({ callsign: args.callsign, validDays })
       const record: DeviceRecord = {
@@ -156,7 +169,8 @@ export const deviceMethods = defineMethods({
       try {
         await gw.store.update((doc) => {
           if (!doc.networks.some((n) => n.id === network.id)) throw notFound('That network was deleted meanwhile.')
-          if (doc.devices.some(sameCallsign)) throw conflict(`A device called '${args.callsign}' was just enrolled on '${network.name}'.`)
+          const takenNow = callsignTaken(doc, network.id, args.callsign)
+          if (takenNow) throw conflict(takenNow)
           doc.devices.push(record)
         })
       } catch (err) {
@@ -189,6 +203,9 @@ export const deviceMethods = defineMethods({
       const device = requireDevice(gw, args.id)
       if (device.revokedAt) throw conflict(`'${device.callsign}' was revoked; enroll the device again to get a new package.`)
       if (Date.parse(device.notAfter) <= Date.now()) throw conflict(`The certificate of '${device.callsign}' has expired; enroll the device again.`)
+      if (device.enrolledBy === 'password') {
+        throw conflict(`'${device.callsign}' enrolled itself: its private key exists only on the device, so there is no package to download. Revoke it and enroll it again to replace it.`)
+      }
       const keyPem = gw.pki.readDeviceKey(device.id)
       if (!keyPem) throw new ApiError('not_found', `The private key of '${device.callsign}' is no longer on this machine; enroll the device again.`)
       // New p12 passwords every time: the ones shown at enrollment were shown once and are not kept.

@@ -1,10 +1,12 @@
 // The device area as the gateway runs it: the streaming listener on Streaming:TlsPort wired to the store
-// (who may connect), the router, revocations, presence → `deviceStatus` console events, and health figures.
+// (who may connect), the router, revocations, presence → `deviceStatus` console events, and health figures; and
+// the enrollment API on Enrollment:Port where devices enroll themselves with a one-time password.
 
 import type { CotEvent } from '../cot/event.ts'
 import type { Router } from '../routing/router.ts'
 import type { Services } from '../services.ts'
 import { activeDeviceByFingerprint, networkDevices } from './enrollment.ts'
+import { startEnrollmentApi } from './enrollment-api.ts'
 import { startStreamingListener, type StreamingListener } from './streaming.ts'
 
 export interface StartDevicesOptions {
@@ -31,6 +33,16 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     fileshareForReceiver: options.fileshareForReceiver
   })
   gw.ports.streaming = streaming.port
+  const chain = `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`
+  let enrollment
+  try {
+    enrollment = await startEnrollmentApi(gw, { port: settings.Enrollment.Port, host: settings.Enrollment.BindAddress, tls: { key: pki.server.keyPem, cert: chain } })
+  } catch (err) {
+    await streaming.close()
+    throw err
+  }
+  gw.ports.enrollment = enrollment.port
+  log.info(`Device enrollment API listening on port ${enrollment.port}`)
   gw.presence = (deviceId) => streaming.presence.get(deviceId)
 
   const onRevoked = (deviceId: string): void => {
@@ -75,6 +87,7 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
       if (timer) clearTimeout(timer)
       internal.off('deviceRevoked', onRevoked)
       internal.off('networkDeleted', onNetworkDeleted)
+      await enrollment.close()
       await streaming.close()
     }
   }

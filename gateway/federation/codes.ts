@@ -49,4 +49,9 @@ export class CodeHasher {
   hash(normalizedCode: string): string {
     return createHmac('sha256', this.key).update(normalizedCode).digest('hex')
   }
+
+  /** A key for another purpose (`label`), derived from the same secret: HMAC-SHA-256(secret, label). */
+  derive(label: string): Buffer {
+    return createHmac('sha256', this.key).update(`derive:${label}`).digest()
+  }
 }

@@ -29,6 +29,7 @@ export async function newRsaKeyPair(): Promise<KeyPairPem> {
 
 export interface IssuedCertificate {
   certPem: string
+  /** '' when the subject's key is not ours (a signed CSR). */
   keyPem: string
   /** SHA-256, TAK format (AA:BB:…). */
   fingerprint: string
@@ -90,7 +91,8 @@ export interface CertificateSpec {
   /** Extra subject attributes after the CN, e.g. the CA's organization. */
   organization?: string
   validDays: number
-  keyPair: KeyPairPem
+  /** The subject's key: a pair we made, or only the public key of a pair someone else holds (a signed CSR). */
+  keyPair: KeyPairPem | { publicKeyPem: string; privateKeyPem?: undefined }
   kind: 'ca' | 'server' | 'client'
   /** SAN entries (server certificates). */
   altNames?: string[]
@@ -105,9 +107,8 @@ export interface Issuer {
 /** Issues a certificate; with no issuer it is self-signed (the CA). */
 export function buildCertificate(spec: CertificateSpec, issuer: Issuer | null): IssuedCertificate {
   const now = spec.now ?? new Date()
-  const privateKey = forge.pki.privateKeyFromPem(spec.keyPair.privateKeyPem) as forge.pki.rsa.PrivateKey
   const cert = forge.pki.createCertificate()
-  cert.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e)
+  cert.publicKey = forge.pki.publicKeyFromPem(spec.keyPair.publicKeyPem)
   cert.serialNumber = randomSerialHex()
   cert.validity.notBefore = new Date(now.getTime() - NOT_BEFORE_MARGIN_MS)
   cert.validity.notAfter = new Date(now.getTime() + spec.validDays * 86_400_000)
@@ -116,7 +117,9 @@ export function buildCertificate(spec: CertificateSpec, issuer: Issuer | null): 
   cert.setSubject(subject)
 
   const issuerCert = issuer ? forge.pki.certificateFromPem(issuer.certPem) : null
-  const signingKey = issuer ? (forge.pki.privateKeyFromPem(issuer.keyPem) as forge.pki.rsa.PrivateKey) : privateKey
+  const signingPem = issuer ? issuer.keyPem : spec.keyPair.privateKeyPem
+  if (!signingPem) throw new Error('A self-signed certificate needs its private key')
+  const signingKey = forge.pki.privateKeyFromPem(signingPem) as forge.pki.rsa.PrivateKey
   cert.setIssuer(issuerCert ? rewritableAttributes(issuerCert.subject.attributes) : subject)
 
   const extensions: object[] = []
@@ -147,7 +150,7 @@ export function buildCertificate(spec: CertificateSpec, issuer: Issuer | null): 
   const x509 = new X509Certificate(certPem)
   return {
     certPem,
-    keyPem: spec.keyPair.privateKeyPem,
+    keyPem: spec.keyPair.privateKeyPem ?? '',
     fingerprint: x509.fingerprint256,
     serial: x509.serialNumber.toUpperCase(),
     notBefore: cert.validity.notBefore.toISOString(),
@@ -180,4 +183,50 @@ export function commonNameOf(certPem: string): string | null {
   const subject = new X509Certificate(certPem).subject
   const line = subject.split('\n').find((l) => l.startsWith('CN='))
   return line ? line.slice(3) : null
+}
+
+/** Why a certificate signing request is refused; the message is for the device's user. */
+export class CsrError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'CsrError'
+  }
+}
+
+export interface SigningRequest {
+  /** Subject attributes in order, short names (CN, O, OU, …), values decoded from UTF-8. */
+  subject: { name: string; value: string }[]
+  publicKeyPem: string
+}
+
+/**
+ * Reads a PKCS#10 request as TAK clients send it (PEM, or bare base64 of the DER, line breaks allowed) and checks
+ * its self-signature, which proves the sender holds the private key. RSA only: forge reads no other key type, and
+ * ATAK, iTAK and WinTAK make RSA keys for enrollment.
+ */
+export function readSigningRequest(text: string): SigningRequest {
+  const base64 = text.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '')
+  if (!/^[A-Za-z0-9+/]+=*$/.test(base64)) throw new CsrError('The body is not a certificate signing request (PEM or base64).')
+  let csr: forge.pki.CertificateSigningRequest
+  try {
+    const der = forge.util.decode64(base64)
+    csr = forge.pki.certificationRequestFromAsn1(forge.asn1.fromDer(der, true))
+  } catch (err) {
+    const message = (err as Error).message
+    if (/OID is not RSA/i.test(message)) throw new CsrError('Only RSA keys can be enrolled.')
+    throw new CsrError('The certificate signing request could not be read.')
+  }
+  if (!csr.publicKey) throw new CsrError('The certificate signing request has no public key.')
+  let signed = false
+  try {
+    signed = csr.verify()
+  } catch {
+    signed = false
+  }
+  if (!signed) throw new CsrError('The signature of the certificate signing request is not valid.')
+  const subject = csr.subject.attributes.map((attr) => ({
+    name: attr.shortName ?? attr.name ?? attr.type ?? '?',
+    value: attr.valueTagClass === UTF8_TAG && typeof attr.value === 'string' ? forge.util.decodeUtf8(attr.value) : String(attr.value)
+  }))
+  return { subject, publicKeyPem: forge.pki.publicKeyToPem(csr.publicKey) }
 }

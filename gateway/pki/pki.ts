@@ -46,6 +46,11 @@ export interface Pki {
   federation: Identity | null
   /** A device certificate (CN = callsign as UTF8String, EKU clientAuth) with a fresh key. */
   issueDeviceCertificate(args: { callsign: string; validDays: number }): Promise<IssuedCertificate>
+  /**
+   * A device certificate for a key the device made itself (an enrollment CSR, already read and checked by
+   * readSigningRequest): same profile as issueDeviceCertificate; `keyPem` of the result is ''.
+   */
+  signDeviceKey(args: { callsign: string; validDays: number; publicKeyPem: string }): IssuedCertificate
   /** Regenerate the federation identity when the hostname or federate id changed (null when either is empty). */
   ensureFederationIdentity(hostname: string, federateId: string): Promise<void>
   /** Reissue the server certificate when the hostname or machine addresses are not all in its SAN. */
@@ -127,6 +132,12 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
       if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
       if (!Number.isInteger(validDays) || validDays < 1) throw new Error('validDays must be a positive whole number')
       return issueLeaf('client', callsign, validDays, [])
+    },
+
+    signDeviceKey({ callsign, validDays, publicKeyPem }) {
+      if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
+      if (!Number.isInteger(validDays) || validDays < 1) throw new Error('validDays must be a positive whole number')
+      return buildCertificate({ commonName: callsign, validDays, keyPair: { publicKeyPem }, kind: 'client', altNames: [] }, caIdentity)
     },
 
     async ensureServerIdentity(hostname) {

@@ -3,6 +3,7 @@
 
 import { SCHEMA_VERSION, type DbDocument } from './schema.ts'
 import { migration001 } from './migrations/001-initial.ts'
+import { migration002 } from './migrations/002-device-enrollments.ts'
 
 export class StoreFormatError extends Error {
   constructor(
@@ -16,7 +17,8 @@ export class StoreFormatError extends Error {
 
 /** migrations[n] turns a version-n document into version n+1. Version 0 = before versioning. */
 export const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
-  0: migration001
+  0: migration001,
+  1: migration002
 }
 
 export function migrate(raw: unknown): DbDocument {
@@ -53,7 +55,8 @@ const COLLECTIONS = [
   'federations',
   'federationCodes',
   'externalPeers',
-  'dataPackages'
+  'dataPackages',
+  'deviceEnrollments'
 ] as const
 
 function checkShape(doc: Record<string, unknown>): void {

@@ -3,7 +3,7 @@
 
 import type { Permission, Plan } from '../api/contract.ts'
 
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 export interface OrganizationRecord {
   id: string
@@ -51,6 +51,24 @@ export interface DeviceRecord {
   revokedAt: string | null
   /** Certificate PEM (public); the private key lives in pki/devices/<id>.key (mode 0600), never here. */
   certPem: string
+  /** 'password': the device enrolled itself (enrollment API) with a key we never had. Absent in schema 1: 'package'. */
+  enrolledBy?: 'package' | 'password'
+}
+
+/** A device allowed to enroll itself on the enrollment API with a one-time password. */
+export interface DeviceEnrollmentRecord {
+  id: string
+  networkId: string
+  callsign: string
+  /** HMAC-SHA-256 of the normalised password under the deployment secret in pki/ (never the password). */
+  passwordHash: string
+  validDays: number
+  createdAt: string
+  expiresAt: string
+  createdBy: string
+  /** When the device got its certificate, and the device it became; the password then only serves the profile call. */
+  usedAt: string | null
+  deviceId: string | null
 }
 
 export interface FederationEndRecord {
@@ -118,6 +136,7 @@ export interface DbDocument {
   federationCodes: FederationCodeRecord[]
   externalPeers: ExternalPeerRecord[]
   dataPackages: DataPackageRecord[]
+  deviceEnrollments: DeviceEnrollmentRecord[]
   /** Deployment-wide values that are not operator settings (e.g. our deployment id for file names). */
   meta: { deploymentId: string; createdAt: string }
 }
@@ -134,6 +153,7 @@ export function emptyDocument(now = new Date()): DbDocument {
     federationCodes: [],
     externalPeers: [],
     dataPackages: [],
+    deviceEnrollments: [],
     meta: { deploymentId: randomId(), createdAt: now.toISOString() }
   }
 }

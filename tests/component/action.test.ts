@@ -20,14 +20,6 @@ function pending(): { call: () => Promise<void>; resolve: () => void; reject: (e
   return { call: () => promise, resolve, reject }
 }
 
-// happy-dom has no visualViewport; an open v-dialog positions itself by it.
-if (!('visualViewport' in globalThis)) {
-  Object.defineProperty(globalThis, 'visualViewport', {
-    value: Object.assign(new EventTarget(), { width: 1400, height: 900, offsetLeft: 0, offsetTop: 0, pageLeft: 0, pageTop: 0, scale: 1 }),
-    configurable: true
-  })
-}
-
 afterEach(unmountAll)
 
 describe('useAction', () => {

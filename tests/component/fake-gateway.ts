@@ -67,6 +67,14 @@ export function fakeGateway(answers: Record<string, Answer>): FakeGateway {
   return current
 }
 
+// happy-dom has no visualViewport; an open v-dialog positions itself by it.
+if (!('visualViewport' in globalThis)) {
+  Object.defineProperty(globalThis, 'visualViewport', {
+    value: Object.assign(new EventTarget(), { width: 1400, height: 900, offsetLeft: 0, offsetTop: 0, pageLeft: 0, pageTop: 0, scale: 1 }),
+    configurable: true
+  })
+}
+
 const mounted: VueWrapper[] = []
 
 /** Mounts a component with Vuetify into the document and waits for its first loads. */

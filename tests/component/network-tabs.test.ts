@@ -7,8 +7,10 @@ import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type {
+  CreatedDeviceEnrollment,
   DataPackageDto,
   DeviceDto,
+  DeviceEnrollmentDto,
   ExternalPeerDto,
   FederationDto,
   OrganizationDto,
@@ -75,7 +77,18 @@ const device: DeviceDto = {
   address: null,
   connectionCount: 0,
   lastPosition: null,
-  drops: 0
+  drops: 0,
+  enrolledBy: 'package'
+}
+
+const enrollment: DeviceEnrollmentDto = {
+  id: 'enr_1',
+  networkId: NET,
+  callsign: 'KESTREL-2',
+  username: 'KESTREL-2',
+  createdAt: new Date().toISOString(),
+  expiresAt: new Date(Date.now() + 24 * 3600_000).toISOString(),
+  validDays: 365
 }
 
 const federatedPackage: DataPackageDto = {
@@ -300,6 +313,98 @@ describe('Devices tab', () => {
     expect(row()).toMatch(/online/i)
     expect(row()).toContain('ANDROID-abc')
     expect(row()).toContain('10.0.0.7')
+  })
+
+  it('waiting for enrollment: listed for members, Cancel only with Manage devices, gone after a changed event', async () => {
+    gw.answers.listDeviceEnrollments = () => [structuredClone(enrollment)]
+    signedInWith([])
+    const viewer = await mountTab(DevicesTab)
+    expect(viewer.find('[data-testid="enrollment-KESTREL-2"]').text()).toContain('365 days')
+    expect(viewer.find('[data-testid="cancel-enrollment"]').exists()).toBe(false)
+    unmountAll()
+
+    setActivePinia(createPinia())
+    signedInWith(['manageDevices'])
+    const wrapper = await mountTab(DevicesTab)
+    await wrapper.find('[data-testid="cancel-enrollment"]').trigger('click')
+    await flushPromises()
+    expect(gw.calls).toContain('cancelDeviceEnrollment')
+    // The device used its password: the gateway says the devices changed, and the waiting list goes away.
+    gw.answers.listDeviceEnrollments = () => []
+    gw.push({ type: 'changed', area: 'devices', networkId: NET })
+    await flushPromises()
+    expect(wrapper.find('[data-testid="pending-enrollments"]').exists()).toBe(false)
+  })
+
+  it('a device that enrolled itself: a chip instead of the Package download, Revoke stays', async () => {
+    gw.answers.listDevices = () => [{ ...structuredClone(device), enrolledBy: 'password' }]
+    signedInWith(['manageDevices'])
+    const wrapper = await mountTab(DevicesTab)
+    const row = wrapper.find('[data-testid="device-VIPER-1"]')
+    expect(row.find('[data-testid="enrolled-itself"]').text()).toBe('enrolled itself')
+    const buttons = row.findAll('button').map((b) => b.text().trim())
+    expect(buttons).toContain('Revoke')
+    expect(buttons).not.toContain('Package')
+  })
+
+  it('Device enrolls itself: asks for a one-time password and shows it once, in groups of four', async () => {
+    let sent: unknown = null
+    const created: CreatedDeviceEnrollment = {
+      enrollment: structuredClone(enrollment),
+      password: 'ABCDEFGHJKMNPQRS',
+      host: '192.0.2.10',
+      enrollmentPort: 8446,
+      streamingPort: 8089,
+      itakQrText: 'Fedgate,192.0.2.10,8089,ssl',
+      itakQrDataUrl: 'data:image/png;base64,',
+      atakQrText: 'tak://com.atakmap.app/enroll?host=192.0.2.10&username=KESTREL-2&token=ABCDEFGHJKMNPQRS',
+      atakQrDataUrl: 'data:image/png;base64,',
+      packageFilename: 'Fedgate-KESTREL-2-enroll.zip',
+      packageBase64: '',
+      truststorePassword: 'trust-1234'
+    }
+    gw.answers.createDeviceEnrollment = (args) => {
+      sent = args
+      return created
+    }
+    signedInWith(['manageDevices'])
+    const wrapper = await mountTab(DevicesTab)
+    await wrapper.find('[data-testid="enroll-device"]').trigger('click')
+    await flushPromises()
+    const dialog = (): Element => document.querySelector('[data-testid="enroll-dialog"]')!
+    const button = (text: string): HTMLButtonElement =>
+      [...dialog().querySelectorAll('button')].find((b) => b.textContent?.trim() === text) as HTMLButtonElement
+    button('Device enrolls itself (one-time password)').click()
+    await flushPromises()
+    const inputs = (): HTMLInputElement[] => [...dialog().querySelectorAll('input')] as HTMLInputElement[]
+    const field = (label: string): HTMLInputElement =>
+      inputs().find((input) => document.querySelector(`label[for="${input.id}"]`)?.textContent?.trim() === label)!
+    expect(field('Password valid for (hours)').value).toBe('24')
+    const callsign = field('Callsign')
+    callsign.value = 'KESTREL-2'
+    callsign.dispatchEvent(new Event('input'))
+    await flushPromises()
+    button('Create password').click()
+    await flushPromises()
+    expect(sent).toEqual({ networkId: NET, callsign: 'KESTREL-2', validDays: 365, expiresInHours: 24 })
+    expect(dialog().textContent).toContain('KESTREL-2 can enroll itself')
+    expect(dialog().querySelector('[data-testid="enroll-username"]')?.textContent).toBe('KESTREL-2')
+    const password = dialog().querySelector('[data-testid="enroll-password"]')!
+    expect([...password.children].map((group) => group.textContent)).toEqual(['ABCD', 'EFGH', 'JKMN', 'PQRS'])
+    expect(password.textContent).toBe('ABCDEFGHJKMNPQRS')
+    expect(dialog().querySelector('[data-testid="enrollment-truststore-password"]')?.textContent?.trim()).toBe('trust-1234')
+    expect(dialog().querySelector('[data-testid="enroll-itak-qr"]')).not.toBeNull()
+    expect(dialog().querySelector('[data-testid="enroll-atak-qr"]')).not.toBeNull()
+    expect(dialog().querySelector('[data-testid="enrolled-itself-note"]')).toBeNull()
+
+    // The phone enrolls while the dialog is still open: the gateway's changed event brings it, and the dialog says so.
+    gw.answers.listDevices = () => [
+      structuredClone(device),
+      { ...structuredClone(device), id: 'dev_2', callsign: 'KESTREL-2', enrolledBy: 'password', enrolledAt: new Date().toISOString() }
+    ]
+    gw.push({ type: 'changed', area: 'devices', networkId: NET })
+    await flushPromises()
+    expect(dialog().querySelector('[data-testid="enrolled-itself-note"]')?.textContent).toContain('KESTREL-2 has enrolled itself')
   })
 })
 

@@ -1,12 +1,15 @@
 /// <reference lib="dom" />
 // The network page's tabs end to end in Chromium against `fedgate serve`: enroll a device (passwords, QR, package
-// download), a federation code exchanged between two organizations with each side's chips, External TAK Servers
+// download), a device that enrolls itself with a one-time password (as ATAK does, on the enrollment port), a federation code exchanged between two organizations with each side's chips, External TAK Servers
 // naming the missing settings, and a data package uploaded with progress, downloaded and deleted.
 
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { Page } from '@playwright/test'
+import type { Locator, Page } from '@playwright/test'
+import { DeviceClient } from '../support/device-client.ts'
+import { pli } from '../support/devices.ts'
+import { enrollLikeAtak } from '../support/enroll-client.ts'
 import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test, type Served } from './serve.ts'
 
 interface World {
@@ -38,6 +41,17 @@ async function world(
   return { served, token, organizations, networks }
 }
 
+/** Dark pixels of a QR canvas drawn from the gateway's PNG: a blank square has none. */
+function darkPixels(canvas: Locator): Promise<number> {
+  return canvas.evaluate((element: HTMLCanvasElement) => {
+    const data = element.getContext('2d')?.getImageData(0, 0, element.width, element.height).data
+    if (!data) return 0
+    let dark = 0
+    for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 255) < 64) dark++
+    return dark
+  })
+}
+
 async function switchOrganization(page: Page, name: string): Promise<void> {
   await page.getByTestId('org-switcher').click()
   await page.getByRole('option', { name, exact: true }).click()
@@ -58,17 +72,7 @@ test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package 
   const qr = page.getByTestId('itak-qr')
   await expect(qr).toBeVisible()
   // The QR is drawn from the gateway's PNG: the canvas must hold dark and light pixels, not a blank square.
-  await expect
-    .poll(async () =>
-      qr.evaluate((canvas: HTMLCanvasElement) => {
-        const data = canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data
-        if (!data) return 0
-        let dark = 0
-        for (let i = 0; i < data.length; i += 4) if ((data[i] ?? 255) < 64) dark++
-        return dark
-      })
-    )
-    .toBeGreaterThan(1000)
+  await expect.poll(() => darkPixels(qr)).toBeGreaterThan(1000)
   await shot(page, 'enroll')
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-atak').click()])
@@ -92,6 +96,72 @@ test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package 
   await expect(page.getByTestId('device-VIPER-1')).toHaveCount(0)
   const devices = await apiOk<{ revokedAt: string | null }[]>(request, w.served.url, 'listDevices', { networkId: w.networks.Alpha }, w.token)
   expect(devices[0]?.revokedAt).toBeTruthy()
+})
+
+test('a device (KESTREL-2) enrolls itself with a one-time password: QR codes for iTAK and ATAK, waiting list, then online', async ({ page, serve, request }) => {
+  const w = await world(serve, request, { '2-5 Recon': ['Alpha'] }, { Federation__AdvertisedHostname: '127.0.0.1' })
+  await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
+  await openTab(page, 'Alpha', 'Devices')
+
+  await page.getByTestId('enroll-device').click()
+  const dialog = page.getByTestId('enroll-dialog')
+  await settled(dialog.getByLabel('Callsign'))
+  await dialog.getByTestId('enroll-method').getByRole('button', { name: 'Device enrolls itself (one-time password)' }).click()
+  await dialog.getByLabel('Callsign').fill('KESTREL-2')
+  await expect(dialog.getByLabel('Password valid for (hours)')).toHaveValue('24')
+  // The enrollment port is in the answer the console gets (every port of the test gateway is picked at random).
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/createDeviceEnrollment') && r.request().method() === 'POST'),
+    dialog.getByRole('button', { name: 'Create password' }).click()
+  ])
+  const answer = (await response.json()) as { ok: boolean; result: { enrollmentPort: number; streamingPort: number; packageFilename: string } }
+  expect(answer.ok).toBe(true)
+  await expect(dialog).toContainText('KESTREL-2 can enroll itself')
+  const username = ((await page.getByTestId('enroll-username').textContent()) ?? '').trim()
+  // Shown in groups of four; the groups are set apart by spacing, not by characters of their own.
+  const password = ((await page.getByTestId('enroll-password').textContent()) ?? '').trim()
+  expect(username).toBe('KESTREL-2')
+  expect(password).toMatch(/^\S{8,}$/)
+  await expect(page.getByTestId('enrollment-truststore-password')).not.toBeEmpty()
+  await expect(dialog).toContainText('iTAK: scan, then type the user name and password')
+  for (const qr of [page.getByTestId('enroll-itak-qr'), page.getByTestId('enroll-atak-qr')]) {
+    await expect(qr).toBeVisible()
+    await expect.poll(() => darkPixels(qr)).toBeGreaterThan(1000)
+  }
+  await shot(page, 'enroll-self')
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-enrollment-package').click()])
+  expect(download.suggestedFilename()).toBe(answer.result.packageFilename)
+  await dialog.getByRole('button', { name: 'Done' }).click()
+  await expect(dialog).toBeHidden()
+
+  const pending = page.getByTestId('pending-enrollments')
+  await expect(pending.getByTestId('enrollment-KESTREL-2')).toContainText('KESTREL-2')
+  await expect(pending.getByTestId('cancel-enrollment')).toBeVisible()
+  await expect(page.getByTestId('device-KESTREL-2')).toHaveCount(0)
+  await shot(page, 'devices-waiting')
+
+  // The phone's side: it makes its own key, signs in with the user name and password, and gets its certificate.
+  const ca = await fsp.readFile(path.join(w.served.dataDir, 'pki', 'ca.crt'), 'utf8')
+  const enrolled = await enrollLikeAtak({ host: '127.0.0.1', port: answer.result.enrollmentPort, ca }, { username, password, clientUid: 'ANDROID-kestrel-2' })
+
+  // No reload: the gateway's `changed` event moves it from the waiting list into the table.
+  await expect(pending).toHaveCount(0)
+  const row = page.getByTestId('device-KESTREL-2')
+  await expect(row).toContainText(/offline/i)
+  await expect(row.getByTestId('enrolled-itself')).toBeVisible()
+  // Its key never left the phone: there is no package to download again, but it can be revoked.
+  await expect(row.getByRole('button', { name: 'Package' })).toHaveCount(0)
+  await expect(row.getByRole('button', { name: 'Revoke' })).toBeVisible()
+
+  const device = await DeviceClient.connect({ port: answer.result.streamingPort, cert: enrolled.certPem, key: enrolled.keyPem, ca })
+  try {
+    device.send(pli('ANDROID-kestrel-2', 'KESTREL-2'))
+    await expect(row).toContainText(/online/i, { timeout: 15_000 })
+    await expect(row).toContainText('ANDROID-kestrel-2')
+    await shot(page, 'devices-enrolled-itself')
+  } finally {
+    device.socket.destroy()
+  }
 })
 
 test('two organizations exchange a federation code; each side sees its own and the other end', async ({ page, serve, request }) => {

@@ -40,6 +40,7 @@ export async function startServe(options: ServeOptions = {}): Promise<Served> {
     Federation__Port: '0',
     Streaming__TlsPort: '0',
     Marti__Port: '0',
+    Enrollment__Port: '0',
     Console__Port: '0',
     ...options.env
   }

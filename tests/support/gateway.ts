@@ -68,6 +68,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     Federation__Port: '0',
     Streaming__TlsPort: '0',
     Marti__Port: '0',
+    Enrollment__Port: '0',
     Console__Port: '0',
     ...(adminPassword === null ? {} : { FEDGATE_ADMIN_PASSWORD: adminPassword }),
     ...options.env

@@ -31,6 +31,13 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   return formatTime(iso)
 }
 
+/** Time left until `iso`, as a countdown reads: "45 s", "12 min", "23 h"; "0 s" once it has passed. */
+export function formatRemaining(iso: string, now = Date.now()): string {
+  const seconds = Math.max(0, Math.round((new Date(iso).getTime() - now) / 1000))
+  if (seconds >= 7200) return `${Math.round(seconds / 3600)} h`
+  return seconds >= 120 ? `${Math.round(seconds / 60)} min` : `${seconds} s`
+}
+
 export function formatRate(perSecond: number): string {
   if (perSecond === 0) return '0/s'
   return perSecond >= 10 ? `${Math.round(perSecond)}/s` : `${perSecond.toFixed(1)}/s`

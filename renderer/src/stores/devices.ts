@@ -1,21 +1,41 @@
-// Devices of the network being viewed, kept live by `deviceStatus` events; enrollment hands back the one-time
-// passwords and packages, which live only in the dialog that shows them, never in this store.
+// Devices of the network being viewed, kept live by `deviceStatus` events, and the enrollments still waiting for a
+// device to enroll itself with its one-time password. Enrollment hands back the one-time passwords and packages,
+// which live only in the dialog that shows them, never in this store.
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { DeviceDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
-import { api } from '../api.ts'
+import type { CreatedDeviceEnrollment, DeviceDto, DeviceEnrollmentDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
+import { api, isNotAvailable } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
 
+/** Unused enrollments of a network; a gateway without the enrollment API has none rather than failing the tab. */
+async function pendingEnrollments(networkId: string): Promise<DeviceEnrollmentDto[]> {
+  try {
+    return await api().listDeviceEnrollments({ networkId })
+  } catch (err) {
+    if (isNotAvailable(err)) return []
+    throw err
+  }
+}
+
 export const useDevicesStore = defineStore('devices', () => {
   const list = ref<DeviceDto[]>([])
+  const enrollments = ref<DeviceEnrollmentDto[]>([])
   const { networkId, available, loading, load, reload, follow } = useNetworkScope({
     area: 'devices',
-    clear: () => (list.value = []),
-    fetch: (forNetwork) => api().listDevices({ networkId: forNetwork }),
-    apply: (devices) => {
+    clear: () => {
+      list.value = []
+      enrollments.value = []
+    },
+    // A `changed` event (an enrollment created, cancelled or used) brings both lists again.
+    fetch: async (forNetwork) => {
+      const [devices, pending] = await Promise.all([api().listDevices({ networkId: forNetwork }), pendingEnrollments(forNetwork)])
+      return { devices, pending }
+    },
+    apply: ({ devices, pending }) => {
       list.value = devices
+      enrollments.value = pending
     },
     // Pushed device status for the viewed network replaces the list without asking again.
     onEvent: (event) => {
@@ -30,6 +50,22 @@ export const useDevicesStore = defineStore('devices', () => {
     return enrolled
   }
 
+  /** A one-time password the device enrolls itself with; the password is in the answer only. */
+  async function createEnrollment(callsign: string, validDays: number, expiresInHours: number): Promise<CreatedDeviceEnrollment> {
+    if (networkId.value === null) throw new Error('Open a network first.')
+    const target = networkId.value
+    const created = await api().createDeviceEnrollment({ networkId: target, callsign, validDays, expiresInHours })
+    // The password exists only in this answer: a failed refresh must not keep it from the operator (the gateway's
+    // `changed` event brings the waiting list anyway).
+    await load(target).catch(() => undefined)
+    return created
+  }
+
+  async function cancelEnrollment(id: string): Promise<void> {
+    await api().cancelDeviceEnrollment({ id })
+    await reload()
+  }
+
   /** Downloads a device's connection package again; resolves to the passwords that open it (shown to the operator). */
   async function downloadPackage(id: string, variant: PackageVariant): Promise<{ clientPassword: string; truststorePassword: string }> {
     const download = await api().downloadDevicePackage({ id, variant })
@@ -42,5 +78,18 @@ export const useDevicesStore = defineStore('devices', () => {
     await reload()
   }
 
-  return { networkId, list, available, loading, load, follow, enroll, downloadPackage, revoke }
+  return {
+    networkId,
+    list,
+    enrollments,
+    available,
+    loading,
+    load,
+    follow,
+    enroll,
+    createEnrollment,
+    cancelEnrollment,
+    downloadPackage,
+    revoke
+  }
 })

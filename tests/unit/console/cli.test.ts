@@ -13,7 +13,7 @@ import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..')
 const BIN = path.join(ROOT, 'bin', 'fedgate.mjs')
-const PORTS_ANY = { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Console__Port: '0' }
+const PORTS_ANY = { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Enrollment__Port: '0', Console__Port: '0' }
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

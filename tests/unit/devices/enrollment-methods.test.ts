@@ -51,7 +51,7 @@ beforeAll(async () => {
       FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
       Streaming__TlsPort: '0',
       Federation__Port: '0',
-      Marti__Port: '0',
+      Marti__Port: '0', Enrollment__Port: '0',
       Federation__AdvertisedHostname: 'fedgate.test',
       Federation__OurFederateId: 'fedgate-test'
     },

@@ -9,7 +9,7 @@ import tls from 'node:tls'
 import { randomUUID, X509Certificate } from 'node:crypto'
 import { XMLParser } from 'fast-xml-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildConnectionPackages, fileSafe, readablePassword, type ConnectionPackages } from '../../../gateway/devices/connection-package.ts'
+import { atakEnrollQr, buildConnectionPackages, buildEnrollmentPackage, fileSafe, itakQr, readablePassword, type ConnectionPackages } from '../../../gateway/devices/connection-package.ts'
 import type { IssuedCertificate } from '../../../gateway/pki/pki.ts'
 import { pemFromP12, testPki, unzipEntries, type TestPki } from '../../support/pki.ts'
 
@@ -265,3 +265,43 @@ function opensslInfo(p12: Buffer, password: string): string {
   if (result.status !== 0) throw new Error(`openssl refused the file: ${result.stderr}`)
   return `${result.stdout}\n${result.stderr}`.replace(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g, '[PEM]')
 }
+
+describe('enrollment package and QR texts (a device that enrolls itself)', () => {
+  it('ATAK package: truststore only, auth on, enroll-for-certificate set, the user name filled in', async () => {
+    const pkg = await buildEnrollmentPackage({
+      deploymentName: 'Acme HQ',
+      serverName: 'Field, Team A',
+      host: 'tak.example.org',
+      port: 8089,
+      callsign: CALLSIGN,
+      username: CALLSIGN,
+      caCertPem: t.pki.caCertPem
+    })
+    expect(pkg.filename).toBe('Acme_HQ-st-Alpha_1-enroll.zip')
+    const entries = await unzipEntries(pkg.zip)
+    expect([...entries.keys()].sort()).toEqual(['MANIFEST/manifest.xml', 'certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
+    const manifest = manifestOf(entries.get('MANIFEST/manifest.xml')!)
+    expect(manifest.params.name).toBe(pkg.filename)
+    expect(manifest.entries.sort()).toEqual(['certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
+    const streams = prefEntries(entries.get('certs/Acme_HQ.pref')!.toString()).cot_streams!
+    expect(streams.connectString0!.value).toBe('tak.example.org:8089:ssl')
+    expect(streams.caLocation0!.value).toBe('cert/truststore-Acme_HQ.p12')
+    expect(streams.caPassword0!.value).toBe(pkg.truststorePassword)
+    expect(streams.useAuth0).toEqual({ value: 'true', class: 'class java.lang.Boolean' })
+    expect(streams.enrollForCertificateWithTrust0).toEqual({ value: 'true', class: 'class java.lang.Boolean' })
+    expect(streams.username0!.value).toBe(CALLSIGN)
+    expect(streams.certificateLocation0).toBeUndefined()
+    expect(streams.clientPassword0).toBeUndefined()
+    const trust = await pemFromP12(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)
+    expect(trust.keyPem).toBeNull()
+    expect(fingerprints(trust.certPems)).toEqual([t.pki.caFingerprint])
+    expect(opensslInfo(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)).toMatch(/MAC: sha1/)
+  })
+
+  it('ATAK enroll URI: host only on 8446, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
+    expect(atakEnrollQr('tak.example.org', 8446, 'VIPER 1', 'ABCD2345EFGH')).toBe('tak://com.atakmap.app/enroll?host=tak.example.org&username=VIPER%201&token=ABCD2345EFGH')
+    expect(atakEnrollQr('10.0.0.5', 9446, 'Ø&=', 'X')).toBe('tak://com.atakmap.app/enroll?host=10.0.0.5%3A9446&username=%C3%98%26%3D&token=X')
+    expect(itakQr('Field, Team A', 'fallback', 'tak.example.org', 8089)).toBe('Field  Team A,tak.example.org,8089,ssl')
+    expect(itakQr(' , ', 'fallback', 'h', 1)).toBe('fallback,h,1,ssl')
+  })
+})

@@ -21,7 +21,7 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-localfed-'))
   const gw = await startGateway({
     dataDir: dir,
-    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', ...env },
+    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', Enrollment__Port: '0', ...env },
     log: createLogger(() => {}, true)
   })
   const call = (method: string, args: unknown, token: string | null = null) => dispatch(gw.services, method, args, { token, address: '127.0.0.1' })

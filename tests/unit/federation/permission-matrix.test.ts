@@ -128,7 +128,7 @@ describe('federation permission matrix over HTTP', () => {
         FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
         Streaming__TlsPort: '0',
         Federation__Port: '0',
-        Marti__Port: '0',
+        Marti__Port: '0', Enrollment__Port: '0',
         Federation__AdvertisedHostname: 'fedgate.test',
         Federation__OurFederateId: 'fedgate-test'
       },

@@ -3,7 +3,9 @@
 //   (POST /api/<method>) and over IPC (registerIpc, a trusted frame, no token): `unauthenticated` (HTTP 401 with
 //   WWW-Authenticate: Bearer). A bogus or logged-out token is the same. GET /api/events too.
 // - Every Marti route without a client certificate (or with one from another CA): the TLS handshake is refused.
-// - A full run (sign in, create a user, enroll a device and download its package, generate and redeem a federation
+// - Every route of the device enrollment API without a valid password or token: 401.
+// - A full run (sign in, create a user, enroll a device and download its package, let a device enroll itself with a
+//   one-time password, generate and redeem a federation
 //   code, add a peer, read the audit log, watch the event stream) shows each secret only in the one response meant
 //   to carry it (the login token, the p12 passwords, the code), and no log line carries any of them or a private key.
 
@@ -17,6 +19,7 @@ import type { DispatchResult } from '../../../gateway/api/dispatch.ts'
 import { startConsoleServer, type ConsoleServer } from '../../../gateway/console/server.ts'
 import { registerIpc, trustedRenderer } from '../../../main/ipc.ts'
 import { enrollIdentity } from '../../support/devices.ts'
+import { basic, enrollLikeAtak, enrollRequest } from '../../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 import { leafCertificate, throwawayCa } from '../../support/hardening-certs.ts'
 
@@ -222,6 +225,22 @@ describe('refusal without credentials, and no secret where it does not belong', 
     expect(await attempt('GET', '/Marti/api/version', { cert: phone.cert, key: phone.key })).toBe('answered 200')
   })
 
+  it('refuses every enrollment API route without credentials (401 Basic) and the token grant without them (400)', async () => {
+    const phone = { host: '127.0.0.1', port: t.services.ports.enrollment, ca: t.services.pki.caCertPem }
+    for (const [method, route] of [
+      ['GET', '/Marti/api/tls/config'],
+      ['POST', '/Marti/api/tls/signClient/v2?clientUid=x'],
+      ['GET', '/Marti/api/tls/profile/enrollment?clientUid=x']
+    ] as const) {
+      for (const authorization of [undefined, 'Bearer not-a-token', basic('nobody', 'nothing')]) {
+        const answer = await enrollRequest({ ...phone, localAddress: '127.0.0.23' }, method, route, { authorization, body: method === 'POST' ? 'csr' : undefined })
+        expect({ route, authorization, status: answer.status }).toEqual({ route, authorization, status: 401 })
+      }
+    }
+    const grant = await enrollRequest({ ...phone, localAddress: '127.0.0.24' }, 'POST', '/oauth/token?grant_type=password')
+    expect(grant.status).toBe(400)
+  })
+
   it('shows secrets only in their intended responses and never in a log line', async () => {
     exchanges.length = 0
     let streamed = ''
@@ -255,6 +274,14 @@ describe('refusal without credentials, and no secret where it does not belong', 
     const download = await ok<{ clientPassword: string; truststorePassword: string }>('downloadDevicePackage', { id: enrolled.device.id }, admin)
     const downloadExchange = exchanges.at(-1)!
     await ok('listDevices', { networkId: net1.id }, admin)
+
+    const selfEnrollment = await ok<{ password: string; enrollmentPort: number }>('createDeviceEnrollment', { networkId: net1.id, callsign: 'SECRET-2' }, admin)
+    const selfEnrollmentExchange = exchanges.at(-1)!
+    await ok('listDeviceEnrollments', { networkId: net1.id }, admin)
+    // The phone uses it on the enrollment port (right and wrong), which logs what happened but not the password.
+    const phone = { host: '127.0.0.1', port: selfEnrollment.enrollmentPort, ca: t.services.pki.caCertPem }
+    expect((await enrollRequest(phone, 'GET', '/Marti/api/tls/config', { authorization: basic('SECRET-2', WRONG_PASSWORD) })).status).toBe(401)
+    await enrollLikeAtak(phone, { username: 'SECRET-2', password: selfEnrollment.password, clientUid: 'secret-2' })
 
     const code = await ok<{ code: string }>('generateFederationCode', { networkId: net1.id }, admin)
     const codeExchange = exchanges.at(-1)!
@@ -298,6 +325,7 @@ describe('refusal without credentials, and no secret where it does not belong', 
       { what: 'downloaded client p12 password', value: download.clientPassword, allowedIn: [downloadExchange] },
       { what: 'downloaded truststore p12 password', value: download.truststorePassword, allowedIn: [downloadExchange] },
       { what: 'federation code', value: code.code, allowedIn: [codeExchange] },
+      { what: 'device enrollment password', value: selfEnrollment.password, allowedIn: [selfEnrollmentExchange] },
       { what: 'PEM private key', value: 'PRIVATE KEY', allowedIn: [] },
       ...keyFragments.map((value, i) => ({ what: `private key ${i}`, value, allowedIn: [] as Exchange[] }))
     ]
@@ -315,6 +343,8 @@ describe('refusal without credentials, and no secret where it does not belong', 
     // The intended carriers did carry them (so the scan above looked at real bodies), and events were streamed.
     expect(enrollExchange.body).toContain(enrolled.clientPassword)
     expect(codeExchange.body).toContain(code.code)
+    expect(selfEnrollmentExchange.body).toContain(selfEnrollment.password)
+    expect(t.logs.join('\n')).toContain("Device 'SECRET-2' enrolled itself")
     expect(exchanges.length).toBeGreaterThan(20)
     expect(streamed).toContain('data:')
     expect(t.logs.length).toBeGreaterThan(0)

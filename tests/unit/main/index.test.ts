@@ -97,7 +97,7 @@ const userData = await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-desktop-'))
 fake.userData = userData
 // The desktop app reads ports from appsettings/env like serve does; keep every port free for the test.
 const savedEnv = { ...process.env }
-Object.assign(process.env, { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Console__Port: '0' })
+Object.assign(process.env, { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Enrollment__Port: '0', Console__Port: '0' })
 delete process.env.FEDGATE_DATA
 delete process.env.FEDGATE_ADMIN_PASSWORD
 delete process.env.ELECTRON_RENDERER_URL
@@ -162,7 +162,7 @@ describe('main/index.ts', () => {
     expect(prevented).toBe(true)
     expect(fake.handlers.size).toBe(0)
     await vi.waitFor(() => expect(fake.exitCode).toBe(0), { timeout: 5000 })
-    const again = await startGateway({ dataDir: path.join(userData, 'data'), env: { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0' }, log: { info() {}, warn() {}, error() {} } })
+    const again = await startGateway({ dataDir: path.join(userData, 'data'), env: { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Enrollment__Port: '0' }, log: { info() {}, warn() {}, error() {} } })
     expect(again.services.store.data.users.map((u) => u.username)).toEqual(['desk'])
     await again.stop()
   })

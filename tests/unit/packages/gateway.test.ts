@@ -49,7 +49,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pkg-gw-'))
   gw = await startGateway({
     dataDir: dir,
-    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', Marti__BindAddress: '127.0.0.1' },
+    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', Enrollment__Port: '0', Marti__BindAddress: '127.0.0.1' },
     log: createLogger(() => {}, true)
   })
   admin = await login('admin', 'field-admin-pass')

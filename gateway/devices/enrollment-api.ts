@@ -1,0 +1,254 @@
+// The certificate enrollment API devices use to enroll themselves (TAK's port 8446; spec tak-devices.md §3.3):
+// HTTPS with our server certificate, no client certificate, HTTP Basic with the callsign and a one-time password.
+//   GET  /Marti/api/tls/config               → the name entries (O, OU) the CSR should carry
+//   POST /Marti/api/tls/signClient/v2        → CSR in, {signedCert, ca0} (JSON) or <enrollment> (XML) out
+//   GET  /Marti/api/tls/profile/enrollment   → 204: no enrollment profile (ATAK fails the registration on an error)
+//   POST /oauth/token (password grant)       → a bearer token for config and profile (node-tak signs in this way)
+// Wrong passwords are throttled per address; nothing here logs a password or an Authorization header.
+
+import https from 'node:https'
+import type http from 'node:http'
+import { X509Certificate } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
+import { CsrError, readSigningRequest } from '../pki/certificates.ts'
+import type { Services } from '../services.ts'
+import {
+  authenticateEnrollment,
+  authenticateEnrollmentToken,
+  completeEnrollment,
+  ENROLLMENT_TOKEN_SECONDS,
+  EnrollmentRefusal,
+  issueEnrollmentToken,
+  nameEntriesFor,
+  type EnrollmentStep
+} from './self-enrollment.ts'
+
+/** A CSR is 1–3 KiB; anything past this is not one. */
+const MAX_BODY_BYTES = 64 * 1024
+const REALM = 'Fedgate device enrollment'
+
+export interface EnrollmentApi {
+  port: number
+  close(): Promise<void>
+}
+
+export async function startEnrollmentApi(gw: Services, options: { port: number; host: string; tls: { key: string; cert: string } }): Promise<EnrollmentApi> {
+  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' })
+  server.headersTimeout = 15_000
+  server.requestTimeout = 30_000
+  server.setTimeout(60_000, (socket) => socket.destroy())
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handle(gw, req, res).catch((err: unknown) => {
+      gw.log.error(`Enrollment API: ${req.method} ${pathOf(req)} failed: ${(err as Error).stack ?? String(err)}`)
+      if (!res.headersSent) sendText(res, 500, 'Internal error')
+      else res.destroy()
+    })
+  })
+  server.on('tlsClientError', (err) => gw.log.info(`Enrollment API: TLS handshake refused (${err.message})`))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+  }
+}
+
+const ROUTES: Record<string, { method: string; step: EnrollmentStep }> = {
+  '/Marti/api/tls/config': { method: 'GET', step: 'config' },
+  '/Marti/api/tls/signClient/v2': { method: 'POST', step: 'sign' },
+  '/Marti/api/tls/profile/enrollment': { method: 'GET', step: 'profile' }
+}
+
+async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const route = pathOf(req).replace(/\/+$/, '')
+  if (route === TOKEN_ROUTE) return passwordGrant(gw, req, res)
+  const known = ROUTES[route]
+  if (!known) {
+    req.resume()
+    return sendText(res, 404, 'Not found')
+  }
+  if (req.method !== known.method) {
+    req.resume()
+    res.setHeader('allow', known.method)
+    return sendText(res, 405, `Use ${known.method}`)
+  }
+  const address = req.socket.remoteAddress ?? 'unknown'
+  const throttleKey = throttleKeyFor(req)
+  const retryIn = gw.accounts.throttledFor(throttleKey)
+  if (retryIn > 0) {
+    req.resume()
+    res.setHeader('retry-after', String(Math.ceil(retryIn / 1000)))
+    return sendText(res, 429, 'Too many wrong passwords from this address. Wait a few minutes and try again.')
+  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
+  const credentials = bearer ? null : basicCredentials(req.headers.authorization)
+  if (!bearer && !credentials) {
+    req.resume()
+    res.setHeader('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
+    return sendText(res, 401, 'Sign in with the user name and one-time password the operator gave you.')
+  }
+  let record
+  try {
+    record = bearer
+      ? authenticateEnrollmentToken(gw, bearer, known.step)
+      : authenticateEnrollment(gw, credentials!.username, credentials!.password, known.step)
+  } catch (err) {
+    req.resume()
+    if (!(err instanceof EnrollmentRefusal)) throw err
+    if (err.wrongGuess) gw.accounts.recordFailure(throttleKey)
+    if (err.status === 401) res.setHeader('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
+    return sendText(res, err.status, err.message)
+  }
+
+  if (known.step === 'config') return sendXml(res, certificateConfigXml(nameEntriesFor(gw, record)))
+  if (known.step === 'profile') {
+    req.resume()
+    res.writeHead(204).end()
+    return
+  }
+
+  const body = await readBody(req, MAX_BODY_BYTES)
+  if (body === null) return sendText(res, 413, 'A certificate signing request is never that large.')
+  try {
+    const request = readSigningRequest(body.toString('latin1'))
+    const device = await completeEnrollment(gw, record, request, address)
+    const signedCert = derBase64(device.certPem)
+    const ca0 = derBase64(gw.pki.caCertPem)
+    if (wantsXml(req.headers.accept)) {
+      return sendXml(res, `<?xml version="1.0" encoding="UTF-8"?>\n<enrollment><signedCert>${signedCert}</signedCert><ca>${ca0}</ca></enrollment>\n`)
+    }
+    return sendJson(res, { signedCert, ca0 })
+  } catch (err) {
+    if (err instanceof CsrError) return sendText(res, 400, err.message)
+    if (err instanceof EnrollmentRefusal) return sendText(res, err.status, err.message)
+    throw err
+  }
+}
+
+const TOKEN_ROUTE = '/oauth/token'
+
+/**
+ * TAK Server's OAuth password grant (`POST /oauth/token?grant_type=password&username=…&password=…`, or the same as a
+ * form body), which tools such as node-tak call before tls/config: a short-lived bearer token for the config and
+ * profile calls. It does not use the password up; signing still needs it.
+ */
+async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (req.method !== 'POST') {
+    req.resume()
+    res.setHeader('allow', 'POST')
+    return sendText(res, 405, 'Use POST')
+  }
+  const throttleKey = throttleKeyFor(req)
+  const retryIn = gw.accounts.throttledFor(throttleKey)
+  if (retryIn > 0) {
+    req.resume()
+    res.setHeader('retry-after', String(Math.ceil(retryIn / 1000)))
+    return sendOAuthError(res, 429, 'temporarily_unavailable', 'Too many wrong passwords from this address. Wait a few minutes and try again.')
+  }
+  const params = new URL(req.url ?? '/', 'https://gateway.invalid').searchParams
+  if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
+    const body = await readBody(req, 4096)
+    if (body === null) return sendOAuthError(res, 413, 'invalid_request', 'The request is too large.')
+    for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value)
+  } else {
+    req.resume()
+  }
+  if (params.get('grant_type') !== 'password') return sendOAuthError(res, 400, 'unsupported_grant_type', 'Only the password grant is offered here.')
+  const username = params.get('username')
+  const password = params.get('password')
+  if (!username || !password) return sendOAuthError(res, 400, 'invalid_request', 'username and password are required.')
+  try {
+    const record = authenticateEnrollment(gw, username, password, 'config')
+    return sendJson(res, { access_token: issueEnrollmentToken(gw, record), token_type: 'bearer', expires_in: ENROLLMENT_TOKEN_SECONDS, scope: 'enrollment' })
+  } catch (err) {
+    if (!(err instanceof EnrollmentRefusal)) throw err
+    if (err.wrongGuess) gw.accounts.recordFailure(throttleKey)
+    return sendOAuthError(res, 401, 'invalid_grant', `Bad credentials: ${err.message}`)
+  }
+}
+
+function throttleKeyFor(req: http.IncomingMessage): string {
+  return `device-enrollment:${req.socket.remoteAddress ?? 'unknown'}`
+}
+
+function sendOAuthError(res: http.ServerResponse, status: number, error: string, description: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error, error_description: description }))
+}
+
+/** `Basic base64(user:password)` → both parts (UTF-8), or null when absent or malformed. */
+export function basicCredentials(header: string | undefined): { username: string; password: string } | null {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
+  if (!match) return null
+  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon <= 0) return null
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/** XML only when asked for it and JSON was not (TAK: `*` and JSON get JSON). */
+function wantsXml(accept: string | undefined): boolean {
+  const value = (accept ?? '').toLowerCase()
+  return /\b(application|text)\/xml\b/.test(value) && !value.includes('application/json')
+}
+
+/** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */
+export function certificateConfigXml(entries: { name: string; value: string }[]): string {
+  const nameEntries = entries.map((e) => `<nameEntry name="${escapeXml(e.name)}" value="${escapeXml(e.value)}"/>`).join('')
+  return (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
+    '<ns2:certificateConfig xmlns="http://bbn.com/marti/xml/config" xmlns:ns2="com.bbn.marti.config">' +
+    `<nameEntries>${nameEntries}</nameEntries></ns2:certificateConfig>\n`
+  )
+}
+
+function derBase64(pem: string): string {
+  return new X509Certificate(pem).raw.toString('base64')
+}
+
+function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    if (Number(req.headers['content-length'] ?? 0) > limit) {
+      req.resume()
+      return resolve(null)
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    let over = false
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) over = true
+      else chunks.push(chunk)
+    })
+    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)))
+    req.on('error', reject)
+  })
+}
+
+function pathOf(req: http.IncomingMessage): string {
+  return new URL(req.url ?? '/', 'https://gateway.invalid').pathname
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+}
+
+function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`)
+}
+
+function sendXml(res: http.ServerResponse, xml: string): void {
+  res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store' }).end(xml)
+}
+
+function sendJson(res: http.ServerResponse, value: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value))
+}
