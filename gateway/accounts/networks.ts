@@ -7,13 +7,20 @@ import { conflict, forbidden, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import type { Services } from '../services.ts'
-import type { NetworkRecord } from '../store/schema.ts'
+import type { NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
 import { requireOrganization } from './methods.ts'
 
 export function requireNetwork(gw: Services, id: string): NetworkRecord {
   const network = gw.store.data.networks.find((n) => n.id === id)
   if (!network) throw notFound('That network does not exist.')
+  return network
+}
+
+/** The network, for a caller who may see it (a member of its organization); what a list method checks first. */
+export function requireVisibleNetwork(gw: Services, user: UserRecord, id: string): NetworkRecord {
+  const network = requireNetwork(gw, id)
+  if (!gw.accounts.canSeeNetwork(user, id)) throw forbidden('You are not a member of the organization that owns this network.')
   return network
 }
 

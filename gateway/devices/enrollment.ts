@@ -4,10 +4,10 @@
 import os from 'node:os'
 import type { DeviceDto, EnrolledDevice, Iso } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
-import { ApiError, conflict, forbidden, notFound } from '../api/errors.ts'
+import { ApiError, conflict, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
-import { requireNetwork } from '../accounts/networks.ts'
+import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { buildConnectionPackages, fileSafe, type ConnectionPackages } from './connection-package.ts'
@@ -137,8 +137,7 @@ export const deviceMethods = defineMethods({
     args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
-      requireNetwork(gw, args.networkId)
-      if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw forbidden('You are not a member of the organization of that network.')
+      requireVisibleNetwork(gw, user, args.networkId)
       return networkDevices(gw, args.networkId)
     }
   },

@@ -6,10 +6,10 @@
 import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
 import type { CreatedDeviceEnrollment, DeviceEnrollmentDto } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
-import { conflict, forbidden, notFound } from '../api/errors.ts'
+import { conflict, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
-import { requireNetwork } from '../accounts/networks.ts'
+import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import { CODE_ALPHABET } from '../federation/codes.ts'
 import { CsrError, type SigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
@@ -129,8 +129,7 @@ export const selfEnrollmentMethods = defineMethods({
     args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
-      requireNetwork(gw, args.networkId)
-      if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw forbidden('You are not a member of the organization of that network.')
+      requireVisibleNetwork(gw, user, args.networkId)
       const now = Date.now()
       return gw.store.data.deviceEnrollments
         .filter((e) => e.networkId === args.networkId && isPendingEnrollment(e, now))

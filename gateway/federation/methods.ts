@@ -3,10 +3,10 @@
 
 import type { FederationCodeDto, Toggles } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
-import { ApiError, conflict, forbidden, invalid, notFound, planLimit, rateLimited } from '../api/errors.ts'
+import { ApiError, conflict, invalid, notFound, planLimit, rateLimited } from '../api/errors.ts'
 import { toggleFields, v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
-import { requireNetwork } from '../accounts/networks.ts'
+import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { FederationCodeRecord, FederationEndRecord, FederationRecord, NetworkRecord } from '../store/schema.ts'
 import { formatCode, generateCode, normalizeCode } from './codes.ts'
@@ -36,11 +36,6 @@ function requireFederatingPlan(gw: Services, network: NetworkRecord, whose: 'you
   }
 }
 
-function requireVisible(gw: Services, user: Parameters<Services['accounts']['canSeeNetwork']>[0], networkId: string): NetworkRecord {
-  const network = requireNetwork(gw, networkId)
-  if (!gw.accounts.canSeeNetwork(user, networkId)) throw forbidden('You are not a member of the organization that owns this network.')
-  return network
-}
 
 function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles): FederationEndRecord {
   return {
@@ -68,7 +63,7 @@ export const localFederationMethods = defineMethods({
     args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
-      requireVisible(gw, user, args.networkId)
+      requireVisibleNetwork(gw, user, args.networkId)
       return gw.store.data.federations
         .filter((f) => f.ends.some((e) => e.networkId === args.networkId))
         .map((f) => federationDto(gw, f, args.networkId, gw.linkMeter))
@@ -135,7 +130,7 @@ export const localFederationMethods = defineMethods({
     args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
-      requireVisible(gw, user, args.networkId)
+      requireVisibleNetwork(gw, user, args.networkId)
       const now = Date.now()
       const active = gw.store.data.federationCodes.find((c) => c.networkId === args.networkId && c.status === 'active' && Date.parse(c.expiresAt) > now)
       return active ? codeDto(active, null) : null

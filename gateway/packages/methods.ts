@@ -7,6 +7,7 @@ import { v, type Schema } from '../api/validate.ts'
 import type { Services } from '../services.ts'
 import type { DataPackageRecord, UserRecord } from '../store/schema.ts'
 import { packagesOf } from './index.ts'
+import { requireVisibleNetwork } from '../accounts/networks.ts'
 import { formatBytes, PackageUploadError } from './store.ts'
 
 export function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
@@ -32,11 +33,6 @@ const base64: Schema<string> = {
     if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(value)) throw invalid(`'${path}' is not valid base64.`)
     return value
   }
-}
-
-function requireVisibleNetwork(gw: Services, user: UserRecord, networkId: string): void {
-  if (!gw.store.data.networks.some((n) => n.id === networkId)) throw notFound('That network does not exist (it may have been deleted).')
-  if (!gw.accounts.canSeeNetwork(user, networkId)) throw forbidden('You cannot see this network.')
 }
 
 function requirePackage(gw: Services, user: UserRecord, id: string): DataPackageRecord {

@@ -5,10 +5,10 @@ import { X509Certificate } from 'node:crypto'
 import type { ArtifactKind, ConnectionInfo, DownloadDto, ExternalPeerDto, PeerStatusDto, Toggles } from '../../api/contract.ts'
 import { ARTIFACTS } from '../../api/contract.ts'
 import { defineMethods } from '../../api/dispatch.ts'
-import { conflict, forbidden, invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
+import { conflict, invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
 import { toggleFields, v, type Schema } from '../../api/validate.ts'
 import { randomId } from '../../accounts/accounts.ts'
-import { requireNetwork } from '../../accounts/networks.ts'
+import { requireNetwork, requireVisibleNetwork } from '../../accounts/networks.ts'
 import { missingSettings } from '../../config/settings.ts'
 import { normalizeFingerprint } from '../../pki/pki.ts'
 import type { Services } from '../../services.ts'
@@ -154,8 +154,7 @@ export const takFederationMethods = defineMethods({
     args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
-      requireNetwork(gw, args.networkId)
-      if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw forbidden('You are not a member of the organization that owns this network.')
+      requireVisibleNetwork(gw, user, args.networkId)
       return gw.store.data.externalPeers.filter((p) => p.networkId === args.networkId).map((p) => externalPeerDto(gw, p))
     }
   },
