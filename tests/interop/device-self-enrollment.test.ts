@@ -3,7 +3,7 @@
 // the enrollment port (CSR made by the openssl command line), then streams with @tak-ps/node-tak using the
 // certificate it got and the key that never left it.
 
-import TAK, { CoT } from '@tak-ps/node-tak'
+import type TAK from '@tak-ps/node-tak'
 import { spawn } from 'node:child_process'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -11,12 +11,10 @@ import path from 'node:path'
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { CreatedDeviceEnrollment } from '../../gateway/api/contract.ts'
-import { enrollIdentity, pli, until } from '../support/devices.ts'
+import { connectNodeTak, enrollIdentity, pli, until, type TakPhone } from '../support/devices.ts'
 import { basic, enrollLikeAtak, enrollRequest, nameEntriesOf, opensslCsr, opensslReq, type EnrollTarget } from '../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
-
-const uidOf = (cot: CoT): string => (cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid
 
 describe('devices enroll themselves on the enrollment API', () => {
   let t: TestGateway
@@ -92,14 +90,10 @@ describe('devices enroll themselves on the enrollment API', () => {
 
     // The enrolled phone and a phone with a connection package see each other.
     const other = await enrollIdentity(t, admin, alpha, 'VIPER-1')
-    const connect = async (identity: { cert: string; key: string; ca: string }): Promise<{ tak: TAK; seen: string[] }> => {
-      const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${t.services.ports.streaming}`), { ...identity, rejectUnauthorized: true })
-      clients.push(tak)
-      tak.on('error', () => {})
-      const seen: string[] = []
-      tak.on('cot', (cot: CoT) => seen.push(uidOf(cot)))
-      await new Promise<void>((resolve) => tak.once('ping', () => resolve()))
-      return { tak, seen }
+    const connect = async (identity: { cert: string; key: string; ca: string }): Promise<TakPhone> => {
+      const phone = await connectNodeTak(t.services.ports.streaming, identity)
+      clients.push(phone.tak)
+      return phone
     }
     const phone = await connect({ cert: enrolled.certPem, key: enrolled.keyPem, ca: enrolled.caPems.join('\n') })
     const viper = await connect(other)

@@ -1,13 +1,11 @@
 // Journey 1 with a real TAK client library: devices enrolled through the contract, their certificates read from
 // the connection package's .p12 files, connected with @tak-ps/node-tak to the running gateway's streaming port.
 
-import TAK, { CoT } from '@tak-ps/node-tak'
+import type TAK from '@tak-ps/node-tak'
 import tls from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enrollIdentity, pli, until, type EnrolledIdentity } from '../support/devices.ts'
+import { connectNodeTak, enrollIdentity, pli, until, type EnrolledIdentity, type TakPhone } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-
-const uidOf = (cot: CoT): string => (cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid
 
 describe('enrolled devices with @tak-ps/node-tak', () => {
   let t: TestGateway
@@ -17,20 +15,10 @@ describe('enrolled devices with @tak-ps/node-tak', () => {
 
   const enroll = (networkId: string, callsign: string): Promise<EnrolledIdentity> => enrollIdentity(t, admin, networkId, callsign)
 
-  async function connect(identity: EnrolledIdentity): Promise<{ tak: TAK; seen: string[] }> {
-    const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${t.services.ports.streaming}`), {
-      cert: identity.cert,
-      key: identity.key,
-      ca: identity.ca,
-      rejectUnauthorized: true
-    })
-    clients.push(tak)
-    tak.on('error', () => {})
-    const seen: string[] = []
-    tak.on('cot', (cot: CoT) => seen.push(uidOf(cot)))
-    // node-tak pings on connect: the pong proves the connection is attached.
-    await new Promise<void>((resolve) => tak.once('ping', () => resolve()))
-    return { tak, seen }
+  async function connect(identity: EnrolledIdentity): Promise<TakPhone> {
+    const phone = await connectNodeTak(t.services.ports.streaming, identity)
+    clients.push(phone.tak)
+    return phone
   }
 
   beforeAll(async () => {

@@ -1,6 +1,7 @@
 // Test helpers for device traffic: ATAK-like CoT events, and a device identity taken the way a phone gets it —
 // from the connection package that `enrollDevice` returns (the .p12 files, opened with their one-time passwords).
 
+import TAK, { CoT } from '@tak-ps/node-tak'
 import https from 'node:https'
 import type { TestGateway } from './gateway.ts'
 import { pemFromP12, unzipEntries } from './pki.ts'
@@ -84,4 +85,20 @@ export function martiGet(port: number, pathAndQuery: string, device: { cert: str
     req.on('error', reject)
     req.end()
   })
+}
+
+/** A phone on the streaming port as @tak-ps/node-tak connects it, and the uids of the events it has received. */
+export interface TakPhone {
+  tak: TAK
+  seen: string[]
+}
+
+/** Connects with node-tak (mutual TLS, our CA trusted) and waits for the pong to its first ping: then it is attached. */
+export async function connectNodeTak(streamingPort: number, identity: { cert: string; key: string; ca: string }): Promise<TakPhone> {
+  const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${streamingPort}`), { cert: identity.cert, key: identity.key, ca: identity.ca, rejectUnauthorized: true })
+  tak.on('error', () => {})
+  const seen: string[] = []
+  tak.on('cot', (cot: CoT) => seen.push((cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid))
+  await new Promise<void>((resolve) => tak.once('ping', () => resolve()))
+  return { tak, seen }
 }
