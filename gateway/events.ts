@@ -1,6 +1,8 @@
 // The gateway's push channel to consoles: typed ConsoleEvents fanned out to every subscriber (SSE, IPC).
 
 import type { ConsoleEvent } from './api/contract.ts'
+import type { Accounts } from './accounts/accounts.ts'
+import type { DbDocument, UserRecord } from './store/schema.ts'
 
 export type EventListener = (event: ConsoleEvent) => void
 
@@ -27,32 +29,36 @@ export class EventBus {
   }
 }
 
+/** What deciding who sees an event needs of the gateway. */
+export interface EventAudience {
+  accounts: Pick<Accounts, 'canSeeNetwork' | 'isOrganizationMember' | 'mayReviewRejectedPeers'>
+  store: { data: Pick<DbDocument, 'externalPeers' | 'federations'> }
+}
+
 /**
- * The part of an event a user may see: organization-scoped data only reaches that organization's members.
- * Returns null when nothing of the event is for them. Transports call this before pushing to a session.
+ * The part of an event `user` may see: organization-scoped data only reaches that organization's members.
+ * Returns null when nothing of the event is for them. Both transports (SSE, IPC) call this before pushing.
  */
-export function eventForUser(
-  event: ConsoleEvent,
-  canSeeNetwork: (networkId: string) => boolean,
-  isMemberOf: (organizationId: string) => boolean,
-  peerNetwork: (peerId: string) => string | null
-): ConsoleEvent | null {
+export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserRecord): ConsoleEvent | null {
+  const canSee = (networkId: string | null | undefined): boolean => typeof networkId === 'string' && gw.accounts.canSeeNetwork(user, networkId)
   switch (event.type) {
     case 'deviceStatus':
-      return canSeeNetwork(event.networkId) ? event : null
+      return canSee(event.networkId) ? event : null
     case 'changed':
-      return event.networkId === undefined || canSeeNetwork(event.networkId) ? event : null
+      return event.networkId === undefined || canSee(event.networkId) ? event : null
     case 'auditAppended':
-      return event.entry.organizationId === null || isMemberOf(event.entry.organizationId) ? event : null
+      return event.entry.organizationId === null || gw.accounts.isOrganizationMember(user, event.entry.organizationId) ? event : null
     case 'peerStatus': {
-      const peers = event.peers.filter((p) => {
-        const networkId = peerNetwork(p.peerId)
-        return networkId !== null && canSeeNetwork(networkId)
-      })
+      const peers = event.peers.filter((p) => canSee(gw.store.data.externalPeers.find((x) => x.id === p.peerId)?.networkId))
       return peers.length > 0 ? { type: 'peerStatus', peers } : null
     }
-    case 'federationStats':
+    case 'federationStats': {
+      // A federation across organizations is seen by the members of either end's organization.
+      const federations = event.federations.filter((f) => gw.store.data.federations.find((x) => x.id === f.federationId)?.ends.some((e) => canSee(e.networkId)))
+      return federations.length > 0 ? { type: 'federationStats', federations } : null
+    }
     case 'rejectedPeer':
+      return gw.accounts.mayReviewRejectedPeers(user) ? event : null
     case 'health':
       return event
   }

@@ -95,12 +95,7 @@ export function forwardEvents(
         sessions.delete(windowId)
         continue
       }
-      const visible = eventForUser(
-        event,
-        (networkId) => services.accounts.canSeeNetwork(user, networkId),
-        (organizationId) => services.accounts.isOrganizationMember(user, organizationId),
-        (peerId) => services.store.data.externalPeers.find((p) => p.id === peerId)?.networkId ?? null
-      )
+      const visible = eventForUser(event, services, user)
       if (visible) send(windowId, visible)
     }
   })

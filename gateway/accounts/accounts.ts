@@ -200,6 +200,16 @@ export class Accounts {
     return this.permissionsOn(user, networkId).includes(permission)
   }
 
+  /**
+   * Who sees the TAK Servers whose connection attempts were refused (fingerprint, address, certificate subject).
+   * Which organization an unknown server was meant for cannot be known, so: deployment admins and whoever may add
+   * a TAK Server peer on some network (Federate with other organizations), the people who can act on the list.
+   */
+  mayReviewRejectedPeers(user: UserRecord): boolean {
+    if (user.deploymentAdmin) return true
+    return this.store.data.networks.some((n) => this.hasPermission(user, n.id, 'federateAcrossOrganizations'))
+  }
+
   permissionsOn(user: UserRecord, networkId: string): Permission[] {
     const orgId = this.organizationOfNetwork(networkId)
     if (orgId === null) return []

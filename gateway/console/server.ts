@@ -275,12 +275,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         stream.close()
         return
       }
-      const visible = eventForUser(
-        event,
-        (networkId) => services.accounts.canSeeNetwork(user, networkId),
-        (organizationId) => services.accounts.isOrganizationMember(user, organizationId),
-        (peerId) => services.store.data.externalPeers.find((p) => p.id === peerId)?.networkId ?? null
-      )
+      const visible = eventForUser(event, services, user)
       if (!visible) return
       res.write(`data: ${JSON.stringify(visible)}\n\n`)
       // A console that stopped reading must not make the gateway buffer without bound.

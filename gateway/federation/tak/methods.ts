@@ -263,7 +263,9 @@ export const takFederationMethods = defineMethods({
   listRejectedPeers: {
     args: v.none(),
     auth: 'user',
-    run({ gw }) {
+    run({ gw, user }) {
+      // Nobody is told that the list exists but is hidden from them: the Add peer flow is theirs only with the permission.
+      if (!gw.accounts.mayReviewRejectedPeers(user)) return []
       return takFederationArea(gw)?.rejected() ?? []
     }
   }

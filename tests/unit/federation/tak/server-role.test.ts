@@ -324,6 +324,12 @@ describe('TAK federation server role', () => {
     expect(entry!.address).toContain('127.0.0.1')
     expect(entry!.count).toBeGreaterThanOrEqual(1)
     expect(events.some((e) => e.type === 'rejectedPeer' && e.peer.fingerprint === entry!.fingerprint)).toBe(true)
+
+    // Only those who could add it as a peer see the list: a member of the organization without that permission does not.
+    const orgId = t.services.store.data.organizations[0]!.id
+    await t.ok('createUser', { username: 'watcher', password: 'watcher-password', organizationId: orgId }, admin)
+    const watcher = await t.loginAs('watcher', 'watcher-password')
+    expect(await t.ok('listRejectedPeers', {}, watcher)).toEqual([])
   })
 
   it('ends a session without health checks after the timeout with DEADLINE_EXCEEDED, and keeps a healthy one', async () => {
