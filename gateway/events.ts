@@ -1,6 +1,6 @@
 // The gateway's push channel to consoles: typed ConsoleEvents fanned out to every subscriber (SSE, IPC).
 
-import type { ConsoleEvent } from './api/contract.ts'
+import type { ConsoleEvent, HealthDto } from './api/contract.ts'
 import type { Accounts } from './accounts/accounts.ts'
 import type { DbDocument, UserRecord } from './store/schema.ts'
 
@@ -60,6 +60,11 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
     case 'rejectedPeer':
       return gw.accounts.mayReviewRejectedPeers(user) ? event : null
     case 'health':
-      return event
+      return { type: 'health', health: healthForUser(event.health, gw, user) }
   }
+}
+
+/** The gateway's health as `user` may see it: machine-wide figures, and the send backlogs of their organizations only. */
+export function healthForUser(health: HealthDto, gw: EventAudience, user: UserRecord): HealthDto {
+  return { ...health, queueDepths: health.queueDepths.filter((q) => gw.accounts.canSeeNetwork(user, q.networkId)) }
 }

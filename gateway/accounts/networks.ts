@@ -6,6 +6,7 @@ import { defineMethods } from '../api/dispatch.ts'
 import { conflict, forbidden, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
+import { healthForUser } from '../events.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
@@ -150,8 +151,8 @@ export const networkMethods = defineMethods({
   getHealth: {
     args: v.none(),
     auth: 'user',
-    run({ gw }) {
-      return gw.health()
+    run({ gw, user }) {
+      return healthForUser(gw.health(), gw, user)
     }
   }
 })

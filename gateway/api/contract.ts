@@ -366,7 +366,8 @@ export interface HealthDto {
   eventsInPerSecond: number
   eventsOutPerSecond: number
   dropsByReason: Record<string, number>
-  queueDepths: { id: string; label: string; bytes: number }[]
+  /** What waits to be sent, per receiver; `networkId` is the receiver's network (each user sees their organizations'). */
+  queueDepths: { id: string; label: string; bytes: number; networkId: string }[]
 }
 
 // ─── method table ────────────────────────────────────────────────────────────

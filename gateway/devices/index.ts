@@ -77,7 +77,7 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
       if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
     }
     for (const c of streaming.connections()) {
-      if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes })
+      if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })
     }
   })
 

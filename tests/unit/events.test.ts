@@ -69,4 +69,23 @@ describe('eventForUser', () => {
     const status = { peerId: ids.peer, connected: false, since: null, inPerSecond: 0, outPerSecond: 0, lastHeard: null }
     expect(who({ type: 'peerStatus', peers: [status] } as ConsoleEvent)).toEqual(['admin', 'charlieMember'])
   })
+
+  it('health: machine-wide figures for everyone, each receiver backlog only for its organization', async () => {
+    const health = { ...t.services.health(), queueDepths: [
+      { id: 'c1', label: 'VIPER-1 (device)', bytes: 10, networkId: ids.a },
+      { id: 's1', label: 'HQ (federation peer)', bytes: 20, networkId: ids.c }
+    ] }
+    const labels = (user: UserRecord): string[] => {
+      const seen = eventForUser({ type: 'health', health }, t.services, user)
+      expect(seen).toMatchObject({ type: 'health', health: { uptimeSeconds: health.uptimeSeconds, connections: health.connections } })
+      return (seen as { health: typeof health }).health.queueDepths.map((q) => q.label)
+    }
+    expect(labels(users.admin)).toEqual(['VIPER-1 (device)', 'HQ (federation peer)'])
+    expect(labels(users.alphaViewer)).toEqual(['VIPER-1 (device)'])
+    expect(labels(users.bravoMember)).toEqual([])
+    expect(labels(users.charlieMember)).toEqual(['HQ (federation peer)'])
+    // getHealth answers with the same cut.
+    const bravo = await t.loginAs('bravo-member', 'bravo-member-password')
+    expect((await t.ok('getHealth', {}, bravo)).queueDepths).toEqual([])
+  })
 })

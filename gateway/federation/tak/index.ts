@@ -83,11 +83,12 @@ export async function startTakFederation(services: Services, options: TakFederat
     if (ctx.oversizeIn > 0) health.dropsByReason['federation.oversize'] = ctx.oversizeIn
     for (const session of sessions.values()) {
       const { messages, bytes } = session.backlog()
-      const name = peerById(session.peerId)?.displayName ?? session.peerId
-      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${name} (federation peer)`, bytes })
+      const peer = peerById(session.peerId)
+      if (!peer) continue
+      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${peer.displayName} (federation peer)`, bytes, networkId: peer.networkId })
       const packages = session.rolBacklog()
       if (packages.messages > 0 || packages.bytes > 0) {
-        health.queueDepths.push({ id: `${session.id}-rol`, label: `${name} (data packages to federation peer)`, bytes: packages.bytes })
+        health.queueDepths.push({ id: `${session.id}-rol`, label: `${peer.displayName} (data packages to federation peer)`, bytes: packages.bytes, networkId: peer.networkId })
       }
     }
   })
