@@ -7,6 +7,7 @@ import { conflict, forbidden, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import { healthForUser } from '../events.ts'
+import { deviceAddresses } from '../devices/addresses.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
@@ -129,7 +130,8 @@ export const networkMethods = defineMethods({
         settingsPath: gw.settingsPath,
         settings: structuredClone(gw.settings) as unknown as Record<string, unknown>,
         missingSettings: missingSettings(gw.settings),
-        ports: { ...gw.ports }
+        ports: { ...gw.ports },
+        deviceAddresses: deviceAddresses(gw.settings.Federation.AdvertisedHostname, gw.pki.server.certPem)
       }
     }
   },

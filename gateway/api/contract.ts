@@ -347,6 +347,18 @@ export interface DeploymentSettingsDto {
   settings: Record<string, unknown>
   missingSettings: string[]
   ports: { federation: number; streaming: number; marti: number; enrollment: number; console: number }
+  /** Addresses devices may be told to dial, best first (the first is what packages use unless one is chosen). */
+  deviceAddresses: DeviceAddressDto[]
+}
+
+export interface DeviceAddressDto {
+  /** Hostname or IP address, as it goes into packages and QR codes. */
+  address: string
+  /** The machine's network interface it belongs to; null for Federation:AdvertisedHostname. */
+  interfaceName: string | null
+  advertised: boolean
+  /** False for container bridges, hypervisor and VPN adapters: phones can seldom reach those. */
+  likely: boolean
 }
 
 export interface AuditEntryDto {
@@ -407,10 +419,11 @@ export interface ConsoleApi {
 
   // devices
   listDevices(args: { networkId: string }): Promise<DeviceDto[]>
-  enrollDevice(args: { networkId: string; callsign: string; validDays?: number }): Promise<EnrolledDevice>
-  downloadDevicePackage(args: { id: string; variant?: PackageVariant }): Promise<DownloadDto & { clientPassword: string; truststorePassword: string }>
+  /** `host`: one of getDeploymentSettings' deviceAddresses; default the first. */
+  enrollDevice(args: { networkId: string; callsign: string; validDays?: number; host?: string }): Promise<EnrolledDevice>
+  downloadDevicePackage(args: { id: string; variant?: PackageVariant; host?: string }): Promise<DownloadDto & { clientPassword: string; truststorePassword: string }>
   revokeDevice(args: { id: string }): Promise<DeviceDto>
-  createDeviceEnrollment(args: { networkId: string; callsign: string; validDays?: number; expiresInHours?: number }): Promise<CreatedDeviceEnrollment>
+  createDeviceEnrollment(args: { networkId: string; callsign: string; validDays?: number; expiresInHours?: number; host?: string }): Promise<CreatedDeviceEnrollment>
   listDeviceEnrollments(args: { networkId: string }): Promise<DeviceEnrollmentDto[]>
   cancelDeviceEnrollment(args: { id: string }): Promise<null>
 

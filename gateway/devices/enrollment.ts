@@ -1,15 +1,15 @@
 // Devices on a network: enrollment (certificate + connection packages), package re-download, listing with live
 // status, and revocation, which tells the streaming listener through `gw.internal` to cut live connections at once.
 
-import os from 'node:os'
 import type { DeviceDto, EnrolledDevice, Iso } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
-import { ApiError, conflict, notFound } from '../api/errors.ts'
+import { ApiError, conflict, invalid, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
+import { deviceAddresses } from './addresses.ts'
 import { buildConnectionPackages, fileSafe, type ConnectionPackages } from './connection-package.ts'
 
 export const DEFAULT_VALID_DAYS = 365
@@ -93,22 +93,25 @@ export function deploymentName(gw: Services): string {
   return `${base}-${gw.store.data.meta.deploymentId.replace(/-/g, '').slice(0, 8)}`
 }
 
-/** The address devices dial: the advertised hostname, else this machine's first LAN address. */
-export function streamingHost(gw: Services): string {
-  const advertised = gw.settings.Federation.AdvertisedHostname.trim()
-  if (advertised) return advertised
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const entry of list ?? []) if (!entry.internal && entry.family === 'IPv4') return entry.address
+/**
+ * The address devices are told to dial: `chosen` when it is one of deviceAddresses (the operator picked it), else the
+ * best of them; 127.0.0.1 on a machine with no other address.
+ */
+export function deviceHost(gw: Services, chosen?: string): string {
+  const offered = deviceAddresses(gw.settings.Federation.AdvertisedHostname, gw.pki.server.certPem)
+  if (chosen !== undefined) {
+    if (offered.some((a) => a.address === chosen)) return chosen
+    throw invalid(`'${chosen}' is not an address devices can use: pick one this machine has and its certificate covers (${offered.map((a) => a.address).join(', ') || 'none'}).`)
   }
-  return '127.0.0.1'
+  return offered[0]?.address ?? '127.0.0.1'
 }
 
-async function packagesFor(gw: Services, device: DeviceRecord, keyPem: string): Promise<ConnectionPackages> {
+async function packagesFor(gw: Services, device: DeviceRecord, keyPem: string, host: string): Promise<ConnectionPackages> {
   const network = requireNetwork(gw, device.networkId)
   return buildConnectionPackages({
     deploymentName: deploymentName(gw),
     serverName: network.name,
-    host: streamingHost(gw),
+    host,
     port: gw.ports.streaming,
     callsign: device.callsign,
     clientCertPem: device.certPem,
@@ -129,6 +132,9 @@ const networkOfDevice = (gw: Services, id: string): string[] => {
   return device ? [device.networkId] : []
 }
 
+/** An address as an operator picks it from the list (validated against that list by deviceHost). */
+export const hostSchema = v.string({ min: 1, max: 253 })
+
 // ATAK shows callsigns everywhere; control characters would corrupt the pref XML and the certificate subject.
 const callsignSchema = v.string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u })
 
@@ -143,12 +149,13 @@ export const deviceMethods = defineMethods({
   },
 
   enrollDevice: {
-    args: v.object({ networkId: v.id(), callsign: callsignSchema, validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })) }),
+    args: v.object({ networkId: v.id(), callsign: callsignSchema, validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })), host: v.optional(hostSchema) }),
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }): Promise<EnrolledDevice> {
       const network = requireNetwork(gw, args.networkId)
       const taken = callsignTaken(gw.store.data, network.id, args.callsign)
       if (taken) throw conflict(taken)
+      const host = deviceHost(gw, args.host)
       const validDays = args.validDays ?? DEFAULT_VALID_DAYS
       const issued = await gw.pki.issueDeviceCertificate({ callsign: args.callsign, validDays })
       const record: DeviceRecord = {
@@ -176,7 +183,7 @@ export const deviceMethods = defineMethods({
         gw.pki.deleteDeviceKey(record.id)
         throw err
       }
-      const packages = await packagesFor(gw, record, issued.keyPem)
+      const packages = await packagesFor(gw, record, issued.keyPem, host)
       audit('enrollDevice', `device ${record.callsign}`, { networkId: network.id, deviceId: record.id, fingerprint: record.fingerprint, validDays }, network.organizationId)
       gw.events.emit({ type: 'changed', area: 'devices', networkId: network.id })
       return {
@@ -196,7 +203,7 @@ export const deviceMethods = defineMethods({
   },
 
   downloadDevicePackage: {
-    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak', 'wintak'] as const)) }),
+    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak', 'wintak'] as const)), host: v.optional(hostSchema) }),
     auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
     async run({ gw, args, audit }) {
       const device = requireDevice(gw, args.id)
@@ -208,7 +215,7 @@ export const deviceMethods = defineMethods({
       const keyPem = gw.pki.readDeviceKey(device.id)
       if (!keyPem) throw new ApiError('not_found', `The private key of '${device.callsign}' is no longer on this machine; enroll the device again.`)
       // New p12 passwords every time: the ones shown at enrollment were shown once and are not kept.
-      const packages = await packagesFor(gw, device, keyPem)
+      const packages = await packagesFor(gw, device, keyPem, deviceHost(gw, args.host))
       const variant = args.variant ?? 'atak'
       const network = requireNetwork(gw, device.networkId)
       audit('downloadDevicePackage', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, variant }, network.organizationId)

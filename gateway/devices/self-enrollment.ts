@@ -15,7 +15,7 @@ import { CsrError, type SigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
 import type { DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { atakEnrollQr, buildEnrollmentPackage, itakQr, qrDataUrl } from './connection-package.ts'
-import { DEFAULT_VALID_DAYS, MAX_VALID_DAYS, callsignTaken, deploymentName, isPendingEnrollment, streamingHost } from './enrollment.ts'
+import { DEFAULT_VALID_DAYS, MAX_VALID_DAYS, callsignTaken, deploymentName, deviceHost, hostSchema, isPendingEnrollment } from './enrollment.ts'
 
 export const DEFAULT_ENROLLMENT_HOURS = 24
 export const MAX_ENROLLMENT_HOURS = 168
@@ -65,7 +65,8 @@ export const selfEnrollmentMethods = defineMethods({
       networkId: v.id(),
       callsign: callsignSchema,
       validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })),
-      expiresInHours: v.optional(v.int({ min: 1, max: MAX_ENROLLMENT_HOURS }))
+      expiresInHours: v.optional(v.int({ min: 1, max: MAX_ENROLLMENT_HOURS })),
+      host: v.optional(hostSchema)
     }),
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, user, audit }): Promise<CreatedDeviceEnrollment> {
@@ -73,6 +74,7 @@ export const selfEnrollmentMethods = defineMethods({
       const callsign = args.callsign.trim()
       const taken = callsignTaken(gw.store.data, network.id, callsign)
       if (taken) throw conflict(taken)
+      const host = deviceHost(gw, args.host)
       const password = generateEnrollmentPassword()
       const now = new Date()
       const record: DeviceEnrollmentRecord = {
@@ -94,7 +96,6 @@ export const selfEnrollmentMethods = defineMethods({
         doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => Date.parse(e.expiresAt) + KEPT_AFTER_EXPIRY_MS > now.getTime())
         doc.deviceEnrollments.push(record)
       })
-      const host = streamingHost(gw)
       const itakQrText = itakQr(network.name, deploymentName(gw), host, gw.ports.streaming)
       const atakQrText = atakEnrollQr(host, gw.ports.enrollment, callsign, password)
       const pkg = await buildEnrollmentPackage({

@@ -408,6 +408,47 @@ describe('Devices tab', () => {
   })
 })
 
+describe('Devices tab: the address devices dial', () => {
+  const addresses = [
+    { address: '192.168.8.20', interfaceName: 'wlan0', advertised: false, likely: true },
+    { address: '172.17.0.1', interfaceName: 'docker0', advertised: false, likely: false }
+  ]
+
+  async function enrollWith(deviceAddresses: typeof addresses): Promise<{ sent: Record<string, unknown> | null; dialog: () => Element }> {
+    const result: { sent: Record<string, unknown> | null; dialog: () => Element } = { sent: null, dialog: () => document.querySelector('[data-testid="enroll-dialog"]')! }
+    gw.answers.getDeploymentSettings = () => ({ deviceAddresses })
+    gw.answers.enrollDevice = (args) => {
+      result.sent = args as Record<string, unknown>
+      throw new GatewayError('conflict', 'stop here')
+    }
+    signedInWith(['manageDevices'])
+    const wrapper = await mountTab(DevicesTab)
+    await wrapper.find('[data-testid="enroll-device"]').trigger('click')
+    await flushPromises()
+    const input = [...result.dialog().querySelectorAll('input')].find((i) => document.querySelector(`label[for="${i.id}"]`)?.textContent?.trim() === 'Callsign')!
+    input.value = 'VIPER-9'
+    input.dispatchEvent(new Event('input'))
+    await flushPromises()
+    ;([...result.dialog().querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Enroll') as HTMLButtonElement).click()
+    await flushPromises()
+    return result
+  }
+
+  it('several addresses: a choice labelled with the interface, the best one sent by default', async () => {
+    const { sent, dialog } = await enrollWith(addresses)
+    const select = dialog().querySelector('[data-testid="device-address"]')!
+    expect(select.textContent).toContain('Address the device dials')
+    expect(select.textContent).toContain('192.168.8.20 (wlan0)')
+    expect(sent).toMatchObject({ callsign: 'VIPER-9', host: '192.168.8.20' })
+  })
+
+  it('one address: said plainly, and sent', async () => {
+    const { sent, dialog } = await enrollWith(addresses.slice(0, 1))
+    expect(dialog().querySelector('[data-testid="device-address"]')?.textContent).toContain('The device dials 192.168.8.20')
+    expect(sent).toMatchObject({ host: '192.168.8.20' })
+  })
+})
+
 describe('Data Packages tab', () => {
   it('shows where a package came from and where it went; a changed event refreshes the list', async () => {
     signedInWith(['manageDataPackages'])

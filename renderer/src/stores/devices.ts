@@ -4,7 +4,7 @@
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { CreatedDeviceEnrollment, DeviceDto, DeviceEnrollmentDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
+import type { CreatedDeviceEnrollment, DeviceAddressDto, DeviceDto, DeviceEnrollmentDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
 import { api, isNotAvailable } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
@@ -22,6 +22,8 @@ async function pendingEnrollments(networkId: string): Promise<DeviceEnrollmentDt
 export const useDevicesStore = defineStore('devices', () => {
   const list = ref<DeviceDto[]>([])
   const enrollments = ref<DeviceEnrollmentDto[]>([])
+  /** Addresses devices may be told to dial, best first; the tab lets the operator pick one for packages and QR codes. */
+  const addresses = ref<DeviceAddressDto[]>([])
   const { networkId, available, loading, load, reload, follow } = useNetworkScope({
     area: 'devices',
     clear: () => {
@@ -43,18 +45,22 @@ export const useDevicesStore = defineStore('devices', () => {
     }
   })
 
-  async function enroll(callsign: string, validDays: number): Promise<EnrolledDevice> {
+  async function loadAddresses(): Promise<void> {
+    addresses.value = (await api().getDeploymentSettings()).deviceAddresses ?? []
+  }
+
+  async function enroll(callsign: string, validDays: number, host?: string): Promise<EnrolledDevice> {
     if (networkId.value === null) throw new Error('Open a network first.')
-    const enrolled = await api().enrollDevice({ networkId: networkId.value, callsign, validDays })
+    const enrolled = await api().enrollDevice({ networkId: networkId.value, callsign, validDays, host })
     await load(networkId.value)
     return enrolled
   }
 
   /** A one-time password the device enrolls itself with; the password is in the answer only. */
-  async function createEnrollment(callsign: string, validDays: number, expiresInHours: number): Promise<CreatedDeviceEnrollment> {
+  async function createEnrollment(callsign: string, validDays: number, expiresInHours: number, host?: string): Promise<CreatedDeviceEnrollment> {
     if (networkId.value === null) throw new Error('Open a network first.')
     const target = networkId.value
-    const created = await api().createDeviceEnrollment({ networkId: target, callsign, validDays, expiresInHours })
+    const created = await api().createDeviceEnrollment({ networkId: target, callsign, validDays, expiresInHours, host })
     // The password exists only in this answer: a failed refresh must not keep it from the operator (the gateway's
     // `changed` event brings the waiting list anyway).
     await load(target).catch(() => undefined)
@@ -67,8 +73,8 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   /** Downloads a device's connection package again; resolves to the passwords that open it (shown to the operator). */
-  async function downloadPackage(id: string, variant: PackageVariant): Promise<{ clientPassword: string; truststorePassword: string }> {
-    const download = await api().downloadDevicePackage({ id, variant })
+  async function downloadPackage(id: string, variant: PackageVariant, host?: string): Promise<{ clientPassword: string; truststorePassword: string }> {
+    const download = await api().downloadDevicePackage({ id, variant, host })
     saveDownload(download)
     return { clientPassword: download.clientPassword, truststorePassword: download.truststorePassword }
   }
@@ -82,6 +88,8 @@ export const useDevicesStore = defineStore('devices', () => {
     networkId,
     list,
     enrollments,
+    addresses,
+    loadAddresses,
     available,
     loading,
     load,

@@ -136,6 +136,25 @@ describe('enrollDevice', () => {
     expect(new X509Certificate(nested.certPems[0]!).fingerprint256).toBe(enrolled.device.fingerprint)
     expectError(await call('downloadDevicePackage', { id: enrolled.device.id, variant: 'windows' }, operator), 'invalid')
   })
+
+  it('packages carry the address the operator picks from deviceAddresses; any other is refused', async () => {
+    const { deviceAddresses } = await ok('getDeploymentSettings', {}, operator)
+    expect(deviceAddresses[0]).toEqual({ address: 'fedgate.test', interfaceName: null, advertised: true, likely: true })
+    const connectString = async (host?: string): Promise<string> => {
+      const answer = await ok('downloadDevicePackage', { id: enrolled.device.id, host }, operator)
+      const entries = await unzipEntries(Buffer.from(answer.contentBase64, 'base64'))
+      const pref = entries.get([...entries.keys()].find((n) => n.endsWith('.pref'))!)!.toString()
+      return /key="connectString0"[^>]*>([^<]+)</.exec(pref)![1]!
+    }
+    expect(await connectString()).toBe(`fedgate.test:${gw.services.ports.streaming}:ssl`)
+    const last = deviceAddresses.at(-1)!.address
+    expect(await connectString(last)).toBe(`${last}:${gw.services.ports.streaming}:ssl`)
+    const refused = await call('downloadDevicePackage', { id: enrolled.device.id, host: 'evil.example' }, operator)
+    expectError(refused, 'invalid')
+    expect(JSON.stringify(refused)).toContain('fedgate.test')
+    expectError(await call('enrollDevice', { networkId: ids.alpha, callsign: 'NOWHERE-1', host: '203.0.113.9' }, operator), 'invalid')
+    expect(gw.services.store.data.devices.some((d) => d.callsign === 'NOWHERE-1')).toBe(false)
+  })
 })
 
 describe('permissions', () => {
