@@ -359,6 +359,11 @@ export interface DeviceAddressDto {
   advertised: boolean
   /** False for container bridges, hypervisor and VPN adapters: phones can seldom reach those. */
   likely: boolean
+  /**
+   * False for an address that came up after Fedgate started: the server certificate does not name it yet, so it cannot
+   * be chosen until a restart (which reissues the certificate).
+   */
+  covered: boolean
 }
 
 export interface AuditEntryDto {

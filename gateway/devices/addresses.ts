@@ -14,20 +14,23 @@ type Interfaces = ReturnType<typeof os.networkInterfaces>
 
 /**
  * Addresses a device may be told to dial, best first: the advertised hostname, then machine addresses the server
- * certificate covers: likely interfaces before unlikely ones, IPv4 before IPv6, link-local never.
+ * certificate covers: likely interfaces before unlikely ones, IPv4 before IPv6, link-local never. Addresses the
+ * certificate does not name yet come last, marked `covered: false`.
  */
 export function deviceAddresses(advertisedHostname: string, serverCertPem: string, interfaces: Interfaces = os.networkInterfaces()): DeviceAddressDto[] {
   const covered = new Set(altNamesOf(serverCertPem))
   const out: DeviceAddressDto[] = []
   const advertised = advertisedHostname.trim()
-  if (advertised) out.push({ address: advertised, interfaceName: null, advertised: true, likely: true })
+  if (advertised) out.push({ address: advertised, interfaceName: null, advertised: true, likely: true, covered: true })
   const found: (DeviceAddressDto & { order: number })[] = []
   for (const [name, list] of Object.entries(interfaces)) {
     for (const entry of list ?? []) {
-      if (entry.internal || !covered.has(canonicalAddress(entry.address))) continue
+      if (entry.internal) continue
       if (entry.family === 'IPv6' && /^fe[89ab]/i.test(entry.address)) continue
       const likely = !UNLIKELY_INTERFACE.test(name)
-      found.push({ address: entry.address, interfaceName: name, advertised: false, likely, order: (likely ? 0 : 2) + (entry.family === 'IPv4' ? 0 : 1) })
+      const inCertificate = covered.has(canonicalAddress(entry.address))
+      const order = (inCertificate ? 0 : 4) + (likely ? 0 : 2) + (entry.family === 'IPv4' ? 0 : 1)
+      found.push({ address: entry.address, interfaceName: name, advertised: false, likely, covered: inCertificate, order })
     }
   }
   found.sort((a, b) => a.order - b.order)

@@ -98,9 +98,13 @@ export function deploymentName(gw: Services): string {
  * best of them; 127.0.0.1 on a machine with no other address.
  */
 export function deviceHost(gw: Services, chosen?: string): string {
-  const offered = deviceAddresses(gw.settings.Federation.AdvertisedHostname, gw.pki.server.certPem)
+  const all = deviceAddresses(gw.settings.Federation.AdvertisedHostname, gw.pki.server.certPem)
+  const offered = all.filter((a) => a.covered)
   if (chosen !== undefined) {
     if (offered.some((a) => a.address === chosen)) return chosen
+    if (all.some((a) => a.address === chosen)) {
+      throw invalid(`'${chosen}' came up after Fedgate started and its certificate does not name it yet: restart Fedgate, then choose it.`)
+    }
     throw invalid(`'${chosen}' is not an address devices can use: pick one this machine has and its certificate covers (${offered.map((a) => a.address).join(', ') || 'none'}).`)
   }
   return offered[0]?.address ?? '127.0.0.1'

@@ -410,8 +410,8 @@ describe('Devices tab', () => {
 
 describe('Devices tab: the address devices dial', () => {
   const addresses = [
-    { address: '192.168.8.20', interfaceName: 'wlan0', advertised: false, likely: true },
-    { address: '172.17.0.1', interfaceName: 'docker0', advertised: false, likely: false }
+    { address: '192.168.8.20', interfaceName: 'wlan0', advertised: false, likely: true, covered: true },
+    { address: '172.17.0.1', interfaceName: 'docker0', advertised: false, likely: false, covered: true }
   ]
 
   async function enrollWith(deviceAddresses: typeof addresses): Promise<{ sent: Record<string, unknown> | null; dialog: () => Element }> {

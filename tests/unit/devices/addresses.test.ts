@@ -34,17 +34,19 @@ beforeAll(async () => {
 afterAll(() => t.cleanup())
 
 describe('deviceAddresses', () => {
-  it('without an advertised hostname: likely interfaces first, IPv4 before IPv6, covered addresses only', () => {
+  it('without an advertised hostname: covered before not yet covered, likely interfaces first, IPv4 before IPv6', () => {
     expect(deviceAddresses('', serverCertPem, laptop)).toEqual([
-      { address: '192.168.8.20', interfaceName: 'wlan0', advertised: false, likely: true },
-      { address: 'fd00::20', interfaceName: 'wlan0', advertised: false, likely: true },
-      { address: '172.17.0.1', interfaceName: 'docker0', advertised: false, likely: false },
-      { address: '10.66.0.2', interfaceName: 'wg0', advertised: false, likely: false }
+      { address: '192.168.8.20', interfaceName: 'wlan0', advertised: false, likely: true, covered: true },
+      { address: 'fd00::20', interfaceName: 'wlan0', advertised: false, likely: true, covered: true },
+      { address: '172.17.0.1', interfaceName: 'docker0', advertised: false, likely: false, covered: true },
+      { address: '10.66.0.2', interfaceName: 'wg0', advertised: false, likely: false, covered: true },
+      // Came up after the certificate was issued: listed, last, not choosable until a restart.
+      { address: '192.168.50.7', interfaceName: 'eth1', advertised: false, likely: true, covered: false }
     ])
   })
 
   it('the advertised hostname comes first', () => {
-    expect(deviceAddresses(' tak.unit.example ', serverCertPem, laptop)[0]).toEqual({ address: 'tak.unit.example', interfaceName: null, advertised: true, likely: true })
+    expect(deviceAddresses(' tak.unit.example ', serverCertPem, laptop)[0]).toEqual({ address: 'tak.unit.example', interfaceName: null, advertised: true, likely: true, covered: true })
   })
 
   it('only unlikely adapters: they are still offered, the best of them first', () => {

@@ -139,7 +139,7 @@ describe('enrollDevice', () => {
 
   it('packages carry the address the operator picks from deviceAddresses; any other is refused', async () => {
     const { deviceAddresses } = await ok('getDeploymentSettings', {}, operator)
-    expect(deviceAddresses[0]).toEqual({ address: 'fedgate.test', interfaceName: null, advertised: true, likely: true })
+    expect(deviceAddresses[0]).toEqual({ address: 'fedgate.test', interfaceName: null, advertised: true, likely: true, covered: true })
     const connectString = async (host?: string): Promise<string> => {
       const answer = await ok('downloadDevicePackage', { id: enrolled.device.id, host }, operator)
       const entries = await unzipEntries(Buffer.from(answer.contentBase64, 'base64'))
@@ -147,7 +147,7 @@ describe('enrollDevice', () => {
       return /key="connectString0"[^>]*>([^<]+)</.exec(pref)![1]!
     }
     expect(await connectString()).toBe(`fedgate.test:${gw.services.ports.streaming}:ssl`)
-    const last = deviceAddresses.at(-1)!.address
+    const last = deviceAddresses.filter((a: { covered: boolean }) => a.covered).at(-1)!.address
     expect(await connectString(last)).toBe(`${last}:${gw.services.ports.streaming}:ssl`)
     const refused = await call('downloadDevicePackage', { id: enrolled.device.id, host: 'evil.example' }, operator)
     expectError(refused, 'invalid')
