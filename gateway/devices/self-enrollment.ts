@@ -3,14 +3,14 @@
 // (enrollment-api.ts) and sends a CSR; we sign its key with our CA and it becomes an ordinary device of the network.
 // Its private key never leaves the device, so it has no connection package to download later.
 
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto'
+import { createHmac, timingSafeEqual } from 'node:crypto'
 import type { CreatedDeviceEnrollment, DeviceEnrollmentDto } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
 import { conflict, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
-import { CODE_ALPHABET } from '../federation/codes.ts'
+import { generateCode } from '../federation/codes.ts'
 import { CsrError, type SigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
 import type { DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
@@ -31,12 +31,6 @@ const KEPT_AFTER_EXPIRY_MS = 7 * 86_400_000
 
 // Basic auth splits at the first ':', so a callsign with one could never sign in.
 const callsignSchema = v.string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}:]+$/u })
-
-export function generateEnrollmentPassword(): string {
-  let out = ''
-  for (let i = 0; i < ENROLLMENT_PASSWORD_LENGTH; i++) out += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]
-  return out
-}
 
 /** What the user typed, as we hash it: upper case, spaces and dashes removed (the console shows it in groups). */
 export function normalizeEnrollmentPassword(typed: string): string {
@@ -75,7 +69,7 @@ export const selfEnrollmentMethods = defineMethods({
       const taken = callsignTaken(gw.store.data, network.id, callsign)
       if (taken) throw conflict(taken)
       const host = deviceHost(gw, args.host)
-      const password = generateEnrollmentPassword()
+      const password = generateCode(ENROLLMENT_PASSWORD_LENGTH)
       const now = new Date()
       const record: DeviceEnrollmentRecord = {
         id: randomId('enr'),

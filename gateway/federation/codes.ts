@@ -9,9 +9,10 @@ import { writeFileDurablySync } from '../store/store.ts'
 export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
 export const CODE_LENGTH = 8
 
-export function generateCode(): string {
+/** Random characters from CODE_ALPHABET: a federation code, or (longer) a device's one-time enrollment password. */
+export function generateCode(length = CODE_LENGTH): string {
   let code = ''
-  for (let i = 0; i < CODE_LENGTH; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]
+  for (let i = 0; i < length; i++) code += CODE_ALPHABET[randomInt(CODE_ALPHABET.length)]
   return code
 }
 
