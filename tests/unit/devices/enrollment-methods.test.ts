@@ -113,6 +113,8 @@ describe('enrollDevice', () => {
   it('refuses a second live device with the same callsign on the network, a bad callsign or validity', async () => {
     expectError(await call('enrollDevice', { networkId: ids.alpha, callsign: 'viper 1' }, operator), 'conflict', /already enrolled/)
     expectError(await call('enrollDevice', { networkId: ids.alpha, callsign: 'bad\u0000name' }, operator), 'invalid')
+    expectError(await call('enrollDevice', { networkId: ids.alpha, callsign: '   ' }, operator), 'invalid')
+    expectError(await call('createDeviceEnrollment', { networkId: ids.alpha, callsign: ' \t ' }, operator), 'invalid')
     expectError(await call('enrollDevice', { networkId: ids.alpha, callsign: 'X', validDays: 0 }, operator), 'invalid')
     expectError(await call('enrollDevice', { networkId: 'net_missing', callsign: 'X' }, admin), 'forbidden')
   })
