@@ -1,11 +1,22 @@
 /// <reference lib="dom" />
 // Journey 4 in Chromium: HQ's TAK Server (our TAK-like test federate, its own CA) dials before it is registered, the
 // attempt appears live in the rejected list, one click on Add peer pre-fills its fingerprint, and once registered
-// the row turns Up with events per second, all from pushed events.
+// the row turns Up with events per second, all from pushed events. Journey 5: the laptop dials HQ (another Fedgate)
+// with the address, port and CA from the dialog, and follows the port the operator edits, down and back up.
 
+import net from 'node:net'
 import { testPki, type TestPki } from '../support/pki.ts'
 import { geoEvent, TakFederate } from '../support/tak-federate.ts'
 import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
+
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
 
 test('HQ dials unregistered, shows up as rejected, one click adds it, the row turns Up with traffic', async ({ page, serve, request }) => {
   const served = await serve({
@@ -83,7 +94,7 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
   }
 })
 
-test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, port and CA from the dialog', async ({ page, serve, request }) => {
+test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, port and CA from the dialog, and follows an edited port', async ({ page, serve, request }) => {
   const env = (id: string): Record<string, string> => ({
     FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     Federation__AdvertisedHostname: 'localhost',
@@ -128,6 +139,26 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
     theirs.token
   )
   expect(hqPeers[0]?.status.connected).toBe(true)
+
+  // A mistyped port in Edit connection: Fedgate dials the new port at once, the row goes Down and says why; the
+  // right port brings it back Up. The peer stays the same one (no remove and add again).
+  const editPort = async (port: number): Promise<void> => {
+    await row.getByRole('button', { name: 'Edit connection to HQ' }).click()
+    const edit = page.getByTestId('edit-peer-dialog')
+    await settled(edit.getByLabel('Name', { exact: true }))
+    await expect(edit.getByLabel('Their address')).toHaveValue('127.0.0.1')
+    await expect(edit.getByLabel('Their CA certificate (PEM, optional)')).toHaveValue(theirs.caPem.replace(/\r\n/g, '\n').trim())
+    await edit.getByLabel('Port').fill(String(port))
+    await edit.getByRole('button', { name: 'Save' }).click()
+    await expect(edit).toBeHidden()
+    await expect(row).toContainText(`Fedgate dials 127.0.0.1:${port}`)
+  }
+  await editPort(await closedPort())
+  await expect(row).toContainText('Down', { timeout: 10_000 })
+  await expect(row.getByTestId('peer-error')).toContainText('ECONNREFUSED', { timeout: 10_000 })
+  await editPort(theirs.port)
+  await expect(row).toContainText('Up', { timeout: 20_000 })
+  await expect(row.getByTestId('peer-error')).toHaveCount(0)
 
   // Pausing our end (In and Out off) keeps the link up and says Paused.
   await chip(row, 'peer', 'In').click()

@@ -62,7 +62,8 @@ export const usePeersStore = defineStore('peers', () => {
     return added
   }
 
-  async function update(id: string, changes: Partial<Toggles> & { displayName?: string }): Promise<void> {
+  /** Toggles, name or dial settings; the gateway redials at once when the address, port or CA changed. */
+  async function update(id: string, changes: Partial<Toggles> & { displayName?: string; dial?: DialTarget | null }): Promise<void> {
     const updated = await api().updateExternalPeer({ id, ...changes })
     const index = list.value.findIndex((p) => p.id === id)
     if (index >= 0) list.value[index] = updated

@@ -1,0 +1,99 @@
+// Editing how Fedgate reaches a TAK Server peer (updateExternalPeer with `dial`) acts at once: a new address or port is
+// dialed right away (not at the next redial, which is far off here), and removing `dial` ends our connection and stops
+// dialing for good. The remote is another Fedgate that accepts our certificate.
+
+import net from 'node:net'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
+import { until } from '../../../support/devices.ts'
+import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
+
+/** So slow that only a fresh dialer can reconnect within the waits below. */
+const SLOW_REDIAL = { baseDelayMs: 60_000, maxDelayMs: 60_000, afterDropMs: 60_000 }
+
+interface Side {
+  t: TestGateway
+  fed: TakFederation
+  admin: string
+  networkId: string
+}
+
+async function side(federateId: string): Promise<Side> {
+  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
+  await takFederationArea(t.services)!.stop()
+  const fed = await startTakFederation(t.services, {
+    router: t.services.router!,
+    pki: t.services.pki,
+    host: '127.0.0.1',
+    port: 0,
+    redial: SLOW_REDIAL,
+    healthIntervalMs: 300,
+    statusIntervalMs: 100
+  })
+  const admin = await t.loginAs('admin', t.adminPassword!)
+  const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)
+  const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)
+  return { t, fed, admin, networkId: network.id }
+}
+
+/** A port on 127.0.0.1 where nothing listens. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as net.AddressInfo
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+describe('changing the dial settings of a TAK Server peer', () => {
+  let hq: Side
+  let laptop: Side
+  let hqPeerId = ''
+  let laptopPeerId = ''
+
+  beforeAll(async () => {
+    ;[hq, laptop] = await Promise.all([side('fedgate-hq'), side('fedgate-laptop')])
+    hqPeerId = (await hq.t.ok('addExternalPeer', { networkId: hq.networkId, fingerprint: laptop.t.services.pki.federation!.fingerprint, displayName: 'Laptop' }, hq.admin)).id
+    const dial = { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem }
+    laptopPeerId = (await laptop.t.ok('addExternalPeer', { networkId: laptop.networkId, fingerprint: hq.t.services.pki.federation!.fingerprint, displayName: 'HQ', dial }, laptop.admin)).id
+    await until(() => hq.fed.status(hqPeerId).connected && laptop.fed.status(laptopPeerId).connected, 10_000, 'the first connection')
+  })
+
+  afterAll(async () => {
+    for (const s of [hq, laptop]) {
+      await s?.fed.stop()
+      await s?.t.stop()
+    }
+  })
+
+  it('dials a new port at once: a wrong one goes down with its error, the right one comes back up', async () => {
+    const wrong = await closedPort()
+    const edited = await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, dial: { address: '127.0.0.1', port: wrong, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
+    expect(edited.dial).toMatchObject({ address: '127.0.0.1', port: wrong })
+    await until(() => !laptop.fed.status(laptopPeerId).connected && !hq.fed.status(hqPeerId).connected, 3000, 'both sides down')
+    await until(() => /ECONNREFUSED|No connection/i.test(laptop.fed.status(laptopPeerId).lastError ?? ''), 3000, 'the refused dial as the last error')
+
+    await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
+    await until(() => laptop.fed.status(laptopPeerId).connected && hq.fed.status(hqPeerId).connected, 5000, 'the connection to the right port')
+    expect(laptop.fed.sessionsOf(laptopPeerId).map((s) => s.role)).toEqual(['client'])
+  })
+
+  it('a change that keeps address, port and CA leaves the connection alone', async () => {
+    const since = laptop.fed.status(laptopPeerId).since
+    await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, displayName: 'HQ main', dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
+    await settle(600)
+    expect(laptop.fed.status(laptopPeerId)).toMatchObject({ connected: true, since })
+  })
+
+  it('stops dialing when dial is removed: our connection ends and stays down', async () => {
+    const edited = await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, dial: null }, laptop.admin)
+    expect(edited.dial).toBeNull()
+    await until(() => !laptop.fed.status(laptopPeerId).connected && !hq.fed.status(hqPeerId).connected, 3000, 'both sides down')
+    await settle(1500)
+    expect(laptop.fed.status(laptopPeerId).connected).toBe(false)
+    expect(hq.fed.status(hqPeerId).connected).toBe(false)
+    expect(laptop.fed.sessionsOf(laptopPeerId)).toEqual([])
+  })
+})
