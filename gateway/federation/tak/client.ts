@@ -350,6 +350,22 @@ function mismatch(address: string, port: number, actual: string, expected: strin
   return `The TAK Server at ${address}:${port} presented certificate ${actual}, not the registered ${expected}.`
 }
 
-function describe(err: grpc.ServiceError): string {
-  return err.details || err.message || `gRPC status ${err.code}`
+/**
+ * A gRPC failure as the peer row shows it: what went wrong in plain words first, with the system's code kept in
+ * parentheses (an admin on the other side may search for it). grpc-js wraps a failed dial as "No connection
+ * established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9001 (<time>). Resolution note: …".
+ */
+export function describe(err: Pick<grpc.ServiceError, 'details' | 'message' | 'code'>): string {
+  const raw = err.details || err.message || `gRPC status ${err.code}`
+  const plain: [RegExp, string][] = [
+    [/ECONNREFUSED/, 'Nothing accepts connections at that address and port: is the TAK Server running, and its federation port open?'],
+    [/ETIMEDOUT|timed out/i, 'No answer from that address in time: check the address, the network and firewalls on the way.'],
+    [/ENOTFOUND|EAI_AGAIN/, 'That host name does not resolve: check the spelling, or use an IP address.'],
+    [/EHOSTUNREACH|ENETUNREACH/, 'That address cannot be reached from this machine: check the network it is on.'],
+    [/ECONNRESET|socket hang up/i, 'The connection was cut by the other side or something on the way.']
+  ]
+  const known = plain.find(([pattern]) => pattern.test(raw))
+  if (!known) return raw
+  const code = /\b(E[A-Z]+)\b(?:\s+(\S+:\d+))?/.exec(raw)
+  return `${known[1]} (${code ? [code[1], code[2]].filter(Boolean).join(' ') : raw})`
 }

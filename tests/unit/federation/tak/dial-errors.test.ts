@@ -1,0 +1,26 @@
+// A failed dial as the peer row shows it: plain words first, the system's code and address kept in parentheses.
+
+import { describe as suite, expect, it } from 'vitest'
+import { describe } from '../../../../gateway/federation/tak/client.ts'
+
+const grpcUnavailable = (inner: string) => ({
+  code: 14,
+  message: `14 UNAVAILABLE: No connection established. Last error: ${inner}`,
+  details: `No connection established. Last error: ${inner} (2026-11-27T06:40:00.000Z). Resolution note: `
+})
+
+suite('describe (dial failures)', () => {
+  it('refused, timed out, unknown name, unreachable: said plainly, code and address kept', () => {
+    expect(describe(grpcUnavailable('Error: connect ECONNREFUSED 127.0.0.1:9001'))).toBe(
+      'Nothing accepts connections at that address and port: is the TAK Server running, and its federation port open? (ECONNREFUSED 127.0.0.1:9001)'
+    )
+    expect(describe(grpcUnavailable('Error: getaddrinfo ENOTFOUND hq.example.invalid'))).toMatch(/^That host name does not resolve.*\(ENOTFOUND\)$/)
+    expect(describe(grpcUnavailable('Error: connect EHOSTUNREACH 10.9.9.9:9001'))).toMatch(/cannot be reached.*\(EHOSTUNREACH 10\.9\.9\.9:9001\)$/)
+    expect(describe(grpcUnavailable('Error: connect ETIMEDOUT 10.1.1.1:9001'))).toMatch(/^No answer .*\(ETIMEDOUT 10\.1\.1\.1:9001\)$/)
+  })
+
+  it('anything else stays as the remote or grpc-js said it', () => {
+    expect(describe({ code: 7, message: '7 PERMISSION_DENIED: not allowed', details: 'Certificate fingerprint is not registered' })).toBe('Certificate fingerprint is not registered')
+    expect(describe({ code: 2, message: '', details: '' })).toBe('gRPC status 2')
+  })
+})
