@@ -1,10 +1,13 @@
-// Data packages across federations: fileshares crossing local federations, and packages exchanged with external
-// TAK Servers over ROL (DP-Out: `create resource` + `announce package`; DP-In: store what a peer sends, announce it).
+// Data packages across federations: packages crossing local federations (listed on the receiving network too), and
+// packages exchanged with external TAK Servers over ROL (DP-Out: `create resource` + `announce package`; DP-In: store
+// what a peer sends, announce it).
 
 import type { CotEvent } from '../cot/event.ts'
 import type { Logger } from '../log.ts'
 import type { Store } from '../store/store.ts'
 import type { DataPackageRecord, ExternalPeerRecord } from '../store/schema.ts'
+import type { LocalLink } from '../routing/types.ts'
+import { computeLocalLinks } from '../federation/local.ts'
 import {
   announcePackageRol,
   createResourceRol,
@@ -15,7 +18,7 @@ import {
   type RolPackageDetails
 } from './rol.ts'
 import { buildFileshareEvent, martiContentUrl, parseFileshare, rewriteSenderUrl } from './fileshare.ts'
-import { PackageUploadError, type PackageStore, type ShareTarget } from './store.ts'
+import { PackageUploadError, type PackageStore } from './store.ts'
 import { isBlocked, stripBlockedEntries } from './zip.ts'
 import { createHash } from 'node:crypto'
 
@@ -32,6 +35,8 @@ export interface PackageFederationOptions {
   defaultHost: () => string
   /** Hand a CoT event to every device of a network (the router's local delivery; honours `<marti><dest>`). */
   deliverToNetwork: (networkId: string, event: CotEvent) => void
+  /** A network's package list changed without an operator asking (consoles showing it refresh). Default: nothing. */
+  listChanged?: (networkId: string) => void
   log?: Logger | null
 }
 
@@ -70,7 +75,11 @@ export class PackageFederation {
 
   constructor(private readonly o: PackageFederationOptions) {}
 
-  // ─── local federations (the router calls these) ───────────────────────────
+  // ─── local federations ─────────────────────────────────────────────────────
+  // A package that reaches another network of this gateway over a local federation is listed there too, as one from
+  // the sending network (source kind 'federation', as a peer's are 'peer'), over the same file: that network's
+  // operators see, download and delete what arrived, and the sender's record says where it went. What arrived stays
+  // when a toggle goes off or the federation stops; the toggles decide only what passes from then on.
 
   /** A fileshare about to reach a device: senderUrl pointed at our Marti API on the host that device connected to. */
   fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent {
@@ -78,15 +87,98 @@ export class PackageFederation {
   }
 
   /**
-   * A fileshare crossed a local federation (or went to a peer) from `fromNetworkId`: record it on the package so the
-   * console shows where it was shared. Fire and forget; unknown hashes are ignored.
+   * A fileshare crossed `link` (its packages pass) and the router handed it to devices of its far network: the package
+   * it names arrived there, whatever its visibility (a device sent it). Those devices can already fetch it from the
+   * sender's network over Marti; this lists it for the far network's operators. Fire and forget; unknown hashes are
+   * ignored.
    */
-  onFileshareCrossed(event: CotEvent, fromNetworkId: string, target: ShareTarget): void {
+  onFileshareCrossedLink(event: CotEvent, link: LocalLink): void {
     const share = parseFileshare(event)
-    if (!share) return
-    const record = this.o.packages.byHash(fromNetworkId, share.sha256)
+    const record = share ? this.o.packages.byHash(link.from, share.sha256) : undefined
     if (!record) return
-    this.o.packages.recordShare(record.id, target).catch((err: unknown) => this.o.log?.warn(`could not record a package share: ${(err as Error).message}`))
+    this.carry(record.id, link, () => true).then(
+      (changed) => {
+        if (changed) this.listsChanged([link.from, link.to])
+      },
+      (err: unknown) => this.o.log?.warn(`could not list a package on the network it was sent to: ${(err as Error).message}`)
+    )
+  }
+
+  /**
+   * DP-Out → DP-In: public device and operator uploads (never what arrived over a federation: single hop) go to each
+   * network a local federation passes packages to, once per federation, as they are created on a TAK Server peer
+   * (packagesToFederate); that network's devices find them on the Marti API anyway. Not again after the far side
+   * deleted its copy. With `packageId`, only that package. Call when a package is stored or made public, and when
+   * federations or their toggles change.
+   */
+  async shareOverLocalLinks(packageId: string | null = null): Promise<void> {
+    const changed = new Set<string>()
+    await this.shareInto(changed, packageId)
+    // One refresh per network, however many packages a federation turned on just carried.
+    this.listsChanged(changed)
+  }
+
+  /**
+   * A package made private or public (its device's `tool`, its peer's update). Over the local federations that pass
+   * packages from its network, the far networks follow: made public, it is shared with them; made private, the copy
+   * it left there is taken back. ATAK uploads what it sends to chosen contacts as public and hides it right after;
+   * without this, each such package would stay listed on every federated network. A fileshare that then reaches
+   * devices there lists it again (private).
+   */
+  async setPrivate(packageId: string, isPrivate: boolean): Promise<void> {
+    const record = this.o.packages.byId(packageId)
+    if (!record || record.private === isPrivate) return
+    await this.o.packages.setPrivate(packageId, isPrivate)
+    const changed = new Set([record.networkId])
+    if (isPrivate) {
+      for (const link of this.packageLinksFrom(record.networkId)) {
+        if (await this.o.packages.withdrawCopy(packageId, link.to, link.federationId)) changed.add(link.to)
+      }
+    } else {
+      await this.shareInto(changed, packageId)
+    }
+    this.listsChanged(changed)
+  }
+
+  /** shareOverLocalLinks, adding the networks whose lists changed to `changed`. */
+  private async shareInto(changed: Set<string>, packageId: string | null): Promise<void> {
+    const only = packageId === null ? null : this.o.packages.byId(packageId)
+    if (packageId !== null && !only) return
+    for (const link of this.packageLinksFrom(only?.networkId ?? null)) {
+      const due = (record: DataPackageRecord): boolean => isLocalOrigin(record) && !record.private && !sharedOver(record, link)
+      const ids = only ? [only.id] : this.o.packages.listForNetwork(link.from).map((r) => r.id)
+      for (const id of ids) if (await this.carry(id, link, due)) changed.add(link.from).add(link.to)
+    }
+  }
+
+  /**
+   * List package `id` of `link.from` on `link.to` if `due` holds for it now, and note on it where it went. Resolves to
+   * whether either list changed.
+   */
+  private async carry(id: string, link: LocalLink, due: (record: DataPackageRecord) => boolean): Promise<boolean> {
+    const record = this.o.packages.byId(id)
+    if (!record || !due(record)) return false
+    const noted = sharedOver(record, link)
+    const listed = this.o.packages.byHash(link.to, record.hash) !== undefined
+    const copy = await this.o.packages.addCopy(
+      id,
+      { networkId: link.to, source: { kind: 'federation', label: this.networkName(link.from), id: link.federationId } },
+      { kind: 'federation', id: link.federationId, label: this.networkName(link.to) }
+    )
+    return copy !== null && !(noted && listed)
+  }
+
+  private listsChanged(networkIds: Iterable<string>): void {
+    for (const networkId of networkIds) this.o.listChanged?.(networkId)
+  }
+
+  /** Links of local federations that pass packages now (DP-Out → DP-In), from `networkId` or from any network. */
+  private packageLinksFrom(networkId: string | null): LocalLink[] {
+    return computeLocalLinks(this.o.store.data).filter((l) => l.packages && (networkId === null || l.from === networkId))
+  }
+
+  private networkName(networkId: string): string {
+    return this.o.store.data.networks.find((n) => n.id === networkId)?.name ?? networkId
   }
 
   // ─── external TAK Servers, DP-Out ──────────────────────────────────────────
@@ -209,7 +301,7 @@ export class PackageFederation {
           if (!peer.acceptPackages || msg.tool === null) return []
           const record = this.o.packages.byHash(networkId, msg.hash)
           if (record && record.source.kind === 'peer' && record.source.id === peer.id) {
-            await this.o.packages.setPrivate(record.id, msg.tool.toLowerCase() === 'private')
+            await this.setPrivate(record.id, msg.tool.toLowerCase() === 'private')
           }
           return []
         }
@@ -364,6 +456,11 @@ export class PackageFederation {
     }
     this.awaitingBytes.set(details.sha256, { networkId, details, at: now })
   }
+}
+
+/** Whether the package's record notes that it went over the link's federation. */
+function sharedOver(record: DataPackageRecord, link: LocalLink): boolean {
+  return record.sharedWith.some((s) => s.kind === 'federation' && s.id === link.federationId)
 }
 
 function isLocalOrigin(record: DataPackageRecord): boolean {

@@ -33,9 +33,10 @@ export interface Packages {
   visibleNetworks(networkId: string): string[]
   /** Router: a b-f-t-r about to reach a device connected to us at `receiverHost`; returns the event to deliver. */
   fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent
-  /** Router / TAK federation: a fileshare from `fromNetworkId` crossed a federation or went to a peer. */
-  onFileshareCrossed(event: CotEvent, fromNetworkId: string, target: ShareTarget): void
-  /** Router: a fileshare passed a local link (link.packages was true); records it on the package, labelled by network. */
+  /**
+   * Router: a fileshare crossed a local link (link.packages was true) and reached a device of the far network: the
+   * package is listed there too (from the sending network) and its record notes where it went.
+   */
   onFileshareCrossedLink(event: CotEvent, link: LocalLink): void
   /** TAK federation: a ROL message from a peer; resolves to ROL messages to send back. Never rejects. */
   onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]>
@@ -90,6 +91,23 @@ export async function startPackages(services: Services, options: StartPackagesOp
   }
 
   let marti: MartiServer | null = null
+  let deliver = options.deliverToNetwork ?? ((): void => log.warn('a package from a peer could not be announced: no router is attached'))
+  const listChanged = (networkId: string): void => services.events.emit({ type: 'changed', area: 'packages', networkId })
+  const federation = new PackageFederation({
+    packages: store,
+    store: services.store,
+    blockedExtensions: () => services.settings.Packages.BlockedExtensions,
+    maxRolBytes: () => services.settings.Packages.MaxBytes,
+    martiPort: () => marti?.port ?? 0,
+    defaultHost: () => services.settings.Federation.AdvertisedHostname || '127.0.0.1',
+    deliverToNetwork: (networkId, event) => deliver(networkId, event),
+    listChanged,
+    log
+  })
+  const shareOverLocalLinks = (packageId: string | null): void => {
+    federation.shareOverLocalLinks(packageId).catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
+  }
+
   if (options.tls) {
     marti = await startMartiServer({
       port: options.port ?? settings.Marti.Port,
@@ -98,6 +116,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
       authorize: options.authorize ?? ((cert) => deviceByCertificate(services, cert)),
       packages: store,
       visibleNetworks,
+      setPrivate: (packageId, isPrivate) => federation.setPrivate(packageId, isPrivate),
       log
     })
     services.ports.marti = marti.port
@@ -105,28 +124,23 @@ export async function startPackages(services: Services, options: StartPackagesOp
   }
   const martiPort = marti?.port ?? 0
 
-  let deliver = options.deliverToNetwork ?? ((): void => log.warn('a package from a peer could not be announced: no router is attached'))
-  const federation = new PackageFederation({
-    packages: store,
-    store: services.store,
-    blockedExtensions: () => services.settings.Packages.BlockedExtensions,
-    maxRolBytes: () => services.settings.Packages.MaxBytes,
-    martiPort: () => martiPort,
-    defaultHost: () => services.settings.Federation.AdvertisedHostname || '127.0.0.1',
-    deliverToNetwork: (networkId, event) => deliver(networkId, event),
-    log
-  })
-
   const onNetworkDeleted = (): void => {
     store.collectGarbage().catch((err: unknown) => log.warn(`package clean-up failed: ${(err as Error).message}`))
   }
   services.internal.on('networkDeleted', onNetworkDeleted)
-  // Device and peer uploads change a network's list: consoles showing it refresh (operator uploads announce themselves).
   const onPackageStored = (packageId: string): void => {
     const record = store.byId(packageId)
-    if (record && record.source.kind !== 'operator') services.events.emit({ type: 'changed', area: 'packages', networkId: record.networkId })
+    // Device and peer uploads change a network's list: consoles showing it refresh (operator uploads announce
+    // themselves, and so does whatever lists packages received over a local federation, once for all of them).
+    if (record && (record.source.kind === 'device' || record.source.kind === 'peer')) listChanged(record.networkId)
+    shareOverLocalLinks(packageId)
   }
   services.internal.on('packageStored', onPackageStored)
+  // A federation started or a toggle turned on: what the far network's devices can now fetch is listed there too.
+  const onFederationsChanged = (): void => shareOverLocalLinks(null)
+  services.internal.on('federationsChanged', onFederationsChanged)
+  // And what a stop halfway through left undone (no pending work is kept), or an older version never listed.
+  await federation.shareOverLocalLinks().catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
   services.healthContributors.push((health) => {
     let malformed = 0
     for (const n of federation.malformedRol.values()) malformed += n
@@ -139,11 +153,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     martiPort,
     visibleNetworks,
     fileshareForReceiver: (event, host) => federation.fileshareForReceiver(event, host),
-    onFileshareCrossed: (event, from, target) => federation.onFileshareCrossed(event, from, target),
-    onFileshareCrossedLink(event, link) {
-      const label = services.store.data.networks.find((n) => n.id === link.to)?.name ?? link.to
-      federation.onFileshareCrossed(event, link.from, { kind: 'federation', id: link.federationId, label })
-    },
+    onFileshareCrossedLink: (event, link) => federation.onFileshareCrossedLink(event, link),
     onPeerRol: (peerId, networkId, rol) => federation.onPeerRol(peerId, networkId, rol),
     packagesToFederate: (peer) => federation.packagesToFederate(peer),
     markSharedWithPeer: (id, peer) => federation.markSharedWithPeer(id, peer),
@@ -154,6 +164,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     async stop() {
       services.internal.off('networkDeleted', onNetworkDeleted)
       services.internal.off('packageStored', onPackageStored)
+      services.internal.off('federationsChanged', onFederationsChanged)
       started.delete(services)
       await marti?.close()
     }

@@ -26,6 +26,11 @@ export interface MartiServerOptions {
   packages: PackageStore
   /** Networks whose packages a device on `networkId` may see: its own plus those federated to it with DP-Out → DP-In. */
   visibleNetworks?(networkId: string): string[]
+  /**
+   * A device's `tool` call: make its package private or public. The gateway passes PackageFederation.setPrivate, so
+   * the networks it was shared with follow. Default: the store's setPrivate.
+   */
+  setPrivate?(packageId: string, isPrivate: boolean): Promise<void>
   log?: Logger | null
   /** Text for GET /Marti/api/version. */
   version?: string
@@ -118,18 +123,22 @@ class MartiApi {
     sendText(res, 404, 'Not found')
   }
 
-  private visible(device: DeviceIdentity): Set<string> {
+  /**
+   * Which packages a device sees: its own network's, and those uploaded on networks federated to it (visibleNetworks).
+   * Single hop: not what such a network itself received over a federation or from a peer. Whatever reached the
+   * device's network is listed on it (PackageFederation).
+   */
+  private visibleTo(device: DeviceIdentity): (record: DataPackageRecord) => boolean {
     const networks = new Set(this.options.visibleNetworks?.(device.networkId) ?? [])
-    networks.add(device.networkId)
-    return networks
+    return (p) => p.networkId === device.networkId || (networks.has(p.networkId) && (p.source.kind === 'device' || p.source.kind === 'operator'))
   }
 
   /** A package this device may fetch by hash: own network first, then networks federated to it. Private ones included. */
   private findByHash(device: DeviceIdentity, hash: string): DataPackageRecord | undefined {
     const own = this.options.packages.byHash(device.networkId, hash)
     if (own) return own
-    const networks = this.visible(device)
-    return this.options.packages.all().find((p) => p.hash === hash && networks.has(p.networkId))
+    const visible = this.visibleTo(device)
+    return this.options.packages.all().find((p) => p.hash === hash && visible(p))
   }
 
   private contentUrl(req: http.IncomingMessage, hash: string): string {
@@ -279,7 +288,8 @@ class MartiApi {
     // Only the device's own network may change a package's visibility.
     const record = this.options.packages.byHash(device.networkId, hash)
     if (!record) return sendText(res, 404, 'No such package')
-    await this.options.packages.setPrivate(record.id, tool === 'private')
+    if (this.options.setPrivate) await this.options.setPrivate(record.id, tool === 'private')
+    else await this.options.packages.setPrivate(record.id, tool === 'private')
     sendText(res, 200, 'Okay')
   }
 
@@ -290,7 +300,7 @@ class MartiApi {
     if (SHA256_HEX.test(hash)) record = this.findByHash(device, hash)
     else if (uid) {
       const byId = this.options.packages.byId(uid)
-      record = byId && !byId.private && this.visible(device).has(byId.networkId) ? byId : undefined
+      record = byId && !byId.private && this.visibleTo(device)(byId) ? byId : undefined
     } else return sendText(res, 400, 'Give a hash or uid parameter.')
     if (!record) return sendText(res, 404, 'No such package')
 
@@ -326,7 +336,7 @@ class MartiApi {
   }
 
   private search(res: http.ServerResponse, device: DeviceIdentity, q: URLSearchParams): void {
-    const networks = this.visible(device)
+    const visible = this.visibleTo(device)
     const get = (...names: string[]): string | null => {
       for (const n of names) {
         const value = q.get(n)
@@ -342,7 +352,7 @@ class MartiApi {
     // Private packages never appear in a listing, whatever the query asks for.
     const results = this.options.packages
       .all()
-      .filter((p) => networks.has(p.networkId) && !p.private)
+      .filter((p) => visible(p) && !p.private)
       .filter((p) => !tool || tool.toLowerCase() === 'public')
       .filter((p) => !name || p.name.toLowerCase().includes(name.toLowerCase()))
       .filter((p) => !uid || p.id === uid)

@@ -8,7 +8,7 @@ import path from 'node:path'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Store } from '../store/store.ts'
-import type { DataPackageRecord } from '../store/schema.ts'
+import type { DataPackageRecord, DbDocument } from '../store/schema.ts'
 import type { AuditLog } from '../audit/audit.ts'
 import type { InternalEvents } from '../internal.ts'
 import type { Logger } from '../log.ts'
@@ -171,11 +171,50 @@ export class PackageStore {
   /** Record that a package (or a fileshare for it) crossed a federation or went to a peer. Idempotent per target. */
   async recordShare(id: string, target: ShareTarget): Promise<void> {
     const existing = this.byId(id)
-    if (!existing || existing.sharedWith.some((s) => s.kind === target.kind && s.id === target.id)) return
+    if (!existing || isSharedWith(existing, target)) return
     await this.options.store.update((doc) => {
       const rec = doc.dataPackages.find((p) => p.id === id)
-      if (!rec || rec.sharedWith.some((s) => s.kind === target.kind && s.id === target.id)) return
-      rec.sharedWith.push({ kind: target.kind, id: target.id, label: target.label, at: this.now().toISOString() })
+      if (rec) this.noteShare(rec, target)
+    })
+  }
+
+  /**
+   * A package reached another network of this gateway over a local federation: list it there too, with a record of
+   * that network's own over the same file (deleting either record leaves the other and the file), and note on the
+   * package where it went, in one change. Idempotent: one record per network and hash, one note per federation.
+   * Null when the package is gone meanwhile (its file may be gone with it).
+   */
+  async addCopy(id: string, copy: { networkId: string; source: PackageSourceRecord }, target: ShareTarget): Promise<DataPackageRecord | null> {
+    const original = this.byId(id)
+    if (!original) return null
+    const listed = this.byHash(copy.networkId, original.hash)
+    // Shared again (a fileshare sent twice): nothing to write.
+    if (listed && isSharedWith(original, target)) return listed
+    // No await before the update below: the package cannot be removed in between.
+    const meta = { networkId: copy.networkId, name: original.name, mimeType: original.mimeType, source: copy.source, private: original.private }
+    return this.addRecord(original.hash, original.size, meta, (doc) => {
+      const rec = doc.dataPackages.find((p) => p.id === id)
+      if (rec) this.noteShare(rec, target)
+    })
+  }
+
+  /**
+   * Take back the copy a package left on `networkId` over local federation `federationId` (addCopy), and the note that
+   * it went there. Records of that network with other sources stay. The file stays: the package itself uses it.
+   * Resolves to whether anything changed.
+   */
+  async withdrawCopy(id: string, networkId: string, federationId: string): Promise<boolean> {
+    return this.options.store.update((doc) => {
+      const rec = doc.dataPackages.find((p) => p.id === id)
+      if (!rec) return false
+      const isCopy = (p: DataPackageRecord): boolean =>
+        p.networkId === networkId && p.hash === rec.hash && p.source.kind === 'federation' && p.source.id === federationId
+      const records = doc.dataPackages.filter((p) => !isCopy(p))
+      const notes = rec.sharedWith.filter((s) => !(s.kind === 'federation' && s.id === federationId))
+      const changed = records.length !== doc.dataPackages.length || notes.length !== rec.sharedWith.length
+      doc.dataPackages = records
+      rec.sharedWith = notes
+      return changed
     })
   }
 
@@ -218,7 +257,12 @@ export class PackageStore {
     await fsp.rm(this.filePath(hash), { force: true })
   }
 
-  private async addRecord(hash: string, size: number, meta: IngestMeta): Promise<DataPackageRecord> {
+  private noteShare(rec: DataPackageRecord, target: ShareTarget): void {
+    if (!isSharedWith(rec, target)) rec.sharedWith.push({ kind: target.kind, id: target.id, label: target.label, at: this.now().toISOString() })
+  }
+
+  /** `alongside`: a further change of the same update (it runs whether the record is new or already there). */
+  private async addRecord(hash: string, size: number, meta: IngestMeta, alongside?: (doc: DbDocument) => void): Promise<DataPackageRecord> {
     const record: DataPackageRecord = {
       id: `pkg_${randomBytes(9).toString('base64url')}`,
       networkId: meta.networkId,
@@ -232,6 +276,7 @@ export class PackageStore {
       sharedWith: []
     }
     const stored = await this.options.store.update((doc) => {
+      alongside?.(doc)
       // Dedupe per network: the same bytes uploaded twice on one network are one package.
       const existing = doc.dataPackages.find((p) => p.networkId === meta.networkId && p.hash === hash)
       if (existing) return { record: structuredClone(existing), created: false }
@@ -244,6 +289,10 @@ export class PackageStore {
     }
     return stored.record
   }
+}
+
+function isSharedWith(record: DataPackageRecord, target: ShareTarget): boolean {
+  return record.sharedWith.some((s) => s.kind === target.kind && s.id === target.id)
 }
 
 /** Counts and hashes bytes on their way to disk; fails as soon as the count passes the limit. */

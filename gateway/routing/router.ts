@@ -49,7 +49,7 @@ export class Router {
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
 
-  /** Told when a fileshare crosses a local link with packages on, so the package records where it went. */
+  /** Told when a fileshare crosses a local link with packages on and reaches a device there: the package is listed there. */
   onFileshareCrossedLink: ((event: CotEvent, link: LocalLink) => void) | null = null
 
   constructor(private readonly now: () => number = Date.now) {
@@ -103,9 +103,12 @@ export class Router {
       for (const link of this.linksFrom.get(origin.networkId) ?? []) {
         if (!(fileshare ? link.packages : link.cot)) continue
         this.meterOf(link.federationId, link.from, link.to).add()
-        if (fileshare) this.onFileshareCrossedLink?.(event, link)
         // Single hop: over a link, only the far network's devices; never its peers, never a further link.
-        delivered += this.deliverOn(link.to, event, origin, direct, false)
+        const reached = this.deliverOn(link.to, event, origin, direct, false)
+        // A package counts as shared with the far network only when one of its devices was handed the fileshare (one
+        // sent to the sender's own contacts crosses every link, yet reaches nobody there).
+        if (fileshare && reached > 0) this.onFileshareCrossedLink?.(event, link)
+        delivered += reached
       }
     }
     if (delivered > 0) this.outMeter.add(delivered)

@@ -465,6 +465,19 @@ describe('Data Packages tab', () => {
     expect(gw.count('listDataPackages')).toBe(before + 1)
   })
 
+  it('deleting a package received from another network says that network keeps its own', async () => {
+    signedInWith(['manageDataPackages'])
+    gw.answers.deleteDataPackage = () => null
+    const wrapper = await mountTab(PackagesTab)
+    await wrapper.find('[aria-label="Delete overlay.zip"]').trigger('click')
+    await flushPromises()
+    const dialog = document.querySelector('[data-testid="confirm-dialog"]')!
+    expect(dialog.textContent).toContain("Deletes it from this network only: 'Bravo' keeps its own")
+    ;([...dialog.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Delete package') as HTMLButtonElement).click()
+    await flushPromises()
+    expect(gw.calls).toContain('deleteDataPackage')
+  })
+
   it('without Manage data packages: download stays, upload and delete go', async () => {
     signedInWith([])
     const wrapper = await mountTab(PackagesTab)

@@ -1,7 +1,8 @@
 /// <reference lib="dom" />
 // The network page's tabs end to end in Chromium against `fedgate serve`: enroll a device (passwords, QR, package
 // download), a device that enrolls itself with a one-time password (as ATAK does, on the enrollment port), a federation code exchanged between two organizations with each side's chips, External TAK Servers
-// naming the missing settings, and a data package uploaded with progress, downloaded and deleted.
+// naming the missing settings, and a data package uploaded with progress, downloaded, listed on the network it is shared
+// with, and deleted on each.
 
 import fsp from 'node:fs/promises'
 import os from 'node:os'
@@ -295,8 +296,12 @@ test('External TAK Servers with settings: connection info, fingerprint, artifact
   await shot(page, 'peers')
 })
 
-test('data package: upload with progress, download, delete', async ({ page, serve, request }) => {
-  const w = await world(serve, request, { '2-5 Recon': ['Alpha'] })
+test('data package: upload with progress, download, listed on the network it is shared with, delete', async ({ page, serve, request }) => {
+  const w = await world(serve, request, { '2-5 Recon': ['Alpha', 'Bravo'] })
+  // Alpha shares packages with Bravo, which accepts them.
+  const federation = await apiOk<{ id: string }>(request, w.served.url, 'federateWithinOrganization', { networkId: w.networks.Alpha, otherNetworkId: w.networks.Bravo }, w.token)
+  await apiOk(request, w.served.url, 'updateFederationEnd', { federationId: federation.id, networkId: w.networks.Alpha, sharePackages: true }, w.token)
+  await apiOk(request, w.served.url, 'updateFederationEnd', { federationId: federation.id, networkId: w.networks.Bravo, acceptPackages: true }, w.token)
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'Data Packages')
 
@@ -322,7 +327,19 @@ test('data package: upload with progress, download, delete', async ({ page, serv
   await download.saveAs(saved)
   expect((await fsp.readFile(saved)).equals(content)).toBe(true)
   await fsp.rm(path.dirname(saved), { recursive: true, force: true })
+  await expect(row).toContainText('Bravo')
 
+  // Bravo lists it as one from Alpha; deleting it there leaves Alpha's.
+  await openTab(page, 'Bravo', 'Data Packages')
+  const received = page.getByTestId('package-route-plan.zip')
+  await expect(received).toContainText('Alpha')
+  await expect(received).toContainText('Federated network')
+  await received.getByRole('button', { name: 'Delete route-plan.zip' }).click()
+  await expect(page.getByTestId('confirm-dialog')).toContainText("Deletes it from this network only: 'Alpha' keeps its own")
+  await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Delete package' }).click()
+  await expect(page.getByTestId('package-route-plan.zip')).toHaveCount(0)
+
+  await openTab(page, 'Alpha', 'Data Packages')
   await row.getByRole('button', { name: 'Delete route-plan.zip' }).click()
   await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Delete package' }).click()
   await expect(page.getByTestId('package-route-plan.zip')).toHaveCount(0)
