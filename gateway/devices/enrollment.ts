@@ -7,6 +7,7 @@ import { ApiError, conflict, invalid, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
+import type { IssuedCertificate } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { deviceAddresses } from './addresses.ts'
@@ -87,6 +88,23 @@ export function callsignTaken(doc: Pick<DbDocument, 'devices' | 'deviceEnrollmen
   return null
 }
 
+/** A device of `networkId` holding the certificate just issued for it (the key is kept in pki/ or on the device). */
+export function newDeviceRecord(networkId: string, callsign: string, issued: IssuedCertificate, enrolledBy: 'package' | 'password'): DeviceRecord {
+  return {
+    id: randomId('dev'),
+    networkId,
+    callsign,
+    fingerprint: issued.fingerprint,
+    serial: issued.serial,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    enrolledAt: new Date().toISOString(),
+    revokedAt: null,
+    certPem: issued.certPem,
+    enrolledBy
+  }
+}
+
 /** Unique per deployment and readable: goes into package file names so two servers' files never clash on a device. */
 export function deploymentName(gw: Services): string {
   const base = fileSafe(gw.settings.Federation.OurFederateId, 'fedgate')
@@ -162,18 +180,7 @@ export const deviceMethods = defineMethods({
       const host = deviceHost(gw, args.host)
       const validDays = args.validDays ?? DEFAULT_VALID_DAYS
       const issued = await gw.pki.issueDeviceCertificate({ callsign: args.callsign, validDays })
-      const record: DeviceRecord = {
-        id: randomId('dev'),
-        networkId: network.id,
-        callsign: args.callsign,
-        fingerprint: issued.fingerprint,
-        serial: issued.serial,
-        notBefore: issued.notBefore,
-        notAfter: issued.notAfter,
-        enrolledAt: new Date().toISOString(),
-        revokedAt: null,
-        certPem: issued.certPem
-      }
+      const record = newDeviceRecord(network.id, args.callsign, issued, 'package')
       // The key goes to pki/devices/ first: a device in the store without its key could never get a package again.
       gw.pki.saveDeviceKey(record.id, issued.keyPem)
       try {

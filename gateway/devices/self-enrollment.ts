@@ -15,7 +15,7 @@ import { CsrError, type SigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
 import type { DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { atakEnrollQr, buildEnrollmentPackage, itakQr, qrDataUrl } from './connection-package.ts'
-import { DEFAULT_VALID_DAYS, MAX_VALID_DAYS, callsignTaken, deploymentName, deviceHost, hostSchema, isPendingEnrollment } from './enrollment.ts'
+import { DEFAULT_VALID_DAYS, MAX_VALID_DAYS, callsignTaken, deploymentName, deviceHost, hostSchema, isPendingEnrollment, newDeviceRecord } from './enrollment.ts'
 
 export const DEFAULT_ENROLLMENT_HOURS = 24
 export const MAX_ENROLLMENT_HOURS = 168
@@ -252,19 +252,7 @@ export async function completeEnrollment(gw: Services, record: DeviceEnrollmentR
     throw new CsrError(`The common name of the request ('${cn}') must be the user name '${record.callsign}'.`)
   }
   const issued = gw.pki.signDeviceKey({ callsign: record.callsign, validDays: record.validDays, publicKeyPem: request.publicKeyPem })
-  const device: DeviceRecord = {
-    id: randomId('dev'),
-    networkId: record.networkId,
-    callsign: record.callsign,
-    fingerprint: issued.fingerprint,
-    serial: issued.serial,
-    notBefore: issued.notBefore,
-    notAfter: issued.notAfter,
-    enrolledAt: new Date().toISOString(),
-    revokedAt: null,
-    certPem: issued.certPem,
-    enrolledBy: 'password'
-  }
+  const device = newDeviceRecord(record.networkId, record.callsign, issued, 'password')
   await gw.store.update((doc) => {
     const current = doc.deviceEnrollments.find((e) => e.id === record.id)
     if (!current) throw new EnrollmentRefusal(401, 'This enrollment was cancelled. Ask the operator for a new one.')

@@ -4,37 +4,15 @@
 
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { until } from '../../../support/devices.ts'
-import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
+import { startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
 
 /** So slow that only a fresh dialer can reconnect within the waits below. */
 const SLOW_REDIAL = { baseDelayMs: 60_000, maxDelayMs: 60_000, afterDropMs: 60_000 }
 
-interface Side {
-  t: TestGateway
-  fed: TakFederation
-  admin: string
-  networkId: string
-}
+type Side = FederatingGateway
 
-async function side(federateId: string): Promise<Side> {
-  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
-  await takFederationArea(t.services)!.stop()
-  const fed = await startTakFederation(t.services, {
-    router: t.services.router!,
-    pki: t.services.pki,
-    host: '127.0.0.1',
-    port: 0,
-    redial: SLOW_REDIAL,
-    healthIntervalMs: 300,
-    statusIntervalMs: 100
-  })
-  const admin = await t.loginAs('admin', t.adminPassword!)
-  const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)
-  const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)
-  return { t, fed, admin, networkId: network.id }
-}
+const side = (federateId: string): Promise<Side> => startFederatingGateway(federateId, SLOW_REDIAL)
 
 /** A port on 127.0.0.1 where nothing listens. */
 async function closedPort(): Promise<number> {

@@ -8,11 +8,12 @@ import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { packagesArea } from '../../../../gateway/packages/index.ts'
 import { zipOf } from '../../../support/zip.ts'
-import { startTakFederation, takFederationArea, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
+import { startTakFederation, type TakFederation } from '../../../../gateway/federation/tak/index.ts'
 import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
 import { directMessage, enrollIdentity, until } from '../../../support/devices.ts'
-import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
+import type { TestGateway } from '../../../support/gateway.ts'
+import { startFederatingGateway } from '../../../support/tak-gateway.ts'
 
 const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
 
@@ -39,24 +40,11 @@ const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms)
 
 
 async function side(federateId: string, callsign: string): Promise<Side> {
-  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
-  await takFederationArea(t.services)!.stop()
-  const fed = await startTakFederation(t.services, {
-    router: t.services.router!,
-    pki: t.services.pki,
-    host: '127.0.0.1',
-    port: 0,
-    redial: FAST_REDIAL,
-    healthIntervalMs: 300,
-    statusIntervalMs: 100
-  })
-  const admin = await t.loginAs('admin', t.adminPassword!)
-  const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)
-  const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)
-  const identity = await enrollIdentity(t, admin, network.id, callsign)
+  const { t, fed, admin, networkId } = await startFederatingGateway(federateId, FAST_REDIAL)
+  const identity = await enrollIdentity(t, admin, networkId, callsign)
   const device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
   device.send(pli(`${callsign}-UID`, callsign, 'hello'))
-  return { t, fed, admin, networkId: network.id, device, callsign, peerId: '' }
+  return { t, fed, admin, networkId, device, callsign, peerId: '' }
 }
 
 describe('two Fedgates over TAK federation v2', () => {
