@@ -4,19 +4,10 @@
 // the row turns Up with events per second, all from pushed events. Journey 5: the laptop dials HQ (another Fedgate)
 // with the address, port and CA from the dialog, and follows the port the operator edits, down and back up.
 
-import net from 'node:net'
 import { testPki, type TestPki } from '../support/pki.ts'
 import { geoEvent, TakFederate } from '../support/tak-federate.ts'
 import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
+import { closedPort } from '../support/ports.ts'
 
 test('HQ dials unregistered, shows up as rejected, one click adds it, the row turns Up with traffic', async ({ page, serve, request }) => {
   const served = await serve({

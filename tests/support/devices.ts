@@ -63,6 +63,26 @@ export function directMessage(uid: string, callsign: string, text = 'meet at the
   )
 }
 
+/**
+ * ATAK's "send via server" announcement (b-f-t-r) of package `hash` from ALPHA-1, as ATAK writes it: senderUrl names
+ * the address the phone used (the gateway rewrites it per receiver). `to`: a `<marti><dest callsign>` for one contact.
+ */
+let fileshareCount = 0
+export function fileshareEvent(hash: string, size: number, options: { name?: string; to?: string; ackTag?: string } = {}): string {
+  const now = new Date()
+  const stale = new Date(now.getTime() + 100_000)
+  const name = options.name ?? 'p'
+  return (
+    `<event version="2.0" uid="fs-${hash.slice(0, 12)}-${++fileshareCount}" type="b-f-t-r" how="h-e" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+    `<point lat="0" lon="0" hae="9999999" ce="9999999" le="9999999"/><detail>` +
+    `<fileshare filename="${name}.zip" senderUrl="https://10.9.8.7:8443/Marti/sync/content?hash=${hash}" sizeInBytes="${size}" ` +
+    `sha256="${hash}" senderUid="ANDROID-alpha-1" senderCallsign="ALPHA-1" name="${name}"/>` +
+    (options.to === undefined ? '' : `<marti><dest callsign="${options.to}"/></marti>`) +
+    (options.ackTag === undefined ? '' : `<ackrequest uid="ack-1" ackrequested="true" tag="${options.ackTag}"/>`) +
+    `</detail></event>`
+  )
+}
+
 export async function until(check: () => boolean, timeoutMs = 5000, what = 'a condition'): Promise<void> {
   const end = Date.now() + timeoutMs
   while (!check()) {

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { TAKAPI, APIAuthCertificate } from '@tak-ps/node-tak'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { enrollIdentity, martiGet, pli, type EnrolledIdentity } from '../../support/devices.ts'
+import { enrollIdentity, fileshareEvent, martiGet, pli, type EnrolledIdentity } from '../../support/devices.ts'
 import { DeviceClient } from '../../support/device-client.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -26,19 +26,6 @@ async function connect(identity: EnrolledIdentity): Promise<DeviceClient> {
   devices.push(device)
   await device.waitFor((e) => e.type === 't-x-takp-v')
   return device
-}
-
-function fileshareXml(hash: string, size: number): string {
-  const now = new Date()
-  const stale = new Date(now.getTime() + 100_000)
-  // ATAK's own senderUrl names the address the phone used; the gateway rewrites it per receiver.
-  return (
-    `<event version="2.0" uid="fs-${hash.slice(0, 12)}" type="b-f-t-r" how="h-e" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-    `<point lat="0" lon="0" hae="9999999" ce="9999999" le="9999999"/><detail>` +
-    `<fileshare filename="ridge-route.zip" senderUrl="https://10.9.8.7:8443/Marti/sync/content?hash=${hash}" sizeInBytes="${size}" ` +
-    `sha256="${hash}" senderUid="ANDROID-alpha-1" senderCallsign="ALPHA-1" name="ridge-route"/>` +
-    `<ackrequest uid="ack-1" ackrequested="true" tag="ridge-route"/></detail></event>`
-  )
 }
 
 beforeAll(async () => {
@@ -75,7 +62,7 @@ it('a mission package from a device on Alpha reaches Bravo, not the partner that
   const api = await TAKAPI.init(new URL(`https://127.0.0.1:${t.services.ports.marti}`), new APIAuthCertificate(ids.alpha!.cert, ids.alpha!.key))
   await api.Files.uploadPackage({ name: 'ridge-route.zip', creatorUid: 'ANDROID-alpha-1', hash }, bytes)
 
-  alpha.send(fileshareXml(hash, bytes.length))
+  alpha.send(fileshareEvent(hash, bytes.length, { name: 'ridge-route', ackTag: 'ridge-route' }))
   // A position after the fileshare: once Charlie has it, the fileshare would have arrived before it if it were routed.
   alpha.send(pli('ANDROID-alpha-1', 'ALPHA-1'))
 

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TAKAPI, APIAuthCertificate } from '@tak-ps/node-tak'
 import type { DataPackageDto, FederationDto, Toggles } from '../../../gateway/api/contract.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { enrollIdentity, martiGet, type EnrolledIdentity } from '../../support/devices.ts'
+import { enrollIdentity, fileshareEvent, martiGet, type EnrolledIdentity } from '../../support/devices.ts'
 import { DeviceClient } from '../../support/device-client.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -214,19 +214,6 @@ describe('device uploads and fileshares over a local federation', () => {
     })
   }
 
-  function fileshare(hash: string, size: number, to: string | null): string {
-    const now = new Date()
-    const stale = new Date(now.getTime() + 100_000)
-    return (
-      `<event version="2.0" uid="fs-${hash.slice(0, 12)}-${randomBytes(3).toString('hex')}" type="b-f-t-r" how="h-e" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
-      `<point lat="0" lon="0" hae="9999999" ce="9999999" le="9999999"/><detail>` +
-      `<fileshare filename="p.zip" senderUrl="https://10.9.8.7:8443/Marti/sync/content?hash=${hash}" sizeInBytes="${size}" ` +
-      `sha256="${hash}" senderUid="ANDROID-alpha-1" senderCallsign="ALPHA-1" name="p"/>` +
-      (to === null ? '' : `<marti><dest callsign="${to}"/></marti>`) +
-      `</detail></event>`
-    )
-  }
-
   async function connect(identity: EnrolledIdentity): Promise<DeviceClient> {
     const device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
     devices.push(device)
@@ -247,11 +234,11 @@ describe('device uploads and fileshares over a local federation', () => {
   it('a mission package a device uploads and sends to everyone is listed on Bravo once, and found once by its devices', async () => {
     const bytes = randomBytes(8000)
     const hash = await deviceUpload(bytes, 'ridge-route.zip')
-    alphaDevice.send(fileshare(hash, bytes.length, null))
+    alphaDevice.send(fileshareEvent(hash, bytes.length))
     await fileshareReachedBravo(hash)
     // Sent again (ATAK re-sends, a second contact): still one package on Bravo.
-    alphaDevice.send(fileshare(hash, bytes.length, null))
-    alphaDevice.send(fileshare(hash, bytes.length, null))
+    alphaDevice.send(fileshareEvent(hash, bytes.length))
+    alphaDevice.send(fileshareEvent(hash, bytes.length))
     await settle()
 
     const received = await listedOn(pair.bravo.id, hash)
@@ -280,12 +267,12 @@ describe('device uploads and fileshares over a local federation', () => {
     expect((await listedOn(pair.alpha.id, hash))[0]).toMatchObject({ private: true, sharedWith: [] })
 
     // Sent to a contact on Alpha: it crosses the link but reaches nobody on Bravo.
-    alphaDevice.send(fileshare(hash, bytes.length, 'ALPHA-2'))
+    alphaDevice.send(fileshareEvent(hash, bytes.length, { to: 'ALPHA-2' }))
     await settle()
     expect(await listedOn(pair.bravo.id, hash)).toEqual([])
 
     // Sent to BRAVO-1: Bravo received it, and lists it as private (kept out of its devices' searches).
-    alphaDevice.send(fileshare(hash, bytes.length, 'BRAVO-1'))
+    alphaDevice.send(fileshareEvent(hash, bytes.length, { to: 'BRAVO-1' }))
     await fileshareReachedBravo(hash)
     await settle()
     const received = await listedOn(pair.bravo.id, hash)

@@ -2,10 +2,10 @@
 // dialed right away (not at the next redial, which is far off here), and removing `dial` ends our connection and stops
 // dialing for good. The remote is another Fedgate that accepts our certificate.
 
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { until } from '../../../support/devices.ts'
 import { startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
+import { closedPort } from '../../../support/ports.ts'
 
 /** So slow that only a fresh dialer can reconnect within the waits below. */
 const SLOW_REDIAL = { baseDelayMs: 60_000, maxDelayMs: 60_000, afterDropMs: 60_000 }
@@ -13,15 +13,6 @@ const SLOW_REDIAL = { baseDelayMs: 60_000, maxDelayMs: 60_000, afterDropMs: 60_0
 type Side = FederatingGateway
 
 const side = (federateId: string): Promise<Side> => startFederatingGateway(federateId, SLOW_REDIAL)
-
-/** A port on 127.0.0.1 where nothing listens. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 const settle = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
