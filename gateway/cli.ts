@@ -6,7 +6,8 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { SettingsError } from './config/settings.ts'
-import { consoleTls, isLoopbackHost, startConsoleServer, type ConsoleServer } from './console/server.ts'
+import { isLoopbackHost, startConsoleServer, type ConsoleServer } from './console/server.ts'
+import { serverTls } from './pki/server-identity.ts'
 import { startGateway, type Gateway } from './index.ts'
 import { createLogger } from './log.ts'
 import { StoreLockedError } from './store/lock.ts'
@@ -121,7 +122,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
       services,
       port,
       host,
-      tls: isLoopbackHost(host) ? undefined : consoleTls(services.pki),
+      tls: isLoopbackHost(host) ? undefined : serverTls(services.pki),
       staticDir: path.join(PACKAGE_ROOT, 'dist-web'),
       log
     })

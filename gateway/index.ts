@@ -18,6 +18,7 @@ import { startDevices } from './devices/index.ts'
 import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
+import { serverTls, watchServerIdentity } from './pki/server-identity.ts'
 import { startPackages } from './packages/index.ts'
 import { startTakFederation } from './federation/tak/index.ts'
 import { createLogger, type Logger } from './log.ts'
@@ -131,10 +132,13 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().
     const packages = await startPackages(services, {
-      tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem },
+      tls: { ...serverTls(pki), ca: pki.caCertPem },
       deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' })
     })
     stoppers.push(() => packages.stop())
+    const martiFollows = (): void => packages.useIdentity(serverTls(pki))
+    services.internal.on('serverIdentityChanged', martiFollows)
+    stoppers.push(() => void services.internal.off('serverIdentityChanged', martiFollows))
     router.onFileshareCrossedLink = (event, link) => packages.onFileshareCrossedLink(event, link)
 
     // Devices: the streaming listener (8089) and presence.
@@ -147,6 +151,9 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // TAK federation v2 (Federation:Port): each live peer session is a router endpoint; peer changes act at once.
     const takFederation = await startTakFederation(services, { router, pki })
     stoppers.push(() => takFederation.stop())
+
+    // The server certificate follows the machine's addresses (a network joined after start).
+    stoppers.push(watchServerIdentity(services))
 
     services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')

@@ -14,6 +14,8 @@ export interface InternalEventMap {
   peersChanged: [peerId: string]
   /** A data package became visible on a network. */
   packageStored: [packageId: string]
+  /** pki.server was reissued (machine addresses changed): TLS servers take it for new connections. */
+  serverIdentityChanged: []
 }
 
 export class InternalEvents extends EventEmitter<InternalEventMap> {}

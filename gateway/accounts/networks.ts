@@ -8,6 +8,7 @@ import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import { healthForUser } from '../events.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
+import { refreshServerIdentity } from '../pki/server-identity.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
@@ -124,7 +125,9 @@ export const networkMethods = defineMethods({
   getDeploymentSettings: {
     args: v.none(),
     auth: 'user',
-    run({ gw }) {
+    async run({ gw }) {
+      // A network joined since the last check is put in the server certificate now, so it is offered to devices.
+      await refreshServerIdentity(gw).catch((err: unknown) => gw.log.warn(`could not renew the server certificate: ${(err as Error).message}`))
       return {
         dataDir: gw.dataDir,
         settingsPath: gw.settingsPath,

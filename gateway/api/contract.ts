@@ -360,8 +360,8 @@ export interface DeviceAddressDto {
   /** False for container bridges, hypervisor and VPN adapters: phones can seldom reach those. */
   likely: boolean
   /**
-   * False for an address that came up after Fedgate started: the server certificate does not name it yet, so it cannot
-   * be chosen until a restart (which reissues the certificate).
+   * False for an address the server certificate does not name yet (it came up moments ago; the certificate is
+   * reissued within half a minute): it cannot be chosen until then.
    */
   covered: boolean
 }

@@ -451,7 +451,3 @@ async function readStatic(root: string, file: string): Promise<Buffer | null> {
   }
 }
 
-/** TLS material for a console bound beyond loopback: our server certificate with the CA behind it. */
-export function consoleTls(pki: Services['pki']): { key: string; cert: string } {
-  return { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n` }
-}

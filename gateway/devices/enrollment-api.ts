@@ -30,6 +30,8 @@ const REALM = 'Fedgate device enrollment'
 export interface EnrollmentApi {
   port: number
   close(): Promise<void>
+  /** New connections are served with this key and certificate chain (the server certificate was reissued). */
+  useIdentity(tls: { key: string; cert: string }): void
 }
 
 export async function startEnrollmentApi(gw: Services, options: { port: number; host: string; tls: { key: string; cert: string } }): Promise<EnrollmentApi> {
@@ -58,7 +60,8 @@ export async function startEnrollmentApi(gw: Services, options: { port: number; 
       new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
-      })
+      }),
+    useIdentity: ({ key, cert }) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' })
   }
 }
 

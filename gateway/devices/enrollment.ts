@@ -121,7 +121,7 @@ export function deviceHost(gw: Services, chosen?: string): string {
   if (chosen !== undefined) {
     if (offered.some((a) => a.address === chosen)) return chosen
     if (all.some((a) => a.address === chosen)) {
-      throw invalid(`'${chosen}' came up after Fedgate started and its certificate does not name it yet: restart Fedgate, then choose it.`)
+      throw invalid(`'${chosen}' is new on this machine and its certificate does not name it yet; Fedgate adds it within half a minute. Try again then.`)
     }
     throw invalid(`'${chosen}' is not an address devices can use: pick one this machine has and its certificate covers (${offered.map((a) => a.address).join(', ') || 'none'}).`)
   }

@@ -6,6 +6,7 @@ import type { CotEvent } from '../cot/event.ts'
 import type { Router } from '../routing/router.ts'
 import type { Services } from '../services.ts'
 import { activeDeviceByFingerprint, networkDevices } from './enrollment.ts'
+import { serverTls } from '../pki/server-identity.ts'
 import { startEnrollmentApi } from './enrollment-api.ts'
 import { startStreamingListener, type StreamingListener } from './streaming.ts'
 
@@ -19,8 +20,7 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
   const streaming = await startStreamingListener({
     port: settings.Streaming.TlsPort,
     host: settings.Streaming.BindAddress,
-    // Leaf + CA: clients that read the second certificate as the CA (TAK's habit) find it.
-    tls: { key: pki.server.keyPem, cert: `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`, ca: pki.caCertPem },
+    tls: { ...serverTls(pki), ca: pki.caCertPem },
     maxEventBytes: settings.Streaming.MaxEventBytes,
     idleTimeoutMs: settings.Streaming.IdleTimeoutSeconds * 1000,
     // Read at every handshake: a revoked or expired device is refused without a restart.
@@ -33,10 +33,9 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     fileshareForReceiver: options.fileshareForReceiver
   })
   gw.ports.streaming = streaming.port
-  const chain = `${pki.server.certPem.trim()}\n${pki.caCertPem.trim()}\n`
   let enrollment
   try {
-    enrollment = await startEnrollmentApi(gw, { port: settings.Enrollment.Port, host: settings.Enrollment.BindAddress, tls: { key: pki.server.keyPem, cert: chain } })
+    enrollment = await startEnrollmentApi(gw, { port: settings.Enrollment.Port, host: settings.Enrollment.BindAddress, tls: serverTls(pki) })
   } catch (err) {
     await streaming.close()
     throw err
@@ -53,8 +52,14 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     streaming.disconnectNetwork(networkId)
     options.router.forgetNetwork(networkId)
   }
+  // A reissued server certificate (new machine addresses) serves new connections on both ports.
+  const onServerIdentity = (): void => {
+    streaming.useIdentity(serverTls(pki))
+    enrollment.useIdentity(serverTls(pki))
+  }
   internal.on('deviceRevoked', onRevoked)
   internal.on('networkDeleted', onNetworkDeleted)
+  internal.on('serverIdentityChanged', onServerIdentity)
 
   // Presence changes arrive per device; consoles get one deviceStatus per network at most every 500 ms.
   const pendingNetworks = new Set<string>()
@@ -87,6 +92,7 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
       if (timer) clearTimeout(timer)
       internal.off('deviceRevoked', onRevoked)
       internal.off('networkDeleted', onNetworkDeleted)
+      internal.off('serverIdentityChanged', onServerIdentity)
       await enrollment.close()
       await streaming.close()
     }

@@ -83,6 +83,8 @@ export interface StreamingListener {
   port: number
   presence: Presence
   close(): Promise<void>
+  /** New connections are served with this key and certificate chain (the server certificate was reissued). */
+  useIdentity(tls: { key: string; cert: string }): void
   /** Close every live connection of a device (revoked, deleted); returns how many were closed. */
   disconnectDevice(deviceId: string): number
   disconnectNetwork(networkId: string): number
@@ -440,6 +442,7 @@ export async function startStreamingListener(options: StreamingOptions): Promise
         for (const socket of sockets) socket.destroy()
         presence.close()
       }),
+    useIdentity: ({ key, cert }) => server.setSecureContext({ key, cert, ca: options.tls.ca, minVersion: 'TLSv1.2' }),
     disconnectDevice: (deviceId) => disconnectWhere((c) => c.deviceId === deviceId),
     disconnectNetwork: (networkId) => disconnectWhere((c) => c.networkId === networkId),
     connections: () =>

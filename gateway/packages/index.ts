@@ -50,6 +50,8 @@ export interface Packages {
   fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[]
   /** The router, once running: how to hand an event to a network's own devices. */
   attachDelivery(deliverToNetwork: (networkId: string, event: CotEvent) => void): void
+  /** The Marti API serves new connections with this key and chain (the server certificate was reissued). */
+  useIdentity(tls: { key: string; cert: string }): void
   stop(): Promise<void>
 }
 
@@ -161,6 +163,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     attachDelivery(fn) {
       deliver = fn
     },
+    useIdentity: (tls) => marti?.useIdentity(tls),
     async stop() {
       services.internal.off('networkDeleted', onNetworkDeleted)
       services.internal.off('packageStored', onPackageStored)

@@ -39,6 +39,8 @@ export interface MartiServerOptions {
 export interface MartiServer {
   port: number
   close(): Promise<void>
+  /** New connections are served with this key and certificate chain (the server certificate was reissued). */
+  useIdentity(tls: { key: string; cert: string }): void
 }
 
 const API_VERSION = '3'
@@ -82,7 +84,8 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
       new Promise<void>((resolve) => {
         server.close(() => resolve())
         server.closeAllConnections()
-      })
+      }),
+    useIdentity: ({ key, cert }) => server.setSecureContext({ key, cert, ca: options.tls.ca, minVersion: 'TLSv1.2' })
   }
 }
 

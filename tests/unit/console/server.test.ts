@@ -8,7 +8,8 @@ import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CONSOLE_CSP, consoleTls, startConsoleServer, type ConsoleServer } from '../../../gateway/console/server.ts'
+import { CONSOLE_CSP, startConsoleServer, type ConsoleServer } from '../../../gateway/console/server.ts'
+import { serverTls } from '../../../gateway/pki/server-identity.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 
 interface Answer {
@@ -396,7 +397,7 @@ describe('binding', () => {
   })
 
   it('serves HTTPS with our server certificate', async () => {
-    const tlsServer = await startConsoleServer({ services: gw.services, port: 0, tls: consoleTls(gw.services.pki), staticDir: null, log: quietLog })
+    const tlsServer = await startConsoleServer({ services: gw.services, port: 0, tls: serverTls(gw.services.pki), staticDir: null, log: quietLog })
     try {
       expect(tlsServer.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/)
       const answer = await new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
