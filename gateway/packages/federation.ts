@@ -37,6 +37,8 @@ export interface PackageFederationOptions {
   deliverToNetwork: (networkId: string, event: CotEvent) => void
   /** A network's package list changed without an operator asking (consoles showing it refresh). Default: nothing. */
   listChanged?: (networkId: string) => void
+  /** How long an announced package may wait for its bytes before the log says it never came. Default 60 s. */
+  awaitBytesWarnMs?: number
   log?: Logger | null
 }
 
@@ -287,7 +289,7 @@ export class PackageFederation {
             this.announceToDevices(record, peer, msg.details)
             return []
           }
-          this.rememberAwaiting(networkId, msg.details)
+          this.rememberAwaiting(networkId, msg.details, peer.displayName)
           return [built(requestPackageRol(msg.details.sha256), `request:${msg.details.sha256}`)]
         }
         case 'requestPackage': {
@@ -447,14 +449,25 @@ export class PackageFederation {
     this.o.deliverToNetwork(record.networkId, event)
   }
 
-  private rememberAwaiting(networkId: string, details: RolPackageDetails): void {
-    const now = Date.now()
+  private rememberAwaiting(networkId: string, details: RolPackageDetails, peerName: string): void {
+    // A TAK Server never answers `request package` (it sends bytes only with `create resource`, spec §5.3.3): when
+    // it announced a package it did not send (one over a size limit, for example), the devices it was meant for never
+    // get it. Say so once, so an operator can ask the other side instead of waiting.
+    const entry = { networkId, details, at: Date.now() }
+    setTimeout(() => {
+      if (this.awaitingBytes.get(details.sha256) !== entry) return
+      this.o.log?.warn(
+        `peer '${peerName}' announced data package ${JSON.stringify(details.filename || details.name)} (${details.sha256.slice(0, 12)}…) but did not send it; ` +
+          'TAK Servers send a package only once, with its announcement, so ask them to send it again'
+      )
+    }, this.o.awaitBytesWarnMs ?? 60_000).unref()
+    const now = entry.at
     for (const [hash, w] of this.awaitingBytes) if (now - w.at > 600_000) this.awaitingBytes.delete(hash)
     if (this.awaitingBytes.size >= 1000) {
       const oldest = this.awaitingBytes.keys().next().value
       if (oldest !== undefined) this.awaitingBytes.delete(oldest)
     }
-    this.awaitingBytes.set(details.sha256, { networkId, details, at: now })
+    this.awaitingBytes.set(details.sha256, entry)
   }
 }
 

@@ -266,6 +266,24 @@ describe('DP-In from a TAK Server', () => {
     expect(delivered[0]!.event.xml.toString()).not.toContain('<marti>')
   })
 
+  it('an announced package whose bytes never come is logged once, naming the peer and the file', async () => {
+    await setPeer({ acceptPackages: true })
+    const warnings: string[] = []
+    const log = { info() {}, warn: (m: string) => warnings.push(m), error() {} }
+    const patient = new PackageFederation({ packages, store, blockedExtensions: () => [], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw.example', deliverToNetwork: () => {}, awaitBytesWarnMs: 50, log })
+    const { announcePackageRol, dispersePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const details = (bytes: Buffer, filename: string) => ({ sha256: sha(bytes), name: 'p', filename, senderUrl: '', sizeInBytes: bytes.length, senderCallsign: 'HQ', dest: { callsigns: [], uids: [] }, tsStored: 1 })
+    const never = randomBytes(100)
+    const later = randomBytes(100)
+    await patient.onPeerRol(peer.id, 'net_a', announcePackageRol(details(never, 'never.zip')))
+    await patient.onPeerRol(peer.id, 'net_a', announcePackageRol(details(later, 'later.zip')))
+    await patient.onPeerRol(peer.id, 'net_a', dispersePackageRol(details(later, 'later.zip'), later))
+    await new Promise((r) => setTimeout(r, 150))
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toContain(`announced data package "never.zip" (${sha(never).slice(0, 12)}`)
+    expect(warnings[0]).toContain("peer '")
+  })
+
   it('counts malformed ROL and never throws', async () => {
     await setPeer({ acceptPackages: true })
     for (const program of ['garbage', 'create resource\n{"hash":"nothex","name":"x"};', 'create resource\n{;', 42]) {
