@@ -455,7 +455,8 @@ export class PackageFederation {
     // get it. Say so once, so an operator can ask the other side instead of waiting.
     const entry = { networkId, details, at: Date.now() }
     setTimeout(() => {
-      if (this.awaitingBytes.get(details.sha256) !== entry) return
+      // Arrived meanwhile (a disperse answered, or a create resource came after the announcement): nothing to say.
+      if (this.awaitingBytes.get(details.sha256) !== entry || this.o.packages.byHash(networkId, details.sha256)) return
       this.o.log?.warn(
         `peer '${peerName}' announced data package ${JSON.stringify(details.filename || details.name)} (${details.sha256.slice(0, 12)}…) but did not send it; ` +
           'TAK Servers send a package only once, with its announcement, so ask them to send it again'
