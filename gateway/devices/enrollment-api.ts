@@ -197,10 +197,15 @@ export function basicCredentials(header: string | undefined): { username: string
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
 }
 
-/** XML only when asked for it and JSON was not (TAK: `*` and JSON get JSON). */
-function wantsXml(accept: string | undefined): boolean {
+/**
+ * XML when the Accept header names XML before JSON, as TAK Server's content negotiation picks the first type it can
+ * produce; `*\/*`, JSON or nothing gets JSON.
+ */
+export function wantsXml(accept: string | undefined): boolean {
   const value = (accept ?? '').toLowerCase()
-  return /\b(application|text)\/xml\b/.test(value) && !value.includes('application/json')
+  const xml = value.search(/\b(application|text)\/xml\b/)
+  const json = value.indexOf('application/json')
+  return xml !== -1 && (json === -1 || xml < json)
 }
 
 /** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */

@@ -14,6 +14,7 @@ import type { CreatedDeviceEnrollment } from '../../gateway/api/contract.ts'
 import { connectNodeTak, enrollIdentity, pli, until, type TakPhone } from '../support/devices.ts'
 import { basic, enrollLikeAtak, enrollRequest, nameEntriesOf, opensslCsr, opensslReq, type EnrollTarget } from '../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
+import { wantsXml } from '../../gateway/devices/enrollment-api.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
 
 describe('devices enroll themselves on the enrollment API', () => {
@@ -109,6 +110,14 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(logs).not.toContain(basic('KESTREL-2', created.password).slice(6))
     const audit = await t.ok('listAuditLog', {}, admin)
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['createDeviceEnrollment', 'deviceEnrolledItself']))
+  })
+
+  it('picks XML or JSON as TAK does: the first of the two the Accept header names', () => {
+    expect(wantsXml('application/xml')).toBe(true)
+    expect(wantsXml('text/xml, application/json')).toBe(true)
+    expect(wantsXml('application/json, application/xml;q=0.9')).toBe(false)
+    expect(wantsXml('*/*')).toBe(false)
+    expect(wantsXml(undefined)).toBe(false)
   })
 
   it('answers in XML when asked; the password is then used up, but the profile call still works', async () => {
