@@ -328,6 +328,11 @@ describe('Devices tab', () => {
     const wrapper = await mountTab(DevicesTab)
     await wrapper.find('[data-testid="cancel-enrollment"]').trigger('click')
     await flushPromises()
+    // Asked first: nothing is cancelled until the operator confirms.
+    expect(gw.calls).not.toContain('cancelDeviceEnrollment')
+    const confirm = [...document.querySelectorAll('[data-testid="confirm-dialog"]')].find((d) => d.textContent?.includes('Cancel the enrollment of KESTREL-2'))!
+    ;([...confirm.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Cancel enrollment') as HTMLButtonElement).click()
+    await flushPromises()
     expect(gw.calls).toContain('cancelDeviceEnrollment')
     // The device used its password: the gateway says the devices changed, and the waiting list goes away.
     gw.answers.listDeviceEnrollments = () => []
