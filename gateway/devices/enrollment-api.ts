@@ -24,7 +24,7 @@ import {
 } from './self-enrollment.ts'
 
 /** A CSR is 1–3 KiB; anything past this is not one. */
-const MAX_BODY_BYTES = 64 * 1024
+const MAX_BODY_BYTES = 16 * 1024
 const REALM = 'Fedgate device enrollment'
 
 export interface EnrollmentApi {

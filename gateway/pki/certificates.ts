@@ -204,6 +204,9 @@ export interface SigningRequest {
  * its self-signature, which proves the sender holds the private key. RSA only: forge reads no other key type, and
  * ATAK, iTAK and WinTAK make RSA keys for enrollment.
  */
+export const MIN_CSR_KEY_BITS = 2048
+export const MAX_CSR_KEY_BITS = 4096
+
 export function readSigningRequest(text: string): SigningRequest {
   const base64 = text.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '')
   if (!/^[A-Za-z0-9+/]+=*$/.test(base64)) throw new CsrError('The body is not a certificate signing request (PEM or base64).')
@@ -217,6 +220,12 @@ export function readSigningRequest(text: string): SigningRequest {
     throw new CsrError('The certificate signing request could not be read.')
   }
   if (!csr.publicKey) throw new CsrError('The certificate signing request has no public key.')
+  // Checked before the signature: forge verifies in JavaScript, and a huge modulus or exponent would hold the event
+  // loop (and every device's traffic) for seconds. TAK clients make 2048-bit keys with exponent 65537.
+  const key = csr.publicKey as forge.pki.rsa.PublicKey
+  if (key.n.bitLength() > MAX_CSR_KEY_BITS || key.n.bitLength() < MIN_CSR_KEY_BITS || key.e.toString(16) !== '10001') {
+    throw new CsrError(`The key must be RSA with ${MIN_CSR_KEY_BITS} to ${MAX_CSR_KEY_BITS} bits and exponent 65537.`)
+  }
   let signed = false
   try {
     signed = csr.verify()

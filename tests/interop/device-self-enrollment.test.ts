@@ -163,6 +163,12 @@ describe('devices enroll themselves on the enrollment API', () => {
     const ec = await signWith(target, 'OWL-4', created.password, ecCsr)
     expect(ec.status).toBe(400)
     expect(ec.body.toString()).toContain('Only RSA keys')
+    // Keys a TAK client never makes, refused before forge spends time on the signature: exponent 3, 1024 bits.
+    for (const options of [{ modulusLength: 2048, publicExponent: 3 }, { modulusLength: 1024 }]) {
+      const odd = generateKeyPairSync('rsa', options).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
+      const answer = await signWith(target, 'OWL-4', created.password, opensslReq(odd, '/CN=OWL-4'))
+      expect({ options, status: answer.status, body: answer.body.toString() }).toMatchObject({ status: 400, body: expect.stringContaining('exponent 65537') })
+    }
     const huge = await signWith(target, 'OWL-4', created.password, 'A'.repeat(100_000))
     expect(huge.status).toBe(413)
     expect((await enrollRequest(target, 'POST', '/Marti/api/tls/config', { authorization: auth })).status).toBe(405)
