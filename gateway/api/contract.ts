@@ -204,7 +204,10 @@ export interface CreatedDeviceEnrollment {
   /** iTAK: QR text `name,host,port,ssl`; iTAK then asks for the user name and password and enrolls. */
   itakQrText: string
   itakQrDataUrl: string
-  /** ATAK: `tak://com.atakmap.app/enroll?host=…&username=…&token=…` (needs a server certificate ATAK trusts). */
+  /**
+   * ATAK: `tak://com.atakmap.app/enroll?host=…&username=…&token=…` (needs a server certificate ATAK trusts, and
+   * ATAK looks for the enrollment API on 8446).
+   */
   atakQrText: string
   atakQrDataUrl: string
   /** ATAK/WinTAK data package with our CA only and "enroll for a certificate" set: ATAK asks for the password. */

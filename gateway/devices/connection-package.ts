@@ -128,6 +128,9 @@ export interface EnrollmentPackageArgs {
   /** User name ATAK fills in (it still asks for the password). */
   username: string
   caCertPem: string
+  /** Our enrollment and Marti ports, for ATAK's apiCertEnrollmentPort / apiSecureServerPort (defaults 8446 / 8443). */
+  enrollmentPort: number
+  martiPort: number
 }
 
 export interface EnrollmentPackage {
@@ -162,7 +165,10 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
     ]),
     preference('com.atakmap.app_preferences', [
       ['displayServerConnectionWidget', true],
-      ['locationCallsign', args.callsign]
+      ['locationCallsign', args.callsign],
+      // Where ATAK enrolls and reaches the Marti API (read as strings; reported from ATAK's source, not in the spec).
+      ['apiCertEnrollmentPort', String(args.enrollmentPort)],
+      ['apiSecureServerPort', String(args.martiPort)]
     ])
   ])
   const entries: [string, Buffer][] = [
@@ -180,11 +186,12 @@ export function itakQr(serverName: string, fallbackName: string, host: string, p
 }
 
 /**
- * ATAK's enrollment QR (spec §3.4). ATAK enrolls on port 8446 and has no port parameter; another port goes into `host`
- * as `host:port`, which ATAK is reported (not verified) to read.
+ * ATAK's enrollment QR (spec §3.4). ATAK enrolls on its enrollment port (8446 unless its preferences say otherwise)
+ * and then streams to `host`; a streaming port other than 8089 goes into `host` as `host:port`, which ATAK is
+ * reported (not verified) to read as the streaming port.
  */
-export function atakEnrollQr(host: string, enrollmentPort: number, username: string, password: string): string {
-  const target = enrollmentPort === 8446 ? host : `${host}:${enrollmentPort}`
+export function atakEnrollQr(host: string, streamingPort: number, username: string, password: string): string {
+  const target = streamingPort === 8089 ? host : `${host}:${streamingPort}`
   // %20, not '+', for a space: Android's Uri reads '+' literally.
   const q = encodeURIComponent
   return `tak://com.atakmap.app/enroll?host=${q(target)}&username=${q(username)}&token=${q(password)}`

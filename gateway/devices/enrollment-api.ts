@@ -3,6 +3,7 @@
 //   GET  /Marti/api/tls/config               → the name entries (O, OU) the CSR should carry
 //   POST /Marti/api/tls/signClient/v2        → CSR in, {signedCert, ca0} (JSON) or <enrollment> (XML) out
 //   GET  /Marti/api/tls/profile/enrollment   → 204: no enrollment profile (ATAK fails the registration on an error)
+//   GET  /Marti/api/tls/profile/tool/<tool>/file → 204: no tool profiles either
 //   POST /oauth/token (password grant)       → a bearer token for config and profile (node-tak signs in this way)
 // Wrong passwords are throttled per address; nothing here logs a password or an Authorization header.
 
@@ -74,7 +75,8 @@ const ROUTES: Record<string, { method: string; step: EnrollmentStep }> = {
 async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const route = pathOf(req).replace(/\/+$/, '')
   if (route === TOKEN_ROUTE) return passwordGrant(gw, req, res)
-  const known = ROUTES[route]
+  // Tool profiles (spec §3.3.5): like the enrollment profile, none to hand out.
+  const known = ROUTES[route] ?? (/^\/Marti\/api\/tls\/profile\/tool\/[^/]+\/file$/.test(route) ? ROUTES['/Marti/api/tls/profile/enrollment'] : undefined)
   if (!known) {
     req.resume()
     return sendText(res, 404, 'Not found')

@@ -91,7 +91,7 @@ export const selfEnrollmentMethods = defineMethods({
         doc.deviceEnrollments.push(record)
       })
       const itakQrText = itakQr(network.name, deploymentName(gw), host, gw.ports.streaming)
-      const atakQrText = atakEnrollQr(host, gw.ports.enrollment, callsign, password)
+      const atakQrText = atakEnrollQr(host, gw.ports.streaming, callsign, password)
       const pkg = await buildEnrollmentPackage({
         deploymentName: deploymentName(gw),
         serverName: network.name,
@@ -99,7 +99,9 @@ export const selfEnrollmentMethods = defineMethods({
         port: gw.ports.streaming,
         callsign,
         username: callsign,
-        caCertPem: gw.pki.caCertPem
+        caCertPem: gw.pki.caCertPem,
+        enrollmentPort: gw.ports.enrollment,
+        martiPort: gw.ports.marti
       })
       audit('createDeviceEnrollment', `device ${callsign}`, { networkId: network.id, enrollmentId: record.id, expiresAt: record.expiresAt }, network.organizationId)
       gw.events.emit({ type: 'changed', area: 'devices', networkId: network.id })

@@ -60,7 +60,7 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(created.password).toMatch(/^[A-Z2-9]{12}$/)
     expect(created.itakQrText).toBe(`Alpha,localhost,${t.services.ports.streaming},ssl`)
     expect(created.atakQrText).toBe(
-      `tak://com.atakmap.app/enroll?host=localhost%3A${created.enrollmentPort}&username=KESTREL-2&token=${created.password}`
+      `tak://com.atakmap.app/enroll?host=localhost%3A${created.streamingPort}&username=KESTREL-2&token=${created.password}`
     )
     expect(await t.ok('listDeviceEnrollments', { networkId: alpha }, admin)).toEqual([created.enrollment])
 
@@ -131,6 +131,8 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(again.body.toString()).toContain('already been used')
     const profile = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/enrollment?clientUid=IOS-hawk', { authorization: basic('HAWK-3', created.password) })
     expect(profile.status).toBe(204)
+    const tool = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/tool/vns/file?relativePath=/a&clientUid=IOS-hawk', { authorization: basic('HAWK-3', created.password) })
+    expect(tool.status).toBe(204)
     expect((await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === 'HAWK-3')).toHaveLength(1)
   })
 

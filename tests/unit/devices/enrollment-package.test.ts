@@ -275,7 +275,9 @@ describe('enrollment package and QR texts (a device that enrolls itself)', () =>
       port: 8089,
       callsign: CALLSIGN,
       username: CALLSIGN,
-      caCertPem: t.pki.caCertPem
+      caCertPem: t.pki.caCertPem,
+      enrollmentPort: 9446,
+      martiPort: 8443
     })
     expect(pkg.filename).toBe('Acme_HQ-st-Alpha_1-enroll.zip')
     const entries = await unzipEntries(pkg.zip)
@@ -292,15 +294,18 @@ describe('enrollment package and QR texts (a device that enrolls itself)', () =>
     expect(streams.username0!.value).toBe(CALLSIGN)
     expect(streams.certificateLocation0).toBeUndefined()
     expect(streams.clientPassword0).toBeUndefined()
+    const app = prefEntries(entries.get('certs/Acme_HQ.pref')!.toString())['com.atakmap.app_preferences']!
+    expect(app.apiCertEnrollmentPort).toEqual({ value: '9446', class: 'class java.lang.String' })
+    expect(app.apiSecureServerPort).toEqual({ value: '8443', class: 'class java.lang.String' })
     const trust = await pemFromP12(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)
     expect(trust.keyPem).toBeNull()
     expect(fingerprints(trust.certPems)).toEqual([t.pki.caFingerprint])
     expect(opensslInfo(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)).toMatch(/MAC: sha1/)
   })
 
-  it('ATAK enroll URI: host only on 8446, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
-    expect(atakEnrollQr('tak.example.org', 8446, 'VIPER 1', 'ABCD2345EFGH')).toBe('tak://com.atakmap.app/enroll?host=tak.example.org&username=VIPER%201&token=ABCD2345EFGH')
-    expect(atakEnrollQr('10.0.0.5', 9446, 'Ø&=', 'X')).toBe('tak://com.atakmap.app/enroll?host=10.0.0.5%3A9446&username=%C3%98%26%3D&token=X')
+  it('ATAK enroll URI: host alone with streaming on 8089, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
+    expect(atakEnrollQr('tak.example.org', 8089, 'VIPER 1', 'ABCD2345EFGH')).toBe('tak://com.atakmap.app/enroll?host=tak.example.org&username=VIPER%201&token=ABCD2345EFGH')
+    expect(atakEnrollQr('10.0.0.5', 9089, 'Ø&=', 'X')).toBe('tak://com.atakmap.app/enroll?host=10.0.0.5%3A9089&username=%C3%98%26%3D&token=X')
     expect(itakQr('Field, Team A', 'fallback', 'tak.example.org', 8089)).toBe('Field  Team A,tak.example.org,8089,ssl')
     expect(itakQr(' , ', 'fallback', 'h', 1)).toBe('fallback,h,1,ssl')
   })
