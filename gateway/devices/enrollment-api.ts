@@ -105,7 +105,7 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
   try {
     record = bearer
       ? authenticateEnrollmentToken(gw, bearer, known.step)
-      : authenticateEnrollment(gw, credentials!.username, credentials!.password, known.step)
+      : authenticateEnrollment(gw, credentials!.usernames, credentials!.password, known.step)
   } catch (err) {
     req.resume()
     if (!(err instanceof EnrollmentRefusal)) throw err
@@ -189,14 +189,18 @@ function sendOAuthError(res: http.ServerResponse, status: number, error: string,
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error, error_description: description }))
 }
 
-/** `Basic base64(user:password)` → both parts (UTF-8), or null when absent or malformed. */
-export function basicCredentials(header: string | undefined): { username: string; password: string } | null {
+/**
+ * `Basic base64(user:password)` → the user name as UTF-8 and as Latin-1 (clients differ; RFC 7617 leaves it open)
+ * and the password, or null when absent or malformed.
+ */
+export function basicCredentials(header: string | undefined): { usernames: string[]; password: string } | null {
   const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '')
   if (!match) return null
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8')
-  const colon = decoded.indexOf(':')
+  const bytes = Buffer.from(match[1]!, 'base64')
+  const colon = bytes.indexOf(0x3a)
   if (colon <= 0) return null
-  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+  const name = bytes.subarray(0, colon)
+  return { usernames: [...new Set([name.toString('utf8'), name.toString('latin1')])], password: bytes.subarray(colon + 1).toString('utf8') }
 }
 
 /**

@@ -3,7 +3,7 @@
 // (enrollment-api.ts) and sends a CSR; we sign its key with our CA and it becomes an ordinary device of the network.
 // Its private key never leaves the device, so it has no connection package to download later.
 
-import { createHmac, timingSafeEqual } from 'node:crypto'
+import { X509Certificate, createHmac, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import type { CreatedDeviceEnrollment, DeviceEnrollmentDto } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
 import { conflict, notFound } from '../api/errors.ts'
@@ -180,11 +180,23 @@ export type EnrollmentStep = 'config' | 'sign' | 'profile'
  * The enrollment `username` and `password` belong to, if they may take `step` now. Signing needs an unused, unexpired
  * enrollment; the other steps are also allowed during the grace after signing.
  */
-export function authenticateEnrollment(gw: Services, username: string, password: string, step: EnrollmentStep, now = Date.now()): DeviceEnrollmentRecord {
+export function authenticateEnrollment(gw: Services, username: string | string[], password: string, step: EnrollmentStep, now = Date.now()): DeviceEnrollmentRecord {
   const hash = passwordHash(gw, password)
-  const record = gw.store.data.deviceEnrollments.find((e) => e.passwordHash === hash && e.callsign.toLowerCase() === username.trim().toLowerCase())
+  const typed = Array.isArray(username) ? username : [username]
+  const record = gw.store.data.deviceEnrollments.find((e) => e.passwordHash === hash && typed.some((name) => sameUser(e.callsign, name)))
   if (!record) throw new EnrollmentRefusal(401, 'Wrong user name or one-time password.', true)
   return admit(gw, record, step, now)
+}
+
+/**
+ * Whether a user name as it arrived names the callsign: case-insensitive; and since ATAK sends its profile call
+ * through a Java HTTP client that encodes Basic credentials as ASCII (reported, not in the spec), a non-ASCII
+ * letter may arrive as '?'. The password (59 random bits) is what identifies the enrollment; the name only confirms.
+ */
+export function sameUser(callsign: string, typed: string): boolean {
+  const a = callsign.toLowerCase()
+  const b = typed.trim().toLowerCase()
+  return a === b || (b.includes('?') && a.replace(/[^\x00-\x7f]/g, '?') === b)
 }
 
 /** Lifetime of a bearer token from `/oauth/token` (TAK Server's password grant, which node-tak uses). */
@@ -235,7 +247,8 @@ export function authenticateEnrollmentToken(gw: Services, token: string, step: E
 function admit(gw: Services, record: DeviceEnrollmentRecord, step: EnrollmentStep, now: number): DeviceEnrollmentRecord {
   if (!gw.store.data.networks.some((n) => n.id === record.networkId)) throw new EnrollmentRefusal(401, 'The network of this enrollment no longer exists.')
   if (record.usedAt) {
-    if (step !== 'sign' && Date.parse(record.usedAt) + AFTER_SIGNING_GRACE_MS > now) return record
+    // Within the grace, signing again is allowed too: completeEnrollment answers a lost reply again for the same key.
+    if (Date.parse(record.usedAt) + AFTER_SIGNING_GRACE_MS > now) return record
     throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
   }
   if (Date.parse(record.expiresAt) <= now) throw new EnrollmentRefusal(401, 'This one-time password has expired. Ask the operator for a new enrollment.')
@@ -253,6 +266,7 @@ export async function completeEnrollment(gw: Services, record: DeviceEnrollmentR
   if (cn.toLowerCase() !== record.callsign.toLowerCase()) {
     throw new CsrError(`The common name of the request ('${cn}') must be the user name '${record.callsign}'.`)
   }
+  if (record.usedAt) return signedBefore(gw, record, request)
   const issued = gw.pki.signDeviceKey({ callsign: record.callsign, validDays: record.validDays, publicKeyPem: request.publicKeyPem })
   const device = newDeviceRecord(record.networkId, record.callsign, issued, 'password')
   await gw.store.update((doc) => {
@@ -278,6 +292,17 @@ export async function completeEnrollment(gw: Services, record: DeviceEnrollmentR
   gw.log.info(`Device '${record.callsign}' enrolled itself on network '${network?.name ?? record.networkId}' from ${address}`)
   gw.events.emit({ type: 'changed', area: 'devices', networkId: record.networkId })
   return device
+}
+
+/**
+ * The device asks again right after signing (its answer was lost, or the profile call failed and it starts over):
+ * for the same key, the same certificate; any other key is refused, since the password is used up.
+ */
+function signedBefore(gw: Services, record: DeviceEnrollmentRecord, request: SigningRequest): DeviceRecord {
+  const device = gw.store.data.devices.find((d) => d.id === record.deviceId)
+  const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' })
+  if (device && !device.revokedAt && spki(new X509Certificate(device.certPem).publicKey).equals(spki(createPublicKey(request.publicKeyPem)))) return device
+  throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
 }
 
 /** O and OU the device should put in its CSR (TAK's `nameEntries`): the organization and the network. */

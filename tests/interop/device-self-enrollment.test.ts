@@ -136,6 +136,31 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect((await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === 'HAWK-3')).toHaveLength(1)
   })
 
+  it('a lost answer: the same key asking again within the grace gets the same certificate, another key does not', async () => {
+    const { created, target } = await create('WREN-8')
+    const csr = opensslCsr([{ name: 'CN', value: 'WREN-8' }])
+    const first = await signWith(target, 'WREN-8', created.password, csr.csrPem)
+    const again = await signWith(target, 'WREN-8', created.password, csr.csrPem)
+    expect([first.status, again.status]).toEqual([200, 200])
+    const certOf = (answer: { body: Buffer }): string => (JSON.parse(answer.body.toString()) as { signedCert: string }).signedCert
+    expect(certOf(again)).toBe(certOf(first))
+    const other = await signWith(target, 'WREN-8', created.password, opensslCsr([{ name: 'CN', value: 'WREN-8' }]).csrPem)
+    expect(other.status).toBe(401)
+    expect((await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === 'WREN-8')).toHaveLength(1)
+  })
+
+  it('a non-ASCII callsign signs in however the client encodes the name: UTF-8, Latin-1, or ? for the letter', async () => {
+    const { created, target } = await create('JÖRG-9')
+    const raw = (name: Buffer): string => `Basic ${Buffer.concat([name, Buffer.from(`:${created.password}`)]).toString('base64')}`
+    for (const name of [Buffer.from('JÖRG-9', 'utf8'), Buffer.from('jörg-9', 'latin1'), Buffer.from('J?RG-9')]) {
+      const answer = await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: raw(name) })
+      expect({ name: name.toString('hex'), status: answer.status }).toEqual({ name: name.toString('hex'), status: 200 })
+    }
+    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: raw(Buffer.from('J?RG-8')) })).status).toBe(401)
+    const enrolled = await enrollLikeAtak(target, { username: 'JÖRG-9', password: created.password, clientUid: 'ANDROID-jorg' })
+    expect(new X509Certificate(enrolled.certPem).subject).toBe('CN=JÖRG-9')
+  })
+
   it('refuses bad requests with a clear answer and leaves the enrollment usable', async () => {
     const { created, target } = await create('OWL-4')
     const auth = basic('OWL-4', created.password)
