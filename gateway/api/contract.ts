@@ -213,6 +213,9 @@ export interface CreatedDeviceEnrollment {
   /** ATAK/WinTAK data package with our CA only and "enroll for a certificate" set: ATAK asks for the password. */
   packageFilename: string
   packageBase64: string
+  /** WinTAK: the same package nested in an outer data package. */
+  wintakPackageFilename: string
+  wintakPackageBase64: string
   truststorePassword: string
 }
 

@@ -85,14 +85,7 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
   const manifest = manifestXml(randomUUID(), `${atakBase}.zip`, atakEntries.map(([name]) => name))
   const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...atakEntries])
 
-  // WinTAK imports the same package when it arrives nested in an outer data package that lists it (as other TAK
-  // servers ship it); the inner zip is byte for byte the ATAK one.
-  const wintakBase = `${atakBase}-WinTAK`
-  const wintakManifest = manifestXml(randomUUID(), `${wintakBase}.zip`, [`${atakBase}.zip`])
-  const wintakZip = await zip([
-    ['MANIFEST/manifest.xml', Buffer.from(wintakManifest)],
-    [`${atakBase}.zip`, atakZip]
-  ])
+  const wintak = await forWintak(`${atakBase}.zip`, atakZip)
 
   // iTAK: a flat zip, config.pref and the p12 files at the root, app-wide certificate keys.
   const itakZip = await zip([
@@ -109,8 +102,8 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
     atakFilename: `${atakBase}.zip`,
     itakZip,
     itakFilename: `${atakBase}-iTAK.zip`,
-    wintakZip,
-    wintakFilename: `${wintakBase}.zip`,
+    wintakZip: wintak.zip,
+    wintakFilename: wintak.filename,
     clientPassword,
     truststorePassword,
     itakQrText,
@@ -136,7 +129,20 @@ export interface EnrollmentPackageArgs {
 export interface EnrollmentPackage {
   zip: Buffer
   filename: string
+  /** The same package nested for WinTAK (see forWintak). */
+  wintakZip: Buffer
+  wintakFilename: string
   truststorePassword: string
+}
+
+/**
+ * WinTAK imports an ATAK package when it arrives nested in an outer data package that lists it (as other TAK servers
+ * ship it, spec §3.1); the inner zip is byte for byte the ATAK one.
+ */
+async function forWintak(atakFilename: string, atakZip: Buffer): Promise<{ zip: Buffer; filename: string }> {
+  const filename = atakFilename.replace(/\.zip$/, '-WinTAK.zip')
+  const manifest = manifestXml(randomUUID(), filename, [atakFilename])
+  return { zip: await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], [atakFilename, atakZip]]), filename }
 }
 
 /**
@@ -177,7 +183,9 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
   ]
   const filename = `${deployment}-${device}-enroll.zip`
   const manifest = manifestXml(randomUUID(), filename, entries.map(([name]) => name))
-  return { zip: await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries]), filename, truststorePassword }
+  const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries])
+  const wintak = await forWintak(filename, atakZip)
+  return { zip: atakZip, filename, wintakZip: wintak.zip, wintakFilename: wintak.filename, truststorePassword }
 }
 
 /** iTAK's QR: `description,host,port,ssl`. Comma-separated, so a comma in the description would shift the fields. */

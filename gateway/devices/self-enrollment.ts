@@ -117,6 +117,8 @@ export const selfEnrollmentMethods = defineMethods({
         atakQrDataUrl: await qrDataUrl(atakQrText),
         packageFilename: pkg.filename,
         packageBase64: pkg.zip.toString('base64'),
+        wintakPackageFilename: pkg.wintakFilename,
+        wintakPackageBase64: pkg.wintakZip.toString('base64'),
         truststorePassword: pkg.truststorePassword
       }
     }

@@ -366,6 +366,8 @@ describe('Devices tab', () => {
       atakQrDataUrl: 'data:image/png;base64,',
       packageFilename: 'Fedgate-KESTREL-2-enroll.zip',
       packageBase64: '',
+      wintakPackageFilename: 'Fedgate-KESTREL-2-enroll-WinTAK.zip',
+      wintakPackageBase64: '',
       truststorePassword: 'trust-1234'
     }
     gw.answers.createDeviceEnrollment = (args) => {

@@ -301,6 +301,12 @@ describe('enrollment package and QR texts (a device that enrolls itself)', () =>
     expect(trust.keyPem).toBeNull()
     expect(fingerprints(trust.certPems)).toEqual([t.pki.caFingerprint])
     expect(opensslInfo(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)).toMatch(/MAC: sha1/)
+    // WinTAK: the same package, byte for byte, nested in an outer data package that lists it.
+    expect(pkg.wintakFilename).toBe('Acme_HQ-st-Alpha_1-enroll-WinTAK.zip')
+    const outer = await unzipEntries(pkg.wintakZip)
+    expect([...outer.keys()].sort()).toEqual(['Acme_HQ-st-Alpha_1-enroll.zip', 'MANIFEST/manifest.xml'])
+    expect(outer.get('Acme_HQ-st-Alpha_1-enroll.zip')!.equals(pkg.zip)).toBe(true)
+    expect(manifestOf(outer.get('MANIFEST/manifest.xml')!).entries).toEqual(['Acme_HQ-st-Alpha_1-enroll.zip'])
   })
 
   it('ATAK enroll URI: host alone with streaming on 8089, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
