@@ -14,7 +14,7 @@ import type { CreatedDeviceEnrollment } from '../../gateway/api/contract.ts'
 import { connectNodeTak, enrollIdentity, pli, until, type TakPhone } from '../support/devices.ts'
 import { basic, enrollLikeAtak, enrollRequest, nameEntriesOf, opensslCsr, opensslReq, type EnrollTarget } from '../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-import { wantsXml } from '../../gateway/devices/enrollment-api.ts'
+import { throttleScope, wantsXml } from '../../gateway/devices/enrollment-api.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
 
 describe('devices enroll themselves on the enrollment API', () => {
@@ -110,6 +110,15 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(logs).not.toContain(basic('KESTREL-2', created.password).slice(6))
     const audit = await t.ok('listAuditLog', {}, admin)
     expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['createDeviceEnrollment', 'deviceEnrolledItself']))
+  })
+
+  it('counts wrong passwords per IPv4 address and per IPv6 /64 (a host may take any address of its /64)', () => {
+    expect(throttleScope('192.0.2.7')).toBe('192.0.2.7')
+    expect(throttleScope('::ffff:192.0.2.7')).toBe('192.0.2.7')
+    expect(throttleScope('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64')
+    expect(throttleScope('2001:DB8:1:2::9')).toBe('2001:db8:1:2::/64')
+    expect(throttleScope('2001:db8:1:3::9')).toBe('2001:db8:1:3::/64')
+    expect(throttleScope('fd00::2')).toBe('fd00:0:0:0::/64')
   })
 
   it('picks XML or JSON as TAK does: the first of the two the Accept header names', () => {
