@@ -74,17 +74,18 @@ const ROUTES: Record<string, { method: string; step: EnrollmentStep }> = {
 
 async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const route = pathOf(req).replace(/\/+$/, '')
-  if (route === TOKEN_ROUTE) return passwordGrant(gw, req, res)
+  const isToken = route === TOKEN_ROUTE
   // Tool profiles (spec §3.3.5): like the enrollment profile, none to hand out.
   const known = ROUTES[route] ?? (/^\/Marti\/api\/tls\/profile\/tool\/[^/]+\/file$/.test(route) ? ROUTES['/Marti/api/tls/profile/enrollment'] : undefined)
-  if (!known) {
+  if (!isToken && !known) {
     req.resume()
     return sendText(res, 404, 'Not found')
   }
-  if (req.method !== known.method) {
+  const method = known?.method ?? 'POST'
+  if (req.method !== method) {
     req.resume()
-    res.setHeader('allow', known.method)
-    return sendText(res, 405, `Use ${known.method}`)
+    res.setHeader('allow', method)
+    return sendText(res, 405, `Use ${method}`)
   }
   const address = req.socket.remoteAddress ?? 'unknown'
   const throttleKey = throttleKeyFor(req)
@@ -92,8 +93,10 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
   if (retryIn > 0) {
     req.resume()
     res.setHeader('retry-after', String(Math.ceil(retryIn / 1000)))
-    return sendText(res, 429, 'Too many wrong passwords from this address. Wait a few minutes and try again.')
+    const why = 'Too many wrong passwords from this address. Wait a few minutes and try again.'
+    return isToken ? sendOAuthError(res, 429, 'temporarily_unavailable', why) : sendText(res, 429, why)
   }
+  if (!known) return passwordGrant(gw, req, res, throttleKey) // the token route: any other unknown one got 404 above
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
   const credentials = bearer ? null : basicCredentials(req.headers.authorization)
   if (!bearer && !credentials) {
@@ -146,19 +149,7 @@ const TOKEN_ROUTE = '/oauth/token'
  * form body), which tools such as node-tak call before tls/config: a short-lived bearer token for the config and
  * profile calls. It does not use the password up; signing still needs it.
  */
-async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  if (req.method !== 'POST') {
-    req.resume()
-    res.setHeader('allow', 'POST')
-    return sendText(res, 405, 'Use POST')
-  }
-  const throttleKey = throttleKeyFor(req)
-  const retryIn = gw.accounts.throttledFor(throttleKey)
-  if (retryIn > 0) {
-    req.resume()
-    res.setHeader('retry-after', String(Math.ceil(retryIn / 1000)))
-    return sendOAuthError(res, 429, 'temporarily_unavailable', 'Too many wrong passwords from this address. Wait a few minutes and try again.')
-  }
+async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse, throttleKey: string): Promise<void> {
   const params = new URL(req.url ?? '/', 'https://gateway.invalid').searchParams
   if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
     const body = await readBody(req, 4096)

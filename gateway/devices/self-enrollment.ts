@@ -65,7 +65,7 @@ export const selfEnrollmentMethods = defineMethods({
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, user, audit }): Promise<CreatedDeviceEnrollment> {
       const network = requireNetwork(gw, args.networkId)
-      const callsign = args.callsign.trim()
+      const callsign = args.callsign // trimmed by the schema
       const taken = callsignTaken(gw.store.data, network.id, callsign)
       if (taken) throw conflict(taken)
       const host = deviceHost(gw, args.host)

@@ -142,13 +142,16 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
 
     async ensureServerIdentity(hostname) {
       const wanted = serverNames(hostname.trim())
+      const covers = (identity: Identity): boolean => {
+        const have = new Set(altNamesOf(identity.certPem))
+        return stillGood(identity.certPem) && wanted.every((name) => have.has(canonicalAddress(name)))
+      }
+      // Checked often while running (server-identity.ts): the identity in memory answers without reading the disk.
+      if (pki.server && covers(pki.server)) return
       const current = readIdentity(file('server.crt'), file('server.key'))
-      if (current && stillGood(current.certPem)) {
-        const have = new Set(altNamesOf(current.certPem))
-        if (wanted.every((name) => have.has(canonicalAddress(name)))) {
-          pki.server = current
-          return
-        }
+      if (current && covers(current)) {
+        pki.server = current
+        return
       }
       const issued = await issueLeaf('server', hostname.trim() || 'localhost', SERVER_VALID_DAYS, wanted)
       writeIdentity(file('server.crt'), file('server.key'), issued)
