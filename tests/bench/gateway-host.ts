@@ -19,8 +19,15 @@ interface Running extends RouterFigures {
 async function start(config: GatewayHostConfig): Promise<{ port: number; running: Running }> {
   const byFingerprint = new Map(config.devices.map((d) => [d.fingerprint, d]))
   const identify = (certificate: tls.PeerCertificate) => byFingerprint.get(certificate.fingerprint256) ?? null
-  if (config.router === 'naive') {
-    const naive: NaiveRouter = await startNaiveRouter({ port: 0, host: '127.0.0.1', tls: config.tls, links: config.links, authorize: identify })
+  if (config.router === 'naive' || config.router === 'floor') {
+    const naive: NaiveRouter = await startNaiveRouter({
+      port: 0,
+      host: '127.0.0.1',
+      tls: config.tls,
+      links: config.links,
+      authorize: identify,
+      parse: config.router === 'naive'
+    })
     return {
       port: naive.port,
       running: {

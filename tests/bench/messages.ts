@@ -4,7 +4,8 @@
 import type { LocalLink } from '../../gateway/routing/types.ts'
 import type { LatencySummary } from './histogram.ts'
 
-export type RouterKind = 'ours' | 'naive'
+/** 'floor': the naive router without its parse (naive-router.ts), a lower bound for latency and CPU. */
+export type RouterKind = 'ours' | 'naive' | 'floor'
 
 export interface BenchDevice {
   deviceId: string

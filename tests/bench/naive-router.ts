@@ -1,6 +1,10 @@
 // The benchmark's baseline: the obvious streaming router. Mutual TLS like ours, then every event is split on
 // `</event>`, fully parsed with fast-xml-parser, and written to each receiver with its own socket.write — no header
 // scan, no batching, no send-queue cap (a slow receiver's socket buffer grows without bound).
+//
+// With `parse: false` it is the benchmark's floor: the same split and the same one write per receiver, and nothing
+// else (no parse, no position memory). No router that writes each event to each receiver's TLS socket can do less,
+// so the floor's latency is what the TLS fan-out and the load generator cost on this machine by themselves.
 
 import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
@@ -18,6 +22,8 @@ export interface NaiveRouterOptions {
   tls: { key: string; cert: string; ca: string }
   authorize(certificate: tls.PeerCertificate): NaiveIdentity | null
   links: LocalLink[]
+  /** false: the floor (see above). */
+  parse?: boolean
 }
 
 export interface NaiveConnectionInfo {
@@ -75,6 +81,7 @@ export async function startNaiveRouter(options: NaiveRouterOptions): Promise<Nai
   })
 
   function route(sender: NaiveConnection, xml: Buffer): void {
+    if (options.parse === false) return forward(sender, xml)
     let event: { uid?: string; type?: string } | undefined
     try {
       event = (parser.parse(xml.toString('utf8')) as { event?: { uid?: string; type?: string } }).event
@@ -98,6 +105,18 @@ export async function startNaiveRouter(options: NaiveRouterOptions): Promise<Nai
       for (const receiver of byNetwork.get(target) ?? []) {
         if (receiver === sender) continue
         receiver.socket.write(bytes)
+        counters.deliveries++
+      }
+    }
+  }
+
+  function forward(sender: NaiveConnection, xml: Buffer): void {
+    counters.eventsIn++
+    const networkId = sender.identity.networkId
+    for (const target of [networkId, ...linkedTo(networkId)]) {
+      for (const receiver of byNetwork.get(target) ?? []) {
+        if (receiver === sender) continue
+        receiver.socket.write(xml)
         counters.deliveries++
       }
     }

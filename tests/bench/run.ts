@@ -27,7 +27,7 @@ import type {
 } from './messages.ts'
 
 const usage = `npm run bench -- [--quick] [--devices N] [--rate HZ] [--seconds S] [--overload-seconds S] [--stuck-seconds S] [--storm N] [--fed-rate HZ] [--fed-devices N] [--fed-link-rate HZ]
-                    [--repeat K] [--syscalls] [--pin] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2,fedlink] [--routers ours,naive]`
+                    [--repeat K] [--syscalls] [--pin] [--only broadcast,federated,stuck,storm,rss,overload,idle,fedv2,fedlink] [--routers ours,naive,floor]`
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const MiB = 1024 * 1024
@@ -74,9 +74,14 @@ const shortSeconds = quick ? params.seconds : Math.max(5, Math.round((params.sec
 const warmupMs = quick ? 500 : 3000
 const allScenarios = ['broadcast', 'federated', 'stuck', 'storm', 'rss', 'idle', 'fedv2', 'fedlink', 'overload']
 const only = (flag('only') ?? allScenarios.join(',')).split(',')
-/** 'ours', 'naive', or 'ours+<experiment>' (queue-variants.ts), e.g. --routers ours,ours+tick:2,naive */
+/**
+ * 'ours', 'naive', 'floor' or 'ours+<experiment>' (queue-variants.ts), e.g. --routers ours,ours+tick:2,naive. The floor
+ * (naive-router.ts without its parse) runs in the latency scenarios only: broadcast, federated and idle.
+ */
 type Contender = string
-const routers: Contender[] = (flag('routers') ?? 'ours,naive').split(',')
+const routers: Contender[] = (flag('routers') ?? 'ours,naive,floor').split(',')
+/** Scenarios in which the floor means something (it keeps no positions for a storm, and caps no queue). */
+const FLOOR_SCENARIOS = new Set(['broadcast', 'federated', 'idle'])
 const repeat = Math.round(numberFlag('repeat', 1))
 /** Count the gateway's write/read system calls with `perf stat` (Linux, perf installed): a noise-proof view of batching. */
 const countSyscalls = process.argv.includes('--syscalls')
@@ -88,8 +93,8 @@ const countSyscalls = process.argv.includes('--syscalls')
  */
 const pin = process.argv.includes('--pin')
 for (const name of only) if (!allScenarios.includes(name)) throw new Error(`Unknown scenario ${name}\n${usage}`)
-for (const name of routers) if (name !== 'ours' && name !== 'naive' && !name.startsWith('ours+')) throw new Error(`Unknown router ${name}\n${usage}`)
-const routerOf = (contender: Contender): RouterKind => (contender === 'naive' ? 'naive' : 'ours')
+for (const name of routers) if (name !== 'ours' && name !== 'naive' && name !== 'floor' && !name.startsWith('ours+')) throw new Error(`Unknown router ${name}\n${usage}`)
+const routerOf = (contender: Contender): RouterKind => (contender === 'naive' || contender === 'floor' ? contender : 'ours')
 const queueVariantOf = (contender: Contender): string | null =>
   contender.startsWith('ours+') ? contender.slice('ours+'.length) : contender === 'ours' ? (process.env.BENCH_QUEUE_VARIANT ?? null) : null
 
@@ -569,19 +574,22 @@ function printScenario(name: string): void {
   lastPrintedAt = performance.now()
   const columns = Object.keys(output.byRouter)
   const ours = output.byRouter.ours
-  const naive = output.byRouter.naive
+  // Ours against the naive router (the targets) and against the floor (how much of the figure is the router's own).
+  const ratios = (['naive', 'floor'] as const).filter((base) => ours !== undefined && output.byRouter[base] !== undefined)
+  if (ratios.includes('floor')) output.notes.push('floor: the naive router without its parse, one write per receiver and nothing else (tests/bench/naive-router.ts)')
   const keys = [...new Set(columns.flatMap((c) => Object.keys(output.byRouter[c]!)))]
   const width = Math.max(22, ...keys.map((k) => k.length + 2))
   const columnWidth = Math.max(12, ...columns.map((c) => c.length + 2))
-  const showRatio = ours !== undefined && naive !== undefined
-  const header = `${''.padEnd(width)}${columns.map((c) => c.padStart(columnWidth)).join('')}${showRatio ? 'ours/naive'.padStart(12) : ''}`
+  const header = `${''.padEnd(width)}${columns.map((c) => c.padStart(columnWidth)).join('')}${ratios.map((base) => `ours/${base}`.padStart(12)).join('')}`
   const lines = [`\n== ${output.title}${repeat > 1 ? ` (median of ${repeat} runs each)` : ''}`, `   target: ${output.target}`, header]
   for (const key of keys) {
     const cells = columns.map((c) => format(output.byRouter[c]![key]).padStart(columnWidth)).join('')
-    const a = ours?.[key]
-    const b = naive?.[key]
-    const ratio = a !== undefined && b !== undefined && b !== 0 ? a / b : NaN
-    lines.push(`${key.padEnd(width)}${cells}${showRatio ? format(ratio).padStart(12) : ''}`)
+    const ratioCells = ratios.map((base) => {
+      const a = ours?.[key]
+      const b = output.byRouter[base]?.[key]
+      return format(a !== undefined && b !== undefined && b !== 0 ? a / b : NaN).padStart(12)
+    })
+    lines.push(`${key.padEnd(width)}${cells}${ratioCells.join('')}`)
   }
   for (const note of output.notes) lines.push(`   note: ${note}`)
   console.log(lines.join('\n'))
@@ -603,10 +611,11 @@ const broadcastP99: Record<Contender, number> = {}
  * Runs one scenario for each router, `--repeat` times with the order alternating (ours, naive, naive, ours, …) so
  * that a burst of noise from other processes does not land on one router only; each figure is the median.
  */
-async function measureEach(measure: (router: Contender) => Promise<Figures>): Promise<Record<Contender, Figures>> {
-  const runs = new Map<Contender, Figures[]>(routers.map((r) => [r, []]))
+async function measureEach(scenario: string, measure: (router: Contender) => Promise<Figures>): Promise<Record<Contender, Figures>> {
+  const contenders = routers.filter((r) => r !== 'floor' || FLOOR_SCENARIOS.has(scenario))
+  const runs = new Map<Contender, Figures[]>(contenders.map((r) => [r, []]))
   for (let round = 0; round < repeat; round++) {
-    const order = round % 2 === 0 ? routers : [...routers].reverse()
+    const order = round % 2 === 0 ? contenders : [...contenders].reverse()
     for (const router of order) runs.get(router)!.push(await measure(router))
   }
   const median = (values: number[]): number => {
@@ -630,7 +639,7 @@ if (only.includes('broadcast')) {
     byRouter: {},
     notes: []
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('broadcast', async (router) => {
     const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate, ms: params.seconds * 1000 }], warmupMs })
     return loadFigures(result)
   })
@@ -646,7 +655,7 @@ if (only.includes('federated')) {
     byRouter: {},
     notes: []
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('federated', async (router) => {
     const result = await loadScenario(router, {
       networks: ['net-a', 'net-b'],
       links: bothWays('net-a', 'net-b'),
@@ -667,7 +676,7 @@ if (only.includes('stuck')) {
     byRouter: {},
     notes: ['queue = bytes the gateway holds for the stuck connection (our send queue + socket buffer; naive: socket buffer)']
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('stuck', async (router) => {
     const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: true, phases: [{ rate: params.rate, ms: params.stuckSeconds * 1000 }], warmupMs })
     return { ...loadFigures(result), 'offered to stuck MiB': (result.run.sent * PLI_BYTES) / MiB, 'stuck queue max KiB': result.gateway.watchedQueueMaxBytes / 1024, 'p99 vs broadcast': result.run.latency.p99 / (broadcastP99[router] ?? NaN) }
   })
@@ -682,7 +691,7 @@ if (only.includes('storm')) {
     byRouter: {},
     notes: [`idle RSS is measured 2 s after the storm with ${params.storm + params.stormPositions} idle connections (the storm's plus the position holders)`]
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('storm', async (router) => {
     const result = await stormScenario(router)
     const cpuMs = result.gateway.cpuUserMs + result.gateway.cpuSystemMs
     return {
@@ -711,7 +720,7 @@ if (only.includes('rss')) {
     byRouter: {},
     notes: []
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('rss', async (router) => {
     const result = await idleRssScenario(router)
     return {
       connections: result.idle.connections,
@@ -735,7 +744,7 @@ if (only.includes('idle')) {
     byRouter: {},
     notes: []
   }
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('idle', async (router) => {
     const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate / 10, ms: shortSeconds * 1000 }], warmupMs })
     return loadFigures(result)
   })
@@ -818,7 +827,7 @@ if (only.includes('overload')) {
   const fanOut = params.devices - 1
   // One capacity for every router (probed in the first run): each is then offered the same load, whatever the noise.
   let capacityProbed: number | null = null
-  out.byRouter = await measureEach(async (router) => {
+  out.byRouter = await measureEach('overload', async (router) => {
     const result = await loadScenario(router, {
       networks: ['net-a'],
       links: [],
