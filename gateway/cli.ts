@@ -122,7 +122,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
       services,
       port,
       host,
-      tls: isLoopbackHost(host) ? undefined : serverTls(services.pki),
+      tls: isLoopbackHost(host) ? undefined : () => serverTls(services.pki),
       staticDir: path.join(PACKAGE_ROOT, 'dist-web'),
       log
     })

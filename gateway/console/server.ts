@@ -20,8 +20,11 @@ export interface ConsoleServerOptions {
   port: number
   /** Bind address. Default '127.0.0.1'. Anything but loopback requires `tls`. */
   host?: string
-  /** Our server certificate (PEM chain) and key; serves HTTPS when given. */
-  tls?: { key: string; cert: string }
+  /**
+   * Our server certificate (PEM chain) and key, asked again whenever the gateway issues a new one (the machine's
+   * addresses changed: pki/server-identity.ts); serves HTTPS when given.
+   */
+  tls?: () => { key: string; cert: string }
   /** The built renderer (dist-web/); null serves the API only. */
   staticDir: string | null
   log: Logger
@@ -397,7 +400,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     })
   }
 
-  const server: http.Server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : http.createServer(onRequest)
+  const identity = options.tls
+  const server: http.Server = identity ? https.createServer(identity(), onRequest) : http.createServer(onRequest)
+  // A browser on another machine reaches the console by an address the certificate must name: when a new certificate
+  // names the machine's new addresses, new connections get it (as on the device ports); open ones keep theirs.
+  const followIdentity = (): void => (server as https.Server).setSecureContext(identity!())
   // Uploads of large data packages over slow links take minutes; headers must still come promptly.
   server.requestTimeout = 15 * 60_000
   server.headersTimeout = 30_000
@@ -410,12 +417,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     })
   })
   server.on('error', (err) => log.error(`console server: ${err.message}`))
+  if (identity) options.services.internal.on('serverIdentityChanged', followIdentity)
   const port = (server.address() as AddressInfo).port
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
   return {
     url: `${scheme}://${shownHost}:${port}/`,
     port,
     async close() {
+      if (identity) options.services.internal.off('serverIdentityChanged', followIdentity)
       for (const stream of [...streams]) stream.close()
       await new Promise<void>((resolve) => {
         server.close(() => resolve())

@@ -397,7 +397,7 @@ describe('binding', () => {
   })
 
   it('serves HTTPS with our server certificate', async () => {
-    const tlsServer = await startConsoleServer({ services: gw.services, port: 0, tls: serverTls(gw.services.pki), staticDir: null, log: quietLog })
+    const tlsServer = await startConsoleServer({ services: gw.services, port: 0, tls: () => serverTls(gw.services.pki), staticDir: null, log: quietLog })
     try {
       expect(tlsServer.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/)
       const answer = await new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {

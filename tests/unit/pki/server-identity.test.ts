@@ -1,11 +1,13 @@
 // The server certificate follows the machine's names while Fedgate runs: when one is missing (here the advertised
 // hostname changes; on a laptop, a network joined after start), a new certificate is issued from the same CA and the
-// streaming, Marti and enrollment ports present it to new connections, while a connection already open stays up.
+// streaming, Marti and enrollment ports, and the console's HTTPS, present it to new connections, while a connection
+// already open stays up.
 
 import tls from 'node:tls'
 import { X509Certificate } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { refreshServerIdentity } from '../../../gateway/pki/server-identity.ts'
+import { startConsoleServer, type ConsoleServer } from '../../../gateway/console/server.ts'
+import { refreshServerIdentity, serverTls } from '../../../gateway/pki/server-identity.ts'
 import { enrollIdentity, type EnrolledIdentity } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 
@@ -13,6 +15,8 @@ describe('the server certificate follows the machine', () => {
   let t: TestGateway
   let admin = ''
   let phone: EnrolledIdentity
+  /** The console as `fedgate serve --host <address>` runs it: HTTPS with our server certificate. */
+  let console_: ConsoleServer
 
   beforeAll(async () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'old.fedgate.test' } })
@@ -20,9 +24,11 @@ describe('the server certificate follows the machine', () => {
     const org = await t.ok('createOrganization', { name: 'Recon' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Alpha' }, admin)
     phone = await enrollIdentity(t, admin, network.id, 'VIPER-1')
+    console_ = await startConsoleServer({ services: t.services, port: 0, host: '127.0.0.1', tls: () => serverTls(t.services.pki), staticDir: null, log: t.services.log })
   })
 
   afterAll(async () => {
+    await console_?.close()
     await t?.stop()
   })
 
@@ -35,8 +41,8 @@ describe('the server certificate follows the machine', () => {
     })
   }
 
-  it('a missing name gets a new certificate at once, on all three device ports, and an open connection stays', async () => {
-    const ports = { streaming: t.services.ports.streaming, marti: t.services.ports.marti, enrollment: t.services.ports.enrollment }
+  it('a missing name gets a new certificate at once, on the device ports and the console, and an open connection stays', async () => {
+    const ports = { streaming: t.services.ports.streaming, marti: t.services.ports.marti, enrollment: t.services.ports.enrollment, console: console_.port }
     for (const port of Object.values(ports)) await expect(handshake(port, 'new.fedgate.test')).rejects.toThrow(/altnames|Hostname/i)
     const open = await handshake(ports.streaming, 'old.fedgate.test')
     const before = t.services.pki.server.fingerprint
