@@ -5,14 +5,16 @@
 //   GET  /Marti/api/tls/profile/enrollment   → 204: no enrollment profile (ATAK fails the registration on an error)
 //   GET  /Marti/api/tls/profile/tool/<tool>/file → 204: no tool profiles either
 //   POST /oauth/token (password grant)       → a bearer token for config and profile (node-tak signs in this way)
-// Wrong passwords are throttled per address; nothing here logs a password or an Authorization header.
+// Wrong passwords are throttled per address, connections are capped per address (listener-guard.ts); nothing here
+// logs a password or an Authorization header.
 
 import https from 'node:https'
 import type http from 'node:http'
 import { X509Certificate } from 'node:crypto'
-import net, { type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
+import { ENROLLMENT_PORT_LIMITS, guardListener, throttleScope } from './listener-guard.ts'
 import {
   authenticateEnrollment,
   authenticateEnrollmentToken,
@@ -36,7 +38,8 @@ export interface EnrollmentApi {
 }
 
 export async function startEnrollmentApi(gw: Services, options: { port: number; host: string; tls: { key: string; cert: string } }): Promise<EnrollmentApi> {
-  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' })
+  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: ENROLLMENT_PORT_LIMITS.handshakeTimeoutMs })
+  guardListener(server, gw.log, 'Enrollment API', ENROLLMENT_PORT_LIMITS)
   server.headersTimeout = 15_000
   server.requestTimeout = 30_000
   server.setTimeout(60_000, (socket) => socket.destroy())
@@ -47,7 +50,6 @@ export async function startEnrollmentApi(gw: Services, options: { port: number; 
       else res.destroy()
     })
   })
-  server.on('tlsClientError', (err) => gw.log.info(`Enrollment API: TLS handshake refused (${err.message})`))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => {
@@ -174,24 +176,6 @@ async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.
 
 function throttleKeyFor(req: http.IncomingMessage): string {
   return `device-enrollment:${throttleScope(req.socket.remoteAddress ?? 'unknown')}`
-}
-
-/**
- * Whom wrong passwords are counted against: an IPv4 address, or an IPv6 /64 (one host can take any address of its
- * /64, so counting per address would let it guess on without end).
- */
-export function throttleScope(address: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (v4) return v4[1]!
-  if (net.isIPv6(address)) {
-    // The canonical spelling has no embedded IPv4 and at most one '::'; expand it to eight groups.
-    const [head = '', tail] = new URL(`http://[${address}]/`).hostname.slice(1, -1).split('::')
-    const first = head ? head.split(':') : []
-    const last = tail ? tail.split(':') : []
-    const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last]
-    return `${groups.slice(0, 4).join(':')}::/64`
-  }
-  return address
 }
 
 function sendOAuthError(res: http.ServerResponse, status: number, error: string, description: string): void {

@@ -9,6 +9,7 @@ import busboy from 'busboy'
 import type { Readable } from 'node:stream'
 import type { DataPackageRecord } from '../store/schema.ts'
 import type { Logger } from '../log.ts'
+import { guardListener, MARTI_PORT_LIMITS } from '../devices/listener-guard.ts'
 import { PackageUploadError, SHA256_HEX, type PackageStore } from './store.ts'
 
 export interface DeviceIdentity {
@@ -53,8 +54,10 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
     ca: options.tls.ca,
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2'
+    minVersion: 'TLSv1.2',
+    handshakeTimeout: MARTI_PORT_LIMITS.handshakeTimeoutMs
   })
+  guardListener(server, options.log ?? { info() {}, warn() {}, error() {} }, 'Marti API', MARTI_PORT_LIMITS)
   // Large uploads over field links can take long; a stalled connection is dropped after two idle minutes instead,
   // which also discards its partial upload.
   server.requestTimeout = 60 * 60_000
@@ -68,7 +71,6 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
       else res.destroy()
     })
   })
-  server.on('tlsClientError', (err) => options.log?.info(`Marti API: TLS handshake refused (${err.message})`))
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host ?? '0.0.0.0', () => {
