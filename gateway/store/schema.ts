@@ -110,6 +110,18 @@ export interface ExternalPeerRecord {
   sharePackages: boolean
   dial: { address: string; port: number; caPem?: string } | null
   createdAt: string
+  /** The peer's figures as last saved, so the console still knows them after a restart (absent: never connected). */
+  lastContact?: PeerContactRecord
+}
+
+/** Saved when a peer connects, goes down or fails, each minute while up, and when Fedgate stops. */
+export interface PeerContactRecord {
+  /** Whether it was up when this was saved (true only if Fedgate did not stop cleanly). */
+  connected: boolean
+  /** Up or down since (ISO). */
+  since: string | null
+  lastHeard: string | null
+  lastError: string | null
 }
 
 export interface DataPackageRecord {

@@ -12,8 +12,12 @@ export interface FederatingGateway {
   networkId: string
 }
 
-export async function startFederatingGateway(federateId: string, redial: RedialPolicy): Promise<FederatingGateway> {
-  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId } })
+/** The settings a federating test gateway runs with (for a restart on its data: `startTestGateway({ dataDir, env })`). */
+export const federatingEnv = (federateId: string): Record<string, string> => ({ Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId })
+
+/** @param dataDir keep the data there (not deleted at stop), to start again on it */
+export async function startFederatingGateway(federateId: string, redial: RedialPolicy, dataDir?: string): Promise<FederatingGateway> {
+  const t = await startTestGateway({ env: federatingEnv(federateId), dataDir })
   await takFederationArea(t.services)!.stop()
   const fed = await startTakFederation(t.services, {
     router: t.services.router!,

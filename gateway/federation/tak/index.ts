@@ -34,6 +34,8 @@ export interface TakFederationOptions {
   redial?: Partial<RedialPolicy>
   /** Cadence of `peerStatus` events (sent only when something changed). Default 1000. */
   statusIntervalMs?: number
+  /** How often a connected peer's last-heard time is saved. Default 60000. */
+  contactSaveIntervalMs?: number
 }
 
 export interface TakFederation {
@@ -108,6 +110,26 @@ export async function startTakFederation(services: Services, options: TakFederat
 
   const peerById = (id: string): ExternalPeerRecord | null => store.data.externalPeers.find((p) => p.id === id) ?? null
 
+  // The figures a restart would lose (since when up or down, last heard, last error) are saved on the peer's record.
+  for (const peer of store.data.externalPeers) if (peer.lastContact) board.restore(peer.id, peer.lastContact)
+  let stopping = false
+  /** Saves what changed; resolves when it is on disk (callers that do not wait log a failure instead). */
+  const saveContacts = (): Promise<void> => {
+    const changed = store.data.externalPeers
+      .map((peer) => ({ peer, contact: board.contact(peer.id) }))
+      .filter(({ peer, contact }) => JSON.stringify(peer.lastContact ?? null) !== JSON.stringify(contact))
+    if (changed.length === 0) return Promise.resolve()
+    return store.update((doc) => {
+      for (const { peer, contact } of changed) {
+        const record = doc.externalPeers.find((p) => p.id === peer.id)
+        if (record) record.lastContact = contact
+      }
+    })
+  }
+  const saveContactsSoon = (): void => {
+    saveContacts().catch((err: unknown) => log.warn(`TAK federation: could not save the peers' last contact: ${(err as Error).message}`))
+  }
+
   const onSession = (session: PeerSession): void => {
     const previous = sessions.get(session.peerId)
     if (previous && previous !== session && !previous.isEnded && previous.role !== session.role) {
@@ -126,12 +148,15 @@ export async function startTakFederation(services: Services, options: TakFederat
       if (previous && previous !== session && !previous.isEnded) previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
     }
     board.connected(session.peerId)
+    saveContactsSoon()
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' connected (${session.role} role, ${session.remote})`)
   }
   const onSessionEnded = (session: PeerSession, reason: string): void => {
     if (sessions.get(session.peerId) !== session) return
     sessions.delete(session.peerId)
-    board.disconnected(session.peerId, reason)
+    // Our own shutdown is not the peer's error: it reads "down since" the stop, with the error it had before.
+    board.disconnected(session.peerId, stopping ? null : reason)
+    if (!stopping) saveContactsSoon()
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' disconnected: ${reason}`)
   }
   const rejectedEmittedAt = new Map<string, number>()
@@ -225,7 +250,10 @@ export async function startTakFederation(services: Services, options: TakFederat
         version: { major: 5, minor: 0, patch: 0, branch: 'fedgate', variant: 'gateway' },
         onSession,
         onSessionEnded,
-        onError: (peerId, message) => board.failed(peerId, message),
+        onError: (peerId, message) => {
+          board.failed(peerId, message)
+          saveContactsSoon()
+        },
         peerConnected: () => {
           const current = sessions.get(peer.id)
           return current !== undefined && !current.isEnded && current.role === 'server'
@@ -262,6 +290,9 @@ export async function startTakFederation(services: Services, options: TakFederat
   }
   const statusTimer = setInterval(tick, options.statusIntervalMs ?? 1000)
   statusTimer.unref()
+  // Last heard moves with every event: saved once a minute (and at the stop), not with each.
+  const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 60_000)
+  saveTimer.unref()
   syncPeers()
 
   const federation: TakFederation = {
@@ -276,7 +307,11 @@ export async function startTakFederation(services: Services, options: TakFederat
     },
     syncPeers,
     async stop() {
+      // Once: a second stop must not save this instance's figures over those of a later one.
+      if (stopping) return
+      stopping = true
       clearInterval(statusTimer)
+      clearInterval(saveTimer)
       services.internal.off('peersChanged', onPeersChanged)
       services.internal.off('networkDeleted', onPeersChanged)
       services.internal.off('packageStored', onPackageStored)
@@ -284,7 +319,9 @@ export async function startTakFederation(services: Services, options: TakFederat
       dialers.clear()
       await server?.stop()
       for (const session of sessions.values()) session.end('The gateway is shutting down.', null)
+      for (const session of [...sessions.values()]) board.disconnected(session.peerId, null)
       sessions.clear()
+      await saveContacts().catch((err: unknown) => log.warn(`TAK federation: could not save the peers' last contact: ${(err as Error).message}`))
       if (running.get(services) === federation) running.delete(services)
     }
   }

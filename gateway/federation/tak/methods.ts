@@ -15,6 +15,7 @@ import type { Services } from '../../services.ts'
 import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
 import { federateSnippet, outgoingSnippet } from './coreconfig.ts'
 import { takFederationArea } from './index.ts'
+import { downSince } from './status.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
 const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
@@ -36,12 +37,23 @@ const fingerprintSchema: Schema<string> = {
   }
 }
 
-function offline(peerId: string): PeerStatusDto {
-  return { peerId, connected: false, since: null, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError: null, history: { in: [], out: [] } }
+/** A peer while TAK federation is off: down, with what was saved of its last contact. */
+function offline(peer: ExternalPeerRecord): PeerStatusDto {
+  const saved = peer.lastContact
+  return {
+    peerId: peer.id,
+    connected: false,
+    since: saved ? downSince(saved) : null,
+    inPerSecond: 0,
+    outPerSecond: 0,
+    lastHeard: saved?.lastHeard ?? null,
+    lastError: saved?.lastError ?? null,
+    history: { in: [], out: [] }
+  }
 }
 
 export function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDto {
-  const status = takFederationArea(gw)?.status(peer.id) ?? offline(peer.id)
+  const status = takFederationArea(gw)?.status(peer.id) ?? offline(peer)
   return {
     id: peer.id,
     networkId: peer.networkId,

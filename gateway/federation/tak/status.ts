@@ -3,6 +3,7 @@
 
 import type { PeerStatusDto } from '../../api/contract.ts'
 import { RateMeter } from '../../routing/meter.ts'
+import type { PeerContactRecord } from '../../store/schema.ts'
 
 export const HISTORY_BUCKETS = 60
 export const BUCKET_MS = 5000
@@ -20,6 +21,11 @@ interface PeerFigures {
   bucket: number
   bucketIn: number
   bucketOut: number
+}
+
+/** Since when a peer saved as `saved` is down: when it went down, or when last heard if Fedgate stopped without saying. */
+export function downSince(saved: PeerContactRecord): string | null {
+  return saved.connected ? (saved.lastHeard ?? saved.since) : saved.since
 }
 
 export class PeerStatusBoard {
@@ -83,6 +89,28 @@ export class PeerStatusBoard {
     this.roll(f)
     f.out.add(n)
     f.bucketOut += n
+  }
+
+  /**
+   * After a restart: the peer is down, since it went down (or, if Fedgate stopped without saying so, since it was last
+   * heard), with the last error it had.
+   */
+  restore(peerId: string, saved: PeerContactRecord): void {
+    const f = this.of(peerId)
+    if (f.connected) return
+    const ms = (iso: string | null): number | null => {
+      const value = iso === null ? NaN : Date.parse(iso)
+      return Number.isFinite(value) ? value : null
+    }
+    f.since = ms(downSince(saved))
+    f.lastHeard = ms(saved.lastHeard)
+    f.lastError = saved.lastError
+  }
+
+  /** What is saved of a peer (see restore). */
+  contact(peerId: string): PeerContactRecord {
+    const { connected, since, lastHeard, lastError } = this.status(peerId)
+    return { connected, since, lastHeard, lastError }
   }
 
   forget(peerId: string): void {
