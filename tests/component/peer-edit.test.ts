@@ -241,6 +241,15 @@ describe('Edit connection of a TAK Server peer', () => {
     expect(sent).toEqual([{ id: 'peer_hq', dial: { address: 'tak.hq.example', port: 9001, caPem: other } }])
   })
 
+  it('clears the CA with one click: the peer is then trusted by its fingerprint alone', async () => {
+    const { dialog } = await openEdit()
+    await dialog.click('Clear CA')
+    expect(dialog.field('Their CA certificate (PEM, optional)')?.value).toBe('')
+    expect(dialog.button('Clear CA')).toBeUndefined()
+    await dialog.click('Save')
+    expect(sent).toEqual([{ id: 'peer_hq', dial: { address: 'tak.hq.example', port: 9001 } }])
+  })
+
   it('is not rendered without Change federation; with it alone, Edit but no Add or Remove', async () => {
     signedInWith(PERMISSIONS.filter((p) => p !== 'changeFederation'))
     const without = await mountWithVuetify(PeersTab, { networkId: NET })
