@@ -197,14 +197,22 @@ export function basicCredentials(header: string | undefined): { usernames: strin
 }
 
 /**
- * XML when the Accept header names XML before JSON, as TAK Server's content negotiation picks the first type it can
- * produce; `*\/*`, JSON or nothing gets JSON.
+ * XML when the Accept header prefers XML to JSON, as TAK Server's (Spring's) content negotiation does: the types are
+ * ordered by their quality (q, default 1; 0 = not acceptable), equal ones by their order, and the first it can produce
+ * wins. `*\/*`, JSON or nothing gets JSON.
  */
 export function wantsXml(accept: string | undefined): boolean {
-  const value = (accept ?? '').toLowerCase()
-  const xml = value.search(/\b(application|text)\/xml\b/)
-  const json = value.indexOf('application/json')
-  return xml !== -1 && (json === -1 || xml < json)
+  let best: { xml: boolean; q: number } | null = null
+  for (const part of (accept ?? '').toLowerCase().split(',')) {
+    const [type = '', ...params] = part.split(';').map((p) => p.trim())
+    const xml = type === 'application/xml' || type === 'text/xml'
+    if (!xml && type !== 'application/json') continue
+    const qParam = params.find((p) => /^q\s*=/.test(p))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(qParam.indexOf('=') + 1))
+    if (!Number.isFinite(q) || q <= 0) continue
+    if (best === null || q > best.q) best = { xml, q }
+  }
+  return best?.xml ?? false
 }
 
 /** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */
