@@ -243,8 +243,8 @@ export class PackageFederation {
   // ─── external TAK Servers, DP-In (and requests from a peer) ────────────────
 
   /**
-   * A ROL message from peer `peerId` on network `networkId`. Stores packages when the peer has DP-In, announces them to
-   * the network's devices, and answers requests when it has DP-Out. Returns ROL messages to send back to the peer.
+   * A ROL message from peer `peerId` on network `networkId`. Stores packages when the peer has DP-In, announces to the
+   * network's devices those the peer announces (a fileshare on its side), and answers requests when it has DP-Out. Returns ROL messages to send back to the peer.
    * Never throws for bad input: malformed ROL is logged and counted.
    */
   async onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]> {
@@ -262,14 +262,16 @@ export class PackageFederation {
         case 'createResource': {
           if (!peer.acceptPackages) return []
           if (!msg.bytes) return [built(requestPackageRol(msg.meta.hash), `request:${msg.meta.hash}`)]
-          const record = await this.storeFromPeer(peer, msg.bytes, {
+          await this.storeFromPeer(peer, msg.bytes, {
             hash: msg.meta.hash,
             name: msg.meta.filename || msg.meta.name,
             mimeType: msg.meta.mimeType,
             private: msg.meta.tool === 'private'
           })
-          // Public uploads are offered to everyone; private ones wait for the `announce package` naming recipients.
-          if (record && !record.private) this.announceToDevices(record, peer, null)
+          // Stored and listed (devices find it in the server's packages), announced to no one: TAK federates every
+          // Enterprise Sync upload this way, and tells clients of a package only with the `announce package` that a
+          // fileshare becomes (spec §5.3), naming its recipients. Announcing here too offered each shared package
+          // twice, and a package ATAK sends to chosen contacts to everyone first.
           return []
         }
         case 'dispersePackage': {

@@ -223,7 +223,7 @@ describe('DP-In from a TAK Server', () => {
       bytes
     )
 
-  it('stores a package the peer creates only with DP-In, attributed to the peer, and announces it', async () => {
+  it('stores a package the peer creates only with DP-In, attributed to the peer; announces it only when the peer does', async () => {
     const bytes = randomBytes(1200)
     expect(await federation.onPeerRol(peer.id, 'net_a', incoming(bytes))).toEqual([])
     expect(packages.all()).toHaveLength(0)
@@ -234,6 +234,12 @@ describe('DP-In from a TAK Server', () => {
     const rec = packages.byHash('net_a', sha(bytes))!
     expect(rec).toMatchObject({ name: 'hq.zip', size: 1200, mimeType: 'application/zip', source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' } })
     expect(fs.readFileSync(packages.filePath(rec.hash)).equals(bytes)).toBe(true)
+    // TAK federates every Enterprise Sync upload as `create resource`; its clients hear of one only through the
+    // `announce package` a fileshare becomes (spec §5.3), once.
+    expect(delivered).toHaveLength(0)
+    const { announcePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const details = { sha256: rec.hash, name: 'hq', filename: 'hq.zip', senderUrl: '', sizeInBytes: 1200, senderCallsign: 'HQ-1', dest: { callsigns: [], uids: [] }, tsStored: 1 }
+    expect(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details))).toEqual([])
     expect(delivered).toHaveLength(1)
     const share = parseFileshare(delivered[0]!.event)
     expect(delivered[0]!.networkId).toBe('net_a')
