@@ -1,6 +1,7 @@
 // The Marti HTTPS API devices use for data packages (TAK "Enterprise Sync"), over mutual TLS with device certificates.
 // Routes and answers follow what ATAK / iTAK / WinTAK expect from a TAK Server (spec tak-devices.md §2).
 
+import { createHash } from 'node:crypto'
 import https from 'node:https'
 import type http from 'node:http'
 import type tls from 'node:tls'
@@ -369,13 +370,22 @@ class MartiApi {
   }
 }
 
+/**
+ * TAK's PrimaryKey is its database row number, sent as a string of digits: ATAK reads it with getInt (a string like
+ * our ids fails the whole list of server packages), node-tak as a string. Ours is a number derived from the id, so a
+ * package keeps it and two packages practically never share one.
+ */
+export function primaryKeyOf(id: string): string {
+  return String(Number.parseInt(createHash('sha256').update(id).digest('hex').slice(0, 7), 16))
+}
+
 /** One package in TAK's Enterprise Sync metadata shape (`Metadata.Field` names). */
 export function searchItem(p: DataPackageRecord): Record<string, unknown> {
   return {
     UID: p.id,
     Name: p.name,
     Hash: p.hash,
-    PrimaryKey: p.id,
+    PrimaryKey: primaryKeyOf(p.id),
     SubmissionDateTime: p.createdAt,
     SubmissionUser: p.source.label,
     CreatorUid: p.source.kind === 'device' ? (p.source.id ?? '') : '',

@@ -121,6 +121,10 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     const list = await api.Package.list({})
     expect(list.resultCount).toBe(1)
     expect(list.results[0]).toMatchObject({ Name: 'route plan.zip', Hash: hash, Size: String(bytes.length), Tool: 'public', SubmissionUser: 'ALPHA-1' })
+    // ATAK reads PrimaryKey with getInt: digits only, within an int.
+    const primaryKey = (list.results[0] as { PrimaryKey: string }).PrimaryKey
+    expect(primaryKey).toMatch(/^\d+$/)
+    expect(Number(primaryKey)).toBeLessThanOrEqual(2 ** 31 - 1)
 
     const downloaded = await readAll(await api.Files.download(hash))
     expect(downloaded.equals(bytes)).toBe(true)
