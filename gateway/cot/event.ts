@@ -24,8 +24,11 @@ export interface CotEvent {
   callsign: string | null
   /** `<contact endpoint>` if present: with a callsign it marks a situational-awareness (position) report. */
   endpoint?: string | null
-  /** `<marti><dest callsign|uid>` targets; empty when the event is not a direct message. */
-  dest: { callsigns: string[]; uids: string[] }
+  /**
+   * `<marti><dest callsign|uid>` targets; empty when the event is not a direct message. `scoped`: a dest also named a
+   * mission, group or publish target, which has no subscribers here, so only the named callsigns and uids get it.
+   */
+  dest: { callsigns: string[]; uids: string[]; scoped?: boolean }
   /** `<_flow-tags_>` and federation provenance are carried inside detailXml / the federation layer. */
   /** The complete `<event>…</event>` as UTF-8 bytes, ready to write to XML receivers. */
   xml: Buffer

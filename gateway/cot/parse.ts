@@ -16,6 +16,14 @@ function numberOr(value: string | undefined, fallback: number): number {
   return Number.isFinite(n) ? n : fallback
 }
 
+/**
+ * `<dest>` targets besides callsign and uid (spec tak-devices.md §1.10): TAK Server removes every dest and delivers
+ * to the subscribers named, so a mission or group target reaches that mission's or group's subscribers only, never
+ * everyone. Fedgate has no missions or TAK groups: such an event goes to the callsigns and uids named with it, if any.
+ */
+const SCOPE_ATTRIBUTES = ['mission', 'mission-guid', 'group', 'publish'] as const
+const ANON_GROUP = '__ANON__'
+
 function childrenOf(elements: ScannedElement[], parent: number, name: string): number[] {
   const found: number[] = []
   for (let i = parent + 1; i < elements.length; i++) {
@@ -54,7 +62,7 @@ export function parseEvent(bytes: Buffer): CotEvent {
 
   let callsign: string | null = null
   let endpoint: string | null = null
-  const dest = { callsigns: [] as string[], uids: [] as string[] }
+  const dest: CotEvent['dest'] = { callsigns: [], uids: [] }
   const destRanges: [number, number][] = []
   const detailIndex = childrenOf(elements, 0, 'detail')[0]
   if (detailIndex !== undefined) {
@@ -69,9 +77,12 @@ export function parseEvent(bytes: Buffer): CotEvent {
         const element = elements[destIndex]!
         const destCallsign = attrOf(element, 'callsign')
         const destUid = attrOf(element, 'uid')
-        if (destCallsign === undefined && destUid === undefined) continue
+        const scope = SCOPE_ATTRIBUTES.find((name) => attrOf(element, name) !== undefined)
+        if (destCallsign === undefined && destUid === undefined && scope === undefined) continue
         if (destCallsign !== undefined) dest.callsigns.push(destCallsign)
         if (destUid !== undefined) dest.uids.push(destUid)
+        // Everyone on a network shares TAK's default group, so naming it narrows nothing; any other scope does.
+        if (scope !== undefined && !(scope === 'group' && attrOf(element, 'group') === ANON_GROUP)) dest.scoped = true
         destRanges.push([element.start, element.end])
       }
     }
@@ -123,7 +134,7 @@ export function isPositionReport(event: CotEvent): boolean {
   return event.type.startsWith('a-') && event.callsign !== null && Boolean(event.endpoint)
 }
 
-/** True when the event is a direct message (has `<marti><dest>` targets). */
+/** True when the event is a direct message (has `<marti><dest>` targets, or a scope only they may pass). */
 export function isDirect(event: CotEvent): boolean {
-  return event.dest.callsigns.length > 0 || event.dest.uids.length > 0
+  return event.dest.callsigns.length > 0 || event.dest.uids.length > 0 || event.dest.scoped === true
 }

@@ -214,9 +214,17 @@ export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
     detailXml: detail?.xml ?? '',
     callsign: detail?.contact ? (attrOf(detail.contact, 'callsign') ?? null) : null,
     endpoint: detail?.contact ? (attrOf(detail.contact, 'endpoint') ?? null) : null,
-    dest: { callsigns: [], uids: [] },
+    // Without a detail the addressees are only in the fields (TAK: "explicit-delivery context").
+    dest: destOf(geo),
     xml: Buffer.from(text)
   }
+}
+
+/** The addressees a GeoEvent names; a mission's subscribers are nobody here (cot/parse.ts, SCOPE_ATTRIBUTES). */
+function destOf(geo: Partial<GeoEventMessage>): CotEvent['dest'] {
+  const dest: CotEvent['dest'] = { callsigns: [...(geo.ptpCallsigns ?? [])], uids: [...(geo.ptpUids ?? [])] }
+  if ((geo.missionNames ?? []).length > 0) dest.scoped = true
+  return dest
 }
 
 /** Text that reads back unchanged from an XML attribute (no markup, entities or characters XML normalises). */

@@ -112,6 +112,22 @@ describe('Router', () => {
     expect(counts(a2, a3, pa)).toEqual([4, 2, 2])
   })
 
+  it('a mission or group target reaches only the callsigns and uids named with it (no missions or TAK groups here)', () => {
+    const { router, a1, a2, a3, pa } = world()
+    const scoped = (dests: string): CotEvent =>
+      buildEvent({ uid: `m-${Math.random()}`, type: 'a-u-G', how: 'h-e', staleSeconds: 60, detail: `<marti>${dests}</marti><remarks>m</remarks>` })
+    expect(router.publish(scoped('<dest mission="Op North"/>'), fromDevice(a1))).toBe(0)
+    expect(router.publish(scoped('<dest mission-guid="0d5d"/><dest group="Cyan"/>'), fromDevice(a1))).toBe(0)
+    expect(counts(a2, a3, pa)).toEqual([0, 0, 0])
+    router.publish(scoped('<dest mission="Op North"/><dest callsign="Bravo"/>'), fromDevice(a1))
+    expect(counts(a2, a3, pa)).toEqual([1, 0, 0])
+    expect(a2.got[0]!.xml.toString()).not.toContain('<dest')
+    // TAK's default group is everyone's: naming it narrows nothing (the element is still removed).
+    router.publish(scoped('<dest group="__ANON__"/>'), fromDevice(a1))
+    expect(counts(a2, a3, pa)).toEqual([2, 1, 1])
+    expect(a3.got[0]!.xml.toString()).not.toContain('<dest')
+  })
+
   it('detached endpoints get nothing; meters count per link and direction', () => {
     const { router, a1, a2, b1 } = world()
     router.setLocalLinks([link('A', 'B', true), link('B', 'A', true)])

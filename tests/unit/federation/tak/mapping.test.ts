@@ -140,6 +140,14 @@ describe('FederatedEvent → CoT', () => {
     expect(event.dest).toEqual({ callsigns: ['ALPHA'], uids: ['U-7'] })
   })
 
+  it('an event for a mission is for its subscribers: none here, so only ptp recipients named with it get it', () => {
+    const forMission = fromGeoEvent({ ...base, other: '<detail><remarks>m</remarks></detail>', missionNames: ['Op North'] })!
+    expect(forMission.dest).toEqual({ callsigns: [], uids: [], scoped: true })
+    expect(forMission.xml.toString()).not.toContain('<dest')
+    const alsoNamed = fromGeoEvent({ ...base, other: '', missionNames: ['Op North'], ptpCallsigns: ['ALPHA'] })!
+    expect(alsoNamed.dest).toEqual({ callsigns: ['ALPHA'], uids: [], scoped: true })
+  })
+
   it('has no detail when other is empty or not XML, and refuses events without uid', () => {
     expect(fromGeoEvent({ ...base, other: '' })!.detailXml).toBe('')
     expect(fromGeoEvent({ ...base, other: '<detail><broken>' })!.detailXml).toBe('')
@@ -167,7 +175,10 @@ describe('FederatedEvent → CoT', () => {
     ]
     for (const geo of cases) {
       const built = fromGeoEvent(geo)!
-      expect(built, JSON.stringify(geo)).toEqual(parseEvent(built.xml))
+      // A mission scope is not in the bytes (dest elements are removed once read), so parsing them again lacks it.
+      const { scoped, ...dest } = built.dest
+      expect(scoped).toBe('missionNames' in geo ? true : undefined)
+      expect({ ...built, dest }, JSON.stringify(geo)).toEqual(parseEvent(built.xml))
     }
   })
 })
