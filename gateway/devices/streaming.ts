@@ -279,6 +279,8 @@ class DeviceConnection implements Endpoint {
       this.callsign = event.callsign
     }
     if (position && event.uid === this.uid) {
+      // A user renamed in ATAK keeps their uid: direct messages name the new callsign from then on (TAK binds it from SA).
+      if (event.callsign) this.callsign = event.callsign
       this.positionType = event.type
       this.listener.presence.seen(this.deviceId, { uid: event.uid, position: { lat: event.point.lat, lon: event.point.lon } })
     } else {

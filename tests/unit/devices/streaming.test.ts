@@ -150,6 +150,25 @@ describe('streaming listener with node-tak (XML)', () => {
     expect(got.bravo![0]).not.toContain('<dest')
     expect(got.delta!.join('')).not.toContain('direct to Bravo')
   })
+
+  it('a user who renames themselves (same uid) is reached by direct messages under the new name', async () => {
+    const alpha = await takClient('Alpha')
+    const bravo = await takClient('Bravo')
+    const got: string[] = []
+    bravo.on('cot', (cot) => got.push(CoTParser.to_xml(cot)))
+    const seenByAlpha: string[] = []
+    alpha.on('cot', (cot) => seenByAlpha.push(uidOf(cot)))
+    await bravo.write([CoTParser.from_xml(pli('ANDROID-BRAVO', 'Bravo'))])
+    await bravo.write([CoTParser.from_xml(pli('ANDROID-BRAVO', 'Viper'))])
+    // The rename must have been read before the message arrives: Alpha sees both reports first.
+    await until(() => seenByAlpha.length === 2)
+    await alpha.write([CoTParser.from_xml(chatTo('Alpha', 'Viper'))])
+    await alpha.write([CoTParser.from_xml(chatTo('Alpha', 'Bravo'))])
+    await alpha.write([CoTParser.from_xml(pli('ANDROID-ALPHA', 'Alpha'))]) // a broadcast after them, as an ordering fence
+    await until(() => got.some((xml) => xml.includes('uid="ANDROID-ALPHA"')))
+    expect(got.filter((xml) => xml.includes('direct to Viper'))).toHaveLength(1)
+    expect(got.filter((xml) => xml.includes('direct to Bravo'))).toHaveLength(0)
+  })
 })
 
 describe('streaming listener with our test client', () => {
