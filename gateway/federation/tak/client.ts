@@ -244,7 +244,8 @@ export class PeerDialer {
     attempt.calls.push(eventOut)
     const link: SessionLink = {
       sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(attempt.eventOut, message, position, onDrop),
-      rolStream: () => attempt.rolOut,
+      // Not before ClientROLStream is open: TAK drops a client's ROL while that session has none (spec §2.3 step 6).
+      rolStream: () => (attempt.rolIn ? attempt.rolOut : null),
       backlog: () => backlogOf(attempt.eventOut),
       // Ended from our side (peer removed, replaced by a newer session): tear down, and redial unless stopped.
       end: (_code, details) => this.dropped(attempt, details)
@@ -266,6 +267,8 @@ export class PeerDialer {
       (err) => this.o.ctx.log.warn(`ROL handling failed: ${err.message}`)
     )
     rolIn.on('error', (err: grpc.ServiceError) => this.dropped(attempt, `ROL stream failed: ${describe(err)}`))
+    // Our ROL waited for this (link.rolStream): send it now.
+    attempt.session?.rolStreamOpened()
   }
 
   /** The live session (or the attempt) failed: tear it all down and dial again later. */
