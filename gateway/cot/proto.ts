@@ -50,16 +50,24 @@ export interface TakMessageProto {
   creationTime?: number
 }
 
+const isDecimal = (value: string): boolean => /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.trim())
+
 type TypedKey = Exclude<keyof TakDetailProto, 'xmlDetail'>
 
-/** Detail elements with a typed field, and the attributes that field can hold. */
-const TYPED: Record<string, { key: TypedKey; attrs: string[] }> = {
-  contact: { key: 'contact', attrs: ['endpoint', 'callsign'] },
+/**
+ * Detail elements with a typed field: the attributes its message holds, which of them it needs, and how a value is
+ * read. Spec tak-devices.md §1.5 "an element goes either fully into its typed field or fully into xmlDetail"; TAK's
+ * .proto files: "All items are required unless otherwise noted! ... if they are missing on send, the conversion ...
+ * will be rejected and fall back to opaque XML representation", and only Contact notes "Endpoint is optional".
+ */
+const TYPED: Record<string, { key: TypedKey; attrs: string[]; optional?: string[]; value?: (raw: string) => number | null }> = {
+  contact: { key: 'contact', attrs: ['endpoint', 'callsign'], optional: ['endpoint'] },
   __group: { key: 'group', attrs: ['name', 'role'] },
   precisionlocation: { key: 'precisionLocation', attrs: ['geopointsrc', 'altsrc'] },
-  status: { key: 'status', attrs: ['battery'] },
+  // uint32 in the .proto; commo reads and writes it as 0..INT_MAX
+  status: { key: 'status', attrs: ['battery'], value: (raw) => (/^\d+$/.test(raw) && Number(raw) <= 0x7fffffff ? Number(raw) : null) },
   takv: { key: 'takv', attrs: ['device', 'platform', 'os', 'version'] },
-  track: { key: 'track', attrs: ['speed', 'course'] }
+  track: { key: 'track', attrs: ['speed', 'course'], value: (raw) => (isDecimal(raw) && Number.isFinite(Number(raw)) ? Number(raw) : null) }
 }
 const TYPED_ELEMENT_OF: Record<TypedKey, string> = {
   contact: 'contact',
@@ -70,25 +78,22 @@ const TYPED_ELEMENT_OF: Record<TypedKey, string> = {
   track: 'track'
 }
 
-const isDecimal = (value: string): boolean => /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value.trim())
-
-/** The typed form of a detail child, or null when it must travel whole in xmlDetail. */
-function typedField(element: ScannedElement): { key: TypedKey; value: Record<string, string | number> } | null {
-  if (!Object.hasOwn(TYPED, element.name) || element.hasContent) return null
+/**
+ * The typed form of a detail child, or null when it must travel whole in xmlDetail: the message must represent it
+ * completely (§1.5), so every attribute the message needs is there and non-empty (proto3 cannot tell "" from absent),
+ * the element has no other attribute, and no content (children, text, comments).
+ */
+function typedField(text: string, element: ScannedElement): { key: TypedKey; value: Record<string, string | number> } | null {
+  if (!Object.hasOwn(TYPED, element.name) || text.slice(element.contentStart, element.contentEnd).trim() !== '') return null
   const spec = TYPED[element.name]!
   const value: Record<string, string | number> = {}
   for (const [name, raw] of element.attrs) {
-    if (!spec.attrs.includes(name)) return null
-    if (spec.key === 'status') {
-      if (!/^\d+$/.test(raw) || Number(raw) > 0xffffffff) return null
-      value[name] = Number(raw)
-    } else if (spec.key === 'track') {
-      if (!isDecimal(raw)) return null
-      value[name] = Number(raw)
-    } else {
-      value[name] = raw
-    }
+    if (!spec.attrs.includes(name) || raw === '') return null
+    const typed = spec.value ? spec.value(raw) : raw
+    if (typed === null) return null
+    value[name] = typed
   }
+  for (const name of spec.attrs) if (!Object.hasOwn(value, name) && !spec.optional?.includes(name)) return null
   return { key: spec.key, value }
 }
 
@@ -106,15 +111,15 @@ export function toTakMessage(event: CotEvent): TakMessageProto {
   let xmlDetail = ''
   const detailIndex = elements.findIndex((e) => e.parent === 0 && e.name === 'detail')
   if (detailIndex !== -1) {
-    for (let i = detailIndex + 1; i < elements.length; i++) {
-      const child = elements[i]!
-      if (child.parent !== detailIndex) continue
-      const typed = typedField(child)
-      if (typed && detail[typed.key] === undefined) {
-        ;(detail as Record<string, unknown>)[typed.key] = typed.value
-      } else {
-        xmlDetail += text.slice(child.start, child.end)
-      }
+    const children = elements.filter((e) => e.parent === detailIndex)
+    // TAK's detail.proto: "If the same child element appears more times than an associated message field(s) is
+    // intended to encompass ... do not remove the element(s) in question and do not populate the message equivalent."
+    const count = new Map<string, number>()
+    for (const child of children) count.set(child.name, (count.get(child.name) ?? 0) + 1)
+    for (const child of children) {
+      const typed = count.get(child.name) === 1 ? typedField(text, child) : null
+      if (typed) (detail as Record<string, unknown>)[typed.key] = typed.value
+      else xmlDetail += text.slice(child.start, child.end)
     }
   }
   if (xmlDetail !== '') detail.xmlDetail = xmlDetail
