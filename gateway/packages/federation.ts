@@ -22,6 +22,15 @@ import { PackageUploadError, type PackageStore } from './store.ts'
 import { isBlocked, stripBlockedEntries } from './zip.ts'
 import { createHash } from 'node:crypto'
 
+/**
+ * How long a package a device uploaded waits before it is offered to TAK Server peers (DP-Out). ATAK (commo) sends a
+ * package to chosen contacts by uploading it without `tool` (so it is stored public) and making it private with
+ * `PUT …/metadata/<hash>/tool` right after, usually within a second or two (tak-devices.md §2.2). Offered at once,
+ * such a package went to every peer as a public package before the `private` arrived, and TAK has no way to take
+ * it back. Operator uploads and packages from elsewhere are not held back.
+ */
+export const DEVICE_UPLOAD_GRACE_MS = 5_000
+
 export interface PackageFederationOptions {
   packages: PackageStore
   store: Store
@@ -39,6 +48,11 @@ export interface PackageFederationOptions {
   listChanged?: (networkId: string) => void
   /** How long an announced package may wait for its bytes before the log says it never came. Default 60 s. */
   awaitBytesWarnMs?: number
+  /**
+   * How long after it was stored a device's upload waits before it is offered to TAK Server peers (a `private` may
+   * follow, see DEVICE_UPLOAD_GRACE_MS). Default 0; startPackages() passes DEVICE_UPLOAD_GRACE_MS unless told otherwise.
+   */
+  deviceUploadGraceMs?: number
   log?: Logger | null
 }
 
@@ -74,6 +88,11 @@ export class PackageFederation {
    * deterministic (entries, order and times come from the original), so after a restart it is computed again.
    */
   private readonly federatedHash = new Map<string, string>()
+  /**
+   * Packages a fileshare sends to a peer (`peerId packageId`), until they have gone: created there even when private.
+   * A `create resource` an offer queued earlier (same key) may be the one that carries them.
+   */
+  private readonly sentByFileshare = new Set<string>()
 
   constructor(private readonly o: PackageFederationOptions) {}
 
@@ -133,6 +152,15 @@ export class PackageFederation {
     await this.o.packages.setPrivate(packageId, isPrivate)
     const changed = new Set([record.networkId])
     if (isPrivate) {
+      // TAK has no way we know of to take back a package it was given (nor to hide it: `update resource` is not
+      // documented as something a TAK Server acts on): the peers it went to keep it, public. Say so, once.
+      const peers = record.sharedWith.filter((s) => s.kind === 'peer').map((s) => `'${s.label}'`)
+      if (peers.length > 0) {
+        this.o.log?.info(
+          `data package '${record.name}' (${record.hash.slice(0, 12)}…) was made private after it went to TAK Server peer${peers.length === 1 ? '' : 's'} ` +
+            `${peers.join(', ')}; the copy there cannot be taken back and stays as it was sent`
+        )
+      }
       for (const link of this.packageLinksFrom(record.networkId)) {
         if (await this.o.packages.withdrawCopy(packageId, link.to, link.federationId)) changed.add(link.to)
       }
@@ -187,20 +215,42 @@ export class PackageFederation {
 
   /**
    * Packages of the peer's network that should be created on the peer and are not yet: device and operator uploads
-   * (never what arrived over a federation: single hop), public ones only. Empty when the peer's DP-Out is off.
+   * (never what arrived over a federation: single hop), public ones only, a device's only once its grace has passed
+   * (offerDelayMs; whoever offers must offer again then). Empty when the peer's DP-Out is off. Each is checked again
+   * when it is built: one made private (or removed) meanwhile is not sent.
    */
   packagesToFederate(peer: ExternalPeerRecord): PendingRol[] {
     if (!peer.sharePackages) return []
     const out: PendingRol[] = []
+    const now = Date.now()
     for (const record of this.o.packages.listForNetwork(peer.networkId)) {
       if (!isLocalOrigin(record) || record.private) continue
       if (record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) continue
-      out.push(this.pendingCreate(record))
+      if (this.graceLeft(record, now) > 0) continue
+      out.push(this.pendingCreate(record, peer.id))
     }
     return out
   }
 
+  /**
+   * Milliseconds until package `packageId` may be offered to TAK Server peers: 0 when it may be now (or it is gone).
+   * Only a device's upload waits, DEVICE_UPLOAD_GRACE_MS after it was stored.
+   */
+  offerDelayMs(packageId: string): number {
+    const record = this.o.packages.byId(packageId)
+    return record ? this.graceLeft(record, Date.now()) : 0
+  }
+
+  private graceLeft(record: DataPackageRecord, now: number): number {
+    const grace = this.o.deviceUploadGraceMs ?? 0
+    if (grace <= 0 || record.source.kind !== 'device') return 0
+    const storedAt = Date.parse(record.createdAt)
+    if (!Number.isFinite(storedAt)) return 0
+    return Math.max(0, Math.min(grace, storedAt + grace - now))
+  }
+
   async markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void> {
+    this.sentByFileshare.delete(`${peer.id} ${packageId}`)
     await this.o.packages.recordShare(packageId, { kind: 'peer', id: peer.id, label: peer.displayName })
   }
 
@@ -218,7 +268,11 @@ export class PackageFederation {
     if (!record || !isLocalOrigin(record)) return []
     if (isBlocked(record.name, this.o.blockedExtensions())) return []
     const messages: PendingRol[] = []
-    if (!record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) messages.push(this.pendingCreate(record))
+    if (!record.sharedWith.some((s) => s.kind === 'peer' && s.id === peer.id)) {
+      // Sent to someone there: created on the peer whatever its visibility (as private when it is).
+      this.noteSentByFileshare(`${peer.id} ${record.id}`)
+      messages.push(this.pendingCreate(record, peer.id))
+    }
     messages.push({
       key: null,
       sharesPackage: null,
@@ -320,9 +374,31 @@ export class PackageFederation {
 
   // ─── helpers ───────────────────────────────────────────────────────────────
 
-  /** `create resource` for a package of ours, read when it is built; recorded as shared once it has gone. */
-  private pendingCreate(record: DataPackageRecord): PendingRol {
-    return { key: `create:${record.id}`, sharesPackage: record.id, build: () => this.createResourceFor(record) }
+  /**
+   * `create resource` for a package of ours to peer `peerId`, read when it is built; recorded as shared once it has
+   * gone. When its turn comes the record is read again: removed, or made private (ATAK's `tool` call) and not sent to
+   * someone on that peer by a fileshare, nothing is built, so nothing goes and it is not recorded as shared.
+   */
+  private pendingCreate(record: DataPackageRecord, peerId: string): PendingRol {
+    return {
+      key: `create:${record.id}`,
+      sharesPackage: record.id,
+      build: async () => {
+        const current = this.o.packages.byId(record.id)
+        if (!current) return null
+        if (current.private && !this.sentByFileshare.has(`${peerId} ${record.id}`)) return null
+        return this.createResourceFor(current)
+      }
+    }
+  }
+
+  private noteSentByFileshare(key: string): void {
+    // Entries leave once their package has gone (markSharedWithPeer); bounded for those that never go.
+    if (this.sentByFileshare.size >= 10_000 && !this.sentByFileshare.has(key)) {
+      const oldest = this.sentByFileshare.values().next().value
+      if (oldest !== undefined) this.sentByFileshare.delete(oldest)
+    }
+    this.sentByFileshare.add(key)
   }
 
   private async disperseFor(record: DataPackageRecord): Promise<RolMessage | null> {

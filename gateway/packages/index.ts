@@ -9,7 +9,7 @@ import type { LocalLink } from '../routing/types.ts'
 import { computeLocalLinks } from '../federation/local.ts'
 import { startMartiServer, type DeviceIdentity, type MartiServer } from './marti.ts'
 import { PackageStore, type ShareTarget } from './store.ts'
-import { PackageFederation, type PendingRol } from './federation.ts'
+import { DEVICE_UPLOAD_GRACE_MS, PackageFederation, type PendingRol } from './federation.ts'
 import type { RolMessage } from './rol.ts'
 
 export interface StartPackagesOptions {
@@ -22,6 +22,11 @@ export interface StartPackagesOptions {
   /** Overrides of Settings Marti:Port / Marti:BindAddress (tests). */
   port?: number
   host?: string
+  /**
+   * How long a device's upload waits before it is offered to TAK Server peers, for the `private` ATAK may send right
+   * after it. Default DEVICE_UPLOAD_GRACE_MS (tests shorten it).
+   */
+  deviceUploadGraceMs?: number
 }
 
 export interface Packages {
@@ -42,9 +47,12 @@ export interface Packages {
   onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]>
   /**
    * TAK federation (on connect, and on internal 'packageStored'): `create resource` for each package the peer should
-   * have and does not; once one has gone, markSharedWithPeer(its sharesPackage).
+   * have and does not; once one has gone, markSharedWithPeer(its sharesPackage). A device's upload is left out until
+   * offerDelayMs(its id) has passed: offer again then.
    */
   packagesToFederate(peer: ExternalPeerRecord): PendingRol[]
+  /** TAK federation: milliseconds until a stored package may be offered to peers (0: now). */
+  offerDelayMs(packageId: string): number
   markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void>
   /** TAK federation: a b-f-t-r going to a peer becomes these ROL messages instead of a CoT (empty: send nothing). */
   fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[]
@@ -104,6 +112,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     defaultHost: () => services.settings.Federation.AdvertisedHostname || '127.0.0.1',
     deliverToNetwork: (networkId, event) => deliver(networkId, event),
     listChanged,
+    deviceUploadGraceMs: options.deviceUploadGraceMs ?? DEVICE_UPLOAD_GRACE_MS,
     log
   })
   const shareOverLocalLinks = (packageId: string | null): void => {
@@ -158,6 +167,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     onFileshareCrossedLink: (event, link) => federation.onFileshareCrossedLink(event, link),
     onPeerRol: (peerId, networkId, rol) => federation.onPeerRol(peerId, networkId, rol),
     packagesToFederate: (peer) => federation.packagesToFederate(peer),
+    offerDelayMs: (packageId) => federation.offerDelayMs(packageId),
     markSharedWithPeer: (id, peer) => federation.markSharedWithPeer(id, peer),
     fileshareToPeer: (event, peer) => federation.fileshareToPeer(event, peer),
     attachDelivery(fn) {

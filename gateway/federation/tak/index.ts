@@ -266,13 +266,24 @@ export async function startTakFederation(services: Services, options: TakFederat
 
   const onPeersChanged = (): void => syncPeers()
   const onPackageStored = (packageId: string): void => {
+    if (stopping) return
     const record = store.data.dataPackages.find((p) => p.id === packageId)
     if (!record) return
+    // A device's upload is held back a moment (ATAK makes a package it sends to chosen contacts private right after
+    // uploading it, packages/federation.ts DEVICE_UPLOAD_GRACE_MS): offered when that has passed, by this same path.
+    // Sessions that start or peers that turn DP-Out on meanwhile leave it out too (packagesToFederate).
+    const wait = ctx.packages?.offerDelayMs(packageId) ?? 0
+    if (wait > 0) {
+      setTimeout(() => onPackageStored(packageId), wait).unref()
+      return
+    }
     for (const session of sessions.values()) if (session.networkId === record.networkId) session.offerPackages()
   }
   services.internal.on('peersChanged', onPeersChanged)
   services.internal.on('networkDeleted', onPeersChanged)
   services.internal.on('packageStored', onPackageStored)
+  // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
+  for (const record of store.data.dataPackages) if (ctx.packages?.offerDelayMs(record.id)) onPackageStored(record.id)
 
   // Status pushes and contact upkeep, once a second.
   let lastStatus = ''
