@@ -74,11 +74,19 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events)
     stoppers.push(() => audit.close())
     const accounts = new Accounts(store)
-    // Creates the CA and server certificate on first start; reissues server/federation certificates when the hostname changed.
+    // Creates the CA and server certificate on first start; reissues the server certificate when the hostname changed,
+    // the federation certificate only when it nears its end (partners pin its fingerprint).
     const pki = await openPki(path.join(dataDir, 'pki'), {
       hostname: settings.Federation.AdvertisedHostname,
       federateId: settings.Federation.OurFederateId
     })
+    if (pki.federationRenewal) {
+      log.warn(
+        `The federation certificate was about to expire and was renewed: its fingerprint is now ${pki.federationRenewal.to} ` +
+          `(was ${pki.federationRenewal.from}). Every TAK Server and Fedgate that federates with this one knows the old ` +
+          'fingerprint: send their admins the new one (External TAK Servers tab, connection info), or federation with them stops.'
+      )
+    }
     const extraMethods: PartialMethodTable[] = []
 
     const services: Services = {

@@ -9,7 +9,6 @@ import {
   altNamesOf,
   buildCertificate,
   canonicalAddress,
-  commonNameOf,
   fingerprintOf,
   newRsaKeyPair,
   normalizeFingerprint,
@@ -42,8 +41,13 @@ export interface Pki {
   caFingerprint: string
   /** Streaming/Marti server identity (SAN = advertised hostname + machine addresses + localhost/127.0.0.1/::1). */
   server: Identity
-  /** Federation identity: CN = OurFederateId, SAN = AdvertisedHostname, EKU serverAuth+clientAuth; null until both settings exist. */
+  /**
+   * Federation identity: CN = OurFederateId, SAN = AdvertisedHostname when first issued, EKU serverAuth+clientAuth;
+   * null until both settings exist. Kept as long as it is valid: every TAK federate pins its fingerprint.
+   */
   federation: Identity | null
+  /** Set when ensureFederationIdentity had to replace one that was expiring: the fingerprints partners must update. */
+  federationRenewal: { from: string; to: string } | null
   /** A device certificate (CN = callsign as UTF8String, EKU clientAuth) with a fresh key. */
   issueDeviceCertificate(args: { callsign: string; validDays: number }): Promise<IssuedCertificate>
   /**
@@ -51,7 +55,12 @@ export interface Pki {
    * readSigningRequest): same profile as issueDeviceCertificate; `keyPem` of the result is ''.
    */
   signDeviceKey(args: { callsign: string; validDays: number; publicKeyPem: string }): IssuedCertificate
-  /** Regenerate the federation identity when the hostname or federate id changed (null when either is empty). */
+  /**
+   * The federation identity (null when the hostname or federate id is empty): the one there is while it is valid for
+   * more than 30 days, else a new one (federationRenewal says so). A new hostname or federate id does not replace it:
+   * TAK knows a federate by its certificate's fingerprint and checks neither name, and a new fingerprint would stop
+   * every federation until each partner's admin registered it again.
+   */
   ensureFederationIdentity(hostname: string, federateId: string): Promise<void>
   /** Reissue the server certificate when the hostname or machine addresses are not all in its SAN. */
   ensureServerIdentity(hostname: string): Promise<void>
@@ -127,6 +136,7 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
     caFingerprint: caIdentity.fingerprint,
     server: null as unknown as Identity,
     federation: null,
+    federationRenewal: null,
 
     async issueDeviceCertificate({ callsign, validDays }) {
       if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
@@ -166,17 +176,15 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
         return
       }
       const current = readIdentity(file('federation.crt'), file('federation.key'))
-      if (current && stillGood(current.certPem) && commonNameOf(current.certPem) === federateId) {
-        const names = altNamesOf(current.certPem)
-        if (names.length === 1 && names[0] === canonicalAddress(hostname)) {
-          pki.federation = current
-          return
-        }
+      if (current && stillGood(current.certPem)) {
+        pki.federation = current
+        return
       }
       // TAK federation: both ends dial and accept with this identity, so serverAuth and clientAuth.
       const issued = await issueLeaf('server', federateId, SERVER_VALID_DAYS, [hostname])
       writeIdentity(file('federation.crt'), file('federation.key'), issued)
       pki.federation = identityOf(issued)
+      if (current) pki.federationRenewal = { from: current.fingerprint, to: issued.fingerprint }
     },
 
     issuedByUs,

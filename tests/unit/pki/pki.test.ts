@@ -109,16 +109,28 @@ describe('openPki on a new directory', () => {
     expect(again.federation!.fingerprint).toBe(pki.federation!.fingerprint)
   })
 
-  it('reissues server and federation certificates when the hostname changes, keeping the CA', async () => {
+  it('reissues the server certificate when the hostname changes, keeping the CA and the federation certificate', async () => {
     const moved = await openPki(dir, { hostname: 'new.example.org', federateId: 'Fedgate-Test', machineAddresses: () => ['192.0.2.7'] })
     expect(moved.caFingerprint).toBe(pki.caFingerprint)
     expect(moved.server.fingerprint).not.toBe(pki.server.fingerprint)
     expect(new X509Certificate(moved.server.certPem).checkHost('new.example.org')).toBe('new.example.org')
-    expect(new X509Certificate(moved.federation!.certPem).subjectAltName).toBe('DNS:new.example.org')
+    // TAK pins the federation certificate's fingerprint and checks no name in it: a new one would stop every federation.
+    expect(moved.federation!.fingerprint).toBe(pki.federation!.fingerprint)
     await moved.ensureFederationIdentity('new.example.org', 'Renamed')
-    expect(new X509Certificate(moved.federation!.certPem).subject).toBe('CN=Renamed')
+    expect(moved.federation!.fingerprint).toBe(pki.federation!.fingerprint)
+    expect(moved.federationRenewal).toBeNull()
     await moved.ensureFederationIdentity('', 'Renamed')
     expect(moved.federation).toBeNull()
+  })
+
+  it('renews the federation certificate when it nears its end, and says which fingerprint replaced which', async () => {
+    const expiring = await pki.issueDeviceCertificate({ callsign: 'Fedgate-Test', validDays: 10 })
+    fs.writeFileSync(path.join(dir, 'federation.crt'), expiring.certPem)
+    fs.writeFileSync(path.join(dir, 'federation.key'), expiring.keyPem, { mode: 0o600 })
+    const renewed = await openPki(dir, { hostname: 'tak.example.org', federateId: 'Fedgate-Test', machineAddresses: () => ['192.0.2.7'] })
+    expect(renewed.federation!.fingerprint).not.toBe(expiring.fingerprint)
+    expect(renewed.federationRenewal).toEqual({ from: expiring.fingerprint, to: renewed.federation!.fingerprint })
+    expect(new X509Certificate(renewed.federation!.certPem).subject).toBe('CN=Fedgate-Test')
   })
 
   it('stores device keys with mode 0600 and refuses path-like ids', () => {
