@@ -15,6 +15,8 @@ export interface ConnectionPackageArgs {
   host: string
   /** Streaming (TLS) port. */
   port: number
+  /** Marti API port (data packages); ATAK assumes 8443 unless its preferences say otherwise. */
+  martiPort: number
   callsign: string
   clientCertPem: string
   clientKeyPem: string
@@ -248,7 +250,9 @@ function atakPref(args: ConnectionPackageArgs, connectString: string, s: Package
     ]),
     preference('com.atakmap.app_preferences', [
       ['displayServerConnectionWidget', true],
-      ['locationCallsign', args.callsign]
+      ['locationCallsign', args.callsign],
+      // Where ATAK reaches the Marti API for data packages (as in the enrollment package).
+      ['apiSecureServerPort', String(args.martiPort)]
     ])
   ])
 }

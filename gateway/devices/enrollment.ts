@@ -135,6 +135,7 @@ async function packagesFor(gw: Services, device: DeviceRecord, keyPem: string, h
     serverName: network.name,
     host,
     port: gw.ports.streaming,
+    martiPort: gw.ports.marti,
     callsign: device.callsign,
     clientCertPem: device.certPem,
     clientKeyPem: keyPem,

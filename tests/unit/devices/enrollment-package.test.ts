@@ -30,6 +30,7 @@ beforeAll(async () => {
     serverName: 'Field, Team A',
     host: 'tak.example.org',
     port: 8089,
+    martiPort: 8543,
     callsign: CALLSIGN,
     clientCertPem: device.certPem,
     clientKeyPem: device.keyPem,
@@ -84,6 +85,8 @@ describe('ATAK package', () => {
     expect(streams.caPassword0!.value).toBe(packages.truststorePassword)
     expect(streams.clientPassword0!.value).toBe(packages.clientPassword)
     expect(prefs['com.atakmap.app_preferences']!.locationCallsign!.value).toBe(CALLSIGN)
+    // Data packages go to the Marti port wherever it is (ATAK assumes 8443 without this).
+    expect(prefs['com.atakmap.app_preferences']!.apiSecureServerPort).toEqual({ value: '8543', class: 'class java.lang.String' })
   })
 
   it('p12 files load in node:tls with their passwords and carry our certificates', async () => {
