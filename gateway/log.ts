@@ -30,3 +30,51 @@ export function createLogger(write: (line: string) => void = (line) => process.s
     error: (m) => emit('error', m)
   }
 }
+
+const seconds = (ms: number): string => (ms === 60_000 ? 'minute' : `${ms / 1000} s`)
+
+/**
+ * One log line now, then at most one a window summing up what came after it: for what a stranger can make happen
+ * as often as they like (refused connections, failed handshakes).
+ */
+export class SummarizedLog {
+  private open = false
+  private count = 0
+  private last = ''
+
+  /** @param verb what befell the ones summed up ("refused", "failed") */
+  constructor(
+    private readonly log: Logger,
+    private readonly label: string,
+    private readonly windowMs: number,
+    private readonly o: { verb?: string; level?: 'info' | 'warn' } = {}
+  ) {}
+
+  note(what: string): void {
+    if (!this.open) {
+      this.log[this.o.level ?? 'info'](`${this.label}: ${what}`)
+      this.startWindow()
+      return
+    }
+    this.count++
+    this.last = what
+  }
+
+  private startWindow(): void {
+    this.open = true
+    setTimeout(() => {
+      this.open = false
+      if (this.count === 0) return
+      this.log[this.o.level ?? 'info'](`${this.label}: ${this.count} more ${this.o.verb ?? 'refused'} in the last ${seconds(this.windowMs)} (the last: ${this.last})`)
+      this.count = 0
+      this.startWindow()
+    }, this.windowMs).unref()
+  }
+}
+
+/** OpenSSL's short reason ("http request", "wrong version number") rather than its whole error string. */
+export function tlsReason(err: Error & { reason?: unknown; code?: unknown }): string {
+  if (typeof err.reason === 'string' && err.reason) return err.reason
+  if (typeof err.code === 'string' && err.code) return err.code
+  return err.message.split('\n')[0]!
+}

@@ -6,7 +6,7 @@
 
 import net from 'node:net'
 import type tls from 'node:tls'
-import type { Logger } from '../log.ts'
+import { SummarizedLog, tlsReason, type Logger } from '../log.ts'
 
 export interface ListenerLimits {
   /** Connections open at once from one address (IPv4) or /64 (IPv6). */
@@ -42,42 +42,6 @@ export function throttleScope(address: string): string {
   return address
 }
 
-const seconds = (ms: number): string => (ms === 60_000 ? 'minute' : `${ms / 1000} s`)
-
-/** One log line now, then at most one a window summing up what came after it. */
-class SummarizedLog {
-  private open = false
-  private count = 0
-  private last = ''
-
-  constructor(
-    private readonly log: Logger,
-    private readonly label: string,
-    private readonly windowMs: number
-  ) {}
-
-  note(what: string): void {
-    if (!this.open) {
-      this.log.info(`${this.label}: ${what}`)
-      this.startWindow()
-      return
-    }
-    this.count++
-    this.last = what
-  }
-
-  private startWindow(): void {
-    this.open = true
-    setTimeout(() => {
-      this.open = false
-      if (this.count === 0) return
-      this.log.info(`${this.label}: ${this.count} more refused in the last ${seconds(this.windowMs)} (the last: ${this.last})`)
-      this.count = 0
-      this.startWindow()
-    }, this.windowMs).unref()
-  }
-}
-
 /** Applies `limits` to a TLS (or HTTPS) server before it listens; `label` names the port in the log. */
 export function guardListener(server: tls.Server, log: Logger, label: string, limits: ListenerLimits): void {
   const refusals = new SummarizedLog(log, label, limits.logWindowMs)
@@ -101,14 +65,7 @@ export function guardListener(server: tls.Server, log: Logger, label: string, li
     })
   })
   server.on('tlsClientError', (err, socket) => {
-    refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${reasonOf(err)})`)
+    refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${tlsReason(err)})`)
     socket.destroy()
   })
-}
-
-/** OpenSSL's short reason ("http request", "wrong version number") rather than its whole error string. */
-function reasonOf(err: Error & { reason?: unknown; code?: unknown }): string {
-  if (typeof err.reason === 'string' && err.reason) return err.reason
-  if (typeof err.code === 'string' && err.code) return err.code
-  return err.message.split('\n')[0]!
 }

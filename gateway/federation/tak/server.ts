@@ -14,6 +14,7 @@ import { readRolInOrder } from './rol-flow.ts'
 import { ServerEventWriter } from './direct-writes.ts'
 import { widenReceiveWindow } from './flow-control.ts'
 import { readWithBudget } from '../../routing/read-budget.ts'
+import { SummarizedLog, tlsReason } from '../../log.ts'
 
 /** What every kind of server call offers (grpc-js does not export the name). */
 type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
@@ -96,8 +97,18 @@ export class TakFederationServer {
       minVersion: 'TLSv1.2'
     })
     tlsServer.on('secureConnection', (socket) => this.accept(socket))
-    tlsServer.on('tlsClientError', () => {
-      // A failed handshake (scanner, wrong protocol) is not worth a log line each time.
+    // Failed handshakes: a line at once, then one a minute. A TAK Server whose federation truststore lacks our CA (the
+    // commonest setup slip) aborts with an alert, and its link just stays down: say what to check, as a warning.
+    const untrusted = new SummarizedLog(this.o.ctx.log, 'TAK federation', 60_000, { verb: 'failed', level: 'warn' })
+    const otherFailures = new SummarizedLog(this.o.ctx.log, 'TAK federation', 60_000, { verb: 'failed' })
+    tlsServer.on('tlsClientError', (err, socket) => {
+      const reason = tlsReason(err)
+      const what = `TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} failed (${reason})`
+      if (/unknown ca|bad certificate|certificate unknown/i.test(reason)) {
+        untrusted.note(`${what}: the remote does not trust our certificate. Has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`)
+      } else {
+        otherFailures.note(what)
+      }
     })
     this.tlsServer = tlsServer
     await new Promise<void>((resolve, reject) => {
