@@ -175,12 +175,16 @@ export class Router {
     return out
   }
 
-  /** Forget a uid's position (its device went away). Returns the last position event, if any. */
-  forgetPosition(networkId: string, uid: string): CotEvent | null {
+  /**
+   * Forget a uid's position (its device went away; with viaPeerOnly, a peer's contact left and a device of ours with
+   * the same uid keeps its own). Returns the last position event, if any was forgotten.
+   */
+  forgetPosition(networkId: string, uid: string, options: { viaPeerOnly?: boolean } = {}): CotEvent | null {
     const network = this.positions.get(networkId)
     const stored = network?.get(uid)
-    network?.delete(uid)
-    return stored?.event ?? null
+    if (!stored || (options.viaPeerOnly && !stored.viaPeer)) return null
+    network!.delete(uid)
+    return stored.event
   }
 
   /** A network was deleted: forget its positions (its endpoints are detached by their owners). */

@@ -269,6 +269,8 @@ export class PeerSession implements Endpoint {
   private onContact(operation: string, uid: string, callsign: string, peer: ExternalPeerRecord): void {
     if (operation === 'DELETE') {
       const known = this.remoteContacts.delete(uid)
+      // Gone from their side: devices connecting later are not shown its last position either.
+      this.ctx.router.forgetPosition(this.networkId, uid, { viaPeerOnly: true })
       // TAK turns a contact DELETE into a local t-x-d-d so devices drop the marker.
       if (known && peer.incoming) {
         this.ctx.router.publish(deleteEvent(uid, 'a-f-G'), { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })

@@ -165,6 +165,19 @@ describe('TAK federation server role', () => {
     expect(f.ended.size).toBe(0)
   })
 
+  it("forgets a federate contact's position when it is deleted: a device connecting later is not shown a ghost", async () => {
+    const f = federate()
+    await f.serving()
+    f.send({ contact: { operation: 'CREATE', uid: 'tak-gone-1', callsign: 'TAK-GONE', phone: '', sip: '', directConnect: '' } })
+    f.send({ event: geoEvent('tak-gone-1', { type: 'a-f-G-U-C', other: '<detail><contact callsign="TAK-GONE" endpoint="*:-1:stcp"/></detail>' }) })
+    await device.waitFor((e) => e.uid === 'tak-gone-1')
+    const replayed = (): string[] => t.services.router!.latestPositions(networkId).map((e) => e.uid)
+    expect(replayed()).toContain('tak-gone-1')
+    f.send({ contact: { operation: 'DELETE', uid: 'tak-gone-1', callsign: 'a-f-G-U-C', phone: '', sip: '', directConnect: '' } })
+    await device.waitFor((e) => e.type === 't-x-d-d' && e.detailXml.includes('uid="tak-gone-1"'))
+    expect(replayed()).not.toContain('tak-gone-1')
+  })
+
   it('drops events that carry our own provenance (echoes)', async () => {
     const f = federate()
     await f.serving()
