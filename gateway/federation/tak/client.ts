@@ -123,7 +123,10 @@ export class PeerDialer {
     // Trust: the remote's CA when given, else whatever chain the pinned leaf came with (checked again on the real connection).
     const roots = peer.dial.caPem ?? (await this.probeChain(address, port, peer.fingerprint))
     if (this.stopped) return
-    const credentials = grpc.credentials.createSsl(Buffer.from(roots), Buffer.from(this.o.key), Buffer.from(this.o.certChain), {
+    // An intermediate CA is enough to trust: TAK Servers often present leaf + intermediate without their root, and an
+    // operator may paste the intermediate. The pinned fingerprint stays the trust decision (checkServerIdentity).
+    const secureContext = tls.createSecureContext({ ca: roots, key: this.o.key, cert: this.o.certChain, allowPartialTrustChain: true })
+    const credentials = grpc.credentials.createFromSecureContext(secureContext, {
       checkServerIdentity: (_host, cert) =>
         cert.fingerprint256 === peer.fingerprint ? undefined : new Error(mismatch(address, port, cert.fingerprint256, peer.fingerprint))
     })
@@ -360,6 +363,9 @@ function mismatch(address: string, port: number, actual: string, expected: strin
  */
 export function describe(err: Pick<grpc.ServiceError, 'details' | 'message' | 'code'>): string {
   const raw = err.details || err.message || `gRPC status ${err.code}`
+  // Our own refusal of a certificate (checkServerIdentity) comes back inside grpc-js's wrapping: give it alone.
+  const ours = /The TAK Server at \S+ presented certificate [0-9A-F:]+, not the registered [0-9A-F:]+\./.exec(raw)
+  if (ours) return `${ours[0]} Check the fingerprint registered for this peer, or ask its admin which certificate it uses.`
   const plain: [RegExp, string][] = [
     [/ECONNREFUSED/, 'Nothing accepts connections at that address and port: is the TAK Server running, and its federation port open?'],
     [/ETIMEDOUT|timed out/i, 'No answer from that address in time: check the address, the network and firewalls on the way.'],
