@@ -104,6 +104,9 @@ export class PackageFederation {
 
   /** A fileshare about to reach a device: senderUrl pointed at our Marti API on the host that device connected to. */
   fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent {
+    // Only for a package we hold: one we do not would be a 404 here, where the sender's URL may still serve it.
+    const share = parseFileshare(event)
+    if (!share || !this.o.packages.all().some((record) => record.hash === share.sha256)) return event
     return rewriteSenderUrl(event, receiverHost, this.o.martiPort())
   }
 

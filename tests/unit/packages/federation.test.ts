@@ -86,6 +86,19 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true })
 })
 
+describe('fileshares to our devices', () => {
+  it("point at our Marti API only for a package we hold; another keeps the sender's URL", async () => {
+    const bytes = randomBytes(500)
+    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'held.zip', source: device })
+    const share = (sha256: string): CotEvent =>
+      buildFileshareEvent({ sha256, filename: 'f.zip', name: 'f', sizeInBytes: 500, senderUrl: 'http://192.0.2.44:8080/getfile?hash=x', senderUid: 'A', senderCallsign: 'ALPHA-1' })
+    const held = federation.fileshareForReceiver(share(rec.hash), '10.9.8.7')
+    expect(parseFileshare(held)?.senderUrl).toBe(`https://10.9.8.7:8443/Marti/sync/content?hash=${rec.hash}`)
+    const elsewhere = share('e'.repeat(64))
+    expect(federation.fileshareForReceiver(elsewhere, '10.9.8.7')).toBe(elsewhere)
+  })
+})
+
 describe('DP-Out to a TAK Server', () => {
   it('creates device uploads on the peer with their bytes only when DP-Out is on, once', async () => {
     const bytes = randomBytes(2000)
