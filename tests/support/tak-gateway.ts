@@ -3,6 +3,7 @@
 
 import { startTakFederation, takFederationArea, type TakFederation } from '../../gateway/federation/tak/index.ts'
 import type { RedialPolicy } from '../../gateway/federation/tak/client.ts'
+import { until } from './devices.ts'
 import { startTestGateway, type TestGateway } from './gateway.ts'
 
 export interface FederatingGateway {
@@ -32,4 +33,26 @@ export async function startFederatingGateway(federateId: string, redial: RedialP
   const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)
   const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)
   return { t, fed, admin, networkId: network.id }
+}
+
+/**
+ * Each side registers the other as a TAK Server peer: `accepting` waits to be dialed, `dialing` dials its federation
+ * port (trusting its CA when `withCa`). Resolves with both peer ids once both sides are up.
+ */
+export async function federatePair(
+  accepting: Pick<FederatingGateway, 't' | 'fed' | 'admin' | 'networkId'>,
+  dialing: Pick<FederatingGateway, 't' | 'fed' | 'admin' | 'networkId'>,
+  names: { accepting: string; dialing: string },
+  options: { withCa?: boolean } = {}
+): Promise<{ acceptingPeerId: string; dialingPeerId: string }> {
+  const fingerprintOf = (side: Pick<FederatingGateway, 't'>): string => side.t.services.pki.federation!.fingerprint
+  const acceptingPeerId = (
+    await accepting.t.ok('addExternalPeer', { networkId: accepting.networkId, fingerprint: fingerprintOf(dialing), displayName: names.accepting }, accepting.admin)
+  ).id
+  const dial = { address: '127.0.0.1', port: accepting.fed.port, ...(options.withCa ? { caPem: accepting.t.services.pki.caCertPem } : {}) }
+  const dialingPeerId = (
+    await dialing.t.ok('addExternalPeer', { networkId: dialing.networkId, fingerprint: fingerprintOf(accepting), displayName: names.dialing, dial }, dialing.admin)
+  ).id
+  await until(() => accepting.fed.status(acceptingPeerId).connected && dialing.fed.status(dialingPeerId).connected, 10_000, 'both sides connected')
+  return { acceptingPeerId, dialingPeerId }
 }

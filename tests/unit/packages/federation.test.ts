@@ -6,14 +6,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
+import { built, parsed } from '../../support/rol.ts'
 import { zipOf } from '../../support/zip.ts'
 import { Store } from '../../../gateway/store/store.ts'
 import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
 import type { CotEvent } from '../../../gateway/cot/event.ts'
 import { PackageStore } from '../../../gateway/packages/store.ts'
-import { PackageFederation, type PendingRol } from '../../../gateway/packages/federation.ts'
+import { PackageFederation } from '../../../gateway/packages/federation.ts'
 import { buildFileshareEvent, parseFileshare, rewriteSenderUrl } from '../../../gateway/packages/fileshare.ts'
-import { createResourceRol, interpretPackageRol, requestPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
+import { createResourceRol, requestPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
 import { listEntries } from '../../../gateway/packages/zip.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -32,22 +33,6 @@ async function setPeer(toggles: Partial<ExternalPeerRecord>): Promise<void> {
     Object.assign(p, toggles)
   })
   peer = store.data.externalPeers.find((x) => x.id === peer.id)!
-}
-
-/** Build pending messages as the link would when their turn comes (null ones are skipped, as the link does). */
-async function built(items: PendingRol[]): Promise<RolMessage[]> {
-  const out: RolMessage[] = []
-  for (const item of items) {
-    const message = await item.build()
-    if (message) out.push(message)
-  }
-  return out
-}
-
-const parsed = (m: RolMessage) => {
-  const r = interpretPackageRol(m)
-  if (!r.ok) throw new Error(r.error)
-  return r.value
 }
 
 beforeEach(async () => {

@@ -21,13 +21,13 @@ import { serverTls } from '../../../gateway/pki/server-identity.ts'
 import { Store } from '../../../gateway/store/store.ts'
 import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
 import { PackageStore } from '../../../gateway/packages/store.ts'
-import { PackageFederation, type PendingRol } from '../../../gateway/packages/federation.ts'
+import { PackageFederation } from '../../../gateway/packages/federation.ts'
 import { buildFileshareEvent } from '../../../gateway/packages/fileshare.ts'
-import { interpretPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
 import { DeviceClient } from '../../support/device-client.ts'
 import { enrollIdentity, fileshareEvent, type EnrolledIdentity } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { federatingEnv, startFederatingGateway } from '../../support/tak-gateway.ts'
+import { federatePair, federatingEnv, startFederatingGateway } from '../../support/tak-gateway.ts'
+import { built, parsed } from '../../support/rol.ts'
 import { zipOf } from '../../support/zip.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -110,15 +110,7 @@ describe('device uploads and TAK Server peers (two gateways over federation v2)'
 
   beforeAll(async () => {
     ;[a, b] = await Promise.all([startGatewayA(), startFederatingGateway('fedgate-b', FAST_REDIAL).then((s) => ({ ...s, peerId: '' }))])
-    a.peerId = (await a.t.ok('addExternalPeer', { networkId: a.networkId, fingerprint: b.t.services.pki.federation!.fingerprint, displayName: 'Fedgate B' }, a.admin)).id
-    b.peerId = (
-      await b.t.ok(
-        'addExternalPeer',
-        { networkId: b.networkId, fingerprint: a.t.services.pki.federation!.fingerprint, displayName: 'Fedgate A', dial: { address: '127.0.0.1', port: a.fed.port } },
-        b.admin
-      )
-    ).id
-    await eventually(async () => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'both sides connected')
+    ;({ acceptingPeerId: a.peerId, dialingPeerId: b.peerId } = await federatePair(a, b, { accepting: 'Fedgate B', dialing: 'Fedgate A' }))
     await b.t.ok('updateExternalPeer', { id: b.peerId, acceptPackages: true }, b.admin)
     await setShare(true)
     alpha = await enrollIdentity(a.t, a.admin, a.networkId, 'ALPHA-1')
@@ -203,21 +195,6 @@ describe('PackageFederation: a create resource is checked again when it is built
   const operator = { kind: 'operator' as const, label: 'Ops', id: 'user_1' }
   const device = { kind: 'device' as const, label: 'ALPHA-1', id: 'dev_1' }
 
-  /** Built as the link builds them when their turn comes; null ones are skipped (not sent, not recorded as shared). */
-  async function build(items: PendingRol[]): Promise<RolMessage[]> {
-    const out: RolMessage[] = []
-    for (const item of items) {
-      const message = await item.build()
-      if (message) out.push(message)
-    }
-    return out
-  }
-  const parsed = (m: RolMessage) => {
-    const r = interpretPackageRol(m)
-    if (!r.ok) throw new Error(r.error)
-    return r.value
-  }
-
   beforeEach(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-private-'))
     store = await Store.open({ dir, debounceMs: 1 })
@@ -247,7 +224,7 @@ describe('PackageFederation: a create resource is checked again when it is built
     expect(waiting.map((p) => p.sharesPackage).sort()).toEqual([hidden.id, removed.id].sort())
     await federation.setPrivate(hidden.id, true)
     await packages.remove(removed.id, { name: 'op' })
-    expect(await build(waiting)).toEqual([])
+    expect(await built(waiting)).toEqual([])
     expect(packages.byId(hidden.id)?.sharedWith).toEqual([])
   })
 
@@ -262,7 +239,7 @@ describe('PackageFederation: a create resource is checked again when it is built
     const items = federation.fileshareToPeer(fileshare, peer)
     // The link drops the fileshare's create (same key as the offer's, still waiting): the offer's carries it.
     expect(items[0]!.key).toBe(offered!.key)
-    const [created] = (await build([offered!])).map(parsed)
+    const [created] = (await built([offered!])).map(parsed)
     expect(created).toMatchObject({ kind: 'createResource', meta: { hash: rec.hash, tool: 'private' } })
     await federation.markSharedWithPeer(rec.id, peer)
     // Recorded as shared once it went: not offered again, and a later fileshare only announces it.

@@ -4,7 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { until } from '../../../support/devices.ts'
-import { startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
+import { federatePair, startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
 import { closedPort } from '../../../support/ports.ts'
 
 /** So slow that only a fresh dialer can reconnect within the waits below. */
@@ -24,10 +24,7 @@ describe('changing the dial settings of a TAK Server peer', () => {
 
   beforeAll(async () => {
     ;[hq, laptop] = await Promise.all([side('fedgate-hq'), side('fedgate-laptop')])
-    hqPeerId = (await hq.t.ok('addExternalPeer', { networkId: hq.networkId, fingerprint: laptop.t.services.pki.federation!.fingerprint, displayName: 'Laptop' }, hq.admin)).id
-    const dial = { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem }
-    laptopPeerId = (await laptop.t.ok('addExternalPeer', { networkId: laptop.networkId, fingerprint: hq.t.services.pki.federation!.fingerprint, displayName: 'HQ', dial }, laptop.admin)).id
-    await until(() => hq.fed.status(hqPeerId).connected && laptop.fed.status(laptopPeerId).connected, 10_000, 'the first connection')
+    ;({ acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(hq, laptop, { accepting: 'Laptop', dialing: 'HQ' }, { withCa: true }))
   })
 
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { PeerStatusBoard } from '../../../../gateway/federation/tak/status.ts'
 import type { DbDocument } from '../../../../gateway/store/schema.ts'
 import { until } from '../../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
-import { federatingEnv, startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
+import { federatePair, federatingEnv, startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
 
 const REDIAL = { baseDelayMs: 200, maxDelayMs: 400, afterDropMs: 200 }
 
@@ -49,10 +49,8 @@ describe('a peer after a restart', () => {
     const [hqDir, laptopDir] = await Promise.all([0, 1].map(() => fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-contact-'))))
     dirs.push(hqDir!, laptopDir!)
     ;[hq, laptop] = await Promise.all([startFederatingGateway('fedgate-hq', REDIAL, hqDir), startFederatingGateway('fedgate-laptop', REDIAL, laptopDir)])
-    const hqPeerId = (await hq.t.ok('addExternalPeer', { networkId: hq.networkId, fingerprint: laptop.t.services.pki.federation!.fingerprint, displayName: 'Laptop' }, hq.admin)).id
-    const dial = { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem }
-    const laptopPeerId = (await laptop.t.ok('addExternalPeer', { networkId: laptop.networkId, fingerprint: hq.t.services.pki.federation!.fingerprint, displayName: 'HQ', dial }, laptop.admin)).id
-    await until(() => hq!.fed.status(hqPeerId).lastHeard !== null && laptop!.fed.status(laptopPeerId).lastHeard !== null, 10_000, 'both connected and heard')
+    const { acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(hq, laptop, { accepting: 'Laptop', dialing: 'HQ' }, { withCa: true })
+    await until(() => hq!.fed.status(hqPeerId).lastHeard !== null && laptop!.fed.status(laptopPeerId).lastHeard !== null, 10_000, 'both heard')
 
     // The laptop stops cleanly: HQ sees the connection go, with its reason.
     const laptopHeard = laptop.fed.status(laptopPeerId).lastHeard

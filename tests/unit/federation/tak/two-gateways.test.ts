@@ -13,7 +13,7 @@ import { backoffDelay } from '../../../../gateway/federation/tak/client.ts'
 import { DeviceClient } from '../../../support/device-client.ts'
 import { directMessage, enrollIdentity, until } from '../../../support/devices.ts'
 import type { TestGateway } from '../../../support/gateway.ts'
-import { startFederatingGateway } from '../../../support/tak-gateway.ts'
+import { federatePair, startFederatingGateway } from '../../../support/tak-gateway.ts'
 
 const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
 
@@ -67,15 +67,7 @@ describe('two Fedgates over TAK federation v2', () => {
   beforeAll(async () => {
     ;[a, b] = await Promise.all([side('fedgate-a', 'ALPHA'), side('fedgate-b', 'BRAVO')])
     // A accepts B's certificate; B dials A and pins A's certificate.
-    a.peerId = (await a.t.ok('addExternalPeer', { networkId: a.networkId, fingerprint: b.t.services.pki.federation!.fingerprint, displayName: 'Fedgate B' }, a.admin)).id
-    b.peerId = (
-      await b.t.ok(
-        'addExternalPeer',
-        { networkId: b.networkId, fingerprint: a.t.services.pki.federation!.fingerprint, displayName: 'Fedgate A', dial: { address: '127.0.0.1', port: a.fed.port } },
-        b.admin
-      )
-    ).id
-    await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'both sides connected')
+    ;({ acceptingPeerId: a.peerId, dialingPeerId: b.peerId } = await federatePair(a, b, { accepting: 'Fedgate B', dialing: 'Fedgate A' }))
   })
 
   afterAll(async () => {
