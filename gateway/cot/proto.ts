@@ -178,10 +178,13 @@ export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
   const detail = cot.detail
   let detailXml = ''
   if (detail) {
+    const inXml = namesInXmlDetail(detail.xmlDetail)
     for (const key of Object.keys(TYPED_ELEMENT_OF) as TypedKey[]) {
       const value = detail[key]
       if (!value) continue
       const name = TYPED_ELEMENT_OF[key]
+      // TAK's detail.proto: when xmlDetail holds the element too, the typed field is ignored (never two copies).
+      if (inXml.has(name)) continue
       const withZeros: Record<string, unknown> = { ...value }
       for (const attr of NUMERIC_ATTRS[key] ?? []) withZeros[attr] ??= 0
       detailXml += `<${name}${attrsXml(withZeros, TYPED[name]!.attrs)}/>`
@@ -196,6 +199,16 @@ export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
     (detail ? `<detail>${detailXml}</detail>` : '') +
     '</event>'
   return parseEvent(Buffer.from(xml))
+}
+
+/** Names of the top-level elements of an xmlDetail (the inner XML of <detail>); none when it is empty or not XML. */
+function namesInXmlDetail(xmlDetail: string | undefined): Set<string> {
+  if (!xmlDetail || !Object.values(TYPED_ELEMENT_OF).some((name) => xmlDetail.includes(`<${name}`))) return new Set()
+  try {
+    return new Set(scanXml(`<detail>${xmlDetail}</detail>`).filter((e) => e.parent === 0).map((e) => e.name))
+  } catch {
+    return new Set() // parseEvent refuses the whole event below
+  }
 }
 
 const frames = new WeakMap<CotEvent, Buffer>()

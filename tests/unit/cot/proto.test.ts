@@ -73,6 +73,17 @@ describe('TAK protocol v1', () => {
     expect(unknown.point.hae).toBe(999999)
   })
 
+  it('ignores a typed field whose element xmlDetail also holds, as TAK does: one contact, the XML one', () => {
+    const cot = toTakMessage(parseEvent(Buffer.from(pli))).cotEvent!
+    cot.detail = { ...cot.detail, contact: { callsign: 'TYPED' }, xmlDetail: '<contact callsign="XML" phone="555"/><remarks>r</remarks>' }
+    const back = fromTakCotEvent(decodeTakMessage(encodeTakMessage({ cotEvent: cot })).cotEvent!)
+    expect(back.detailXml.match(/<contact /g)).toHaveLength(1)
+    expect(back.callsign).toBe('XML')
+    // A contact only in a nested element does not count: the typed one stays.
+    cot.detail = { ...cot.detail, xmlDetail: '<link><contact callsign="NESTED"/></link>' }
+    expect(fromTakCotEvent(decodeTakMessage(encodeTakMessage({ cotEvent: cot })).cotEvent!).callsign).toBe('TYPED')
+  })
+
   it('carries the security marks caveat and releasableTo (fields 16 and 17 of TAK Server\'s CotEvent) both ways', () => {
     const marked = pli.replace('access="Undefined"', 'access="Undefined" caveat="FOUO" releasableTo="USA GBR"')
     const cot = toTakMessage(parseEvent(Buffer.from(marked))).cotEvent!
