@@ -307,6 +307,8 @@ class MartiApi {
     else if (uid) {
       const byId = this.options.packages.byId(uid)
       record = byId && !byId.private && this.visibleTo(device)(byId) ? byId : undefined
+      // Older TAK Server URLs name a mission package by its hash in `uid`.
+      if (!record && SHA256_HEX.test(uid.toLowerCase())) record = this.findByHash(device, uid.toLowerCase())
     } else return sendText(res, 400, 'Give a hash or uid parameter.')
     if (!record) return sendText(res, 404, 'No such package')
 

@@ -246,6 +246,10 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     const offset = await request(`/Marti/sync/content?hash=${rec.hash}&offset=995&length=100`)
     expect(offset.body.equals(bytes.subarray(995))).toBe(true)
     expect((await request(`/Marti/sync/content?hash=${rec.hash}`, { headers: { Range: 'bytes=5000-' } })).status).toBe(416)
+    // Older TAK Server URLs name the package by its hash in `uid`; our own UID (the search result's) works too.
+    expect((await request(`/Marti/sync/content?uid=${rec.hash.toUpperCase()}`)).body.equals(bytes)).toBe(true)
+    expect((await request(`/Marti/sync/content?uid=${rec.id}`)).body.equals(bytes)).toBe(true)
+    expect((await request(`/Marti/sync/content?uid=${'f'.repeat(64)}`)).status).toBe(404)
   })
 
   it('scopes by network: own packages, plus those federated to it; private ones only by hash', async () => {
