@@ -127,6 +127,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     })
   }
   const saveContactsSoon = (): void => {
+    if (stopping) return // stop() saves once, and waits for it
     saveContacts().catch((err: unknown) => log.warn(`TAK federation: could not save the peers' last contact: ${(err as Error).message}`))
   }
 
@@ -156,7 +157,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     sessions.delete(session.peerId)
     // Our own shutdown is not the peer's error: it reads "down since" the stop, with the error it had before.
     board.disconnected(session.peerId, stopping ? null : reason)
-    if (!stopping) saveContactsSoon()
+    saveContactsSoon()
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' disconnected: ${reason}`)
   }
   const rejectedEmittedAt = new Map<string, number>()
