@@ -4,12 +4,15 @@
 // address cannot take the port from the devices. Refusals and failed handshakes are logged as one line a minute
 // (the first at once, then a count), not one line each.
 
-import net from 'node:net'
+import type net from 'node:net'
 import type tls from 'node:tls'
 import { SummarizedLog, tlsReason, type Logger } from '../log.ts'
 
 export interface ListenerLimits {
-  /** Connections open at once from one address (IPv4) or /64 (IPv6). */
+  /**
+   * Connections open at once from one address. Per address, not per IPv6 /64 as wrong passwords are counted: every
+   * device on an ordinary IPv6 LAN shares one /64, and one of them must not take the others' share.
+   */
   perAddress: number
   /** Connections open at once in all. */
   total: number
@@ -19,28 +22,12 @@ export interface ListenerLimits {
   logWindowMs: number
 }
 
+/** A mutual-TLS handshake over a narrowband field link (several round trips, kilobytes of certificates) takes seconds. */
+const HANDSHAKE_TIMEOUT_MS = 30_000
 /** Enrollment (8446): a device makes a handful of requests once. */
-export const ENROLLMENT_PORT_LIMITS: ListenerLimits = { perAddress: 16, total: 256, handshakeTimeoutMs: 10_000, logWindowMs: 60_000 }
+export const ENROLLMENT_PORT_LIMITS: ListenerLimits = { perAddress: 16, total: 256, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, logWindowMs: 60_000 }
 /** Marti (8443): several devices may share one address behind a NAT, each uploading and downloading packages. */
-export const MARTI_PORT_LIMITS: ListenerLimits = { perAddress: 64, total: 1024, handshakeTimeoutMs: 10_000, logWindowMs: 60_000 }
-
-/**
- * Who counts as one host: an IPv4 address, or an IPv6 /64 (one host can take any address of its /64, so counting per
- * address would let it go on without end).
- */
-export function throttleScope(address: string): string {
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  if (v4) return v4[1]!
-  if (net.isIPv6(address)) {
-    // The canonical spelling has no embedded IPv4 and at most one '::'; expand it to eight groups.
-    const [head = '', tail] = new URL(`http://[${address}]/`).hostname.slice(1, -1).split('::')
-    const first = head ? head.split(':') : []
-    const last = tail ? tail.split(':') : []
-    const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last]
-    return `${groups.slice(0, 4).join(':')}::/64`
-  }
-  return address
-}
+export const MARTI_PORT_LIMITS: ListenerLimits = { perAddress: 64, total: 1024, handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, logWindowMs: 60_000 }
 
 /** Applies `limits` to a TLS (or HTTPS) server before it listens; `label` names the port in the log. */
 export function guardListener(server: tls.Server, log: Logger, label: string, limits: ListenerLimits): void {
@@ -49,23 +36,27 @@ export function guardListener(server: tls.Server, log: Logger, label: string, li
   server.maxConnections = limits.total
   server.on('drop', (data?: { remoteAddress?: string }) => refusals.note(`connection from ${data?.remoteAddress ?? 'an unknown address'} refused: ${limits.total} connections are open`))
   // 'connection' comes with the TCP connection, before the handshake: a host over its share is cut off at once.
+  const cutOff = new WeakSet<net.Socket>()
   server.prependListener('connection', (socket: net.Socket) => {
-    const scope = throttleScope(socket.remoteAddress ?? 'unknown')
-    const held = open.get(scope) ?? 0
+    const address = socket.remoteAddress ?? 'unknown'
+    const held = open.get(address) ?? 0
     if (held >= limits.perAddress) {
-      refusals.note(`connection from ${socket.remoteAddress ?? 'an unknown address'} refused: it already holds ${held}`)
+      refusals.note(`connection from ${address} refused: it already holds ${held}`)
+      cutOff.add(socket)
       socket.destroy()
       return
     }
-    open.set(scope, held + 1)
+    open.set(address, held + 1)
     socket.once('close', () => {
-      const left = (open.get(scope) ?? 1) - 1
-      if (left <= 0) open.delete(scope)
-      else open.set(scope, left)
+      const left = (open.get(address) ?? 1) - 1
+      if (left <= 0) open.delete(address)
+      else open.set(address, left)
     })
   })
   server.on('tlsClientError', (err, socket) => {
-    refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${tlsReason(err)})`)
     socket.destroy()
+    // tls.Server still wraps a connection cut off above, which then fails with ECONNRESET: noted once already.
+    if (cutOff.has((socket as tls.TLSSocket & { _parent?: net.Socket })._parent as net.Socket)) return
+    refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${tlsReason(err)})`)
   })
 }

@@ -14,8 +14,7 @@ import type { CreatedDeviceEnrollment } from '../../gateway/api/contract.ts'
 import { connectNodeTak, enrollIdentity, pli, until, type TakPhone } from '../support/devices.ts'
 import { basic, enrollLikeAtak, enrollRequest, nameEntriesOf, opensslCsr, opensslReq, type EnrollTarget } from '../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-import { wantsXml } from '../../gateway/devices/enrollment-api.ts'
-import { throttleScope } from '../../gateway/devices/listener-guard.ts'
+import { throttleScope, wantsXml } from '../../gateway/devices/enrollment-api.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
 
 describe('devices enroll themselves on the enrollment API', () => {
@@ -120,6 +119,8 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(throttleScope('2001:DB8:1:2::9')).toBe('2001:db8:1:2::/64')
     expect(throttleScope('2001:db8:1:3::9')).toBe('2001:db8:1:3::/64')
     expect(throttleScope('fd00::2')).toBe('fd00:0:0:0::/64')
+    // A link-local peer's address carries its zone, which URL parsing refuses.
+    expect(throttleScope('fe80::fc:ff:fe00:1%eth0')).toBe('fe80:0:0:0::/64')
   })
 
   it('picks XML or JSON as TAK does: the first of the two the Accept header names', () => {

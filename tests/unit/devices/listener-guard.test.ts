@@ -81,6 +81,9 @@ describe('guardListener', () => {
     expect(await get(port, pki.pki.caCertPem, '127.0.0.1')).toBe('ECONNRESET')
     expect(await get(port, pki.pki.caCertPem, '127.0.0.2')).toBe(200)
     expect(lines).toEqual([expect.stringMatching(/^Test port: connection from 127\.0\.0\.1 refused: it already holds 3$/)])
+    // The refused request is the one more in the window's sum: a connection cut off is not counted again as a handshake.
+    await sleep(limits.logWindowMs + 100)
+    expect(lines[1]).toMatch(/^Test port: 1 more refused in the last 0\.4 s \(the last: connection from 127\.0\.0\.1 refused: it already holds 3\)$/)
 
     first[0]!.socket.destroy()
     await sleep(100)
