@@ -26,9 +26,10 @@ export interface CotEvent {
   endpoint?: string | null
   /**
    * `<marti><dest callsign|uid>` targets; empty when the event is not a direct message. `scoped`: a dest also named a
-   * mission, group or publish target, which has no subscribers here, so only the named callsigns and uids get it.
+   * mission, group or publish target, which has no subscribers here, so only the named callsigns and uids get it (and
+   * TAK federates, which may have the `missions` named: they get those names as GeoEvent missionNames).
    */
-  dest: { callsigns: string[]; uids: string[]; scoped?: boolean }
+  dest: { callsigns: string[]; uids: string[]; scoped?: boolean; missions?: string[] }
   /** `<_flow-tags_>` and federation provenance are carried inside detailXml / the federation layer. */
   /** The complete `<event>…</event>` as UTF-8 bytes, ready to write to XML receivers. */
   xml: Buffer

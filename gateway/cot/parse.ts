@@ -19,7 +19,8 @@ function numberOr(value: string | undefined, fallback: number): number {
 /**
  * `<dest>` targets besides callsign and uid (spec tak-devices.md §1.10): TAK Server removes every dest and delivers
  * to the subscribers named, so a mission or group target reaches that mission's or group's subscribers only, never
- * everyone. Fedgate has no missions or TAK groups: such an event goes to the callsigns and uids named with it, if any.
+ * everyone. Fedgate has no missions or TAK groups: such an event goes to the callsigns and uids named with it, if any,
+ * and a mission's name on to TAK federates (which may have it).
  */
 const SCOPE_ATTRIBUTES = ['mission', 'mission-guid', 'group', 'publish'] as const
 const ANON_GROUP = '__ANON__'
@@ -83,6 +84,8 @@ export function parseEvent(bytes: Buffer): CotEvent {
         if (destUid !== undefined) dest.uids.push(destUid)
         // Everyone on a network shares TAK's default group, so naming it narrows nothing; any other scope does.
         if (scope !== undefined && !(scope === 'group' && attrOf(element, 'group') === ANON_GROUP)) dest.scoped = true
+        const mission = attrOf(element, 'mission')
+        if (mission) (dest.missions ??= []).push(mission)
         destRanges.push([element.start, element.end])
       }
     }

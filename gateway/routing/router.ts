@@ -93,8 +93,9 @@ export class Router {
   publish(event: CotEvent, origin: Origin): number {
     if (CONTROL_TYPES.has(event.type)) return 0
     this.inMeter.add()
-    if (isPositionReport(event)) this.remember(origin.networkId, event, origin.kind === 'peer')
     const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
+    // Replayed to every device that connects later: only what went to everyone.
+    if (isPositionReport(event) && !direct) this.remember(origin.networkId, event, origin.kind === 'peer')
     let delivered = 0
     // Events from a device go to its network (devices and peers); from a peer, only to that network's devices.
     delivered += this.deliverOn(origin.networkId, event, origin, direct, origin.kind === 'device')

@@ -66,7 +66,8 @@ export function toFederatedEvent(event: CotEvent, us: OurIdentity): FederatedEve
     speed: 0,
     course: 0,
     ptpUids: [...event.dest.uids],
-    ptpCallsigns: [...event.dest.callsigns]
+    ptpCallsigns: [...event.dest.callsigns],
+    missionNames: [...(event.dest.missions ?? [])]
   }
   const marks = securityMarks(event.xml)
   if (marks) {
@@ -223,7 +224,10 @@ export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
 /** The addressees a GeoEvent names; a mission's subscribers are nobody here (cot/parse.ts, SCOPE_ATTRIBUTES). */
 function destOf(geo: Partial<GeoEventMessage>): CotEvent['dest'] {
   const dest: CotEvent['dest'] = { callsigns: [...(geo.ptpCallsigns ?? [])], uids: [...(geo.ptpUids ?? [])] }
-  if ((geo.missionNames ?? []).length > 0) dest.scoped = true
+  if ((geo.missionNames ?? []).length > 0) {
+    dest.scoped = true
+    dest.missions = [...geo.missionNames!]
+  }
   return dest
 }
 

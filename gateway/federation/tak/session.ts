@@ -138,7 +138,9 @@ export class PeerSession implements Endpoint {
     this.write(bytes, event.type.startsWith('a-'))
   }
 
-  reaches(dest: { callsigns: string[]; uids: string[] }): boolean {
+  reaches(dest: CotEvent['dest']): boolean {
+    // A mission's subscribers may be on the TAK Server: it gets the names (missionNames) and decides.
+    if ((dest.missions ?? []).length > 0) return true
     if (dest.uids.some((uid) => this.remoteContacts.has(uid))) return true
     if (dest.callsigns.length === 0) return false
     const callsigns = new Set(this.remoteContacts.values())

@@ -17,8 +17,8 @@ class Sink implements Endpoint {
   deliver(event: CotEvent): void {
     this.got.push(event)
   }
-  reaches(dest: { callsigns: string[]; uids: string[] }): boolean {
-    return dest.callsigns.some((c) => this.knows.includes(c))
+  reaches(dest: CotEvent['dest']): boolean {
+    return (dest.missions ?? []).length > 0 || dest.callsigns.some((c) => this.knows.includes(c))
   }
 }
 
@@ -116,15 +116,17 @@ describe('Router', () => {
     const { router, a1, a2, a3, pa } = world()
     const scoped = (dests: string): CotEvent =>
       buildEvent({ uid: `m-${Math.random()}`, type: 'a-u-G', how: 'h-e', staleSeconds: 60, detail: `<marti>${dests}</marti><remarks>m</remarks>` })
-    expect(router.publish(scoped('<dest mission="Op North"/>'), fromDevice(a1))).toBe(0)
+    // A mission's name goes on to TAK federates (they may have it); devices here are not its subscribers.
+    expect(router.publish(scoped('<dest mission="Op North"/>'), fromDevice(a1))).toBe(1)
+    expect(pa.got[0]!.dest.missions).toEqual(['Op North'])
     expect(router.publish(scoped('<dest mission-guid="0d5d"/><dest group="Cyan"/>'), fromDevice(a1))).toBe(0)
-    expect(counts(a2, a3, pa)).toEqual([0, 0, 0])
+    expect(counts(a2, a3, pa)).toEqual([0, 0, 1])
     router.publish(scoped('<dest mission="Op North"/><dest callsign="Bravo"/>'), fromDevice(a1))
-    expect(counts(a2, a3, pa)).toEqual([1, 0, 0])
+    expect(counts(a2, a3, pa)).toEqual([1, 0, 2])
     expect(a2.got[0]!.xml.toString()).not.toContain('<dest')
     // TAK's default group is everyone's: naming it narrows nothing (the element is still removed).
     router.publish(scoped('<dest group="__ANON__"/>'), fromDevice(a1))
-    expect(counts(a2, a3, pa)).toEqual([2, 1, 1])
+    expect(counts(a2, a3, pa)).toEqual([2, 1, 3])
     expect(a3.got[0]!.xml.toString()).not.toContain('<dest')
   })
 
@@ -167,6 +169,9 @@ describe('Router', () => {
     router.publish(latest, fromDevice(a1))
     router.publish(pli('OLD', 'Old', -5), fromDevice(a1))
     router.publish(chat([{ callsign: 'Bravo' }]), fromDevice(a1)) // not a position
+    // A position report sent to chosen recipients is not replayed to everyone who connects later.
+    const directed = buildEvent({ uid: 'ANDROID-DIRECT', type: 'a-f-G-U-C', how: 'm-g', staleSeconds: 300, detail: '<contact callsign="Dir" endpoint="*:-1:stcp"/><marti><dest mission="Op North"/></marti>' })
+    router.publish(directed, fromDevice(a1))
     router.publish(pli('REMOTE', 'Remote'), fromPeer(pb))
     expect(router.latestPositions('A')).toEqual([latest])
     expect(router.latestPositions('B').map((e) => e.uid)).toEqual(['REMOTE'])

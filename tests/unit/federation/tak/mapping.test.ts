@@ -140,12 +140,18 @@ describe('FederatedEvent → CoT', () => {
     expect(event.dest).toEqual({ callsigns: ['ALPHA'], uids: ['U-7'] })
   })
 
+  it("sends a device's mission destinations as missionNames, beside its ptp recipients", () => {
+    const geo = toFederatedEvent(cot('<detail><marti><dest mission="Op North"/><dest callsign="HQ-1"/></marti><remarks>m</remarks></detail>'), us)!.event!
+    expect(geo).toMatchObject({ missionNames: ['Op North'], ptpCallsigns: ['HQ-1'], ptpUids: [] })
+    expect(geo.other).not.toContain('<dest')
+  })
+
   it('an event for a mission is for its subscribers: none here, so only ptp recipients named with it get it', () => {
     const forMission = fromGeoEvent({ ...base, other: '<detail><remarks>m</remarks></detail>', missionNames: ['Op North'] })!
-    expect(forMission.dest).toEqual({ callsigns: [], uids: [], scoped: true })
+    expect(forMission.dest).toEqual({ callsigns: [], uids: [], scoped: true, missions: ['Op North'] })
     expect(forMission.xml.toString()).not.toContain('<dest')
     const alsoNamed = fromGeoEvent({ ...base, other: '', missionNames: ['Op North'], ptpCallsigns: ['ALPHA'] })!
-    expect(alsoNamed.dest).toEqual({ callsigns: ['ALPHA'], uids: [], scoped: true })
+    expect(alsoNamed.dest).toEqual({ callsigns: ['ALPHA'], uids: [], scoped: true, missions: ['Op North'] })
   })
 
   it('has no detail when other is empty or not XML, and refuses events without uid', () => {
@@ -176,8 +182,8 @@ describe('FederatedEvent → CoT', () => {
     for (const geo of cases) {
       const built = fromGeoEvent(geo)!
       // A mission scope is not in the bytes (dest elements are removed once read), so parsing them again lacks it.
-      const { scoped, ...dest } = built.dest
-      expect(scoped).toBe('missionNames' in geo ? true : undefined)
+      const { scoped, missions, ...dest } = built.dest
+      expect({ scoped, missions }).toEqual('missionNames' in geo ? { scoped: true, missions: geo.missionNames } : {})
       expect({ ...built, dest }, JSON.stringify(geo)).toEqual(parseEvent(built.xml))
     }
   })
