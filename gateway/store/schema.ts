@@ -114,7 +114,7 @@ export interface ExternalPeerRecord {
   lastContact?: PeerContactRecord
 }
 
-/** Saved when a peer connects, goes down or fails, each minute while up, and when Fedgate stops. */
+/** Saved when a peer connects, goes down or fails, every five minutes while up, and when Fedgate stops. */
 export interface PeerContactRecord {
   /** Whether it was up when this was saved (true only if Fedgate did not stop cleanly). */
   connected: boolean

@@ -34,7 +34,7 @@ export interface TakFederationOptions {
   redial?: Partial<RedialPolicy>
   /** Cadence of `peerStatus` events (sent only when something changed). Default 1000. */
   statusIntervalMs?: number
-  /** How often a connected peer's last-heard time is saved. Default 60000. */
+  /** How often a connected peer's last-heard time is saved (db.json is for what operators made: rarely). Default 300000. */
   contactSaveIntervalMs?: number
 }
 
@@ -302,8 +302,8 @@ export async function startTakFederation(services: Services, options: TakFederat
   }
   const statusTimer = setInterval(tick, options.statusIntervalMs ?? 1000)
   statusTimer.unref()
-  // Last heard moves with every event: saved once a minute (and at the stop), not with each.
-  const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 60_000)
+  // Last heard moves with every event: saved every five minutes (and at the stop), not with each.
+  const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 300_000)
   saveTimer.unref()
   syncPeers()
 
