@@ -152,7 +152,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // Devices: the streaming listener (8089) and presence.
     const devices = await startDevices(services, {
       router,
-      fileshareForReceiver: (event, localAddress) => packages.fileshareForReceiver(event, localAddress ?? services.settings.Federation.AdvertisedHostname)
+      fileshareForReceiver: (event, hostDialed) => packages.fileshareForReceiver(event, hostDialed ?? services.settings.Federation.AdvertisedHostname)
     })
     stoppers.push(() => devices.stop())
 

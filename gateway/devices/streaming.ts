@@ -46,7 +46,7 @@ export interface StreamingOptions {
   presence?: Presence
   serverVersion?: string
   /** Per-receiver form of a fileshare (`b-f-t-r`): its senderUrl must name the address this device reached us on. */
-  fileshareForReceiver?: (event: CotEvent, localAddress: string | undefined) => CotEvent
+  fileshareForReceiver?: (event: CotEvent, hostDialed: string | undefined) => CotEvent
 }
 
 export interface ConnectionInfo {
@@ -180,8 +180,17 @@ class DeviceConnection implements Endpoint {
   }
 
   deliver(event: CotEvent): void {
-    if (event.type === 'b-f-t-r' && this.listener.fileshareForReceiver) event = this.listener.fileshareForReceiver(event, this.socket.localAddress)
+    if (event.type === 'b-f-t-r' && this.listener.fileshareForReceiver) event = this.listener.fileshareForReceiver(event, this.hostDialed())
     this.queue.push(this.encode(event), event.type.startsWith('a-'))
+  }
+
+  /**
+   * The name or address this device reached us by: the host name it dialed (TLS SNI; devices send none for an IP
+   * address), else the local address the connection arrived on. Packages it is sent point there.
+   */
+  private hostDialed(): string | undefined {
+    const sni = this.socket.servername
+    return typeof sni === 'string' && sni !== '' ? sni : this.socket.localAddress
   }
 
   /** Control answers go to this connection only, in its current wire format, and are never pushed out of its queue. */

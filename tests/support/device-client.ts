@@ -14,6 +14,8 @@ export interface DeviceClientOptions {
   cert: string
   key: string
   ca: string
+  /** The TLS SNI to send: 'localhost' unless given; null sends none, as a device that dials an IP address does. */
+  servername?: string | null
 }
 
 export class DeviceClient {
@@ -39,7 +41,7 @@ export class DeviceClient {
         cert: options.cert,
         key: options.key,
         ca: options.ca,
-        servername: 'localhost',
+        ...(options.servername === null ? {} : { servername: options.servername ?? 'localhost' }),
         rejectUnauthorized: true
       })
       socket.once('secureConnect', () => resolve(new DeviceClient(socket)))
