@@ -191,11 +191,14 @@ class MartiApi {
 
     const name = q.get('filename') ?? q.get('name') ?? q.get('Name') ?? 'package.zip'
     const tool = (q.get('tool') ?? q.get('Tool') ?? 'public').toLowerCase()
+    // The device's CoT uid, as ATAK (missionupload) and iTAK (sync/upload) name it; kept only when it looks like one.
+    const creatorUid = q.get('creatorUid') ?? q.get('CreatorUid')
     const meta = {
       networkId: device.networkId,
       name,
       expectedHash,
       source: { kind: 'device' as const, label: device.callsign, id: device.deviceId },
+      creatorUid: creatorUid && /^[\x21-\x7e]{1,200}$/.test(creatorUid) ? creatorUid : null,
       private: tool === 'private'
     }
     const abort = new AbortController()
@@ -390,7 +393,7 @@ export function searchItem(p: DataPackageRecord): Record<string, unknown> {
     PrimaryKey: primaryKeyOf(p.id),
     SubmissionDateTime: p.createdAt,
     SubmissionUser: p.source.label,
-    CreatorUid: p.source.kind === 'device' ? (p.source.id ?? '') : '',
+    CreatorUid: p.creatorUid ?? '',
     Keywords: ['missionpackage'],
     MIMEType: p.mimeType,
     Size: String(p.size),

@@ -44,6 +44,8 @@ export interface IngestMeta {
   expectedHash?: string | null
   source: PackageSourceRecord
   private?: boolean
+  /** A device upload's `creatorUid` (its CoT uid). */
+  creatorUid?: string | null
 }
 
 export interface PackageStoreOptions {
@@ -272,6 +274,7 @@ export class PackageStore {
       mimeType: cleanMime(meta.mimeType),
       createdAt: this.now().toISOString(),
       source: meta.source,
+      ...(meta.creatorUid ? { creatorUid: meta.creatorUid } : {}),
       private: meta.private ?? false,
       sharedWith: []
     }

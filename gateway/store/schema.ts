@@ -133,6 +133,8 @@ export interface DataPackageRecord {
   mimeType: string
   createdAt: string
   source: { kind: 'device' | 'operator' | 'federation' | 'peer'; label: string; id: string | null }
+  /** The uploading device's CoT uid as its upload named it (`creatorUid`); TAK clients read it back in searches. */
+  creatorUid?: string
   private: boolean
   sharedWith: { kind: 'federation' | 'peer'; id: string; label: string; at: string }[]
 }

@@ -121,6 +121,8 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     const list = await api.Package.list({})
     expect(list.resultCount).toBe(1)
     expect(list.results[0]).toMatchObject({ Name: 'route plan.zip', Hash: hash, Size: String(bytes.length), Tool: 'public', SubmissionUser: 'ALPHA-1' })
+    // The uploader's CoT uid, as its upload named it (not our internal device id).
+    expect(list.results[0]).toMatchObject({ CreatorUid: 'ANDROID-alpha' })
     // ATAK reads PrimaryKey with getInt: digits only, within an int.
     const primaryKey = (list.results[0] as { PrimaryKey: string }).PrimaryKey
     expect(primaryKey).toMatch(/^\d+$/)
