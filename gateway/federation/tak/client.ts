@@ -366,6 +366,9 @@ export function describe(err: Pick<grpc.ServiceError, 'details' | 'message' | 'c
   // Our own refusal of a certificate (checkServerIdentity) comes back inside grpc-js's wrapping: give it alone.
   const ours = /The TAK Server at \S+ presented certificate [0-9A-F:]+, not the registered [0-9A-F:]+\./.exec(raw)
   if (ours) return `${ours[0]} Check the fingerprint registered for this peer, or ask its admin which certificate it uses.`
+  // The remote's TLS refused our certificate (TAK's Java TLS sends an alert): the commonest setup slip.
+  const alert = /(tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown|tlsv13 alert certificate required)/i.exec(raw)
+  if (alert) return `The TAK Server refused our certificate (${alert[1]!.toLowerCase()}): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`
   const plain: [RegExp, string][] = [
     [/ECONNREFUSED/, 'Nothing accepts connections at that address and port: is the TAK Server running, and its federation port open?'],
     [/ETIMEDOUT|timed out/i, 'No answer from that address in time: check the address, the network and firewalls on the way.'],

@@ -19,6 +19,13 @@ suite('describe (dial failures)', () => {
     expect(describe(grpcUnavailable('Error: connect ETIMEDOUT 10.1.1.1:9001'))).toMatch(/^No answer .*\(ETIMEDOUT 10\.1\.1\.1:9001\)$/)
   })
 
+  it('a remote that refused our certificate: what its admin must add', () => {
+    const raw = '805CAC09B47F0000:error:0A000418:SSL routines:ssl3_read_bytes:sslv3 alert certificate unknown:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 46\n'
+    expect(describe(grpcUnavailable(raw))).toBe(
+      'The TAK Server refused our certificate (sslv3 alert certificate unknown): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?'
+    )
+  })
+
   it('anything else stays as the remote or grpc-js said it', () => {
     expect(describe({ code: 7, message: '7 PERMISSION_DENIED: not allowed', details: 'Certificate fingerprint is not registered' })).toBe('Certificate fingerprint is not registered')
     expect(describe({ code: 2, message: '', details: '' })).toBe('gRPC status 2')
