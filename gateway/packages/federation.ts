@@ -323,7 +323,8 @@ export class PackageFederation {
             hash: msg.meta.hash,
             name: msg.meta.filename || msg.meta.name,
             mimeType: msg.meta.mimeType,
-            private: msg.meta.tool === 'private'
+            private: msg.meta.tool === 'private',
+            creatorUid: msg.meta.creatorUid
           })
           // Stored and listed (devices find it in the server's packages), announced to no one: TAK federates every
           // Enterprise Sync upload this way, and tells clients of a package only with the `announce package` that a
@@ -433,7 +434,7 @@ export class PackageFederation {
         submissionTime: record.createdAt,
         submitter: record.source.label,
         uid: record.id,
-        creatorUid: '',
+        creatorUid: record.creatorUid ?? '',
         size: prepared.bytes?.length ?? record.size,
         tool: record.private ? 'private' : 'public'
       },
@@ -492,7 +493,7 @@ export class PackageFederation {
   private async storeFromPeer(
     peer: ExternalPeerRecord,
     bytes: Buffer,
-    meta: { hash: string; name: string; mimeType?: string; private: boolean }
+    meta: { hash: string; name: string; mimeType?: string; private: boolean; creatorUid?: string }
   ): Promise<DataPackageRecord | null> {
     if (bytes.length > this.o.maxRolBytes()) {
       this.o.log?.warn(`peer '${peer.displayName}' sent a package larger than the limit; it was not stored`)
@@ -505,6 +506,7 @@ export class PackageFederation {
         mimeType: meta.mimeType,
         expectedHash: meta.hash,
         source: { kind: 'peer', label: peer.displayName, id: peer.id },
+        creatorUid: meta.creatorUid || null,
         private: meta.private
       })
     } catch (err) {

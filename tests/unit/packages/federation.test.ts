@@ -87,7 +87,7 @@ describe('fileshares to our devices', () => {
 describe('DP-Out to a TAK Server', () => {
   it('creates device uploads on the peer with their bytes only when DP-Out is on, once', async () => {
     const bytes = randomBytes(2000)
-    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'a.zip', source: device })
+    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'a.zip', source: device, creatorUid: 'ANDROID-A' })
     await packages.ingestBuffer(randomBytes(100), { networkId: 'net_b', name: 'other-net.zip', source: device })
     await packages.ingestBuffer(randomBytes(100), { networkId: 'net_a', name: 'from-peer.zip', source: { kind: 'peer', label: 'X', id: 'peer_2' } })
 
@@ -98,7 +98,7 @@ describe('DP-Out to a TAK Server', () => {
     const msg = parsed((await built(out))[0]!)
     expect(msg.kind).toBe('createResource')
     if (msg.kind !== 'createResource') return
-    expect(msg.meta).toMatchObject({ hash: rec.hash, name: 'a.zip', size: 2000, tool: 'public', submitter: 'ALPHA-1' })
+    expect(msg.meta).toMatchObject({ hash: rec.hash, name: 'a.zip', size: 2000, tool: 'public', submitter: 'ALPHA-1', creatorUid: 'ANDROID-A' })
     expect(msg.bytes?.equals(bytes)).toBe(true)
 
     await federation.markSharedWithPeer(rec.id, peer)
@@ -230,7 +230,7 @@ describe('DP-In from a TAK Server', () => {
     await setPeer({ acceptPackages: true })
     await federation.onPeerRol(peer.id, 'net_a', incoming(bytes))
     const rec = packages.byHash('net_a', sha(bytes))!
-    expect(rec).toMatchObject({ name: 'hq.zip', size: 1200, mimeType: 'application/zip', source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' } })
+    expect(rec).toMatchObject({ name: 'hq.zip', size: 1200, mimeType: 'application/zip', source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' }, creatorUid: 'c1' })
     expect(fs.readFileSync(packages.filePath(rec.hash)).equals(bytes)).toBe(true)
     // TAK federates every Enterprise Sync upload as `create resource`; its clients hear of one only through the
     // `announce package` a fileshare becomes (spec §5.3), once.
