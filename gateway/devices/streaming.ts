@@ -282,14 +282,11 @@ class DeviceConnection implements Endpoint {
     // The device's own report is the one with <contact endpoint> (TAK Server binds to it the same way); a marker it
     // places (an a- event with a callsign, no endpoint) never becomes its identity, nor is deleted when it leaves.
     const position = isPositionReport(event)
-    if (position && event.uid !== this.uid) {
-      // Identity from the first position report (and a later one if the device changes uid).
+    if (position) {
+      // Identity from its own position reports, as TAK binds it from SA: a new uid, or a user renamed in ATAK (same
+      // uid), is taken at once, so direct messages to the new name reach it.
       this.uid = event.uid
-      this.callsign = event.callsign
-    }
-    if (position && event.uid === this.uid) {
-      // A user renamed in ATAK keeps their uid: direct messages name the new callsign from then on (TAK binds it from SA).
-      if (event.callsign) this.callsign = event.callsign
+      this.callsign = event.callsign || this.callsign
       this.positionType = event.type
       this.listener.presence.seen(this.deviceId, { uid: event.uid, position: { lat: event.point.lat, lon: event.point.lon } })
     } else {

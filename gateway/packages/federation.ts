@@ -93,6 +93,8 @@ export class PackageFederation {
    * A `create resource` an offer queued earlier (same key) may be the one that carries them.
    */
   private readonly sentByFileshare = new Set<string>()
+  /** Fileshare events whose package we hold (fileshareForReceiver), while the event lives. */
+  private readonly heldFileshares = new WeakMap<CotEvent, boolean>()
 
   constructor(private readonly o: PackageFederationOptions) {}
 
@@ -105,9 +107,14 @@ export class PackageFederation {
   /** A fileshare about to reach a device: senderUrl pointed at our Marti API on the host that device connected to. */
   fileshareForReceiver(event: CotEvent, receiverHost: string): CotEvent {
     // Only for a package we hold: one we do not would be a 404 here, where the sender's URL may still serve it.
-    const share = parseFileshare(event)
-    if (!share || !this.o.packages.all().some((record) => record.hash === share.sha256)) return event
-    return rewriteSenderUrl(event, receiverHost, this.o.martiPort())
+    // Asked once per receiver: decided once per event.
+    let held = this.heldFileshares.get(event)
+    if (held === undefined) {
+      const share = parseFileshare(event)
+      held = share !== null && this.o.packages.all().some((record) => record.hash === share.sha256)
+      this.heldFileshares.set(event, held)
+    }
+    return held ? rewriteSenderUrl(event, receiverHost, this.o.martiPort()) : event
   }
 
   /**
@@ -242,6 +249,12 @@ export class PackageFederation {
   offerDelayMs(packageId: string): number {
     const record = this.o.packages.byId(packageId)
     return record ? this.graceLeft(record, Date.now()) : 0
+  }
+
+  /** Packages still in their grace (device uploads stored moments ago), in one pass over the index: for start-up. */
+  packagesInGrace(): string[] {
+    const now = Date.now()
+    return this.o.packages.all().filter((record) => this.graceLeft(record, now) > 0).map((record) => record.id)
   }
 
   private graceLeft(record: DataPackageRecord, now: number): number {

@@ -53,6 +53,8 @@ export interface Packages {
   packagesToFederate(peer: ExternalPeerRecord): PendingRol[]
   /** TAK federation: milliseconds until a stored package may be offered to peers (0: now). */
   offerDelayMs(packageId: string): number
+  /** TAK federation at start: packages whose offer still waits (offerDelayMs > 0). */
+  packagesInGrace(): string[]
   markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void>
   /** TAK federation: a b-f-t-r going to a peer becomes these ROL messages instead of a CoT (empty: send nothing). */
   fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[]
@@ -168,6 +170,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     onPeerRol: (peerId, networkId, rol) => federation.onPeerRol(peerId, networkId, rol),
     packagesToFederate: (peer) => federation.packagesToFederate(peer),
     offerDelayMs: (packageId) => federation.offerDelayMs(packageId),
+    packagesInGrace: () => federation.packagesInGrace(),
     markSharedWithPeer: (id, peer) => federation.markSharedWithPeer(id, peer),
     fileshareToPeer: (event, peer) => federation.fileshareToPeer(event, peer),
     attachDelivery(fn) {

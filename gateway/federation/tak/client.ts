@@ -353,7 +353,10 @@ export class PeerDialer {
 }
 
 function mismatch(address: string, port: number, actual: string, expected: string): string {
-  return `The TAK Server at ${address}:${port} presented certificate ${actual}, not the registered ${expected}.`
+  return (
+    `The TAK Server at ${address}:${port} presented certificate ${actual}, not the registered ${expected}. ` +
+    'Check the fingerprint registered for this peer, or ask its admin which certificate it uses.'
+  )
 }
 
 /**
@@ -362,10 +365,9 @@ function mismatch(address: string, port: number, actual: string, expected: strin
  * established. Last error: Error: connect ECONNREFUSED 10.0.0.5:9001 (<time>). Resolution note: …".
  */
 export function describe(err: Pick<grpc.ServiceError, 'details' | 'message' | 'code'>): string {
-  const raw = err.details || err.message || `gRPC status ${err.code}`
-  // Our own refusal of a certificate (checkServerIdentity) comes back inside grpc-js's wrapping: give it alone.
-  const ours = /The TAK Server at \S+ presented certificate [0-9A-F:]+, not the registered [0-9A-F:]+\./.exec(raw)
-  if (ours) return `${ours[0]} Check the fingerprint registered for this peer, or ask its admin which certificate it uses.`
+  const said = err.details || err.message || `gRPC status ${err.code}`
+  // What went wrong, out of grpc-js's wrapping (our own refusal of a certificate, in checkServerIdentity, too).
+  const raw = /Last error: (?:Error: )?([\s\S]*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\.? Resolution note:/.exec(said)?.[1]?.trim() || said
   // The remote's TLS refused our certificate (TAK's Java TLS sends an alert): the commonest setup slip.
   const alert = /(tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown|tlsv13 alert certificate required)/i.exec(raw)
   if (alert) return `The TAK Server refused our certificate (${alert[1]!.toLowerCase()}): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`

@@ -284,7 +284,7 @@ export async function startTakFederation(services: Services, options: TakFederat
   services.internal.on('networkDeleted', onPeersChanged)
   services.internal.on('packageStored', onPackageStored)
   // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
-  for (const record of store.data.dataPackages) if (ctx.packages?.offerDelayMs(record.id)) onPackageStored(record.id)
+  for (const packageId of ctx.packages?.packagesInGrace() ?? []) onPackageStored(packageId)
 
   // Status pushes and contact upkeep, once a second.
   let lastStatus = ''

@@ -23,6 +23,8 @@ interface PeerFigures {
   bucketOut: number
 }
 
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
+
 /** Since when a peer saved as `saved` is down: when it went down, or when last heard if Fedgate stopped without saying. */
 export function downSince(saved: PeerContactRecord): string | null {
   return saved.connected ? (saved.lastHeard ?? saved.since) : saved.since
@@ -109,8 +111,8 @@ export class PeerStatusBoard {
 
   /** What is saved of a peer (see restore). */
   contact(peerId: string): PeerContactRecord {
-    const { connected, since, lastHeard, lastError } = this.status(peerId)
-    return { connected, since, lastHeard, lastError }
+    const f = this.of(peerId)
+    return { connected: f.connected, since: isoOrNull(f.since), lastHeard: isoOrNull(f.lastHeard), lastError: f.lastError }
   }
 
   forget(peerId: string): void {
@@ -124,14 +126,13 @@ export class PeerStatusBoard {
   status(peerId: string): PeerStatusDto {
     const f = this.of(peerId)
     this.roll(f)
-    const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString())
     return {
       peerId,
       connected: f.connected,
-      since: iso(f.since),
+      since: isoOrNull(f.since),
       inPerSecond: f.in.perSecond(),
       outPerSecond: f.out.perSecond(),
-      lastHeard: iso(f.lastHeard),
+      lastHeard: isoOrNull(f.lastHeard),
       lastError: f.lastError,
       history: { in: [...f.historyIn], out: [...f.historyOut] }
     }

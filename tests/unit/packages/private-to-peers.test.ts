@@ -255,8 +255,11 @@ describe('PackageFederation: a create resource is checked again when it is built
     const wait = federation.offerDelayMs(fromDevice.id)
     expect(wait).toBeGreaterThan(0)
     expect(wait).toBeLessThanOrEqual(300)
+    // What a TAK federation starting now (a restart) must offer when the grace ends.
+    expect(federation.packagesInGrace()).toEqual([fromDevice.id])
     await settle(wait + 20)
     expect(federation.offerDelayMs(fromDevice.id)).toBe(0)
+    expect(federation.packagesInGrace()).toEqual([])
     expect(federation.packagesToFederate(peer).map((p) => p.sharesPackage).sort()).toEqual([fromDevice.id, fromOperator.id].sort())
   })
 })

@@ -26,6 +26,12 @@ suite('describe (dial failures)', () => {
     )
   })
 
+  it("an error of our own or one without plain words comes out of grpc-js's wrapping whole", () => {
+    const ours = 'The TAK Server at 10.0.0.5:9001 presented certificate AA:BB, not the registered CC:DD. Check the fingerprint registered for this peer.'
+    expect(describe(grpcUnavailable(`Error: ${ours}`))).toBe(ours)
+    expect(describe(grpcUnavailable('Failed to connect'))).toBe('Failed to connect')
+  })
+
   it('anything else stays as the remote or grpc-js said it', () => {
     expect(describe({ code: 7, message: '7 PERMISSION_DENIED: not allowed', details: 'Certificate fingerprint is not registered' })).toBe('Certificate fingerprint is not registered')
     expect(describe({ code: 2, message: '', details: '' })).toBe('gRPC status 2')
