@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `npm test`: every check the project has, in order — typecheck, unit/interop/component tests (vitest), the web
+// `npm test`: every check the project has, in order — typecheck, unit/interop/component tests (vitest), the attacks
+// of tests/hostile (vitest, alone), the web
 // build, E2E in Chromium (Playwright), and the packaging checks — continuing after a failure so one run reports
 // everything. Ends with one plain line `N passed, N failed` (counted from the runners' JSON reports) and a
 // non-zero exit code when anything failed. CI (.ci/run) runs exactly this.
@@ -42,6 +43,15 @@ step('vitest', 'unit, interop and component tests (vitest)', npx, [
   '--reporter=json',
   `--outputFile.json=${path.join(reports, 'vitest.json')}`
 ])
+step('hostile', 'attacks on a running gateway (vitest, tests/hostile)', npx, [
+  'vitest',
+  'run',
+  '--config',
+  'vitest.hostile.config.ts',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${path.join(reports, 'hostile.json')}`
+])
 const built = step('build', 'web console build', npm, ['run', '--silent', 'build:web'])
 if (built) {
   step('playwright', 'E2E in Chromium (Playwright)', npx, ['playwright', 'test', '--reporter=list,json'], {
@@ -62,10 +72,12 @@ let passed = 0
 let failed = 0
 const stepOk = Object.fromEntries(results.map((r) => [r.key, r.ok]))
 // A runner that failed without reporting a failed test (crash, import error, no report) still counts once.
-const vitest = readJson(path.join(reports, 'vitest.json'))
-const vitestFailed = vitest?.numFailedTests ?? 0
-passed += vitest?.numPassedTests ?? 0
-failed += vitestFailed + (!stepOk.vitest && vitestFailed === 0 ? 1 : 0)
+for (const key of ['vitest', 'hostile']) {
+  const report = readJson(path.join(reports, `${key}.json`))
+  const reportFailed = report?.numFailedTests ?? 0
+  passed += report?.numPassedTests ?? 0
+  failed += reportFailed + (!stepOk[key] && reportFailed === 0 ? 1 : 0)
+}
 const stats = readJson(path.join(reports, 'playwright.json'))?.stats
 const playwrightFailed = stats?.unexpected ?? 0
 passed += stats ? (stats.expected ?? 0) + (stats.flaky ?? 0) : 0
