@@ -15,6 +15,7 @@ import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './federation/codes.ts'
 import { NO_METER, startLocalFederation } from './federation/local.ts'
 import { startDevices } from './devices/index.ts'
+import { ByteBudget } from './routing/byte-budget.ts'
 import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
@@ -127,7 +128,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     stoppers.push(startDeviceHousekeeping(services))
     // The router joins every area: device connections, local federation links, TAK federation sessions.
-    const router = new Router()
+    const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
     services.router = router
     services.linkMeter = router
     stoppers.push(startLocalFederation(services, router))
@@ -136,6 +137,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       health.eventsInPerSecond = stats.eventsInPerSecond
       health.eventsOutPerSecond = stats.deliveriesPerSecond
       health.connections.peers = stats.endpoints.peers
+      if (router.cacheBudget.evicted > 0) health.dropsByReason['cache.evicted'] = router.cacheBudget.evicted
     })
 
     // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().

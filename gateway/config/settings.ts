@@ -51,6 +51,13 @@ export interface Settings {
     /** File extensions never federated to TAK Servers (like TAK's fileFilter). Default ['pref']. */
     BlockedExtensions: string[]
   }
+  Memory: {
+    /**
+     * Bytes all caches that remote input grows may hold together (latest positions for replay, a TAK federate's
+     * contacts); past it the oldest entries go first. Default 64 MiB.
+     */
+    CacheBytes: number
+  }
   Console: {
     /** Web console port. Default 7080. */
     Port: number
@@ -65,6 +72,7 @@ export const DEFAULT_SETTINGS: Settings = {
   Marti: { Port: 8443, BindAddress: '0.0.0.0' },
   Enrollment: { Port: 8446, BindAddress: '0.0.0.0' },
   Packages: { MaxBytes: 100 * 1_048_576, BlockedExtensions: ['pref'] },
+  Memory: { CacheBytes: 64 * 1_048_576 },
   Console: { Port: 7080, BindAddress: '127.0.0.1' }
 }
 
@@ -191,6 +199,7 @@ function validate(s: Settings, problems: string[]): void {
   positive('Streaming:MaxEventBytes', s.Streaming.MaxEventBytes)
   positive('Streaming:IdleTimeoutSeconds', s.Streaming.IdleTimeoutSeconds)
   positive('Packages:MaxBytes', s.Packages.MaxBytes)
+  positive('Memory:CacheBytes', s.Memory.CacheBytes)
   if (!Array.isArray(s.Packages.BlockedExtensions) || !s.Packages.BlockedExtensions.every((x) => typeof x === 'string')) {
     problems.push('Packages:BlockedExtensions must be a list of file extensions')
   }

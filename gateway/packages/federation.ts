@@ -19,7 +19,7 @@ import {
 } from './rol.ts'
 import { buildFileshareEvent, martiContentUrl, parseFileshare, rewriteSenderUrl } from './fileshare.ts'
 import { PackageUploadError, type PackageStore } from './store.ts'
-import { isBlocked, stripBlockedEntries } from './zip.ts'
+import { isBlocked, stripBlockedEntries, ZipTooLargeError } from './zip.ts'
 import { createHash } from 'node:crypto'
 
 /**
@@ -81,6 +81,8 @@ interface Prepared {
 export class PackageFederation {
   /** Malformed ROL programs received, per peer id (shown in health, never fatal). */
   readonly malformedRol = new Map<string, number>()
+  /** Packages not federated because their zip would expand too far (a zip bomb), shown in health. */
+  zipBombs = 0
   /** Fileshares announced by a peer whose bytes we asked for: sha256 → where to announce once they arrive. */
   private readonly awaitingBytes = new Map<string, { networkId: string; details: RolPackageDetails; at: number }>()
   /**
@@ -475,7 +477,12 @@ export class PackageFederation {
       }
       return { hash, bytes, removed }
     } catch (err) {
-      this.o.log?.warn(`package '${record.name}' is not federated: its zip could not be checked (${(err as Error).message})`)
+      if (err instanceof ZipTooLargeError) {
+        this.zipBombs++
+        this.o.log?.warn(`package '${record.name}' is kept here but not federated: ${err.message} (code zip_too_large)`)
+      } else {
+        this.o.log?.warn(`package '${record.name}' is not federated: its zip could not be checked (${(err as Error).message})`)
+      }
       return null
     }
   }

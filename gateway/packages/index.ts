@@ -158,6 +158,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     let malformed = 0
     for (const n of federation.malformedRol.values()) malformed += n
     if (malformed > 0) health.dropsByReason['malformed ROL'] = malformed
+    if (federation.zipBombs > 0) health.dropsByReason['packages.zipTooLarge'] = federation.zipBombs
   })
 
   const area: Packages = {

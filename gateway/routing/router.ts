@@ -3,6 +3,7 @@
 
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
 import { isDirect, isPositionReport } from '../cot/parse.ts'
+import { ByteBudget, cotEventBytes } from './byte-budget.ts'
 import { RateMeter } from './meter.ts'
 import type { Endpoint, LocalLink, Origin } from './types.ts'
 
@@ -52,7 +53,14 @@ export class Router {
   /** Told when a fileshare crosses a local link with packages on and reaches a device there: the package is listed there. */
   onFileshareCrossedLink: ((event: CotEvent, link: LocalLink) => void) | null = null
 
-  constructor(private readonly now: () => number = Date.now) {
+  /**
+   * `cacheBudget`: the gateway-wide byte budget (Memory:CacheBytes) the position cache is charged to, shared with the
+   * other caches remote input grows; past it the oldest positions go first.
+   */
+  constructor(
+    private readonly now: () => number = Date.now,
+    readonly cacheBudget: ByteBudget = new ByteBudget()
+  ) {
     this.inMeter = new RateMeter(now)
     this.outMeter = new RateMeter(now)
   }
@@ -146,9 +154,23 @@ export class Router {
       network = new Map()
       this.positions.set(networkId, network)
     }
-    network.delete(event.uid) // re-insert so the map stays in order of last update
-    network.set(event.uid, { event, viaPeer })
-    if (network.size > MAX_POSITIONS_PER_NETWORK) network.delete(network.keys().next().value!)
+    const uid = event.uid
+    const previous = network.get(uid)
+    if (previous) {
+      this.cacheBudget.release(previous)
+      network.delete(uid) // re-insert so the map stays in order of last update
+    }
+    const stored: StoredPosition = { event, viaPeer }
+    network.set(uid, stored)
+    const held = network
+    this.cacheBudget.charge(stored, cotEventBytes(event), () => {
+      if (held.get(uid) === stored) held.delete(uid)
+    })
+    if (network.size > MAX_POSITIONS_PER_NETWORK) {
+      const [oldestUid, oldest] = network.entries().next().value!
+      network.delete(oldestUid)
+      this.cacheBudget.release(oldest)
+    }
   }
 
   /**
@@ -165,6 +187,7 @@ export class Router {
         const staleAt = Date.parse(stored.event.stale)
         if (Number.isFinite(staleAt) && staleAt < now) {
           network.delete(uid)
+          this.cacheBudget.release(stored)
           continue
         }
         if (stored.viaPeer && !includePeerEvents) continue
@@ -185,11 +208,13 @@ export class Router {
     const stored = network?.get(uid)
     if (!stored || (options.viaPeerOnly && !stored.viaPeer)) return null
     network!.delete(uid)
+    this.cacheBudget.release(stored)
     return stored.event
   }
 
   /** A network was deleted: forget its positions (its endpoints are detached by their owners). */
   forgetNetwork(networkId: string): void {
+    for (const stored of this.positions.get(networkId)?.values() ?? []) this.cacheBudget.release(stored)
     this.positions.delete(networkId)
   }
 
