@@ -175,7 +175,7 @@ export const takFederationMethods = defineMethods({
     args: v.object({
       networkId: v.id(),
       fingerprint: fingerprintSchema,
-      displayName: v.string({ min: 1, max: 100 }),
+      displayName: v.name({ max: 100 }),
       dial: v.optional(dialSchema),
       ...toggleFields
     }),
@@ -224,7 +224,7 @@ export const takFederationMethods = defineMethods({
   updateExternalPeer: {
     args: v.object({
       id: v.id(),
-      displayName: v.optional(v.string({ min: 1, max: 100 })),
+      displayName: v.optional(v.name({ max: 100 })),
       dial: v.optional(v.nullable(dialSchema)),
       ...toggleFields
     }),
