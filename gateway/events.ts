@@ -47,7 +47,10 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
     case 'changed':
       return event.networkId === undefined || canSee(event.networkId) ? event : null
     case 'auditAppended':
-      return event.entry.organizationId === null || gw.accounts.isOrganizationMember(user, event.entry.organizationId) ? event : null
+      // Entries under no organization are the deployment's (users, organization conflicts): listAuditLog shows them
+      // to deployment admins only, and so does the live feed.
+      if (event.entry.organizationId === null) return user.deploymentAdmin ? event : null
+      return gw.accounts.isOrganizationMember(user, event.entry.organizationId) ? event : null
     case 'peerStatus': {
       const peers = event.peers.filter((p) => canSee(gw.store.data.externalPeers.find((x) => x.id === p.peerId)?.networkId))
       return peers.length > 0 ? { type: 'peerStatus', peers } : null

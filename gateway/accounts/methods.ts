@@ -11,7 +11,7 @@ import { passwordProblem } from './passwords.ts'
 
 const username = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9._@-]+$/ })
 const password = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 256, trim: false })
-const displayName = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 100 })
+const displayName = (): ReturnType<typeof v.string> => v.name({ max: 100 })
 
 export function organizationDto(gw: Services, org: OrganizationRecord): OrganizationDto {
   const networkIds = new Set(gw.store.data.networks.filter((n) => n.organizationId === org.id).map((n) => n.id))
@@ -117,7 +117,7 @@ export const accountMethods = defineMethods({
   },
 
   createOrganization: {
-    args: v.object({ name: v.string({ min: 1, max: 100 }), plan: v.optional(v.literal(PLANS)), tokenLimit: v.optional(v.int({ min: 0, max: 100_000 })) }),
+    args: v.object({ name: v.name({ max: 100 }), plan: v.optional(v.literal(PLANS)), tokenLimit: v.optional(v.int({ min: 0, max: 100_000 })) }),
     auth: 'deploymentAdmin',
     async run({ gw, args, audit }) {
       const org: OrganizationRecord = {
@@ -142,7 +142,7 @@ export const accountMethods = defineMethods({
   updateOrganization: {
     args: v.object({
       id: v.id(),
-      name: v.optional(v.string({ min: 1, max: 100 })),
+      name: v.optional(v.name({ max: 100 })),
       plan: v.optional(v.literal(PLANS)),
       tokenLimit: v.optional(v.int({ min: 0, max: 100_000 }))
     }),
@@ -236,7 +236,7 @@ export const accountMethods = defineMethods({
   },
 
   createTeam: {
-    args: v.object({ organizationId: v.id(), name: v.string({ min: 1, max: 100 }) }),
+    args: v.object({ organizationId: v.id(), name: v.name({ max: 100 }) }),
     auth: { organizationAdmin: (a) => a.organizationId },
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.organizationId)

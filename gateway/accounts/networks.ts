@@ -40,7 +40,7 @@ export function networkDto(gw: Services, network: NetworkRecord): NetworkDto {
   }
 }
 
-const networkName = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 64 })
+const networkName = (): ReturnType<typeof v.string> => v.name({ max: 64 })
 
 export const networkMethods = defineMethods({
   listNetworks: {

@@ -8,6 +8,12 @@ export type Infer<S> = S extends Schema<infer T> ? T : never
 
 const describe = (path: string): string => (path ? `'${path}'` : 'The argument')
 
+/**
+ * C0/C1 controls and lone surrogates; the bidi controls (ALM, LRM, RLM, LRE-RLO, LRI-PDI); zero-width space, word
+ * joiner and invisible operators, BOM; line and paragraph separators.
+ */
+const HIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
+
 function make<T>(parse: (value: unknown, path: string) => T): Schema<T> {
   return { parse }
 }
@@ -21,6 +27,23 @@ export const v = {
       if (s.length < min) throw invalid(min <= 1 ? `${describe(path)} must not be empty.` : `${describe(path)} must be at least ${min} characters.`)
       if (s.length > max) throw invalid(`${describe(path)} must be at most ${max} characters.`)
       if (pattern && !pattern.test(s)) throw invalid(`${describe(path)} is not in the expected format.`)
+      return s
+    })
+  },
+  /**
+   * A name people read in lists and logs (organizations, networks, teams, users, peers): any letters of any script,
+   * but no control characters, line breaks, direction overrides or invisible spaces, which could hide, reorder or
+   * forge what the next reader sees. Zero-width (non-)joiners stay: Persian, Indic scripts and emoji need them.
+   */
+  name(opts: { max?: number } = {}): Schema<string> {
+    const text = v.string({ min: 1, max: opts.max ?? 100 })
+    return make((value, path) => {
+      const s = text.parse(value, path)
+      const bad = HIDDEN_CHARACTER.exec(s)
+      if (bad) {
+        const at = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')
+        throw invalid(`${describe(path)} must not contain control characters, line breaks or invisible direction or spacing marks (it has U+${at}).`)
+      }
       return s
     })
   },

@@ -10,6 +10,7 @@ import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { FederationCodeRecord, FederationEndRecord, FederationRecord, NetworkRecord } from '../store/schema.ts'
 import { formatCode, generateCode, normalizeCode } from './codes.ts'
+import { codeGuessesOf, tooManyGuesses } from './code-guesses.ts'
 import { federationDto, findFederationBetween } from './local.ts'
 
 function requireFederation(gw: Services, id: string): FederationRecord {
@@ -164,22 +165,22 @@ export const localFederationMethods = defineMethods({
   redeemFederationCode: {
     args: v.object({ networkId: v.id(), code: v.string({ min: 1, max: 40 }), ...toggleFields }),
     auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
-    async run({ gw, args, user, audit }) {
-      const throttleKey = `code:${user.id}`
-      if (gw.accounts.throttledFor(throttleKey) > 0) {
-        throw rateLimited('Too many wrong federation codes. Wait a few minutes, then check the code with the other organization.')
-      }
+    async run({ gw, args, user, caller, audit }) {
       const ours = requireNetwork(gw, args.networkId)
+      const guesses = codeGuessesOf(gw)
+      const guesser = { userId: user.id, networkId: ours.id, organizationId: ours.organizationId, address: caller.address }
+      const wait = guesses.retryIn(guesser)
+      if (wait.ms > 0) throw rateLimited(tooManyGuesses(wait.scope, wait.ms))
       requireFederatingPlan(gw, ours)
       const code = normalizeCode(args.code)
       if (!code) {
-        gw.accounts.recordFailure(throttleKey)
+        guesses.recordFailure(guesser)
         throw invalid('A federation code has 8 letters and digits (no 0, 1, I, L or O). Check what the other organization read out.')
       }
       const hash = gw.codeHasher.hash(code)
       const record = gw.store.data.federationCodes.find((c) => c.codeHash === hash)
       if (!record) {
-        gw.accounts.recordFailure(throttleKey)
+        guesses.recordFailure(guesser)
         throw notFound('No network has that code. Check it with the other organization; codes are single-use.')
       }
       if (record.status === 'redeemed') throw new ApiError('conflict', 'That code has already been used. Ask the other organization for a new one.')
@@ -193,7 +194,7 @@ export const localFederationMethods = defineMethods({
         throw invalid(`That code belongs to '${theirs.name}' in your own organization; use Federate within organization instead.`)
       }
       requireFederatingPlan(gw, theirs, 'their')
-      gw.accounts.clearFailures(throttleKey)
+      guesses.clearUser(user.id)
       const federation: FederationRecord = {
         id: randomId('fed'),
         kind: 'acrossOrganizations',

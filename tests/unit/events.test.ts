@@ -1,6 +1,7 @@
 // Who sees which console event (eventForUser, used by both the SSE and the IPC transport): organization-scoped
 // events reach that organization's members only; a federation across organizations reaches both; the TAK Servers
-// refused at the federation port reach only those who may add a peer.
+// refused at the federation port reach only those who may add a peer; audit entries of no organization only
+// deployment admins.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ConsoleEvent } from '../../gateway/api/contract.ts'
@@ -61,6 +62,16 @@ describe('eventForUser', () => {
   it('refused TAK Servers reach deployment admins and whoever may add a peer somewhere', () => {
     const peer = { fingerprint: 'CD:'.repeat(31) + 'CD', subject: 'CN=stranger', address: '10.0.0.9', firstSeen: new Date().toISOString(), lastSeen: new Date().toISOString(), count: 1 }
     expect(who({ type: 'rejectedPeer', peer } as ConsoleEvent)).toEqual(['admin', 'alphaLead'])
+  })
+
+  it("audit entries: an organization's reach its members; the deployment's own (no organization) only deployment admins", () => {
+    const entry = (organizationId: string | null): ConsoleEvent => ({
+      type: 'auditAppended',
+      entry: { at: new Date().toISOString(), actor: 'admin', action: 'externalPeerConflict', target: 'fingerprint AB', organizationId, details: {} }
+    })
+    const alpha = t.services.store.data.networks.find((n) => n.id === ids.a)!.organizationId
+    expect(who(entry(alpha))).toEqual(['admin', 'alphaLead', 'alphaViewer'])
+    expect(who(entry(null))).toEqual(['admin'])
   })
 
   it('device status, peer status and network changes stay within the organization', () => {

@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto'
 import type { ArtifactKind, ConnectionInfo, DownloadDto, ExternalPeerDto, PeerStatusDto, Toggles } from '../../api/contract.ts'
 import { ARTIFACTS } from '../../api/contract.ts'
 import { defineMethods } from '../../api/dispatch.ts'
-import { conflict, invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
+import { invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
 import { toggleFields, v, type Schema } from '../../api/validate.ts'
 import { randomId } from '../../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../../accounts/networks.ts'
@@ -16,6 +16,7 @@ import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
 import { federateSnippet, outgoingSnippet } from './coreconfig.ts'
 import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
+import { fingerprintTaken } from './fingerprint-owner.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
 const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
@@ -175,7 +176,7 @@ export const takFederationMethods = defineMethods({
     args: v.object({
       networkId: v.id(),
       fingerprint: fingerprintSchema,
-      displayName: v.string({ min: 1, max: 100 }),
+      displayName: v.name({ max: 100 }),
       dial: v.optional(dialSchema),
       ...toggleFields
     }),
@@ -198,11 +199,8 @@ export const takFederationMethods = defineMethods({
         createdAt: new Date().toISOString()
       }
       await gw.store.update((doc) => {
-        const existing = doc.externalPeers.find((p) => p.fingerprint === peer.fingerprint)
-        if (existing) {
-          const where = doc.networks.find((n) => n.id === existing.networkId)
-          throw conflict(`That certificate is already registered as peer '${existing.displayName}' on network '${where?.name ?? existing.networkId}'; a fingerprint can be registered on one network only.`)
-        }
+        const taken = fingerprintTaken(doc, network, peer.fingerprint, peer.displayName, audit)
+        if (taken) throw taken
         const orgNetworks = new Set(doc.networks.filter((n) => n.organizationId === network.organizationId).map((n) => n.id))
         const used = doc.externalPeers.filter((p) => orgNetworks.has(p.networkId)).length
         if (used >= org.tokenLimit) {
@@ -224,7 +222,7 @@ export const takFederationMethods = defineMethods({
   updateExternalPeer: {
     args: v.object({
       id: v.id(),
-      displayName: v.optional(v.string({ min: 1, max: 100 })),
+      displayName: v.optional(v.name({ max: 100 })),
       dial: v.optional(v.nullable(dialSchema)),
       ...toggleFields
     }),
