@@ -6,7 +6,7 @@ import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { guardListener, type ListenerLimits } from '../../../gateway/devices/listener-guard.ts'
+import { guardListener, type ListenerLimits } from '../../../gateway/net/listener-guard.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 import { testPki, type TestPki } from '../../support/pki.ts'
 
@@ -47,7 +47,7 @@ describe('guardListener', () => {
   let server: https.Server
   let port = 0
   const lines: string[] = []
-  const limits: ListenerLimits = { perAddress: 3, total: 5, handshakeTimeoutMs: 10_000, logWindowMs: 400 }
+  const limits: ListenerLimits = { perAddress: 3, unadmittedPerAddress: 3, total: 5, handshakeTimeoutMs: 10_000, firstRequestTimeoutMs: 10_000, logWindowMs: 400 }
   const held: net.Socket[] = []
 
   beforeAll(async () => {
