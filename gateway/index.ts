@@ -23,6 +23,7 @@ import { serverTls, watchServerIdentity } from './pki/server-identity.ts'
 import { startPackages } from './packages/index.ts'
 import { startTakFederation } from './federation/tak/index.ts'
 import { createLogger, type Logger } from './log.ts'
+import { ListenerPolicy, type ListenerPolicyOptions } from './net/listener-guard.ts'
 import type { Services } from './services.ts'
 import { Store } from './store/store.ts'
 
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   log?: Logger
   /** Store write debounce in ms. Default 50. */
   storeDebounceMs?: number
+  /** Limits of the listening ports other than the defaults, and the file-handle limit to budget (tests). */
+  listeners?: ListenerPolicyOptions
 }
 
 export interface Gateway {
@@ -115,6 +118,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       linkMeter: NO_METER,
       pki,
       router: null,
+      listeners: new ListenerPolicy(options.listeners),
       health(): HealthDto {
         const health = baseHealth(services)
         for (const contribute of services.healthContributors) contribute(health)

@@ -13,6 +13,7 @@ import type { CodeHasher } from './federation/codes.ts'
 import type { LinkMeter } from './federation/local.ts'
 import type { Pki } from './pki/pki.ts'
 import type { Router } from './routing/router.ts'
+import type { ListenerPolicy } from './net/listener-guard.ts'
 
 export interface Services {
   dataDir: string
@@ -42,4 +43,6 @@ export interface Services {
   pki: Pki
   /** Routes CoT between device connections, local federation links and TAK federation sessions (set at start). */
   router: Router | null
+  /** Caps, deadlines and the file-handle budget of every listening port (net/listener-guard.ts). */
+  listeners: ListenerPolicy
 }

@@ -408,6 +408,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   // Uploads of large data packages over slow links take minutes; headers must still come promptly.
   server.requestTimeout = 15 * 60_000
   server.headersTimeout = 30_000
+  options.services.listeners.guard(server, 'console', log, 'Console')
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -5,7 +5,7 @@
 //   GET  /Marti/api/tls/profile/enrollment   → 204: no enrollment profile (ATAK fails the registration on an error)
 //   GET  /Marti/api/tls/profile/tool/<tool>/file → 204: no tool profiles either
 //   POST /oauth/token (password grant)       → a bearer token for config and profile (node-tak signs in this way)
-// Wrong passwords are throttled per address, connections are capped per address (listener-guard.ts); nothing here
+// Wrong passwords are throttled per address, connections are capped per address (net/listener-guard.ts); nothing here
 // logs a password or an Authorization header.
 
 import https from 'node:https'
@@ -14,7 +14,6 @@ import { X509Certificate } from 'node:crypto'
 import net, { type AddressInfo } from 'node:net'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
-import { ENROLLMENT_PORT_LIMITS, guardListener } from './listener-guard.ts'
 import {
   authenticateEnrollment,
   authenticateEnrollmentToken,
@@ -38,8 +37,8 @@ export interface EnrollmentApi {
 }
 
 export async function startEnrollmentApi(gw: Services, options: { port: number; host: string; tls: { key: string; cert: string } }): Promise<EnrollmentApi> {
-  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: ENROLLMENT_PORT_LIMITS.handshakeTimeoutMs })
-  guardListener(server, gw.log, 'Enrollment API', ENROLLMENT_PORT_LIMITS)
+  const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' })
+  gw.listeners.guard(server, 'enrollment', gw.log, 'Enrollment API')
   server.headersTimeout = 15_000
   server.requestTimeout = 30_000
   server.setTimeout(60_000, (socket) => socket.destroy())

@@ -30,7 +30,8 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     },
     router: options.router,
     log,
-    fileshareForReceiver: options.fileshareForReceiver
+    fileshareForReceiver: options.fileshareForReceiver,
+    guard: (server) => gw.listeners.guard(server, 'streaming', log, 'Device streaming')
   })
   gw.ports.streaming = streaming.port
   let enrollment

@@ -45,6 +45,8 @@ export interface StreamingOptions {
   log: Logger
   presence?: Presence
   serverVersion?: string
+  /** Applies the port's caps and handshake deadline to the server before it listens (net/listener-guard.ts). */
+  guard?: (server: tls.Server) => void
   /** Per-receiver form of a fileshare (`b-f-t-r`): its senderUrl must name the address this device reached us on. */
   fileshareForReceiver?: (event: CotEvent, hostDialed: string | undefined) => CotEvent
 }
@@ -340,6 +342,7 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2'
   })
+  options.guard?.(server)
 
   server.on('tlsClientError', (_error, socket) => {
     state.counters.handshakeFailures++

@@ -130,6 +130,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
       packages: store,
       visibleNetworks,
       setPrivate: (packageId, isPrivate) => federation.setPrivate(packageId, isPrivate),
+      listeners: services.listeners,
       log
     })
     services.ports.marti = marti.port

@@ -10,7 +10,7 @@ import busboy from 'busboy'
 import type { Readable } from 'node:stream'
 import type { DataPackageRecord } from '../store/schema.ts'
 import type { Logger } from '../log.ts'
-import { guardListener, MARTI_PORT_LIMITS } from '../devices/listener-guard.ts'
+import { ListenerPolicy } from '../net/listener-guard.ts'
 import { PackageUploadError, SHA256_HEX, type PackageStore } from './store.ts'
 
 export interface DeviceIdentity {
@@ -34,6 +34,8 @@ export interface MartiServerOptions {
    */
   setPrivate?(packageId: string, isPrivate: boolean): Promise<void>
   log?: Logger | null
+  /** Caps and deadlines of the port (the gateway's policy). Default: the default limits. */
+  listeners?: ListenerPolicy
   /** Text for GET /Marti/api/version. */
   version?: string
 }
@@ -55,10 +57,9 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
     ca: options.tls.ca,
     requestCert: true,
     rejectUnauthorized: true,
-    minVersion: 'TLSv1.2',
-    handshakeTimeout: MARTI_PORT_LIMITS.handshakeTimeoutMs
+    minVersion: 'TLSv1.2'
   })
-  guardListener(server, options.log ?? { info() {}, warn() {}, error() {} }, 'Marti API', MARTI_PORT_LIMITS)
+  ;(options.listeners ?? new ListenerPolicy()).guard(server, 'marti', options.log ?? { info() {}, warn() {}, error() {} }, 'Marti API')
   // Large uploads over field links can take long; a stalled connection is dropped after two idle minutes instead,
   // which also discards its partial upload.
   server.requestTimeout = 60 * 60_000

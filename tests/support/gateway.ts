@@ -14,6 +14,7 @@ import type { ApiErrorBody, ApiMethod, ResultOf } from '../../gateway/api/contra
 import { dispatch, type DispatchResult } from '../../gateway/api/dispatch.ts'
 import { startGateway, type Gateway } from '../../gateway/index.ts'
 import type { Logger } from '../../gateway/log.ts'
+import type { ListenerPolicyOptions } from '../../gateway/net/listener-guard.ts'
 import type { Services } from '../../gateway/services.ts'
 
 export const TEST_ADMIN_PASSWORD = 'correct horse battery staple'
@@ -26,6 +27,8 @@ export interface TestGatewayOptions {
   /** Reuse a data directory (e.g. to restart on the same data); it is then not deleted by stop(). */
   dataDir?: string
   storeDebounceMs?: number
+  /** Caps and deadlines of the listening ports other than the defaults, and a file-handle limit to budget. */
+  listeners?: ListenerPolicyOptions
 }
 
 export class TestCallError extends Error {
@@ -75,7 +78,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   }
   let gateway: Gateway
   try {
-    gateway = await startGateway({ dataDir, env, log, storeDebounceMs: options.storeDebounceMs ?? 5 })
+    gateway = await startGateway({ dataDir, env, log, storeDebounceMs: options.storeDebounceMs ?? 5, listeners: options.listeners })
   } catch (err) {
     if (ownDir) await fsp.rm(dataDir, { recursive: true, force: true })
     throw err

@@ -195,7 +195,9 @@ export async function startTakFederation(services: Services, options: TakFederat
       peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint) ?? null,
       onSession,
       onSessionEnded,
-      onRejected
+      onRejected,
+      // Handshake failures are logged below with advice; the guard only closes them.
+      guard: (tlsServer) => services.listeners.guard(tlsServer, 'federation', log, 'TAK federation', { logHandshakeFailures: false })
     })
     await server.start()
     services.ports.federation = server.port

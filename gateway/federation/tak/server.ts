@@ -43,6 +43,8 @@ export interface TakServerOptions {
   onSession(session: PeerSession): void
   onSessionEnded(session: PeerSession, reason: string): void
   onRejected(attempt: RejectedAttempt): void
+  /** Applies the port's caps and handshake deadline to the TLS server before it listens (net/listener-guard.ts). */
+  guard?: (server: tls.Server) => void
 }
 
 type Callback = (error: grpc.ServiceError | null, value?: unknown) => void
@@ -96,6 +98,7 @@ export class TakFederationServer {
       ALPNProtocols: ['h2'],
       minVersion: 'TLSv1.2'
     })
+    this.o.guard?.(tlsServer)
     tlsServer.on('secureConnection', (socket) => this.accept(socket))
     // Failed handshakes: a line at once, then one a minute. A TAK Server whose federation truststore lacks our CA (the
     // commonest setup slip) aborts with an alert, and its link just stays down: say what to check, as a warning.

@@ -2,11 +2,12 @@
 // one host holds only a few at a time, everyone together a few hundred, and refusals and failed handshakes are
 // logged as a line a window rather than a line each. Real sockets on loopback (127.0.0.1 and 127.0.0.2 as two hosts).
 
+import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
 import tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { guardListener, type ListenerLimits } from '../../../gateway/devices/listener-guard.ts'
+import { guardListener, type ListenerLimits } from '../../../gateway/net/listener-guard.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
 import { testPki, type TestPki } from '../../support/pki.ts'
 
@@ -47,7 +48,7 @@ describe('guardListener', () => {
   let server: https.Server
   let port = 0
   const lines: string[] = []
-  const limits: ListenerLimits = { perAddress: 3, total: 5, handshakeTimeoutMs: 10_000, logWindowMs: 400 }
+  const limits: ListenerLimits = { perAddress: 3, unadmittedPerAddress: 3, total: 5, handshakeTimeoutMs: 10_000, firstRequestTimeoutMs: 10_000, logWindowMs: 400 }
   const held: net.Socket[] = []
 
   beforeAll(async () => {
@@ -160,5 +161,46 @@ describe('the enrollment and Marti ports are guarded', () => {
     } finally {
       for (const c of [...sixtyFour, next]) c.socket.destroy()
     }
+  })
+})
+
+describe('the first-request deadline of an HTTP port', () => {
+  const limits: ListenerLimits = { perAddress: 8, unadmittedPerAddress: 8, total: 16, handshakeTimeoutMs: 10_000, firstRequestTimeoutMs: 300, logWindowMs: 60_000 }
+  let server: http.Server
+  let port = 0
+
+  beforeAll(async () => {
+    // Answers once the whole body is in: a slow upload keeps its request open far past the deadline.
+    server = http.createServer((req, res) => {
+      let bytes = 0
+      req.on('data', (c: Buffer) => (bytes += c.length))
+      req.on('end', () => res.end(String(bytes)))
+    })
+    guardListener(server, { info() {}, warn() {}, error() {} }, 'Test port', limits)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    port = (server.address() as net.AddressInfo).port
+  })
+
+  afterAll(async () => {
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  })
+
+  it('closes a connection that sends no request, and leaves one whose request has started alone however long it runs', async () => {
+    const idle = await silent(port)
+    const upload = await silent(port)
+    upload.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n')
+    let answer = ''
+    upload.socket.on('data', (c: Buffer) => (answer += c.toString()))
+    for (let i = 0; i < 9; i++) {
+      await sleep(100)
+      upload.socket.write('x')
+    }
+    expect(idle.closed()).toBe(true)
+    expect(upload.closed()).toBe(false)
+    upload.socket.write('x')
+    await sleep(100)
+    expect(answer).toMatch(/^HTTP\/1\.1 200[\s\S]*\r\n\r\n10$/)
+    upload.socket.destroy()
   })
 })
