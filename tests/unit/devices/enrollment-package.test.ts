@@ -157,6 +157,34 @@ describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', ()
     expect(result.stdout).toMatch(new RegExp(`^${CALLSIGN.toLowerCase()}, .*PrivateKeyEntry`, 'm'))
     expect(result.stdout).toContain(device.fingerprint)
   })
+
+  it('keytool lists the truststore p12 as one trusted certificate entry, our CA (Java needs its trusted-key-usage bag attribute)', async () => {
+    const enrollment = await buildEnrollmentPackage({
+      deploymentName: 'Acme HQ',
+      serverName: 'Alpha',
+      host: 'tak.example.org',
+      port: 8089,
+      callsign: CALLSIGN,
+      username: CALLSIGN,
+      caCertPem: t.pki.caCertPem,
+      enrollmentPort: 8446,
+      martiPort: 8443
+    })
+    const enrollmentEntries = await unzipEntries(enrollment.zip)
+    const truststores: [string, Buffer, string][] = [
+      ['connection package', atak.get('certs/truststore-Acme_HQ.p12')!, packages.truststorePassword],
+      ['enrollment package', enrollmentEntries.get('certs/truststore-Acme_HQ.p12')!, enrollment.truststorePassword]
+    ]
+    for (const [which, p12, password] of truststores) {
+      const file = path.join(scratch, `truststore-${randomUUID()}.p12`)
+      fs.writeFileSync(file, p12)
+      const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', password], { encoding: 'utf8' })
+      expect(result.status, `${which}: ${result.stderr}`).toBe(0)
+      expect(result.stdout, which).toMatch(/Your keystore contains 1 entry/)
+      expect(result.stdout, which).toMatch(/^acme_hq-ca, .*trustedCertEntry/m)
+      expect(result.stdout, which).toContain(t.pki.caFingerprint)
+    }
+  })
 })
 
 describe('iTAK package and QR', () => {
