@@ -77,17 +77,14 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
   const secrets = { truststoreFile, clientFile, truststorePassword, clientPassword }
 
   // ATAK: a mission package whose manifest lists the pref and both p12 files; ATAK deletes it after import.
-  const prefFile = `${deployment}.pref`
-  const atakEntries: [string, Buffer][] = [
-    [`certs/${prefFile}`, Buffer.from(atakPref(args, connectString, secrets))],
+  const atakBase = `${deployment}-${device}`
+  const withPref = (pref: string): [string, Buffer][] => [
+    [`certs/${deployment}.pref`, Buffer.from(pref)],
     [`certs/${truststoreFile}`, truststore],
     [`certs/${clientFile}`, client]
   ]
-  const atakBase = `${deployment}-${device}`
-  const manifest = manifestXml(randomUUID(), `${atakBase}.zip`, atakEntries.map(([name]) => name))
-  const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...atakEntries])
-
-  const wintak = await forWintak(`${atakBase}.zip`, atakZip)
+  const atakZip = await missionPackage(`${atakBase}.zip`, withPref(atakPref(args, connectString, secrets)))
+  const wintak = await forWintak(`${atakBase}.zip`, await missionPackage(`${atakBase}.zip`, withPref(atakPref(args, connectString, secrets, true))))
 
   // iTAK: a flat zip, config.pref and the p12 files at the root, app-wide certificate keys.
   const itakZip = await zip([
@@ -120,7 +117,11 @@ export interface EnrollmentPackageArgs {
   /** Streaming (TLS) port; ATAK enrolls on the enrollment port (TAK's 8446) of the same host. */
   port: number
   callsign: string
-  /** User name ATAK fills in (it still asks for the password). */
+  /**
+   * Written as `username0`, which no ATAK version reads (docs/spec/tak-facts.md §4.4): the user types the user name,
+   * and it must be the callsign because the CSR's CN is checked against it. Kept for clients whose source we cannot
+   * read (WinTAK) and for the person reading the file.
+   */
   username: string
   caCertPem: string
   /** Our enrollment and Marti ports, for ATAK's apiCertEnrollmentPort / apiSecureServerPort (defaults 8446 / 8443). */
@@ -131,7 +132,7 @@ export interface EnrollmentPackageArgs {
 export interface EnrollmentPackage {
   zip: Buffer
   filename: string
-  /** The same package nested for WinTAK (see forWintak). */
+  /** The same package nested for WinTAK (see forWintak), its pref also carrying the global certificate keys. */
   wintakZip: Buffer
   wintakFilename: string
   truststorePassword: string
@@ -139,7 +140,8 @@ export interface EnrollmentPackage {
 
 /**
  * WinTAK imports an ATAK package when it arrives nested in an outer data package that lists it (as other TAK servers
- * ship it, spec §3.1); the inner zip is byte for byte the ATAK one.
+ * ship it, spec §3.1). The inner zip is the ATAK package with the global certificate keys added to its pref (see
+ * globalCertificateKeys).
  */
 async function forWintak(atakFilename: string, atakZip: Buffer): Promise<{ zip: Buffer; filename: string }> {
   const filename = atakFilename.replace(/\.zip$/, '-WinTAK.zip')
@@ -157,7 +159,7 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
   const truststorePassword = readablePassword()
   const truststoreFile = `truststore-${deployment}.p12`
   const truststore = toP12({ keyPem: null, certPems: [args.caCertPem], password: truststorePassword, friendlyName: `${deployment}-ca` })
-  const pref = prefDocument([
+  const pref = (globalKeys: boolean): string => prefDocument([
     preference('cot_streams', [
       ['count', 1],
       ['description0', args.serverName],
@@ -166,6 +168,7 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
       ['caLocation0', `cert/${truststoreFile}`],
       ['caPassword0', truststorePassword],
       ['useAuth0', true],
+      // Read by no ATAK (see EnrollmentPackageArgs.username); the user types it, and it must be the callsign.
       ['username0', args.username],
       ['enrollForCertificateWithTrust0', true],
       ['cacheCreds0', 'Cache credentials'],
@@ -176,17 +179,17 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
       ['locationCallsign', args.callsign],
       // Where ATAK enrolls and reaches the Marti API (read as strings; reported from ATAK's source, not in the spec).
       ['apiCertEnrollmentPort', String(args.enrollmentPort)],
-      ['apiSecureServerPort', String(args.martiPort)]
+      ['apiSecureServerPort', String(args.martiPort)],
+      ...(globalKeys ? globalCertificateKeys({ truststoreFile, truststorePassword }) : [])
     ])
   ])
-  const entries: [string, Buffer][] = [
-    [`certs/${deployment}.pref`, Buffer.from(pref)],
+  const withPref = (globalKeys: boolean): [string, Buffer][] => [
+    [`certs/${deployment}.pref`, Buffer.from(pref(globalKeys))],
     [`certs/${truststoreFile}`, truststore]
   ]
   const filename = `${deployment}-${device}-enroll.zip`
-  const manifest = manifestXml(randomUUID(), filename, entries.map(([name]) => name))
-  const atakZip = await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries])
-  const wintak = await forWintak(filename, atakZip)
+  const atakZip = await missionPackage(filename, withPref(false))
+  const wintak = await forWintak(filename, await missionPackage(filename, withPref(true)))
   return { zip: atakZip, filename, wintakZip: wintak.zip, wintakFilename: wintak.filename, truststorePassword }
 }
 
@@ -233,8 +236,27 @@ function prefDocument(preferences: string[]): string {
   return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<preferences>\n${preferences.join('\n')}\n</preferences>\n`
 }
 
-/** Per-stream indexed keys with relative `cert/…` paths: global keys with absolute paths break after restarts (OTS #360). */
-function atakPref(args: ConnectionPackageArgs, connectString: string, s: PackageSecrets): string {
+/**
+ * The app-wide certificate keys (`caLocation`, `caPassword`, `certificateLocation`, `clientPassword`) for WinTAK's
+ * copy of the pref. WinTAK is closed source; the packages known to work with it (OpenTAKServer's) carry these global
+ * keys, while ATAK reads both forms (docs/spec/tak-facts.md §4.5), so WinTAK gets both. ATAK's own package keeps
+ * only the per-stream keys: ATAK binds imported global keys to a stream only in some cases and they broke after
+ * restarts with absolute paths (OTS #360). Same relative `cert/…` paths as the indexed keys.
+ */
+function globalCertificateKeys(s: { truststoreFile: string; truststorePassword: string; clientFile?: string; clientPassword?: string }): [string, PrefValue][] {
+  const keys: [string, PrefValue][] = [
+    ['caLocation', `cert/${s.truststoreFile}`],
+    ['caPassword', s.truststorePassword]
+  ]
+  if (s.clientFile && s.clientPassword) keys.push(['certificateLocation', `cert/${s.clientFile}`], ['clientPassword', s.clientPassword])
+  return keys
+}
+
+/**
+ * Per-stream indexed keys with relative `cert/…` paths: global keys with absolute paths break after restarts (OTS #360).
+ * WinTAK's copy adds the global keys as well (globalCertificateKeys).
+ */
+function atakPref(args: ConnectionPackageArgs, connectString: string, s: PackageSecrets, globalKeys = false): string {
   return prefDocument([
     preference('cot_streams', [
       ['count', 1],
@@ -252,7 +274,8 @@ function atakPref(args: ConnectionPackageArgs, connectString: string, s: Package
       ['displayServerConnectionWidget', true],
       ['locationCallsign', args.callsign],
       // Where ATAK reaches the Marti API for data packages (as in the enrollment package).
-      ['apiSecureServerPort', String(args.martiPort)]
+      ['apiSecureServerPort', String(args.martiPort)],
+      ...(globalKeys ? globalCertificateKeys(s) : [])
     ])
   ])
 }
@@ -268,12 +291,15 @@ function itakPref(args: ConnectionPackageArgs, connectString: string, s: Package
     preference('com.atakmap.app_preferences', [
       ['displayServerConnectionWidget', true],
       ['locationCallsign', args.callsign],
-      ['caLocation', `cert/${s.truststoreFile}`],
-      ['caPassword', s.truststorePassword],
-      ['certificateLocation', `cert/${s.clientFile}`],
-      ['clientPassword', s.clientPassword]
+      ...globalCertificateKeys(s)
     ])
   ])
+}
+
+/** A mission package: the manifest (fresh uid) listing every entry, then the entries; importers delete it after import. */
+function missionPackage(name: string, entries: [string, Buffer][]): Promise<Buffer> {
+  const manifest = manifestXml(randomUUID(), name, entries.map(([entryName]) => entryName))
+  return zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries])
 }
 
 function manifestXml(uid: string, name: string, zipEntries: string[]): string {

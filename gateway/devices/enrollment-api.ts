@@ -2,6 +2,7 @@
 // HTTPS with our server certificate, no client certificate, HTTP Basic with the callsign and a one-time password.
 //   GET  /Marti/api/tls/config               → the name entries (O, OU) the CSR should carry
 //   POST /Marti/api/tls/signClient/v2        → CSR in, {signedCert, ca0} (JSON) or <enrollment> (XML) out
+//   POST /Marti/api/tls/signClient           → v1 (ATAK-CIV 4.x): CSR in, PKCS#12 'signedCert' + 'ca0' (password atakatak) out
 //   GET  /Marti/api/tls/profile/enrollment   → 204: no enrollment profile (ATAK fails the registration on an error)
 //   GET  /Marti/api/tls/profile/tool/<tool>/file → 204: no tool profiles either
 //   POST /oauth/token (password grant)       → a bearer token for config and profile (node-tak signs in this way)
@@ -10,9 +11,9 @@
 
 import https from 'node:https'
 import type http from 'node:http'
-import { X509Certificate } from 'node:crypto'
 import net, { type AddressInfo } from 'node:net'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
+import type { ErrorCode } from '../api/contract.ts'
 import type { Services } from '../services.ts'
 import {
   authenticateEnrollment,
@@ -24,6 +25,7 @@ import {
   nameEntriesFor,
   type EnrollmentStep
 } from './self-enrollment.ts'
+import { signClientV1Answer, takBase64 } from './sign-client-answer.ts'
 
 /** A CSR is 1–3 KiB; anything past this is not one. */
 const MAX_BODY_BYTES = 16 * 1024
@@ -70,6 +72,8 @@ export async function startEnrollmentApi(gw: Services, options: { port: number; 
 const ROUTES: Record<string, { method: string; step: EnrollmentStep }> = {
   '/Marti/api/tls/config': { method: 'GET', step: 'config' },
   '/Marti/api/tls/signClient/v2': { method: 'POST', step: 'sign' },
+  // Same password, throttle and CSR rules as v2; only the answer's shape differs.
+  '/Marti/api/tls/signClient': { method: 'POST', step: 'sign' },
   '/Marti/api/tls/profile/enrollment': { method: 'GET', step: 'profile' }
 }
 
@@ -130,8 +134,13 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
   try {
     const request = readSigningRequest(body.toString('latin1'))
     const device = await completeEnrollment(gw, record, request, address)
-    const signedCert = derBase64(device.certPem)
-    const ca0 = derBase64(gw.pki.caCertPem)
+    if (route === V1_ROUTE) {
+      const p12 = signClientV1Answer(device.certPem, [gw.pki.caCertPem])
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' }).end(p12)
+      return
+    }
+    const signedCert = takBase64(device.certPem)
+    const ca0 = takBase64(gw.pki.caCertPem)
     if (wantsXml(req.headers.accept)) {
       return sendXml(res, `<?xml version="1.0" encoding="UTF-8"?>\n<enrollment><signedCert>${signedCert}</signedCert><ca>${ca0}</ca></enrollment>\n`)
     }
@@ -144,6 +153,7 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
 }
 
 const TOKEN_ROUTE = '/oauth/token'
+const V1_ROUTE = '/Marti/api/tls/signClient'
 
 /**
  * TAK Server's OAuth password grant (`POST /oauth/token?grant_type=password&username=…&password=…`, or the same as a
@@ -245,10 +255,6 @@ export function certificateConfigXml(entries: { name: string; value: string }[])
   )
 }
 
-function derBase64(pem: string): string {
-  return new X509Certificate(pem).raw.toString('base64')
-}
-
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     if (Number(req.headers['content-length'] ?? 0) > limit) {
@@ -276,8 +282,12 @@ function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
 }
 
+/** The contract's error code for a refusal's status, so a tool can tell refusals apart without reading the sentence. */
+const ERROR_CODES: Record<number, ErrorCode> = { 400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'invalid', 409: 'conflict', 413: 'invalid', 429: 'rate_limited', 500: 'internal' }
+
 function sendText(res: http.ServerResponse, status: number, text: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(`${text}\n`)
+  const code = ERROR_CODES[status]
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...(code ? { 'x-error-code': code } : {}) }).end(`${text}\n`)
 }
 
 function sendXml(res: http.ServerResponse, xml: string): void {

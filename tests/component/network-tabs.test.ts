@@ -396,6 +396,10 @@ describe('Devices tab', () => {
     expect(sent).toEqual({ networkId: NET, callsign: 'KESTREL-2', validDays: 365, expiresInHours: 24 })
     expect(dialog().textContent).toContain('KESTREL-2 can enroll itself')
     expect(dialog().querySelector('[data-testid="enroll-username"]')?.textContent).toBe('KESTREL-2')
+    // No TAK app reads the user name from the package: the dialog says to type it, and that it is the callsign.
+    expect(dialog().querySelector('[data-testid="enroll-username-note"]')?.textContent?.replace(/\s+/g, ' ').trim()).toBe(
+      'Type the user name on the device yourself: no TAK app fills it in, and it must be this callsign, because the server signs only a certificate request made out to it.'
+    )
     const password = dialog().querySelector('[data-testid="enroll-password"]')!
     expect([...password.children].map((group) => group.textContent)).toEqual(['ABCD', 'EFGH', 'JKMN', 'PQRS'])
     expect(password.textContent).toBe('ABCDEFGHJKMNPQRS')

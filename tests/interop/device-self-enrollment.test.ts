@@ -215,7 +215,8 @@ describe('devices enroll themselves on the enrollment API', () => {
     const huge = await signWith(target, 'OWL-4', created.password, 'A'.repeat(100_000))
     expect(huge.status).toBe(413)
     expect((await enrollRequest(target, 'POST', '/Marti/api/tls/config', { authorization: auth })).status).toBe(405)
-    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/signClient', { authorization: auth })).status).toBe(404)
+    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/signClient', { authorization: auth })).status).toBe(405)
+    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/signClient/v3', { authorization: auth })).status).toBe(404)
 
     // None of that used the password up: a bare base64 DER CSR (TAK accepts both) now enrolls OWL-4.
     const bare = Buffer.from(good.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64').toString('base64')

@@ -121,16 +121,38 @@ describe('ATAK package', () => {
 })
 
 describe('WinTAK package', () => {
-  it('nests the ATAK package byte for byte in an outer data package whose manifest lists it', async () => {
+  it('nests the ATAK package in an outer data package whose manifest lists it', async () => {
     expect(packages.wintakFilename).toBe('Acme_HQ-st-Alpha_1-WinTAK.zip')
     const outer = await unzipEntries(packages.wintakZip)
     expect([...outer.keys()].sort()).toEqual(['Acme_HQ-st-Alpha_1.zip', 'MANIFEST/manifest.xml'])
-    expect(outer.get(packages.atakFilename)!.equals(packages.atakZip)).toBe(true)
     const root = manifestOf(outer.get('MANIFEST/manifest.xml')!)
     expect(root.version).toBe('2')
     expect(root.params).toMatchObject({ name: packages.wintakFilename, onReceiveDelete: 'true' })
     expect(root.params.uid).not.toBe(manifestOf(atak.get('MANIFEST/manifest.xml')!).params.uid)
     expect(root.entries).toEqual([packages.atakFilename])
+    // The inner package has ATAK's files; the p12 files are the same bytes.
+    const inner = await unzipEntries(outer.get(packages.atakFilename)!)
+    expect([...inner.keys()].sort()).toEqual([...atak.keys()].sort())
+    expect(manifestOf(inner.get('MANIFEST/manifest.xml')!).entries.sort()).toEqual(['certs/Acme_HQ-st-Alpha_1.p12', 'certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
+    for (const name of ['certs/Acme_HQ-st-Alpha_1.p12', 'certs/truststore-Acme_HQ.p12']) expect(inner.get(name)!.equals(atak.get(name)!)).toBe(true)
+  })
+
+  it('its pref has both forms: the indexed stream keys and the global caLocation, caPassword, certificateLocation, clientPassword', async () => {
+    const inner = await unzipEntries((await unzipEntries(packages.wintakZip)).get(packages.atakFilename)!)
+    const pref = prefEntries(inner.get('certs/Acme_HQ.pref')!.toString())
+    const atakPrefs = prefEntries(atak.get('certs/Acme_HQ.pref')!.toString())
+    expect(pref.cot_streams).toEqual(atakPrefs.cot_streams)
+    const streams = pref.cot_streams!
+    const app = pref['com.atakmap.app_preferences']!
+    for (const key of ['caLocation', 'caPassword', 'certificateLocation', 'clientPassword']) {
+      expect({ key, global: app[key] }).toEqual({ key, global: { value: streams[`${key}0`]!.value, class: 'class java.lang.String' } })
+    }
+    expect(app.caLocation!.value).toBe('cert/truststore-Acme_HQ.p12')
+    expect(app.certificateLocation!.value).toBe('cert/Acme_HQ-st-Alpha_1.p12')
+    expect(app.caPassword!.value).toBe(packages.truststorePassword)
+    expect(app.clientPassword!.value).toBe(packages.clientPassword)
+    // ATAK's own package keeps only the per-stream keys (global ones are app-wide defaults there).
+    expect(Object.keys(atakPrefs['com.atakmap.app_preferences']!)).not.toContain('caLocation')
   })
 })
 
@@ -156,6 +178,34 @@ describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', ()
     expect(result.stdout).toMatch(/Your keystore contains 1 entry/)
     expect(result.stdout).toMatch(new RegExp(`^${CALLSIGN.toLowerCase()}, .*PrivateKeyEntry`, 'm'))
     expect(result.stdout).toContain(device.fingerprint)
+  })
+
+  it('keytool lists the truststore p12 as one trusted certificate entry, our CA (Java needs its trusted-key-usage bag attribute)', async () => {
+    const enrollment = await buildEnrollmentPackage({
+      deploymentName: 'Acme HQ',
+      serverName: 'Alpha',
+      host: 'tak.example.org',
+      port: 8089,
+      callsign: CALLSIGN,
+      username: CALLSIGN,
+      caCertPem: t.pki.caCertPem,
+      enrollmentPort: 8446,
+      martiPort: 8443
+    })
+    const enrollmentEntries = await unzipEntries(enrollment.zip)
+    const truststores: [string, Buffer, string][] = [
+      ['connection package', atak.get('certs/truststore-Acme_HQ.p12')!, packages.truststorePassword],
+      ['enrollment package', enrollmentEntries.get('certs/truststore-Acme_HQ.p12')!, enrollment.truststorePassword]
+    ]
+    for (const [which, p12, password] of truststores) {
+      const file = path.join(scratch, `truststore-${randomUUID()}.p12`)
+      fs.writeFileSync(file, p12)
+      const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', password], { encoding: 'utf8' })
+      expect(result.status, `${which}: ${result.stderr}`).toBe(0)
+      expect(result.stdout, which).toMatch(/Your keystore contains 1 entry/)
+      expect(result.stdout, which).toMatch(/^acme_hq-ca, .*trustedCertEntry/m)
+      expect(result.stdout, which).toContain(t.pki.caFingerprint)
+    }
   })
 })
 
@@ -304,12 +354,23 @@ describe('enrollment package and QR texts (a device that enrolls itself)', () =>
     expect(trust.keyPem).toBeNull()
     expect(fingerprints(trust.certPems)).toEqual([t.pki.caFingerprint])
     expect(opensslInfo(entries.get('certs/truststore-Acme_HQ.p12')!, pkg.truststorePassword)).toMatch(/MAC: sha1/)
-    // WinTAK: the same package, byte for byte, nested in an outer data package that lists it.
+    expect(app.caLocation).toBeUndefined()
+    // WinTAK: the same package nested in an outer data package that lists it, its pref with the global truststore
+    // keys as well (there is no client certificate yet, so no certificateLocation).
     expect(pkg.wintakFilename).toBe('Acme_HQ-st-Alpha_1-enroll-WinTAK.zip')
     const outer = await unzipEntries(pkg.wintakZip)
     expect([...outer.keys()].sort()).toEqual(['Acme_HQ-st-Alpha_1-enroll.zip', 'MANIFEST/manifest.xml'])
-    expect(outer.get('Acme_HQ-st-Alpha_1-enroll.zip')!.equals(pkg.zip)).toBe(true)
     expect(manifestOf(outer.get('MANIFEST/manifest.xml')!).entries).toEqual(['Acme_HQ-st-Alpha_1-enroll.zip'])
+    const inner = await unzipEntries(outer.get('Acme_HQ-st-Alpha_1-enroll.zip')!)
+    expect([...inner.keys()].sort()).toEqual([...entries.keys()].sort())
+    expect(inner.get('certs/truststore-Acme_HQ.p12')!.equals(entries.get('certs/truststore-Acme_HQ.p12')!)).toBe(true)
+    const wintakPref = prefEntries(inner.get('certs/Acme_HQ.pref')!.toString())
+    expect(wintakPref.cot_streams).toEqual(prefEntries(entries.get('certs/Acme_HQ.pref')!.toString()).cot_streams)
+    const wintakApp = wintakPref['com.atakmap.app_preferences']!
+    expect(wintakApp.caLocation).toEqual({ value: 'cert/truststore-Acme_HQ.p12', class: 'class java.lang.String' })
+    expect(wintakApp.caPassword).toEqual({ value: pkg.truststorePassword, class: 'class java.lang.String' })
+    expect(wintakApp.certificateLocation).toBeUndefined()
+    expect(wintakApp.clientPassword).toBeUndefined()
   })
 
   it('ATAK enroll URI: host alone with streaming on 8089, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
