@@ -316,8 +316,10 @@ class MartiApi {
     if (!record) return sendText(res, 404, 'No such package')
 
     const range = requestedRange(req, q, record.size)
-    if (range === 'unsatisfiable') {
-      res.writeHead(416, { 'Content-Range': `bytes */${record.size}` })
+    if (range === 'malformed') return sendText(res, 400, 'offset and length must be whole numbers of bytes.')
+    if (range === 'unsatisfiable' || range === 'empty') {
+      // An empty part has no first-last form, so it carries the size the way a 416 does.
+      res.writeHead(range === 'empty' ? 206 : 416, { 'Content-Range': `bytes */${record.size}`, 'Content-Length': 0 })
       res.end()
       return
     }
@@ -423,14 +425,18 @@ function requestedRange(
   req: http.IncomingMessage,
   q: URLSearchParams,
   size: number
-): { start: number; end: number } | null | 'unsatisfiable' {
+): { start: number; end: number } | null | 'unsatisfiable' | 'empty' | 'malformed' {
   const offset = q.get('offset')
   const length = q.get('length')
   if (offset !== null || length !== null) {
-    const start = offset === null ? 0 : Number(offset)
-    const len = length === null ? size - start : Number(length)
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(len) || start < 0 || len < 0 || start >= size) return 'unsatisfiable'
-    return { start, end: Math.min(size - 1, start + len - 1) }
+    const start = offset === null ? 0 : byteCount(offset)
+    const len = length === null ? Infinity : byteCount(length)
+    if (start === null || len === null) return 'malformed'
+    if (start >= size) return 'unsatisfiable'
+    // Nothing asked for at a valid offset is an empty answer, not an error.
+    if (len === 0) return 'empty'
+    // A length past the end reads to the end (RFC 9110 14.1.2: a last position beyond the size is clamped).
+    return { start, end: start + Math.min(len, size - start) - 1 }
   }
   const header = req.headers.range
   if (!header) return null
@@ -446,6 +452,13 @@ function requestedRange(
   const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)
   if (start >= size || end < start) return 'unsatisfiable'
   return { start, end }
+}
+
+/** A query's offset or length: a whole number of bytes (huge ones read as "past any end"), or null if it is not one. */
+function byteCount(text: string): number | null {
+  if (!/^\d{1,400}$/.test(text)) return null
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : Number.MAX_SAFE_INTEGER
 }
 
 function contentDisposition(name: string): string {

