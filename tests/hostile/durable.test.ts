@@ -6,13 +6,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
+import https from 'node:https'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { enrollIdentity, martiGet, type EnrolledIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-import { probeTls } from '../support/hardening-certs.ts'
 import { StoreLockedError } from '../../gateway/store/lock.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -140,4 +140,90 @@ describe('db.lock', () => {
   })
 })
 
-void probeTls
+describe('a full disk', () => {
+  let t: TestGateway
+  let admin = ''
+  let organizationId = ''
+  let networkId = ''
+  let phone: EnrolledIdentity
+
+  beforeAll(async () => {
+    t = await startTestGateway()
+    admin = await t.loginAs('admin', t.adminPassword!)
+    organizationId = (await t.ok('createOrganization', { name: 'Disk', plan: 'team' }, admin)).id
+    networkId = (await t.ok('createNetwork', { organizationId, name: 'Main' }, admin)).id
+    phone = await enrollIdentity(t, admin, networkId, 'FILLER')
+  })
+  afterAll(() => t?.stop())
+
+  /**
+   * The next save of db.json goes through its temp file, here a link to /dev/full: writes there fail with a real
+   * ENOSPC from the kernel. The store removes the link when it cleans up after the failed write.
+   */
+  const fillDisk = (): Promise<void> => fsp.symlink('/dev/full', path.join(t.dataDir, `.db.json.${process.pid}.tmp`))
+  const networkNames = async (): Promise<string[]> => (await t.ok('listNetworks', { organizationId }, admin)).map((n) => n.name)
+
+  it('createNetwork that cannot be saved says the disk is full and leaves no network behind', async () => {
+    await fillDisk()
+    const answer = await t.call('createNetwork', { organizationId, name: 'Ghost' }, admin)
+    expect(answer.ok).toBe(false)
+    if (answer.ok) return
+    expect(answer.error.code).toBe('unavailable')
+    expect(answer.error.message).toMatch(/disk is full.*nothing was changed/)
+    expect(await networkNames()).toEqual(['Main'])
+    // Not written later either: the next change saves the document without it.
+    await t.ok('createNetwork', { organizationId, name: 'Real' }, admin)
+    expect(await networkNames()).toEqual(['Main', 'Real'])
+    const onDisk = JSON.parse(await fsp.readFile(path.join(t.dataDir, 'db.json'), 'utf8')) as { networks: { name: string }[] }
+    expect(onDisk.networks.map((n) => n.name).sort()).toEqual(['Main', 'Real'])
+  })
+
+  it('a package upload that hits the full disk says so and leaves no file', async () => {
+    const files = (): string[] => fs.readdirSync(path.join(t.dataDir, 'packages')).filter((f) => f !== 'tmp')
+    const before = files()
+    await fillDisk()
+    const bytes = Buffer.from('a mission package that will not fit')
+    const answer = await t.call('uploadDataPackage', { networkId, name: 'full.zip', contentBase64: bytes.toString('base64') }, admin)
+    expect(answer.ok).toBe(false)
+    if (answer.ok) return
+    expect(answer.error.code).toBe('unavailable')
+    expect(answer.error.message).toMatch(/disk is full/)
+
+    // A device's upload over the Marti API (mutual TLS) gets an HTTP answer naming the disk, not "internal".
+    await fillDisk()
+    const device = await martiPost(t.services.ports.marti, `/Marti/sync/upload?name=full.zip&keywords=missionpackage`, bytes, phone)
+    expect(device.status).toBe(507)
+    expect(device.body).toMatch(/disk is full/)
+    expect(files()).toEqual(before)
+    expect(fs.readdirSync(path.join(t.dataDir, 'packages', 'tmp'))).toEqual([])
+    expect(await t.ok('listDataPackages', { networkId }, admin)).toEqual([])
+    expect(t.logs.filter((l) => /internal error|\n\s+at /.test(l))).toEqual([])
+  })
+})
+
+/** POST a raw body on the Marti API with a device's certificate, as iTAK uploads. */
+function martiPost(port: number, pathAndQuery: string, body: Buffer, device: { cert: string; key: string; ca: string }): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathAndQuery,
+        method: 'POST',
+        headers: { 'content-type': 'application/zip', 'content-length': body.length },
+        ca: device.ca,
+        cert: device.cert,
+        key: device.key,
+        servername: 'localhost',
+        agent: false
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
+      }
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
