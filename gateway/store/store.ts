@@ -329,6 +329,7 @@ export class Store {
   private async restoreFromBackup(reason: string, movedTo = ''): Promise<void> {
     let restoredFrom: 'backup' | 'empty' = 'empty'
     let doc: DbDocument = emptyDocument()
+    const takenAt = await fsp.stat(this.backupFile).then((s) => s.mtime.toISOString(), () => null)
     try {
       doc = migrate(JSON.parse(await fsp.readFile(this.backupFile, 'utf8')))
       restoredFrom = 'backup'
@@ -344,7 +345,7 @@ export class Store {
     await this.db.write()
     const message =
       restoredFrom === 'backup'
-        ? `${reason}. Fedgate restored the last good copy from ${path.basename(this.backupFile)}; changes made after it was taken are missing.`
+        ? `${reason}. Fedgate restored the last good copy from ${path.basename(this.backupFile)}; changes made after it was taken (${takenAt}) are missing.`
         : `${reason}, and no readable backup exists. Fedgate started with an empty store.`
     this.recovery = { at: new Date().toISOString(), movedTo, restoredFrom, message }
     this.log('error', message)

@@ -13,6 +13,7 @@ import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { enrollIdentity, martiGet, type EnrolledIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
+import { probeTls } from '../support/hardening-certs.ts'
 import { StoreLockedError } from '../../gateway/store/lock.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -198,6 +199,67 @@ describe('a full disk', () => {
     expect(fs.readdirSync(path.join(t.dataDir, 'packages', 'tmp'))).toEqual([])
     expect(await t.ok('listDataPackages', { networkId }, admin)).toEqual([])
     expect(t.logs.filter((l) => /internal error|\n\s+at /.test(l))).toEqual([])
+  })
+})
+
+describe('a revocation and a restore of db.json from its backup', () => {
+  let dir = ''
+  let t: TestGateway | null = null
+  beforeAll(async () => {
+    dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-revoke-'))
+  })
+  afterAll(async () => {
+    await t?.stop()
+    await fsp.rm(dir, { recursive: true, force: true })
+  })
+
+  /** Whether the streaming port keeps a TLS connection with this certificate open (a refused one is closed at once). */
+  async function streams(gw: TestGateway, device: EnrolledIdentity): Promise<boolean> {
+    const probe = await probeTls({ port: gw.services.ports.streaming, cert: device.cert, key: device.key, ca: device.ca, waitMs: 1500 })
+    return probe.handshook && !probe.closed
+  }
+
+  it("the restored db.json cannot bring back a revoked device or a deleted network's devices", async () => {
+    t = await startTestGateway({ dataDir: dir })
+    let admin = await t.loginAs('admin', t.adminPassword!)
+    const organizationId = (await t.ok('createOrganization', { name: 'Field', plan: 'team' }, admin)).id
+    const main = (await t.ok('createNetwork', { organizationId, name: 'Main' }, admin)).id
+    const doomed = (await t.ok('createNetwork', { organizationId, name: 'Doomed' }, admin)).id
+    const lost = await enrollIdentity(t, admin, main, 'LOST-PHONE')
+    const kept = await enrollIdentity(t, admin, main, 'KEPT-PHONE')
+    const orphan = await enrollIdentity(t, admin, doomed, 'ORPHAN')
+    await t.stop()
+
+    // The start takes db.json.bak: every device in it is active.
+    t = await startTestGateway({ dataDir: dir })
+    admin = await t.loginAs('admin', t.adminPassword!)
+    expect(await streams(t, lost)).toBe(true)
+    await t.ok('revokeDevice', { id: lost.deviceId }, admin)
+    await t.ok('deleteNetwork', { id: doomed }, admin)
+    expect(await streams(t, lost)).toBe(false)
+    expect(await streams(t, orphan)).toBe(false)
+    await t.stop()
+    t = null
+    const backup = JSON.parse(await fsp.readFile(path.join(dir, 'db.json.bak'), 'utf8')) as { devices: { id: string; revokedAt: string | null }[] }
+    expect(backup.devices.find((d) => d.id === lost.deviceId)?.revokedAt).toBeNull()
+
+    // db.json is damaged: the next start restores the backup taken before the revocation.
+    await fsp.writeFile(path.join(dir, 'db.json'), '{"schemaVersion": 3, "devic')
+    t = await startTestGateway({ dataDir: dir })
+    admin = await t.loginAs('admin', t.adminPassword!)
+    expect(t.services.store.recovery?.restoredFrom).toBe('backup')
+    expect(await streams(t, lost)).toBe(false)
+    expect(await streams(t, orphan)).toBe(false)
+    expect(await streams(t, kept)).toBe(true)
+    const listed = await t.ok('listDevices', { networkId: main }, admin)
+    expect(listed.find((d) => d.id === lost.deviceId)?.revokedAt).not.toBeNull()
+    expect(listed.find((d) => d.id === kept.deviceId)?.revokedAt).toBeNull()
+    // The notice says what was lost and what was put back.
+    const notice = (await t.ok('getSetupState')).storeRecovery!.message
+    expect(notice).toMatch(/changes made after it was taken \(\d{4}-.*\) are missing/)
+    expect(notice).toMatch(/Re-applied .*LOST-PHONE.*ORPHAN|Re-applied .*ORPHAN.*LOST-PHONE/)
+    const journal = path.join(dir, 'pki', 'revocations.ndjson')
+    expect(fs.statSync(journal).mode & 0o777).toBe(0o600)
   })
 })
 
