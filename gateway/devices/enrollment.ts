@@ -259,7 +259,11 @@ export const deviceMethods = defineMethods({
           const device = doc.devices.find((d) => d.id === args.id)
           if (device && !device.revokedAt) device.revokedAt = revokedAt
         })
-      )
+      ).catch((err: unknown) => {
+        // Journaled means in force even when db.json could not save it: its live connections go now too.
+        if (gw.pki.revocations.deviceRevoked(existing.fingerprint)) revokeHook(gw, args.id)
+        throw err
+      })
       revokeHook(gw, args.id)
       gw.pki.deleteDeviceKey(args.id)
       const device = requireDevice(gw, args.id)

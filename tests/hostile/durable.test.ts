@@ -11,7 +11,8 @@ import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { enrollIdentity, martiGet, type EnrolledIdentity } from '../support/devices.ts'
+import { DeviceClient } from '../support/device-client.ts'
+import { enrollIdentity, martiGet, until, type EnrolledIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { probeTls } from '../support/hardening-certs.ts'
 import { StoreLockedError } from '../../gateway/store/lock.ts'
@@ -199,6 +200,23 @@ describe('a full disk', () => {
     expect(fs.readdirSync(path.join(t.dataDir, 'packages', 'tmp'))).toEqual([])
     expect(await t.ok('listDataPackages', { networkId }, admin)).toEqual([])
     expect(t.logs.filter((l) => /internal error|\n\s+at /.test(l))).toEqual([])
+  })
+
+  it('a revocation that db.json cannot save is still in force, and says so', async () => {
+    const live = await DeviceClient.connect({ port: t.services.ports.streaming, ...phone })
+    await until(() => t.services.presence?.(phone.deviceId)?.online === true, 10_000, 'the phone to be attached')
+    await fillDisk()
+    const answer = await t.call('revokeDevice', { id: phone.deviceId }, admin)
+    expect(answer.ok).toBe(false)
+    if (answer.ok) return
+    expect(answer.error.code).toBe('unavailable')
+    expect(answer.error.message).toMatch(/disk is full.*recorded and in force/)
+    const after = await probeTls({ port: t.services.ports.streaming, cert: phone.cert, key: phone.key, ca: phone.ca, waitMs: 1000 })
+    expect(after.closed).toBe(true)
+    // Its connection from before is cut as well.
+    const outcome = await Promise.race([live.closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('still open'), 10_000))])
+    live.socket.destroy()
+    expect(outcome).toBe('closed')
   })
 })
 

@@ -419,6 +419,44 @@ describe('disk full', () => {
     expect(names((await open()).data)).toEqual(['Alpha', 'Charlie'])
   })
 
+  it('refuses the changes made on top of a write that then fails, and memory returns to what db.json holds', async () => {
+    const store = await open()
+    await store.update((doc) => {
+      doc.organizations.push(org('Alpha'))
+    })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let writing = false
+    const realOpen = fsp.open.bind(fsp)
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (file, flags, mode) => {
+      const handle = await realOpen(file, flags, mode)
+      if (String(file).endsWith('.tmp')) {
+        handle.writeFile = async () => {
+          writing = true
+          await gate
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        }
+      }
+      return handle
+    })
+    try {
+      const first = store.update((doc) => void doc.organizations.push(org('Bravo'))).catch((err: unknown) => err as Error)
+      for (let i = 0; i < 200 && !writing; i++) await new Promise((r) => setTimeout(r, 5))
+      expect(writing).toBe(true)
+      // Made while Bravo's write is in flight, on top of Bravo.
+      const layered = store.update((doc) => void doc.organizations.push(org('Charlie'))).catch((err: unknown) => err as Error)
+      expect(names(store.data)).toEqual(['Alpha', 'Bravo', 'Charlie'])
+      release()
+      expect((await first)?.message).toMatch(/disk is full.*nothing was changed/)
+      expect((await layered)?.message).toMatch(/disk is full.*nothing was changed/)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(names(store.data)).toEqual(['Alpha'])
+    await store.update((doc) => void doc.organizations.push(org('Delta')))
+    expect(names(await onDisk())).toEqual(['Alpha', 'Delta'])
+  })
+
   it('fails open with the I/O error instead of moving a good file aside when a write at open fails', async () => {
     const first = await open()
     await first.update((doc) => {
