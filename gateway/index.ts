@@ -19,6 +19,7 @@ import { ByteBudget } from './routing/byte-budget.ts'
 import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
 import { openPki } from './pki/pki.ts'
+import { replayRevocations } from './pki/revocations.ts'
 import { serverTls, watchServerIdentity } from './pki/server-identity.ts'
 import { startPackages } from './packages/index.ts'
 import { startTakFederation } from './federation/tak/index.ts'
@@ -91,6 +92,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
           'fingerprint: send their admins the new one (External TAK Servers tab, connection info), or federation with them stops.'
       )
     }
+    // Before anything trusts db.json: revocations it may have lost (restored from its backup) are put back.
+    await replayRevocations(store, pki.revocations, (message) => log.warn(message))
     const extraMethods: PartialMethodTable[] = []
 
     const services: Services = {

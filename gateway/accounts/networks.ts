@@ -8,6 +8,7 @@ import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import { healthForUser } from '../events.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
+import { deviceRevocation, peerRemoval, revokeThen } from '../pki/revocations.ts'
 import { refreshServerIdentity } from '../pki/server-identity.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
@@ -97,23 +98,31 @@ export const networkMethods = defineMethods({
       const network = requireNetwork(gw, args.id)
       // Everything that exists only because of the network goes with it; the package files stay on disk
       // (content-addressed, possibly shared) until no index entry points at them.
-      const removed = await gw.store.update((doc) => {
-        const counts = {
-          devices: doc.devices.filter((d) => d.networkId === network.id).length,
-          federations: doc.federations.filter((f) => f.ends.some((e) => e.networkId === network.id)).length,
-          externalPeers: doc.externalPeers.filter((p) => p.networkId === network.id).length,
-          dataPackages: doc.dataPackages.filter((p) => p.networkId === network.id).length
-        }
-        doc.networks = doc.networks.filter((n) => n.id !== network.id)
-        doc.devices = doc.devices.filter((d) => d.networkId !== network.id)
-        doc.federations = doc.federations.filter((f) => !f.ends.some((e) => e.networkId === network.id))
-        doc.federationCodes = doc.federationCodes.filter((c) => c.networkId !== network.id)
-        doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => e.networkId !== network.id)
-        doc.externalPeers = doc.externalPeers.filter((p) => p.networkId !== network.id)
-        doc.dataPackages = doc.dataPackages.filter((p) => p.networkId !== network.id)
-        for (const team of doc.teams) team.grants = team.grants.filter((g) => g.networkId !== network.id)
-        return counts
-      })
+      const at = new Date().toISOString()
+      // Its devices' certificates and its peers' trust end with it, for good: a restored db.json must not bring them back.
+      const revoked = [
+        ...gw.store.data.devices.filter((d) => d.networkId === network.id).map((d) => deviceRevocation(d, d.revokedAt ?? at)),
+        ...gw.store.data.externalPeers.filter((p) => p.networkId === network.id).map((p) => peerRemoval(p, at))
+      ]
+      const removed = await revokeThen(gw.pki.revocations, revoked, () =>
+        gw.store.update((doc) => {
+          const counts = {
+            devices: doc.devices.filter((d) => d.networkId === network.id).length,
+            federations: doc.federations.filter((f) => f.ends.some((e) => e.networkId === network.id)).length,
+            externalPeers: doc.externalPeers.filter((p) => p.networkId === network.id).length,
+            dataPackages: doc.dataPackages.filter((p) => p.networkId === network.id).length
+          }
+          doc.networks = doc.networks.filter((n) => n.id !== network.id)
+          doc.devices = doc.devices.filter((d) => d.networkId !== network.id)
+          doc.federations = doc.federations.filter((f) => !f.ends.some((e) => e.networkId === network.id))
+          doc.federationCodes = doc.federationCodes.filter((c) => c.networkId !== network.id)
+          doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => e.networkId !== network.id)
+          doc.externalPeers = doc.externalPeers.filter((p) => p.networkId !== network.id)
+          doc.dataPackages = doc.dataPackages.filter((p) => p.networkId !== network.id)
+          for (const team of doc.teams) team.grants = team.grants.filter((g) => g.networkId !== network.id)
+          return counts
+        })
+      )
       audit('deleteNetwork', `network ${network.name}`, removed, network.organizationId)
       gw.internal.emit('networkDeleted', network.id)
       gw.internal.emit('federationsChanged')

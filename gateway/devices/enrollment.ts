@@ -8,6 +8,7 @@ import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { IssuedCertificate } from '../pki/certificates.ts'
+import { deviceRevocation, revokeThen } from '../pki/revocations.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { deviceAddresses } from './addresses.ts'
@@ -253,9 +254,15 @@ export const deviceMethods = defineMethods({
       const existing = requireDevice(gw, args.id)
       if (existing.revokedAt) return deviceDto(existing)
       const revokedAt = new Date().toISOString()
-      await gw.store.update((doc) => {
-        const device = doc.devices.find((d) => d.id === args.id)
-        if (device && !device.revokedAt) device.revokedAt = revokedAt
+      await revokeThen(gw.pki.revocations, [deviceRevocation(existing, revokedAt)], () =>
+        gw.store.update((doc) => {
+          const device = doc.devices.find((d) => d.id === args.id)
+          if (device && !device.revokedAt) device.revokedAt = revokedAt
+        })
+      ).catch((err: unknown) => {
+        // Journaled means in force even when db.json could not save it: its live connections go now too.
+        if (gw.pki.revocations.deviceRevoked(existing.fingerprint)) revokeHook(gw, args.id)
+        throw err
       })
       revokeHook(gw, args.id)
       gw.pki.deleteDeviceKey(args.id)

@@ -25,7 +25,9 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     idleTimeoutMs: settings.Streaming.IdleTimeoutSeconds * 1000,
     // Read at every handshake: a revoked or expired device is refused without a restart.
     authorize(certificate) {
-      const device = certificate.fingerprint256 ? activeDeviceByFingerprint(store.data, certificate.fingerprint256) : null
+      // The journal too: it holds revocations a db.json restored from its backup may lack.
+      const fingerprint = certificate.fingerprint256
+      const device = fingerprint && !pki.revocations.deviceRevoked(fingerprint) ? activeDeviceByFingerprint(store.data, fingerprint) : null
       return device ? { deviceId: device.id, networkId: device.networkId, callsign: device.callsign } : null
     },
     router: options.router,

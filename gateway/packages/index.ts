@@ -194,7 +194,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
 /** The enrolled, unrevoked device a verified client certificate belongs to. */
 export function deviceByCertificate(services: Services, cert: tls.PeerCertificate): DeviceIdentity | null {
   const fingerprint = normalize(cert.fingerprint256 ?? '')
-  if (!fingerprint) return null
+  if (!fingerprint || services.pki.revocations.deviceRevoked(fingerprint)) return null
   const device = services.store.data.devices.find((d) => d.revokedAt === null && normalize(d.fingerprint) === fingerprint)
   if (!device || !services.store.data.networks.some((n) => n.id === device.networkId)) return null
   return { deviceId: device.id, networkId: device.networkId, callsign: device.callsign }

@@ -12,6 +12,7 @@ import type { DataPackageRecord } from '../store/schema.ts'
 import type { Logger } from '../log.ts'
 import { ListenerPolicy } from '../net/listener-guard.ts'
 import { PackageUploadError, SHA256_HEX, type PackageStore } from './store.ts'
+import { requestedRange } from './ranges.ts'
 
 export interface DeviceIdentity {
   deviceId: string
@@ -317,8 +318,10 @@ class MartiApi {
     if (!record) return sendText(res, 404, 'No such package')
 
     const range = requestedRange(req, q, record.size)
-    if (range === 'unsatisfiable') {
-      res.writeHead(416, { 'Content-Range': `bytes */${record.size}` })
+    if (range === 'malformed') return sendText(res, 400, 'offset and length must be whole numbers of bytes.')
+    if (range === 'unsatisfiable' || range === 'empty') {
+      // An empty part has no first-last form, so it carries the size the way a 416 does.
+      res.writeHead(range === 'empty' ? 206 : 416, { 'Content-Range': `bytes */${record.size}`, 'Content-Length': 0 })
       res.end()
       return
     }
@@ -418,35 +421,6 @@ export function hostFor(req: http.IncomingMessage): string {
   const local = req.socket.localAddress ?? '127.0.0.1'
   const addr = local.startsWith('::ffff:') ? local.slice(7) : local
   return addr.includes(':') ? `[${addr}]` : addr
-}
-
-function requestedRange(
-  req: http.IncomingMessage,
-  q: URLSearchParams,
-  size: number
-): { start: number; end: number } | null | 'unsatisfiable' {
-  const offset = q.get('offset')
-  const length = q.get('length')
-  if (offset !== null || length !== null) {
-    const start = offset === null ? 0 : Number(offset)
-    const len = length === null ? size - start : Number(length)
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(len) || start < 0 || len < 0 || start >= size) return 'unsatisfiable'
-    return { start, end: Math.min(size - 1, start + len - 1) }
-  }
-  const header = req.headers.range
-  if (!header) return null
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim())
-  // Multiple ranges and other units: answer with the whole file, which RFC 9110 allows.
-  if (!m || (m[1] === '' && m[2] === '')) return null
-  if (m[1] === '') {
-    const suffix = Number(m[2])
-    if (suffix === 0 || size === 0) return 'unsatisfiable'
-    return { start: Math.max(0, size - suffix), end: size - 1 }
-  }
-  const start = Number(m[1])
-  const end = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1)
-  if (start >= size || end < start) return 'unsatisfiable'
-  return { start, end }
 }
 
 function contentDisposition(name: string): string {

@@ -2,7 +2,7 @@
 
 import type { DataPackageDto } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
-import { forbidden, invalid, notFound } from '../api/errors.ts'
+import { forbidden, invalid, notFound, unavailable } from '../api/errors.ts'
 import { v, type Schema } from '../api/validate.ts'
 import type { Services } from '../services.ts'
 import type { DataPackageRecord, UserRecord } from '../store/schema.ts'
@@ -76,7 +76,7 @@ export const packageMethods = defineMethods({
           source: { kind: 'operator', label: user.username, id: user.id }
         })
       } catch (err) {
-        if (err instanceof PackageUploadError) throw invalid(err.message)
+        if (err instanceof PackageUploadError) throw err.reason === 'disk_full' ? unavailable(err.message) : invalid(err.message)
         throw err
       }
       const organizationId = gw.accounts.organizationOfNetwork(args.networkId)

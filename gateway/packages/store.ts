@@ -8,6 +8,7 @@ import path from 'node:path'
 import { Readable, Transform, type TransformCallback } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { Store } from '../store/store.ts'
+import { isDiskFull, StoreWriteError } from '../store/write-error.ts'
 import type { DataPackageRecord, DbDocument } from '../store/schema.ts'
 import type { AuditLog } from '../audit/audit.ts'
 import type { InternalEvents } from '../internal.ts'
@@ -21,7 +22,7 @@ export const SHA256_HEX = /^[0-9a-f]{64}$/
 /** Why an upload did not become a package. `status` is the HTTP answer the Marti API gives for it. */
 export class PackageUploadError extends Error {
   constructor(
-    readonly reason: 'too_large' | 'hash_mismatch' | 'aborted' | 'empty' | 'invalid',
+    readonly reason: 'too_large' | 'hash_mismatch' | 'aborted' | 'empty' | 'invalid' | 'disk_full',
     message: string
   ) {
     super(message)
@@ -31,6 +32,7 @@ export class PackageUploadError extends Error {
   get status(): number {
     if (this.reason === 'too_large') return 413
     if (this.reason === 'aborted') return 499
+    if (this.reason === 'disk_full') return 507
     return 400
   }
 }
@@ -129,6 +131,8 @@ export class PackageStore {
     const limit = this.maxBytes
     const tmp = path.join(this.tmpDir, `${randomBytes(12).toString('hex')}.part`)
     const meter = new HashingMeter(limit)
+    /** The file this upload put in place, to take back if its record cannot be saved. */
+    let placed: string | null = null
     try {
       await pipeline(input, meter, fs.createWriteStream(tmp, { mode: 0o600, flags: 'wx' }))
       if (meter.bytes === 0) throw new PackageUploadError('empty', 'The upload was empty.')
@@ -138,11 +142,18 @@ export class PackageStore {
       }
       const target = this.filePath(hash)
       if (fs.existsSync(target)) await fsp.rm(tmp, { force: true })
-      else await fsp.rename(tmp, target)
+      else {
+        await fsp.rename(tmp, target)
+        placed = target
+      }
       return await this.addRecord(hash, meter.bytes, meta)
     } catch (err) {
       await fsp.rm(tmp, { force: true }).catch(() => {})
+      if (placed && !this.all().some((p) => path.join(this.dir, p.hash) === placed)) await fsp.rm(placed, { force: true }).catch(() => {})
       if (err instanceof PackageUploadError) throw err
+      if (isDiskFull(err) || (err instanceof StoreWriteError && err.diskFull)) {
+        throw new PackageUploadError('disk_full', "The data directory's disk is full, so the package was not stored. Free some space and send it again.")
+      }
       if (meter.tooLarge) throw tooLarge(limit)
       if (isAbort(err)) throw new PackageUploadError('aborted', 'The upload was interrupted before it completed.')
       throw err

@@ -16,6 +16,7 @@ import {
   type KeyPairPem
 } from './certificates.ts'
 import { toP12 } from './p12.ts'
+import { RevocationJournal } from './revocations.ts'
 import { writeFileDurablySync } from '../store/store.ts'
 
 export { fingerprintOf, normalizeFingerprint, toP12, type IssuedCertificate, type KeyPairPem }
@@ -72,6 +73,8 @@ export interface Pki {
   deleteDeviceKey(deviceId: string): void
   /** Ids of every device key on disk. */
   deviceKeyIds(): string[]
+  /** Revoked device certificates and removed peers, kept here because a restore of db.json cannot undo them. */
+  revocations: RevocationJournal
 }
 
 export interface PkiOptions {
@@ -137,6 +140,7 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
     server: null as unknown as Identity,
     federation: null,
     federationRenewal: null,
+    revocations: RevocationJournal.open(dir),
 
     async issueDeviceCertificate({ callsign, validDays }) {
       if (!callsign.trim()) throw new Error('A device certificate needs a callsign')

@@ -1,6 +1,7 @@
 // The local store: one lowdb document in db.json, one writer per data directory.
 // Mutations are synchronous in memory; `commit()` resolves only once the change is durable on disk
-// (temp file, fsync, rename, fsync of the directory). Writes are debounced and coalesced.
+// (temp file, fsync, rename, fsync of the directory). Writes are debounced and coalesced; a write that fails rolls
+// memory back to what db.json holds, so a change is only ever applied once it is saved.
 
 import { Low } from 'lowdb'
 import fs from 'node:fs'
@@ -10,6 +11,7 @@ import { emptyDocument, type DbDocument } from './schema.ts'
 import { migrate, StoreFormatError } from './migrate.ts'
 import { acquireLock, type DataDirLock } from './lock.ts'
 import type { StoreRecoveryNotice } from '../api/contract.ts'
+import { describeWriteError, StoreWriteError } from './write-error.ts'
 
 export interface StoreOptions {
   /** Directory holding db.json, db.json.bak and db.lock. */
@@ -97,13 +99,6 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
   }
 }
 
-/** The operator-facing reason a write failed. */
-function describeWriteError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOSPC' || code === 'EDQUOT') return `the disk is full (${err.message}). Free some space; the previous state is still on disk`
-  return err.message
-}
-
 /** Some filesystems (and Windows) refuse fsync on a directory; the rename is still atomic there. */
 const directorySyncRefused = (err: unknown): boolean => ['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')
 
@@ -154,6 +149,8 @@ export class Store {
   private writing: Promise<void> | null = null
   private waiters: { resolve: () => void; reject: (err: Error) => void }[] = []
   private closed = false
+  /** The document as db.json holds it: what memory returns to when a write fails. Never mutated (update() copies). */
+  private durable: DbDocument = emptyDocument()
   /** The last failed write, until a write succeeds again. */
   lastWriteError: Error | null = null
   /** When db.json.bak was last written (null: not in this run yet). */
@@ -175,6 +172,7 @@ export class Store {
     try {
       await removeStaleTempFiles(options.dir)
       await store.load()
+      store.durable = store.db.data
     } catch (err) {
       await store.lock.release()
       throw err
@@ -248,17 +246,23 @@ export class Store {
   }
 
   private async writeAndBackUp(waiters: { resolve: () => void; reject: (err: Error) => void }[]): Promise<void> {
+    const written = this.db.data
     try {
       await this.db.write()
     } catch (err) {
-      const error = new Error(`The change could not be saved to ${this.file}: ${describeWriteError(err as Error)}`)
+      const error = new StoreWriteError(this.file, err as Error)
       this.lastWriteError = error
       this.log('error', error.message)
-      for (const w of waiters) w.reject(error)
-      // The in-memory document stays ahead of the disk; the next change retries the whole document.
-      this.dirty = true
+      // Undo the batch, and the changes made on top of it while it was being written: their callers are told
+      // nothing was changed, and what they see afterwards is what db.json holds.
+      this.db.data = this.durable
+      const layered = this.waiters
+      this.waiters = []
+      this.dirty = false
+      for (const w of [...waiters, ...layered]) w.reject(error)
       return
     }
+    this.durable = written
     this.lastWriteError = null
     for (const w of waiters) w.resolve()
     await this.refreshBackup()
@@ -325,6 +329,7 @@ export class Store {
   private async restoreFromBackup(reason: string, movedTo = ''): Promise<void> {
     let restoredFrom: 'backup' | 'empty' = 'empty'
     let doc: DbDocument = emptyDocument()
+    const takenAt = await fsp.stat(this.backupFile).then((s) => s.mtime.toISOString(), () => null)
     try {
       doc = migrate(JSON.parse(await fsp.readFile(this.backupFile, 'utf8')))
       restoredFrom = 'backup'
@@ -340,7 +345,7 @@ export class Store {
     await this.db.write()
     const message =
       restoredFrom === 'backup'
-        ? `${reason}. Fedgate restored the last good copy from ${path.basename(this.backupFile)}; changes made after it was taken are missing.`
+        ? `${reason}. Fedgate restored the last good copy from ${path.basename(this.backupFile)}; changes made after it was taken (${takenAt}) are missing.`
         : `${reason}, and no readable backup exists. Fedgate started with an empty store.`
     this.recovery = { at: new Date().toISOString(), movedTo, restoredFrom, message }
     this.log('error', message)

@@ -192,7 +192,8 @@ export async function startTakFederation(services: Services, options: TakFederat
       port: options.port ?? settings.Federation.Port,
       healthTimeoutMs: options.healthTimeoutMs ?? 15_000,
       maxMessageBytes,
-      peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint) ?? null,
+      // A removed peer stays refused even if db.json could not save its removal (the journal has it).
+      peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
       onSession,
       onSessionEnded,
       onRejected,

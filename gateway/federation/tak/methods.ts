@@ -11,6 +11,7 @@ import { randomId } from '../../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../../accounts/networks.ts'
 import { missingSettings } from '../../config/settings.ts'
 import { normalizeFingerprint } from '../../pki/pki.ts'
+import { peerRemoval, revokeThen } from '../../pki/revocations.ts'
 import type { Services } from '../../services.ts'
 import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
 import { federateSnippet, outgoingSnippet } from './coreconfig.ts'
@@ -260,9 +261,11 @@ export const takFederationMethods = defineMethods({
     async run({ gw, args, audit }) {
       const peer = requirePeer(gw, args.id)
       const network = requireNetwork(gw, peer.networkId)
-      await gw.store.update((doc) => {
-        doc.externalPeers = doc.externalPeers.filter((p) => p.id !== peer.id)
-      })
+      await revokeThen(gw.pki.revocations, [peerRemoval(peer, new Date().toISOString())], () =>
+        gw.store.update((doc) => {
+          doc.externalPeers = doc.externalPeers.filter((p) => p.id !== peer.id)
+        })
+      )
       audit('removeExternalPeer', `peer ${peer.displayName} on network ${network.name}`, { peerId: peer.id, fingerprint: peer.fingerprint }, network.organizationId)
       // The live connection goes down now (peersChanged → the federation ends it with an error status).
       afterChange(gw, peer)

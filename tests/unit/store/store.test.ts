@@ -273,10 +273,10 @@ describe('one process per data directory', () => {
     }
     await child.done
     // The dead owner's pid is still in the lock file: a stale lock.
-    expect((await fsp.readFile(path.join(dir, 'db.lock'), 'utf8')).trim()).toBe(String(child.pid))
+    expect((await fsp.readFile(path.join(dir, 'db.lock'), 'utf8')).split('\n')[0]).toBe(String(child.pid))
     const store = await open()
     expect(store.recovery).toBeNull()
-    expect((await fsp.readFile(path.join(dir, 'db.lock'), 'utf8')).trim()).toBe(String(process.pid))
+    expect((await fsp.readFile(path.join(dir, 'db.lock'), 'utf8')).split('\n')[0]).toBe(String(process.pid))
   })
 
   it('refuses a second open in the same process', async () => {
@@ -407,16 +407,54 @@ describe('disk full', () => {
     expect(await fsp.readFile(dbFile())).toEqual(good)
     expect(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([])
     expect(store.lastWriteError).not.toBeNull()
-    // The in-memory state keeps working (memory is ahead of the disk until the next write succeeds).
-    expect(names(store.data)).toEqual(['Alpha', 'Bravo'])
+    // A change that could not be saved is not applied: memory is what db.json holds.
+    expect(names(store.data)).toEqual(['Alpha'])
 
     await store.update((doc) => {
       doc.organizations.push(org('Charlie'))
     })
     expect(store.lastWriteError).toBeNull()
-    expect(names(await onDisk())).toEqual(['Alpha', 'Bravo', 'Charlie'])
+    expect(names(await onDisk())).toEqual(['Alpha', 'Charlie'])
     await close(store)
-    expect(names((await open()).data)).toEqual(['Alpha', 'Bravo', 'Charlie'])
+    expect(names((await open()).data)).toEqual(['Alpha', 'Charlie'])
+  })
+
+  it('refuses the changes made on top of a write that then fails, and memory returns to what db.json holds', async () => {
+    const store = await open()
+    await store.update((doc) => {
+      doc.organizations.push(org('Alpha'))
+    })
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    let writing = false
+    const realOpen = fsp.open.bind(fsp)
+    const spy = vi.spyOn(fsp, 'open').mockImplementation(async (file, flags, mode) => {
+      const handle = await realOpen(file, flags, mode)
+      if (String(file).endsWith('.tmp')) {
+        handle.writeFile = async () => {
+          writing = true
+          await gate
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+        }
+      }
+      return handle
+    })
+    try {
+      const first = store.update((doc) => void doc.organizations.push(org('Bravo'))).catch((err: unknown) => err as Error)
+      for (let i = 0; i < 200 && !writing; i++) await new Promise((r) => setTimeout(r, 5))
+      expect(writing).toBe(true)
+      // Made while Bravo's write is in flight, on top of Bravo.
+      const layered = store.update((doc) => void doc.organizations.push(org('Charlie'))).catch((err: unknown) => err as Error)
+      expect(names(store.data)).toEqual(['Alpha', 'Bravo', 'Charlie'])
+      release()
+      expect((await first)?.message).toMatch(/disk is full.*nothing was changed/)
+      expect((await layered)?.message).toMatch(/disk is full.*nothing was changed/)
+    } finally {
+      spy.mockRestore()
+    }
+    expect(names(store.data)).toEqual(['Alpha'])
+    await store.update((doc) => void doc.organizations.push(org('Delta')))
+    expect(names(await onDisk())).toEqual(['Alpha', 'Delta'])
   })
 
   it('fails open with the I/O error instead of moving a good file aside when a write at open fails', async () => {
@@ -487,14 +525,15 @@ describe.skipIf(!canMountTmpfs)('disk full on a real tmpfs', () => {
           doc.organizations.push(...big)
         })
         .catch((err: unknown) => err as Error)
-      expect(error?.message).toMatch(/could not be saved.*disk is full/i)
+      expect(error?.message).toMatch(/disk is full.*could not be saved/i)
       expect(await fsp.readFile(path.join(storeDir, 'db.json'))).toEqual(good)
       await fsp.rm(path.join(mountDir, 'filler'))
       await store.update((doc) => {
         doc.organizations.push(org('Bravo'))
       })
       const saved = JSON.parse(await fsp.readFile(path.join(storeDir, 'db.json'), 'utf8'))
-      expect(saved.organizations).toHaveLength(52)
+      // The 50 that could not be saved were not applied.
+      expect(saved.organizations).toHaveLength(2)
       expect(fs.readdirSync(storeDir).filter((f) => f.endsWith('.tmp'))).toEqual([])
     } finally {
       await store?.close()
