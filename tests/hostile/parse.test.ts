@@ -123,7 +123,7 @@ describe('one hostile event cannot freeze the gateway', () => {
       const answered = (): boolean => !attack.refused ? attacker.received.some((e) => e.type === 't-x-takp-r' && e.uid === 'ATTACK-TAKP') : (t.services.health().dropsByReason['devices.oversize'] ?? 0) - oversizeBefore >= refused
       const gap = await longestGapDuring(() => attacker.sendRaw(attack.xml), answered)
       expect.soft(gap, attack.what).toBeLessThan(MAX_GAP_MS)
-      expect(answered(), `${attack.what}: handled`).toBe(true)
+      expect.soft(answered(), `${attack.what}: handled`).toBe(true)
     }
     expect(t.services.health().dropsByReason['devices.oversize'] ?? 0).toBe(oversizeBefore + refused)
     // No attack event reached anyone; the protocol request was refused (no version 1 in it), not switched.
@@ -150,7 +150,7 @@ describe('one hostile event cannot freeze the gateway', () => {
       const counted = (): boolean => oversize() - before >= sent
       const gap = await longestGapDuring(() => federate.send({ event: attack.event } as never), counted)
       expect.soft(gap, attack.what).toBeLessThan(MAX_GAP_MS)
-      expect(counted(), `${attack.what}: counted`).toBe(true)
+      expect.soft(counted(), `${attack.what}: counted`).toBe(true)
     }
     expect(oversize()).toBe(before + attacks.length)
     expect(listener.events.filter((e) => e.uid.startsWith('FED-') && e.uid !== 'FED-HELLO')).toEqual([])
