@@ -236,6 +236,9 @@ function destOf(geo: Partial<GeoEventMessage>): CotEvent['dest'] {
   return dest
 }
 
+/** Elements an event rebuilt from a GeoEvent has besides its detail's: event, point, track, status, precisionlocation, marti. */
+const REBUILT_ELEMENTS = 6
+
 /** Text that reads back unchanged from an XML attribute (no markup, entities or characters XML normalises). */
 const PLAIN_TEXT = /^[^&<>"\u0000-\u001f]*$/
 
@@ -249,6 +252,8 @@ function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): { xml: str
     if (err instanceof XmlSyntaxError) return null
     throw err
   }
+  // The event built around it (not always parsed again) must fit the same cap: <event>, <point> and what TAK appends.
+  if (elements.length + REBUILT_ELEMENTS > MAX_ELEMENTS) throw new CotLimitError(`More than ${MAX_ELEMENTS} elements`)
   const root = elements[0]!
   if (root.name !== 'detail') return null
   let image: ScannedElement | undefined
