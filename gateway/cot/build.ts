@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import type { CotEvent } from './event.ts'
 import { parseEvent } from './parse.ts'
-import { escapeAttr } from './xml-scan.ts'
+import { attrOf, escapeAttr, scanXml, type ScannedElement } from './xml-scan.ts'
 
 interface EventShape {
   uid: string
@@ -72,6 +72,16 @@ export function deleteEvent(uid: string, type: string, now?: Date): CotEvent {
 
 /** The version a `t-x-takp-q` asks for, or null when the event is not a valid request. */
 export function requestedProtocolVersion(event: CotEvent): number | null {
-  const match = /<TakRequest\b[^>]*\bversion\s*=\s*["'](\d+)["']/.exec(event.detailXml)
-  return match ? Number(match[1]) : null
+  // Read from the scanned detail, not a pattern over its text: a regular expression that spans up to the next '>'
+  // cost the square of the detail's size on a comment full of "<TakRequest" (and matched inside comments).
+  if (!event.detailXml.includes('TakRequest')) return null
+  let elements: ScannedElement[]
+  try {
+    elements = scanXml(event.detailXml)
+  } catch {
+    return null
+  }
+  const request = elements.find((e) => e.name === 'TakRequest')
+  const version = request && attrOf(request, 'version')
+  return version !== undefined && /^\d+$/.test(version.trim()) ? Number(version) : null
 }

@@ -1,6 +1,8 @@
 // Stream framers for device connections: back-to-back XML `<event>` documents split on `</event>`, and the TAK
 // protocol v1 stream framing (0xBF + varint length + TakMessage). Both work on Buffers and cap what they hold.
 
+import { ByteAccumulator } from './accumulator.ts'
+
 const EVENT_END = Buffer.from('</event>')
 const EVENT_START = Buffer.from('<event')
 const MARKUP_DECLARATION = Buffer.from('<!')
@@ -18,6 +20,8 @@ export function hasDeclaration(bytes: Buffer): boolean {
 }
 
 export const DEFAULT_MAX_EVENT_BYTES = 1_048_576
+/** Room past the cap for the chunk that crosses it (a TLS record is at most 16 KiB), so that one costs no regrowth. */
+const ACCUMULATOR_SLACK = 16_384
 
 export interface XmlFrames {
   /** Complete `<event>…</event>` byte ranges with anything before `<event` (declaration, whitespace, `<auth>`) removed. */
@@ -43,21 +47,24 @@ function findEventStart(frame: Buffer): number {
 }
 
 export class XmlStreamFramer {
-  private pending: Buffer = Buffer.alloc(0)
-  /** Bytes of `pending` already searched for `</event>` (minus the token's length, for a token split across chunks). */
+  private readonly held: ByteAccumulator
+  /** Bytes of `held` already searched for `</event>` (minus the token's length, for a token split across chunks). */
   private searched = 0
 
-  constructor(private readonly maxEventBytes = DEFAULT_MAX_EVENT_BYTES) {}
+  constructor(private readonly maxEventBytes = DEFAULT_MAX_EVENT_BYTES) {
+    this.held = new ByteAccumulator(maxEventBytes + ACCUMULATOR_SLACK)
+  }
 
   push(chunk: Buffer): XmlFrames {
     const result: XmlFrames = { events: [], rejected: [], overflow: false }
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    this.held.append(chunk)
+    const pending = this.held.bytes
     let frameStart = 0
     for (;;) {
-      const end = this.pending.indexOf(EVENT_END, Math.max(frameStart, this.searched))
+      const end = pending.indexOf(EVENT_END, Math.max(frameStart, this.searched))
       if (end === -1) break
       const frameEnd = end + EVENT_END.length
-      const frame = this.pending.subarray(frameStart, frameEnd)
+      const frame = pending.subarray(frameStart, frameEnd)
       frameStart = frameEnd
       this.searched = frameEnd
       if (hasDeclaration(frame)) {
@@ -76,24 +83,21 @@ export class XmlStreamFramer {
       }
       result.events.push(event)
     }
-    // Keep the unframed tail; copy it so the events handed out do not pin a large chunk.
-    const tail = this.pending.subarray(frameStart)
-    this.pending = frameStart === 0 ? this.pending : Buffer.from(tail)
-    this.searched = Math.max(0, this.pending.length - (EVENT_END.length - 1))
-    if (this.pending.length > this.maxEventBytes) result.overflow = true
+    // Keep the unframed tail (copied, so the events handed out do not pin a large chunk).
+    this.held.consume(frameStart)
+    this.searched = Math.max(0, this.held.size - (EVENT_END.length - 1))
+    if (this.held.size > this.maxEventBytes) result.overflow = true
     return result
   }
 
   /** Bytes received after the last complete event (handed to the protobuf framer after negotiation). */
   takeRemainder(): Buffer {
-    const rest = this.pending
-    this.pending = Buffer.alloc(0)
     this.searched = 0
-    return rest
+    return this.held.take()
   }
 
   get bufferedBytes(): number {
-    return this.pending.length
+    return this.held.size
   }
 }
 
@@ -129,16 +133,19 @@ export interface ProtoFrames {
 }
 
 export class ProtoStreamFramer {
-  private pending: Buffer = Buffer.alloc(0)
+  private readonly held: ByteAccumulator
 
-  constructor(private readonly maxMessageBytes = DEFAULT_MAX_EVENT_BYTES) {}
+  constructor(private readonly maxMessageBytes = DEFAULT_MAX_EVENT_BYTES) {
+    this.held = new ByteAccumulator(maxMessageBytes + 1 + MAX_VARINT_BYTES + ACCUMULATOR_SLACK)
+  }
 
   push(chunk: Buffer): ProtoFrames {
     const result: ProtoFrames = { messages: [], error: null }
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
+    this.held.append(chunk)
+    const pending = this.held.bytes
     let at = 0
-    while (at < this.pending.length) {
-      if (this.pending[at] !== TAK_MAGIC) {
+    while (at < pending.length) {
+      if (pending[at] !== TAK_MAGIC) {
         result.error = 'garbage'
         return result
       }
@@ -146,8 +153,8 @@ export class ProtoStreamFramer {
       let multiplier = 1
       let cursor = at + 1
       let complete = false
-      for (let i = 0; i < MAX_VARINT_BYTES && cursor < this.pending.length; i++) {
-        const byte = this.pending[cursor++]!
+      for (let i = 0; i < MAX_VARINT_BYTES && cursor < pending.length; i++) {
+        const byte = pending[cursor++]!
         length += (byte & 0x7f) * multiplier
         multiplier *= 128
         if ((byte & 0x80) === 0) {
@@ -163,12 +170,12 @@ export class ProtoStreamFramer {
         result.error = 'overflow'
         return result
       }
-      if (cursor + length > this.pending.length) break
-      result.messages.push(this.pending.subarray(cursor, cursor + length))
+      if (cursor + length > pending.length) break
+      result.messages.push(pending.subarray(cursor, cursor + length))
       at = cursor + length
     }
-    this.pending = at === 0 ? this.pending : Buffer.from(this.pending.subarray(at))
-    if (this.pending.length > this.maxMessageBytes + 1 + MAX_VARINT_BYTES) result.error = 'overflow'
+    this.held.consume(at)
+    if (this.held.size > this.maxMessageBytes + 1 + MAX_VARINT_BYTES) result.error = 'overflow'
     return result
   }
 }

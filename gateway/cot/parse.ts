@@ -2,10 +2,12 @@
 // XML receivers get (the original bytes, or once-rewritten bytes when `<marti><dest>` elements had to be removed).
 
 import type { CotEvent, CotPoint } from './event.ts'
-import { attrOf, scanXml, XmlSyntaxError, type ScannedElement } from './xml-scan.ts'
+import { attrOf, scanXml, XmlLimitError, XmlSyntaxError, type ScannedElement } from './xml-scan.ts'
 import { hasDeclaration } from './framer.ts'
 
 export class CotParseError extends Error {}
+/** Well-formed, but over the scanner's caps (elements per event, attributes per element): counted as oversize. */
+export class CotLimitError extends CotParseError {}
 
 /** hae/ce/le for "unknown" (spec §1.5). */
 export const UNKNOWN_METRIC = 999999
@@ -23,15 +25,28 @@ function numberOr(value: string | undefined, fallback: number): number {
  * and a mission's name on to TAK federates (which may have it).
  */
 const SCOPE_ATTRIBUTES = ['mission', 'mission-guid', 'group', 'publish'] as const
+type ScopeAttribute = (typeof SCOPE_ATTRIBUTES)[number]
+const isScopeAttribute = (name: string): name is ScopeAttribute => (SCOPE_ATTRIBUTES as readonly string[]).includes(name)
 const ANON_GROUP = '__ANON__'
 
-function childrenOf(elements: ScannedElement[], parent: number, name: string): number[] {
-  const found: number[] = []
-  for (let i = parent + 1; i < elements.length; i++) {
-    const element = elements[i]!
-    if (element.parent === parent && element.name === name) found.push(i)
+/** The parts of an event parsing reads, found in one pass over the elements (a child's index is past its parent's). */
+function findParts(elements: ScannedElement[]): { point?: number; detail?: number; contact?: number; dests: number[] } {
+  const parts: { point?: number; detail?: number; contact?: number; dests: number[] } = { dests: [] }
+  // Elements that are a <marti> of the detail: a dest counts only as their child (a search per <marti> cost the square).
+  const martis = new Set<number>()
+  for (let i = 1; i < elements.length; i++) {
+    const { parent, name } = elements[i]!
+    if (parent === 0) {
+      if (name === 'point') parts.point ??= i
+      else if (name === 'detail') parts.detail ??= i
+    } else if (parent === parts.detail) {
+      if (name === 'contact') parts.contact ??= i
+      else if (name === 'marti') martis.add(i)
+    } else if (name === 'dest' && martis.has(parent)) {
+      parts.dests.push(i)
+    }
   }
-  return found
+  return parts
 }
 
 /** Parse a complete `<event>…</event>` (an XML declaration or whitespace around it is tolerated). Throws CotParseError. */
@@ -42,6 +57,7 @@ export function parseEvent(bytes: Buffer): CotEvent {
   try {
     elements = scanXml(text)
   } catch (error) {
+    if (error instanceof XmlLimitError) throw new CotLimitError(error.message)
     if (error instanceof XmlSyntaxError) throw new CotParseError(error.message)
     throw error
   }
@@ -51,7 +67,8 @@ export function parseEvent(bytes: Buffer): CotEvent {
   const type = attrOf(root, 'type')
   if (!uid || !type) throw new CotParseError('The event has no uid or type')
 
-  const pointIndex = childrenOf(elements, 0, 'point')[0]
+  const parts = findParts(elements)
+  const pointIndex = parts.point
   const pointElement = pointIndex === undefined ? undefined : elements[pointIndex]!
   const point: CotPoint = {
     lat: numberOr(pointElement && attrOf(pointElement, 'lat'), 0),
@@ -65,30 +82,36 @@ export function parseEvent(bytes: Buffer): CotEvent {
   let endpoint: string | null = null
   const dest: CotEvent['dest'] = { callsigns: [], uids: [] }
   const destRanges: [number, number][] = []
-  const detailIndex = childrenOf(elements, 0, 'detail')[0]
-  if (detailIndex !== undefined) {
-    const contactIndex = childrenOf(elements, detailIndex, 'contact')[0]
-    if (contactIndex !== undefined) {
-      const contact = elements[contactIndex]!
-      callsign = attrOf(contact, 'callsign') ?? null
-      endpoint = attrOf(contact, 'endpoint') ?? null
-    }
-    for (const martiIndex of childrenOf(elements, detailIndex, 'marti')) {
-      for (const destIndex of childrenOf(elements, martiIndex, 'dest')) {
-        const element = elements[destIndex]!
-        const destCallsign = attrOf(element, 'callsign')
-        const destUid = attrOf(element, 'uid')
-        const scope = SCOPE_ATTRIBUTES.find((name) => attrOf(element, name) !== undefined)
-        if (destCallsign === undefined && destUid === undefined && scope === undefined) continue
-        if (destCallsign !== undefined) dest.callsigns.push(destCallsign)
-        if (destUid !== undefined) dest.uids.push(destUid)
-        // Everyone on a network shares TAK's default group, so naming it narrows nothing; any other scope does.
-        if (scope !== undefined && !(scope === 'group' && attrOf(element, 'group') === ANON_GROUP)) dest.scoped = true
-        const mission = attrOf(element, 'mission')
-        if (mission) (dest.missions ??= []).push(mission)
-        destRanges.push([element.start, element.end])
+  const detailIndex = parts.detail
+  if (parts.contact !== undefined) {
+    const contact = elements[parts.contact]!
+    callsign = attrOf(contact, 'callsign') ?? null
+    endpoint = attrOf(contact, 'endpoint') ?? null
+  }
+  for (const destIndex of parts.dests) {
+    const element = elements[destIndex]!
+    // One pass over the attributes (up to MAX_ATTRIBUTES of them), the first of each name as attrOf reads it.
+    let destCallsign: string | undefined
+    let destUid: string | undefined
+    let mission: string | undefined
+    let group: string | undefined
+    let scope: string | undefined
+    for (const [name, value] of element.attrs) {
+      if (name === 'callsign') destCallsign ??= value
+      else if (name === 'uid') destUid ??= value
+      else if (isScopeAttribute(name)) {
+        if (name === 'mission') mission ??= value
+        if (name === 'group') group ??= value
+        if (scope === undefined || SCOPE_ATTRIBUTES.indexOf(name) < SCOPE_ATTRIBUTES.indexOf(scope as ScopeAttribute)) scope = name
       }
     }
+    if (destCallsign === undefined && destUid === undefined && scope === undefined) continue
+    if (destCallsign !== undefined) dest.callsigns.push(destCallsign)
+    if (destUid !== undefined) dest.uids.push(destUid)
+    // Everyone on a network shares TAK's default group, so naming it narrows nothing; any other scope does.
+    if (scope !== undefined && !(scope === 'group' && group === ANON_GROUP)) dest.scoped = true
+    if (mission) (dest.missions ??= []).push(mission)
+    destRanges.push([element.start, element.end])
   }
 
   // Rewrite once: cut the dest elements out of the text (they are not nested in each other).
@@ -140,4 +163,24 @@ export function isPositionReport(event: CotEvent): boolean {
 /** True when the event is a direct message (has `<marti><dest>` targets, or a scope only they may pass). */
 export function isDirect(event: CotEvent): boolean {
   return event.dest.callsigns.length > 0 || event.dest.uids.length > 0 || event.dest.scoped === true
+}
+
+/** Up to this many names a receiver is looked up in the dest arrays; past it, in Sets built once per event. */
+const LINEAR_DEST_LOOKUP = 8
+const destSets = new WeakMap<CotEvent['dest'], { callsigns: Set<string>; uids: Set<string> }>()
+
+/**
+ * True when the event's dest names this receiver's callsign or uid. A direct message may name thousands: searching
+ * the arrays once per receiver cost names × receivers.
+ */
+export function namesReceiver(dest: CotEvent['dest'], callsign: string | null, uid: string | null): boolean {
+  if (dest.callsigns.length + dest.uids.length <= LINEAR_DEST_LOOKUP) {
+    return (callsign !== null && dest.callsigns.includes(callsign)) || (uid !== null && dest.uids.includes(uid))
+  }
+  let sets = destSets.get(dest)
+  if (!sets) {
+    sets = { callsigns: new Set(dest.callsigns), uids: new Set(dest.uids) }
+    destSets.set(dest, sets)
+  }
+  return (callsign !== null && sets.callsigns.has(callsign)) || (uid !== null && sets.uids.has(uid))
 }

@@ -20,6 +20,28 @@ export interface ScannedElement {
 
 export class XmlSyntaxError extends Error {}
 
+/**
+ * A well-formed document with more elements or attributes than any CoT event needs: refused before it costs memory
+ * (each scanned element or attribute is an object many times the bytes that spelled it).
+ */
+export class XmlLimitError extends XmlSyntaxError {}
+
+/**
+ * Caps per document. ATAK's busiest events (routes, drawn shapes: one `<link>` per point) hold a few hundred to a few
+ * thousand elements and a PLI about ten; no CoT element has more than a couple dozen attributes.
+ */
+export const MAX_ELEMENTS = 8192
+export const MAX_ATTRIBUTES = 256
+
+export interface XmlLimits {
+  maxElements: number
+  maxAttributes: number
+}
+const CAPS: XmlLimits = { maxElements: MAX_ELEMENTS, maxAttributes: MAX_ATTRIBUTES }
+
+/** Up to this many attributes a duplicate is looked for in the array; past it, in a Set (no square cost). */
+const LINEAR_DUPLICATE_CHECK = 16
+
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" }
 
 /** Decode the five predefined entities and numeric character references; anything else is a syntax error. */
@@ -50,9 +72,10 @@ function isNameChar(c: number): boolean {
 
 /**
  * Scan `text` as one XML document with exactly one root element. A leading XML declaration, comments and
- * whitespace are allowed around the root; DOCTYPE and entity declarations are refused.
+ * whitespace are allowed around the root; DOCTYPE and entity declarations are refused. Past `limits` it throws
+ * XmlLimitError (tests lift them to time the scan itself); every step is linear in the text.
  */
-export function scanXml(text: string): ScannedElement[] {
+export function scanXml(text: string, limits: XmlLimits = CAPS): ScannedElement[] {
   const elements: ScannedElement[] = []
   const open: number[] = []
   let rootClosed = false
@@ -112,7 +135,9 @@ export function scanXml(text: string): ScannedElement[] {
     while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
     const name = text.slice(lt + 1, cursor)
     if (name === '' || !isNameStart(name.charCodeAt(0))) throw new XmlSyntaxError('An element has no valid name')
+    if (elements.length >= limits.maxElements) throw new XmlLimitError(`More than ${limits.maxElements} elements`)
     const attrs: [string, string][] = []
+    let seen: Set<string> | null = null
     let selfClosing = false
     for (;;) {
       while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
@@ -143,7 +168,10 @@ export function scanXml(text: string): ScannedElement[] {
       if (valueEnd === -1) throw new XmlSyntaxError(`Attribute ${attrName} is not terminated`)
       const raw = text.slice(cursor + 1, valueEnd)
       if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
-      for (let a = 0; a < attrs.length; a++) if (attrs[a]![0] === attrName) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+      if (attrs.length >= limits.maxAttributes) throw new XmlLimitError(`<${name}> has more than ${limits.maxAttributes} attributes`)
+      if (seen === null && attrs.length >= LINEAR_DUPLICATE_CHECK) seen = new Set(attrs.map((a) => a[0]))
+      if (seen !== null ? seen.has(attrName) : attrs.some((a) => a[0] === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+      seen?.add(attrName)
       attrs.push([attrName, decodeEntities(raw)])
       cursor = valueEnd + 1
     }

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { deleteEvent, pongEvent, protocolOfferEvent, protocolResponseEvent, requestedProtocolVersion } from '../cot/build.ts'
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
 import { DEFAULT_MAX_EVENT_BYTES, ProtoStreamFramer, XmlStreamFramer } from '../cot/framer.ts'
-import { CotParseError, isPositionReport, parseEvent } from '../cot/parse.ts'
+import { CotLimitError, CotParseError, isPositionReport, parseEvent } from '../cot/parse.ts'
 import { decodeTakMessage, fromTakCotEvent, protoFrameOf } from '../cot/proto.ts'
 import type { Logger } from '../log.ts'
 import type { DeviceRecord } from '../store/schema.ts'
@@ -227,7 +227,9 @@ class DeviceConnection implements Endpoint {
         event = parseEvent(bytes)
       } catch (error) {
         if (!(error instanceof CotParseError)) throw error
-        this.listener.counters.malformed++
+        // Over the parser's caps (elements, attributes) counts with the events over the byte cap; the connection stays.
+        if (error instanceof CotLimitError) this.listener.counters.oversize++
+        else this.listener.counters.malformed++
         continue
       }
       this.handle(event)
@@ -258,8 +260,9 @@ class DeviceConnection implements Endpoint {
         const decoded = decodeTakMessage(message)
         if (!decoded.cotEvent) continue // TakControl alone: nothing to route
         event = fromTakCotEvent(decoded.cotEvent)
-      } catch {
-        this.listener.counters.malformed++
+      } catch (error) {
+        if (error instanceof CotLimitError) this.listener.counters.oversize++
+        else this.listener.counters.malformed++
         continue
       }
       this.handle(event)

@@ -2,7 +2,7 @@
 // they get without blocking. Also keeps per-link meters and the latest position of every uid per network for replay.
 
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
-import { isDirect, isPositionReport } from '../cot/parse.ts'
+import { isDirect, isPositionReport, namesReceiver } from '../cot/parse.ts'
 import { ByteBudget, cotEventBytes } from './byte-budget.ts'
 import { RateMeter } from './meter.ts'
 import type { Endpoint, LocalLink, Origin } from './types.ts'
@@ -145,7 +145,7 @@ export class Router {
   }
 
   private isNamed(endpoint: Endpoint, event: CotEvent): boolean {
-    return (endpoint.callsign !== null && event.dest.callsigns.includes(endpoint.callsign)) || (endpoint.uid !== null && event.dest.uids.includes(endpoint.uid))
+    return namesReceiver(event.dest, endpoint.callsign, endpoint.uid)
   }
 
   private remember(networkId: string, event: CotEvent, viaPeer: boolean): void {

@@ -4,8 +4,8 @@
 // Pure functions: no I/O, no state.
 
 import type { CotEvent, CotPoint } from '../../cot/event.ts'
-import { parseEvent } from '../../cot/parse.ts'
-import { attrOf, escapeAttr, scanXml, XmlSyntaxError, type ScannedElement } from '../../cot/xml-scan.ts'
+import { CotLimitError, parseEvent } from '../../cot/parse.ts'
+import { attrOf, escapeAttr, MAX_ELEMENTS, scanXml, XmlLimitError, XmlSyntaxError, type ScannedElement } from '../../cot/xml-scan.ts'
 import { isoOfMillis, millisOfIso } from '../../cot/time.ts'
 import type { ContactListEntryMessage, ContactOperation, FederatedEventMessage, GeoEventMessage } from './proto.ts'
 
@@ -168,9 +168,13 @@ export function carriesOurProvenance(message: Pick<FederatedEventMessage, 'feder
 /**
  * Rebuild CoT from a GeoEvent as TAK's receiver does (spec §4.2): header and point from the fields, `other` parsed
  * and used as the detail, then <track> from speed/course, <status battery>, <precisionlocation> and <image> restored
- * when absent, and destinations (ptpUids/ptpCallsigns/missionNames) as <marti><dest>. Null when the event is unusable.
+ * when absent, and destinations (ptpUids/ptpCallsigns/missionNames) as <marti><dest>. Null when the event is unusable;
+ * throws CotLimitError when it is over the caps a device's event has (elements, attributes; destinations count as
+ * the <dest> elements they become), so the session counts it as oversize.
  */
 export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
+  const destinations = (geo.ptpUids?.length ?? 0) + (geo.ptpCallsigns?.length ?? 0) + (geo.missionNames?.length ?? 0)
+  if (destinations > MAX_ELEMENTS) throw new CotLimitError(`More than ${MAX_ELEMENTS} destinations`)
   const uid = geo.uid ?? ''
   const type = geo.type ?? ''
   if (!uid || !type || type.startsWith(MISSION_CHANGE_PREFIX)) return null
@@ -200,7 +204,8 @@ export function fromGeoEvent(geo: Partial<GeoEventMessage>): CotEvent | null {
   if (!plain || !PLAIN_TEXT.test(uid) || !PLAIN_TEXT.test(type) || !PLAIN_TEXT.test(how)) {
     try {
       return parseEvent(Buffer.from(text))
-    } catch {
+    } catch (err) {
+      if (err instanceof CotLimitError) throw err
       return null
     }
   }
@@ -231,6 +236,9 @@ function destOf(geo: Partial<GeoEventMessage>): CotEvent['dest'] {
   return dest
 }
 
+/** Elements an event rebuilt from a GeoEvent has besides its detail's: event, point, track, status, precisionlocation, marti. */
+const REBUILT_ELEMENTS = 6
+
 /** Text that reads back unchanged from an XML attribute (no markup, entities or characters XML normalises). */
 const PLAIN_TEXT = /^[^&<>"\u0000-\u001f]*$/
 
@@ -240,9 +248,12 @@ function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): { xml: str
   try {
     elements = scanXml(other)
   } catch (err) {
+    if (err instanceof XmlLimitError) throw new CotLimitError(err.message)
     if (err instanceof XmlSyntaxError) return null
     throw err
   }
+  // The event built around it (not always parsed again) must fit the same cap: <event>, <point> and what TAK appends.
+  if (elements.length + REBUILT_ELEMENTS > MAX_ELEMENTS) throw new CotLimitError(`More than ${MAX_ELEMENTS} elements`)
   const root = elements[0]!
   if (root.name !== 'detail') return null
   let image: ScannedElement | undefined
@@ -266,7 +277,9 @@ function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): { xml: str
     const base64 = Buffer.from(geo.binary.data).toString('base64')
     const imageText = other.slice(image.start, image.end)
     const rebuilt = imageText.endsWith('/>') ? `${imageText.slice(0, -2)}>${base64}</image>` : imageText.replace(/><\/image>$/, `>${base64}</image>`)
-    inner = inner.replace(imageText, rebuilt)
+    // Spliced in at its offset: a search for the element's text in the detail is not bounded by the detail's size.
+    const at = image.start - root.contentStart
+    inner = inner.slice(0, at) + rebuilt + inner.slice(at + imageText.length)
   }
   if (!track) inner += `<track speed="${num(geo.speed, 0)}" course="${num(geo.course, 0)}"/>`
   if (!status && geo.battery) inner += `<status battery="${Math.round(geo.battery)}"/>`

@@ -5,6 +5,7 @@
 import { status as grpcStatus } from '@grpc/grpc-js'
 import type { CotEvent } from '../../cot/event.ts'
 import { deleteEvent } from '../../cot/build.ts'
+import { CotLimitError } from '../../cot/parse.ts'
 import type { Endpoint, Origin } from '../../routing/types.ts'
 import type { Router } from '../../routing/router.ts'
 import type { Logger } from '../../log.ts'
@@ -263,7 +264,17 @@ export class PeerSession implements Endpoint {
       this.dropped.incomingOff++
       return
     }
-    const event = fromGeoEvent(message.event)
+    let event: CotEvent | null
+    try {
+      event = fromGeoEvent(message.event)
+    } catch (err) {
+      if (!(err instanceof CotLimitError)) throw err
+      // Counted with the oversize events: no device could have sent it (parse's caps), so none is sent it.
+      this.dropped.oversize++
+      this.ctx.oversizeIn++
+      if (this.dropped.oversize === 1) this.ctx.log.warn(`peer '${this.peer()?.displayName ?? this.peerId}' sent an event over the limits of a CoT event (${err.message}); dropped`)
+      return
+    }
     if (!event) return
     this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
   }
