@@ -37,6 +37,8 @@ export interface ConsoleServerOptions {
   heartbeatMs?: number
   /** Most concurrent event streams. Default 64. */
   maxEventStreams?: number
+  /** Most concurrent event streams of one user; a new one closes their oldest. Default 8. */
+  maxEventStreamsPerUser?: number
 }
 
 export interface ConsoleServer {
@@ -123,6 +125,7 @@ function bearerToken(req: http.IncomingMessage): string | null {
 
 interface EventStream {
   token: string
+  userId: string
   close(): void
 }
 
@@ -137,6 +140,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const bodyBudget = options.maxBodyBytesInFlight === undefined ? BodyBudget.forMethods(services) : new BodyBudget(options.maxBodyBytesInFlight)
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxEventStreams = options.maxEventStreams ?? 64
+  const maxStreamsPerUser = Math.max(1, options.maxEventStreamsPerUser ?? 8)
   const staticRoot = options.staticDir ? await realDir(options.staticDir) : null
   if (options.staticDir && !staticRoot) log.warn(`The console has not been built (${options.staticDir} is missing): run \`npm run build:web\`. The HTTP API works regardless.`)
   const scheme = options.tls ? 'https' : 'http'
@@ -240,6 +244,10 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       sendError(res, 'unauthenticated', 'Please sign in again: your session is missing or has expired.', 401, { 'WWW-Authenticate': 'Bearer' })
       return
     }
+    // One user's streams are capped (their oldest gives way, so their own new tab still works), so one account cannot
+    // take the whole total; the total cap then only turns away many different users.
+    const own = [...streams].filter((s) => s.userId === first.id)
+    for (const stale of own.slice(0, Math.max(0, own.length - maxStreamsPerUser + 1))) stale.close()
     if (streams.size >= maxEventStreams) {
       sendError(res, 'unavailable', 'Too many consoles are listening for events; close some and try again.')
       return
@@ -281,6 +289,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     let closed = false
     const stream: EventStream = {
       token,
+      userId,
       close() {
         if (closed) return
         closed = true
