@@ -47,7 +47,8 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
     case 'changed':
       return event.networkId === undefined || canSee(event.networkId) ? event : null
     case 'auditAppended':
-      return event.entry.organizationId === null || gw.accounts.isOrganizationMember(user, event.entry.organizationId) ? event : null
+      // As listAuditLog: deployment-level entries (no organization) are for deployment admins only.
+      return event.entry.organizationId === null ? (user.deploymentAdmin ? event : null) : gw.accounts.isOrganizationMember(user, event.entry.organizationId) ? event : null
     case 'peerStatus': {
       const peers = event.peers.filter((p) => canSee(gw.store.data.externalPeers.find((x) => x.id === p.peerId)?.networkId))
       return peers.length > 0 ? { type: 'peerStatus', peers } : null
