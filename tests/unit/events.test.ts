@@ -63,6 +63,16 @@ describe('eventForUser', () => {
     expect(who({ type: 'rejectedPeer', peer } as ConsoleEvent)).toEqual(['admin', 'alphaLead'])
   })
 
+  it('audit entries: those of an organization reach its members, deployment-level ones only deployment admins (as listAuditLog)', () => {
+    const entry = (organizationId: string | null): ConsoleEvent => ({
+      type: 'auditAppended',
+      entry: { at: new Date().toISOString(), actor: 'admin', action: 'createUser', target: 'user chief', details: {}, organizationId }
+    } as ConsoleEvent)
+    expect(who(entry(null))).toEqual(['admin'])
+    const bravo = t.services.store.data.networks.find((n) => n.id === ids.b)!.organizationId
+    expect(who(entry(bravo))).toEqual(['admin', 'bravoMember'])
+  })
+
   it('device status, peer status and network changes stay within the organization', () => {
     expect(who({ type: 'deviceStatus', networkId: ids.b, devices: [] })).toEqual(['admin', 'bravoMember'])
     expect(who({ type: 'changed', area: 'devices', networkId: ids.c })).toEqual(['admin', 'charlieMember'])
