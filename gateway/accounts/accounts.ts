@@ -7,13 +7,14 @@ import { PERMISSIONS, PERMISSION_LABELS } from '../api/contract.ts'
 import type { Store } from '../store/store.ts'
 import type { UserRecord } from '../store/schema.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
+import { LoginThrottle } from './throttle.ts'
 
 export interface AccountsOptions {
   /** Session lifetime, extended on use. Default 12 h. */
   sessionTtlMs?: number
-  /** Failed logins allowed per username and per address inside `throttleWindowMs` before refusing. Default 5. */
+  /** Wrong guesses of other secrets (setup token, federation codes) allowed per key inside `throttleWindowMs`. Default 5. */
   maxFailures?: number
-  /** Default 15 minutes. */
+  /** Default 15 minutes. Logins have their own, gentler throttle (accounts/throttle.ts). */
   throttleWindowMs?: number
   now?: () => number
 }
@@ -32,6 +33,7 @@ export class Accounts {
   /** Sessions by SHA-256 of the token: a memory dump does not hand out live tokens. */
   private readonly sessions = new Map<string, Session>()
   private readonly failures = new Map<string, FailureWindow>()
+  private readonly loginThrottle: LoginThrottle
   private readonly sessionTtlMs: number
   private readonly maxFailures: number
   private readonly throttleWindowMs: number
@@ -47,6 +49,7 @@ export class Accounts {
     this.maxFailures = options.maxFailures ?? 5
     this.throttleWindowMs = options.throttleWindowMs ?? 15 * 60_000
     this.now = options.now ?? Date.now
+    this.loginThrottle = new LoginThrottle({ now: this.now })
     if (store.data.users.length === 0) this.setupToken = randomBytes(18).toString('base64url')
   }
 
@@ -95,21 +98,21 @@ export class Accounts {
 
   // ─── login and throttling ──────────────────────────────────────────────────
 
-  /** Null when the name or password is wrong; throws ThrottledError while throttled. */
+  /**
+   * Null when the name or password is wrong; throws ThrottledError while this name must wait at this address
+   * (accounts/throttle.ts): the password is not even checked then, so waiting is not a way to learn it.
+   */
   async checkLogin(username: string, password: string, address: string): Promise<UserRecord | null> {
-    const keys = [`user:${username.toLowerCase()}`, `addr:${address}`]
-    for (const key of keys) {
-      const retryIn = this.throttledFor(key)
-      if (retryIn > 0) throw new ThrottledError(retryIn)
-    }
+    const retryIn = this.loginThrottle.waitFor(username, address)
+    if (retryIn > 0) throw new ThrottledError(retryIn)
     const user = this.findUserByName(username)
     // Hash even for unknown users so timing does not reveal which names exist.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH)
     if (ok && user) {
-      this.failures.delete(keys[0]!)
+      this.loginThrottle.recordSuccess(username, address)
       return user
     }
-    for (const key of keys) this.recordFailure(key)
+    this.loginThrottle.recordFailure(username, address)
     return null
   }
 
@@ -244,7 +247,11 @@ export class Accounts {
 
 export class ThrottledError extends Error {
   constructor(readonly retryInMs: number) {
-    super(`Too many failed attempts. Try again in ${Math.ceil(retryInMs / 60_000)} minute(s).`)
+    super(
+      retryInMs < 90_000
+        ? `Too many failed sign-ins. Try again in ${Math.ceil(retryInMs / 1000)} second(s).`
+        : `Too many failed sign-ins. Try again in ${Math.ceil(retryInMs / 60_000)} minute(s).`
+    )
     this.name = 'ThrottledError'
   }
 }

@@ -284,6 +284,8 @@ export const accountMethods = defineMethods({
       grants: v.array(v.object({ networkId: v.id(), permissions: v.array(v.literal(PERMISSIONS), { max: PERMISSIONS.length * 2 }) }), { max: 1000 })
     }),
     auth: { organizationAdmin: (a, gw) => requireTeam(gw, a.teamId).organizationId },
+    // Up to 1000 grants of a dozen permission names each: about half a MiB of JSON.
+    maxBodyBytes: () => 1_048_576,
     async run({ gw, args, audit }) {
       const team = requireTeam(gw, args.teamId)
       const grants = new Map<string, Set<(typeof PERMISSIONS)[number]>>()

@@ -134,12 +134,14 @@ export const networkMethods = defineMethods({
   getDeploymentSettings: {
     args: v.none(),
     auth: 'user',
-    async run({ gw }) {
+    async run({ gw, user }) {
       // A network joined since the last check is put in the server certificate now, so it is offered to devices.
       await refreshServerIdentity(gw).catch((err: unknown) => gw.log.warn(`could not renew the server certificate: ${(err as Error).message}`))
+      // Where the deployment keeps its keys and database is for those who run it.
+      const admin = user.deploymentAdmin
       return {
-        dataDir: gw.dataDir,
-        settingsPath: gw.settingsPath,
+        dataDir: admin ? gw.dataDir : null,
+        settingsPath: admin ? gw.settingsPath : null,
         settings: structuredClone(gw.settings) as unknown as Record<string, unknown>,
         missingSettings: missingSettings(gw.settings),
         ports: { ...gw.ports },

@@ -348,8 +348,10 @@ export interface DataPackageDto {
 // ─── settings / audit / health ───────────────────────────────────────────────
 
 export interface DeploymentSettingsDto {
-  dataDir: string
-  settingsPath: string
+  /** Deployment admins only; null for everyone else. */
+  dataDir: string | null
+  /** Deployment admins only; null for everyone else. */
+  settingsPath: string | null
   settings: Record<string, unknown>
   missingSettings: string[]
   ports: { federation: number; streaming: number; marti: number; enrollment: number; console: number }

@@ -44,6 +44,8 @@ export type AuthRule<A> =
 export interface MethodDef<M extends ApiMethod> {
   args: Schema<ArgsOf<M>>
   auth: AuthRule<ArgsOf<M>>
+  /** Largest request body over HTTP when a call needs more than the console's usual 64 KiB (gateway/console/body.ts). */
+  maxBodyBytes?: (gw: Services) => number
   run(ctx: CallContext<ArgsOf<M>>): Promise<ResultOf<M>> | ResultOf<M>
 }
 

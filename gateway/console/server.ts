@@ -6,10 +6,11 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import type { ApiErrorBody, ConsoleEvent, ErrorCode } from '../api/contract.ts'
+import type { ApiErrorBody, ApiMethod, ConsoleEvent, ErrorCode } from '../api/contract.ts'
 import { dispatch } from '../api/dispatch.ts'
 import { HTTP_STATUS } from '../api/errors.ts'
 import { eventForUser } from '../events.ts'
+import { BodyBudget, BodyTooLarge, bodyLimit, readBody, tooLargeMessage } from './body.ts'
 import type { Logger } from '../log.ts'
 import type { Services } from '../services.ts'
 import type { UserRecord } from '../store/schema.ts'
@@ -28,12 +29,16 @@ export interface ConsoleServerOptions {
   /** The built renderer (dist-web/); null serves the API only. */
   staticDir: string | null
   log: Logger
-  /** Largest request body in bytes (data packages arrive base64 in JSON). Default 150 MiB. */
+  /** A ceiling on every request body in bytes, below each method's own limit (console/body.ts). Default none. */
   maxBodyBytes?: number
+  /** Bytes all request bodies may hold at once. Default: two of the largest a method accepts, plus 8 MiB. */
+  maxBodyBytesInFlight?: number
   /** Interval of SSE heartbeat comments and session re-checks, in ms. Default 15000. */
   heartbeatMs?: number
   /** Most concurrent event streams. Default 64. */
   maxEventStreams?: number
+  /** Most concurrent event streams of one user; a new one closes their oldest. Default 8. */
+  maxEventStreamsPerUser?: number
 }
 
 export interface ConsoleServer {
@@ -42,8 +47,6 @@ export interface ConsoleServer {
   port: number
   close(): Promise<void>
 }
-
-export const DEFAULT_MAX_BODY_BYTES = 150 * 1_048_576
 
 /** The Content-Security-Policy of every response: nothing leaves the machine, no inline script, no framing. */
 export const CONSOLE_CSP =
@@ -120,41 +123,9 @@ function bearerToken(req: http.IncomingMessage): string | null {
   return match ? match[1]! : null
 }
 
-class BodyTooLarge extends Error {}
-
-/** Reads the body counting bytes as they arrive, so an oversized upload is refused without buffering it all. */
-function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    req.on('data', (chunk: Buffer) => {
-      if (done) return
-      size += chunk.length
-      if (size > maxBytes) {
-        done = true
-        chunks.length = 0
-        req.pause()
-        reject(new BodyTooLarge())
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (done) return
-      done = true
-      resolve(Buffer.concat(chunks, size))
-    })
-    req.on('error', (err) => {
-      if (done) return
-      done = true
-      reject(err)
-    })
-  })
-}
-
 interface EventStream {
   token: string
+  userId: string
   close(): void
 }
 
@@ -165,9 +136,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   if (!loopback && !options.tls) {
     throw new Error(`The console may listen on ${host} only with TLS; without it, bind it to 127.0.0.1 (Console:BindAddress).`)
   }
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES
+  const maxBodyBytes = options.maxBodyBytes ?? Number.POSITIVE_INFINITY
+  const bodyBudget = options.maxBodyBytesInFlight === undefined ? BodyBudget.forMethods(services) : new BodyBudget(options.maxBodyBytesInFlight)
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const maxEventStreams = options.maxEventStreams ?? 64
+  const maxStreamsPerUser = Math.max(1, options.maxEventStreamsPerUser ?? 8)
   const staticRoot = options.staticDir ? await realDir(options.staticDir) : null
   if (options.staticDir && !staticRoot) log.warn(`The console has not been built (${options.staticDir} is missing): run \`npm run build:web\`. The HTTP API works regardless.`)
   const scheme = options.tls ? 'https' : 'http'
@@ -190,35 +163,53 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     return null
   }
 
+  /**
+   * Answers without reading the body. When one was announced, the connection closes after the answer, so a client
+   * cannot keep streaming bytes we would only throw away.
+   */
+  const refuseUnread = (req: http.IncomingMessage, res: http.ServerResponse, code: ErrorCode, message: string, status = HTTP_STATUS[code], extra: Record<string, string> = {}): void => {
+    const announced = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined
+    sendError(res, code, message, status, announced ? { ...extra, Connection: 'close' } : extra)
+    if (announced) res.once('finish', () => req.socket.destroySoon())
+  }
+
+  // Who is asking is settled from the headers before a byte of the body is read; the body is then bounded by what
+  // that method may need for that caller, and by the bytes all calls are reading at once.
   const handleApiCall = async (req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> => {
-    if (!METHOD_NAME.test(method)) {
-      req.resume()
-      sendError(res, 'not_found', `There is no method '${method.slice(0, 80)}'.`)
+    if (!METHOD_NAME.test(method) || !Object.hasOwn(services.methods, method)) {
+      refuseUnread(req, res, 'not_found', `There is no method '${method.slice(0, 80)}'.`)
       return
     }
+    const token = bearerToken(req)
+    const signedIn = services.accounts.peekUser(token) !== null
+    if (!signedIn && services.methods[method as ApiMethod].auth !== 'public') {
+      refuseUnread(req, res, 'unauthenticated', 'Please sign in again: your session is missing or has expired.', 401, { 'WWW-Authenticate': 'Bearer' })
+      return
+    }
+    const limit = Math.min(bodyLimit(services, method as ApiMethod, signedIn), maxBodyBytes)
     const declared = Number(req.headers['content-length'] ?? 0)
-    if (declared > maxBodyBytes) {
-      sendError(res, 'invalid', tooLargeMessage(maxBodyBytes), 413, { Connection: 'close' })
-      req.socket.end()
+    if (declared > limit) {
+      refuseUnread(req, res, 'invalid', tooLargeMessage(limit), 413)
       return
     }
     const contentType = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase()
     const hasBody = declared > 0 || req.headers['transfer-encoding'] !== undefined
     if (hasBody && contentType !== 'application/json') {
-      req.resume()
-      sendError(res, 'invalid', 'Send the arguments as JSON (Content-Type: application/json).', 415)
+      refuseUnread(req, res, 'invalid', 'Send the arguments as JSON (Content-Type: application/json).', 415)
       return
     }
+    const release = hasBody ? bodyBudget.reserve(declared > 0 ? declared : limit) : () => {}
+    if (!release) {
+      refuseUnread(req, res, 'unavailable', 'The console is receiving other large requests right now; try again in a minute.', 503, { 'Retry-After': '30' })
+      return
+    }
+    res.once('close', release)
     let body: Buffer
     try {
-      body = await readBody(req, maxBodyBytes)
+      body = await readBody(req, limit)
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        sendError(res, 'invalid', tooLargeMessage(maxBodyBytes), 413, { Connection: 'close' })
-        req.socket.end()
-      } else {
-        res.destroy()
-      }
+      if (err instanceof BodyTooLarge) refuseUnread(req, res, 'invalid', tooLargeMessage(limit), 413)
+      else res.destroy()
       return
     }
     let args: unknown = undefined
@@ -230,7 +221,6 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         return
       }
     }
-    const token = bearerToken(req)
     const outcome = await dispatch(services, method, args, { token, address: req.socket.remoteAddress ?? 'unknown' })
     if (outcome.ok) {
       if (method === 'logout' && token) closeStreamsOf(token)
@@ -254,6 +244,10 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       sendError(res, 'unauthenticated', 'Please sign in again: your session is missing or has expired.', 401, { 'WWW-Authenticate': 'Bearer' })
       return
     }
+    // One user's streams are capped (their oldest gives way, so their own new tab still works), so one account cannot
+    // take the whole total; the total cap then only turns away many different users.
+    const own = [...streams].filter((s) => s.userId === first.id)
+    for (const stale of own.slice(0, Math.max(0, own.length - maxStreamsPerUser + 1))) stale.close()
     if (streams.size >= maxEventStreams) {
       sendError(res, 'unavailable', 'Too many consoles are listening for events; close some and try again.')
       return
@@ -295,6 +289,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     let closed = false
     const stream: EventStream = {
       token,
+      userId,
       close() {
         if (closed) return
         closed = true
@@ -433,10 +428,6 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       })
     }
   }
-}
-
-function tooLargeMessage(maxBytes: number): string {
-  return `The request is larger than the console accepts (${Math.round(maxBytes / 1_048_576)} MiB).`
 }
 
 async function realDir(dir: string): Promise<string | null> {

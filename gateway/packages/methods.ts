@@ -60,6 +60,8 @@ export const packageMethods = defineMethods({
       mimeType: v.optional(v.string({ max: 100 }))
     }),
     auth: { anyOf: ['manageDataPackages'], networks: (args) => [args.networkId] },
+    // The package as base64 (4/3 of its bytes) and room for the name, the network id and the JSON around them.
+    maxBodyBytes: (gw) => Math.ceil((gw.settings.Packages.MaxBytes * 4) / 3) + 64 * 1024,
     async run({ args, gw, user, audit }) {
       const maxBytes = gw.settings.Packages.MaxBytes
       // Decoded size is about 3/4 of the text; refuse clearly oversized uploads before allocating the bytes.

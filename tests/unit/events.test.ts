@@ -72,6 +72,8 @@ describe('eventForUser', () => {
     const alpha = t.services.store.data.networks.find((n) => n.id === ids.a)!.organizationId
     expect(who(entry(alpha))).toEqual(['admin', 'alphaLead', 'alphaViewer'])
     expect(who(entry(null))).toEqual(['admin'])
+    const bravo = t.services.store.data.networks.find((n) => n.id === ids.b)!.organizationId
+    expect(who(entry(bravo))).toEqual(['admin', 'bravoMember'])
   })
 
   it('device status, peer status and network changes stay within the organization', () => {

@@ -1,5 +1,5 @@
 // Accounts: scrypt hashes (never plain text in db.json), sessions with expiry and logout, login throttling per
-// username and per address, and the one-time setup token for the first administrator.
+// (name, address) and per address with doubling waits, and the one-time setup token for the first administrator.
 
 import fsp from 'node:fs/promises'
 import path from 'node:path'
@@ -101,36 +101,72 @@ describe('sessions', () => {
 })
 
 describe('login throttling', () => {
-  it('refuses a username after 5 failures, even with the right password, until the window passes', async () => {
+  const wrong = { ok: false, error: { code: 'unauthenticated', message: 'The username or password is not right.' } }
+
+  it('lets 3 wrong passwords through per name and address, then doubles the wait from 5 s; the right password works after it', async () => {
     const gw = await start()
     const clock = withClock(gw)
-    for (let i = 0; i < 5; i++) {
-      const res = await gw.call('login', { username: 'admin', password: `wrong-${i}` }, null, `10.0.0.${i}`)
-      expect(res).toEqual({ ok: false, error: { code: 'unauthenticated', message: 'The username or password is not right.' } })
+    const at = '10.0.0.1'
+    for (let i = 0; i < 3; i++) expect(await gw.call('login', { username: 'admin', password: `wrong-${i}` }, null, at)).toEqual(wrong)
+    const throttled = await gw.call('login', { username: 'ADMIN', password: gw.adminPassword }, null, at)
+    expect(throttled).toMatchObject({ ok: false, error: { code: 'rate_limited', message: 'Too many failed sign-ins. Try again in 5 second(s).' } })
+    clock.advance(5000)
+    expect(await gw.call('login', { username: 'admin', password: 'wrong-3' }, null, at)).toEqual(wrong)
+    clock.advance(9000)
+    expect(await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+    clock.advance(1000)
+    expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
+  })
+
+  it('caps the wait at 15 minutes: about 4 guesses an hour for one name from one address', async () => {
+    const gw = await start()
+    const clock = withClock(gw)
+    let checked = 0
+    // Two simulated hours, one attempt every 10 s.
+    for (let t = 0; t < 720; t++) {
+      const res = await gw.call('login', { username: 'admin', password: 'guess' }, null, '10.0.0.2')
+      if (!res.ok && res.error.code === 'unauthenticated') checked++
+      clock.advance(10_000)
     }
-    const throttled = await gw.call('login', { username: 'ADMIN', password: gw.adminPassword }, null, '10.0.0.99')
-    expect(throttled).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
-    expect((throttled as { error: { message: string } }).error.message).toMatch(/Too many failed attempts\. Try again in 15 minute/)
-    clock.advance(14 * 60_000)
-    expect(await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, '10.0.0.99')).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
-    clock.advance(60_001)
+    // 3 free, then 5 s … 640 s (8 more) in the first ~21 minutes, then one per 15 minutes.
+    expect(checked).toBeGreaterThanOrEqual(14)
+    expect(checked).toBeLessThanOrEqual(20)
+  }, 60_000)
+
+  it('the right password from another address is never held up by guesses elsewhere', async () => {
+    const gw = await start()
+    withClock(gw)
+    for (let i = 0; i < 10; i++) await gw.call('login', { username: 'admin', password: `wrong-${i}` }, null, `10.0.0.${i % 2}`)
     expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, '10.0.0.99')).ok).toBe(true)
   })
 
-  it('refuses an address after 5 failures across usernames; other addresses still sign in', async () => {
-    const gw = await start()
-    withClock(gw)
-    for (let i = 0; i < 5; i++) await gw.call('login', { username: `ghost${i}`, password: 'whatever1' }, null, '192.0.2.7')
-    expect(await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, '192.0.2.7')).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
-    expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, '192.0.2.8')).ok).toBe(true)
-  })
-
-  it('forgets failures older than the window', async () => {
+  it('slows an address spraying names, but not a name that signed in there before; others wait at most a minute', async () => {
     const gw = await start()
     const clock = withClock(gw)
-    for (let i = 0; i < 4; i++) await gw.call('login', { username: 'admin', password: 'nope-nope' })
-    clock.advance(15 * 60_000 + 1)
-    for (let i = 0; i < 4; i++) await gw.call('login', { username: 'admin', password: 'nope-nope' })
+    await gw.ok('createUser', { username: 'bob', password: 'a long enough password 3' }, await gw.loginAs('admin', gw.adminPassword!))
+    const at = '192.0.2.7'
+    expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
+    for (let i = 0; i < 10; i++) expect(await gw.call('login', { username: `ghost${i}`, password: 'whatever1' }, null, at)).toEqual(wrong)
+    for (let i = 0; i < 7; i++) {
+      expect(await gw.call('login', { username: `ghost-late-${i}`, password: 'whatever1' }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+      clock.advance(2 ** i * 1000)
+      expect(await gw.call('login', { username: `ghost-late-${i}`, password: 'whatever1' }, null, at)).toEqual(wrong)
+    }
+    // admin signed in from here before: not held up by the address's wait.
+    expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
+    // bob never did: he waits for the address, which never exceeds a minute.
+    expect(await gw.call('login', { username: 'bob', password: 'a long enough password 3' }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+    clock.advance(60_000)
+    expect((await gw.call('login', { username: 'bob', password: 'a long enough password 3' }, null, at)).ok).toBe(true)
+  })
+
+  it('forgets failures an hour after the last one', async () => {
+    const gw = await start()
+    const clock = withClock(gw)
+    for (let i = 0; i < 3; i++) await gw.call('login', { username: 'admin', password: 'nope-nope' })
+    clock.advance(60 * 60_000 + 1)
+    for (let i = 0; i < 3; i++) expect(await gw.call('login', { username: 'admin', password: 'nope-nope' })).toEqual(wrong)
+    clock.advance(5000)
     expect((await gw.call('login', { username: 'admin', password: gw.adminPassword })).ok).toBe(true)
   })
 })
