@@ -1,0 +1,113 @@
+// Issue 22, memory on the federation port. (1) A registered TAK federate announced contacts with uids and callsigns of
+// hundreds of KiB: the session kept 50,000 of them whatever their size. They are now charged to the gateway-wide byte
+// budget (Memory:CacheBytes, small here), oldest first out, and direct messages still reach the newest. (2) Anyone
+// who reaches the port can show a fresh certificate on every connection, with a subject of tens of KiB: the list of
+// refused certificates keeps the newest few (an option here, 200 by default) with their text cut short.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startTakFederation, takFederationArea, type TakFederation } from '../../gateway/federation/tak/index.ts'
+import { MAX_REJECTED_TEXT } from '../../gateway/federation/tak/rejected.ts'
+import { DeviceClient } from '../support/device-client.ts'
+import { directMessage, enrollIdentity, pli, until } from '../support/devices.ts'
+import { startTestGateway, type TestGateway } from '../support/gateway.ts'
+import { leafCertificate, probeTls, throwawayCa } from '../support/hardening-certs.ts'
+import { testPki, type TestPki } from '../support/pki.ts'
+import { TakFederate } from '../support/tak-federate.ts'
+
+const CACHE_BYTES = 2 * 1_048_576
+/** Per contact ~600 KiB as charged (two bytes a character): 3 fit in the budget, 24 are sent. */
+const UID_CHARS = 200 * 1024
+const CALLSIGN_CHARS = 100 * 1024
+const CONTACTS = 24
+const MAX_REJECTED = 4
+const STRANGERS = 10
+
+describe('hostile input on the TAK federation port', () => {
+  let t: TestGateway
+  let fed: TakFederation
+  let tak: TestPki
+  let admin = ''
+  let networkId = ''
+  let peerId = ''
+  let federate: TakFederate | null = null
+  let phone: DeviceClient | null = null
+
+  beforeAll(async () => {
+    t = await startTestGateway({
+      env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-a', Memory__CacheBytes: String(CACHE_BYTES) }
+    })
+    await takFederationArea(t.services)!.stop()
+    fed = await startTakFederation(t.services, { router: t.services.router!, pki: t.services.pki, host: '127.0.0.1', port: 0, maxRejected: MAX_REJECTED })
+    tak = await testPki({ freshCa: true, hostname: 'tak-alpha.test', federateId: 'tak-alpha' })
+    admin = await t.loginAs('admin', t.adminPassword!)
+    const org = await t.ok('createOrganization', { name: 'Recon', plan: 'team' }, admin)
+    networkId = (await t.ok('createNetwork', { organizationId: org.id, name: 'Blue' }, admin)).id
+    const fingerprint = tak.pki.federation!.fingerprint.replace(/:/g, '').toLowerCase()
+    peerId = (await t.ok('addExternalPeer', { networkId, fingerprint, displayName: 'TAK Alpha' }, admin)).id
+  }, 60_000)
+
+  afterAll(async () => {
+    federate?.close()
+    await phone?.close()
+    await fed?.stop()
+    await t?.stop()
+    tak?.cleanup()
+  })
+
+  it("keeps a federate's huge contacts within the byte budget, oldest first out, and direct messages reach the newest", async () => {
+    federate = new TakFederate({
+      port: fed.port,
+      ca: t.services.pki.caCertPem,
+      key: tak.pki.federation!.keyPem,
+      certChain: `${tak.pki.federation!.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`,
+      name: 'tak-alpha-out',
+      healthIntervalMs: 300
+    }).start()
+    await federate.serving()
+    await until(() => fed.sessionsOf(peerId).length === 1, 5000, 'the session')
+    const session = fed.sessionsOf(peerId)[0]!
+
+    const uid = (i: number): string => `${String(i).padStart(3, '0')}-${'u'.repeat(UID_CHARS)}`
+    const callsign = (i: number): string => `HQ-${i}-${'c'.repeat(CALLSIGN_CHARS)}`
+    for (let i = 0; i < CONTACTS; i++) federate.send({ contact: { operation: 'CREATE', uid: uid(i), callsign: callsign(i), phone: '', sip: '', directConnect: '' } })
+    await until(() => session.remoteContacts.has(uid(CONTACTS - 1)), 20_000, 'the last contact known')
+
+    // What the session holds, counted from the contacts it still knows (not from the budget's own figure).
+    const held = Array.from({ length: CONTACTS }, (_, i) => i).filter((i) => session.remoteContacts.has(uid(i)))
+    expect(held.length).toBeLessThan(CONTACTS)
+    expect(held.length * 2 * (UID_CHARS + CALLSIGN_CHARS)).toBeLessThanOrEqual(CACHE_BYTES)
+    expect(held).toContain(CONTACTS - 1)
+    expect(held).not.toContain(0)
+    expect(t.services.router!.cacheBudget.bytes).toBeLessThanOrEqual(CACHE_BYTES)
+    expect((await t.services.health()).dropsByReason['cache.evicted']).toBeGreaterThan(0)
+
+    // The newest contact still routes: a device's direct message to its callsign goes to the federate.
+    const identity = await enrollIdentity(t, admin, networkId, 'BLUE-1')
+    phone = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
+    phone.send(pli('BLUE-1-UID', 'BLUE-1'))
+    phone.send(directMessage('GeoChat.BLUE-1.to-newest', callsign(CONTACTS - 1), 'to the newest'))
+    await federate.waitForEvent((m) => m.event?.uid === 'GeoChat.BLUE-1.to-newest', 10_000)
+  })
+
+  it('keeps the newest refused certificates, each with its text cut short, whatever a stranger presents', async () => {
+    const ca = throwawayCa('Stranger CA')
+    const fingerprints: string[] = []
+    for (let i = 0; i < STRANGERS; i++) {
+      // A subject of ~30 KiB: an organizational unit no TAK Server has, but nothing forbids.
+      const leaf = leafCertificate(ca, `stranger-${i}-${'s'.repeat(30_000)}`, -1, 10)
+      fingerprints.push(leaf.fingerprint)
+      const probe = await probeTls({ port: fed.port, cert: leaf.chainPem, key: leaf.keyPem, alpn: ['h2'], waitMs: 3000 })
+      expect(probe.closed).toBe(true)
+    }
+    const newest = fingerprints[STRANGERS - 1]!
+    await until(() => fed.rejected().some((r) => r.fingerprint === newest), 5000, 'the last stranger listed')
+
+    const rejected = fed.rejected()
+    expect(rejected.length).toBe(MAX_REJECTED)
+    expect(rejected.map((r) => r.fingerprint)).toEqual(fingerprints.slice(-MAX_REJECTED).reverse())
+    for (const r of rejected) expect(r.subject.length).toBeLessThanOrEqual(MAX_REJECTED_TEXT)
+    expect(rejected[0]!.subject).toContain(`stranger-${STRANGERS - 1}-`)
+    // One warning for the first stranger; the rest are summed up once a minute, not a line each.
+    expect(t.logs.filter((l) => l.includes('refused a certificate that no peer is registered with')).length).toBe(1)
+  })
+})
