@@ -2,11 +2,15 @@
 // hundreds of KiB: the session kept 50,000 of them whatever their size. They are now charged to the gateway-wide byte
 // budget (Memory:CacheBytes, small here), oldest first out, and direct messages still reach the newest. (2) Anyone
 // who reaches the port can show a fresh certificate on every connection, with a subject of tens of KiB: the list of
-// refused certificates keeps the newest few (an option here, 200 by default) with their text cut short.
+// refused certificates keeps the newest few (an option here, 200 by default) with their text cut short. (3) A federate
+// announced packages it never sent, each with destinations of hundreds of KiB: the last 1,000 were kept, whatever their
+// size, until their bytes came; they are now charged to the same budget.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../gateway/federation/tak/index.ts'
 import { MAX_REJECTED_TEXT } from '../../gateway/federation/tak/rejected.ts'
+import { packagesArea } from '../../gateway/packages/index.ts'
+import { announcePackageRol } from '../../gateway/packages/rol.ts'
 import { DeviceClient } from '../support/device-client.ts'
 import { directMessage, enrollIdentity, pli, until } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
@@ -19,6 +23,9 @@ const CACHE_BYTES = 2 * 1_048_576
 const UID_CHARS = 200 * 1024
 const CALLSIGN_CHARS = 100 * 1024
 const CONTACTS = 24
+/** Per announcement ~400 KiB as charged: two destination uids of 100 KiB each. */
+const DEST_UID_CHARS = 100 * 1024
+const ANNOUNCEMENTS = 24
 const MAX_REJECTED = 4
 const STRANGERS = 10
 
@@ -87,6 +94,28 @@ describe('hostile input on the TAK federation port', () => {
     phone.send(pli('BLUE-1-UID', 'BLUE-1'))
     phone.send(directMessage('GeoChat.BLUE-1.to-newest', callsign(CONTACTS - 1), 'to the newest'))
     await federate.waitForEvent((m) => m.event?.uid === 'GeoChat.BLUE-1.to-newest', 10_000)
+  })
+
+  it('keeps announcements of packages whose bytes never came within the byte budget, oldest first out', async () => {
+    await t.ok('updateExternalPeer', { id: peerId, acceptPackages: true }, admin)
+    const area = packagesArea(t.services)!
+    const hash = (i: number): string => i.toString(16).padStart(64, 'a')
+    const dest = (i: number): string[] => [`${i}-${'d'.repeat(DEST_UID_CHARS)}`, `${i}-${'e'.repeat(DEST_UID_CHARS)}`]
+    for (let i = 0; i < ANNOUNCEMENTS; i++) {
+      const rol = announcePackageRol({
+        sha256: hash(i), name: `never-${i}`, filename: `never-${i}.zip`, senderUrl: '', sizeInBytes: 1000, senderCallsign: 'HQ',
+        dest: { callsigns: [], uids: dest(i) }, tsStored: null
+      })
+      federate!.sendRol({ program: rol.program, payload: [] })
+    }
+    // Each announcement is answered with a request for its bytes (which never come): the last one was handled.
+    await federate!.waitUntil(() => federate!.rolReceived.some((r) => r.program.includes(hash(ANNOUNCEMENTS - 1))), 20_000, 'the last request')
+
+    const perAnnouncement = 2 * 2 * (DEST_UID_CHARS + 4)
+    expect(area.federation.awaitingAnnouncements).toBeGreaterThan(0)
+    expect(area.federation.awaitingAnnouncements).toBeLessThan(ANNOUNCEMENTS)
+    expect(area.federation.awaitingAnnouncements * perAnnouncement).toBeLessThanOrEqual(CACHE_BYTES)
+    expect(t.services.router!.cacheBudget.bytes).toBeLessThanOrEqual(CACHE_BYTES)
   })
 
   it('keeps the newest refused certificates, each with its text cut short, whatever a stranger presents', async () => {
