@@ -21,7 +21,7 @@ import { buildFileshareEvent, martiContentUrl, parseFileshare, rewriteSenderUrl 
 import { PackageUploadError, type PackageStore } from './store.ts'
 import { isBlocked, stripBlockedEntries, ZipTooLargeError } from './zip.ts'
 import { AwaitingBytes } from './awaiting.ts'
-import type { ByteBudget } from '../routing/byte-budget.ts'
+import { ENTRY_OVERHEAD_BYTES, ownCopy, type ByteBudget } from '../routing/byte-budget.ts'
 import { createHash } from 'node:crypto'
 
 /**
@@ -71,10 +71,17 @@ export interface PendingRol {
   build(): Promise<RolMessage | null>
   /** Once the message has gone: record this package as shared with the peer (markSharedWithPeer). */
   sharesPackage: string | null
+  /** Bytes held until it is built (the link bounds what waits by them); absent: next to nothing. */
+  holds?: number
 }
 
 /** A message already built (small: no package bytes). */
-const built = (rol: RolMessage, key: string | null = null): PendingRol => ({ key, build: async () => rol, sharesPackage: null })
+const built = (rol: RolMessage, key: string | null = null): PendingRol => ({
+  key,
+  build: async () => rol,
+  sharesPackage: null,
+  holds: 2 * rol.program.length + rol.payload.reduce((sum, p) => sum + p.data.length, 0)
+})
 
 interface Prepared {
   hash: string
@@ -302,20 +309,28 @@ export class PackageFederation {
       this.noteSentByFileshare(`${peer.id} ${record.id}`)
       messages.push(this.pendingCreate(record, peer.id))
     }
+    // What the announcement needs, copied out of the event (up to Streaming:MaxEventBytes) so that it is all it holds
+    // while it waits its turn behind packages on their way.
+    const name = ownCopy(share.name || record.name)
+    const filename = ownCopy(share.filename || record.name)
+    const senderCallsign = ownCopy(share.senderCallsign)
+    const dest = { callsigns: event.dest.callsigns.map(ownCopy), uids: event.dest.uids.map(ownCopy) }
+    const chars = [name, filename, senderCallsign, ...dest.callsigns, ...dest.uids].reduce((sum, text) => sum + text.length, 0)
     messages.push({
       key: null,
       sharesPackage: null,
+      holds: 2 * chars + ENTRY_OVERHEAD_BYTES,
       build: async () => {
         const hash = await this.federatedHashOf(record)
         if (hash === null) return null
         return announcePackageRol({
           sha256: hash,
-          name: share.name || record.name,
-          filename: share.filename || record.name,
+          name,
+          filename,
           senderUrl: '',
           sizeInBytes: record.size,
-          senderCallsign: share.senderCallsign,
-          dest: event.dest,
+          senderCallsign,
+          dest,
           tsStored: Date.parse(record.createdAt) || null
         })
       }

@@ -4,17 +4,21 @@
 // who reaches the port can show a fresh certificate on every connection, with a subject of tens of KiB: the list of
 // refused certificates keeps the newest few (an option here, 200 by default) with their text cut short. (3) A federate
 // announced packages it never sent, each with destinations of hundreds of KiB: the last 1,000 were kept, whatever their
-// size, until their bytes came; they are now charged to the same budget.
+// size, until their bytes came; they are now charged to the same budget. (4) A device's fileshares to a federate that
+// does not read its data-package stream each waited with the whole event, 10,000 per link whatever their size; what
+// waits is now bounded by bytes too (MAX_ROL_WAITING_BYTES), holding only the announcement's own fields.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../gateway/federation/tak/index.ts'
 import { MAX_REJECTED_TEXT } from '../../gateway/federation/tak/rejected.ts'
+import { MAX_ROL_WAITING_BYTES } from '../../gateway/federation/tak/rol-flow.ts'
 import { packagesArea } from '../../gateway/packages/index.ts'
 import { announcePackageRol } from '../../gateway/packages/rol.ts'
 import { DeviceClient } from '../support/device-client.ts'
 import { directMessage, enrollIdentity, pli, until } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { leafCertificate, probeTls, throwawayCa } from '../support/hardening-certs.ts'
+import { zipOf } from '../support/zip.ts'
 import { testPki, type TestPki } from '../support/pki.ts'
 import { TakFederate } from '../support/tak-federate.ts'
 
@@ -26,6 +30,9 @@ const CONTACTS = 24
 /** Per announcement ~400 KiB as charged: two destination uids of 100 KiB each. */
 const DEST_UID_CHARS = 100 * 1024
 const ANNOUNCEMENTS = 24
+/** A fileshare naming one destination of 300 KiB (~600 KiB as held): 40 of them are 24 MiB. */
+const DEST_CALLSIGN_CHARS = 300 * 1024
+const FILESHARES = 40
 const MAX_REJECTED = 4
 const STRANGERS = 10
 
@@ -116,6 +123,46 @@ describe('hostile input on the TAK federation port', () => {
     expect(area.federation.awaitingAnnouncements).toBeLessThan(ANNOUNCEMENTS)
     expect(area.federation.awaitingAnnouncements * perAnnouncement).toBeLessThanOrEqual(CACHE_BYTES)
     expect(t.services.router!.cacheBudget.bytes).toBeLessThanOrEqual(CACHE_BYTES)
+  })
+
+  it("bounds by bytes the fileshares waiting for a federate that does not read its data-package stream", async () => {
+    await t.ok('updateExternalPeer', { id: peerId, sharePackages: true }, admin)
+    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'a.kml': '<kml/>' })
+    const hash = (await t.ok('uploadDataPackage', { networkId, name: 'shared.zip', contentBase64: zip.toString('base64') }, admin)).hash
+    // A TAK Server that sends no HealthCheck never opens the stream our data-package messages go out on.
+    federate!.close()
+    federate = new TakFederate({
+      port: fed.port,
+      ca: t.services.pki.caCertPem,
+      key: tak.pki.federation!.keyPem,
+      certChain: `${tak.pki.federation!.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`,
+      name: 'tak-alpha-out',
+      healthIntervalMs: 0
+    }).start()
+    await federate.serving()
+    await until(() => fed.sessionsOf(peerId).length === 1 && !fed.sessionsOf(peerId)[0]!.isEnded, 5000, 'the new session')
+    const session = fed.sessionsOf(peerId)[0]!
+    const before = session.rolBacklog().messages
+
+    // A mission destination reaches every federate; the callsign beside it is what makes the event large.
+    const big = 'd'.repeat(DEST_CALLSIGN_CHARS)
+    for (let i = 0; i < FILESHARES; i++) {
+      const now = new Date()
+      const stale = new Date(now.getTime() + 100_000)
+      phone!.send(
+        `<event version="2.0" uid="fs-${i}" type="b-f-t-r" how="h-e" time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}">` +
+          `<point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/><detail>` +
+          `<fileshare filename="shared.zip" senderUrl="https://10.9.8.7:8443/Marti/sync/content?hash=${hash}" sizeInBytes="${zip.length}" ` +
+          `sha256="${hash}" senderUid="BLUE-1-UID" senderCallsign="BLUE-1" name="shared"/>` +
+          `<marti><dest callsign="${i}-${big}" mission="ops"/></marti></detail></event>`
+      )
+    }
+    await until(() => session.rolBacklog().messages - before + session.dropped.full >= FILESHARES, 20_000, 'every fileshare queued or refused')
+
+    const waiting = session.rolBacklog().messages - before
+    expect(waiting * 2 * DEST_CALLSIGN_CHARS).toBeLessThanOrEqual(MAX_ROL_WAITING_BYTES)
+    expect(session.dropped.full).toBeGreaterThan(0)
+    expect(session.rolBacklog().bytes).toBeLessThanOrEqual(MAX_ROL_WAITING_BYTES)
   })
 
   it('keeps the newest refused certificates, each with its text cut short, whatever a stranger presents', async () => {

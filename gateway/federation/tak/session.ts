@@ -215,6 +215,7 @@ export class PeerSession implements Endpoint {
     const packages = this.ctx.packages
     return this.rol.send({
       key: pending.key,
+      holds: pending.holds,
       build: async () => {
         const rol = await pending.build()
         return rol && this.toWire(rol)
