@@ -153,9 +153,12 @@ export class PeerSession implements Endpoint {
     return queued
   }
 
-  /** Contacts are bookkeeping, not traffic: not counted as events out. */
+  /**
+   * Contacts are bookkeeping, not traffic: not counted as events out. Encoded first, so the link's outbox counts them
+   * by their bytes (a device picks its own uid and callsign, each up to Streaming:MaxEventBytes).
+   */
   private sendContact(message: FederatedEventMessage): boolean {
-    return this.link.sendEvent(message, false, this.onDrop)
+    return this.link.sendEvent(this.ctx.encodeEvent(message), false, this.onDrop)
   }
 
   /** FederatedEvents waiting to go to this peer. */
