@@ -20,6 +20,8 @@ import {
 import { buildFileshareEvent, martiContentUrl, parseFileshare, rewriteSenderUrl } from './fileshare.ts'
 import { PackageUploadError, type PackageStore } from './store.ts'
 import { isBlocked, stripBlockedEntries, ZipTooLargeError } from './zip.ts'
+import { AwaitingBytes } from './awaiting.ts'
+import { ENTRY_OVERHEAD_BYTES, ownCopy, type ByteBudget } from '../routing/byte-budget.ts'
 import { createHash } from 'node:crypto'
 
 /**
@@ -53,6 +55,8 @@ export interface PackageFederationOptions {
    * follow, see DEVICE_UPLOAD_GRACE_MS). Default 0; startPackages() passes DEVICE_UPLOAD_GRACE_MS unless told otherwise.
    */
   deviceUploadGraceMs?: number
+  /** The gateway-wide cache budget (Memory:CacheBytes) announcements waiting for their bytes are charged to. */
+  cacheBudget?: ByteBudget
   log?: Logger | null
 }
 
@@ -67,10 +71,17 @@ export interface PendingRol {
   build(): Promise<RolMessage | null>
   /** Once the message has gone: record this package as shared with the peer (markSharedWithPeer). */
   sharesPackage: string | null
+  /** Bytes held until it is built (the link bounds what waits by them); absent: next to nothing. */
+  holds?: number
 }
 
 /** A message already built (small: no package bytes). */
-const built = (rol: RolMessage, key: string | null = null): PendingRol => ({ key, build: async () => rol, sharesPackage: null })
+const built = (rol: RolMessage, key: string | null = null): PendingRol => ({
+  key,
+  build: async () => rol,
+  sharesPackage: null,
+  holds: 2 * rol.program.length + rol.payload.reduce((sum, p) => sum + p.data.length, 0)
+})
 
 interface Prepared {
   hash: string
@@ -84,7 +95,7 @@ export class PackageFederation {
   /** Packages not federated because their zip would expand too far (a zip bomb), shown in health. */
   zipBombs = 0
   /** Fileshares announced by a peer whose bytes we asked for: sha256 → where to announce once they arrive. */
-  private readonly awaitingBytes = new Map<string, { networkId: string; details: RolPackageDetails; at: number }>()
+  private readonly awaitingBytes: AwaitingBytes
   /**
    * Hash each package goes out to peers under (ours, or the stripped copy's), by our hash. Only a cache: stripping is
    * deterministic (entries, order and times come from the original), so after a restart it is computed again.
@@ -98,7 +109,14 @@ export class PackageFederation {
   /** Fileshare events whose package we hold (fileshareForReceiver), while the event lives. */
   private readonly heldFileshares = new WeakMap<CotEvent, boolean>()
 
-  constructor(private readonly o: PackageFederationOptions) {}
+  constructor(private readonly o: PackageFederationOptions) {
+    this.awaitingBytes = new AwaitingBytes(o.cacheBudget)
+  }
+
+  /** Announced packages whose bytes have not come (health, tests). */
+  get awaitingAnnouncements(): number {
+    return this.awaitingBytes.size
+  }
 
   // ─── local federations ─────────────────────────────────────────────────────
   // A package that reaches another network of this gateway over a local federation is listed there too, as one from
@@ -291,20 +309,28 @@ export class PackageFederation {
       this.noteSentByFileshare(`${peer.id} ${record.id}`)
       messages.push(this.pendingCreate(record, peer.id))
     }
+    // What the announcement needs, copied out of the event (up to Streaming:MaxEventBytes) so that it is all it holds
+    // while it waits its turn behind packages on their way.
+    const name = ownCopy(share.name || record.name)
+    const filename = ownCopy(share.filename || record.name)
+    const senderCallsign = ownCopy(share.senderCallsign)
+    const dest = { callsigns: event.dest.callsigns.map(ownCopy), uids: event.dest.uids.map(ownCopy) }
+    const chars = [name, filename, senderCallsign, ...dest.callsigns, ...dest.uids].reduce((sum, text) => sum + text.length, 0)
     messages.push({
       key: null,
       sharesPackage: null,
+      holds: 2 * chars + ENTRY_OVERHEAD_BYTES,
       build: async () => {
         const hash = await this.federatedHashOf(record)
         if (hash === null) return null
         return announcePackageRol({
           sha256: hash,
-          name: share.name || record.name,
-          filename: share.filename || record.name,
+          name,
+          filename,
           senderUrl: '',
           sizeInBytes: record.size,
-          senderCallsign: share.senderCallsign,
-          dest: event.dest,
+          senderCallsign,
+          dest,
           tsStored: Date.parse(record.createdAt) || null
         })
       }
@@ -350,11 +376,8 @@ export class PackageFederation {
         case 'dispersePackage': {
           if (!peer.acceptPackages || !msg.bytes) return []
           const record = await this.storeFromPeer(peer, msg.bytes, { hash: msg.details.sha256, name: msg.details.filename, private: false })
-          const waiting = this.awaitingBytes.get(msg.details.sha256)
-          if (record && waiting && waiting.networkId === networkId) {
-            this.awaitingBytes.delete(msg.details.sha256)
-            this.announceToDevices(record, peer, waiting.details)
-          }
+          const waiting = record && this.awaitingBytes.take(msg.details.sha256, networkId)
+          if (record && waiting) this.announceToDevices(record, peer, waiting.details)
           return []
         }
         case 'announcePackage': {
@@ -556,22 +579,15 @@ export class PackageFederation {
     // A TAK Server never answers `request package` (it sends bytes only with `create resource`, spec §5.3.3): when
     // it announced a package it did not send (one over a size limit, for example), the devices it was meant for never
     // get it. Say so once, so an operator can ask the other side instead of waiting.
-    const entry = { networkId, details, at: Date.now() }
-    setTimeout(() => {
-      // Arrived meanwhile (a disperse answered, or a create resource came after the announcement): nothing to say.
-      if (this.awaitingBytes.get(details.sha256) !== entry || this.o.packages.byHash(networkId, details.sha256)) return
+    // The warning reads the kept copy (`kept`), so the peer's whole ROL program is not held until it runs.
+    this.awaitingBytes.remember(networkId, details, this.o.awaitBytesWarnMs ?? 60_000, ({ details: kept }) => {
+      // Arrived meanwhile (a create resource came after the announcement): nothing to say.
+      if (this.o.packages.byHash(networkId, kept.sha256)) return
       this.o.log?.warn(
-        `peer '${peerName}' announced data package ${JSON.stringify(details.filename || details.name)} (${details.sha256.slice(0, 12)}…) but did not send it; ` +
+        `peer '${peerName}' announced data package ${JSON.stringify(kept.filename || kept.name)} (${kept.sha256.slice(0, 12)}…) but did not send it; ` +
           'TAK Servers send a package only once, with its announcement, so ask them to send it again'
       )
-    }, this.o.awaitBytesWarnMs ?? 60_000).unref()
-    const now = entry.at
-    for (const [hash, w] of this.awaitingBytes) if (now - w.at > 600_000) this.awaitingBytes.delete(hash)
-    if (this.awaitingBytes.size >= 1000) {
-      const oldest = this.awaitingBytes.keys().next().value
-      if (oldest !== undefined) this.awaitingBytes.delete(oldest)
-    }
-    this.awaitingBytes.set(details.sha256, entry)
+    })
   }
 }
 

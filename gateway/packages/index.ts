@@ -115,6 +115,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     deliverToNetwork: (networkId, event) => deliver(networkId, event),
     listChanged,
     deviceUploadGraceMs: options.deviceUploadGraceMs ?? DEVICE_UPLOAD_GRACE_MS,
+    cacheBudget: services.router?.cacheBudget,
     log
   })
   const shareOverLocalLinks = (packageId: string | null): void => {

@@ -72,3 +72,11 @@ export class ByteBudget {
 export function cotEventBytes(event: CotEvent): number {
   return event.xml.length + event.detailXml.length + event.uid.length + event.type.length + (event.callsign?.length ?? 0) + ENTRY_OVERHEAD_BYTES
 }
+
+/**
+ * A copy of `text` that holds only its own characters. V8 may keep a slice of a string as a view into the whole (a
+ * uid cut from a 1 MiB event keeps the event), so what a cache keeps of input, and charges for, is copied out first.
+ */
+export function ownCopy(text: string): string {
+  return text.length < 13 ? text : Buffer.from(text, 'utf16le').toString('utf16le')
+}

@@ -12,8 +12,9 @@ import { packagesArea, type Packages } from '../../packages/index.ts'
 import { DEFAULT_REDIAL, PeerDialer, type RedialPolicy } from './client.ts'
 import { MAX_FRAME_SIZE } from './coreconfig.ts'
 import { loadFigService, withInboundEventLimit } from './proto.ts'
-import { TakFederationServer, type RejectedAttempt } from './server.ts'
+import { TakFederationServer } from './server.ts'
 import type { PeerSession, SessionContext } from './session.ts'
+import { RejectedPeers } from './rejected.ts'
 import { PeerStatusBoard } from './status.ts'
 
 export interface TakFederationOptions {
@@ -36,6 +37,8 @@ export interface TakFederationOptions {
   statusIntervalMs?: number
   /** How often a connected peer's last-heard time is saved (db.json is for what operators made: rarely). Default 300000. */
   contactSaveIntervalMs?: number
+  /** Refused certificates kept for the console (rejected.ts). Default MAX_REJECTED. */
+  maxRejected?: number
 }
 
 export interface TakFederation {
@@ -51,8 +54,6 @@ export interface TakFederation {
   syncPeers(): void
   stop(): Promise<void>
 }
-
-const MAX_REJECTED = 200
 
 const running = new WeakMap<Services, TakFederation>()
 
@@ -94,7 +95,7 @@ export async function startTakFederation(services: Services, options: TakFederat
       }
     }
   })
-  const rejectedList = new Map<string, RejectedPeerDto>()
+  const rejectedPeers = new RejectedPeers({ log, max: options.maxRejected, emit: (peer) => events.emit({ type: 'rejectedPeer', peer }) })
   const dialers = new Map<string, { dialer: PeerDialer; dialKey: string }>()
   /**
    * grpc-js receives 4 MiB by default; TAK sends ROL messages (a create resource carries the file) up to its own limit,
@@ -160,27 +161,6 @@ export async function startTakFederation(services: Services, options: TakFederat
     saveContactsSoon()
     log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' disconnected: ${reason}`)
   }
-  const rejectedEmittedAt = new Map<string, number>()
-  const onRejected = (attempt: RejectedAttempt): void => {
-    const now = new Date().toISOString()
-    const key = attempt.fingerprint || `(none) ${attempt.address}`
-    const known = rejectedList.get(key)
-    const entry: RejectedPeerDto = known
-      ? { ...known, subject: attempt.subject, address: attempt.address, lastSeen: now, count: known.count + 1 }
-      : { fingerprint: attempt.fingerprint, subject: attempt.subject, address: attempt.address, firstSeen: now, lastSeen: now, count: 1 }
-    rejectedList.delete(key)
-    rejectedList.set(key, entry)
-    if (rejectedList.size > MAX_REJECTED) rejectedList.delete(rejectedList.keys().next().value!)
-    // A scanner retrying one certificate must not flood the consoles: at most one event per fingerprint per second.
-    const lastEmitted = rejectedEmittedAt.get(key) ?? 0
-    if (Date.now() - lastEmitted >= 1000) {
-      rejectedEmittedAt.set(key, Date.now())
-      if (rejectedEmittedAt.size > MAX_REJECTED) rejectedEmittedAt.delete(rejectedEmittedAt.keys().next().value!)
-      events.emit({ type: 'rejectedPeer', peer: entry })
-    }
-    if (!known) log.warn(`TAK federation: refused a certificate that no peer is registered with (${attempt.fingerprint || 'none'}) from ${attempt.address}`)
-  }
-
   let server: TakFederationServer | null = null
   if (identity) {
     server = new TakFederationServer({
@@ -196,7 +176,7 @@ export async function startTakFederation(services: Services, options: TakFederat
       peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
       onSession,
       onSessionEnded,
-      onRejected,
+      onRejected: (attempt) => rejectedPeers.note(attempt),
       // Handshake failures are logged below with advice; the guard only closes them.
       guard: (tlsServer) => services.listeners.guard(tlsServer, 'federation', log, 'TAK federation', { logHandshakeFailures: false })
     })
@@ -315,7 +295,7 @@ export async function startTakFederation(services: Services, options: TakFederat
       return server?.port ?? 0
     },
     status: (peerId) => board.status(peerId),
-    rejected: () => [...rejectedList.values()].reverse(),
+    rejected: () => rejectedPeers.list(),
     sessionsOf: (peerId) => {
       const session = sessions.get(peerId)
       return session && !session.isEnded ? [session] : []

@@ -12,8 +12,8 @@
 /**
  * What may wait per stream (ours, on top of the stream's own buffer) before some is dropped: a burst of about a
  * tenth of a second at 20k events/s (2,000 messages) overflowed on a loaded two-core machine while the link itself kept
- * up (fed v2 bench: 97 % delivered; with room for 8,000, 100 %). Encoded events count by size; contact messages
- * (objects, small) only by number. Data packages never come here: rol-flow.ts paces them by bytes and drops none.
+ * up (fed v2 bench: 97 % delivered; with room for 8,000, 100 %). Encoded events and contacts count by size (a message
+ * object, in tests, only by number). Data packages never come here: rol-flow.ts paces them by bytes and drops none.
  */
 export const MAX_WAITING_MESSAGES = 8000
 export const MAX_WAITING_BYTES = 2 * 1024 * 1024
@@ -156,7 +156,7 @@ export class Outbox {
   }
 }
 
-/** Bytes a waiting message holds: an encoded event's length; a message object (a contact) counts as 0. */
+/** Bytes a waiting message holds: an encoded message's length (sessions encode events and contacts); an object counts as 0. */
 function sizeOf(message: unknown): number {
   return Buffer.isBuffer(message) ? message.length : 0
 }

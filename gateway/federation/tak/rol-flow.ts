@@ -19,6 +19,11 @@ import type { DropSink } from './outbox.ts'
 export const MAX_ROL_IN_FLIGHT_BYTES = 8 * 1024 * 1024
 /** ROL messages that may wait per session; each is small until built. Past it, new ones are dropped (counted, 'full'). */
 export const MAX_ROL_WAITING = 10_000
+/**
+ * What the waiting messages may hold before they are built (OutgoingRol.holds: an announcement keeps the fileshare's
+ * names and destinations, up to Streaming:MaxEventBytes each). Past it, new ones are dropped (counted, 'full').
+ */
+export const MAX_ROL_WAITING_BYTES = 16 * 1024 * 1024
 
 /** A ROL message to a peer, built when its turn to go comes (a package's bytes are read then, not before). */
 export interface OutgoingRol {
@@ -28,6 +33,8 @@ export interface OutgoingRol {
   build(): Promise<RolMessageWire | null>
   /** The stream took the message (its write callback came without error). */
   onSent?(): void | Promise<void>
+  /** Bytes this message holds while it waits (what build() will use); default 0: it reads what it needs then. */
+  holds?: number
 }
 
 /** The part of a gRPC writable stream the sender uses. */
@@ -40,6 +47,7 @@ export interface RolStream {
 export class RolSender {
   private waiting: OutgoingRol[] = []
   private readonly keys = new Set<string>()
+  private waitingBytes = 0
   private inFlightBytes = 0
   private building = false
   private closed = false
@@ -54,7 +62,8 @@ export class RolSender {
     private readonly onDrop: DropSink,
     private readonly onError: (err: Error) => void,
     private readonly maxInFlightBytes = MAX_ROL_IN_FLIGHT_BYTES,
-    private readonly maxWaiting = MAX_ROL_WAITING
+    private readonly maxWaiting = MAX_ROL_WAITING,
+    private readonly maxWaitingBytes = MAX_ROL_WAITING_BYTES
   ) {}
 
   /** Queue a message; false when it was refused (closed, full) or one with its key is already queued. */
@@ -64,19 +73,21 @@ export class RolSender {
       return false
     }
     if (message.key !== null && this.keys.has(message.key)) return false
-    if (this.waiting.length >= this.maxWaiting) {
+    const holds = message.holds ?? 0
+    if (this.waiting.length >= this.maxWaiting || (this.waiting.length > 0 && this.waitingBytes + holds > this.maxWaitingBytes)) {
       this.onDrop('full', 1)
       return false
     }
     if (message.key !== null) this.keys.add(message.key)
     this.waiting.push(message)
+    this.waitingBytes += holds
     this.pump()
     return true
   }
 
-  /** Messages not yet handed to the stream, and the bytes handed to it whose write has not completed. */
+  /** Messages not yet handed to the stream; the bytes they hold and those handed to it whose write has not completed. */
   backlog(): { messages: number; bytes: number } {
-    return { messages: this.waiting.length + (this.building ? 1 : 0), bytes: this.inFlightBytes }
+    return { messages: this.waiting.length + (this.building ? 1 : 0), bytes: this.inFlightBytes + this.waitingBytes }
   }
 
   /** Try again now (the stream has just opened). */
@@ -86,6 +97,7 @@ export class RolSender {
     const stream = this.stream()
     if (!stream || stream.writableEnded || stream.destroyed) return
     const next = this.waiting.shift()!
+    this.waitingBytes -= next.holds ?? 0
     this.building = true
     void this.buildAndWrite(next)
   }
@@ -96,6 +108,7 @@ export class RolSender {
     this.closed = true
     if (this.waiting.length > 0) this.onDrop('closed', this.waiting.length)
     this.waiting = []
+    this.waitingBytes = 0
     this.keys.clear()
   }
 
@@ -118,6 +131,7 @@ export class RolSender {
       // The stream went away while this was being built (the session goes on): first in line again, built anew when
       // the stream is back (pump() from the session).
       this.waiting.unshift(item)
+      this.waitingBytes += item.holds ?? 0
       return
     }
     const size = sizeOf(message)

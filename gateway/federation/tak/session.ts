@@ -17,6 +17,7 @@ import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMes
 import type { DropReason, DropSink } from './outbox.ts'
 import { RolSender, type RolStream } from './rol-flow.ts'
 import type { PeerStatusBoard } from './status.ts'
+import { RemoteContacts } from './remote-contacts.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
 
@@ -70,7 +71,7 @@ export class PeerSession implements Endpoint {
   readonly uid = null
   readonly startedAt = Date.now()
   /** Remote contacts (uid → callsign) the peer announced: direct messages to them go to this peer. */
-  readonly remoteContacts = new Map<string, string>()
+  readonly remoteContacts: RemoteContacts
   /** Our device contacts already announced (uid → callsign). */
   private readonly announced = new Map<string, string>()
   private attached = false
@@ -94,6 +95,7 @@ export class PeerSession implements Endpoint {
     private readonly link: SessionLink
   ) {
     this.id = `tak-${role}-${peerId}-${++sessionCounter}`
+    this.remoteContacts = new RemoteContacts(ctx.router.cacheBudget)
     this.rol = new RolSender(
       () => link.rolStream(),
       this.onDrop,
@@ -143,9 +145,7 @@ export class PeerSession implements Endpoint {
     // A mission's subscribers may be on the TAK Server: it gets the names (missionNames) and decides.
     if ((dest.missions ?? []).length > 0) return true
     if (dest.uids.some((uid) => this.remoteContacts.has(uid))) return true
-    if (dest.callsigns.length === 0) return false
-    const callsigns = new Set(this.remoteContacts.values())
-    return dest.callsigns.some((c) => callsigns.has(c))
+    return dest.callsigns.some((c) => this.remoteContacts.hasCallsign(c))
   }
 
   private write(message: FederatedEventMessage | Buffer, position: boolean): boolean {
@@ -154,9 +154,12 @@ export class PeerSession implements Endpoint {
     return queued
   }
 
-  /** Contacts are bookkeeping, not traffic: not counted as events out. */
+  /**
+   * Contacts are bookkeeping, not traffic: not counted as events out. Encoded first, so the link's outbox counts them
+   * by their bytes (a device picks its own uid and callsign, each up to Streaming:MaxEventBytes).
+   */
   private sendContact(message: FederatedEventMessage): boolean {
-    return this.link.sendEvent(message, false, this.onDrop)
+    return this.link.sendEvent(this.ctx.encodeEvent(message), false, this.onDrop)
   }
 
   /** FederatedEvents waiting to go to this peer. */
@@ -216,6 +219,7 @@ export class PeerSession implements Endpoint {
     const packages = this.ctx.packages
     return this.rol.send({
       key: pending.key,
+      holds: pending.holds,
       build: async () => {
         const rol = await pending.build()
         return rol && this.toWire(rol)
@@ -291,7 +295,7 @@ export class PeerSession implements Endpoint {
       return
     }
     if (operation === 'CREATE' || operation === 'UPDATE') {
-      if (this.remoteContacts.size < 50_000 || this.remoteContacts.has(uid)) this.remoteContacts.set(uid, callsign)
+      this.remoteContacts.set(uid, callsign)
     }
   }
 
@@ -314,6 +318,7 @@ export class PeerSession implements Endpoint {
     if (this.ended) return
     this.ended = true
     this.rol.close()
+    this.remoteContacts.clear()
     if (this.attached) this.ctx.router.detach(this.id)
     this.attached = false
     if (code !== null) {

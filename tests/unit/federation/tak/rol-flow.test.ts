@@ -121,6 +121,20 @@ describe('RolSender', () => {
     await until(() => stream.written.length === 2, 1000, 'the small one')
   })
 
+  it('refuses a message past what the waiting ones may hold, counts it as full, and takes more once some have gone', async () => {
+    let stream: HeldStream | null = null
+    const rec: Recorder = { built: [], sent: [], drops: {}, errors: [] }
+    const rol = new RolSender(() => stream, (reason, count) => (rec.drops[reason] = (rec.drops[reason] ?? 0) + count), (err) => rec.errors.push(err.message), 64 * KiB, 100, 10 * KiB)
+    const holding = (name: string): OutgoingRol => ({ ...item(rec, name, 10), holds: 4 * KiB })
+    expect([rol.send(holding('a')), rol.send(holding('b')), rol.send(holding('c'))]).toEqual([true, true, false])
+    expect(rec.drops).toEqual({ full: 1 })
+    expect(rol.backlog()).toEqual({ messages: 2, bytes: 8 * KiB })
+    stream = new HeldStream()
+    rol.pump()
+    await until(() => stream!.written.length === 2, 1000, 'both written')
+    expect(rol.send(holding('d'))).toBe(true)
+  })
+
   it('waits for the stream to open', async () => {
     let stream: HeldStream | null = null
     const { rol, rec } = sender(() => stream)
