@@ -7,14 +7,14 @@ import { PERMISSIONS, PERMISSION_LABELS } from '../api/contract.ts'
 import type { Store } from '../store/store.ts'
 import type { UserRecord } from '../store/schema.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
-import { LoginThrottle } from './throttle.ts'
+import { LoginThrottle } from '../access/login-throttle.ts'
 
 export interface AccountsOptions {
   /** Session lifetime, extended on use. Default 12 h. */
   sessionTtlMs?: number
   /** Wrong guesses of other secrets (setup token, federation codes) allowed per key inside `throttleWindowMs`. Default 5. */
   maxFailures?: number
-  /** Default 15 minutes. Logins have their own, gentler throttle (accounts/throttle.ts). */
+  /** Default 15 minutes. Logins have their own, gentler throttle (access/login-throttle.ts). */
   throttleWindowMs?: number
   now?: () => number
 }
@@ -100,7 +100,7 @@ export class Accounts {
 
   /**
    * Null when the name or password is wrong; throws ThrottledError while this name must wait at this address
-   * (accounts/throttle.ts): the password is not even checked then, so waiting is not a way to learn it.
+   * (access/login-throttle.ts): the password is not even checked then, so waiting is not a way to learn it.
    */
   async checkLogin(username: string, password: string, address: string): Promise<UserRecord | null> {
     const retryIn = this.loginThrottle.waitFor(username, address)

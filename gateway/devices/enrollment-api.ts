@@ -11,7 +11,8 @@
 
 import https from 'node:https'
 import type http from 'node:http'
-import net, { type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
+import { throttleScope } from '../access/scope.ts'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
 import type { ErrorCode } from '../api/contract.ts'
 import type { Services } from '../services.ts'
@@ -185,27 +186,6 @@ async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.
 
 function throttleKeyFor(req: http.IncomingMessage): string {
   return `device-enrollment:${throttleScope(req.socket.remoteAddress ?? 'unknown')}`
-}
-
-/**
- * Whom wrong passwords are counted against: an IPv4 address, or an IPv6 /64 (one host can take any address of its
- * /64, so counting per address would let it guess on without end). A link-local address's zone (`%eth0`) is dropped.
- */
-export function throttleScope(address: string): string {
-  const bare = address.split('%')[0]!
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(bare)
-  if (v4) return v4[1]!
-  if (!net.isIPv6(bare)) return bare
-  try {
-    // The canonical spelling has no embedded IPv4 and at most one '::'; expand it to eight groups.
-    const [head = '', tail] = new URL(`http://[${bare}]/`).hostname.slice(1, -1).split('::')
-    const first = head ? head.split(':') : []
-    const last = tail ? tail.split(':') : []
-    const groups = tail === undefined ? first : [...first, ...Array<string>(8 - first.length - last.length).fill('0'), ...last]
-    return `${groups.slice(0, 4).join(':')}::/64`
-  } catch {
-    return bare
-  }
 }
 
 function sendOAuthError(res: http.ServerResponse, status: number, error: string, description: string): void {

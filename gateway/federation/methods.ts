@@ -9,8 +9,8 @@ import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { FederationCodeRecord, FederationEndRecord, FederationRecord, NetworkRecord } from '../store/schema.ts'
-import { formatCode, generateCode, normalizeCode } from './codes.ts'
-import { codeGuessesOf, tooManyGuesses } from './code-guesses.ts'
+import { formatCode, generateCode, normalizeCode } from '../access/codes.ts'
+import { CodeGuesses, tooManyGuesses } from '../access/code-guesses.ts'
 import { federationDto, findFederationBetween } from './local.ts'
 
 function requireFederation(gw: Services, id: string): FederationRecord {
@@ -57,6 +57,15 @@ function codeDto(record: FederationCodeRecord, code: string | null): FederationC
 function afterChange(gw: Services, networkIds: string[]): void {
   gw.internal.emit('federationsChanged')
   for (const networkId of networkIds) gw.events.emit({ type: 'changed', area: 'federations', networkId })
+}
+
+/** One counter per running gateway, without a slot in Services: only redeemFederationCode uses it. */
+const perGateway = new WeakMap<Services, CodeGuesses>()
+
+function codeGuessesOf(gw: Services): CodeGuesses {
+  let guesses = perGateway.get(gw)
+  if (!guesses) perGateway.set(gw, (guesses = new CodeGuesses()))
+  return guesses
 }
 
 export const localFederationMethods = defineMethods({

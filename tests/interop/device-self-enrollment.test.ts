@@ -14,7 +14,8 @@ import type { CreatedDeviceEnrollment } from '../../gateway/api/contract.ts'
 import { connectNodeTak, enrollIdentity, pli, until, type TakPhone } from '../support/devices.ts'
 import { basic, enrollLikeAtak, enrollRequest, nameEntriesOf, opensslCsr, opensslReq, type EnrollTarget } from '../support/enroll-client.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
-import { throttleScope, wantsXml } from '../../gateway/devices/enrollment-api.ts'
+import { throttleScope } from '../../gateway/access/scope.ts'
+import { wantsXml } from '../../gateway/devices/enrollment-api.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
 
 describe('devices enroll themselves on the enrollment API', () => {

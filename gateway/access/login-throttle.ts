@@ -1,7 +1,7 @@
 // Slows password guessing at the console's login without locking the right password out: failures are counted per
 // (name, address) and per address, and each count past a free allowance doubles the wait before the next try.
 
-import { throttleScope } from '../devices/enrollment-api.ts'
+import { throttleScope } from './scope.ts'
 
 export interface LoginThrottleOptions {
   now?: () => number

@@ -2,7 +2,7 @@
 // rate, and one budget spent does not touch another organization's.
 
 import { describe, expect, it } from 'vitest'
-import { CODE_GUESS_BUDGETS, CodeGuesses, tooManyGuesses, type GuessCaller } from '../../../gateway/federation/code-guesses.ts'
+import { CODE_GUESS_BUDGETS, CodeGuesses, tooManyGuesses, type GuessCaller } from '../../../gateway/access/code-guesses.ts'
 
 function clock(): { now: () => number; advance(ms: number): void } {
   let t = 1_000_000

@@ -1,4 +1,5 @@
-// Federation codes: 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L), read out over a radio.
+// Federation codes and devices' one-time enrollment passwords: characters from an alphabet without look-alikes
+// (no 0/O, 1/I/L), read out over a radio.
 // Only an HMAC of a code is stored, keyed by a deployment secret that lives in pki/ with mode 0600.
 
 import { createHmac, randomBytes, randomInt } from 'node:crypto'

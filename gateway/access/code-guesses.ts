@@ -1,8 +1,7 @@
 // How many wrong federation codes may be tried: budgets per user, per network, per organization and per address, so
 // that an organization admin who creates more users (or signs in from more addresses) gets no more guesses.
 
-import { throttleScope } from '../devices/enrollment-api.ts'
-import type { Services } from '../services.ts'
+import { throttleScope } from './scope.ts'
 
 /** Each budget is a bucket: `burst` wrong codes at once, refilled at `burst` per `windowMs`. */
 export interface GuessBudget {
@@ -107,15 +106,6 @@ export class CodeGuesses {
       this.buckets.delete(key)
     }
   }
-}
-
-/** One counter per running gateway, without a slot in Services: only redeemFederationCode uses it. */
-const perGateway = new WeakMap<Services, CodeGuesses>()
-
-export function codeGuessesOf(gw: Services): CodeGuesses {
-  let guesses = perGateway.get(gw)
-  if (!guesses) perGateway.set(gw, (guesses = new CodeGuesses()))
-  return guesses
 }
 
 const FROM: Record<GuessScope, string> = {
