@@ -13,7 +13,7 @@ import { loadSettings } from './config/settings.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './access/codes.ts'
-import { NO_METER, startLocalFederation } from './federation/local.ts'
+import { startLocalFederation } from './federation/local.ts'
 import { startDevices } from './devices/index.ts'
 import { ByteBudget } from './routing/byte-budget.ts'
 import { Router } from './routing/router.ts'
@@ -96,6 +96,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     await replayRevocations(store, pki.revocations, (message) => log.warn(message))
     const extraMethods: PartialMethodTable[] = []
 
+    // The router joins every area: device connections, local federation links, TAK federation sessions.
+    const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
     const services: Services = {
       dataDir,
       settings,
@@ -118,9 +120,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
       presence: null,
       healthContributors: [],
       codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
-      linkMeter: NO_METER,
       pki,
-      router: null,
+      router,
       listeners: new ListenerPolicy(options.listeners),
       health(): HealthDto {
         const health = baseHealth(services)
@@ -134,10 +135,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // ── areas: each starts here and registers its stop ──────────────────────
 
     stoppers.push(startDeviceHousekeeping(services))
-    // The router joins every area: device connections, local federation links, TAK federation sessions.
-    const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
-    services.router = router
-    services.linkMeter = router
     stoppers.push(startLocalFederation(services, router))
     services.healthContributors.push((health) => {
       const stats = router.stats()

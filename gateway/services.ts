@@ -10,7 +10,6 @@ import type { Logger } from './log.ts'
 import type { InternalEvents } from './internal.ts'
 import type { HealthDto } from './api/contract.ts'
 import type { CodeHasher } from './access/codes.ts'
-import type { LinkMeter } from './federation/local.ts'
 import type { Pki } from './pki/pki.ts'
 import type { Router } from './routing/router.ts'
 import type { ListenerPolicy } from './net/listener-guard.ts'
@@ -37,12 +36,10 @@ export interface Services {
   healthContributors: ((health: HealthDto) => void)[]
   /** Hashes federation codes with the deployment secret in pki/. */
   codeHasher: CodeHasher
-  /** Live rates of local federation links (the router's meters once it runs). */
-  linkMeter: LinkMeter
   /** Our CA, server and federation identities, device certificates (gateway/pki). */
   pki: Pki
-  /** Routes CoT between device connections, local federation links and TAK federation sessions (set at start). */
-  router: Router | null
+  /** Routes CoT between device connections, local federation links and TAK federation sessions. */
+  router: Router
   /** Caps, deadlines and the file-handle budget of every listening port (net/listener-guard.ts). */
   listeners: ListenerPolicy
 }

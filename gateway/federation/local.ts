@@ -1,38 +1,11 @@
-// Local federations between networks of this deployment: the store's relationships turned into the
-// router's directed links, and the per-federation figures the console shows.
+// Local federations between networks of this deployment: the router's links kept equal to the store's
+// relationships, and the per-federation figures the console shows.
 
 import type { FederationDto, FederationEndDto, FederationStatsDto } from '../api/contract.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, FederationEndRecord, FederationRecord } from '../store/schema.ts'
+import { computeLocalLinks, type LinkMeter } from '../routing/local-links.ts'
 import type { LocalLink } from '../routing/types.ts'
-
-/** Both directed links of every federation: A → B carries CoT iff A.outgoing && B.incoming (DESIGN.md §5). */
-export function computeLocalLinks(doc: Pick<DbDocument, 'federations'>): LocalLink[] {
-  const links: LocalLink[] = []
-  for (const f of doc.federations) {
-    const [a, b] = f.ends
-    links.push(linkBetween(f.id, a, b), linkBetween(f.id, b, a))
-  }
-  return links
-}
-
-function linkBetween(federationId: string, from: FederationEndRecord, to: FederationEndRecord): LocalLink {
-  return {
-    federationId,
-    from: from.networkId,
-    to: to.networkId,
-    cot: from.outgoing && to.incoming,
-    packages: from.sharePackages && to.acceptPackages
-  }
-}
-
-/** Live figures per federation, as seen from one network: `in` = arriving at that network. */
-export interface LinkMeter {
-  /** Events per second from `from` to `to` over the last few seconds, and when the last one passed. */
-  rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null }
-}
-
-export const NO_METER: LinkMeter = { rate: () => ({ perSecond: 0, lastActivity: null }) }
 
 export function federationStats(f: FederationRecord, networkId: string, meter: LinkMeter): FederationStatsDto {
   const ours = f.ends.find((e) => e.networkId === networkId) ?? f.ends[0]

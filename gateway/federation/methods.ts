@@ -76,7 +76,7 @@ export const localFederationMethods = defineMethods({
       requireVisibleNetwork(gw, user, args.networkId)
       return gw.store.data.federations
         .filter((f) => f.ends.some((e) => e.networkId === args.networkId))
-        .map((f) => federationDto(gw, f, args.networkId, gw.linkMeter))
+        .map((f) => federationDto(gw, f, args.networkId, gw.router))
     }
   },
 
@@ -101,7 +101,7 @@ export const localFederationMethods = defineMethods({
       })
       audit('federateWithinOrganization', `networks ${a.name} and ${b.name}`, { federationId: federation.id }, a.organizationId)
       afterChange(gw, [a.id, b.id])
-      return federationDto(gw, federation, a.id, gw.linkMeter)
+      return federationDto(gw, federation, a.id, gw.router)
     }
   },
 
@@ -222,7 +222,7 @@ export const localFederationMethods = defineMethods({
       audit('redeemFederationCode', `network ${ours.name}`, details, ours.organizationId)
       audit('federationAccepted', `network ${theirs.name}`, { federationId: federation.id, with: ours.name }, theirs.organizationId)
       afterChange(gw, [ours.id, theirs.id])
-      return federationDto(gw, federation, ours.id, gw.linkMeter)
+      return federationDto(gw, federation, ours.id, gw.router)
     }
   },
 
@@ -245,7 +245,7 @@ export const localFederationMethods = defineMethods({
       const { networkId: _ignored, ...toggles } = end
       audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles }, network.organizationId)
       afterChange(gw, updated.ends.map((e) => e.networkId))
-      return federationDto(gw, updated, args.networkId, gw.linkMeter)
+      return federationDto(gw, updated, args.networkId, gw.router)
     }
   },
 

@@ -7,7 +7,7 @@ import type { Logger } from '../log.ts'
 import type { Store } from '../store/store.ts'
 import type { DataPackageRecord, ExternalPeerRecord } from '../store/schema.ts'
 import type { LocalLink } from '../routing/types.ts'
-import { computeLocalLinks } from '../federation/local.ts'
+import { computeLocalLinks } from '../routing/local-links.ts'
 import {
   announcePackageRol,
   createResourceRol,

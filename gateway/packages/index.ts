@@ -6,7 +6,7 @@ import type { CotEvent } from '../cot/event.ts'
 import type { Services } from '../services.ts'
 import type { ExternalPeerRecord } from '../store/schema.ts'
 import type { LocalLink } from '../routing/types.ts'
-import { computeLocalLinks } from '../federation/local.ts'
+import { computeLocalLinks } from '../routing/local-links.ts'
 import { startMartiServer, type DeviceIdentity, type MartiServer } from './marti.ts'
 import { PackageStore, type ShareTarget } from './store.ts'
 import { DEVICE_UPLOAD_GRACE_MS, PackageFederation, type PendingRol } from './federation.ts'
@@ -115,7 +115,7 @@ export async function startPackages(services: Services, options: StartPackagesOp
     deliverToNetwork: (networkId, event) => deliver(networkId, event),
     listChanged,
     deviceUploadGraceMs: options.deviceUploadGraceMs ?? DEVICE_UPLOAD_GRACE_MS,
-    cacheBudget: services.router?.cacheBudget,
+    cacheBudget: services.router.cacheBudget,
     log
   })
   const shareOverLocalLinks = (packageId: string | null): void => {

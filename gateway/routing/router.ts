@@ -228,7 +228,7 @@ export class Router {
     return meter
   }
 
-  /** LinkMeter (gateway/federation/local.ts): events per second from `from` to `to` over a federation. */
+  /** LinkMeter (routing/local-links.ts): events per second from `from` to `to` over a federation. */
   rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null } {
     const meter = this.linkMeters.get(`${federationId}\u0000${from}\u0000${to}`)
     return meter ? { perSecond: meter.perSecond(), lastActivity: meter.lastActivity() } : { perSecond: 0, lastActivity: null }
