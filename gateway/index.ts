@@ -4,12 +4,11 @@
 import path from 'node:path'
 import type { HealthDto } from './api/contract.ts'
 import { buildMethodTable } from './api/methods.ts'
-import type { PartialMethodTable } from './api/dispatch.ts'
 import { AuditLog } from './audit/audit.ts'
 import { Accounts } from './accounts/accounts.ts'
 import { passwordProblem } from './accounts/passwords.ts'
-import { baseHealth } from './accounts/networks.ts'
 import { loadSettings } from './config/settings.ts'
+import { baseHealth } from './deployment/views.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './access/codes.ts'
@@ -94,7 +93,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     }
     // Before anything trusts db.json: revocations it may have lost (restored from its backup) are put back.
     await replayRevocations(store, pki.revocations, (message) => log.warn(message))
-    const extraMethods: PartialMethodTable[] = []
 
     // The router joins every area: device connections, local federation links, TAK federation sessions.
     const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
@@ -169,7 +167,6 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     // The server certificate follows the machine's addresses (a network joined after start).
     stoppers.push(watchServerIdentity(services))
 
-    services.methods = buildMethodTable(extraMethods)
     if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')
     return { services, setupToken: accounts.setupToken, stop: stopAll }
   } catch (err) {

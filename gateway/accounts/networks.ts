@@ -1,15 +1,10 @@
-// Contract methods for networks (an organization's CoT broadcast domains) and the deployment-wide views:
-// settings, audit log, health.
+// Contract methods for networks: an organization's CoT broadcast domains, and what goes with one when it is deleted.
 
 import type { NetworkDto } from '../api/contract.ts'
 import { defineMethods } from '../api/dispatch.ts'
 import { conflict, forbidden, notFound } from '../api/errors.ts'
 import { v } from '../api/validate.ts'
-import { missingSettings } from '../config/settings.ts'
-import { healthForUser } from '../events.ts'
-import { deviceAddresses } from '../devices/addresses.ts'
 import { deviceRevocation, peerRemoval, revokeThen } from '../pki/revocations.ts'
-import { refreshServerIdentity } from '../pki/server-identity.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
@@ -129,60 +124,5 @@ export const networkMethods = defineMethods({
       gw.events.emit({ type: 'changed', area: 'networks', networkId: network.id })
       return null
     }
-  },
-
-  getDeploymentSettings: {
-    args: v.none(),
-    auth: 'user',
-    async run({ gw, user }) {
-      // A network joined since the last check is put in the server certificate now, so it is offered to devices.
-      await refreshServerIdentity(gw).catch((err: unknown) => gw.log.warn(`could not renew the server certificate: ${(err as Error).message}`))
-      // Where the deployment keeps its keys and database is for those who run it.
-      const admin = user.deploymentAdmin
-      return {
-        dataDir: admin ? gw.dataDir : null,
-        settingsPath: admin ? gw.settingsPath : null,
-        settings: structuredClone(gw.settings) as unknown as Record<string, unknown>,
-        missingSettings: missingSettings(gw.settings),
-        ports: { ...gw.ports },
-        deviceAddresses: deviceAddresses(gw.settings.Federation.AdvertisedHostname, gw.pki.server.certPem)
-      }
-    }
-  },
-
-  listAuditLog: {
-    args: v.optional(v.object({ organizationId: v.optional(v.id()), limit: v.optional(v.int({ min: 1, max: 5000 })) })),
-    auth: 'user',
-    run({ gw, args, user }) {
-      const orgId = args?.organizationId
-      if (orgId === undefined) {
-        if (!user.deploymentAdmin) throw forbidden('Only a deployment administrator can read the whole audit log; pick an organization.')
-        return gw.audit.list({ limit: args?.limit })
-      }
-      if (!gw.accounts.isOrganizationMember(user, orgId)) throw forbidden('You are not a member of that organization.')
-      return gw.audit.list({ organizationId: orgId, limit: args?.limit })
-    }
-  },
-
-  getHealth: {
-    args: v.none(),
-    auth: 'user',
-    run({ gw, user }) {
-      return healthForUser(gw.health(), gw, user)
-    }
   }
 })
-
-export function baseHealth(gw: Services): ReturnType<Services['health']> {
-  const mem = process.memoryUsage()
-  return {
-    uptimeSeconds: Math.round((Date.now() - gw.startedAt) / 1000),
-    rssBytes: mem.rss,
-    heapUsedBytes: mem.heapUsed,
-    connections: { devices: 0, peers: 0 },
-    eventsInPerSecond: 0,
-    eventsOutPerSecond: 0,
-    dropsByReason: {},
-    queueDepths: []
-  }
-}
