@@ -83,16 +83,21 @@ const parser = new XMLParser({
   }
 })
 
-/** Parse a well-formed document into XmlNode form. Throws XmlSyntaxError for anything malformed or declared. */
+/** Parse a well-formed document (one root element) into XmlNode form. Throws XmlSyntaxError for anything malformed or declared. */
 export function parseXml(text: string): XmlNode {
   const verdict = XMLValidator.validate(text)
   if (verdict !== true) throw new XmlSyntaxError(verdict.err.msg)
+  let doc: XmlNode
   try {
-    return parser.parse(text) as XmlNode
+    doc = parser.parse(text) as XmlNode
   } catch (error) {
     if (error instanceof XmlSyntaxError) throw error
     throw new XmlSyntaxError((error as Error).message)
   }
+  // The validator lets a second root through after a self-closed first one.
+  const roots = Object.keys(doc).filter((key) => !key.startsWith('?'))
+  if (roots.length !== 1 || Array.isArray(doc[roots[0]!])) throw new XmlSyntaxError('The document does not have exactly one root element')
+  return doc
 }
 
 /** The child elements of `node` named `name`, in order, each as an XmlNode (an empty or text-only one included). */
