@@ -12,6 +12,7 @@
 import https from 'node:https'
 import type http from 'node:http'
 import net, { type AddressInfo } from 'node:net'
+import { attributes, buildXml, xmlDeclaration } from '../cot/xml-doc.ts'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
 import type { ErrorCode } from '../api/contract.ts'
 import type { Services } from '../services.ts'
@@ -142,7 +143,7 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
     const signedCert = takBase64(device.certPem)
     const ca0 = takBase64(gw.pki.caCertPem)
     if (wantsXml(req.headers.accept)) {
-      return sendXml(res, `<?xml version="1.0" encoding="UTF-8"?>\n<enrollment><signedCert>${signedCert}</signedCert><ca>${ca0}</ca></enrollment>\n`)
+      return sendXml(res, `${xmlDeclaration()}\n${buildXml({ enrollment: { signedCert, ca: ca0 } })}\n`)
     }
     return sendJson(res, { signedCert, ca0 })
   } catch (err) {
@@ -247,12 +248,11 @@ export function wantsXml(accept: string | undefined): boolean {
 
 /** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */
 export function certificateConfigXml(entries: { name: string; value: string }[]): string {
-  const nameEntries = entries.map((e) => `<nameEntry name="${escapeXml(e.name)}" value="${escapeXml(e.value)}"/>`).join('')
-  return (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
-    '<ns2:certificateConfig xmlns="http://bbn.com/marti/xml/config" xmlns:ns2="com.bbn.marti.config">' +
-    `<nameEntries>${nameEntries}</nameEntries></ns2:certificateConfig>\n`
-  )
+  const config = {
+    ...attributes([['xmlns', 'http://bbn.com/marti/xml/config'], ['xmlns:ns2', 'com.bbn.marti.config']]),
+    nameEntries: { nameEntry: entries.map((e) => attributes([['name', e.name], ['value', e.value]])) }
+  }
+  return `${xmlDeclaration(true)}\n${buildXml({ 'ns2:certificateConfig': config })}\n`
 }
 
 function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
@@ -276,10 +276,6 @@ function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | nu
 
 function pathOf(req: http.IncomingMessage): string {
   return new URL(req.url ?? '/', 'https://gateway.invalid').pathname
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
 }
 
 /** The contract's error code for a refusal's status, so a tool can tell refusals apart without reading the sentence. */
