@@ -43,7 +43,7 @@ export function announcesBody(req: http.IncomingMessage): boolean {
  * instead of a reset (device clients that upload before they look at the status).
  */
 export function answerUnread(req: http.IncomingMessage, res: http.ServerResponse, send: (close: HeaderMap) => void, drainMs = 0): void {
-  if (!announcesBody(req) || req.complete) {
+  if (!announcesBody(req)) {
     req.resume()
     send({})
     return
