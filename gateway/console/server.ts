@@ -9,6 +9,7 @@ import path from 'node:path'
 import type { ApiErrorBody, ApiMethod, ConsoleEvent, ErrorCode } from '../api/contract.ts'
 import { dispatch } from '../api/dispatch.ts'
 import { HTTP_STATUS } from '../api/errors.ts'
+import { openApiDocument } from '../api/openapi.ts'
 import { eventForUser } from '../events.ts'
 import { BodyBudget, BodyTooLarge, bodyLimit, readBody, tooLargeMessage } from './body.ts'
 import type { Logger } from '../log.ts'
@@ -361,6 +362,11 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     }
     if (isApi) {
       const name = url.pathname.slice('/api/'.length)
+      if (name === 'openapi.json' && req.method === 'GET') {
+        // The automation interface describes itself; the document holds no secret, so no session is needed.
+        sendJson(res, 200, openApiDocument((method) => services.methods[method].auth === 'public'))
+        return
+      }
       if (name === 'events') {
         if (req.method !== 'GET') {
           req.resume()
