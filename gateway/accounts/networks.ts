@@ -2,9 +2,8 @@
 // settings, audit log, health.
 
 import type { NetworkDto } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { conflict, forbidden, notFound } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import { healthForUser } from '../events.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
@@ -41,11 +40,8 @@ export function networkDto(gw: Services, network: NetworkRecord): NetworkDto {
   }
 }
 
-const networkName = (): ReturnType<typeof v.string> => v.name({ max: 64 })
-
 export const networkMethods = defineMethods({
   listNetworks: {
-    args: v.object({ organizationId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireOrganization(gw, args.organizationId)
@@ -55,7 +51,6 @@ export const networkMethods = defineMethods({
   },
 
   createNetwork: {
-    args: v.object({ organizationId: v.id(), name: networkName() }),
     auth: { organizationAdmin: (a) => a.organizationId },
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.organizationId)
@@ -73,7 +68,6 @@ export const networkMethods = defineMethods({
   },
 
   renameNetwork: {
-    args: v.object({ id: v.id(), name: networkName() }),
     auth: { organizationAdmin: (a, gw) => requireNetwork(gw, a.id).organizationId },
     async run({ gw, args, audit }) {
       const before = requireNetwork(gw, args.id)
@@ -92,7 +86,6 @@ export const networkMethods = defineMethods({
   },
 
   deleteNetwork: {
-    args: v.object({ id: v.id() }),
     auth: { organizationAdmin: (a, gw) => requireNetwork(gw, a.id).organizationId },
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.id)
@@ -132,7 +125,6 @@ export const networkMethods = defineMethods({
   },
 
   getDeploymentSettings: {
-    args: v.none(),
     auth: 'user',
     async run({ gw, user }) {
       // A network joined since the last check is put in the server certificate now, so it is offered to devices.
@@ -151,7 +143,6 @@ export const networkMethods = defineMethods({
   },
 
   listAuditLog: {
-    args: v.optional(v.object({ organizationId: v.optional(v.id()), limit: v.optional(v.int({ min: 1, max: 5000 })) })),
     auth: 'user',
     run({ gw, args, user }) {
       const orgId = args?.organizationId
@@ -165,7 +156,6 @@ export const networkMethods = defineMethods({
   },
 
   getHealth: {
-    args: v.none(),
     auth: 'user',
     run({ gw, user }) {
       return healthForUser(gw.health(), gw, user)

@@ -7,7 +7,8 @@ import https from 'node:https'
 import * as web from '../net/http.ts'
 import type { Logger } from '../log.ts'
 import type { Services } from '../services.ts'
-import { isLoopbackHost, refusedOrigin, sendError, sendText } from './answers.ts'
+import { openApiDocument } from '../api/openapi.ts'
+import { isLoopbackHost, refusedOrigin, sendError, sendJson, sendText } from './answers.ts'
 import { type ApiCallContext, METHOD_NAME, handleApiCall } from './api-call.ts'
 import { BodyBudget } from './body.ts'
 import { EventStreams } from './event-streams.ts'
@@ -125,6 +126,11 @@ async function route(routes: ConsoleRoutes, req: http.IncomingMessage, res: http
   }
   if (isApi) {
     const name = url.pathname.slice('/api/'.length)
+    if (name === 'openapi.json' && req.method === 'GET') {
+      // The automation interface describes itself; the document holds no secret, so no session is needed.
+      sendJson(res, 200, openApiDocument((method) => routes.api.services.methods[method].auth === 'public'))
+      return
+    }
     if (name === 'events') {
       if (req.method !== 'GET') {
         req.resume()
