@@ -10,7 +10,7 @@ export const ConnectionInfo = Dto({
   fingerprint: Nullable(Type.String()),
   ourFederateId: Nullable(Type.String()),
   missingSettings: Type.Array(Type.String(), { description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.' }),
-  settingsPath: Type.String()
+  settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' }))
 })
 export type ConnectionInfo = Static<typeof ConnectionInfo>
 

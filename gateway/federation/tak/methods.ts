@@ -89,7 +89,7 @@ function requireFederationReady(gw: Services): { hostname: string; federateId: s
   const identity = gw.pki.federation
   if (missing.length > 0 || !identity) {
     const keys = missing.length > 0 ? missing.join(' and ') : 'Federation:AdvertisedHostname and Federation:OurFederateId'
-    throw unavailable(`Set ${keys} in ${gw.settingsPath} and restart Fedgate first.`)
+    throw unavailable(`Set ${keys} in the gateway's appsettings.json and restart Fedgate first.`)
   }
   return {
     hostname: gw.settings.Federation.AdvertisedHostname,
@@ -111,14 +111,15 @@ function fileStem(federateId: string): string {
 export const takFederationMethods = defineMethods({
   getConnectionInfo: {
     auth: 'user',
-    run({ gw }): ConnectionInfo {
+    run({ gw, user }): ConnectionInfo {
       return {
         hostname: gw.settings.Federation.AdvertisedHostname || null,
         port: takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port,
         fingerprint: gw.pki.federation?.fingerprint ?? null,
         ourFederateId: gw.settings.Federation.OurFederateId || null,
         missingSettings: missingSettings(gw.settings),
-        settingsPath: gw.settingsPath
+        // Where the deployment keeps its files is for those who run it (as getDeploymentSettings).
+        settingsPath: user.deploymentAdmin ? gw.settingsPath : null
       }
     }
   },
