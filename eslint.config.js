@@ -74,8 +74,10 @@ export default defineConfig(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }
       ],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
-      // A value set before a `try` that assigns it again is a readable default, not a lost write.
+      // A value set before a `try` that assigns it again is a readable default, not a lost write; and every control
+      // character in our regular expressions is there to strip or find one in untrusted input.
       'no-useless-assignment': 'off',
+      'no-control-regex': 'off',
       'no-restricted-imports': restrictedImports(ELECTRON)
     }
   },
