@@ -3,7 +3,7 @@
 
 import path from 'node:path'
 import type { HealthDto } from './api/contract.ts'
-import { buildMethodTable } from './api/methods.ts'
+import { buildMethodTable } from './methods.ts'
 import { AuditLog } from './audit/audit.ts'
 import { Accounts } from './accounts/accounts.ts'
 import { passwordProblem } from './accounts/passwords.ts'

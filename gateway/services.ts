@@ -1,6 +1,6 @@
 // Everything a method handler can reach, built once by startGateway(). Each area adds its service here.
 
-import type { MethodTable } from './api/dispatch.ts'
+import type { MethodTable, PartialMethodTable } from './api/dispatch.ts'
 import type { Settings } from './config/settings.ts'
 import type { Store } from './store/store.ts'
 import type { EventBus } from './events.ts'
@@ -13,6 +13,7 @@ import type { CodeHasher } from './access/codes.ts'
 import type { Pki } from './pki/pki.ts'
 import type { Router } from './routing/router.ts'
 import type { ListenerPolicy } from './net/listener-guard.ts'
+import type { UserRecord } from './store/schema.ts'
 
 export interface Services {
   dataDir: string
@@ -25,7 +26,7 @@ export interface Services {
   audit: AuditLog
   accounts: Accounts
   log: Logger
-  methods: MethodTable
+  methods: MethodTable<Services, UserRecord>
   startedAt: number
   /** Ports actually bound (settings may say 0 = any free port). */
   ports: { federation: number; streaming: number; marti: number; enrollment: number; console: number }
@@ -42,4 +43,9 @@ export interface Services {
   router: Router
   /** Caps, deadlines and the file-handle budget of every listening port (net/listener-guard.ts). */
   listeners: ListenerPolicy
+}
+
+/** Identity helper so each area declares its method handlers typed against these services. */
+export function defineMethods<T extends PartialMethodTable<Services, UserRecord>>(table: T): T {
+  return table
 }

@@ -141,12 +141,18 @@ async function startDesktop(): Promise<void> {
   })
   if (gateway.setupToken) {
     // The desktop operator has no terminal to read the token from: hand it over once, through the clipboard.
-    clipboard.writeText(gateway.setupToken)
+    // Electron's clipboard is asynchronous; if it fails, the dialog still shows the token.
+    const setupToken = gateway.setupToken
+    try {
+      await clipboard.writeText(setupToken)
+    } catch (err) {
+      log.warn(`could not copy the setup token to the clipboard: ${err instanceof Error ? err.message : String(err)}`)
+    }
     void dialog.showMessageBox(mainWindow, {
       type: 'info',
       title: 'Create the first administrator',
       message: 'No administrator exists yet.',
-      detail: `The one-time setup token is on the clipboard; paste it into the first screen.\n\n${gateway.setupToken}`
+      detail: `The one-time setup token is on the clipboard; paste it into the first screen.\n\n${setupToken}`
     })
   }
 }

@@ -2,7 +2,8 @@
 // dispatch() as HTTP; and pushed events to each window, filtered for the user signed in there.
 
 import type { IpcMain, IpcMainInvokeEvent } from 'electron'
-import { API_METHODS, channelFor, type ConsoleEvent, type LoginResult } from '../gateway/api/contract.ts'
+import { channelFor, type ConsoleEvent, type LoginResult } from '../gateway/api/contract.ts'
+import { API_METHODS } from '../gateway/api/schema/index.ts'
 import { dispatch, type DispatchResult } from '../gateway/api/dispatch.ts'
 import { eventForUser } from '../gateway/events.ts'
 import type { Services } from '../gateway/services.ts'

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: every check the project has, in order — typecheck, unit/interop/component tests (vitest), the attacks
-// of tests/hostile (vitest, alone), the web
-// build, E2E in Chromium (Playwright), and the packaging checks — continuing after a failure so one run reports
-// everything. Ends with one plain line `N passed, N failed` (counted from the runners' JSON reports) and a
-// non-zero exit code when anything failed. CI (.ci/run) runs exactly this.
+// `npm test`: every check the project has, in order — typecheck, lint (ESLint + Prettier), unit/interop/component
+// tests (vitest), the attacks of tests/hostile (vitest, alone), the web build, E2E in Chromium (Playwright), and the
+// packaging checks — continuing after a failure so one run reports everything. Ends with one plain line
+// `N passed, N failed` (counted from the runners' JSON reports) and a non-zero exit code when anything failed.
+// CI (.ci/run) runs exactly this.
 
 import { spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -36,6 +36,7 @@ const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx'
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 step('typecheck', 'typecheck (node + web)', npm, ['run', '--silent', 'typecheck'])
+step('lint', 'lint (ESLint + Prettier)', npm, ['run', '--silent', 'lint'])
 step('vitest', 'unit, interop and component tests (vitest)', npx, [
   'vitest',
   'run',
@@ -83,7 +84,7 @@ const playwrightFailed = stats?.unexpected ?? 0
 passed += stats ? (stats.expected ?? 0) + (stats.flaky ?? 0) : 0
 failed += playwrightFailed + (!stepOk.playwright && playwrightFailed === 0 ? 1 : 0)
 // Checks that are not test suites count one each.
-for (const key of ['typecheck', 'build', 'builder', 'electron-build', 'package']) {
+for (const key of ['typecheck', 'lint', 'build', 'builder', 'electron-build', 'package']) {
   if (stepOk[key]) passed += 1
   else failed += 1
 }

@@ -1,17 +1,12 @@
 // Contract methods for sessions, organizations, users and teams.
 
-import { PERMISSIONS, PLANS, type OrganizationDto, type TeamDto } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { PERMISSIONS, type OrganizationDto, type TeamDto } from '../api/contract.ts'
+import { defineMethods } from '../services.ts'
 import { ApiError, conflict, forbidden, invalid, notFound, rateLimited } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import type { Services } from '../services.ts'
 import type { OrganizationRecord, TeamRecord, UserRecord } from '../store/schema.ts'
 import { randomId, ThrottledError, toUserDto } from './accounts.ts'
 import { passwordProblem } from './passwords.ts'
-
-const username = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 64, pattern: /^[A-Za-z0-9._@-]+$/ })
-const password = (): ReturnType<typeof v.string> => v.string({ min: 1, max: 256, trim: false })
-const displayName = (): ReturnType<typeof v.string> => v.name({ max: 100 })
 
 export function organizationDto(gw: Services, org: OrganizationRecord): OrganizationDto {
   const networkIds = new Set(gw.store.data.networks.filter((n) => n.organizationId === org.id).map((n) => n.id))
@@ -48,13 +43,11 @@ function checkPassword(pw: string): void {
 
 export const accountMethods = defineMethods({
   getSetupState: {
-    args: v.none(),
     auth: 'public',
     run: ({ gw }) => ({ needsFirstAdmin: gw.store.data.users.length === 0, storeRecovery: gw.store.recovery })
   },
 
   setupFirstAdmin: {
-    args: v.object({ setupToken: v.string({ min: 1, max: 200 }), username: username(), password: password(), displayName: v.optional(displayName()) }),
     auth: 'public',
     async run({ gw, args, caller }) {
       if (gw.store.data.users.length > 0) throw conflict('The first administrator already exists. Sign in instead.')
@@ -78,7 +71,6 @@ export const accountMethods = defineMethods({
   },
 
   login: {
-    args: v.object({ username: v.string({ min: 1, max: 64 }), password: password() }),
     auth: 'public',
     async run({ gw, args, caller }) {
       let user: UserRecord | null
@@ -95,7 +87,6 @@ export const accountMethods = defineMethods({
   },
 
   logout: {
-    args: v.none(),
     auth: 'user',
     run({ gw, caller }) {
       gw.accounts.endSession(caller.token)
@@ -104,20 +95,17 @@ export const accountMethods = defineMethods({
   },
 
   whoami: {
-    args: v.none(),
     auth: 'user',
     run: ({ gw, user }) => gw.accounts.whoami(user)
   },
 
   listOrganizations: {
-    args: v.none(),
     auth: 'user',
     run: ({ gw, user }) =>
       gw.store.data.organizations.filter((o) => gw.accounts.isOrganizationMember(user, o.id)).map((o) => organizationDto(gw, o))
   },
 
   createOrganization: {
-    args: v.object({ name: v.name({ max: 100 }), plan: v.optional(v.literal(PLANS)), tokenLimit: v.optional(v.int({ min: 0, max: 100_000 })) }),
     auth: 'deploymentAdmin',
     async run({ gw, args, audit }) {
       const org: OrganizationRecord = {
@@ -140,12 +128,6 @@ export const accountMethods = defineMethods({
   },
 
   updateOrganization: {
-    args: v.object({
-      id: v.id(),
-      name: v.optional(v.name({ max: 100 })),
-      plan: v.optional(v.literal(PLANS)),
-      tokenLimit: v.optional(v.int({ min: 0, max: 100_000 }))
-    }),
     auth: 'deploymentAdmin',
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.id)
@@ -166,7 +148,6 @@ export const accountMethods = defineMethods({
   },
 
   listUsers: {
-    args: v.optional(v.object({ organizationId: v.optional(v.id()) })),
     auth: 'user',
     run({ gw, user, args }) {
       const orgId = args?.organizationId
@@ -181,14 +162,6 @@ export const accountMethods = defineMethods({
   },
 
   createUser: {
-    args: v.object({
-      username: username(),
-      password: password(),
-      displayName: v.optional(displayName()),
-      organizationId: v.optional(v.id()),
-      organizationAdmin: v.optional(v.boolean()),
-      deploymentAdmin: v.optional(v.boolean())
-    }),
     auth: 'user',
     async run({ gw, args, user, audit }) {
       // Deployment admins create anyone; an organization admin creates members of their own organization.
@@ -226,7 +199,6 @@ export const accountMethods = defineMethods({
   },
 
   listTeams: {
-    args: v.object({ organizationId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireOrganization(gw, args.organizationId)
@@ -236,7 +208,6 @@ export const accountMethods = defineMethods({
   },
 
   createTeam: {
-    args: v.object({ organizationId: v.id(), name: v.name({ max: 100 }) }),
     auth: { organizationAdmin: (a) => a.organizationId },
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.organizationId)
@@ -254,7 +225,6 @@ export const accountMethods = defineMethods({
   },
 
   setTeamMembers: {
-    args: v.object({ teamId: v.id(), memberIds: v.array(v.id(), { max: 1000 }) }),
     auth: { organizationAdmin: (a, gw) => requireTeam(gw, a.teamId).organizationId },
     async run({ gw, args, audit }) {
       const team = requireTeam(gw, args.teamId)
@@ -279,10 +249,6 @@ export const accountMethods = defineMethods({
   },
 
   setTeamGrants: {
-    args: v.object({
-      teamId: v.id(),
-      grants: v.array(v.object({ networkId: v.id(), permissions: v.array(v.literal(PERMISSIONS), { max: PERMISSIONS.length * 2 }) }), { max: 1000 })
-    }),
     auth: { organizationAdmin: (a, gw) => requireTeam(gw, a.teamId).organizationId },
     // Up to 1000 grants of a dozen permission names each: about half a MiB of JSON.
     maxBodyBytes: () => 1_048_576,

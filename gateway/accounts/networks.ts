@@ -1,9 +1,8 @@
 // Contract methods for networks: an organization's CoT broadcast domains, and what goes with one when it is deleted.
 
 import type { NetworkDto } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { conflict, forbidden, notFound } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import { deviceRevocation, peerRemoval, revokeThen } from '../pki/revocations.ts'
 import type { Services } from '../services.ts'
 import type { NetworkRecord, UserRecord } from '../store/schema.ts'
@@ -36,11 +35,8 @@ export function networkDto(gw: Services, network: NetworkRecord): NetworkDto {
   }
 }
 
-const networkName = (): ReturnType<typeof v.string> => v.name({ max: 64 })
-
 export const networkMethods = defineMethods({
   listNetworks: {
-    args: v.object({ organizationId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireOrganization(gw, args.organizationId)
@@ -50,7 +46,6 @@ export const networkMethods = defineMethods({
   },
 
   createNetwork: {
-    args: v.object({ organizationId: v.id(), name: networkName() }),
     auth: { organizationAdmin: (a) => a.organizationId },
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.organizationId)
@@ -68,7 +63,6 @@ export const networkMethods = defineMethods({
   },
 
   renameNetwork: {
-    args: v.object({ id: v.id(), name: networkName() }),
     auth: { organizationAdmin: (a, gw) => requireNetwork(gw, a.id).organizationId },
     async run({ gw, args, audit }) {
       const before = requireNetwork(gw, args.id)
@@ -87,7 +81,6 @@ export const networkMethods = defineMethods({
   },
 
   deleteNetwork: {
-    args: v.object({ id: v.id() }),
     auth: { organizationAdmin: (a, gw) => requireNetwork(gw, a.id).organizationId },
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.id)

@@ -1,6 +1,6 @@
 // The one error type the contract carries: a code for machines and a sentence for the operator.
 
-import type { ErrorCode } from './contract.ts'
+import type { ErrorCode } from './vocabulary.ts'
 
 export class ApiError extends Error {
   constructor(

@@ -1,118 +1,180 @@
-// Runtime checks for method arguments: a small schema language, enough for JSON objects of scalars and lists.
-// Every method declares its schema next to its handler; dispatch() applies it before anything else runs.
+// Method arguments against their TypeBox schema: text is trimmed and put in canonical form, Value.Check decides, and
+// when it refuses, the first problem in reading order becomes one sentence naming the field, as an operator fixes it.
 
+import { FormatRegistry, Kind, OptionalKind, type Static, type TSchema } from '@sinclair/typebox'
+import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors'
+import { Value } from '@sinclair/typebox/value'
 import { invalid } from './errors.ts'
 
-export type Schema<T> = { readonly parse: (value: unknown, path: string) => T; readonly optional?: boolean }
-export type Infer<S> = S extends Schema<infer T> ? T : never
+/** A string format a JSON Schema cannot spell: the check, its sentence, and the form handlers receive. */
+export interface Format {
+  /** Null when the text is fine; otherwise the sentence, given the field as `describe()` words it. */
+  problem(text: string, field: string): string | null
+  /** The one spelling handlers receive (e.g. fingerprints as AA:BB:…). */
+  canonical?(text: string): string
+  /** The sentence for a value that is not text at all. */
+  notText?(field: string): string
+}
 
-const describe = (path: string): string => (path ? `'${path}'` : 'The argument')
+const FORMATS = new Map<string, Format>()
+
+/** Registers a format once, for Value.Check (FormatRegistry) and for the sentences below. */
+export function defineFormat(name: string, format: Format): void {
+  FORMATS.set(name, format)
+  FormatRegistry.Set(name, (text) => format.problem(text, '') === null)
+}
+
+/** Schemas of text an operator types are trimmed before checking unless they say `x-trim: false` (passwords). */
+const TRIM = 'x-trim'
+
+const describe = (field: string): string => (field ? `'${field}'` : 'The argument')
+
+type Schema = TSchema & Record<string, unknown>
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value)
+
+const nonNullVariant = (schema: Schema): Schema | null => {
+  const variants = (schema.anyOf ?? []) as Schema[]
+  return variants.length === 2 && variants.some((v) => v[Kind] === 'Null') ? variants.find((v) => v[Kind] !== 'Null')! : null
+}
+
+const literals = (schema: Schema): string[] | null => {
+  const variants = (schema.anyOf ?? []) as Schema[]
+  return variants.length > 0 && variants.every((v) => v[Kind] === 'Literal') ? variants.map((v) => String(v.const)) : null
+}
 
 /**
- * C0/C1 controls and lone surrogates; the bidi controls (ALM, LRM, RLM, LRE-RLO, LRI-PDI); zero-width space, word
- * joiner and invisible operators, BOM; line and paragraph separators.
+ * The value as handlers get it: text trimmed (and in a format's canonical form), fields that are undefined left out,
+ * every object a fresh copy. Anything unexpected is returned untouched for Value.Check to refuse.
  */
-const HIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
-
-function make<T>(parse: (value: unknown, path: string) => T): Schema<T> {
-  return { parse }
-}
-
-export const v = {
-  string(opts: { min?: number; max?: number; pattern?: RegExp; trim?: boolean; label?: string } = {}): Schema<string> {
-    const { min = 0, max = 10_000, pattern, trim = true } = opts
-    return make((value, path) => {
-      if (typeof value !== 'string') throw invalid(`${describe(path)} must be text.`)
-      const s = trim ? value.trim() : value
-      if (s.length < min) throw invalid(min <= 1 ? `${describe(path)} must not be empty.` : `${describe(path)} must be at least ${min} characters.`)
-      if (s.length > max) throw invalid(`${describe(path)} must be at most ${max} characters.`)
-      if (pattern && !pattern.test(s)) throw invalid(`${describe(path)} is not in the expected format.`)
-      return s
-    })
-  },
-  /**
-   * A name people read in lists and logs (organizations, networks, teams, users, peers): any letters of any script,
-   * but no control characters, line breaks, direction overrides or invisible spaces, which could hide, reorder or
-   * forge what the next reader sees. Zero-width (non-)joiners stay: Persian, Indic scripts and emoji need them.
-   */
-  name(opts: { max?: number } = {}): Schema<string> {
-    const text = v.string({ min: 1, max: opts.max ?? 100 })
-    return make((value, path) => {
-      const s = text.parse(value, path)
-      const bad = HIDDEN_CHARACTER.exec(s)
-      if (bad) {
-        const at = bad[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')
-        throw invalid(`${describe(path)} must not contain control characters, line breaks or invisible direction or spacing marks (it has U+${at}).`)
-      }
-      return s
-    })
-  },
-  id(): Schema<string> {
-    return v.string({ min: 1, max: 100 })
-  },
-  int(opts: { min?: number; max?: number } = {}): Schema<number> {
-    const { min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER } = opts
-    return make((value, path) => {
-      if (typeof value !== 'number' || !Number.isInteger(value)) throw invalid(`${describe(path)} must be a whole number.`)
-      if (value < min || value > max) throw invalid(`${describe(path)} must be between ${min} and ${max}.`)
-      return value
-    })
-  },
-  boolean(): Schema<boolean> {
-    return make((value, path) => {
-      if (typeof value !== 'boolean') throw invalid(`${describe(path)} must be true or false.`)
-      return value
-    })
-  },
-  literal<const T extends readonly string[]>(values: T): Schema<T[number]> {
-    return make((value, path) => {
-      if (typeof value !== 'string' || !values.includes(value)) throw invalid(`${describe(path)} must be one of: ${values.join(', ')}.`)
-      return value as T[number]
-    })
-  },
-  array<T>(item: Schema<T>, opts: { max?: number } = {}): Schema<T[]> {
-    const { max = 10_000 } = opts
-    return make((value, path) => {
-      if (!Array.isArray(value)) throw invalid(`${describe(path)} must be a list.`)
-      if (value.length > max) throw invalid(`${describe(path)} has more than ${max} entries.`)
-      return value.map((x, i) => item.parse(x, `${path}[${i}]`))
-    })
-  },
-  optional<T>(inner: Schema<T>): Schema<T | undefined> {
-    return { parse: (value, path) => (value === undefined ? undefined : inner.parse(value, path)), optional: true }
-  },
-  nullable<T>(inner: Schema<T>): Schema<T | null> {
-    return make((value, path) => (value === null ? null : inner.parse(value, path)))
-  },
-  object<S extends Record<string, Schema<unknown>>>(shape: S): Schema<{ [K in keyof S]: Infer<S[K]> }> {
-    return make((value, path) => {
-      if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalid(`${describe(path)} must be an object.`)
-      const input = value as Record<string, unknown>
-      for (const key of Object.keys(input)) {
-        if (!Object.hasOwn(shape, key)) throw invalid(`Unknown field '${path ? `${path}.` : ''}${key}'.`)
-      }
-      const out: Record<string, unknown> = {}
-      for (const [key, schema] of Object.entries(shape)) {
-        const parsed = schema.parse(input[key], path ? `${path}.${key}` : key)
-        if (parsed !== undefined) out[key] = parsed
-      }
-      return out as { [K in keyof S]: Infer<S[K]> }
-    })
-  },
-  /** No argument at all (undefined, null or {}). */
-  none(): Schema<undefined> {
-    return make((value, path) => {
-      if (value === undefined || value === null) return undefined
-      if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return undefined
-      throw invalid(`${describe(path)} must be empty: this method takes no arguments.`)
-    })
+function normalize(schema: Schema, value: unknown): unknown {
+  if (schema[Kind] === 'String' && typeof value === 'string') {
+    const text = schema[TRIM] === false ? value : value.trim()
+    const format = FORMATS.get(schema.format as string)
+    return format?.canonical && format.problem(text, '') === null ? format.canonical(text) : text
   }
+  if (schema[Kind] === 'Object' && isPlainObject(value)) {
+    const properties = schema.properties as Record<string, Schema>
+    if (Object.keys(value).some((key) => !Object.hasOwn(properties, key))) return value
+    const out: Record<string, unknown> = {}
+    for (const [key, property] of Object.entries(properties)) {
+      if (value[key] !== undefined) out[key] = normalize(property, value[key])
+    }
+    return out
+  }
+  if (schema[Kind] === 'Array' && Array.isArray(value)) return value.map((item) => normalize(schema.items as Schema, item))
+  const inner = schema[Kind] === 'Union' ? nonNullVariant(schema) : null
+  return inner && value !== null ? normalize(inner, value) : value
 }
 
-/** The four toggles of a federation end or peer, each optional. */
-export const toggleFields = {
-  incoming: v.optional(v.boolean()),
-  outgoing: v.optional(v.boolean()),
-  acceptPackages: v.optional(v.boolean()),
-  sharePackages: v.optional(v.boolean())
+/**
+ * Checks and normalizes a method's argument. A schema of kind Undefined means "no argument": nothing, null or {}.
+ * An Optional schema also takes nothing. Throws ApiError('invalid') with a sentence.
+ */
+export function parseArgs<S extends TSchema>(schema: S, raw: unknown): Static<S> {
+  const s = schema as Schema
+  if (s[Kind] === 'Undefined') {
+    if (raw === undefined || raw === null || (isPlainObject(raw) && Object.keys(raw).length === 0)) return undefined as Static<S>
+    throw invalid('The argument must be empty: this method takes no arguments.')
+  }
+  if (s[OptionalKind] === 'Optional' && raw === undefined) return undefined as Static<S>
+  const value = normalize(s, raw)
+  if (Value.Check(schema, value)) return value as Static<S>
+  throw invalid(sentenceFor(s, value, [...Value.Errors(schema, value)]))
+}
+
+/** Where an error sits in reading order: unknown fields before known ones, known ones in the schema's order. */
+interface Located {
+  error: ValueError
+  order: number[]
+  field: string
+}
+
+function locate(root: Schema, rootValue: unknown, error: ValueError): Located {
+  const segments = error.path === '' ? [] : error.path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const order: number[] = []
+  let field = ''
+  let schema: Schema | null = root
+  let value = rootValue
+  for (const segment of segments) {
+    const inner: Schema | null = schema && schema[Kind] === 'Union' ? nonNullVariant(schema) : schema
+    if (inner?.[Kind] === 'Array') {
+      order.push(0, Number(segment))
+      field += `[${segment}]`
+      schema = inner.items as Schema
+    } else {
+      const properties = (inner?.properties ?? {}) as Record<string, Schema>
+      const known = Object.hasOwn(properties, segment)
+      order.push(known ? 1 : 0, known ? Object.keys(properties).indexOf(segment) : Object.keys(isPlainObject(value) ? value : {}).indexOf(segment))
+      field += field ? `.${segment}` : segment
+      schema = known ? properties[segment]! : null
+    }
+    value = isPlainObject(value) || Array.isArray(value) ? (value as Record<string, unknown>)[segment] : undefined
+  }
+  return { error, order, field }
+}
+
+const before = (a: number[], b: number[]): boolean => {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! < b[i]!
+  return a.length < b.length
+}
+
+function sentenceFor(root: Schema, value: unknown, errors: ValueError[]): string {
+  let first: Located | null = null
+  for (const error of errors) {
+    const located = locate(root, value, error)
+    if (!first || before(located.order, first.order)) first = located
+  }
+  if (!first) return `${describe('')} is not in the expected format.`
+  const { error, field } = first
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) return `Unknown field '${field}'.`
+  if (error.type === ValueErrorType.Union && error.value !== null) {
+    const union = error.schema as Schema
+    const inner = nonNullVariant(union)
+    // A nullable field that is neither null nor right: tell what is wrong with it as the non-null kind.
+    if (inner) return sentenceFor(root, value, [...error.errors[(union.anyOf as Schema[]).indexOf(inner)]!])
+  }
+  return leafSentence(error.schema as Schema, error, describe(field))
+}
+
+/** The sentence for one refused value, worded as the earlier hand-written validators did. */
+function leafSentence(schema: Schema, error: ValueError, field: string): string {
+  const values = literals(schema)
+  if (values) return `${field} must be one of: ${values.join(', ')}.`
+  const format = FORMATS.get(schema.format as string)
+  switch (error.type) {
+    case ValueErrorType.StringMinLength:
+      return (schema.minLength as number) <= 1 ? `${field} must not be empty.` : `${field} must be at least ${schema.minLength} characters.`
+    case ValueErrorType.StringMaxLength:
+      return `${field} must be at most ${schema.maxLength} characters.`
+    case ValueErrorType.StringFormat:
+      return format?.problem(String(error.value), field) ?? `${field} is not in the expected format.`
+    case ValueErrorType.IntegerMinimum:
+    case ValueErrorType.IntegerMaximum:
+      return `${field} must be between ${schema.minimum} and ${schema.maximum}.`
+    case ValueErrorType.ArrayMaxItems:
+      return `${field} has more than ${schema.maxItems} entries.`
+  }
+  switch (schema[Kind]) {
+    case 'String':
+      return error.type === ValueErrorType.String || error.value === undefined
+        ? (format?.notText?.(field) ?? `${field} must be text.`)
+        : `${field} is not in the expected format.`
+    case 'Integer':
+      return `${field} must be a whole number.`
+    case 'Boolean':
+      return `${field} must be true or false.`
+    case 'Object':
+      return `${field} must be an object.`
+    case 'Array':
+      return `${field} must be a list.`
+  }
+  return `${field} is not in the expected format.`
+}
+
+/** For tests: why a method's result does not match its schema, or null when it does. */
+export function resultProblem(schema: TSchema, result: unknown): string | null {
+  const error = Value.Errors(schema, result).First()
+  return error ? `${error.path || '(the result)'}: ${error.message}` : null
 }

@@ -1,7 +1,6 @@
 // Request bodies of the console's HTTP API: how many bytes a call may send (decided from the method table once the
-// caller is known), reading them with that bound, and a bound on the bytes all calls are reading at once.
+// caller is known) and a bound on the bytes all calls are reading at once; net/http.ts reads them under that bound.
 
-import type http from 'node:http'
 import type { MethodDef } from '../api/dispatch.ts'
 import type { ApiMethod } from '../api/contract.ts'
 import type { Services } from '../services.ts'
@@ -15,8 +14,6 @@ export const DEFAULT_BODY_BYTES = 64 * 1024
  * while two data packages arrive.
  */
 const ORDINARY_RESERVE_BYTES = 8 * 1_048_576
-
-export class BodyTooLarge extends Error {}
 
 /** The largest body `method` may send: small without a session, else what its definition declares (64 KiB if nothing). */
 export function bodyLimit(gw: Services, method: ApiMethod, signedIn: boolean): number {
@@ -65,42 +62,6 @@ export class BodyBudget {
   get bytesInFlight(): number {
     return this.inFlight
   }
-}
-
-/** Reads the body counting bytes as they arrive, so an oversized upload is refused without buffering it all. */
-export function readBody(req: http.IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    let done = false
-    req.on('data', (chunk: Buffer) => {
-      if (done) return
-      size += chunk.length
-      if (size > maxBytes) {
-        done = true
-        chunks.length = 0
-        req.pause()
-        reject(new BodyTooLarge())
-        return
-      }
-      chunks.push(chunk)
-    })
-    req.on('end', () => {
-      if (done) return
-      done = true
-      resolve(Buffer.concat(chunks, size))
-    })
-    req.on('error', (err) => {
-      if (done) return
-      done = true
-      reject(err)
-    })
-    req.on('close', () => {
-      if (done) return
-      done = true
-      reject(new Error('The connection closed before the request body was complete.'))
-    })
-  })
 }
 
 export function tooLargeMessage(maxBytes: number): string {

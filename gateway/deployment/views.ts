@@ -1,17 +1,14 @@
 // The deployment-wide views: its settings and ports, the audit log, and the gateway's health figures.
 
-import { defineMethods } from '../api/dispatch.ts'
 import { forbidden } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import { missingSettings } from '../config/settings.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
 import { healthForUser } from '../events.ts'
 import { refreshServerIdentity } from '../pki/server-identity.ts'
-import type { Services } from '../services.ts'
+import { defineMethods, type Services } from '../services.ts'
 
 export const deploymentMethods = defineMethods({
   getDeploymentSettings: {
-    args: v.none(),
     auth: 'user',
     async run({ gw, user }) {
       // A network joined since the last check is put in the server certificate now, so it is offered to devices.
@@ -30,7 +27,6 @@ export const deploymentMethods = defineMethods({
   },
 
   listAuditLog: {
-    args: v.optional(v.object({ organizationId: v.optional(v.id()), limit: v.optional(v.int({ min: 1, max: 5000 })) })),
     auth: 'user',
     run({ gw, args, user }) {
       const orgId = args?.organizationId
@@ -44,7 +40,6 @@ export const deploymentMethods = defineMethods({
   },
 
   getHealth: {
-    args: v.none(),
     auth: 'user',
     run({ gw, user }) {
       return healthForUser(gw.health(), gw, user)

@@ -5,6 +5,7 @@
 import { randomInt, randomUUID } from 'node:crypto'
 import QRCode from 'qrcode'
 import yazl from 'yazl'
+import { attributes, buildXml, xmlDeclaration, type XmlNode } from '../cot/xml-doc.ts'
 import { toP12 } from '../pki/p12.ts'
 
 export interface ConnectionPackageArgs {
@@ -223,17 +224,18 @@ interface PackageSecrets {
 
 type PrefValue = string | number | boolean
 
-function entry(key: string, value: PrefValue): string {
+function entry(key: string, value: PrefValue): XmlNode {
   const type = typeof value === 'boolean' ? 'Boolean' : typeof value === 'number' ? 'Integer' : 'String'
-  return `    <entry key="${escapeXml(key)}" class="class java.lang.${type}">${escapeXml(String(value))}</entry>`
+  return { ...attributes([['key', key], ['class', `class java.lang.${type}`]]), '#text': String(value) }
 }
 
-function preference(name: string, entries: [string, PrefValue][]): string {
-  return [`  <preference version="1" name="${name}">`, ...entries.map(([k, v]) => entry(k, v)), '  </preference>'].join('\n')
+function preference(name: string, entries: [string, PrefValue][]): XmlNode {
+  return { ...attributes([['version', '1'], ['name', name]]), entry: entries.map(([k, v]) => entry(k, v)) }
 }
 
-function prefDocument(preferences: string[]): string {
-  return `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<preferences>\n${preferences.join('\n')}\n</preferences>\n`
+/** ATAK's own pref layout: declaration with standalone="yes", one element per line, an empty value as `<entry …></entry>`. */
+function prefDocument(preferences: XmlNode[]): string {
+  return `${xmlDeclaration(true)}\n${buildXml({ preferences: { preference: preferences } }, { indent: true, pairedEmpty: true })}`
 }
 
 /**
@@ -303,23 +305,15 @@ function missionPackage(name: string, entries: [string, Buffer][]): Promise<Buff
 }
 
 function manifestXml(uid: string, name: string, zipEntries: string[]): string {
-  return [
-    '<MissionPackageManifest version="2">',
-    '  <Configuration>',
-    `    <Parameter name="uid" value="${uid}"/>`,
-    `    <Parameter name="name" value="${escapeXml(name)}"/>`,
-    '    <Parameter name="onReceiveDelete" value="true"/>',
-    '  </Configuration>',
-    '  <Contents>',
-    ...zipEntries.map((zipEntry) => `    <Content ignore="false" zipEntry="${escapeXml(zipEntry)}"/>`),
-    '  </Contents>',
-    '</MissionPackageManifest>',
-    ''
-  ].join('\n')
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+  const parameters: [string, string][] = [['uid', uid], ['name', name], ['onReceiveDelete', 'true']]
+  const manifest: XmlNode = {
+    MissionPackageManifest: {
+      ...attributes([['version', '2']]),
+      Configuration: { Parameter: parameters.map(([key, value]) => attributes([['name', key], ['value', value]])) },
+      Contents: { Content: zipEntries.map((zipEntry) => attributes([['ignore', 'false'], ['zipEntry', zipEntry]])) }
+    }
+  }
+  return buildXml(manifest, { indent: true })
 }
 
 function zip(entries: [string, Buffer][]): Promise<Buffer> {

@@ -11,8 +11,8 @@
 
 import https from 'node:https'
 import type http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { throttleScope } from '../access/scope.ts'
+import { attributes, buildXml, xmlDeclaration } from '../cot/xml-doc.ts'
 import { CsrError, readSigningRequest } from '../pki/certificates.ts'
 import type { ErrorCode } from '../api/contract.ts'
 import type { Services } from '../services.ts'
@@ -27,6 +27,7 @@ import {
   type EnrollmentStep
 } from './self-enrollment.ts'
 import { signClientV1Answer, takBase64 } from './sign-client-answer.ts'
+import * as web from '../net/http.ts'
 
 /** A CSR is 1–3 KiB; anything past this is not one. */
 const MAX_BODY_BYTES = 16 * 1024
@@ -45,27 +46,14 @@ export async function startEnrollmentApi(gw: Services, options: { port: number; 
   server.headersTimeout = 15_000
   server.requestTimeout = 30_000
   server.setTimeout(60_000, (socket) => socket.destroy())
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    handle(gw, req, res).catch((err: unknown) => {
-      gw.log.error(`Enrollment API: ${req.method} ${pathOf(req)} failed: ${(err as Error).stack ?? String(err)}`)
-      if (!res.headersSent) sendText(res, 500, 'Internal error')
-      else res.destroy()
-    })
+  web.serveRequests(server, (req, res) => handle(gw, req, res), (req, res, err) => {
+    gw.log.error(`Enrollment API: ${req.method} ${web.pathForLog(req)} failed: ${web.errorText(err)}`)
+    sendText(res, 500, 'Internal error')
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
+  const port = await web.listen(server, options.port, options.host)
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-      }),
+    port,
+    close: () => web.closeServer(server),
     useIdentity: ({ key, cert }) => server.setSecureContext({ key, cert, minVersion: 'TLSv1.2' })
   }
 }
@@ -79,48 +67,38 @@ const ROUTES: Record<string, { method: string; step: EnrollmentStep }> = {
 }
 
 async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const route = pathOf(req).replace(/\/+$/, '')
+  const url = web.requestUrl(req)
+  if (!url) return refuse(req, res, 400, 'Bad request')
+  const route = web.routeOf(url)
   const isToken = route === TOKEN_ROUTE
   // Tool profiles (spec §3.3.5): like the enrollment profile, none to hand out.
   const known = ROUTES[route] ?? (/^\/Marti\/api\/tls\/profile\/tool\/[^/]+\/file$/.test(route) ? ROUTES['/Marti/api/tls/profile/enrollment'] : undefined)
-  if (!isToken && !known) {
-    req.resume()
-    return sendText(res, 404, 'Not found')
-  }
+  if (!isToken && !known) return refuse(req, res, 404, 'Not found')
   const method = known?.method ?? 'POST'
-  if (req.method !== method) {
-    req.resume()
-    res.setHeader('allow', method)
-    return sendText(res, 405, `Use ${method}`)
-  }
+  if (req.method !== method) return refuse(req, res, 405, `Use ${method}`, { Allow: method })
   const address = req.socket.remoteAddress ?? 'unknown'
   const throttleKey = throttleKeyFor(req)
   const retryIn = gw.accounts.throttledFor(throttleKey)
   if (retryIn > 0) {
-    req.resume()
-    res.setHeader('retry-after', String(Math.ceil(retryIn / 1000)))
+    const wait = { 'Retry-After': String(Math.ceil(retryIn / 1000)) }
     const why = 'Too many wrong passwords from this address. Wait a few minutes and try again.'
-    return isToken ? sendOAuthError(res, 429, 'temporarily_unavailable', why) : sendText(res, 429, why)
-  }
-  if (!known) return passwordGrant(gw, req, res, throttleKey) // the token route: any other unknown one got 404 above
-  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1]
-  const credentials = bearer ? null : basicCredentials(req.headers.authorization)
-  if (!bearer && !credentials) {
+    if (!isToken) return refuse(req, res, 429, why, wait)
     req.resume()
-    res.setHeader('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
-    return sendText(res, 401, 'Sign in with the user name and one-time password the operator gave you.')
+    return sendOAuthError(res, 429, 'temporarily_unavailable', why, wait)
   }
+  if (!known) return passwordGrant(gw, req, res, url, throttleKey) // the token route: any other unknown one got 404 above
+  const bearer = web.bearerToken(req.headers.authorization)
+  const credentials = bearer ? null : basicCredentials(req.headers.authorization)
+  if (!bearer && !credentials) return refuse(req, res, 401, 'Sign in with the user name and one-time password the operator gave you.', SIGN_IN)
   let record
   try {
     record = bearer
       ? authenticateEnrollmentToken(gw, bearer, known.step)
       : authenticateEnrollment(gw, credentials!.usernames, credentials!.password, known.step)
   } catch (err) {
-    req.resume()
     if (!(err instanceof EnrollmentRefusal)) throw err
     if (err.wrongGuess) gw.accounts.recordFailure(throttleKey)
-    if (err.status === 401) res.setHeader('www-authenticate', `Basic realm="${REALM}", charset="UTF-8"`)
-    return sendText(res, err.status, err.message)
+    return refuse(req, res, err.status, err.message, err.status === 401 ? SIGN_IN : {})
   }
 
   if (known.step === 'config') return sendXml(res, certificateConfigXml(nameEntriesFor(gw, record)))
@@ -129,21 +107,19 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
     res.writeHead(204).end()
     return
   }
-
-  const body = await readBody(req, MAX_BODY_BYTES)
-  if (body === null) return sendText(res, 413, 'A certificate signing request is never that large.')
+  const body = await readSmallBody(req, res, MAX_BODY_BYTES, () => refuse(req, res, 413, 'A certificate signing request is never that large.'))
+  if (!body) return
   try {
     const request = readSigningRequest(body.toString('latin1'))
     const device = await completeEnrollment(gw, record, request, address)
     if (route === V1_ROUTE) {
       const p12 = signClientV1Answer(device.certPem, [gw.pki.caCertPem])
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'cache-control': 'no-store' }).end(p12)
-      return
+      return web.sendBytes(res, 200, 'application/octet-stream', p12, NO_STORE)
     }
     const signedCert = takBase64(device.certPem)
     const ca0 = takBase64(gw.pki.caCertPem)
     if (wantsXml(req.headers.accept)) {
-      return sendXml(res, `<?xml version="1.0" encoding="UTF-8"?>\n<enrollment><signedCert>${signedCert}</signedCert><ca>${ca0}</ca></enrollment>\n`)
+      return sendXml(res, `${xmlDeclaration()}\n${buildXml({ enrollment: { signedCert, ca: ca0 } })}\n`)
     }
     return sendJson(res, { signedCert, ca0 })
   } catch (err) {
@@ -161,11 +137,11 @@ const V1_ROUTE = '/Marti/api/tls/signClient'
  * form body), which tools such as node-tak call before tls/config: a short-lived bearer token for the config and
  * profile calls. It does not use the password up; signing still needs it.
  */
-async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse, throttleKey: string): Promise<void> {
-  const params = new URL(req.url ?? '/', 'https://gateway.invalid').searchParams
+async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse, url: URL, throttleKey: string): Promise<void> {
+  const params = url.searchParams
   if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
-    const body = await readBody(req, 4096)
-    if (body === null) return sendOAuthError(res, 413, 'invalid_request', 'The request is too large.')
+    const body = await readSmallBody(req, res, 4096, () => sendOAuthError(res, 413, 'invalid_request', 'The request is too large.'))
+    if (!body) return
     for (const [key, value] of new URLSearchParams(body.toString('utf8'))) params.set(key, value)
   } else {
     req.resume()
@@ -188,8 +164,8 @@ function throttleKeyFor(req: http.IncomingMessage): string {
   return `device-enrollment:${throttleScope(req.socket.remoteAddress ?? 'unknown')}`
 }
 
-function sendOAuthError(res: http.ServerResponse, status: number, error: string, description: string): void {
-  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify({ error, error_description: description }))
+function sendOAuthError(res: http.ServerResponse, status: number, error: string, description: string, headers: web.HeaderMap = {}): void {
+  web.sendJson(res, status, { error, error_description: description }, { ...NO_STORE, ...headers })
 }
 
 /**
@@ -227,53 +203,51 @@ export function wantsXml(accept: string | undefined): boolean {
 
 /** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */
 export function certificateConfigXml(entries: { name: string; value: string }[]): string {
-  const nameEntries = entries.map((e) => `<nameEntry name="${escapeXml(e.name)}" value="${escapeXml(e.value)}"/>`).join('')
-  return (
-    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
-    '<ns2:certificateConfig xmlns="http://bbn.com/marti/xml/config" xmlns:ns2="com.bbn.marti.config">' +
-    `<nameEntries>${nameEntries}</nameEntries></ns2:certificateConfig>\n`
-  )
-}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      req.resume()
-      return resolve(null)
-    }
-    const chunks: Buffer[] = []
-    let size = 0
-    let over = false
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) over = true
-      else chunks.push(chunk)
-    })
-    req.on('end', () => resolve(over ? null : Buffer.concat(chunks)))
-    req.on('error', reject)
-  })
-}
-
-function pathOf(req: http.IncomingMessage): string {
-  return new URL(req.url ?? '/', 'https://gateway.invalid').pathname
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!)
+  const config = {
+    ...attributes([['xmlns', 'http://bbn.com/marti/xml/config'], ['xmlns:ns2', 'com.bbn.marti.config']]),
+    nameEntries: { nameEntry: entries.map((e) => attributes([['name', e.name], ['value', e.value]])) }
+  }
+  return `${xmlDeclaration(true)}\n${buildXml({ 'ns2:certificateConfig': config })}\n`
 }
 
 /** The contract's error code for a refusal's status, so a tool can tell refusals apart without reading the sentence. */
 const ERROR_CODES: Record<number, ErrorCode> = { 400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'invalid', 409: 'conflict', 413: 'invalid', 429: 'rate_limited', 500: 'internal' }
+const NO_STORE = { 'Cache-Control': 'no-store' }
+const SIGN_IN = { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` }
 
-function sendText(res: http.ServerResponse, status: number, text: string): void {
+function sendText(res: http.ServerResponse, status: number, text: string, headers: web.HeaderMap = {}): void {
   const code = ERROR_CODES[status]
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', ...(code ? { 'x-error-code': code } : {}) }).end(`${text}\n`)
+  web.sendText(res, status, `${text}\n`, { ...NO_STORE, ...(code ? { 'X-Error-Code': code } : {}), ...headers })
+}
+
+/**
+ * A plain-text refusal. A body sent along is read and thrown away (a CSR is small, and the port's request timeout
+ * bounds the rest), so the device's connection stays usable for its next try.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, text: string, headers: web.HeaderMap = {}): void {
+  req.resume()
+  sendText(res, status, text, headers)
+}
+
+/** The body under `limit`; past it the rest is discarded, `tooLarge` answers, and the result is null. */
+async function readSmallBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number, tooLarge: () => void): Promise<Buffer | null> {
+  try {
+    return await web.readBody(req, limit)
+  } catch (err) {
+    if (!(err instanceof web.BodyTooLarge)) {
+      res.destroy()
+      return null
+    }
+    req.resume()
+    tooLarge()
+    return null
+  }
 }
 
 function sendXml(res: http.ServerResponse, xml: string): void {
-  res.writeHead(200, { 'content-type': 'application/xml; charset=utf-8', 'cache-control': 'no-store' }).end(xml)
+  web.sendBytes(res, 200, 'application/xml; charset=utf-8', xml, NO_STORE)
 }
 
 function sendJson(res: http.ServerResponse, value: unknown): void {
-  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(value))
+  web.sendJson(res, 200, value, NO_STORE)
 }

@@ -2,9 +2,8 @@
 // status, and revocation, which tells the streaming listener through `gw.internal` to cut live connections at once.
 
 import type { DeviceDto, EnrolledDevice, Iso } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { ApiError, conflict, invalid, notFound } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { IssuedCertificate } from '../pki/certificates.ts'
@@ -15,7 +14,6 @@ import { deviceAddresses } from './addresses.ts'
 import { buildConnectionPackages, fileSafe, type ConnectionPackages } from './connection-package.ts'
 
 export const DEFAULT_VALID_DAYS = 365
-export const MAX_VALID_DAYS = 3650
 
 /**
  * What the streaming listener knows about a device right now. `gw.presence` may return any part of it;
@@ -156,15 +154,8 @@ const networkOfDevice = (gw: Services, id: string): string[] => {
   return device ? [device.networkId] : []
 }
 
-/** An address as an operator picks it from the list (validated against that list by deviceHost). */
-export const hostSchema = v.string({ min: 1, max: 253 })
-
-// ATAK shows callsigns everywhere; control characters would corrupt the pref XML and the certificate subject.
-const callsignSchema = v.string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}]+$/u })
-
 export const deviceMethods = defineMethods({
   listDevices: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -173,7 +164,6 @@ export const deviceMethods = defineMethods({
   },
 
   enrollDevice: {
-    args: v.object({ networkId: v.id(), callsign: callsignSchema, validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })), host: v.optional(hostSchema) }),
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }): Promise<EnrolledDevice> {
       const network = requireNetwork(gw, args.networkId)
@@ -216,7 +206,6 @@ export const deviceMethods = defineMethods({
   },
 
   downloadDevicePackage: {
-    args: v.object({ id: v.id(), variant: v.optional(v.literal(['atak', 'itak', 'wintak'] as const)), host: v.optional(hostSchema) }),
     auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
     async run({ gw, args, audit }) {
       const device = requireDevice(gw, args.id)
@@ -248,7 +237,6 @@ export const deviceMethods = defineMethods({
   },
 
   revokeDevice: {
-    args: v.object({ id: v.id() }),
     auth: { anyOf: ['manageDevices'], networks: (a, gw) => networkOfDevice(gw, a.id) },
     async run({ gw, args, audit }) {
       const existing = requireDevice(gw, args.id)

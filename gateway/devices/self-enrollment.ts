@@ -5,9 +5,8 @@
 
 import { X509Certificate, createHmac, createPublicKey, timingSafeEqual, type KeyObject } from 'node:crypto'
 import type { CreatedDeviceEnrollment, DeviceEnrollmentDto } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { conflict, notFound } from '../api/errors.ts'
-import { v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import { generateCode } from '../access/codes.ts'
@@ -15,10 +14,9 @@ import { CsrError, type SigningRequest } from '../pki/certificates.ts'
 import type { Services } from '../services.ts'
 import type { DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { atakEnrollQr, buildEnrollmentPackage, itakQr, qrDataUrl } from './connection-package.ts'
-import { DEFAULT_VALID_DAYS, MAX_VALID_DAYS, callsignTaken, deploymentName, deviceHost, hostSchema, isPendingEnrollment, newDeviceRecord } from './enrollment.ts'
+import { DEFAULT_VALID_DAYS, callsignTaken, deploymentName, deviceHost, isPendingEnrollment, newDeviceRecord } from './enrollment.ts'
 
 export const DEFAULT_ENROLLMENT_HOURS = 24
-export const MAX_ENROLLMENT_HOURS = 168
 /** 12 characters of 31: about 59 bits, behind a per-address throttle. Typed on a phone, so no look-alikes. */
 export const ENROLLMENT_PASSWORD_LENGTH = 12
 /**
@@ -28,9 +26,6 @@ export const ENROLLMENT_PASSWORD_LENGTH = 12
 export const AFTER_SIGNING_GRACE_MS = 15 * 60_000
 /** Used or expired enrollments are forgotten this long after their expiry. */
 const KEPT_AFTER_EXPIRY_MS = 7 * 86_400_000
-
-// Basic auth splits at the first ':', so a callsign with one could never sign in.
-const callsignSchema = v.string({ min: 1, max: 64, pattern: /^[^\p{Cc}\p{Cf}:]+$/u })
 
 /** What the user typed, as we hash it: upper case, spaces and dashes removed (the console shows it in groups). */
 export function normalizeEnrollmentPassword(typed: string): string {
@@ -55,13 +50,6 @@ export function enrollmentDto(record: DeviceEnrollmentRecord): DeviceEnrollmentD
 
 export const selfEnrollmentMethods = defineMethods({
   createDeviceEnrollment: {
-    args: v.object({
-      networkId: v.id(),
-      callsign: callsignSchema,
-      validDays: v.optional(v.int({ min: 1, max: MAX_VALID_DAYS })),
-      expiresInHours: v.optional(v.int({ min: 1, max: MAX_ENROLLMENT_HOURS })),
-      host: v.optional(hostSchema)
-    }),
     auth: { anyOf: ['manageDevices'], networks: (a) => [a.networkId] },
     async run({ gw, args, user, audit }): Promise<CreatedDeviceEnrollment> {
       const network = requireNetwork(gw, args.networkId)
@@ -125,7 +113,6 @@ export const selfEnrollmentMethods = defineMethods({
   },
 
   listDeviceEnrollments: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -138,7 +125,6 @@ export const selfEnrollmentMethods = defineMethods({
   },
 
   cancelDeviceEnrollment: {
-    args: v.object({ id: v.id() }),
     auth: {
       anyOf: ['manageDevices'],
       networks: (a, gw) => {

@@ -2,9 +2,8 @@
 // (single-use 8-character codes), each end's four toggles, and stopping.
 
 import type { FederationCodeDto, Toggles } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { ApiError, conflict, invalid, notFound, planLimit, rateLimited } from '../api/errors.ts'
-import { toggleFields, v } from '../api/validate.ts'
 import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
@@ -70,7 +69,6 @@ function codeGuessesOf(gw: Services): CodeGuesses {
 
 export const localFederationMethods = defineMethods({
   listFederations: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -81,7 +79,6 @@ export const localFederationMethods = defineMethods({
   },
 
   federateWithinOrganization: {
-    args: v.object({ networkId: v.id(), otherNetworkId: v.id() }),
     auth: { anyOf: ['federateWithinOrganization'], networks: (a) => [a.networkId, a.otherNetworkId] },
     async run({ gw, args, audit }) {
       const a = requireNetwork(gw, args.networkId)
@@ -106,7 +103,6 @@ export const localFederationMethods = defineMethods({
   },
 
   generateFederationCode: {
-    args: v.object({ networkId: v.id() }),
     auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
     async run({ gw, args, user, audit }) {
       const network = requireNetwork(gw, args.networkId)
@@ -137,7 +133,6 @@ export const localFederationMethods = defineMethods({
   },
 
   getFederationCode: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -148,7 +143,6 @@ export const localFederationMethods = defineMethods({
   },
 
   clearFederationCode: {
-    args: v.object({ networkId: v.id() }),
     auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.networkId)
@@ -172,7 +166,6 @@ export const localFederationMethods = defineMethods({
   },
 
   redeemFederationCode: {
-    args: v.object({ networkId: v.id(), code: v.string({ min: 1, max: 40 }), ...toggleFields }),
     auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
     async run({ gw, args, user, caller, audit }) {
       const ours = requireNetwork(gw, args.networkId)
@@ -227,7 +220,6 @@ export const localFederationMethods = defineMethods({
   },
 
   updateFederationEnd: {
-    args: v.object({ federationId: v.id(), networkId: v.id(), ...toggleFields }),
     auth: { anyOf: ['changeFederation'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }) {
       requireEnd(gw, args.federationId, args.networkId)
@@ -250,7 +242,6 @@ export const localFederationMethods = defineMethods({
   },
 
   stopFederating: {
-    args: v.object({ federationId: v.id(), networkId: v.id() }),
     auth: { anyOf: ['stopFederating'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }) {
       const f = requireEnd(gw, args.federationId, args.networkId)

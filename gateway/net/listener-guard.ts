@@ -98,36 +98,19 @@ export function guardListener(
   server.once('close', () => account?.close())
   const held = new Map<string, number>()
   const unadmitted = new Map<string, number>()
-  const count = (map: Map<string, number>, address: string, by: number): void => {
-    const n = (map.get(address) ?? 0) + by
-    if (n <= 0) map.delete(address)
-    else map.set(address, n)
-  }
   /** Raw sockets closed here: tls.Server still wraps them, and their handshake then fails: noted once already. */
   const cutOff = new WeakSet<net.Socket>()
-  /** Per raw socket: admit() once it is through its first phase(s); undefined once admitted. */
-  const pending = new WeakMap<net.Socket, { timer: NodeJS.Timeout; admit: () => void }>()
+  const phases = new PhaseDeadlines((raw, why) => {
+    closings.note(`connection from ${raw.remoteAddress ?? 'an unknown address'} closed: ${why}`)
+    cutOff.add(raw)
+    raw.destroy()
+  })
+  const deadline = phases.start.bind(phases)
+  const passed = phases.passed.bind(phases)
 
   server.maxConnections = limits.total
   server.on('drop', (data?: { remoteAddress?: string }) => refusals.note(`connection from ${data?.remoteAddress ?? 'an unknown address'} refused: ${limits.total} connections are open`))
 
-  const deadline = (raw: net.Socket, ms: number, why: string, admit: () => void): void => {
-    const timer = setTimeout(() => {
-      pending.delete(raw)
-      closings.note(`connection from ${raw.remoteAddress ?? 'an unknown address'} closed: ${why}`)
-      cutOff.add(raw)
-      raw.destroy()
-    }, ms)
-    timer.unref()
-    pending.set(raw, { timer, admit })
-  }
-  const passed = (raw: net.Socket): { admit: () => void } | null => {
-    const entry = pending.get(raw)
-    if (!entry) return null
-    clearTimeout(entry.timer)
-    pending.delete(raw)
-    return entry
-  }
   const awaitRequest = (raw: net.Socket, admit: () => void): void => {
     if (limits.firstRequestTimeoutMs === null || !isHttp) return admit()
     deadline(raw, limits.firstRequestTimeoutMs, `no request within ${seconds(limits.firstRequestTimeoutMs)} of connecting`, admit)
@@ -164,23 +147,61 @@ export function guardListener(
     else awaitRequest(raw, admit)
   })
   if (isTls) {
+    // Through the handshake, a connection moves on to its next phase; a failed one is noted unless we cut it off.
     server.prependListener('secureConnection', (socket: TlsSocketWithParent) => {
       const raw = socket._parent ?? socket
       const entry = passed(raw)
       if (entry) awaitRequest(raw, entry.admit)
     })
-    server.on('tlsClientError', (err: Error, socket: TlsSocketWithParent) => {
-      socket.destroy()
-      if (cutOff.has(socket._parent as net.Socket) || o.logHandshakeFailures === false) return
-      refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${tlsReason(err)})`)
-    })
+    const noteFailure = o.logHandshakeFailures === false ? null : refusals
+    server.on('tlsClientError', (err: Error, socket: TlsSocketWithParent) => handshakeFailed(err, socket, cutOff, noteFailure))
   }
-  if (isHttp && limits.firstRequestTimeoutMs !== null) {
-    server.prependListener('request', (req: http.IncomingMessage) => {
-      const socket = req.socket as TlsSocketWithParent
-      passed(socket._parent ?? socket)?.admit()
-    })
+  if (isHttp && limits.firstRequestTimeoutMs !== null) admitOnFirstRequest(server as http.Server, passed)
+}
+
+/** Per raw socket, the deadline of the phase it is in (handshake, first request) and how it is admitted once through. */
+class PhaseDeadlines {
+  private readonly pending = new WeakMap<net.Socket, { timer: NodeJS.Timeout; admit: () => void }>()
+
+  constructor(private readonly expired: (raw: net.Socket, why: string) => void) {}
+
+  start(raw: net.Socket, ms: number, why: string, admit: () => void): void {
+    const timer = setTimeout(() => {
+      this.pending.delete(raw)
+      this.expired(raw, why)
+    }, ms)
+    timer.unref()
+    this.pending.set(raw, { timer, admit })
   }
+
+  /** The socket is through its phase: its deadline is cleared and its admit() handed back, or null if it had none. */
+  passed(raw: net.Socket): { admit: () => void } | null {
+    const entry = this.pending.get(raw)
+    if (!entry) return null
+    clearTimeout(entry.timer)
+    this.pending.delete(raw)
+    return entry
+  }
+}
+
+function handshakeFailed(err: Error, socket: TlsSocketWithParent, cutOff: WeakSet<net.Socket>, refusals: SummarizedLog | null): void {
+  socket.destroy()
+  if (cutOff.has(socket._parent as net.Socket) || !refusals) return
+  refusals.note(`TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} refused (${tlsReason(err)})`)
+}
+
+/** On HTTP ports a connection is admitted by its first request. */
+function admitOnFirstRequest(server: http.Server, passed: (raw: net.Socket) => { admit: () => void } | null): void {
+  server.prependListener('request', (req: http.IncomingMessage) => {
+    const socket = req.socket as TlsSocketWithParent
+    passed(socket._parent ?? socket)?.admit()
+  })
+}
+
+function count(map: Map<string, number>, address: string, by: number): void {
+  const n = (map.get(address) ?? 0) + by
+  if (n <= 0) map.delete(address)
+  else map.set(address, n)
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`

@@ -2,6 +2,8 @@
 // pointing senderUrl at our Marti API on the address a receiving device uses, and building one (TAK's layout).
 
 import type { CotEvent } from '../cot/event.ts'
+import { attributeOf, attributes, buildXml, childElements, parseXml, type XmlNode } from '../cot/xml-doc.ts'
+import { scanXml, XmlSyntaxError, type ScannedElement } from '../cot/xml-scan.ts'
 import { SHA256_HEX } from './store.ts'
 
 export const FILESHARE_TYPE = 'b-f-t-r'
@@ -16,29 +18,34 @@ export interface Fileshare {
   senderCallsign: string
 }
 
-const FILESHARE_ELEMENT = /<fileshare\b([^>]*?)\/?>/
-
 export function isFileshare(event: Pick<CotEvent, 'type'>): boolean {
   return event.type === FILESHARE_TYPE
 }
 
-/** The <fileshare> of a b-f-t-r event, or null when there is none or it names no SHA-256. */
+/** The <fileshare> of a b-f-t-r event (the first one directly in <detail>), or null when there is none or it names no SHA-256. */
 export function parseFileshare(event: Pick<CotEvent, 'type' | 'detailXml'>): Fileshare | null {
   if (!isFileshare(event)) return null
-  const m = FILESHARE_ELEMENT.exec(event.detailXml)
-  if (!m) return null
-  const attrs = parseAttributes(m[1] ?? '')
-  const sha256 = (attrs.sha256 ?? '').toLowerCase()
+  let detail: XmlNode | undefined
+  try {
+    detail = childElements(parseXml(event.detailXml), 'detail')[0]
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) return null
+    throw error
+  }
+  const element = childElements(detail, 'fileshare')[0]
+  if (!element) return null
+  const attr = (name: string): string | undefined => attributeOf(element, name)
+  const sha256 = (attr('sha256') ?? '').toLowerCase()
   if (!SHA256_HEX.test(sha256)) return null
-  const size = Number(attrs.sizeInBytes)
+  const size = Number(attr('sizeInBytes'))
   return {
     sha256,
-    filename: attrs.filename ?? '',
-    name: attrs.name ?? attrs.filename ?? '',
-    senderUrl: attrs.senderUrl ?? '',
+    filename: attr('filename') ?? '',
+    name: attr('name') ?? attr('filename') ?? '',
+    senderUrl: attr('senderUrl') ?? '',
     sizeInBytes: Number.isSafeInteger(size) && size >= 0 ? size : -1,
-    senderUid: attrs.senderUid ?? '',
-    senderCallsign: attrs.senderCallsign ?? ''
+    senderUid: attr('senderUid') ?? '',
+    senderCallsign: attr('senderCallsign') ?? ''
   }
 }
 
@@ -57,13 +64,35 @@ export function rewriteSenderUrl(event: CotEvent, host: string, martiPort: numbe
   if (!share) return event
   const url = martiContentUrl(host, martiPort, share.sha256)
   if (share.senderUrl === url) return event
-  const replace = (xml: string): string =>
-    xml.replace(FILESHARE_ELEMENT, (element) => {
-      const escaped = escapeAttr(url)
-      if (/\ssenderUrl\s*=/.test(element)) return element.replace(/(\ssenderUrl\s*=\s*)("[^"]*"|'[^']*')/, `$1"${escaped}"`)
-      return element.replace(/^<fileshare\b/, `<fileshare senderUrl="${escaped}"`)
-    })
-  return { ...event, detailXml: replace(event.detailXml), xml: Buffer.from(replace(event.xml.toString('utf8')), 'utf8') }
+  const rewritten = withSenderUrl(event.xml.toString('utf8'), url)
+  if (!rewritten) return event
+  return { ...event, detailXml: rewritten.detailXml, xml: Buffer.from(rewritten.text, 'utf8') }
+}
+
+/**
+ * The event text with its fileshare's senderUrl replaced (or added first), and the new <detail>; null when it has no
+ * <detail><fileshare>. Only the start tag is written again: the rest of the bytes a device sent stay as they were.
+ */
+function withSenderUrl(text: string, url: string): { text: string; detailXml: string } | null {
+  let elements: ScannedElement[]
+  try {
+    elements = scanXml(text)
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) return null
+    throw error
+  }
+  const detailIndex = elements.findIndex((e) => e.parent === 0 && e.name === 'detail')
+  const share = detailIndex < 0 ? undefined : elements.find((e) => e.parent === detailIndex && e.name === 'fileshare')
+  if (!share) return null
+  const hasUrl = share.attrs.some(([name]) => name === 'senderUrl')
+  const attrs = hasUrl ? share.attrs.map(([name, value]) => [name, name === 'senderUrl' ? url : value] as const) : [['senderUrl', url] as const, ...share.attrs]
+  // The builder writes a whole element, empty here so ending in '/>': kept when the original closed itself too.
+  const element = buildXml({ fileshare: attributes(attrs) })
+  const startTag = share.contentStart === share.end ? element : `${element.slice(0, -2)}>`
+  const result = text.slice(0, share.start) + startTag + text.slice(share.contentStart)
+  const detail = elements[detailIndex]!
+  const grown = startTag.length - (share.contentStart - share.start)
+  return { text: result, detailXml: result.slice(detail.start, detail.end + grown) }
 }
 
 export interface FileshareSpec {
@@ -85,14 +114,29 @@ export function buildFileshareEvent(spec: FileshareSpec): CotEvent {
   const stale = new Date(now.getTime() + 100_000).toISOString()
   const dest = spec.dest ?? { callsigns: [], uids: [] }
   // Recipients travel in `dest` only: like parsed events, the bytes carry no <marti><dest> (TAK removes them too).
-  const detailXml =
-    `<detail><fileshare filename="${escapeAttr(spec.filename)}" senderUrl="${escapeAttr(spec.senderUrl)}" ` +
-    `sizeInBytes="${spec.sizeInBytes}" sha256="${spec.sha256}" senderUid="${escapeAttr(spec.senderUid)}" ` +
-    `senderCallsign="${escapeAttr(spec.senderCallsign)}" name="${escapeAttr(spec.name)}"/></detail>`
+  const detail: XmlNode = {
+    fileshare: attributes([
+      ['filename', spec.filename],
+      ['senderUrl', spec.senderUrl],
+      ['sizeInBytes', spec.sizeInBytes],
+      ['sha256', spec.sha256],
+      ['senderUid', spec.senderUid],
+      ['senderCallsign', spec.senderCallsign],
+      ['name', spec.name]
+    ])
+  }
   const point = { lat: 0, lon: 0, hae: 9999999, ce: 9999999, le: 9999999 }
-  const xml =
-    `<event version="2.0" uid="${spec.sha256}" type="${FILESHARE_TYPE}" how="h-e" time="${time}" start="${time}" stale="${stale}">` +
-    `<point lat="0" lon="0" hae="9999999" ce="9999999" le="9999999"/>${detailXml}</event>`
+  const header = attributes([
+    ['version', '2.0'],
+    ['uid', spec.sha256],
+    ['type', FILESHARE_TYPE],
+    ['how', 'h-e'],
+    ['time', time],
+    ['start', time],
+    ['stale', stale]
+  ])
+  const detailXml = buildXml({ detail })
+  const xml = buildXml({ event: { ...header, point: attributes(Object.entries(point)), detail } })
   return {
     uid: spec.sha256,
     type: FILESHARE_TYPE,
@@ -106,28 +150,4 @@ export function buildFileshareEvent(spec: FileshareSpec): CotEvent {
     dest: { callsigns: [...dest.callsigns], uids: [...dest.uids] },
     xml: Buffer.from(xml, 'utf8')
   }
-}
-
-function parseAttributes(text: string): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (const m of text.matchAll(/([A-Za-z_][\w.-]*)\s*=\s*(?:"([^"]*)"|'([^']*)')/g)) {
-    out[m[1] as string] = unescapeXml(m[2] ?? m[3] ?? '')
-  }
-  return out
-}
-
-function escapeAttr(value: string): string {
-  return value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;')
-}
-
-function unescapeXml(value: string): string {
-  return value.replace(/&(lt|gt|quot|apos|amp|#\d+|#x[0-9a-fA-F]+);/g, (_m, e: string) => {
-    if (e === 'lt') return '<'
-    if (e === 'gt') return '>'
-    if (e === 'quot') return '"'
-    if (e === 'apos') return "'"
-    if (e === 'amp') return '&'
-    const code = e.startsWith('#x') ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10)
-    return Number.isFinite(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : ''
-  })
 }

@@ -1,9 +1,8 @@
 // Console methods for data packages: list a network's packages, upload and download as base64, delete (audited).
 
 import type { DataPackageDto } from '../api/contract.ts'
-import { defineMethods } from '../api/dispatch.ts'
+import { defineMethods } from '../services.ts'
 import { forbidden, invalid, notFound, unavailable } from '../api/errors.ts'
-import { v, type Schema } from '../api/validate.ts'
 import type { Services } from '../services.ts'
 import type { DataPackageRecord, UserRecord } from '../store/schema.ts'
 import { packagesOf } from './index.ts'
@@ -25,16 +24,6 @@ export function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
   }
 }
 
-/** Base64 text of any length the transport delivered; its decoded size is checked against Packages:MaxBytes. */
-const base64: Schema<string> = {
-  parse(value, path) {
-    if (typeof value !== 'string') throw invalid(`'${path}' must be base64 text.`)
-    if (value.length === 0) throw invalid('The file is empty.')
-    if (!/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/.test(value)) throw invalid(`'${path}' is not valid base64.`)
-    return value
-  }
-}
-
 function requirePackage(gw: Services, user: UserRecord, id: string): DataPackageRecord {
   const record = packagesOf(gw).byId(id)
   // Someone outside the network's organization learns nothing, not even that the package exists.
@@ -44,7 +33,6 @@ function requirePackage(gw: Services, user: UserRecord, id: string): DataPackage
 
 export const packageMethods = defineMethods({
   listDataPackages: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ args, gw, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -53,12 +41,6 @@ export const packageMethods = defineMethods({
   },
 
   uploadDataPackage: {
-    args: v.object({
-      networkId: v.id(),
-      name: v.string({ min: 1, max: 200 }),
-      contentBase64: base64,
-      mimeType: v.optional(v.string({ max: 100 }))
-    }),
     auth: { anyOf: ['manageDataPackages'], networks: (args) => [args.networkId] },
     // The package as base64 (4/3 of its bytes) and room for the name, the network id and the JSON around them.
     maxBodyBytes: (gw) => Math.ceil((gw.settings.Packages.MaxBytes * 4) / 3) + 64 * 1024,
@@ -89,7 +71,6 @@ export const packageMethods = defineMethods({
   },
 
   downloadDataPackage: {
-    args: v.object({ id: v.id() }),
     auth: 'user',
     async run({ args, gw, user }) {
       const record = requirePackage(gw, user, args.id)
@@ -99,7 +80,6 @@ export const packageMethods = defineMethods({
   },
 
   deleteDataPackage: {
-    args: v.object({ id: v.id() }),
     auth: 'user',
     async run({ args, gw, user }) {
       const record = requirePackage(gw, user, args.id)

@@ -184,6 +184,7 @@ export const test = base.extend<Fixtures>({
     await use(page)
     expect(problems, 'the console page logged errors').toEqual([])
   },
+  // eslint-disable-next-line no-empty-pattern -- Playwright reads a fixture's dependencies from this pattern
   serve: async ({}, use) => {
     const started: Served[] = []
     const ownDirs = new Set<string>()

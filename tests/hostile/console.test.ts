@@ -249,6 +249,11 @@ describe('event streams', () => {
       expect(settings.status).toBe(200)
       expect(JSON.parse(settings.text).result).toMatchObject({ dataDir: null, settingsPath: null })
       expect(settings.text).not.toContain(gw.dataDir)
+      // getConnectionInfo (the TAK Servers tab) names the settings file only to deployment admins too.
+      const info = await post('getConnectionInfo', undefined, nobody)
+      expect(info.status).toBe(200)
+      expect(JSON.parse(info.text).result.settingsPath).toBeNull()
+      expect(info.text).not.toContain(gw.dataDir)
       const adminSettings = JSON.parse((await post('getDeploymentSettings', undefined, adminToken)).text).result as { dataDir: string }
       expect(adminSettings.dataDir).toBe(gw.dataDir)
     } finally {

@@ -54,7 +54,7 @@ describe('one device and the latest-position cache', () => {
     expect(heldBytes).toBeLessThanOrEqual(CACHE_BYTES)
     expect(held.length).toBeLessThan(REPORTS)
     expect(router.cacheBudget.bytes).toBeLessThanOrEqual(CACHE_BYTES)
-    expect((await t.gateway.services.health()).dropsByReason['cache.evicted']).toBeGreaterThan(0)
+    expect(t.gateway.services.health().dropsByReason['cache.evicted']).toBeGreaterThan(0)
 
     // A device that connects later gets the newest positions (oldest evicted first), not the first ones.
     const phone = await DeviceClient.connect({ port, cert: late.cert, key: late.key, ca: late.ca })
@@ -161,7 +161,7 @@ describe('a zip bomb uploaded by a device and shared with a TAK federate', () =>
     peak = Math.max(peak, used())
     expect(peak - before).toBeLessThan(GROWTH_LIMIT)
     expect(a.t.logs.find((l) => l.includes("'bomb.zip'") && l.includes('not federated'))).toMatch(/would expand to 390\.0 MiB.*zip_too_large/)
-    expect((await a.t.services.health()).dropsByReason['packages.zipTooLarge']).toBe(1)
+    expect(a.t.services.health().dropsByReason['packages.zipTooLarge']).toBe(1)
 
     // The gateway and its link still work: an ordinary package shared after it reaches the federate.
     const ordinary = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'a.kml': '<kml/>', 'x.pref': 'p' })

@@ -99,8 +99,8 @@ describe('devices enroll themselves on the enrollment API', () => {
     }
     const phone = await connect({ cert: enrolled.certPem, key: enrolled.keyPem, ca: enrolled.caPems.join('\n') })
     const viper = await connect(other)
-    await phone.tak.write_xml(pli('kestrel-2-uid', 'KESTREL-2'))
-    await viper.tak.write_xml(pli('viper-1-uid', 'VIPER-1'))
+    phone.tak.write_xml(pli('kestrel-2-uid', 'KESTREL-2'))
+    viper.tak.write_xml(pli('viper-1-uid', 'VIPER-1'))
     await until(() => phone.seen.includes('viper-1-uid') && viper.seen.includes('kestrel-2-uid'))
     await until(() => t.services.presence?.(kestrel.id)?.online === true)
 

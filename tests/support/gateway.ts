@@ -12,6 +12,8 @@ import os from 'node:os'
 import path from 'node:path'
 import type { ApiErrorBody, ApiMethod, ResultOf } from '../../gateway/api/contract.ts'
 import { dispatch, type DispatchResult } from '../../gateway/api/dispatch.ts'
+import { METHODS } from '../../gateway/api/schema/index.ts'
+import { resultProblem } from '../../gateway/api/validate.ts'
 import { startGateway, type Gateway } from '../../gateway/index.ts'
 import type { Logger } from '../../gateway/log.ts'
 import type { ListenerPolicyOptions } from '../../gateway/net/listener-guard.ts'
@@ -88,6 +90,9 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const ok = async <M extends ApiMethod>(method: M, args?: unknown, token: string | null = null, address?: string): Promise<Awaited<ResultOf<M>>> => {
     const response = await call(method, args, token, address)
     if (!response.ok) throw new TestCallError(method, response.error)
+    // Every result a test sees is checked against its method's schema: the contract the renderer and OpenAPI promise.
+    const problem = resultProblem(METHODS[method].result, response.result)
+    if (problem) throw new Error(`${method} answered outside its result schema: ${problem}`)
     return response.result as Awaited<ResultOf<M>>
   }
   let stopped = false

@@ -4,13 +4,11 @@
 import { X509Certificate } from 'node:crypto'
 import type { ArtifactKind, ConnectionInfo, DownloadDto, ExternalPeerDto, PeerStatusDto, Toggles } from '../../api/contract.ts'
 import { ARTIFACTS } from '../../api/contract.ts'
-import { defineMethods } from '../../api/dispatch.ts'
+import { defineMethods } from '../../services.ts'
 import { invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
-import { toggleFields, v, type Schema } from '../../api/validate.ts'
 import { randomId } from '../../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../../accounts/networks.ts'
 import { missingSettings } from '../../config/settings.ts'
-import { normalizeFingerprint } from '../../pki/pki.ts'
 import { peerRemoval, revokeThen } from '../../pki/revocations.ts'
 import type { Services } from '../../services.ts'
 import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
@@ -21,23 +19,6 @@ import { fingerprintTaken } from './fingerprint-owner.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
 const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
-
-const dialSchema = v.object({
-  address: v.string({ min: 1, max: 253, pattern: /^[A-Za-z0-9.:\-[\]]+$/ }),
-  port: v.int({ min: 1, max: 65_535 }),
-  caPem: v.optional(v.string({ min: 1, max: 64_000 }))
-})
-
-const fingerprintSchema: Schema<string> = {
-  parse(value, path) {
-    const text = v.string({ min: 1, max: 200 }).parse(value, path)
-    const normalized = normalizeFingerprint(text)
-    if (!normalized) {
-      throw invalid('That is not a SHA-256 certificate fingerprint: it must be 32 bytes, i.e. 64 hexadecimal digits, with or without colons.')
-    }
-    return normalized
-  }
-}
 
 /** A peer while TAK federation is off: down, with what was saved of its last contact. */
 function offline(peer: ExternalPeerRecord): PeerStatusDto {
@@ -108,7 +89,7 @@ function requireFederationReady(gw: Services): { hostname: string; federateId: s
   const identity = gw.pki.federation
   if (missing.length > 0 || !identity) {
     const keys = missing.length > 0 ? missing.join(' and ') : 'Federation:AdvertisedHostname and Federation:OurFederateId'
-    throw unavailable(`Set ${keys} in ${gw.settingsPath} and restart Fedgate first.`)
+    throw unavailable(`Set ${keys} in the gateway's appsettings.json and restart Fedgate first.`)
   }
   return {
     hostname: gw.settings.Federation.AdvertisedHostname,
@@ -129,22 +110,21 @@ function fileStem(federateId: string): string {
 
 export const takFederationMethods = defineMethods({
   getConnectionInfo: {
-    args: v.none(),
     auth: 'user',
-    run({ gw }): ConnectionInfo {
+    run({ gw, user }): ConnectionInfo {
       return {
         hostname: gw.settings.Federation.AdvertisedHostname || null,
         port: takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port,
         fingerprint: gw.pki.federation?.fingerprint ?? null,
         ourFederateId: gw.settings.Federation.OurFederateId || null,
         missingSettings: missingSettings(gw.settings),
-        settingsPath: gw.settingsPath
+        // Where the deployment keeps its files is for those who run it (as getDeploymentSettings).
+        settingsPath: user.deploymentAdmin ? gw.settingsPath : null
       }
     }
   },
 
   downloadArtifact: {
-    args: v.object({ kind: v.literal(ARTIFACTS) }),
     auth: 'user',
     run({ gw, args }): DownloadDto {
       const ready = requireFederationReady(gw)
@@ -165,7 +145,6 @@ export const takFederationMethods = defineMethods({
   },
 
   listExternalPeers: {
-    args: v.object({ networkId: v.id() }),
     auth: 'user',
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
@@ -174,13 +153,6 @@ export const takFederationMethods = defineMethods({
   },
 
   addExternalPeer: {
-    args: v.object({
-      networkId: v.id(),
-      fingerprint: fingerprintSchema,
-      displayName: v.name({ max: 100 }),
-      dial: v.optional(dialSchema),
-      ...toggleFields
-    }),
     auth: { anyOf: ['federateAcrossOrganizations'], networks: (a) => [a.networkId] },
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.networkId)
@@ -221,12 +193,6 @@ export const takFederationMethods = defineMethods({
   },
 
   updateExternalPeer: {
-    args: v.object({
-      id: v.id(),
-      displayName: v.optional(v.name({ max: 100 })),
-      dial: v.optional(v.nullable(dialSchema)),
-      ...toggleFields
-    }),
     auth: { anyOf: ['changeFederation'], networks: (a, gw) => networkOfPeer(gw, a.id) },
     async run({ gw, args, audit }) {
       const before = requirePeer(gw, args.id)
@@ -256,7 +222,6 @@ export const takFederationMethods = defineMethods({
   },
 
   removeExternalPeer: {
-    args: v.object({ id: v.id() }),
     auth: { anyOf: ['stopFederating', 'federateAcrossOrganizations'], networks: (a, gw) => networkOfPeer(gw, a.id) },
     async run({ gw, args, audit }) {
       const peer = requirePeer(gw, args.id)
@@ -274,7 +239,6 @@ export const takFederationMethods = defineMethods({
   },
 
   listRejectedPeers: {
-    args: v.none(),
     auth: 'user',
     run({ gw, user }) {
       // Nobody is told that the list exists but is hidden from them: the Add peer flow is theirs only with the permission.

@@ -58,3 +58,9 @@ export function formatDuration(seconds: number): string {
 export function countOf(count: number, singular: string, plural = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : plural}`
 }
+
+/** First and last bytes of a fingerprint, enough to tell peers apart at a glance; show the full value beside it. */
+export function shortFingerprint(fingerprint: string): string {
+  const bytes = fingerprint.split(':')
+  return bytes.length <= 10 ? fingerprint : `${bytes.slice(0, 6).join(':')}…${bytes.slice(-3).join(':')}`
+}

@@ -3,9 +3,12 @@
 
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../../gateway/api/errors.ts'
-import { v } from '../../../gateway/api/validate.ts'
+import { Args, Name } from '../../../gateway/api/schema/fields.ts'
+import { parseArgs } from '../../../gateway/api/validate.ts'
 
-const name = v.name({ max: 64 })
+// The name check is a schema format now: checked as the field `name` of an argument, as dispatch() does.
+const nameArgs = Args({ name: Name({ max: 64 }) })
+const name = { parse: (value: string, field: 'name'): string => parseArgs(nameArgs, { [field]: value }).name }
 const refusal = (value: string): string => {
   try {
     name.parse(value, 'name')

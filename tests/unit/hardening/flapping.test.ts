@@ -1,13 +1,15 @@
 // Hardening item 6: a reconnect storm. Gateway B dials gateway A through a TCP relay; A's side drops the link 100
 // times, alternately by ending the session with an error status (as A's own code does) and by cutting the TCP
-// connection in the relay (a peer that vanishes). B must come back every time, after a jittered backoff (the delays
-// differ, none shorter than the policy allows), and open file descriptors and heap return to near their baseline.
+// connection in the relay (a peer that vanishes). B must come back every time, never sooner than the backoff policy
+// allows, and open file descriptors and heap return to near their baseline. The jitter is measured on the policy
+// itself: a storm's reconnect times are mostly handshake and scheduling noise, and they vary with or without jitter.
 
 import fs from 'node:fs'
 import net from 'node:net'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { backoffDelay } from '../../../gateway/federation/tak/client.ts'
 import { startTakFederation, takFederationArea, type TakFederation } from '../../../gateway/federation/tak/index.ts'
 import type { PeerSession } from '../../../gateway/federation/tak/session.ts'
 import { until } from '../../support/devices.ts'
@@ -137,7 +139,7 @@ describe('federation flapping: 100 drops', () => {
     return gap
   }
 
-  it('comes back after every drop with jittered delays, and fds and heap return to baseline', async () => {
+  it('comes back after every drop, never sooner than the policy allows, and fds and heap return to baseline', async () => {
     // Warm-up drops first, so lazily created state is not counted as growth.
     for (let i = 0; i < 4; i++) await dropOnce(i)
     await sleep(1300) // A destroys an ended session's socket after a 1 s grace
@@ -148,12 +150,9 @@ describe('federation flapping: 100 drops', () => {
     for (let i = 0; i < DROPS; i++) gaps.push(await dropOnce(i))
     expect(gaps).toHaveLength(DROPS)
 
-    // Never sooner than the policy's shortest wait (half the base); and the delays are spread, not one fixed value.
+    // Never sooner than the policy's shortest wait (half the base): a gap is measured from before the drop, so load
+    // can only lengthen it.
     expect(Math.min(...gaps)).toBeGreaterThanOrEqual(REDIAL.baseDelayMs / 2)
-    const mean = gaps.reduce((x, y) => x + y, 0) / gaps.length
-    const spread = Math.sqrt(gaps.reduce((x, g) => x + (g - mean) ** 2, 0) / gaps.length)
-    expect(spread).toBeGreaterThan(2)
-    expect(new Set(gaps.map((g) => Math.round(g))).size).toBeGreaterThan(10)
 
     // The link works after the storm and there is exactly one session each side.
     expect(fedA.sessionsOf(peerOnA)).toHaveLength(1)
@@ -166,5 +165,20 @@ describe('federation flapping: 100 drops', () => {
     // 100 connections each way came and went: a leak of one descriptor per drop would show as ~100.
     expect(Math.abs(fdsAfter - fdsBefore)).toBeLessThanOrEqual(8)
     expect(heapDelta).toBeLessThan(8 * 1_048_576)
-  }, 30_000)
+    // 14 to 16 s seen on a loaded two-core machine (30 s was the old bound): the bound is for a hang, not a speed target.
+  }, 90_000)
+})
+
+// Outside the storm: the policy needs no gateways.
+describe('reconnect jitter', () => {
+  it('spreads each redial over the policy: from half the delay to all of it, never one fixed value', () => {
+    // The dialer takes every redial delay from backoffDelay with Math.random; the bounds as two-gateways.test.ts checks them.
+    expect(backoffDelay(0, REDIAL, () => 0)).toBe(REDIAL.baseDelayMs / 2)
+    expect(backoffDelay(5, REDIAL, () => 1)).toBe(REDIAL.maxDelayMs)
+    const delays = Array.from({ length: DROPS }, (_, attempt) => backoffDelay(attempt, REDIAL))
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(REDIAL.baseDelayMs / 2)
+    expect(Math.max(...delays)).toBeLessThanOrEqual(REDIAL.maxDelayMs)
+    // 100 draws over the 21 whole milliseconds from 20 to 40: fewer than 11 distinct values would be a fixed delay.
+    expect(new Set(delays).size).toBeGreaterThan(10)
+  })
 })

@@ -2,7 +2,8 @@
 // arguments and token forwarded to dispatch(), untrusted frames refused, events filtered per window, clean disposal.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { API_METHODS, channelFor, type ConsoleEvent } from '../../../gateway/api/contract.ts'
+import { channelFor, type ConsoleEvent } from '../../../gateway/api/contract.ts'
+import { API_METHODS } from '../../../gateway/api/schema/index.ts'
 import type { DispatchResult } from '../../../gateway/api/dispatch.ts'
 import { DesktopSessions, forwardEvents, registerIpc, trustedRenderer } from '../../../main/ipc.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'

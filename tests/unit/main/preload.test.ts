@@ -2,7 +2,8 @@
 // invoke on its own channel with the session token, errors come back as rejections carrying the code.
 
 import { beforeEach, describe, expect, it, vi } from 'vitest'
-import { API_GLOBAL, API_METHODS, IPC_EVENT_CHANNEL, channelFor, type FedgateBridge } from '../../../gateway/api/contract.ts'
+import { API_GLOBAL, IPC_EVENT_CHANNEL, channelFor, type FedgateBridge } from '../../../gateway/api/contract.ts'
+import { API_METHODS } from '../../../gateway/api/schema/index.ts'
 
 const electron = vi.hoisted(() => {
   const listeners = new Map<string, Set<(...args: unknown[]) => void>>()

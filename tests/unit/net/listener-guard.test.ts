@@ -5,7 +5,6 @@
 import http from 'node:http'
 import https from 'node:https'
 import net from 'node:net'
-import tls from 'node:tls'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { guardListener, type ListenerLimits } from '../../../gateway/net/listener-guard.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'

@@ -34,8 +34,11 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const settle = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const FAST_REDIAL = { baseDelayMs: 100, maxDelayMs: 400, afterDropMs: 300 }
 
-/** Gateway A's grace for device uploads (the default is 5 s; ATAK's `private` follows within a second or two). */
-const GRACE_MS = 1500
+/**
+ * Gateway A's grace for device uploads (the default is 5 s; ATAK's `private` follows within a second or two). Long
+ * enough that "an operator upload goes at once" (within two thirds of it) holds on a loaded two-core machine.
+ */
+const GRACE_MS = 3000
 
 /** Polls an async check until it holds; throws after `timeoutMs`. */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {

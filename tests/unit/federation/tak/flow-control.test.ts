@@ -19,7 +19,10 @@ afterEach(() => {
   cleanup = []
 })
 
-/** Bytes a client gets accepted (write callbacks) by a server that never reads, until nothing moves for a second. */
+/**
+ * Bytes a client gets accepted (write callbacks) by a server that never reads, until nothing moves for two seconds:
+ * a pause that long on a loaded two-core machine is not taken for the window being full.
+ */
 async function acceptedByStalledServer(widen: boolean): Promise<{ bytes: number; widened: boolean }> {
   let widened = false
   const server = new grpc.Server()
@@ -44,7 +47,7 @@ async function acceptedByStalledServer(widen: boolean): Promise<{ bytes: number;
   const payload = Buffer.alloc(MESSAGE_BYTES, 0x5a)
   // Keep a few writes outstanding; stop when the window holds everything back (bounded: at most 16 MiB offered).
   let offered = 0
-  while (Date.now() - lastProgress < 1000 && offered < 1024) {
+  while (Date.now() - lastProgress < 2000 && offered < 1024) {
     while (offered - accepted / MESSAGE_BYTES < 4 && offered < 1024) {
       offered++
       call.write(payload, () => {

@@ -1,0 +1,82 @@
+// Networks, and the deployment views beside them (settings, audit log, health): arguments and results.
+
+import { Type, type Static } from '@sinclair/typebox'
+import { Args, Dto, Id, Int, Iso, Name, NoArgs, Nothing, Nullable, methods } from './fields.ts'
+
+const NetworkName = () => Name({ max: 64 })
+const Port = () => Type.Integer()
+
+export const NetworkDto = Dto({
+  id: Type.String(),
+  organizationId: Type.String(),
+  name: Type.String(),
+  createdAt: Iso(),
+  deviceCount: Type.Integer(),
+  onlineCount: Type.Integer()
+})
+export type NetworkDto = Static<typeof NetworkDto>
+
+export const DeviceAddressDto = Dto({
+  address: Type.String({ description: 'Hostname or IP address, as it goes into packages and QR codes.' }),
+  interfaceName: Nullable(Type.String({ description: "The machine's network interface it belongs to; null for Federation:AdvertisedHostname." })),
+  advertised: Type.Boolean(),
+  likely: Type.Boolean({ description: 'False for container bridges, hypervisor and VPN adapters: phones can seldom reach those.' }),
+  covered: Type.Boolean({
+    description:
+      'False for an address the server certificate does not name yet (it came up moments ago; the certificate is reissued ' +
+      'within half a minute): it cannot be chosen until then.'
+  })
+})
+export type DeviceAddressDto = Static<typeof DeviceAddressDto>
+
+export const DeploymentSettingsDto = Dto({
+  dataDir: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' })),
+  settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' })),
+  settings: Type.Record(Type.String(), Type.Unknown()),
+  missingSettings: Type.Array(Type.String()),
+  ports: Dto({ federation: Port(), streaming: Port(), marti: Port(), enrollment: Port(), console: Port() }),
+  deviceAddresses: Type.Array(DeviceAddressDto, {
+    description: 'Addresses devices may be told to dial, best first (the first is what packages use unless one is chosen).'
+  })
+})
+export type DeploymentSettingsDto = Static<typeof DeploymentSettingsDto>
+
+export const AuditEntryDto = Dto({
+  at: Iso(),
+  actor: Type.String(),
+  action: Type.String(),
+  target: Type.String(),
+  organizationId: Nullable(Type.String()),
+  details: Type.Record(Type.String(), Type.Unknown())
+})
+export type AuditEntryDto = Static<typeof AuditEntryDto>
+
+export const HealthDto = Dto({
+  uptimeSeconds: Type.Number(),
+  rssBytes: Type.Number(),
+  heapUsedBytes: Type.Number(),
+  connections: Dto({ devices: Type.Integer(), peers: Type.Integer() }),
+  eventsInPerSecond: Type.Number(),
+  eventsOutPerSecond: Type.Number(),
+  dropsByReason: Type.Record(Type.String(), Type.Number()),
+  queueDepths: Type.Array(Dto({ id: Type.String(), label: Type.String(), bytes: Type.Number(), networkId: Type.String() }), {
+    description: "What waits to be sent, per receiver; `networkId` is the receiver's network (each user sees their organizations')."
+  })
+})
+export type HealthDto = Static<typeof HealthDto>
+
+export const networkSchemas = methods({
+  listNetworks: { args: Args({ organizationId: Id() }), result: Type.Array(NetworkDto) },
+  createNetwork: { args: Args({ organizationId: Id(), name: NetworkName() }), result: NetworkDto },
+  renameNetwork: { args: Args({ id: Id(), name: NetworkName() }), result: NetworkDto },
+  deleteNetwork: { args: Args({ id: Id() }), result: Nothing() }
+})
+
+export const settingsSchemas = methods({
+  getDeploymentSettings: { args: NoArgs(), result: DeploymentSettingsDto },
+  listAuditLog: {
+    args: Type.Optional(Args({ organizationId: Type.Optional(Id()), limit: Type.Optional(Int({ min: 1, max: 5000 })) })),
+    result: Type.Array(AuditEntryDto)
+  },
+  getHealth: { args: NoArgs(), result: HealthDto }
+})

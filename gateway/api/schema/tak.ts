@@ -1,0 +1,82 @@
+// External TAK Servers: connection info, artifacts for their admins, peers by certificate fingerprint.
+
+import { Type, type Static } from '@sinclair/typebox'
+import { ARTIFACTS } from '../vocabulary.ts'
+import { Args, DownloadDto, Dto, Id, Int, Iso, Name, NoArgs, Nothing, Nullable, OneOf, Text, toggleArgs, toggleFields, methods } from './fields.ts'
+
+export const ConnectionInfo = Dto({
+  hostname: Nullable(Type.String()),
+  port: Type.Integer(),
+  fingerprint: Nullable(Type.String()),
+  ourFederateId: Nullable(Type.String()),
+  missingSettings: Type.Array(Type.String(), { description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.' }),
+  settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' }))
+})
+export type ConnectionInfo = Static<typeof ConnectionInfo>
+
+export const DialTarget = Dto({
+  address: Text({ min: 1, max: 253, pattern: /^[A-Za-z0-9.:\-[\]]+$/ }),
+  port: Int({ min: 1, max: 65_535 }),
+  caPem: Type.Optional(Text({ min: 1, max: 64_000, description: "The remote TAK Server's CA in PEM, to trust when dialing." }))
+})
+export type DialTarget = Static<typeof DialTarget>
+
+export const PeerStatusDto = Dto({
+  peerId: Type.String(),
+  connected: Type.Boolean(),
+  since: Nullable(Iso()),
+  inPerSecond: Type.Number(),
+  outPerSecond: Type.Number(),
+  lastHeard: Nullable(Iso()),
+  lastError: Nullable(Type.String()),
+  history: Dto(
+    { in: Type.Array(Type.Number()), out: Type.Array(Type.Number()) },
+    'Events per second over the last minutes, oldest first (for the sparkline).'
+  )
+})
+export type PeerStatusDto = Static<typeof PeerStatusDto>
+
+export const ExternalPeerDto = Dto({
+  ...toggleFields,
+  id: Type.String(),
+  networkId: Type.String(),
+  fingerprint: Type.String(),
+  displayName: Type.String(),
+  dial: Nullable(DialTarget),
+  createdAt: Iso(),
+  status: PeerStatusDto
+})
+export type ExternalPeerDto = Static<typeof ExternalPeerDto>
+
+export const RejectedPeerDto = Dto({
+  fingerprint: Type.String(),
+  subject: Type.String(),
+  address: Type.String(),
+  firstSeen: Iso(),
+  lastSeen: Iso(),
+  count: Type.Integer()
+})
+export type RejectedPeerDto = Static<typeof RejectedPeerDto>
+
+export const takSchemas = methods({
+  getConnectionInfo: { args: NoArgs(), result: ConnectionInfo },
+  downloadArtifact: { args: Args({ kind: OneOf(ARTIFACTS) }), result: DownloadDto },
+  listExternalPeers: { args: Args({ networkId: Id() }), result: Type.Array(ExternalPeerDto) },
+  addExternalPeer: {
+    summary: 'Registers a TAK Server by its federation certificate fingerprint; with `dial`, Fedgate dials it.',
+    args: Args({
+      networkId: Id(),
+      fingerprint: Text({ min: 1, max: 200, format: 'sha256-fingerprint' }),
+      displayName: Name(),
+      dial: Type.Optional(DialTarget),
+      ...toggleArgs
+    }),
+    result: ExternalPeerDto
+  },
+  updateExternalPeer: {
+    args: Args({ id: Id(), displayName: Type.Optional(Name()), dial: Type.Optional(Nullable(DialTarget)), ...toggleArgs }),
+    result: ExternalPeerDto
+  },
+  removeExternalPeer: { args: Args({ id: Id() }), result: Nothing() },
+  listRejectedPeers: { args: NoArgs(), result: Type.Array(RejectedPeerDto) }
+})
