@@ -1,29 +1,29 @@
-// Starts the data-package area inside startGateway(): the store, the Marti API for devices, and the hooks the router
-// and the TAK federation call. One instance per gateway, reachable from method handlers through packagesOf(gw).
+// Starts the data-package area inside startGateway(): the store, the Marti API for devices, sharing over local
+// federations, and the hooks the router calls. One instance per gateway, reachable through packagesArea(gw).
 
 import type tls from 'node:tls'
 import type { CotEvent } from '../cot/event.ts'
 import type { Services } from '../services.ts'
-import type { ExternalPeerRecord } from '../store/schema.ts'
 import type { LocalLink } from '../routing/types.ts'
 import { computeLocalLinks } from '../routing/local-links.ts'
 import { startMartiServer, type DeviceIdentity, type MartiServer } from './marti.ts'
 import { PackageStore, type ShareTarget } from './store.ts'
-import { DEVICE_UPLOAD_GRACE_MS, PackageFederation, type PendingRol } from './federation.ts'
-import type { RolMessage } from './rol.ts'
+import { DEVICE_UPLOAD_GRACE_MS, PackageSharing } from './sharing.ts'
+// Only its type: the exchange with TAK Server peers is made by federation/tak, which hands it to usePeerExchange().
+import type { PackageFederation } from '../federation/tak/packages.ts'
 
 export interface StartPackagesOptions {
   /** Marti server identity: pki.server.keyPem, pki.server.certPem (+ CA chain), pki.caCertPem. Null: no Marti API. */
   tls: { key: string; cert: string; ca: string | string[] } | null
   /** Default: the enrolled, unrevoked device whose certificate fingerprint matches. */
   authorize?: (peerCert: tls.PeerCertificate) => DeviceIdentity | null
-  /** The router's delivery to a network's own devices (used to announce packages a peer sent). Default: dropped. */
+  /** The router's delivery to a network's own devices (packages another server sent are announced with it). Default: dropped. */
   deliverToNetwork?: (networkId: string, event: CotEvent) => void
   /** Overrides of Settings Marti:Port / Marti:BindAddress (tests). */
   port?: number
   host?: string
   /**
-   * How long a device's upload waits before it is offered to TAK Server peers, for the `private` ATAK may send right
+   * How long a device's upload waits before it is offered to other servers, for the `private` ATAK may send right
    * after it. Default DEVICE_UPLOAD_GRACE_MS (tests shorten it).
    */
   deviceUploadGraceMs?: number
@@ -31,9 +31,14 @@ export interface StartPackagesOptions {
 
 export interface Packages {
   store: PackageStore
-  federation: PackageFederation
+  /** Packages across local federations, and when a device's upload may be offered to other servers. */
+  sharing: PackageSharing
+  /** The exchange with TAK Server peers, once the TAK federation has started (reading it before then throws). */
+  readonly federation: PackageFederation
   /** Bound Marti port (0 when the API is not running). */
   martiPort: number
+  /** Hands an event to a network's own devices (the router's delivery given at start). */
+  deliverToNetwork(networkId: string, event: CotEvent): void
   /** Networks whose packages devices of `networkId` see: own + local federations with sharePackages → acceptPackages. */
   visibleNetworks(networkId: string): string[]
   /** Router: a b-f-t-r about to reach a device connected to us at `receiverHost`; returns the event to deliver. */
@@ -43,23 +48,8 @@ export interface Packages {
    * package is listed there too (from the sending network) and its record notes where it went.
    */
   onFileshareCrossedLink(event: CotEvent, link: LocalLink): void
-  /** TAK federation: a ROL message from a peer; resolves to ROL messages to send back. Never rejects. */
-  onPeerRol(peerId: string, networkId: string, rol: { program: unknown; payload?: unknown }): Promise<PendingRol[]>
-  /**
-   * TAK federation (on connect, and on internal 'packageStored'): `create resource` for each package the peer should
-   * have and does not; once one has gone, markSharedWithPeer(its sharesPackage). A device's upload is left out until
-   * offerDelayMs(its id) has passed: offer again then.
-   */
-  packagesToFederate(peer: ExternalPeerRecord): PendingRol[]
-  /** TAK federation: milliseconds until a stored package may be offered to peers (0: now). */
-  offerDelayMs(packageId: string): number
-  /** TAK federation at start: packages whose offer still waits (offerDelayMs > 0). */
-  packagesInGrace(): string[]
-  markSharedWithPeer(packageId: string, peer: Pick<ExternalPeerRecord, 'id' | 'displayName'>): Promise<void>
-  /** TAK federation: a b-f-t-r going to a peer becomes these ROL messages instead of a CoT (empty: send nothing). */
-  fileshareToPeer(event: CotEvent, peer: ExternalPeerRecord): PendingRol[]
-  /** The router, once running: how to hand an event to a network's own devices. */
-  attachDelivery(deliverToNetwork: (networkId: string, event: CotEvent) => void): void
+  /** federation/tak at its start: the exchange with TAK Server peers that `federation` returns. */
+  usePeerExchange(exchange: PackageFederation): void
   /** The Marti API serves new connections with this key and chain (the server certificate was reissued). */
   useIdentity(tls: { key: string; cert: string }): void
   stop(): Promise<void>
@@ -98,29 +88,21 @@ export async function startPackages(services: Services, options: StartPackagesOp
   await store.collectGarbage().catch((err: unknown) => log.warn(`package clean-up failed: ${(err as Error).message}`))
 
   const visibleNetworks = (networkId: string): string[] => {
-    const from = computeLocalLinks(services.store.data).filter((l) => l.to === networkId && l.packages).map((l) => l.from)
+    const from = computeLocalLinks(services.store.data)
+      .filter((l) => l.to === networkId && l.packages)
+      .map((l) => l.from)
     return [networkId, ...new Set(from)]
   }
 
   let marti: MartiServer | null = null
-  let deliver = options.deliverToNetwork ?? ((): void => log.warn('a package from a peer could not be announced: no router is attached'))
-  const listChanged = (networkId: string): void => services.events.emit({ type: 'changed', area: 'packages', networkId })
-  const federation = new PackageFederation({
+  const sharing = new PackageSharing({
     packages: store,
     store: services.store,
-    blockedExtensions: () => services.settings.Packages.BlockedExtensions,
-    maxRolBytes: () => services.settings.Packages.MaxBytes,
     martiPort: () => marti?.port ?? 0,
-    defaultHost: () => services.settings.Federation.AdvertisedHostname || '127.0.0.1',
-    deliverToNetwork: (networkId, event) => deliver(networkId, event),
-    listChanged,
+    listChanged: (networkId) => services.events.emit({ type: 'changed', area: 'packages', networkId }),
     deviceUploadGraceMs: options.deviceUploadGraceMs ?? DEVICE_UPLOAD_GRACE_MS,
-    cacheBudget: services.router.cacheBudget,
     log
   })
-  const shareOverLocalLinks = (packageId: string | null): void => {
-    federation.shareOverLocalLinks(packageId).catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
-  }
 
   if (options.tls) {
     marti = await startMartiServer({
@@ -130,66 +112,77 @@ export async function startPackages(services: Services, options: StartPackagesOp
       authorize: options.authorize ?? ((cert) => deviceByCertificate(services, cert)),
       packages: store,
       visibleNetworks,
-      setPrivate: (packageId, isPrivate) => federation.setPrivate(packageId, isPrivate),
+      setPrivate: (packageId, isPrivate) => sharing.setPrivate(packageId, isPrivate),
       listeners: services.listeners,
       log
     })
     services.ports.marti = marti.port
     log.info(`Marti API for data packages listening on port ${marti.port}`)
   }
-  const martiPort = marti?.port ?? 0
-
-  const onNetworkDeleted = (): void => {
-    store.collectGarbage().catch((err: unknown) => log.warn(`package clean-up failed: ${(err as Error).message}`))
-  }
-  services.internal.on('networkDeleted', onNetworkDeleted)
-  const onPackageStored = (packageId: string): void => {
-    const record = store.byId(packageId)
-    // Device and peer uploads change a network's list: consoles showing it refresh (operator uploads announce
-    // themselves, and so does whatever lists packages received over a local federation, once for all of them).
-    if (record && (record.source.kind === 'device' || record.source.kind === 'peer')) listChanged(record.networkId)
-    shareOverLocalLinks(packageId)
-  }
-  services.internal.on('packageStored', onPackageStored)
-  // A federation started or a toggle turned on: what the far network's devices can now fetch is listed there too.
-  const onFederationsChanged = (): void => shareOverLocalLinks(null)
-  services.internal.on('federationsChanged', onFederationsChanged)
+  const unlisten = followStoreChanges(services, store, sharing)
   // And what a stop halfway through left undone (no pending work is kept), or an older version never listed.
-  await federation.shareOverLocalLinks().catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
-  services.healthContributors.push((health) => {
-    let malformed = 0
-    for (const n of federation.malformedRol.values()) malformed += n
-    if (malformed > 0) health.dropsByReason['malformed ROL'] = malformed
-    if (federation.zipBombs > 0) health.dropsByReason['packages.zipTooLarge'] = federation.zipBombs
-  })
+  await sharing
+    .shareOverLocalLinks()
+    .catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
 
+  let peerExchange: PackageFederation | null = null
   const area: Packages = {
     store,
-    federation,
-    martiPort,
+    sharing,
+    get federation(): PackageFederation {
+      if (!peerExchange) throw new Error('The TAK federation has not started: there is no package exchange with peers.')
+      return peerExchange
+    },
+    martiPort: marti?.port ?? 0,
+    deliverToNetwork:
+      options.deliverToNetwork ?? ((): void => log.warn('a package from a peer could not be announced: no router is attached')),
     visibleNetworks,
-    fileshareForReceiver: (event, host) => federation.fileshareForReceiver(event, host),
-    onFileshareCrossedLink: (event, link) => federation.onFileshareCrossedLink(event, link),
-    onPeerRol: (peerId, networkId, rol) => federation.onPeerRol(peerId, networkId, rol),
-    packagesToFederate: (peer) => federation.packagesToFederate(peer),
-    offerDelayMs: (packageId) => federation.offerDelayMs(packageId),
-    packagesInGrace: () => federation.packagesInGrace(),
-    markSharedWithPeer: (id, peer) => federation.markSharedWithPeer(id, peer),
-    fileshareToPeer: (event, peer) => federation.fileshareToPeer(event, peer),
-    attachDelivery(fn) {
-      deliver = fn
+    fileshareForReceiver: (event, host) => sharing.fileshareForReceiver(event, host),
+    onFileshareCrossedLink: (event, link) => sharing.onFileshareCrossedLink(event, link),
+    usePeerExchange(exchange) {
+      peerExchange = exchange
     },
     useIdentity: (tls) => marti?.useIdentity(tls),
     async stop() {
-      services.internal.off('networkDeleted', onNetworkDeleted)
-      services.internal.off('packageStored', onPackageStored)
-      services.internal.off('federationsChanged', onFederationsChanged)
+      unlisten()
       started.delete(services)
       await marti?.close()
     }
   }
   started.set(services, area)
   return area
+}
+
+/** Keeps the package area in step with the store: garbage after a network goes, sharing after stores and toggles. */
+function followStoreChanges(services: Services, store: PackageStore, sharing: PackageSharing): () => void {
+  const { log } = services
+  const shareOverLocalLinks = (packageId: string | null): void => {
+    sharing
+      .shareOverLocalLinks(packageId)
+      .catch((err: unknown) => log.warn(`packages could not be shared over a local federation: ${(err as Error).message}`))
+  }
+  const onNetworkDeleted = (): void => {
+    store.collectGarbage().catch((err: unknown) => log.warn(`package clean-up failed: ${(err as Error).message}`))
+  }
+  const onPackageStored = (packageId: string): void => {
+    const record = store.byId(packageId)
+    // Device and peer uploads change a network's list: consoles showing it refresh (operator uploads announce
+    // themselves, and so does whatever lists packages received over a local federation, once for all of them).
+    if (record && (record.source.kind === 'device' || record.source.kind === 'peer')) {
+      services.events.emit({ type: 'changed', area: 'packages', networkId: record.networkId })
+    }
+    shareOverLocalLinks(packageId)
+  }
+  // A federation started or a toggle turned on: what the far network's devices can now fetch is listed there too.
+  const onFederationsChanged = (): void => shareOverLocalLinks(null)
+  services.internal.on('networkDeleted', onNetworkDeleted)
+  services.internal.on('packageStored', onPackageStored)
+  services.internal.on('federationsChanged', onFederationsChanged)
+  return () => {
+    services.internal.off('networkDeleted', onNetworkDeleted)
+    services.internal.off('packageStored', onPackageStored)
+    services.internal.off('federationsChanged', onFederationsChanged)
+  }
 }
 
 /** The enrolled, unrevoked device a verified client certificate belongs to. */
@@ -205,4 +198,4 @@ function normalize(fingerprint: string): string {
   return fingerprint.replace(/[^0-9a-fA-F]/g, '').toLowerCase()
 }
 
-export { PackageStore, type DeviceIdentity, type ShareTarget, type PendingRol, type RolMessage }
+export { PackageStore, type DeviceIdentity, type ShareTarget }

@@ -13,7 +13,7 @@ import { startTakFederation, takFederationArea, type TakFederation } from '../..
 import { MAX_REJECTED_TEXT } from '../../gateway/federation/tak/rejected.ts'
 import { MAX_ROL_WAITING_BYTES } from '../../gateway/federation/tak/rol-flow.ts'
 import { packagesArea } from '../../gateway/packages/index.ts'
-import { announcePackageRol } from '../../gateway/packages/rol.ts'
+import { announcePackageRol } from '../../gateway/federation/tak/rol.ts'
 import { DeviceClient } from '../support/device-client.ts'
 import { directMessage, enrollIdentity, pli, until } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'

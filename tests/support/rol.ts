@@ -1,8 +1,8 @@
 // Test helpers for data-package ROL: build pending messages as a federation link does when their turn comes, and read
 // one back.
 
-import type { PendingRol } from '../../gateway/packages/federation.ts'
-import { interpretPackageRol, type RolMessage } from '../../gateway/packages/rol.ts'
+import type { PendingRol } from '../../gateway/federation/tak/packages.ts'
+import { interpretPackageRol, type RolMessage } from '../../gateway/federation/tak/rol.ts'
 
 /** Build pending messages as the link would when their turn comes (null ones are skipped: not sent, not shared). */
 export async function built(items: PendingRol[]): Promise<RolMessage[]> {

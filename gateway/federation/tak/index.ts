@@ -9,6 +9,7 @@ import type { Router } from '../../routing/router.ts'
 import type { Pki } from '../../pki/pki.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import { packagesArea, type Packages } from '../../packages/index.ts'
+import { PackageFederation } from './packages.ts'
 import { DEFAULT_REDIAL, PeerDialer, type RedialPolicy } from './client.ts'
 import { MAX_FRAME_SIZE } from './coreconfig.ts'
 import { loadFigService, withInboundEventLimit } from './proto.ts'
@@ -73,7 +74,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     board,
     us: { federateId, name: federateId },
     log,
-    packages: options.packages === undefined ? packagesArea(services) : options.packages,
+    packages: startPackageExchange(services, options.packages === undefined ? packagesArea(services) : options.packages, options.router),
     linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
     oversizeIn: 0,
     encodeEvent: service.encodeEvent,
@@ -88,10 +89,16 @@ export async function startTakFederation(services: Services, options: TakFederat
       const { messages, bytes } = session.backlog()
       const peer = peerById(session.peerId)
       if (!peer) continue
-      if (messages > 0) health.queueDepths.push({ id: session.id, label: `${peer.displayName} (federation peer)`, bytes, networkId: peer.networkId })
+      if (messages > 0)
+        health.queueDepths.push({ id: session.id, label: `${peer.displayName} (federation peer)`, bytes, networkId: peer.networkId })
       const packages = session.rolBacklog()
       if (packages.messages > 0 || packages.bytes > 0) {
-        health.queueDepths.push({ id: `${session.id}-rol`, label: `${peer.displayName} (data packages to federation peer)`, bytes: packages.bytes, networkId: peer.networkId })
+        health.queueDepths.push({
+          id: `${session.id}-rol`,
+          label: `${peer.displayName} (data packages to federation peer)`,
+          bytes: packages.bytes,
+          networkId: peer.networkId
+        })
       }
     }
   })
@@ -147,11 +154,14 @@ export async function startTakFederation(services: Services, options: TakFederat
     } else {
       sessions.set(session.peerId, session)
       // One session per peer (TAK's duplicate rule): the newest wins, the older one ends with an error status.
-      if (previous && previous !== session && !previous.isEnded) previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
+      if (previous && previous !== session && !previous.isEnded)
+        previous.end('A newer connection from this peer replaced it.', grpc.status.ABORTED)
     }
     board.connected(session.peerId)
     saveContactsSoon()
-    log.info(`TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' connected (${session.role} role, ${session.remote})`)
+    log.info(
+      `TAK federation: peer '${peerById(session.peerId)?.displayName ?? session.peerId}' connected (${session.role} role, ${session.remote})`
+    )
   }
   const onSessionEnded = (session: PeerSession, reason: string): void => {
     if (sessions.get(session.peerId) !== session) return
@@ -173,7 +183,8 @@ export async function startTakFederation(services: Services, options: TakFederat
       healthTimeoutMs: options.healthTimeoutMs ?? 15_000,
       maxMessageBytes,
       // A removed peer stays refused even if db.json could not save its removal (the journal has it).
-      peerByFingerprint: (fingerprint) => store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
+      peerByFingerprint: (fingerprint) =>
+        store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
       onSession,
       onSessionEnded,
       onRejected: (attempt) => rejectedPeers.note(attempt),
@@ -254,7 +265,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     const record = store.data.dataPackages.find((p) => p.id === packageId)
     if (!record) return
     // A device's upload is held back a moment (ATAK makes a package it sends to chosen contacts private right after
-    // uploading it, packages/federation.ts DEVICE_UPLOAD_GRACE_MS): offered when that has passed, by this same path.
+    // uploading it, packages/sharing.ts DEVICE_UPLOAD_GRACE_MS): offered when that has passed, by this same path.
     // Sessions that start or peers that turn DP-Out on meanwhile leave it out too (packagesToFederate).
     const wait = ctx.packages?.offerDelayMs(packageId) ?? 0
     if (wait > 0) {
@@ -316,7 +327,9 @@ export async function startTakFederation(services: Services, options: TakFederat
       for (const session of sessions.values()) session.end('The gateway is shutting down.', null)
       for (const session of [...sessions.values()]) board.disconnected(session.peerId, null)
       sessions.clear()
-      await saveContacts().catch((err: unknown) => log.warn(`TAK federation: could not save the peers' last contact: ${(err as Error).message}`))
+      await saveContacts().catch((err: unknown) =>
+        log.warn(`TAK federation: could not save the peers' last contact: ${(err as Error).message}`)
+      )
       if (running.get(services) === federation) running.delete(services)
     }
   }
@@ -326,4 +339,29 @@ export async function startTakFederation(services: Services, options: TakFederat
 
 function dialKeyOf(peer: ExternalPeerRecord): string {
   return JSON.stringify([peer.fingerprint, peer.dial?.address, peer.dial?.port, peer.dial?.caPem ?? null])
+}
+
+/** Data packages with peers over ROL, on the package area's store; null without a package area. */
+function startPackageExchange(services: Services, area: Packages | null, router: Router): PackageFederation | null {
+  if (!area) return null
+  const exchange = new PackageFederation({
+    packages: area.store,
+    sharing: area.sharing,
+    store: services.store,
+    blockedExtensions: () => services.settings.Packages.BlockedExtensions,
+    maxRolBytes: () => services.settings.Packages.MaxBytes,
+    martiPort: () => area.martiPort,
+    defaultHost: () => services.settings.Federation.AdvertisedHostname || '127.0.0.1',
+    deliverToNetwork: (networkId, event) => area.deliverToNetwork(networkId, event),
+    cacheBudget: router.cacheBudget,
+    log: services.log
+  })
+  area.usePeerExchange(exchange)
+  services.healthContributors.push((health) => {
+    let malformed = 0
+    for (const n of exchange.malformedRol.values()) malformed += n
+    if (malformed > 0) health.dropsByReason['malformed ROL'] = malformed
+    if (exchange.zipBombs > 0) health.dropsByReason['packages.zipTooLarge'] = exchange.zipBombs
+  })
+  return exchange
 }

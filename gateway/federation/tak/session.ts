@@ -11,7 +11,8 @@ import type { Router } from '../../routing/router.ts'
 import type { Logger } from '../../log.ts'
 import type { Store } from '../../store/store.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
-import type { Packages, PendingRol, RolMessage } from '../../packages/index.ts'
+import type { PackageFederation, PendingRol } from './packages.ts'
+import type { RolMessage } from './rol.ts'
 import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
 import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMessageWire } from './proto.ts'
 import type { DropReason, DropSink } from './outbox.ts'
@@ -28,7 +29,8 @@ export interface SessionContext {
   board: PeerStatusBoard
   us: OurIdentity
   log: Logger
-  packages: Packages | null
+  /** The exchange of data packages with peers (ROL), or null when the package area is not running. */
+  packages: PackageFederation | null
   /** Messages dropped on all links since start, by reason (outbox.ts), for the health view. */
   linkDrops: Record<DropReason, number>
   /** Peers' events over Streaming:MaxEventBytes, not decoded (proto.ts withInboundEventLimit), on all links. */

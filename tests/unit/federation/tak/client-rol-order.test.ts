@@ -4,7 +4,7 @@
 // again. The remote here is a TAK-Server-like grpc-js server over mutual TLS (tests/support/tak-server.ts).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { interpretPackageRol } from '../../../../gateway/packages/rol.ts'
+import { interpretPackageRol } from '../../../../gateway/federation/tak/rol.ts'
 import { until } from '../../../support/devices.ts'
 import { testPki, type TestPki } from '../../../support/pki.ts'
 import { startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'

@@ -6,7 +6,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createResourceRol } from '../../../../gateway/packages/rol.ts'
+import { createResourceRol } from '../../../../gateway/federation/tak/rol.ts'
 import { startTestGateway, type TestGateway } from '../../../support/gateway.ts'
 import { testPki, type TestPki } from '../../../support/pki.ts'
 import { TakFederate } from '../../../support/tak-federate.ts'

@@ -2,9 +2,9 @@
 // takes its "never came" warning with it, so a flood of announcements leaves no timers behind.
 
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { AwaitingBytes } from '../../../gateway/packages/awaiting.ts'
-import { ByteBudget } from '../../../gateway/routing/byte-budget.ts'
-import type { RolPackageDetails } from '../../../gateway/packages/rol.ts'
+import { AwaitingBytes } from '../../../../gateway/federation/tak/awaiting.ts'
+import { ByteBudget } from '../../../../gateway/routing/byte-budget.ts'
+import type { RolPackageDetails } from '../../../../gateway/federation/tak/rol.ts'
 
 const details = (i: number, uids: string[] = []): RolPackageDetails => ({
   sha256: i.toString(16).padStart(64, '0'), name: `p${i}`, filename: `p${i}.zip`, senderUrl: '', sizeInBytes: 1, senderCallsign: 'HQ',

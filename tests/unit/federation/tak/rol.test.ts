@@ -11,7 +11,7 @@ import {
   requestPackageRol,
   type RolPackageDetails,
   type RolResourceMeta
-} from '../../../gateway/packages/rol.ts'
+} from '../../../../gateway/federation/tak/rol.ts'
 
 const HASH = 'ab'.repeat(32)
 

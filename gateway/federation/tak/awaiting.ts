@@ -3,7 +3,7 @@
 // ROL program each (256 KiB), so the list is capped by count and age and charged to the gateway-wide cache budget
 // (Memory:CacheBytes); past any of them the oldest announcement is forgotten, and so is its "never came" warning.
 
-import { ByteBudget, ENTRY_OVERHEAD_BYTES, ownCopy } from '../routing/byte-budget.ts'
+import { ByteBudget, ENTRY_OVERHEAD_BYTES, ownCopy } from '../../routing/byte-budget.ts'
 import type { RolPackageDetails } from './rol.ts'
 
 export const MAX_AWAITING = 1000

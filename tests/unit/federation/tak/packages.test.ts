@@ -6,16 +6,16 @@ import { createHash, randomBytes } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { built, parsed } from '../../support/rol.ts'
-import { zipOf } from '../../support/zip.ts'
-import { Store } from '../../../gateway/store/store.ts'
-import type { ExternalPeerRecord } from '../../../gateway/store/schema.ts'
-import type { CotEvent } from '../../../gateway/cot/event.ts'
-import { PackageStore } from '../../../gateway/packages/store.ts'
-import { PackageFederation } from '../../../gateway/packages/federation.ts'
-import { buildFileshareEvent, parseFileshare, rewriteSenderUrl } from '../../../gateway/packages/fileshare.ts'
-import { createResourceRol, requestPackageRol, type RolMessage } from '../../../gateway/packages/rol.ts'
-import { listEntries } from '../../../gateway/packages/zip.ts'
+import { built, parsed } from '../../../support/rol.ts'
+import { zipOf } from '../../../support/zip.ts'
+import { Store } from '../../../../gateway/store/store.ts'
+import type { ExternalPeerRecord } from '../../../../gateway/store/schema.ts'
+import type { CotEvent } from '../../../../gateway/cot/event.ts'
+import { PackageStore } from '../../../../gateway/packages/store.ts'
+import { PackageFederation } from '../../../../gateway/federation/tak/packages.ts'
+import { buildFileshareEvent, parseFileshare, rewriteSenderUrl } from '../../../../gateway/packages/fileshare.ts'
+import { createResourceRol, requestPackageRol, type RolMessage } from '../../../../gateway/federation/tak/rol.ts'
+import { listEntries } from '../../../../gateway/packages/zip.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const device = { kind: 'device' as const, label: 'ALPHA-1', id: 'dev_1' }
@@ -235,7 +235,7 @@ describe('DP-In from a TAK Server', () => {
     // TAK federates every Enterprise Sync upload as `create resource`; its clients hear of one only through the
     // `announce package` a fileshare becomes (spec §5.3), once.
     expect(delivered).toHaveLength(0)
-    const { announcePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const { announcePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
     const details = { sha256: rec.hash, name: 'hq', filename: 'hq.zip', senderUrl: '', sizeInBytes: 1200, senderCallsign: 'HQ-1', dest: { callsigns: [], uids: [] }, tsStored: 1 }
     expect(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details))).toEqual([])
     expect(delivered).toHaveLength(1)
@@ -260,7 +260,7 @@ describe('DP-In from a TAK Server', () => {
     await setPeer({ acceptPackages: true })
     const bytes = randomBytes(300)
     const details = { sha256: sha(bytes), name: 'p', filename: 'p.zip', senderUrl: '', sizeInBytes: 300, senderCallsign: 'HQ', dest: { callsigns: ['ALPHA-1'], uids: [] }, tsStored: 1 }
-    const { announcePackageRol, dispersePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const { announcePackageRol, dispersePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
     const replies = await built(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details)))
     expect(replies.map((r) => parsed(r))).toEqual([{ kind: 'requestPackage', sha256: sha(bytes) }])
     expect(delivered).toHaveLength(0)
@@ -275,7 +275,7 @@ describe('DP-In from a TAK Server', () => {
     const warnings: string[] = []
     const log = { info() {}, warn: (m: string) => warnings.push(m), error() {} }
     const patient = new PackageFederation({ packages, store, blockedExtensions: () => [], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw.example', deliverToNetwork: () => {}, awaitBytesWarnMs: 50, log })
-    const { announcePackageRol, dispersePackageRol } = await import('../../../gateway/packages/rol.ts')
+    const { announcePackageRol, dispersePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
     const details = (bytes: Buffer, filename: string) => ({ sha256: sha(bytes), name: 'p', filename, senderUrl: '', sizeInBytes: bytes.length, senderCallsign: 'HQ', dest: { callsigns: [], uids: [] }, tsStored: 1 })
     const never = randomBytes(100)
     const later = randomBytes(100)
