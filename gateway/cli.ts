@@ -16,7 +16,7 @@ import { StoreFormatError } from './store/migrate.ts'
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Where `fedgate serve` keeps its data without --data or FEDGATE_DATA: next to where it was started. */
-export const DEFAULT_DATA_DIR = '.fedgate-data'
+const DEFAULT_DATA_DIR = '.fedgate-data'
 
 export interface CliIo {
   out(line: string): void

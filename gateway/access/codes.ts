@@ -7,8 +7,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { writeFileDurablySync } from '../store/store.ts'
 
-export const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
-export const CODE_LENGTH = 8
+const CODE_ALPHABET = 'ABCDEFGHJKMNPQRSTUVWXYZ23456789'
+const CODE_LENGTH = 8
 
 /** Random characters from CODE_ALPHABET: a federation code, or (longer) a device's one-time enrollment password. */
 export function generateCode(length = CODE_LENGTH): string {

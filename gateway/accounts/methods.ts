@@ -8,13 +8,13 @@ import type { OrganizationRecord, TeamRecord, UserRecord } from '../store/schema
 import { randomId, ThrottledError, toUserDto } from './accounts.ts'
 import { passwordProblem } from './passwords.ts'
 
-export function organizationDto(gw: Services, org: OrganizationRecord): OrganizationDto {
+function organizationDto(gw: Services, org: OrganizationRecord): OrganizationDto {
   const networkIds = new Set(gw.store.data.networks.filter((n) => n.organizationId === org.id).map((n) => n.id))
   const tokensUsed = gw.store.data.externalPeers.filter((p) => networkIds.has(p.networkId)).length
   return { id: org.id, name: org.name, plan: org.plan, tokenLimit: org.tokenLimit, tokensUsed, createdAt: org.createdAt }
 }
 
-export function teamDto(team: TeamRecord): TeamDto {
+function teamDto(team: TeamRecord): TeamDto {
   return {
     id: team.id,
     organizationId: team.organizationId,

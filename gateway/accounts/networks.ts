@@ -22,7 +22,7 @@ export function requireVisibleNetwork(gw: Services, user: UserRecord, id: string
   return network
 }
 
-export function networkDto(gw: Services, network: NetworkRecord): NetworkDto {
+function networkDto(gw: Services, network: NetworkRecord): NetworkDto {
   const devices = gw.store.data.devices.filter((d) => d.networkId === network.id && !d.revokedAt)
   const online = gw.presence ? devices.filter((d) => gw.presence!(d.id)?.online).length : 0
   return {

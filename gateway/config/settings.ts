@@ -77,7 +77,7 @@ export const DEFAULT_SETTINGS: Settings = {
 }
 
 /** Keys that need a real value before TAK federation can be offered. */
-export const REQUIRED_FOR_FEDERATION = ['Federation:AdvertisedHostname', 'Federation:OurFederateId'] as const
+const REQUIRED_FOR_FEDERATION = ['Federation:AdvertisedHostname', 'Federation:OurFederateId'] as const
 
 export class SettingsError extends Error {
   constructor(

@@ -101,7 +101,7 @@ export class XmlStreamFramer {
   }
 }
 
-export const TAK_MAGIC = 0xbf
+const TAK_MAGIC = 0xbf
 /** A varint longer than this many bytes cannot describe a length we accept. */
 const MAX_VARINT_BYTES = 5
 

@@ -10,7 +10,7 @@ export class CotParseError extends Error {}
 export class CotLimitError extends CotParseError {}
 
 /** hae/ce/le for "unknown" (spec §1.5). */
-export const UNKNOWN_METRIC = 999999
+const UNKNOWN_METRIC = 999999
 
 function numberOr(value: string | undefined, fallback: number): number {
   if (value === undefined || value.trim() === '') return fallback

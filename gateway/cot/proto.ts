@@ -11,7 +11,7 @@ import { attrOf, escapeAttr, scanXml, type ScannedElement } from './xml-scan.ts'
 
 const PROTO_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto', 'takmessage.proto')
 const root = protobuf.loadSync(PROTO_FILE)
-export const TakMessageType = root.lookupType('atakmap.commoncommo.protobuf.v1.TakMessage')
+const TakMessageType = root.lookupType('atakmap.commoncommo.protobuf.v1.TakMessage')
 
 export interface TakContactProto { endpoint?: string; callsign?: string }
 export interface TakDetailProto {

@@ -16,19 +16,19 @@ import type { DeviceEnrollmentRecord, DeviceRecord } from '../store/schema.ts'
 import { atakEnrollQr, buildEnrollmentPackage, itakQr, qrDataUrl } from './connection-package.ts'
 import { DEFAULT_VALID_DAYS, callsignTaken, deploymentName, deviceHost, isPendingEnrollment, newDeviceRecord } from './enrollment.ts'
 
-export const DEFAULT_ENROLLMENT_HOURS = 24
+const DEFAULT_ENROLLMENT_HOURS = 24
 /** 12 characters of 31: about 59 bits, behind a per-address throttle. Typed on a phone, so no look-alikes. */
-export const ENROLLMENT_PASSWORD_LENGTH = 12
+const ENROLLMENT_PASSWORD_LENGTH = 12
 /**
  * After signing, ATAK fetches its enrollment profile with the same credentials (spec §3.3 step 4) and fails the
  * whole registration if that is refused: the password keeps answering tls/config and the profile call this long.
  */
-export const AFTER_SIGNING_GRACE_MS = 15 * 60_000
+const AFTER_SIGNING_GRACE_MS = 15 * 60_000
 /** Used or expired enrollments are forgotten this long after their expiry. */
 const KEPT_AFTER_EXPIRY_MS = 7 * 86_400_000
 
 /** What the user typed, as we hash it: upper case, spaces and dashes removed (the console shows it in groups). */
-export function normalizeEnrollmentPassword(typed: string): string {
+function normalizeEnrollmentPassword(typed: string): string {
   return typed.toUpperCase().replace(/[\s-]/g, '')
 }
 
@@ -36,7 +36,7 @@ function passwordHash(gw: Services, typed: string): string {
   return gw.codeHasher.hash(`device-enrollment:${normalizeEnrollmentPassword(typed)}`)
 }
 
-export function enrollmentDto(record: DeviceEnrollmentRecord): DeviceEnrollmentDto {
+function enrollmentDto(record: DeviceEnrollmentRecord): DeviceEnrollmentDto {
   return {
     id: record.id,
     networkId: record.networkId,
@@ -181,7 +181,7 @@ export function authenticateEnrollment(gw: Services, username: string | string[]
  * through a Java HTTP client that encodes Basic credentials as ASCII (reported, not in the spec), a non-ASCII
  * letter may arrive as '?'. The password (59 random bits) is what identifies the enrollment; the name only confirms.
  */
-export function sameUser(callsign: string, typed: string): boolean {
+function sameUser(callsign: string, typed: string): boolean {
   const a = callsign.toLowerCase()
   const b = typed.trim().toLowerCase()
   return a === b || (b.includes('?') && a.replace(/[^\x00-\x7f]/g, '?') === b)

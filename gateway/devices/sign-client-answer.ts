@@ -9,7 +9,7 @@ import { trustedCertificatesP12 } from '../pki/p12.ts'
  * The password of TAK Server's v1 answer, fixed on both sides: ATAK opens the answer with its built-in
  * `defaultTrustStorePassword` and offers no way to type another (tak-facts §4.1).
  */
-export const V1_ANSWER_PASSWORD = 'atakatak'
+const V1_ANSWER_PASSWORD = 'atakatak'
 
 /**
  * v1: `signedCert` is the device's certificate and every other alias a CA (`ca0`, `ca1`, …), as TAK writes them.

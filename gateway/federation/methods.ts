@@ -261,7 +261,7 @@ export const localFederationMethods = defineMethods({
  * How long a code's record outlives its expiry, so that a code read out yesterday still gets "expired" (not "no network
  * has that code", which also counts as a wrong guess) after someone somewhere generated a new one.
  */
-export const EXPIRED_CODE_KEPT_MS = 7 * 86_400_000
+const EXPIRED_CODE_KEPT_MS = 7 * 86_400_000
 
 /** Closed or expired codes are kept a week past their expiry: enough for precise errors, no growth. */
 function pruneExpiredCodes(codes: FederationCodeRecord[], now: Date): void {

@@ -40,7 +40,7 @@ const HANDSHAKE_TIMEOUT_MS = 30_000
 const FIRST_REQUEST_TIMEOUT_MS = 15_000
 const base = { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS, logWindowMs: 60_000 }
 
-export const DEFAULT_LIMITS: Record<PortName, ListenerLimits> = {
+const DEFAULT_LIMITS: Record<PortName, ListenerLimits> = {
   // Devices are admitted by their certificate; many may share one address (a NAT, and the benchmark's 1,000 on
   // loopback), so only the handshakes one address has in flight are held to a few.
   streaming: { ...base, perAddress: 4096, unadmittedPerAddress: 64, total: 4096, firstRequestTimeoutMs: null },

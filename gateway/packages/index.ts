@@ -186,7 +186,7 @@ function followStoreChanges(services: Services, store: PackageStore, sharing: Pa
 }
 
 /** The enrolled, unrevoked device a verified client certificate belongs to. */
-export function deviceByCertificate(services: Services, cert: tls.PeerCertificate): DeviceIdentity | null {
+function deviceByCertificate(services: Services, cert: tls.PeerCertificate): DeviceIdentity | null {
   const fingerprint = normalize(cert.fingerprint256 ?? '')
   if (!fingerprint || services.pki.revocations.deviceRevoked(fingerprint)) return null
   const device = services.store.data.devices.find((d) => d.revokedAt === null && normalize(d.fingerprint) === fingerprint)

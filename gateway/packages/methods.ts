@@ -9,7 +9,7 @@ import { packagesOf } from './index.ts'
 import { requireVisibleNetwork } from '../accounts/networks.ts'
 import { formatBytes, PackageUploadError } from './store.ts'
 
-export function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
+function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
   return {
     id: p.id,
     networkId: p.networkId,

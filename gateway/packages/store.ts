@@ -61,7 +61,7 @@ export interface PackageStoreOptions {
   now?: () => Date
 }
 
-export const DEFAULT_MIME = 'application/x-zip-compressed'
+const DEFAULT_MIME = 'application/x-zip-compressed'
 
 export class PackageStore {
   readonly dir: string
@@ -353,7 +353,6 @@ export function formatBytes(n: number): string {
 /** A name fit for display and Content-Disposition: no directories, no control characters, bounded length. */
 export function displayName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? ''
-  // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f"]/g, '').trim().slice(0, 200)
   return clean && clean !== '.' && clean !== '..' ? clean : 'package.zip'
 }

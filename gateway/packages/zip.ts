@@ -17,7 +17,7 @@ export function isUnsafeEntryName(name: string): boolean {
   return name.split(/[\\/]/).some((part) => part === '..')
 }
 
-export function extensionOf(name: string): string {
+function extensionOf(name: string): string {
   const base = name.split(/[\\/]/).pop() ?? ''
   const dot = base.lastIndexOf('.')
   return dot > 0 ? base.slice(dot + 1).toLowerCase() : ''
@@ -28,7 +28,7 @@ export function isBlocked(name: string, blockedExtensions: readonly string[]): b
   return ext !== '' && blockedExtensions.some((b) => b.replace(/^\./, '').toLowerCase() === ext)
 }
 
-export function looksLikeZip(bytes: Buffer): boolean {
+function looksLikeZip(bytes: Buffer): boolean {
   return bytes.length >= 4 && bytes.readUInt32LE(0) === 0x04034b50
 }
 
@@ -52,12 +52,12 @@ export class ZipTooLargeError extends Error {
 }
 
 /** Ordinary packages (images, KML, text) compress 1-20 times; deflate reaches ~1,000 only on repetitive filler. */
-export const MAX_EXPANSION_RATIO = 100
+const MAX_EXPANSION_RATIO = 100
 /** Below this, any ratio is allowed: a small package of text may compress well and costs nothing to check. */
-export const RATIO_FLOOR_BYTES = 16 * 1_048_576
+const RATIO_FLOOR_BYTES = 16 * 1_048_576
 
 /** The most a zip of `zipBytes` may expand to when read: `maxTotal`, and at most MAX_EXPANSION_RATIO times its size. */
-export function expansionLimit(zipBytes: number, maxTotal: number): number {
+function expansionLimit(zipBytes: number, maxTotal: number): number {
   return Math.min(maxTotal, Math.max(RATIO_FLOOR_BYTES, zipBytes * MAX_EXPANSION_RATIO))
 }
 

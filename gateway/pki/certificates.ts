@@ -64,7 +64,7 @@ function randomSerialHex(): string {
 type SubjectAltName = { type: 2; value: string } | { type: 7; ip: string }
 
 /** DNS names and IP addresses as forge SAN entries (forge encodes the `ip` field itself). */
-export function subjectAltNames(names: string[]): SubjectAltName[] {
+function subjectAltNames(names: string[]): SubjectAltName[] {
   return [...new Set(names.filter((n) => n.length > 0))].map((name) => (isIP(name) ? { type: 7, ip: name } : { type: 2, value: name }))
 }
 
@@ -178,13 +178,6 @@ export function canonicalAddress(name: string): string {
   }
 }
 
-/** The CN of a certificate, decoded from UTF-8. */
-export function commonNameOf(certPem: string): string | null {
-  const subject = new X509Certificate(certPem).subject
-  const line = subject.split('\n').find((l) => l.startsWith('CN='))
-  return line ? line.slice(3) : null
-}
-
 /** Why a certificate signing request is refused; the message is for the device's user. */
 export class CsrError extends Error {
   constructor(message: string) {
@@ -204,8 +197,8 @@ export interface SigningRequest {
  * its self-signature, which proves the sender holds the private key. RSA only: forge reads no other key type, and
  * ATAK, iTAK and WinTAK make RSA keys for enrollment.
  */
-export const MIN_CSR_KEY_BITS = 2048
-export const MAX_CSR_KEY_BITS = 4096
+const MIN_CSR_KEY_BITS = 2048
+const MAX_CSR_KEY_BITS = 4096
 
 export function readSigningRequest(text: string): SigningRequest {
   const base64 = text.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '')

@@ -28,9 +28,9 @@ export function toP12(args: P12Args): Buffer {
  * TAK Server's tooling) lists a certificate bag as a trusted entry only when it carries this attribute; without it
  * the CA is kept as a possible chain member with no alias and `keytool -list` shows an empty truststore.
  */
-export const JAVA_TRUSTED_KEY_USAGE_OID = '2.16.840.1.113894.746875.1.1'
+const JAVA_TRUSTED_KEY_USAGE_OID = '2.16.840.1.113894.746875.1.1'
 /** The value Java's `setCertificateEntry` writes: trusted for any purpose. */
-export const ANY_EXTENDED_KEY_USAGE_OID = '2.5.29.37.0'
+const ANY_EXTENDED_KEY_USAGE_OID = '2.5.29.37.0'
 
 const MAC_ITERATIONS = 2048
 const { asn1 } = forge

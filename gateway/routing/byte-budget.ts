@@ -5,7 +5,7 @@
 import type { CotEvent } from '../cot/event.ts'
 
 /** Default for Memory:CacheBytes. 64 MiB holds 100,000 ordinary position reports (~600 bytes) with room to spare. */
-export const DEFAULT_CACHE_BYTES = 64 * 1_048_576
+const DEFAULT_CACHE_BYTES = 64 * 1_048_576
 
 /** Rough cost of a cache entry beyond its payload (map slot, object, key). */
 export const ENTRY_OVERHEAD_BYTES = 200

@@ -36,7 +36,7 @@ function processAlive(pid: number): boolean {
 }
 
 /** The start time of `pid` from /proc; null without /proc (macOS, Windows) or when the process is gone. */
-export function processStartTime(pid: number): string | null {
+function processStartTime(pid: number): string | null {
   let stat: string
   try {
     stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')

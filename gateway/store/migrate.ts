@@ -16,7 +16,7 @@ export class StoreFormatError extends Error {
 }
 
 /** migrations[n] turns a version-n document into version n+1. Version 0 = before versioning. */
-export const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
+const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
   0: migration001,
   1: migration002
 }

@@ -43,7 +43,7 @@ class DurableJsonFile {
 }
 
 /** Write `content` to `file` so that after a crash the file holds either the old or the new content, whole. */
-export async function writeFileDurably(file: string, content: string | Buffer): Promise<void> {
+async function writeFileDurably(file: string, content: string | Buffer): Promise<void> {
   const dir = path.dirname(file)
   const tmp = tempFileFor(file)
   try {

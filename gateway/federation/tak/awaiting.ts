@@ -6,8 +6,8 @@
 import { ByteBudget, ENTRY_OVERHEAD_BYTES, ownCopy } from '../../routing/byte-budget.ts'
 import type { RolPackageDetails } from './rol.ts'
 
-export const MAX_AWAITING = 1000
-export const AWAITING_MAX_AGE_MS = 600_000
+const MAX_AWAITING = 1000
+const AWAITING_MAX_AGE_MS = 600_000
 
 export interface Awaiting {
   networkId: string

@@ -23,7 +23,7 @@ import { clientCallInside, relayedEverything, serverCallStream, type ClientCallI
 const CATCH_UP_CHECK_MS = 1
 
 /** Bytes waiting (gathered this turn plus the HTTP/2 stream's own buffer) before write() asks the outbox to hold on. */
-export const DIRECT_HIGH_WATER_BYTES = 256 * 1024
+const DIRECT_HIGH_WATER_BYTES = 256 * 1024
 
 /** gRPC frames for one HTTP/2 stream, gathered during a turn and written together at its end. */
 class FrameBatch {

@@ -149,7 +149,7 @@ function detailForTak(text: string, elements: ScannedElement[], detailIndex: num
   return out + text.slice(at, detail.end)
 }
 
-export function contactEntry(operation: ContactOperation, uid: string, callsign: string): ContactListEntryMessage {
+function contactEntry(operation: ContactOperation, uid: string, callsign: string): ContactListEntryMessage {
   return { operation, uid, callsign, phone: '', sip: '', directConnect: '' }
 }
 

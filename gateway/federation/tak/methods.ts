@@ -3,7 +3,6 @@
 
 import { X509Certificate } from 'node:crypto'
 import type { ArtifactKind, ConnectionInfo, DownloadDto, ExternalPeerDto, PeerStatusDto, Toggles } from '../../api/contract.ts'
-import { ARTIFACTS } from '../../api/contract.ts'
 import { defineMethods } from '../../services.ts'
 import { invalid, notFound, planLimit, unavailable } from '../../api/errors.ts'
 import { randomId } from '../../accounts/accounts.ts'
@@ -35,7 +34,7 @@ function offline(peer: ExternalPeerRecord): PeerStatusDto {
   }
 }
 
-export function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDto {
+function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDto {
   const status = takFederationArea(gw)?.status(peer.id) ?? offline(peer)
   return {
     id: peer.id,

@@ -18,7 +18,7 @@
 export const MAX_WAITING_MESSAGES = 8000
 export const MAX_WAITING_BYTES = 2 * 1024 * 1024
 /** Messages handed to a stream past its high-water mark (write() returned false) before waiting for 'drain'. */
-export const STREAM_BATCH = 256
+const STREAM_BATCH = 256
 
 export interface OutboxStream {
   write(message: unknown): boolean

@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
 
 /** The service path prefix TAK Server expects: `/com.atakmap.FederatedChannel/<Method>`. */
-export const SERVICE_NAME = 'com.atakmap.FederatedChannel'
+const SERVICE_NAME = 'com.atakmap.FederatedChannel'
 
 const OWN_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'proto')
 
@@ -174,4 +174,3 @@ export interface RolMessageWire {
   federateProvenance?: FederateProvenance[]
 }
 
-export type HealthStatus = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'NOT_CONNECTED'

@@ -5,7 +5,7 @@
 import { ENTRY_OVERHEAD_BYTES, type ByteBudget } from '../../routing/byte-budget.ts'
 
 /** Contacts one session keeps (a large TAK Server federates a few thousand). */
-export const MAX_REMOTE_CONTACTS = 50_000
+const MAX_REMOTE_CONTACTS = 50_000
 
 interface Contact {
   uid: string

@@ -18,7 +18,7 @@ import type { DropSink } from './outbox.ts'
 /** Package bytes on their way to one peer (handed to the stream, its callback not yet called) before the next is read. */
 export const MAX_ROL_IN_FLIGHT_BYTES = 8 * 1024 * 1024
 /** ROL messages that may wait per session; each is small until built. Past it, new ones are dropped (counted, 'full'). */
-export const MAX_ROL_WAITING = 10_000
+const MAX_ROL_WAITING = 10_000
 /**
  * What the waiting messages may hold before they are built (OutgoingRol.holds: an announcement keeps the fileshare's
  * names and destinations, up to Streaming:MaxEventBytes each). Past it, new ones are dropped (counted, 'full').

@@ -5,8 +5,8 @@ import type { PeerStatusDto } from '../../api/contract.ts'
 import { RateMeter } from '../../routing/meter.ts'
 import type { PeerContactRecord } from '../../store/schema.ts'
 
-export const HISTORY_BUCKETS = 60
-export const BUCKET_MS = 5000
+const HISTORY_BUCKETS = 60
+const BUCKET_MS = 5000
 
 interface PeerFigures {
   connected: boolean
