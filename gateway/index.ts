@@ -7,7 +7,7 @@ import { buildMethodTable } from './methods.ts'
 import { AuditLog } from './audit/audit.ts'
 import { Accounts } from './accounts/accounts.ts'
 import { passwordProblem } from './accounts/passwords.ts'
-import { loadSettings } from './config/settings.ts'
+import { loadSettings, type Settings } from './config/settings.ts'
 import { baseHealth } from './deployment/views.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
@@ -17,7 +17,7 @@ import { startDevices } from './devices/index.ts'
 import { ByteBudget } from './routing/byte-budget.ts'
 import { Router } from './routing/router.ts'
 import { startDeviceHousekeeping } from './devices/enrollment.ts'
-import { openPki } from './pki/pki.ts'
+import { openPki, type Pki } from './pki/pki.ts'
 import { replayRevocations } from './pki/revocations.ts'
 import { serverTls, watchServerIdentity } from './pki/server-identity.ts'
 import { startPackages } from './packages/index.ts'
@@ -77,102 +77,111 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const events = new EventBus()
     const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events)
     stoppers.push(() => audit.close())
-    const accounts = new Accounts(store)
-    // Creates the CA and server certificate on first start; reissues the server certificate when the hostname changed,
-    // the federation certificate only when it nears its end (partners pin its fingerprint).
-    const pki = await openPki(path.join(dataDir, 'pki'), {
-      hostname: settings.Federation.AdvertisedHostname,
-      federateId: settings.Federation.OurFederateId
-    })
-    if (pki.federationRenewal) {
-      log.warn(
-        `The federation certificate was about to expire and was renewed: its fingerprint is now ${pki.federationRenewal.to} ` +
-          `(was ${pki.federationRenewal.from}). Every TAK Server and Fedgate that federates with this one knows the old ` +
-          'fingerprint: send their admins the new one (External TAK Servers tab, connection info), or federation with them stops.'
-      )
-    }
+    const pki = await openGatewayPki(dataDir, settings, log)
     // Before anything trusts db.json: revocations it may have lost (restored from its backup) are put back.
     await replayRevocations(store, pki.revocations, (message) => log.warn(message))
-
-    // The router joins every area: device connections, local federation links, TAK federation sessions.
-    const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
-    const services: Services = {
-      dataDir,
-      settings,
-      settingsPath,
-      store,
-      events,
-      internal: new InternalEvents(),
-      audit,
-      accounts,
-      log,
-      methods: buildMethodTable(),
-      startedAt: Date.now(),
-      ports: {
-        federation: settings.Federation.Port,
-        streaming: settings.Streaming.TlsPort,
-        marti: settings.Marti.Port,
-        enrollment: settings.Enrollment.Port,
-        console: settings.Console.Port
-      },
-      presence: null,
-      healthContributors: [],
-      codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
-      pki,
-      router,
-      listeners: new ListenerPolicy(options.listeners),
-      health(): HealthDto {
-        const health = baseHealth(services)
-        for (const contribute of services.healthContributors) contribute(health)
-        return health
-      }
-    }
-
+    const services = buildServices({ dataDir, settings, settingsPath, store, events, audit, log, pki, listeners: options.listeners })
     await createFirstAdminFromEnv(services, env)
-
-    // ── areas: each starts here and registers its stop ──────────────────────
-
-    stoppers.push(startDeviceHousekeeping(services))
-    stoppers.push(startLocalFederation(services, router))
-    services.healthContributors.push((health) => {
-      const stats = router.stats()
-      health.eventsInPerSecond = stats.eventsInPerSecond
-      health.eventsOutPerSecond = stats.deliveriesPerSecond
-      health.connections.peers = stats.endpoints.peers
-      if (router.cacheBudget.evicted > 0) health.dropsByReason['cache.evicted'] = router.cacheBudget.evicted
-    })
-
-    // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().
-    const packages = await startPackages(services, {
-      tls: { ...serverTls(pki), ca: pki.caCertPem },
-      deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' })
-    })
-    stoppers.push(() => packages.stop())
-    const martiFollows = (): void => packages.useIdentity(serverTls(pki))
-    services.internal.on('serverIdentityChanged', martiFollows)
-    stoppers.push(() => void services.internal.off('serverIdentityChanged', martiFollows))
-    router.onFileshareCrossedLink = (event, link) => packages.onFileshareCrossedLink(event, link)
-
-    // Devices: the streaming listener (8089) and presence.
-    const devices = await startDevices(services, {
-      router,
-      fileshareForReceiver: (event, hostDialed) => packages.fileshareForReceiver(event, hostDialed ?? services.settings.Federation.AdvertisedHostname)
-    })
-    stoppers.push(() => devices.stop())
-
-    // TAK federation v2 (Federation:Port): each live peer session is a router endpoint; peer changes act at once.
-    const takFederation = await startTakFederation(services, { router, pki })
-    stoppers.push(() => takFederation.stop())
-
-    // The server certificate follows the machine's addresses (a network joined after start).
-    stoppers.push(watchServerIdentity(services))
-
-    if (accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')
-    return { services, setupToken: accounts.setupToken, stop: stopAll }
+    await startAreas(services, stoppers)
+    if (services.accounts.setupToken) log.info('No administrator exists yet: use the setup token to create the first one.')
+    return { services, setupToken: services.accounts.setupToken, stop: stopAll }
   } catch (err) {
     await stopAll()
     throw err
   }
+}
+
+/**
+ * Creates the CA and server certificate on first start; reissues the server certificate when the hostname changed,
+ * the federation certificate only when it nears its end (partners pin its fingerprint).
+ */
+async function openGatewayPki(dataDir: string, settings: Settings, log: Logger): Promise<Pki> {
+  const pki = await openPki(path.join(dataDir, 'pki'), {
+    hostname: settings.Federation.AdvertisedHostname,
+    federateId: settings.Federation.OurFederateId
+  })
+  if (pki.federationRenewal) {
+    log.warn(
+      `The federation certificate was about to expire and was renewed: its fingerprint is now ${pki.federationRenewal.to} ` +
+        `(was ${pki.federationRenewal.from}). Every TAK Server and Fedgate that federates with this one knows the old ` +
+        'fingerprint: send their admins the new one (External TAK Servers tab, connection info), or federation with them stops.'
+    )
+  }
+  return pki
+}
+
+type ServiceParts = Pick<Services, 'dataDir' | 'settings' | 'settingsPath' | 'store' | 'events' | 'audit' | 'log' | 'pki'> & {
+  listeners?: ListenerPolicyOptions
+}
+
+function buildServices(parts: ServiceParts): Services {
+  const { dataDir, settings } = parts
+  // The router joins every area: device connections, local federation links, TAK federation sessions.
+  const router = new Router(Date.now, new ByteBudget(() => services.settings.Memory.CacheBytes))
+  const services: Services = {
+    ...parts,
+    internal: new InternalEvents(),
+    accounts: new Accounts(parts.store),
+    methods: buildMethodTable(),
+    startedAt: Date.now(),
+    ports: {
+      federation: settings.Federation.Port,
+      streaming: settings.Streaming.TlsPort,
+      marti: settings.Marti.Port,
+      enrollment: settings.Enrollment.Port,
+      console: settings.Console.Port
+    },
+    presence: null,
+    healthContributors: [],
+    codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
+    router,
+    listeners: new ListenerPolicy(parts.listeners),
+    health(): HealthDto {
+      const health = baseHealth(services)
+      for (const contribute of services.healthContributors) contribute(health)
+      return health
+    }
+  }
+  return services
+}
+
+/** Each area starts here, in order, and registers its stop. */
+async function startAreas(services: Services, stoppers: Stopper[]): Promise<void> {
+  const { router, pki } = services
+  stoppers.push(startDeviceHousekeeping(services))
+  stoppers.push(startLocalFederation(services, router))
+  services.healthContributors.push((health) => {
+    const stats = router.stats()
+    health.eventsInPerSecond = stats.eventsInPerSecond
+    health.eventsOutPerSecond = stats.deliveriesPerSecond
+    health.connections.peers = stats.endpoints.peers
+    if (router.cacheBudget.evicted > 0) health.dropsByReason['cache.evicted'] = router.cacheBudget.evicted
+  })
+
+  // Data packages: the store and the Marti API devices use (8443); router and TAK federation reach it via packagesArea().
+  const packages = await startPackages(services, {
+    tls: { ...serverTls(pki), ca: pki.caCertPem },
+    deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' })
+  })
+  stoppers.push(() => packages.stop())
+  const martiFollows = (): void => packages.useIdentity(serverTls(pki))
+  services.internal.on('serverIdentityChanged', martiFollows)
+  stoppers.push(() => void services.internal.off('serverIdentityChanged', martiFollows))
+  router.onFileshareCrossedLink = (event, link) => packages.onFileshareCrossedLink(event, link)
+
+  // Devices: the streaming listener (8089) and presence.
+  const devices = await startDevices(services, {
+    router,
+    fileshareForReceiver: (event, hostDialed) => packages.fileshareForReceiver(event, hostDialed ?? services.settings.Federation.AdvertisedHostname)
+  })
+  stoppers.push(() => devices.stop())
+
+  // TAK federation v2 (Federation:Port): each live peer session is a router endpoint; peer changes act at once.
+  const takFederation = await startTakFederation(services, { router, pki })
+  stoppers.push(() => takFederation.stop())
+
+  // The server certificate follows the machine's addresses (a network joined after start).
+  stoppers.push(watchServerIdentity(services))
 }
 
 /** FEDGATE_ADMIN_PASSWORD on first start creates the deployment admin `admin` (headless installs). */
