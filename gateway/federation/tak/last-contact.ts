@@ -6,7 +6,7 @@ import type { Store } from '../../store/store.ts'
 import type { PeerStatusBoard } from './status.ts'
 
 /** Saves what changed; resolves when it is on disk (callers that do not wait log a failure instead). */
-export function saveContacts(store: Store, board: PeerStatusBoard): Promise<void> {
+function saveContacts(store: Store, board: PeerStatusBoard): Promise<void> {
   const changed = store.data.externalPeers
     .map((peer) => ({ peer, contact: board.contact(peer.id) }))
     .filter(({ peer, contact }) => JSON.stringify(peer.lastContact ?? null) !== JSON.stringify(contact))

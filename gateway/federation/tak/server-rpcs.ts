@@ -13,7 +13,7 @@ import { readWithBudget } from '../../routing/read-budget.ts'
 /** What every kind of server call offers (grpc-js does not export the name). */
 export type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
 
-export type Callback = (error: grpc.ServiceError | null, value?: unknown) => void
+type Callback = (error: grpc.ServiceError | null, value?: unknown) => void
 
 type WritableCall = grpc.ServerWritableStream<unknown, unknown>
 type ReadableCall = grpc.ServerReadableStream<unknown, unknown>
