@@ -7,17 +7,12 @@ import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'
 import * as grpc from '@grpc/grpc-js'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
-import type { FigService, FederatedEventMessage, RolMessageWire, SubscriptionMessage } from './proto.ts'
+import type { FigService, FederatedEventMessage, SubscriptionMessage } from './proto.ts'
 import { PeerSession, type SessionContext, type SessionLink } from './session.ts'
 import { backlogOf, sendThroughOutbox, type DropSink } from './outbox.ts'
-import { readRolInOrder } from './rol-flow.ts'
-import { ServerEventWriter } from './direct-writes.ts'
 import { widenReceiveWindow } from './flow-control.ts'
-import { readWithBudget } from '../../routing/read-budget.ts'
+import { rpcHandlers, type Connection, type SurfaceCall } from './server-rpcs.ts'
 import { SummarizedLog, tlsReason } from '../../log.ts'
-
-/** What every kind of server call offers (grpc-js does not export the name). */
-type SurfaceCall = Pick<grpc.ServerUnaryCall<unknown, unknown>, 'getPeer'>
 
 export interface RejectedAttempt {
   fingerprint: string
@@ -45,29 +40,6 @@ export interface TakServerOptions {
   onRejected(attempt: RejectedAttempt): void
   /** Applies the port's caps and handshake deadline to the TLS server before it listens (net/listener-guard.ts). */
   guard?: (server: tls.Server) => void
-}
-
-type Callback = (error: grpc.ServiceError | null, value?: unknown) => void
-
-/** One accepted TLS connection: everything its gRPC calls share (TAK keys sessions by TLS session too). */
-interface Connection {
-  key: string
-  socket: tls.TLSSocket
-  peerId: string
-  networkId: string
-  fingerprint: string
-  session: PeerSession | null
-  lastHealth: number
-  eventStream: grpc.ServerWritableStream<unknown, unknown> | null
-  /** What our events go through to eventStream (direct-writes.ts). */
-  eventWriter: ServerEventWriter | null
-  rolStream: grpc.ServerWritableStream<unknown, unknown> | null
-  groupsStreams: Set<grpc.ServerWritableStream<unknown, unknown>>
-  windowWidened?: boolean
-  /** Client-streaming calls still open: answered only when the client half-closes, or failed when the session ends. */
-  openCallbacks: Set<Callback>
-  ended: boolean
-  remoteName: string
 }
 
 export class TakFederationServer {
@@ -275,112 +247,14 @@ export class TakFederationServer {
   // ─── RPCs (spec §2.4) ──────────────────────────────────────────────────────
 
   private handlers(): grpc.UntypedServiceImplementation {
-    const refuse = (call: SurfaceCall): boolean => {
-      if (this.connectionOf(call)) return false
-      return true
-    }
-    const serverStream = (attach: (connection: Connection, call: grpc.ServerWritableStream<unknown, unknown>) => void) => {
-      return (call: grpc.ServerWritableStream<unknown, unknown>): void => {
-        const connection = this.connectionOf(call)
-        if (!connection) {
-          call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' })
-          return
-        }
-        this.widenWindow(connection, call)
-        call.on('error', () => {})
-        attach(connection, call)
-      }
-    }
-    /** Client-streaming: `read` the call until the client half-closes, answer only then; never complete early. */
-    const clientStream = (read: (call: grpc.ServerReadableStream<unknown, unknown>, connection: Connection) => void) => {
-      return (call: grpc.ServerReadableStream<unknown, unknown>, callback: Callback): void => {
-        const connection = this.connectionOf(call)
-        if (!connection) {
-          callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
-          return
-        }
-        this.widenWindow(connection, call)
-        let answered = false
-        const answer: Callback = (error, value) => {
-          if (answered) return
-          answered = true
-          connection.openCallbacks.delete(answer)
-          callback(error, value)
-        }
-        connection.openCallbacks.add(answer)
-        read(call, connection)
-        call.on('end', () => answer(null, this.subscriptionFor(connection)))
-        call.on('error', () => connection.openCallbacks.delete(answer))
-        call.on('cancelled', () => connection.openCallbacks.delete(answer))
-      }
-    }
-
-    return {
-      ServerFederateGroupsStream: serverStream((connection, call) => {
-        noteIdentity(connection, call.request as SubscriptionMessage)
-        connection.groupsStreams.add(call)
-        call.on('cancelled', () => connection.groupsStreams.delete(call))
-        // Exactly one SERVING per stream: a TAK client opens ServerEventStream on each one.
-        call.write({ streamUpdate: { status: 'SERVING' }, federateGroups: [] })
-      }),
-      ClientEventStream: serverStream((connection, call) => {
-        noteIdentity(connection, call.request as SubscriptionMessage)
-        if (connection.eventStream && connection.eventStream !== call) connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
-        connection.eventStream = call
-        const writer = new ServerEventWriter(call, this.o.service.definition.ClientEventStream!.responseSerialize, this.o.maxMessageBytes)
-        connection.eventWriter = writer
-        call.on('cancelled', () => {
-          if (connection.eventStream !== call) return
-          connection.eventStream = null
-          connection.eventWriter = null
-        })
-        connection.session!.ready()
-      }),
-      ClientROLStream: serverStream((connection, call) => {
-        connection.rolStream = call
-        call.on('cancelled', () => {
-          if (connection.rolStream === call) connection.rolStream = null
-        })
-        connection.session!.rolStreamOpened()
-      }),
-      ServerEventStream: clientStream((call, connection) =>
-        readWithBudget(call, (message: FederatedEventMessage) => connection.session!.onFederatedEvent(message))
-      ),
-      // One ROL message at a time, in order: a package is stored before the next is read (rol-flow.ts).
-      ServerROLStream: clientStream((call, connection) =>
-        readRolInOrder(
-          call,
-          (message: RolMessageWire) => connection.session!.onRol(message),
-          (err) => this.o.ctx.log.warn(`ROL handling failed: ${err.message}`)
-        )
-      ),
-      // The TAK federate's outbound groups: we federate by network, not by TAK group, so they are only read.
-      ClientFederateGroupsStream: clientStream((call) => readWithBudget(call, () => {})),
-      HealthCheck: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) => {
-        const connection = this.connectionOf(call)
-        if (!connection) {
-          callback(null, { status: 'NOT_CONNECTED' })
-          return
-        }
-        connection.lastHealth = Date.now()
-        connection.session!.onHealth()
-        callback(null, { status: 'SERVING' })
-      },
-      GetAuthTokenByX509: unimplemented,
-      Getx509Identity: unimplemented,
-      getIdentity: unimplemented,
-      SendOneEvent: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback) => {
-        if (refuse(call)) return callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
-        this.connectionOf(call)!.session!.onFederatedEvent(call.request as FederatedEventMessage)
-        callback(null, {})
-      },
-      SendOneBlob: unimplemented,
-      BinaryMessageStream: (call: grpc.ServerReadableStream<unknown, unknown>, callback: Callback) => {
-        call.on('data', () => {})
-        call.on('end', () => callback({ code: grpc.status.UNIMPLEMENTED, details: 'Binary messages are not supported.' } as grpc.ServiceError))
-        call.on('error', () => {})
-      }
-    }
+    return rpcHandlers({
+      connectionOf: (call) => this.connectionOf(call),
+      widenWindow: (connection, call) => this.widenWindow(connection, call),
+      subscriptionFor: (connection) => this.subscriptionFor(connection),
+      service: this.o.service,
+      maxMessageBytes: this.o.maxMessageBytes,
+      log: this.o.ctx.log
+    })
   }
 
   private subscriptionFor(connection: Connection): SubscriptionMessage {
@@ -390,16 +264,6 @@ export class TakFederationServer {
     }
   }
 }
-
-function noteIdentity(connection: Connection, subscription: SubscriptionMessage | undefined): void {
-  const name = subscription?.identity?.name
-  if (name) connection.remoteName = name
-}
-
-function unimplemented(_call: unknown, callback: Callback): void {
-  callback({ code: grpc.status.UNIMPLEMENTED, details: 'Not implemented by Fedgate.' } as grpc.ServiceError)
-}
-
 
 function subjectText(subject: tls.Certificate | undefined): string {
   if (!subject) return ''
