@@ -92,6 +92,34 @@ function unreachableButtons(page: Page, scope: string): Promise<Unreachable[]> {
   }, scope)
 }
 
+/**
+ * Buttons in a table's "Actions" column that are off screen while the table sits at its first scroll position: a
+ * wide table may scroll inside its card, but what an operator does to a row stays in sight.
+ */
+function hiddenRowActions(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const hidden: string[] = []
+    for (const table of Array.from(document.querySelectorAll<HTMLTableElement>('.v-main table'))) {
+      const headers = Array.from(table.querySelectorAll('thead th'))
+      const column = headers.findIndex((th) => th.textContent?.trim() === 'Actions')
+      if (column < 0) continue
+      const wrapper = table.parentElement
+      const before = wrapper?.scrollLeft ?? 0
+      if (wrapper) wrapper.scrollLeft = 0
+      const box = (wrapper ?? table).getBoundingClientRect()
+      const right = Math.min(window.innerWidth, box.right)
+      for (const row of Array.from(table.querySelectorAll('tbody tr'))) {
+        for (const button of Array.from(row.children[column]?.querySelectorAll<HTMLElement>('button') ?? [])) {
+          const rect = button.getBoundingClientRect()
+          if (rect.right > right + 0.5 || rect.left < box.left - 0.5) hidden.push(button.getAttribute('aria-label') || button.innerText.trim())
+        }
+      }
+      if (wrapper) wrapper.scrollLeft = before
+    }
+    return hidden
+  })
+}
+
 function pageScrollsSideways(page: Page): Promise<{ scrollWidth: number; innerWidth: number }> {
   return page.evaluate(() => ({ scrollWidth: document.scrollingElement?.scrollWidth ?? 0, innerWidth: window.innerWidth }))
 }
@@ -102,6 +130,7 @@ async function expectFits(page: Page, where: string, scope = '.v-main'): Promise
   const sideways = await pageScrollsSideways(page)
   expect(sideways.scrollWidth, `${where}: the page scrolls sideways`).toBeLessThanOrEqual(sideways.innerWidth)
   expect(await unreachableButtons(page, scope), `${where}: buttons out of reach`).toEqual([])
+  expect(await hiddenRowActions(page), `${where}: row actions hidden until the table is scrolled`).toEqual([])
 }
 
 /** A dialog fits the window: its box inside the viewport both ways, every button reachable. */
