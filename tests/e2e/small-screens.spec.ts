@@ -203,7 +203,7 @@ test('every page at 1024 × 640 and 1280 × 720: actions in reach, no sideways p
   }
 })
 
-test('dialogs fit a 1024 × 640 window: the content scrolls inside, the buttons stay on screen', async ({ page, serve, request }) => {
+test('dialogs fit a 1024 × 640 window: the content scrolls inside, the buttons stay on screen', async ({ page, serve, request }, testInfo) => {
   test.setTimeout(90_000)
   const served = await populated(serve, request)
   await page.setViewportSize(SIZES[0])
@@ -223,7 +223,28 @@ test('dialogs fit a 1024 × 640 window: the content scrolls inside, the buttons 
   await enroll.getByRole('button', { name: 'Done', exact: true }).click()
   await expect(enroll).toBeHidden()
 
+  // The tallest form: a code from another organization, four switches and the gateway's refusal under them.
+  await page.getByRole('tab', { name: 'Federated Networks' }).click()
+  await page.getByRole('button', { name: 'Federate', exact: true }).click()
+  const federate = page.getByTestId('federate-dialog')
+  await federate.getByRole('button', { name: 'With a code from another organization' }).click()
+  await federate.getByLabel('Federation code').fill('ZZZZ9999')
+  await federate.getByRole('button', { name: 'Federate', exact: true }).click()
+  await expect(page.getByTestId('federate-error')).toBeVisible()
+  await expectDialogFits(page, federate, 'federate dialog')
+  await federate.getByRole('button', { name: 'Cancel', exact: true }).click()
+  await expect(federate).toBeHidden()
+
   await page.getByRole('tab', { name: 'External TAK Servers' }).click()
   await page.getByRole('button', { name: 'Add peer', exact: true }).click()
-  await expectDialogFits(page, page.locator('.v-overlay--active .v-overlay__content > .v-card').last(), 'add peer dialog')
+  const addPeer = page.getByTestId('add-peer-dialog')
+  await expectDialogFits(page, addPeer, 'add peer dialog')
+  // Dialing out adds the address, the port and a box for their CA: taller than the window.
+  await addPeer.getByLabel('Fedgate dials (for a laptop nobody can reach)').check()
+  await expect(addPeer.getByLabel('Their address')).toBeVisible()
+  await expectDialogFits(page, addPeer, 'add peer dialog, dialing out')
+  // What does not fit scrolls inside the dialog's text, under the title and above the buttons.
+  const text = addPeer.locator('.v-card-text')
+  expect(await text.evaluate((el) => el.scrollHeight > el.clientHeight && getComputedStyle(el).overflowY === 'auto')).toBe(true)
+  await page.screenshot({ path: testInfo.outputPath('add-peer-1024.png') })
 })
