@@ -36,7 +36,9 @@ export function createConsoleVuetify(): ReturnType<typeof createVuetify> {
       VCard: { rounded: 'lg' },
       VBtn: { rounded: 'md' },
       VSwitch: { color: 'primary', density: 'compact', hideDetails: true, inset: true },
-      VChip: { size: 'small' }
+      VChip: { size: 'small' },
+      // A dialog taller than a field laptop's window (640 px) scrolls its text and keeps its buttons on screen.
+      VDialog: { scrollable: true }
     }
   })
 }
