@@ -5,7 +5,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { SettingsError } from './config/settings.ts'
+import { addressInUse, listeningReport, portInUseSentence, setupTokenBlock } from './cli-report.ts'
+import { closestKey } from './config/env.ts'
+import { loadSettings, SettingsError } from './config/settings.ts'
 import { isLoopbackHost, startConsoleServer, type ConsoleServer } from './console/server.ts'
 import { serverTls } from './pki/server-identity.ts'
 import { startGateway, type Gateway } from './index.ts'
@@ -80,17 +82,23 @@ function readVersion(): string {
   return `fedgate ${pkg.version}`
 }
 
+const SERVE_OPTIONS = { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } } as const
+
+/** Why `args` are not serve's: the unknown option by name (with the one probably meant), else parseArgs' own words. */
+function badServeArguments(args: string[], err: Error): string {
+  const { tokens } = parseArgs({ args, options: SERVE_OPTIONS, strict: false, allowPositionals: true, tokens: true })
+  const unknown = tokens.find((t) => t.kind === 'option' && !Object.hasOwn(SERVE_OPTIONS, t.name))
+  if (unknown?.kind !== 'option') return err.message
+  const meant = closestKey(unknown.name, Object.keys(SERVE_OPTIONS))
+  return `there is no option ${unknown.rawName}${meant ? ` (did you mean --${meant}?)` : ''}; serve takes --data DIR, --port N and --host ADDRESS.`
+}
+
 async function serve(args: string[], io: CliIo): Promise<number> {
   let values: { data?: string; port?: string; host?: string }
   try {
-    values = parseArgs({
-      args,
-      options: { data: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' } },
-      strict: true,
-      allowPositionals: false
-    }).values
+    values = parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false }).values
   } catch (err) {
-    io.err(`fedgate serve: ${(err as Error).message}\n${USAGE}`)
+    io.err(`fedgate serve: ${badServeArguments(args, err as Error)}\n${USAGE}`)
     return 1
   }
   let portOverride: number | undefined
@@ -109,7 +117,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     fs.mkdirSync(dataDir, { recursive: true })
     gateway = await startGateway({ dataDir, env: io.env, log })
   } catch (err) {
-    io.err(`fedgate: ${startFailure(err, dataDir)}`)
+    io.err(`fedgate: ${startFailure(err, dataDir, io.env)}`)
     return 2
   }
 
@@ -130,7 +138,7 @@ async function serve(args: string[], io: CliIo): Promise<number> {
     const code = (err as NodeJS.ErrnoException).code
     const reason =
       code === 'EADDRINUSE'
-        ? `port ${port} on ${host} is already in use; pick another with --port or Console:Port in ${services.settingsPath}.`
+        ? `port ${port} on ${host} is already in use (Console:Port); stop what uses it or choose another with --port, or Console:Port in ${services.settingsPath}.`
         : code === 'EADDRNOTAVAIL'
           ? `${host} is not an address of this machine; fix --host or Console:BindAddress in ${services.settingsPath}.`
           : (err as Error).message
@@ -141,10 +149,10 @@ async function serve(args: string[], io: CliIo): Promise<number> {
   services.ports.console = consoleServer.port
 
   io.out(`Fedgate data: ${dataDir}`)
-  if (gateway.setupToken) {
-    io.out(`No administrator exists yet. Setup token (one-time, for the first administrator): ${gateway.setupToken}`)
-  }
+  for (const line of listeningReport(services, host)) io.out(line)
   io.out(`Fedgate console: ${consoleServer.url}`)
+  // Last, so it is not scrolled away by what comes before it.
+  if (gateway.setupToken) for (const line of setupTokenBlock(gateway.setupToken, consoleServer.url)) io.out(line)
 
   const signal = await io.stopSignal()
   log.info(`${signal}: stopping`)
@@ -155,12 +163,23 @@ async function serve(args: string[], io: CliIo): Promise<number> {
 }
 
 /** One sentence for the operator about why the gateway did not start. */
-function startFailure(err: unknown, dataDir: string): string {
+function startFailure(err: unknown, dataDir: string, env: NodeJS.ProcessEnv): string {
   if (err instanceof StoreLockedError) return err.message
   if (err instanceof SettingsError) return `${err.file} has problems: ${err.problems.join('; ')}`
   if (err instanceof StoreFormatError) return err.message
   const code = (err as NodeJS.ErrnoException).code
   if (code === 'EACCES' || code === 'EPERM') return `cannot write to the data directory ${dataDir}; choose another with --data or FEDGATE_DATA.`
-  if (code === 'EADDRINUSE') return `a gateway port is already in use (${(err as Error).message}); change it in ${path.join(dataDir, 'appsettings.json')}.`
+  const inUse = addressInUse(err)
+  if (inUse) {
+    const settingsFile = path.join(dataDir, 'appsettings.json')
+    let sentence: string | null = null
+    try {
+      // They loaded before a listener failed, so they load again (the error does not say which listener it was).
+      sentence = portInUseSentence(inUse, loadSettings(dataDir, env).settings, settingsFile)
+    } catch {
+      // Then the plain sentence below.
+    }
+    return sentence ?? `port ${inUse.port} is already in use; change it in ${settingsFile}.`
+  }
   return err instanceof Error ? err.message : String(err)
 }

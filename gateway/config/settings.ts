@@ -3,6 +3,7 @@
 
 import fs from 'node:fs'
 import path from 'node:path'
+import { applyEnvOverrides } from './env.ts'
 
 export interface Settings {
   Federation: {
@@ -114,7 +115,7 @@ export function loadSettings(dataDir: string, env: NodeJS.ProcessEnv = process.e
   }
   const problems: string[] = []
   const merged = mergeSection(structuredClone(DEFAULT_SETTINGS) as unknown as Record<string, unknown>, fromFile, '', problems)
-  applyEnvOverrides(merged, env, problems)
+  applyEnvOverrides(merged as Record<string, Record<string, unknown>>, env, problems)
   validate(merged as unknown as Settings, problems)
   if (problems.length > 0) throw new SettingsError(file, problems)
   return { settings: merged as unknown as Settings, file, created }
@@ -150,25 +151,6 @@ function mergeSection(target: Record<string, unknown>, source: unknown, prefix: 
     }
   }
   return target
-}
-
-function applyEnvOverrides(settings: Record<string, unknown>, env: NodeJS.ProcessEnv, problems: string[]): void {
-  for (const [section, values] of Object.entries(settings)) {
-    for (const [key, current] of Object.entries(values as Record<string, unknown>)) {
-      const raw = env[`${section}__${key}`]
-      if (raw === undefined) continue
-      const name = `${section}__${key}`
-      if (typeof current === 'number') {
-        const n = Number(raw)
-        if (raw.trim() === '' || !Number.isFinite(n)) problems.push(`environment ${name}='${raw}' is not a number`)
-        else (values as Record<string, unknown>)[key] = n
-      } else if (Array.isArray(current)) {
-        ;(values as Record<string, unknown>)[key] = raw.split(',').map((s) => s.trim()).filter(Boolean)
-      } else {
-        ;(values as Record<string, unknown>)[key] = raw
-      }
-    }
-  }
 }
 
 function validate(s: Settings, problems: string[]): void {

@@ -88,7 +88,7 @@ export class TakFederationServer {
     this.tlsServer = tlsServer
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void =>
-        reject(new Error(`TAK federation cannot listen on ${this.o.host}:${this.o.port} (${err.message}); change Federation:Port or Federation:BindAddress.`))
+        reject(new Error(`TAK federation cannot listen on ${this.o.host}:${this.o.port} (${err.message}); change Federation:Port or Federation:BindAddress.`, { cause: err }))
       tlsServer.once('error', failed)
       tlsServer.listen(this.o.port, this.o.host, () => {
         tlsServer.off('error', failed)

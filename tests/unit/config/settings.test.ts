@@ -111,6 +111,35 @@ describe('loadSettings', () => {
     }
   })
 
+  it('refuses an unknown key of one of our sections, naming the close match, and ignores variables not ours', () => {
+    loadSettings(dir, {})
+    expect(problemsOf(() => loadSettings(dir, { Federation__Hostname: 'tak.example.com' }))).toEqual([
+      'Federation__Hostname is not a setting; did you mean Federation__AdvertisedHostname?'
+    ])
+    expect(problemsOf(() => loadSettings(dir, { Streaming__Port: '8089', Marti__Prot: '8443' }))).toEqual([
+      'Streaming__Port is not a setting; did you mean Streaming__TlsPort?',
+      'Marti__Prot is not a setting; did you mean Marti__Port?'
+    ])
+    expect(problemsOf(() => loadSettings(dir, { Console__Colour: 'blue' }))).toEqual([
+      'Console__Colour is not a setting; Console has Console__Port, Console__BindAddress'
+    ])
+    expect(problemsOf(() => loadSettings(dir, { Federation____proto__: 'x' }))[0]).toMatch(/^Federation____proto__ is not a setting/)
+    // Not a Section of ours: someone else's variable.
+    const { settings } = loadSettings(dir, { Logging__LogLevel: 'Debug', FEDGATE_DATA: '/x', npm_config__cache: '/y', __CF: '1' })
+    expect(settings).toEqual(DEFAULT_SETTINGS)
+  })
+
+  it('matches names without regard to case, as .NET does, and refuses two spellings of one setting', () => {
+    loadSettings(dir, {})
+    expect(loadSettings(dir, { FEDERATION__PORT: '9101', console__bindaddress: '0.0.0.0' }).settings).toMatchObject({
+      Federation: { Port: 9101 },
+      Console: { BindAddress: '0.0.0.0' }
+    })
+    expect(problemsOf(() => loadSettings(dir, { Federation__Port: '9101', FEDERATION__PORT: '9102' }))).toEqual([
+      'Federation__Port and FEDERATION__PORT both set Federation:Port; keep one of them'
+    ])
+  })
+
   it('checks the federate id format', () => {
     expect(problemsOf(() => loadSettings(dir, { Federation__OurFederateId: 'has spaces' }))).toEqual([
       'Federation:OurFederateId may use letters, digits and . _ : - (at most 64 characters)'

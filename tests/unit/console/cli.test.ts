@@ -120,6 +120,36 @@ describe('fedgate serve failures (in process)', () => {
     expect(fs.existsSync(path.join(dataDir, 'db.json'))).toBe(true)
   })
 
+  it('lists every listening port with its setting and address, then the setup token last, framed', async () => {
+    const dataDir = await tempDir()
+    const env = { Federation__AdvertisedHostname: 'tak.example.com', Federation__OurFederateId: 'fg-cli' }
+    const { code, out } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], env)
+    expect(code).toBe(0)
+    const started = out.slice(0, out.indexOf('Fedgate stopped.'))
+    const listed = started.slice(started.indexOf('Listening:') + 1, started.indexOf('Listening:') + 6)
+    for (const [setting, host] of [
+      ['Console:Port', '127.0.0.1'],
+      ['Streaming:TlsPort', '0.0.0.0'],
+      ['Enrollment:Port', '0.0.0.0'],
+      ['Marti:Port', '0.0.0.0'],
+      ['Federation:Port', '0.0.0.0']
+    ] as const) {
+      const row = listed.find((l) => l.includes(` ${setting} `))
+      expect(row, `${setting} in\n${started.join('\n')}`).toMatch(new RegExp(`^  \\S.* ${setting} +${host.replaceAll('.', '\\.')}:[1-9]\\d*$`))
+    }
+    // The token closes the start-up output, between two rules, on a line of its own that ends with it.
+    const rule = started.at(-1)!
+    expect(rule).toMatch(/^={40,}$/)
+    const block = started.slice(started.indexOf(rule), -1)
+    expect(block.some((l) => /^  Setup token: [A-Za-z0-9_-]{20,}$/.test(l))).toBe(true)
+    expect(started.indexOf(rule)).toBeGreaterThan(started.findIndex((l) => l.startsWith('Fedgate console: ')))
+  })
+
+  it('says federation is off, and why, in the list of ports', async () => {
+    const { out } = await runInProcess(['serve', '--data', await tempDir(), '--port', '0'])
+    expect(out.find((l) => l.includes(' Federation:Port '))).toMatch(/off until Federation:AdvertisedHostname and Federation:OurFederateId are set$/)
+  })
+
   it('FEDGATE_ADMIN_PASSWORD creates the admin, so no setup token is printed', async () => {
     const dataDir = await tempDir()
     const { code, out } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], { FEDGATE_ADMIN_PASSWORD: 'a long enough password 3' })
@@ -129,7 +159,11 @@ describe('fedgate serve failures (in process)', () => {
 
   it('bad arguments and commands → exit 1 with usage; version prints the package version', async () => {
     expect((await runInProcess(['serve', '--port', 'eighty'])).code).toBe(1)
-    expect((await runInProcess(['serve', '--colour'])).code).toBe(1)
+    const colour = await runInProcess(['serve', '--colour'])
+    expect(colour.code).toBe(1)
+    expect(colour.err[0]).toMatch(/^fedgate serve: there is no option --colour; serve takes --data DIR, --port N and --host ADDRESS\.\nUsage:/)
+    const typo = await runInProcess(['serve', '--prot', '8080'])
+    expect(typo.err[0]).toMatch(/^fedgate serve: there is no option --prot \(did you mean --port\?\);/)
     const unknown = await runInProcess(['launch'])
     expect(unknown.code).toBe(1)
     expect(unknown.err.join('\n')).toContain("unknown command 'launch'")
@@ -147,9 +181,32 @@ describe('fedgate serve failures (in process)', () => {
     const busyPort = (blocker.address() as { port: number }).port
     const { code, err } = await runInProcess(['serve', '--data', dataDir, '--port', String(busyPort)])
     expect(code).toBe(2)
-    expect(err.at(-1)).toContain(`port ${busyPort} on 127.0.0.1 is already in use`)
+    expect(err.at(-1)).toContain(`port ${busyPort} on 127.0.0.1 is already in use (Console:Port)`)
     // The lock is released: the same directory starts again.
     expect((await runInProcess(['serve', '--data', dataDir, '--port', '0'])).code).toBe(0)
+  })
+})
+
+describe('a busy gateway port (in process)', () => {
+  it('names the setting that chose it, for every listener, and stops the gateway', async () => {
+    const dataDir = await tempDir()
+    const net = await import('node:net')
+    const blocker = net.createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
+    const busyPort = String((blocker.address() as { port: number }).port)
+    const federating = { Federation__AdvertisedHostname: 'tak.example.com', Federation__OurFederateId: 'fg-cli' }
+    for (const [section, key] of [['Marti', 'Port'], ['Streaming', 'TlsPort'], ['Enrollment', 'Port'], ['Federation', 'Port']] as const) {
+      const env = { ...federating, [`${section}__${key}`]: busyPort, [`${section}__BindAddress`]: '127.0.0.1' }
+      const { code, err } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], env)
+      expect(code, err.join('\n')).toBe(2)
+      expect(err.at(-1)).toBe(
+        `fedgate: port ${busyPort} on 127.0.0.1 is already in use (${section}:${key}); stop what uses it or set another ${section}:${key} ` +
+          `in ${path.join(dataDir, 'appsettings.json')} (or ${section}__${key} in the environment).`
+      )
+    }
+    // The data directory was released each time.
+    expect((await runInProcess(['serve', '--data', dataDir, '--port', '0'], federating)).code).toBe(0)
   })
 })
 
