@@ -282,6 +282,9 @@ test('External TAK Servers with settings: connection info, fingerprint, artifact
   await openTab(page, 'Alpha', 'External TAK Servers')
   await page.getByTestId('connection-info').getByRole('button').first().click()
   await expect(page.getByTestId('our-fingerprint')).toHaveText(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+  // The CoreConfig snippets are on the page, ready to paste, fetched from the gateway when the panel opened.
+  await expect(page.getByTestId('snippet-coreconfig-outgoing').locator('pre')).toContainText('<federation-outgoing')
+  await expect(page.getByTestId('snippet-coreconfig-federate').locator('pre')).toContainText('<federate')
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('artifact-ca-cert').click()])
   const saved = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-dl-')), download.suggestedFilename())
   await download.saveAs(saved)
