@@ -122,6 +122,15 @@ function cannedAnswers(): FakeGateway['answers'] {
   }
 }
 
+/** Presses the confirm button of the open toggle dialog ("Turn Out off"). */
+async function confirmToggle(): Promise<void> {
+  const dialog = document.querySelector('[data-testid="toggle-confirm"]')
+  const button = [...(dialog?.querySelectorAll('button') ?? [])].find((b) => b.textContent?.trim().startsWith('Turn '))
+  expect(button).toBeDefined()
+  button?.click()
+  await flushPromises()
+}
+
 function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): void {
   const session = useSessionStore()
   session.me = {
@@ -156,9 +165,12 @@ describe('Federated Networks tab', () => {
     expect(buttons).toContain('Federate')
     expect(buttons).toContain('Generate code')
     expect(wrapper.find('[aria-label="Stop federating with Bravo"]').exists()).toBe(true)
-    const ourOut = wrapper.findAll('[data-testid="chips-ours"] .v-chip').find((c) => c.text() === 'Out')
-    await ourOut?.trigger('click')
+    // A switch, not a chip: flipping it first says what will happen, and nothing is sent until confirmed.
+    await wrapper.find('[data-testid="chips-ours"] [data-toggle="Out"] input[type="checkbox"]').trigger('click')
     await flushPromises()
+    expect(document.querySelector('[data-testid="toggle-sentence"]')?.textContent).toBe('Alpha will stop sending positions to Bravo.')
+    expect(gw.calls).not.toContain('updateFederationEnd')
+    await confirmToggle()
     expect(gw.calls).toContain('updateFederationEnd')
   })
 
@@ -169,6 +181,7 @@ describe('Federated Networks tab', () => {
     expect(row.exists()).toBe(true)
     expect(row.findAll('[data-testid="chips-ours"] .v-chip')).toHaveLength(4)
     expect(row.findAll('[data-testid="chips-theirs"] .v-chip')).toHaveLength(4)
+    expect(row.findAll('input[type="checkbox"]')).toHaveLength(0)
     // Their end says Out off, ours says Out on: each chip shows its own end.
     const state = (side: string, text: string): string | undefined =>
       row.findAll(`[data-testid="chips-${side}"] .v-chip`).find((c) => c.text() === text)?.attributes('data-state')
@@ -188,8 +201,9 @@ describe('Federated Networks tab', () => {
     const buttons = buttonTexts(wrapper)
     expect(buttons).not.toContain('Federate')
     expect(wrapper.find('[aria-label="Stop federating with Bravo"]').exists()).toBe(false)
-    await wrapper.findAll('[data-testid="chips-ours"] .v-chip')[0]?.trigger('click')
+    await wrapper.find('[data-testid="chips-ours"] [data-toggle="In"] input[type="checkbox"]').trigger('click')
     await flushPromises()
+    await confirmToggle()
     expect(gw.calls).toContain('updateFederationEnd')
   })
 

@@ -5,7 +5,7 @@
 import type { APIRequestContext } from '@playwright/test'
 import { DeviceClient } from '../support/device-client.ts'
 import { identityFromEnrollment, pli, type EnrollAnswer } from '../support/devices.ts'
-import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, shot, signIn, test } from './serve.ts'
+import { ADMIN_PASSWORD, apiOk, chip, expect, flip, loginToken, openTab, shot, signIn, test } from './serve.ts'
 
 /** Enrolls over HTTP and opens a device connection with the .p12 files of its package, as a phone would. */
 async function connectDevice(
@@ -80,7 +80,7 @@ test('devices come online live, a revoked device is cut off, two networks federa
 
   // Bravo turns its Out off: Alpha's page shows their end changed.
   await openTab(page, 'Bravo', 'Federated Networks')
-  await chip(page.getByTestId('federation-Alpha'), 'ours', 'Out').click()
+  await flip(page, page.getByTestId('federation-Alpha'), 'ours', 'Out')
   await expect(chip(page.getByTestId('federation-Alpha'), 'ours', 'Out')).toHaveAttribute('data-state', 'off')
   await openTab(page, 'Alpha', 'Federated Networks')
   await expect(chip(row, 'theirs', 'Out')).toHaveAttribute('data-state', 'off')

@@ -11,7 +11,7 @@ import type { Locator, Page } from '@playwright/test'
 import { DeviceClient } from '../support/device-client.ts'
 import { pli } from '../support/devices.ts'
 import { enrollLikeAtak } from '../support/enroll-client.ts'
-import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test, type Served } from './serve.ts'
+import { ADMIN_PASSWORD, apiOk, chip, expect, flip, loginToken, openTab, settled, shot, signIn, test, type Served } from './serve.ts'
 
 interface World {
   served: Served
@@ -199,10 +199,16 @@ test('two organizations exchange a federation code; each side sees its own and t
   await expect(chip(row, 'ours', 'In')).toHaveAttribute('data-state', 'on')
   await expect(chip(row, 'ours', 'Out')).toHaveAttribute('data-state', 'on')
 
+  // A toggle says what it will do before it applies, and Undo puts it back through the gateway.
+  expect(await flip(page, row, 'ours', 'DP-Out')).toBe('Alpha will start sending data packages to Bravo.')
+  await expect(chip(row, 'ours', 'DP-Out')).toHaveAttribute('data-state', 'on')
+  await page.getByTestId('toggle-undo').getByRole('button', { name: 'Undo' }).click()
+  await expect(chip(row, 'ours', 'DP-Out')).toHaveAttribute('data-state', 'off')
+
   // We pause our end: In and Out off → Paused.
-  await chip(row, 'ours', 'Out').click()
+  expect(await flip(page, row, 'ours', 'Out')).toBe('Alpha will stop sending positions to Bravo.')
   await expect(chip(row, 'ours', 'Out')).toHaveAttribute('data-state', 'off')
-  await chip(row, 'ours', 'In').click()
+  await flip(page, row, 'ours', 'In')
   await expect(chip(row, 'ours', 'In')).toHaveAttribute('data-state', 'off')
   await expect(row.getByTestId('paused-ours')).toBeVisible()
   await shot(page, 'federations')
@@ -276,6 +282,9 @@ test('External TAK Servers with settings: connection info, fingerprint, artifact
   await openTab(page, 'Alpha', 'External TAK Servers')
   await page.getByTestId('connection-info').getByRole('button').first().click()
   await expect(page.getByTestId('our-fingerprint')).toHaveText(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+  // The CoreConfig snippets are on the page, ready to paste, fetched from the gateway when the panel opened.
+  await expect(page.getByTestId('snippet-coreconfig-outgoing').locator('pre')).toContainText('<federation-outgoing')
+  await expect(page.getByTestId('snippet-coreconfig-federate').locator('pre')).toContainText('<federate')
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('artifact-ca-cert').click()])
   const saved = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-dl-')), download.suggestedFilename())
   await download.saveAs(saved)

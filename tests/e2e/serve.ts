@@ -151,9 +151,19 @@ export async function openTab(page: Page, network: string, tab: string): Promise
   await page.getByRole('tab', { name: tab }).click()
 }
 
-/** One toggle chip (In, Out, DP-In, DP-Out) of a federation row's end or a peer row; its data-state is on/off. */
+/** One toggle (In, Out, DP-In, DP-Out) of a federation row's end or a peer row: a switch when changeable, else a chip; its data-state is on/off. */
 export function chip(row: Locator, side: 'ours' | 'theirs' | 'peer', text: string): Locator {
-  return row.getByTestId(`chips-${side}`).locator('.v-chip').filter({ hasText: new RegExp(`^\\s*${text}\\s*$`) })
+  return row.getByTestId(`chips-${side}`).locator(`[data-toggle="${text}"]`)
+}
+
+/** Flips a toggle's switch and confirms the sentence that says what it will do; returns that sentence. */
+export async function flip(page: Page, row: Locator, side: 'ours' | 'peer', text: string): Promise<string> {
+  await chip(row, side, text).getByRole('checkbox').click()
+  const dialog = page.getByTestId('toggle-confirm')
+  const sentence = (await dialog.getByTestId('toggle-sentence').textContent()) ?? ''
+  await dialog.getByRole('button', { name: /^Turn / }).click()
+  await expect(dialog).toBeHidden()
+  return sentence
 }
 
 /** Every screenshot of a main page lands in /tmp for a human look. */

@@ -6,7 +6,7 @@
 
 import { testPki, type TestPki } from '../support/pki.ts'
 import { geoEvent, TakFederate } from '../support/tak-federate.ts'
-import { ADMIN_PASSWORD, apiOk, chip, expect, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
+import { ADMIN_PASSWORD, apiOk, chip, expect, flip, loginToken, openTab, settled, shot, signIn, test } from './serve.ts'
 import { closedPort } from '../support/ports.ts'
 
 test('HQ dials unregistered, shows up as rejected, one click adds it, the row turns Up with traffic', async ({ page, serve, request }) => {
@@ -152,9 +152,9 @@ test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, po
   await expect(row.getByTestId('peer-error')).toHaveCount(0)
 
   // Pausing our end (In and Out off) keeps the link up and says Paused.
-  await chip(row, 'peer', 'In').click()
+  await flip(page, row, 'peer', 'In')
   await expect(chip(row, 'peer', 'In')).toHaveAttribute('data-state', 'off')
-  await chip(row, 'peer', 'Out').click()
+  await flip(page, row, 'peer', 'Out')
   await expect(chip(row, 'peer', 'Out')).toHaveAttribute('data-state', 'off')
   await expect(row).toContainText('Paused')
   await expect(row).toContainText('Up')

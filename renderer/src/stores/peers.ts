@@ -5,7 +5,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { ArtifactKind, ConnectionInfo, DialTarget, ExternalPeerDto, RejectedPeerDto, Toggles } from '../../../gateway/api/contract.ts'
 import { api, isNotAvailable } from '../api.ts'
-import { saveDownload } from '../lib/files.ts'
+import { base64ToBytes, saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
 
 /** The answer, or null when the gateway says this method is not part of this build. */
@@ -78,5 +78,10 @@ export const usePeersStore = defineStore('peers', () => {
     saveDownload(await api().downloadArtifact({ kind }))
   }
 
-  return { networkId, connectionInfo, list, rejected, available, peersAvailable, loading, load, reload, follow, add, update, remove, download }
+  /** A text artifact (a CoreConfig snippet) as text, to show inline ready to paste. */
+  async function artifactText(kind: ArtifactKind): Promise<string> {
+    return new TextDecoder().decode(base64ToBytes((await api().downloadArtifact({ kind })).contentBase64))
+  }
+
+  return { networkId, connectionInfo, list, rejected, available, peersAvailable, loading, load, reload, follow, add, update, remove, download, artifactText }
 })

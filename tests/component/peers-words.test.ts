@@ -1,0 +1,88 @@
+// @vitest-environment happy-dom
+// The External TAK Servers tab in words an operator reads out: hostname, port and fingerprint large and grouped;
+// the CoreConfig snippets inline, ready to paste, fetched when the connection panel opens; a peer whose server
+// refused our certificate says what to send its admin.
+
+import { flushPromises } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { ExternalPeerDto, OrganizationDto } from '../../gateway/api/contract.ts'
+import { PERMISSIONS } from '../../gateway/api/contract.ts'
+import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
+import { useSessionStore } from '../../renderer/src/stores/session.ts'
+import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { fakeGateway, mountWithVuetify, unmountAll, type FakeGateway } from './fake-gateway.ts'
+
+const NET = 'net_alpha'
+const ORG = 'org_recon'
+const AT = '2026-11-26T10:00:00.000Z'
+const OURS = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':')
+const REFUSED = 'The TAK Server refused our certificate (tlsv1 alert unknown ca): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?'
+const SNIPPET = '<federation-outgoing displayName="Fedgate" address="laptop.example" port="9001" enabled="true"/>\n'
+
+function peer(name: string, lastError: string | null): ExternalPeerDto {
+  return {
+    id: `peer_${name}`, networkId: NET, fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'), displayName: name, dial: null,
+    createdAt: AT, incoming: true, outgoing: true, acceptPackages: false, sharePackages: false,
+    status: { peerId: `peer_${name}`, connected: false, since: AT, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError, history: { in: [], out: [] } }
+  }
+}
+
+let gw: FakeGateway
+beforeEach(() => {
+  localStorage.clear()
+  gw = fakeGateway({
+    getConnectionInfo: () => ({ hostname: 'laptop.example', port: 9001, fingerprint: OURS, ourFederateId: 'fg-1', missingSettings: [], settingsPath: null }),
+    listExternalPeers: () => [peer('HQ', REFUSED), peer('Depot', 'Nothing accepts connections at that address and port.')],
+    listRejectedPeers: () => [],
+    downloadArtifact: (args) => ({
+      filename: 'x.xml', mimeType: 'application/xml',
+      contentBase64: btoa((args as { kind: string }).kind === 'coreconfig-outgoing' ? SNIPPET : '<federate id="fg-1"/>')
+    })
+  })
+  setActivePinia(createPinia())
+  useSessionStore().me = {
+    user: { id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false, memberships: [{ organizationId: ORG, admin: false }], createdAt: AT },
+    networkPermissions: { [NET]: [...PERMISSIONS] },
+    adminOf: []
+  }
+  const organizations = useOrganizationsStore()
+  const organization: OrganizationDto = { id: ORG, name: '2-5 Recon', plan: 'team', tokenLimit: 5, tokensUsed: 2, createdAt: AT }
+  organizations.list = [organization]
+  organizations.select(ORG)
+})
+afterEach(unmountAll)
+
+const groups = (el: Element | null | undefined): string[] => [...(el?.children ?? [])].map((g) => g.textContent ?? '')
+
+describe('External TAK Servers in words', () => {
+  it('opening the connection panel shows hostname, port and fingerprint grouped, and both CoreConfig snippets inline', async () => {
+    const wrapper = await mountWithVuetify(PeersTab, { networkId: NET })
+    expect(gw.count('downloadArtifact')).toBe(0)
+    await wrapper.find('[data-testid="connection-info"] button').trigger('click')
+    await flushPromises()
+    expect(document.querySelector('[data-testid="our-hostname"]')?.textContent).toBe('laptop.example')
+    expect(document.querySelector('[data-testid="our-port"]')?.textContent).toBe('9001')
+    const fingerprint = groups(document.querySelector('[data-testid="our-fingerprint"]'))
+    expect(fingerprint).toHaveLength(8)
+    expect(fingerprint.join('')).toBe(OURS)
+    expect(gw.count('downloadArtifact')).toBe(2)
+    const outgoing = document.querySelector('[data-testid="snippet-coreconfig-outgoing"]')
+    expect(outgoing?.querySelector('pre')?.textContent).toBe(SNIPPET)
+    expect(outgoing?.querySelector('button[aria-label="Copy snippet"]')).not.toBeNull()
+    expect(outgoing?.querySelector('[data-testid="artifact-coreconfig-outgoing"]')).not.toBeNull()
+    expect(document.querySelector('[data-testid="snippet-coreconfig-federate"] pre')?.textContent).toBe('<federate id="fg-1"/>')
+  })
+
+  it('a peer that refused our certificate says what to send; another error does not', async () => {
+    const wrapper = await mountWithVuetify(PeersTab, { networkId: NET })
+    const hq = wrapper.find('[data-testid="peer-HQ"]')
+    const note = hq.find('[data-testid="peer-refused"]')
+    expect(note.text()).toContain('HQ does not trust us yet. Send its admin our CA certificate, for their federation truststore, and our fingerprint')
+    expect(groups(note.find('.groups').element).join('')).toBe(OURS)
+    expect(note.find('[data-testid="refused-ca-download"]').exists()).toBe(true)
+    expect(wrapper.find('[data-testid="peer-Depot"] [data-testid="peer-refused"]').exists()).toBe(false)
+    // Each peer's own fingerprint is grouped too.
+    expect(groups(hq.find('.groups').element)).toHaveLength(8)
+  })
+})
