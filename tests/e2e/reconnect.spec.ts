@@ -54,4 +54,11 @@ test('a gateway restart under an open console: banner while it is gone, back liv
   await expect(page.getByTestId('network-Delta')).toBeVisible({ timeout: 10_000 })
   await page.getByTestId('nav-health').click()
   await expect(page.getByTestId('health-freshness')).toContainText('Updates live.')
+
+  // One sign-in serves every tab of the browser: a new tab opens signed in.
+  const tab = await page.context().newPage()
+  await tab.goto(first.url)
+  await expect(tab.getByTestId('nav-networks')).toBeVisible({ timeout: 20_000 })
+  await expect(tab.getByLabel('Username')).toHaveCount(0)
+  await tab.close()
 })
