@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts'
 import type { UserRecord } from '../store/schema.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
 import { LoginThrottle } from '../access/login-throttle.ts'
+import { SessionTable } from './sessions.ts'
 
 export interface AccountsOptions {
   /** Session lifetime, extended on use. Default 12 h. */
@@ -19,19 +20,14 @@ export interface AccountsOptions {
   now?: () => number
 }
 
-interface Session {
-  userId: string
-  expiresAt: number
-}
-
 interface FailureWindow {
   count: number
   firstAt: number
 }
 
 export class Accounts {
-  /** Sessions by SHA-256 of the token: a memory dump does not hand out live tokens. */
-  private readonly sessions = new Map<string, Session>()
+  /** Sessions by SHA-256 of the token: neither a memory dump nor db.json hands out live tokens. */
+  private readonly sessions: SessionTable
   private readonly failures = new Map<string, FailureWindow>()
   private readonly loginThrottle: LoginThrottle
   private readonly sessionTtlMs: number
@@ -50,50 +46,43 @@ export class Accounts {
     this.throttleWindowMs = options.throttleWindowMs ?? 15 * 60_000
     this.now = options.now ?? Date.now
     this.loginThrottle = new LoginThrottle({ now: this.now })
+    this.sessions = new SessionTable(store, this.sessionTtlMs, this.now)
     if (store.data.users.length === 0) this.setupToken = randomBytes(18).toString('base64url')
   }
 
   // ─── sessions ──────────────────────────────────────────────────────────────
 
-  createSession(user: UserRecord): { token: string; expiresAt: string } {
-    const token = randomBytes(32).toString('base64url')
-    const expiresAt = this.now() + this.sessionTtlMs
-    this.sessions.set(digest(token), { userId: user.id, expiresAt })
+  async createSession(user: UserRecord): Promise<{ token: string; expiresAt: string }> {
+    const { token, expiresAt } = await this.sessions.create(user.id)
     return { token, expiresAt: new Date(expiresAt).toISOString() }
   }
 
   userForToken(token: string | null): UserRecord | null {
-    if (!token) return null
-    const key = digest(token)
-    const session = this.sessions.get(key)
-    if (!session) return null
-    if (session.expiresAt <= this.now()) {
-      this.sessions.delete(key)
-      return null
-    }
-    const user = this.store.data.users.find((u) => u.id === session.userId) ?? null
-    if (!user) {
-      this.sessions.delete(key)
-      return null
-    }
-    session.expiresAt = this.now() + this.sessionTtlMs
-    return user
+    return this.sessionUser(token, true)
   }
 
   /** The session's user without extending it: for checks that run on their own (event streams), not for calls. */
   peekUser(token: string | null): UserRecord | null {
-    if (!token) return null
-    const session = this.sessions.get(digest(token))
-    if (!session || session.expiresAt <= this.now()) return null
-    return this.store.data.users.find((u) => u.id === session.userId) ?? null
+    return this.sessionUser(token, false)
   }
 
-  endSession(token: string | null): void {
-    if (token) this.sessions.delete(digest(token))
+  private sessionUser(token: string | null, slide: boolean): UserRecord | null {
+    const session = this.sessions.find(token, slide)
+    if (!session) return null
+    const user = this.store.data.users.find((u) => u.id === session.userId) ?? null
+    if (!user) void this.sessions.end((s) => s.userId === session.userId).catch(() => undefined)
+    return user
   }
 
-  endSessionsOf(userId: string): void {
-    for (const [key, s] of this.sessions) if (s.userId === userId) this.sessions.delete(key)
+  async endSession(token: string | null): Promise<void> {
+    if (!token) return
+    const hash = this.sessions.hashOf(token)
+    await this.sessions.end((s) => s.tokenHash === hash)
+  }
+
+  /** Every session of a user ends at once and stays ended across a restart (deleted or disabled users). */
+  async endSessionsOf(userId: string): Promise<void> {
+    await this.sessions.end((s) => s.userId === userId)
   }
 
   // ─── login and throttling ──────────────────────────────────────────────────

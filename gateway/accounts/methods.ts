@@ -65,7 +65,7 @@ export const accountMethods = defineMethods({
       })
       gw.accounts.setupToken = null
       gw.audit.append({ actor: user.username, action: 'setupFirstAdmin', target: `user ${user.username}`, details: {}, organizationId: null })
-      const session = gw.accounts.createSession(user)
+      const session = await gw.accounts.createSession(user)
       return { token: session.token, expiresAt: session.expiresAt, user: toUserDto(user) }
     }
   },
@@ -81,15 +81,15 @@ export const accountMethods = defineMethods({
         throw err
       }
       if (!user) throw new ApiError('unauthenticated', 'The username or password is not right.')
-      const session = gw.accounts.createSession(user)
+      const session = await gw.accounts.createSession(user)
       return { token: session.token, expiresAt: session.expiresAt, user: toUserDto(user) }
     }
   },
 
   logout: {
     auth: 'user',
-    run({ gw, caller }) {
-      gw.accounts.endSession(caller.token)
+    async run({ gw, caller }) {
+      await gw.accounts.endSession(caller.token)
       return null
     }
   },

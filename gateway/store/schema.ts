@@ -139,6 +139,14 @@ export interface DataPackageRecord {
   sharedWith: { kind: 'federation' | 'peer'; id: string; label: string; at: string }[]
 }
 
+export interface SessionRecord {
+  /** SHA-256 (hex) of the bearer token; the token itself is never stored. */
+  tokenHash: string
+  userId: string
+  /** Epoch milliseconds; slides forward with use. */
+  expiresAt: number
+}
+
 export interface DbDocument {
   schemaVersion: number
   organizations: OrganizationRecord[]
@@ -151,6 +159,8 @@ export interface DbDocument {
   externalPeers: ExternalPeerRecord[]
   dataPackages: DataPackageRecord[]
   deviceEnrollments: DeviceEnrollmentRecord[]
+  /** Console sessions (only a hash of each token), so a restart signs no one out. Absent in files from before. */
+  sessions?: SessionRecord[]
   /** Deployment-wide values that are not operator settings (e.g. our deployment id for file names). */
   meta: { deploymentId: string; createdAt: string }
 }

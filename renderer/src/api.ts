@@ -4,12 +4,16 @@
 import type { ApiErrorBody, ConsoleApi, ConsoleEvent, ErrorCode, FedgateBridge, LoginResult } from '../../gateway/api/contract.ts'
 
 const TOKEN_KEY = 'fedgate.sessionToken'
+/** How often to knock while the gateway cannot be reached. */
+const PROBE_MS = 2000
 
 /** A failed call, with the gateway's machine-readable code and its sentence for the operator. */
 export class ApiCallError extends Error {
   constructor(
     readonly code: ErrorCode,
-    message: string
+    message: string,
+    /** No answer at all (gateway stopped, network down): the connection banner says so, not each caller. */
+    readonly unreachable = false
   ) {
     super(message)
     this.name = 'ApiCallError'
@@ -27,15 +31,33 @@ export function errorMessage(err: unknown): string {
   return String(err)
 }
 
-/** True when the gateway says an area is not built into this deployment yet. */
+/**
+ * True only when the gateway lacks the method itself (its "no method" answer, HTTP 404): the area is not part of this
+ * build. A gateway that is down, busy or missing one record is something else and must not be shown as this.
+ */
 export function isNotAvailable(err: unknown): boolean {
-  const code = errorCode(err)
-  return code === 'unavailable' || code === 'not_found'
+  return errorCode(err) === 'not_found' && /\bno method\b/i.test(errorMessage(err))
 }
 
+/** True when the call got no answer at all. */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof ApiCallError && err.unreachable
+}
+
+const reachabilityListeners = new Set<(reachable: boolean) => void>()
+
+/** Hears the web console lose and regain the gateway (never called in the desktop app, whose gateway is in-process). */
+export function onReachability(listener: (reachable: boolean) => void): () => void {
+  reachabilityListeners.add(listener)
+  return () => reachabilityListeners.delete(listener)
+}
+
+// localStorage, not sessionStorage: one sign-in serves every tab of this browser and survives closing the tab. The
+// price: the token stays on this computer's profile until sign-out or 12 idle hours, and any script running on the
+// console's origin could read it either way (the strict Content-Security-Policy is what keeps foreign script out).
 function readToken(): string | null {
   try {
-    return sessionStorage.getItem(TOKEN_KEY)
+    return localStorage.getItem(TOKEN_KEY)
   } catch {
     return null
   }
@@ -43,10 +65,71 @@ function readToken(): string | null {
 
 function writeToken(token: string | null): void {
   try {
-    if (token === null) sessionStorage.removeItem(TOKEN_KEY)
-    else sessionStorage.setItem(TOKEN_KEY, token)
+    if (token === null) localStorage.removeItem(TOKEN_KEY)
+    else localStorage.setItem(TOKEN_KEY, token)
   } catch {
     // Storage can be disabled; the session then lasts until the page reloads.
+  }
+}
+
+/**
+ * Whether the gateway answers. Once a call or the event stream finds it gone, knocks every PROBE_MS until it answers;
+ * then `back` runs first (the event stream reopens at once, not after the browser's own back-off) and the listeners
+ * hear it (they reload what they show).
+ */
+function watchReachability(baseUrl: string, back: () => void): { lost(): void; answered(): void; knock(): void } {
+  let reachable = true
+  let probeTimer: ReturnType<typeof setTimeout> | null = null
+  const lost = (): void => {
+    if (reachable) {
+      reachable = false
+      for (const listener of reachabilityListeners) listener(false)
+    }
+    probeTimer ??= setTimeout(() => void probe(), PROBE_MS)
+  }
+  const answered = (): void => {
+    if (reachable) return
+    reachable = true
+    back()
+    for (const listener of reachabilityListeners) listener(true)
+  }
+  const probe = async (): Promise<void> => {
+    probeTimer = null
+    try {
+      await fetch(`${baseUrl}getSetupState`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    } catch {
+      lost()
+      return
+    }
+    answered()
+  }
+  // A dropped stream may be a refused session or a stopped gateway: one knock now tells which.
+  const knock = (): void => {
+    probeTimer ??= setTimeout(() => void probe(), 0)
+  }
+  return { lost, answered, knock }
+}
+
+/** The result of an answered call, or its error as an ApiCallError. */
+async function resultOf(response: Response): Promise<unknown> {
+  let body: { ok: boolean; result?: unknown; error?: ApiErrorBody }
+  try {
+    body = (await response.json()) as typeof body
+  } catch {
+    throw new ApiCallError('internal', `The gateway answered ${response.status} without a readable body.`)
+  }
+  if (!body.ok) {
+    const error = body.error ?? { code: 'internal', message: 'The gateway refused the call without saying why.' }
+    throw new ApiCallError(error.code, error.message)
+  }
+  return body.result
+}
+
+function parseEvent(data: string): ConsoleEvent | null {
+  try {
+    return JSON.parse(data) as ConsoleEvent
+  } catch {
+    return null
   }
 }
 
@@ -56,8 +139,12 @@ export function createHttpBridge(baseUrl = './api/'): FedgateBridge {
   const listeners = new Set<(event: ConsoleEvent) => void>()
   let source: EventSource | null = null
   let reconnectTimer: ReturnType<typeof setTimeout> | null = null
+  const link = watchReachability(baseUrl, () => {
+    if (listeners.size > 0 && (source === null || source.readyState !== source.OPEN)) openEvents()
+  })
 
   const call = async (method: string, args: unknown): Promise<unknown> => {
+    token = readToken() ?? token // another tab of this browser may have signed in since
     // No token, no session to ask about: answered here, a fresh load leaves no 401 in the browser's console.
     if (method === 'whoami' && token === null) throw new ApiCallError('unauthenticated', 'You are not signed in.')
     const headers: Record<string, string> = { 'content-type': 'application/json' }
@@ -66,21 +153,14 @@ export function createHttpBridge(baseUrl = './api/'): FedgateBridge {
     try {
       response = await fetch(baseUrl + method, { method: 'POST', headers, body: JSON.stringify(args ?? {}) })
     } catch {
-      throw new ApiCallError('unavailable', 'The gateway cannot be reached. Is `fedgate serve` still running?')
+      link.lost()
+      throw new ApiCallError('unavailable', 'The gateway cannot be reached. Is `fedgate serve` still running?', true)
     }
-    let body: { ok: boolean; result?: unknown; error?: ApiErrorBody }
-    try {
-      body = (await response.json()) as typeof body
-    } catch {
-      throw new ApiCallError('internal', `The gateway answered ${response.status} without a readable body.`)
-    }
-    if (!body.ok) {
-      const error = body.error ?? { code: 'internal', message: 'The gateway refused the call without saying why.' }
-      throw new ApiCallError(error.code, error.message)
-    }
-    if (method === 'login' || method === 'setupFirstAdmin') setToken((body.result as LoginResult).token)
+    link.answered()
+    const result = await resultOf(response)
+    if (method === 'login' || method === 'setupFirstAdmin') setToken((result as LoginResult).token)
     if (method === 'logout') setToken(null)
-    return body.result
+    return result
   }
 
   const setToken = (next: string | null): void => {
@@ -103,20 +183,17 @@ export function createHttpBridge(baseUrl = './api/'): FedgateBridge {
     const es = new EventSource(`${baseUrl}events?token=${encodeURIComponent(token)}`)
     source = es
     es.onmessage = (message) => {
-      let event: ConsoleEvent
-      try {
-        event = JSON.parse(message.data as string) as ConsoleEvent
-      } catch {
-        return
-      }
-      for (const listener of listeners) listener(event)
+      const event = parseEvent(message.data as string)
+      if (event !== null) for (const listener of listeners) listener(event)
     }
+    es.onopen = () => link.answered()
     es.onerror = () => {
+      if (source !== es) return
       // EventSource retries by itself while the server is up; after a hard close (session gone, server
       // restarted) try again calmly so the live tables come back without a reload.
-      if (es.readyState === EventSource.CLOSED && source === es) {
-        reconnectTimer = setTimeout(openEvents, 3000)
-      }
+      if (es.readyState === EventSource.CLOSED) reconnectTimer = setTimeout(openEvents, 3000)
+      // A dropped stream is the first sign of a stopped gateway.
+      link.knock()
     }
   }
 

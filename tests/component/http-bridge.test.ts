@@ -1,12 +1,13 @@
 // @vitest-environment happy-dom
 /// <reference types="node" />
 // The browser transport of renderer/src/api.ts against a real HTTP server on 127.0.0.1 (hence Node types here):
-// URLs, bearer token kept in sessionStorage after login, errors carrying the gateway's code, logout forgetting it.
+// URLs, bearer token kept in localStorage after login (every tab of the browser), errors carrying the gateway's code,
+// logout forgetting it, and the gateway's loss and return heard by onReachability.
 
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ApiCallError, createHttpBridge } from '../../renderer/src/api.ts'
+import { ApiCallError, createHttpBridge, isNotAvailable, isUnreachable, onReachability } from '../../renderer/src/api.ts'
 
 interface Seen {
   method: string
@@ -40,7 +41,7 @@ beforeAll(async () => {
         else reply(401, { ok: false, error: { code: 'unauthenticated', message: 'Sign in first.' } })
       } else if (name === 'createNetwork') reply(403, { ok: false, error: { code: 'forbidden', message: 'You may not create networks here.' } })
       else if (name === 'logout') reply(200, { ok: true, result: null })
-      else reply(404, { ok: false, error: { code: 'not_found', message: 'No such method.' } })
+      else reply(404, { ok: false, error: { code: 'not_found', message: `There is no method '${name}'.` } })
     })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -55,7 +56,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   seen.length = 0
-  sessionStorage.clear()
+  localStorage.clear()
 })
 
 describe('HTTP bridge', () => {
@@ -66,7 +67,7 @@ describe('HTTP bridge', () => {
     const body = { username: 'admin', password: 'pw' }
     expect(seen[0]).toMatchObject({ method: 'POST', url: '/api/login', contentType: 'application/json', body })
     expect(seen[0]?.authorization).toBeUndefined()
-    expect(Object.keys(sessionStorage).some((key) => sessionStorage.getItem(key) === 'tok-123')).toBe(true)
+    expect(Object.keys(localStorage).some((key) => localStorage.getItem(key) === 'tok-123')).toBe(true)
 
     const networks = await bridge.listNetworks({ organizationId: 'o1' })
     expect(networks).toEqual([{ id: 'n1', name: 'Alpha' }])
@@ -79,7 +80,7 @@ describe('HTTP bridge', () => {
     expect(seen[0]).toMatchObject({ url: '/api/logout', body: {} })
   })
 
-  it('a new bridge in the same tab reuses the token from sessionStorage; logout forgets it', async () => {
+  it('a new bridge (another tab) reuses the token from localStorage; logout forgets it', async () => {
     await createHttpBridge(`${origin}/api/`).login({ username: 'admin', password: 'pw' })
     const again = createHttpBridge(`${origin}/api/`)
     await expect(again.listNetworks({ organizationId: 'o1' })).resolves.toHaveLength(1)
@@ -106,5 +107,47 @@ describe('HTTP bridge', () => {
     const bridge = createHttpBridge(`http://127.0.0.1:${port}/api/`)
     const error = (await bridge.whoami().catch((err: unknown) => err)) as ApiCallError
     expect(error.code).toBe('unavailable')
+    // The connection banner speaks for it; it is not "this area is not in this build".
+    expect(isUnreachable(error)).toBe(true)
+    expect(isNotAvailable(error)).toBe(false)
+  })
+
+  it('only a missing method is "not available"', async () => {
+    const bridge = createHttpBridge(`${origin}/api/`) as unknown as Record<string, () => Promise<unknown>>
+    const missing = await bridge.listSomethingNew!().catch((err: unknown) => err)
+    expect(isNotAvailable(missing)).toBe(true)
+    expect(isNotAvailable(new ApiCallError('not_found', "Network 'Alpha' does not exist."))).toBe(false)
+    expect(isNotAvailable(new ApiCallError('unavailable', 'The console is receiving other large requests right now.'))).toBe(false)
+  })
+
+  it('reports the gateway lost when a call gets no answer, and back by itself once it answers again', async () => {
+    const heard: boolean[] = []
+    const stop = onReachability((reachable) => heard.push(reachable))
+    const flaky = http.createServer((req, res) => {
+      req.resume()
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ ok: true, result: { needsFirstAdmin: false, storeRecovery: null } }))
+      })
+    })
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve))
+    const port = (flaky.address() as AddressInfo).port
+    const setURL = (url: string): void => (window as unknown as { happyDOM: { setURL(url: string): void } }).happyDOM.setURL(url)
+    setURL(`http://127.0.0.1:${port}/`)
+    const bridge = createHttpBridge(`http://127.0.0.1:${port}/api/`)
+    try {
+      await bridge.getSetupState()
+      await new Promise<void>((resolve) => flaky.close(() => resolve()))
+      await expect(bridge.getSetupState()).rejects.toMatchObject({ code: 'unavailable' })
+      expect(heard).toEqual([false])
+      // The gateway returns on the same port: the bridge's own knocking finds it, no call from the page needed.
+      await new Promise<void>((resolve) => flaky.listen(port, '127.0.0.1', resolve))
+      await expect.poll(() => heard, { timeout: 8000 }).toEqual([false, true])
+    } finally {
+      stop()
+      setURL(`${origin}/`)
+      flaky.closeAllConnections()
+      await new Promise<void>((resolve) => flaky.close(() => resolve()))
+    }
   })
 })

@@ -82,10 +82,16 @@ describe('useNetworkScope', () => {
     expect(t.list).toEqual(['one', 'two'])
   })
 
-  it('"not in this build" is a state, not a failure; other failures reach the caller', async () => {
+  it('"not in this build" (the gateway has no such method) is a state, not a failure; other failures reach the caller', async () => {
     const t = scopeOverList()
+    const unreachable = t.scope.load('net_a')
+    // A gateway that cannot be reached is not one without the area: the caller hears it, the area stays offered.
+    t.answer(new GatewayError('unavailable', 'The gateway cannot be reached.'))
+    await expect(unreachable).rejects.toThrow('cannot be reached')
+    expect(t.scope.available.value).toBeNull()
+
     const first = t.scope.load('net_a')
-    t.answer(new GatewayError('unavailable', 'Not part of this build.'))
+    t.answer(new GatewayError('not_found', "There is no method 'listFederations'."))
     await expect(first).resolves.toBeUndefined()
     expect(t.scope.available.value).toBe(false)
     expect(t.scope.loading.value).toBe(false)

@@ -236,7 +236,7 @@ describe('Federated Networks tab', () => {
   it('an area the gateway does not offer yet shows a calm note', async () => {
     signedInWith(PERMISSIONS)
     gw.answers.listFederations = () => {
-      throw new GatewayError('unavailable', 'Local federation is not running.')
+      throw new GatewayError('not_found', "There is no method 'listFederations'.")
     }
     const wrapper = await mountTab(FederationsTab)
     expect(wrapper.find('[data-testid="not-available"]').text()).toContain('not available in this build')

@@ -17,6 +17,8 @@ export interface ServeOptions {
   dataDir?: string
   /** Extra environment, e.g. settings overrides `Federation__AdvertisedHostname`. */
   env?: Record<string, string>
+  /** The console's port; a restart passes the port of the process it replaces, so open pages find it again. */
+  port?: number
 }
 
 export interface Served {
@@ -28,9 +30,11 @@ export interface Served {
   output(): string
   /** Stops the process (SIGTERM, pending writes flushed); the data directory stays for a restart. */
   stop(): Promise<void>
+  /** Kills the process outright (SIGKILL, as a crash or a pulled plug); the data directory stays for a restart. */
+  kill(): Promise<void>
 }
 
-/** Starts `node bin/fedgate.mjs serve --data DIR --port 0` and waits for `Fedgate console: http://…/`. */
+/** Starts `node bin/fedgate.mjs serve --data DIR --port PORT` (default 0: any free port) and waits for `Fedgate console: http://…/`. */
 export async function startServe(options: ServeOptions = {}): Promise<Served> {
   const dataDir = options.dataDir ?? (await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-e2e-')))
   // The first administrator comes from the setup token unless a test asks for FEDGATE_ADMIN_PASSWORD itself.
@@ -44,7 +48,7 @@ export async function startServe(options: ServeOptions = {}): Promise<Served> {
     Console__Port: '0',
     ...options.env
   }
-  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', '0'], {
+  const child = spawn(process.execPath, [CLI, 'serve', '--data', dataDir, '--port', String(options.port ?? 0)], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe']
@@ -73,7 +77,21 @@ export async function startServe(options: ServeOptions = {}): Promise<Served> {
   })
   // The token is printed before the URL; tolerate any wording around it.
   const tokenMatch = /setup token[^\n]*:\s*([A-Za-z0-9_-]{16,})\s*$/im.exec(text)
-  return { url, dataDir, setupToken: tokenMatch?.[1] ?? null, output: () => text, stop: () => stopProcess(child) }
+  return {
+    url,
+    dataDir,
+    setupToken: tokenMatch?.[1] ?? null,
+    output: () => text,
+    stop: () => stopProcess(child),
+    kill: () => killProcess(child)
+  }
+}
+
+async function killProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGKILL')
+  await exited
 }
 
 async function stopProcess(child: ChildProcess): Promise<void> {

@@ -4,7 +4,7 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { DeploymentSettingsDto, HealthDto } from '../../../gateway/api/contract.ts'
-import { api, onEvent } from '../api.ts'
+import { api, onEvent, onReachability } from '../api.ts'
 
 export const useHealthStore = defineStore('health', () => {
   const health = ref<HealthDto | null>(null)
@@ -21,12 +21,19 @@ export const useHealthStore = defineStore('health', () => {
   }
 
   function follow(): () => void {
-    return onEvent((event) => {
+    const stopEvents = onEvent((event) => {
       if (event.type === 'health') {
         health.value = event.health
         updatedAt.value = Date.now()
       }
     })
+    const stopReachability = onReachability((reachable) => {
+      if (reachable) void load().catch(() => undefined)
+    })
+    return () => {
+      stopEvents()
+      stopReachability()
+    }
   }
 
   return { health, settings, updatedAt, load, loadSettings, follow }

@@ -4,7 +4,7 @@
 
 import { ref, type Ref } from 'vue'
 import type { ConsoleEvent } from '../../../gateway/api/contract.ts'
-import { isNotAvailable, onEvent } from '../api.ts'
+import { isNotAvailable, onEvent, onReachability } from '../api.ts'
 
 type ChangedArea = Extract<ConsoleEvent, { type: 'changed' }>['area']
 
@@ -59,7 +59,11 @@ export function useNetworkScope<T>(options: NetworkScopeOptions<T>): NetworkScop
   }
 
   function follow(): () => void {
-    return onEvent((event) => {
+    // Events missed while the gateway was away are gone: ask again once it is back.
+    const stopReachability = onReachability((reachable) => {
+      if (reachable) void reload().catch(() => undefined)
+    })
+    const stopEvents = onEvent((event) => {
       if (event.type === 'changed' && event.area === options.area) {
         // A change without a network id may concern any network, this one included.
         if (event.networkId === undefined || event.networkId === networkId.value) void reload().catch(() => undefined)
@@ -67,6 +71,10 @@ export function useNetworkScope<T>(options: NetworkScopeOptions<T>): NetworkScop
         options.onEvent?.(event)
       }
     })
+    return () => {
+      stopReachability()
+      stopEvents()
+    }
   }
 
   return { networkId, available, loading, load, reload, follow }

@@ -3,7 +3,7 @@
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { errorMessage } from '../api.ts'
+import { errorMessage, isUnreachable } from '../api.ts'
 
 export interface Notice {
   id: number
@@ -26,6 +26,9 @@ export const useNotifyStore = defineStore('notify', () => {
     visible,
     show,
     success: (text: string) => show(text, 'success'),
-    error: (err: unknown) => show(errorMessage(err), 'error')
+    // A lost gateway is told once, by the connection banner, not by every call that failed meanwhile.
+    error: (err: unknown) => {
+      if (!isUnreachable(err)) show(errorMessage(err), 'error')
+    }
   }
 })
