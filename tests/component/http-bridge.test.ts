@@ -105,7 +105,7 @@ describe('HTTP bridge', () => {
     const port = (closed.address() as AddressInfo).port
     await new Promise<void>((resolve) => closed.close(() => resolve()))
     const bridge = createHttpBridge(`http://127.0.0.1:${port}/api/`)
-    const error = (await bridge.whoami().catch((err: unknown) => err)) as ApiCallError
+    const error = (await bridge.getSetupState().catch((err: unknown) => err)) as ApiCallError
     expect(error.code).toBe('unavailable')
     // The connection banner speaks for it; it is not "this area is not in this build".
     expect(isUnreachable(error)).toBe(true)
