@@ -53,14 +53,7 @@ function findParts(elements: ScannedElement[]): { point?: number; detail?: numbe
 export function parseEvent(bytes: Buffer): CotEvent {
   if (hasDeclaration(bytes)) throw new CotParseError('Declarations are not accepted')
   const text = bytes.toString('utf8')
-  let elements: ScannedElement[]
-  try {
-    elements = scanXml(text)
-  } catch (error) {
-    if (error instanceof XmlLimitError) throw new CotLimitError(error.message)
-    if (error instanceof XmlSyntaxError) throw new CotParseError(error.message)
-    throw error
-  }
+  const elements = scanEvent(text)
   const root = elements[0]!
   if (root.name !== 'event') throw new CotParseError('The root element is not <event>')
   const uid = attrOf(root, 'uid')
@@ -68,27 +61,58 @@ export function parseEvent(bytes: Buffer): CotEvent {
   if (!uid || !type) throw new CotParseError('The event has no uid or type')
 
   const parts = findParts(elements)
-  const pointIndex = parts.point
-  const pointElement = pointIndex === undefined ? undefined : elements[pointIndex]!
-  const point: CotPoint = {
+  let callsign: string | null = null
+  let endpoint: string | null = null
+  if (parts.contact !== undefined) {
+    const contact = elements[parts.contact]!
+    callsign = attrOf(contact, 'callsign') ?? null
+    endpoint = attrOf(contact, 'endpoint') ?? null
+  }
+  const dest: CotEvent['dest'] = { callsigns: [], uids: [] }
+  const destRanges = readDests(elements, parts.dests, dest)
+  const { xml, detailXml } = eventBytes(bytes, text, elements, parts.detail, destRanges)
+
+  return {
+    uid,
+    type,
+    how: attrOf(root, 'how') ?? '',
+    time: attrOf(root, 'time') ?? '',
+    start: attrOf(root, 'start') ?? '',
+    stale: attrOf(root, 'stale') ?? '',
+    point: readPoint(parts.point === undefined ? undefined : elements[parts.point]!),
+    detailXml,
+    callsign,
+    endpoint,
+    dest,
+    xml
+  }
+}
+
+/** The scanner's errors as the parse errors callers count. */
+function scanEvent(text: string): ScannedElement[] {
+  try {
+    return scanXml(text)
+  } catch (error) {
+    if (error instanceof XmlLimitError) throw new CotLimitError(error.message)
+    if (error instanceof XmlSyntaxError) throw new CotParseError(error.message)
+    throw error
+  }
+}
+
+function readPoint(pointElement: ScannedElement | undefined): CotPoint {
+  return {
     lat: numberOr(pointElement && attrOf(pointElement, 'lat'), 0),
     lon: numberOr(pointElement && attrOf(pointElement, 'lon'), 0),
     hae: numberOr(pointElement && attrOf(pointElement, 'hae'), UNKNOWN_METRIC),
     ce: numberOr(pointElement && attrOf(pointElement, 'ce'), UNKNOWN_METRIC),
     le: numberOr(pointElement && attrOf(pointElement, 'le'), UNKNOWN_METRIC)
   }
+}
 
-  let callsign: string | null = null
-  let endpoint: string | null = null
-  const dest: CotEvent['dest'] = { callsigns: [], uids: [] }
+/** Adds the targets of the `<dest>` elements to `dest`; returns the text ranges of those that named any, to cut out. */
+function readDests(elements: ScannedElement[], destIndexes: number[], dest: CotEvent['dest']): [number, number][] {
   const destRanges: [number, number][] = []
-  const detailIndex = parts.detail
-  if (parts.contact !== undefined) {
-    const contact = elements[parts.contact]!
-    callsign = attrOf(contact, 'callsign') ?? null
-    endpoint = attrOf(contact, 'endpoint') ?? null
-  }
-  for (const destIndex of parts.dests) {
+  for (const destIndex of destIndexes) {
     const element = elements[destIndex]!
     // One pass over the attributes (up to MAX_ATTRIBUTES of them), the first of each name as attrOf reads it.
     let destCallsign: string | undefined
@@ -113,7 +137,18 @@ export function parseEvent(bytes: Buffer): CotEvent {
     if (mission) (dest.missions ??= []).push(mission)
     destRanges.push([element.start, element.end])
   }
+  return destRanges
+}
 
+/** The bytes XML receivers get and the detail's XML, with the dest elements cut out of both. */
+function eventBytes(
+  bytes: Buffer,
+  text: string,
+  elements: ScannedElement[],
+  detailIndex: number | undefined,
+  destRanges: [number, number][]
+): { xml: Buffer; detailXml: string } {
+  const root = elements[0]!
   // Rewrite once: cut the dest elements out of the text (they are not nested in each other).
   let xmlText = text.slice(root.start, root.end)
   // A framed event is often a slice of a large socket chunk; copy it so a kept event (latest positions) does not pin the chunk.
@@ -138,21 +173,7 @@ export function parseEvent(bytes: Buffer): CotEvent {
     }
     detailXml = xmlText.slice(detail.start - root.start, detail.end - root.start - removedInDetail)
   }
-
-  return {
-    uid,
-    type,
-    how: attrOf(root, 'how') ?? '',
-    time: attrOf(root, 'time') ?? '',
-    start: attrOf(root, 'start') ?? '',
-    stale: attrOf(root, 'stale') ?? '',
-    point,
-    detailXml,
-    callsign,
-    endpoint,
-    dest,
-    xml
-  }
+  return { xml, detailXml }
 }
 
 /** True for a situational-awareness report (a device's own position): uid + contact callsign + endpoint, `a-` type. */

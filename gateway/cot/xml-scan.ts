@@ -84,121 +84,145 @@ export function scanXml(text: string, limits: XmlLimits = CAPS): ScannedElement[
   while (pos < len) {
     const lt = text.indexOf('<', pos)
     const textEnd = lt === -1 ? len : lt
-    if (textEnd > pos && !onlySpace(text, pos, textEnd)) {
-      if (open.length === 0) throw new XmlSyntaxError('Text outside the root element')
-      const chunk = text.slice(pos, textEnd)
-      if (chunk.includes('&')) decodeEntities(chunk)
-      elements[open[open.length - 1]!]!.hasContent = true
-    }
+    if (textEnd > pos && !onlySpace(text, pos, textEnd)) markText(text, pos, textEnd, elements, open)
     if (lt === -1) break
     const next = text.charCodeAt(lt + 1)
     if (next === 0x21 /* ! */) {
-      if (text.startsWith('<!--', lt)) {
-        const close = text.indexOf('-->', lt + 4)
-        if (close === -1) throw new XmlSyntaxError('Unterminated comment')
-        pos = close + 3
-        continue
-      }
-      if (text.startsWith('<![CDATA[', lt) && open.length > 0) {
-        const close = text.indexOf(']]>', lt + 9)
-        if (close === -1) throw new XmlSyntaxError('Unterminated CDATA section')
-        elements[open[open.length - 1]!]!.hasContent = true
-        pos = close + 3
-        continue
-      }
-      throw new XmlSyntaxError('Declarations (DOCTYPE, ENTITY) are not accepted')
+      pos = skipBangMarkup(text, lt, elements, open)
+      continue
     }
     if (next === 0x3f /* ? */) {
-      if (open.length > 0 || elements.length > 0) throw new XmlSyntaxError('Processing instructions are only accepted before the root')
-      const close = text.indexOf('?>', lt + 2)
-      if (close === -1) throw new XmlSyntaxError('Unterminated processing instruction')
-      pos = close + 2
+      pos = skipProcessingInstruction(text, lt, elements, open)
       continue
     }
     if (next === 0x2f /* / */) {
-      const gt = text.indexOf('>', lt + 2)
-      if (gt === -1) throw new XmlSyntaxError('Unterminated end tag')
-      const name = text.slice(lt + 2, gt).trimEnd()
-      const index = open.pop()
-      if (index === undefined) throw new XmlSyntaxError(`Unexpected end tag </${name}>`)
-      const element = elements[index]!
-      if (element.name !== name) throw new XmlSyntaxError(`</${name}> does not close <${element.name}>`)
-      element.contentEnd = lt
-      element.end = gt + 1
+      pos = closeElement(text, lt, elements, open)
       if (open.length === 0) rootClosed = true
-      pos = gt + 1
       continue
     }
-    // a start tag
     if (rootClosed) throw new XmlSyntaxError('More than one root element')
-    let cursor = lt + 1
-    while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
-    const name = text.slice(lt + 1, cursor)
-    if (name === '' || !isNameStart(name.charCodeAt(0))) throw new XmlSyntaxError('An element has no valid name')
-    if (elements.length >= limits.maxElements) throw new XmlLimitError(`More than ${limits.maxElements} elements`)
-    const attrs: [string, string][] = []
-    let seen: Set<string> | null = null
-    let selfClosing = false
-    for (;;) {
-      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
-      if (cursor >= len) throw new XmlSyntaxError(`Unterminated start tag <${name}>`)
-      const c = text.charCodeAt(cursor)
-      if (c === 0x3e /* > */) {
-        cursor++
-        break
-      }
-      if (c === 0x2f /* / */) {
-        if (text.charCodeAt(cursor + 1) !== 0x3e) throw new XmlSyntaxError(`Malformed start tag <${name}>`)
-        selfClosing = true
-        cursor += 2
-        break
-      }
-      if (attrs.length > 0 && !isSpace(text.charCodeAt(cursor - 1))) throw new XmlSyntaxError(`Attributes of <${name}> need whitespace between them`)
-      const attrStart = cursor
-      while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
-      const attrName = text.slice(attrStart, cursor)
-      if (attrName === '' || !isNameStart(attrName.charCodeAt(0))) throw new XmlSyntaxError(`Malformed attribute in <${name}>`)
-      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
-      if (text.charCodeAt(cursor) !== 0x3d /* = */) throw new XmlSyntaxError(`Attribute ${attrName} has no value`)
-      cursor++
-      while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
-      const quote = text[cursor]
-      if (quote !== '"' && quote !== "'") throw new XmlSyntaxError(`Attribute ${attrName} is not quoted`)
-      const valueEnd = text.indexOf(quote, cursor + 1)
-      if (valueEnd === -1) throw new XmlSyntaxError(`Attribute ${attrName} is not terminated`)
-      const raw = text.slice(cursor + 1, valueEnd)
-      if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
-      if (attrs.length >= limits.maxAttributes) throw new XmlLimitError(`<${name}> has more than ${limits.maxAttributes} attributes`)
-      if (seen === null && attrs.length >= LINEAR_DUPLICATE_CHECK) seen = new Set(attrs.map((a) => a[0]))
-      if (seen !== null ? seen.has(attrName) : attrs.some((a) => a[0] === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
-      seen?.add(attrName)
-      attrs.push([attrName, decodeEntities(raw)])
-      cursor = valueEnd + 1
-    }
     const parent = open.length > 0 ? open[open.length - 1]! : -1
+    const element = scanStartTag(text, lt, parent, open.length, elements.length, limits)
     if (parent >= 0) elements[parent]!.hasContent = true
-    const element: ScannedElement = {
-      name,
-      attrs,
-      parent,
-      depth: open.length,
-      start: lt,
-      end: selfClosing ? cursor : -1,
-      contentStart: cursor,
-      contentEnd: cursor,
-      hasContent: false
-    }
     elements.push(element)
-    if (selfClosing) {
+    if (element.end !== -1) {
       if (open.length === 0) rootClosed = true
     } else {
       open.push(elements.length - 1)
     }
-    pos = cursor
+    pos = element.contentStart
   }
   if (open.length > 0) throw new XmlSyntaxError(`<${elements[open[open.length - 1]!]!.name}> is not closed`)
   if (elements.length === 0) throw new XmlSyntaxError('No element')
   return elements
+}
+
+/** Text that is not all whitespace: only inside the root, and its entities must decode. */
+function markText(text: string, from: number, to: number, elements: ScannedElement[], open: number[]): void {
+  if (open.length === 0) throw new XmlSyntaxError('Text outside the root element')
+  const chunk = text.slice(from, to)
+  if (chunk.includes('&')) decodeEntities(chunk)
+  elements[open[open.length - 1]!]!.hasContent = true
+}
+
+/** `<!…` at `lt`: a comment anywhere or CDATA inside the root is skipped; a DOCTYPE or ENTITY is refused. */
+function skipBangMarkup(text: string, lt: number, elements: ScannedElement[], open: number[]): number {
+  if (text.startsWith('<!--', lt)) {
+    const close = text.indexOf('-->', lt + 4)
+    if (close === -1) throw new XmlSyntaxError('Unterminated comment')
+    return close + 3
+  }
+  if (text.startsWith('<![CDATA[', lt) && open.length > 0) {
+    const close = text.indexOf(']]>', lt + 9)
+    if (close === -1) throw new XmlSyntaxError('Unterminated CDATA section')
+    elements[open[open.length - 1]!]!.hasContent = true
+    return close + 3
+  }
+  throw new XmlSyntaxError('Declarations (DOCTYPE, ENTITY) are not accepted')
+}
+
+function skipProcessingInstruction(text: string, lt: number, elements: ScannedElement[], open: number[]): number {
+  if (open.length > 0 || elements.length > 0) throw new XmlSyntaxError('Processing instructions are only accepted before the root')
+  const close = text.indexOf('?>', lt + 2)
+  if (close === -1) throw new XmlSyntaxError('Unterminated processing instruction')
+  return close + 2
+}
+
+/** The end tag at `lt` closes the innermost open element; returns the offset past its `>`. */
+function closeElement(text: string, lt: number, elements: ScannedElement[], open: number[]): number {
+  const gt = text.indexOf('>', lt + 2)
+  if (gt === -1) throw new XmlSyntaxError('Unterminated end tag')
+  const name = text.slice(lt + 2, gt).trimEnd()
+  const index = open.pop()
+  if (index === undefined) throw new XmlSyntaxError(`Unexpected end tag </${name}>`)
+  const element = elements[index]!
+  if (element.name !== name) throw new XmlSyntaxError(`</${name}> does not close <${element.name}>`)
+  element.contentEnd = lt
+  element.end = gt + 1
+  return gt + 1
+}
+
+/**
+ * The start tag at `lt` as the `count`th element. Its `contentStart` is just past the tag, where scanning goes on; `end` is set
+ * only when the tag closes itself (-1 until its end tag is found).
+ */
+function scanStartTag(text: string, lt: number, parent: number, depth: number, count: number, limits: XmlLimits): ScannedElement {
+  const len = text.length
+  let cursor = lt + 1
+  while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
+  const name = text.slice(lt + 1, cursor)
+  if (name === '' || !isNameStart(name.charCodeAt(0))) throw new XmlSyntaxError('An element has no valid name')
+  if (count >= limits.maxElements) throw new XmlLimitError(`More than ${limits.maxElements} elements`)
+  const attrs: [string, string][] = []
+  let seen: Set<string> | null = null
+  let selfClosing = false
+  for (;;) {
+    while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+    if (cursor >= len) throw new XmlSyntaxError(`Unterminated start tag <${name}>`)
+    const c = text.charCodeAt(cursor)
+    if (c === 0x3e /* > */) {
+      cursor++
+      break
+    }
+    if (c === 0x2f /* / */) {
+      if (text.charCodeAt(cursor + 1) !== 0x3e) throw new XmlSyntaxError(`Malformed start tag <${name}>`)
+      selfClosing = true
+      cursor += 2
+      break
+    }
+    if (attrs.length > 0 && !isSpace(text.charCodeAt(cursor - 1))) throw new XmlSyntaxError(`Attributes of <${name}> need whitespace between them`)
+    const attrStart = cursor
+    while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
+    const attrName = text.slice(attrStart, cursor)
+    if (attrName === '' || !isNameStart(attrName.charCodeAt(0))) throw new XmlSyntaxError(`Malformed attribute in <${name}>`)
+    while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+    if (text.charCodeAt(cursor) !== 0x3d /* = */) throw new XmlSyntaxError(`Attribute ${attrName} has no value`)
+    cursor++
+    while (cursor < len && isSpace(text.charCodeAt(cursor))) cursor++
+    const quote = text[cursor]
+    if (quote !== '"' && quote !== "'") throw new XmlSyntaxError(`Attribute ${attrName} is not quoted`)
+    const valueEnd = text.indexOf(quote, cursor + 1)
+    if (valueEnd === -1) throw new XmlSyntaxError(`Attribute ${attrName} is not terminated`)
+    const raw = text.slice(cursor + 1, valueEnd)
+    if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
+    if (attrs.length >= limits.maxAttributes) throw new XmlLimitError(`<${name}> has more than ${limits.maxAttributes} attributes`)
+    if (seen === null && attrs.length >= LINEAR_DUPLICATE_CHECK) seen = new Set(attrs.map((a) => a[0]))
+    if (seen !== null ? seen.has(attrName) : attrs.some((a) => a[0] === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+    seen?.add(attrName)
+    attrs.push([attrName, decodeEntities(raw)])
+    cursor = valueEnd + 1
+  }
+  return {
+    name,
+    attrs,
+    parent,
+    depth,
+    start: lt,
+    end: selfClosing ? cursor : -1,
+    contentStart: cursor,
+    contentEnd: cursor,
+    hasContent: false
+  }
 }
 
 /** True when text[from, to) is all XML whitespace (space, tab, CR, LF: other blanks are text, as XML has it). */

@@ -10,6 +10,9 @@ import { serverTls } from '../pki/server-identity.ts'
 import { startEnrollmentApi } from './enrollment-api.ts'
 import { startStreamingListener, type StreamingListener } from './streaming.ts'
 
+/** The health figures the gateway gathers, as `Services` hands them to each area. */
+type HealthFigures = Parameters<Services['healthContributors'][number]>[0]
+
 export interface StartDevicesOptions {
   router: Router
   fileshareForReceiver?: (event: CotEvent, localAddress: string | undefined) => CotEvent
@@ -64,7 +67,24 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
   internal.on('networkDeleted', onNetworkDeleted)
   internal.on('serverIdentityChanged', onServerIdentity)
 
-  // Presence changes arrive per device; consoles get one deviceStatus per network at most every 500 ms.
+  const stopPresenceEvents = emitPresenceEvents(gw, streaming)
+  gw.healthContributors.push((health) => addHealth(streaming, health))
+
+  return {
+    streaming,
+    async stop() {
+      stopPresenceEvents()
+      internal.off('deviceRevoked', onRevoked)
+      internal.off('networkDeleted', onNetworkDeleted)
+      internal.off('serverIdentityChanged', onServerIdentity)
+      await enrollment.close()
+      await streaming.close()
+    }
+  }
+}
+
+/** Presence changes arrive per device; consoles get one deviceStatus per network at most every 500 ms. Returns a stop. */
+function emitPresenceEvents(gw: Services, streaming: StreamingListener): () => void {
   const pendingNetworks = new Set<string>()
   let timer: NodeJS.Timeout | null = null
   streaming.presence.on('change', (state) => {
@@ -72,32 +92,23 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
     timer ??= setTimeout(() => {
       timer = null
       for (const networkId of pendingNetworks) {
-        if (store.data.networks.some((n) => n.id === networkId)) gw.events.emit({ type: 'deviceStatus', networkId, devices: networkDevices(gw, networkId) })
+        if (gw.store.data.networks.some((n) => n.id === networkId)) gw.events.emit({ type: 'deviceStatus', networkId, devices: networkDevices(gw, networkId) })
       }
       pendingNetworks.clear()
     }, 500)
   })
+  return () => {
+    if (timer) clearTimeout(timer)
+  }
+}
 
-  gw.healthContributors.push((health) => {
-    const counters = streaming.counters()
-    health.connections.devices = streaming.connections().length
-    for (const reason of ['unauthorized', 'handshakeFailures', 'malformed', 'declarations', 'oversize', 'protocolErrors', 'drops'] as const) {
-      if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
-    }
-    for (const c of streaming.connections()) {
-      if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })
-    }
-  })
-
-  return {
-    streaming,
-    async stop() {
-      if (timer) clearTimeout(timer)
-      internal.off('deviceRevoked', onRevoked)
-      internal.off('networkDeleted', onNetworkDeleted)
-      internal.off('serverIdentityChanged', onServerIdentity)
-      await enrollment.close()
-      await streaming.close()
-    }
+function addHealth(streaming: StreamingListener, health: HealthFigures): void {
+  const counters = streaming.counters()
+  health.connections.devices = streaming.connections().length
+  for (const reason of ['unauthorized', 'handshakeFailures', 'malformed', 'declarations', 'oversize', 'protocolErrors', 'drops'] as const) {
+    if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
+  }
+  for (const c of streaming.connections()) {
+    if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })
   }
 }

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream'
 import busboy from 'busboy'
 import type { DataPackageRecord } from '../store/schema.ts'
 import * as web from '../net/http.ts'
-import type { DeviceIdentity, MartiServerOptions } from './marti.ts'
+import type { DeviceIdentity, MartiServerOptions } from './marti-options.ts'
 import { searchItem } from './marti-answers.ts'
 import { PackageUploadError, SHA256_HEX } from './store.ts'
 

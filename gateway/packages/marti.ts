@@ -5,40 +5,15 @@ import https from 'node:https'
 import type http from 'node:http'
 import type tls from 'node:tls'
 import type { DataPackageRecord } from '../store/schema.ts'
-import type { Logger } from '../log.ts'
 import * as web from '../net/http.ts'
 import { ListenerPolicy } from '../net/listener-guard.ts'
-import { SHA256_HEX, type PackageStore } from './store.ts'
+import { SHA256_HEX } from './store.ts'
 import { contentDisposition, hostFor, searchItem } from './marti-answers.ts'
 import { receiveUpload, refuseBody } from './marti-upload.ts'
 import { requestedRange } from './ranges.ts'
+import type { DeviceIdentity, MartiServerOptions } from './marti-options.ts'
 
-export interface DeviceIdentity {
-  deviceId: string
-  networkId: string
-  callsign: string
-}
-
-export interface MartiServerOptions {
-  port: number
-  host?: string
-  tls: { key: string; cert: string; ca: string | string[] }
-  /** Map a verified client certificate to an enrolled, unrevoked device; null refuses the request. */
-  authorize(peerCert: tls.PeerCertificate): DeviceIdentity | null
-  packages: PackageStore
-  /** Networks whose packages a device on `networkId` may see: its own plus those federated to it with DP-Out → DP-In. */
-  visibleNetworks?(networkId: string): string[]
-  /**
-   * A device's `tool` call: make its package private or public. The gateway passes PackageFederation.setPrivate, so
-   * the networks it was shared with follow. Default: the store's setPrivate.
-   */
-  setPrivate?(packageId: string, isPrivate: boolean): Promise<void>
-  log?: Logger | null
-  /** Caps and deadlines of the port (the gateway's policy). Default: the default limits. */
-  listeners?: ListenerPolicy
-  /** Text for GET /Marti/api/version. */
-  version?: string
-}
+export type { DeviceIdentity, MartiServerOptions }
 
 export interface MartiServer {
   port: number
@@ -237,7 +212,7 @@ class MartiApi {
     const results = this.options.packages
       .all()
       .filter((p) => visible(p) && !p.private)
-      .filter((p) => !tool || tool.toLowerCase() === 'public')
+      .filter(() => !tool || tool.toLowerCase() === 'public')
       .filter((p) => !name || p.name.toLowerCase().includes(name.toLowerCase()))
       .filter((p) => !uid || p.id === uid)
       .filter((p) => !mime || p.mimeType === mime.toLowerCase())

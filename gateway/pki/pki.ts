@@ -95,38 +95,8 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
   fs.mkdirSync(path.join(dir, 'devices'), { recursive: true, mode: 0o700 })
   const file = (name: string): string => path.join(dir, name)
 
-  let ca = readIdentity(file('ca.crt'), file('ca.key'))
-  if (!ca && (fs.existsSync(file('ca.crt')) || fs.existsSync(file('ca.key')))) {
-    // Quietly making a new CA would cut off every enrolled device and federation partner: the operator decides.
-    throw new Error(
-      `${file('ca.crt')} and ${file('ca.key')} are not a matching certificate and key. Restore both from a backup, ` +
-        'or delete both to create a new CA (every device must then be enrolled again and partners must trust the new CA).'
-    )
-  }
-  if (!ca) {
-    const suffix = randomBytes(4).toString('hex').toUpperCase()
-    // A unique CA name: a TAK Server trusting two Fedgate deployments must not see two CAs with one subject.
-    const issued = buildCertificate({ commonName: `Fedgate CA ${suffix}`, organization: 'Fedgate', validDays: CA_VALID_DAYS, keyPair: await newKeyPair(), kind: 'ca' }, null)
-    writeIdentity(file('ca.crt'), file('ca.key'), issued)
-    // A new CA invalidates every leaf issued by an old one: drop them so they are issued again below.
-    for (const name of ['server', 'federation']) {
-      fs.rmSync(file(`${name}.crt`), { force: true })
-      fs.rmSync(file(`${name}.key`), { force: true })
-    }
-    ca = { certPem: issued.certPem, keyPem: issued.keyPem, fingerprint: issued.fingerprint }
-  }
-  const caIdentity = ca
-  const caX509 = new X509Certificate(caIdentity.certPem)
-
-  const issuedByUs = (certPem: string): boolean => {
-    try {
-      const cert = new X509Certificate(certPem)
-      return cert.checkIssued(caX509) && cert.verify(caX509.publicKey)
-    } catch {
-      return false
-    }
-  }
-  const stillGood = (certPem: string): boolean => issuedByUs(certPem) && Date.parse(new X509Certificate(certPem).validTo) - Date.now() > RENEW_BEFORE_MS
+  const caIdentity = await openCa(dir, newKeyPair)
+  const { issuedByUs, stillGood } = checksAgainst(caIdentity)
 
   const serverNames = (hostname: string): string[] => [hostname, 'localhost', '127.0.0.1', '::1', ...machineAddresses()].filter((n) => n.trim() !== '')
 
@@ -143,14 +113,12 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
     revocations: RevocationJournal.open(dir),
 
     async issueDeviceCertificate({ callsign, validDays }) {
-      if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
-      if (!Number.isInteger(validDays) || validDays < 1) throw new Error('validDays must be a positive whole number')
+      checkDeviceRequest(callsign, validDays)
       return issueLeaf('client', callsign, validDays, [])
     },
 
     signDeviceKey({ callsign, validDays, publicKeyPem }) {
-      if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
-      if (!Number.isInteger(validDays) || validDays < 1) throw new Error('validDays must be a positive whole number')
+      checkDeviceRequest(callsign, validDays)
       return buildCertificate({ commonName: callsign, validDays, keyPair: { publicKeyPem }, kind: 'client', altNames: [] }, caIdentity)
     },
 
@@ -193,6 +161,54 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
 
     issuedByUs,
 
+    ...deviceKeys(dir)
+  }
+
+  await pki.ensureServerIdentity(opts.hostname ?? '')
+  await pki.ensureFederationIdentity(opts.hostname ?? '', opts.federateId ?? '')
+  return pki
+}
+
+/** The CA on disk, or a new one when there is none (leaves of an earlier CA are removed to be issued again). */
+async function openCa(dir: string, newKeyPair: () => Promise<KeyPairPem>): Promise<Identity> {
+  const file = (name: string): string => path.join(dir, name)
+  const ca = readIdentity(file('ca.crt'), file('ca.key'))
+  if (ca) return ca
+  if (fs.existsSync(file('ca.crt')) || fs.existsSync(file('ca.key'))) {
+    // Quietly making a new CA would cut off every enrolled device and federation partner: the operator decides.
+    throw new Error(
+      `${file('ca.crt')} and ${file('ca.key')} are not a matching certificate and key. Restore both from a backup, ` +
+        'or delete both to create a new CA (every device must then be enrolled again and partners must trust the new CA).'
+    )
+  }
+  const suffix = randomBytes(4).toString('hex').toUpperCase()
+  // A unique CA name: a TAK Server trusting two Fedgate deployments must not see two CAs with one subject.
+  const issued = buildCertificate({ commonName: `Fedgate CA ${suffix}`, organization: 'Fedgate', validDays: CA_VALID_DAYS, keyPair: await newKeyPair(), kind: 'ca' }, null)
+  writeIdentity(file('ca.crt'), file('ca.key'), issued)
+  // A new CA invalidates every leaf issued by an old one: drop them so they are issued again by openPki.
+  for (const name of ['server', 'federation']) {
+    fs.rmSync(file(`${name}.crt`), { force: true })
+    fs.rmSync(file(`${name}.key`), { force: true })
+  }
+  return identityOf(issued)
+}
+
+function checksAgainst(ca: Identity): { issuedByUs(certPem: string): boolean; stillGood(certPem: string): boolean } {
+  const caX509 = new X509Certificate(ca.certPem)
+  const issuedByUs = (certPem: string): boolean => {
+    try {
+      const cert = new X509Certificate(certPem)
+      return cert.checkIssued(caX509) && cert.verify(caX509.publicKey)
+    } catch {
+      return false
+    }
+  }
+  const stillGood = (certPem: string): boolean => issuedByUs(certPem) && Date.parse(new X509Certificate(certPem).validTo) - Date.now() > RENEW_BEFORE_MS
+  return { issuedByUs, stillGood }
+}
+
+function deviceKeys(dir: string): Pick<Pki, 'saveDeviceKey' | 'readDeviceKey' | 'deleteDeviceKey' | 'deviceKeyIds'> {
+  return {
     saveDeviceKey(deviceId, keyPem) {
       writeSecret(deviceKeyFile(dir, deviceId), keyPem)
     },
@@ -210,10 +226,11 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
         .map((name) => name.slice(0, -4))
     }
   }
+}
 
-  await pki.ensureServerIdentity(opts.hostname ?? '')
-  await pki.ensureFederationIdentity(opts.hostname ?? '', opts.federateId ?? '')
-  return pki
+function checkDeviceRequest(callsign: string, validDays: number): void {
+  if (!callsign.trim()) throw new Error('A device certificate needs a callsign')
+  if (!Number.isInteger(validDays) || validDays < 1) throw new Error('validDays must be a positive whole number')
 }
 
 function identityOf(issued: IssuedCertificate): Identity {

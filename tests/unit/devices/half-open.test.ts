@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceClient } from '../../support/device-client.ts'
 import { enrollIdentity, pli } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
-import { goneBecause, MAX_DEVICE_SILENCE_MS } from '../../../gateway/devices/streaming.ts'
+import { goneBecause, MAX_DEVICE_SILENCE_MS } from '../../../gateway/devices/idle-policy.ts'
 
 /** 2 s stands in for the default 45 s so the tests run in seconds; the rules under test are the same. */
 const IDLE_SECONDS = 2
