@@ -109,7 +109,10 @@ export default defineConfig(
   {
     // Issue 19's sizes for product code: past them a file or function is doing more than one job.
     files: ['gateway/**', 'main/**', 'renderer/**'],
-    rules: { 'max-lines': ['error', { max: 400 }], 'max-lines-per-function': ['error', { max: 80 }] }
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }]
+    }
   },
   {
     // Tests reach into internals on purpose.

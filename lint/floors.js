@@ -15,5 +15,5 @@ export const GATEWAY_FLOORS = [
   ['packages'],
   ['federation'],
   ['index', 'methods'],
-  ['cli']
+  ['cli', 'cli-report']
 ]

@@ -33,7 +33,13 @@ function request(
 ): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(
-      { host: '127.0.0.1', port: options.port ?? target.port, method: options.method ?? 'GET', path: options.path, headers: options.headers },
+      {
+        host: '127.0.0.1',
+        port: options.port ?? target.port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -152,9 +158,14 @@ describe('POST /api/<method>', () => {
 
   it('forbidden for a user without the right → 403, store unchanged', async () => {
     const org = (await post('createOrganization', { name: 'Gamma' }, adminToken)).json().result as { id: string }
-    const created = await post('createUser', { username: 'carol', password: 'a long enough password 1', organizationId: org.id }, adminToken)
+    const created = await post(
+      'createUser',
+      { username: 'carol', password: 'a long enough password 1', organizationId: org.id },
+      adminToken
+    )
     expect(created.status).toBe(200)
-    const carol = ((await post('login', { username: 'carol', password: 'a long enough password 1' })).json().result as { token: string }).token
+    const carol = ((await post('login', { username: 'carol', password: 'a long enough password 1' })).json().result as { token: string })
+      .token
     const before = snapshot()
     const res = await post('createOrganization', { name: 'Carol Inc' }, carol)
     expect(res.status).toBe(403)
@@ -221,7 +232,9 @@ describe('large uploads', () => {
     const roomy = await startConsoleServer({ services: gw.services, port: 0, staticDir: null, log: quietLog })
     try {
       const org = (await post('createOrganization', { name: 'Uploads' }, adminToken)).json().result as { id: string }
-      const network = (await post('createNetwork', { organizationId: org.id, name: 'Uploads net' }, adminToken)).json().result as { id: string }
+      const network = (await post('createNetwork', { organizationId: org.id, name: 'Uploads net' }, adminToken)).json().result as {
+        id: string
+      }
       const content = Buffer.alloc(6 * 1_048_576)
       for (let i = 0; i < content.length; i++) content[i] = (i * 31) & 0xff
       const body = JSON.stringify({ networkId: network.id, name: 'big.bin', contentBase64: content.toString('base64') })
@@ -252,7 +265,9 @@ describe('GET /api/events', () => {
     const received: string[] = []
     let ended = false
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${encodeURIComponent(token)}` }, resolve).on('error', reject)
+      http
+        .get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${encodeURIComponent(token)}` }, resolve)
+        .on('error', reject)
     })
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/)
@@ -278,7 +293,9 @@ describe('GET /api/events', () => {
 
     // Also accepted: the Authorization header.
     const viaHeader = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: '/api/events', headers: { authorization: `Bearer ${token}` } }, resolve).on('error', reject)
+      http
+        .get({ host: '127.0.0.1', port: server.port, path: '/api/events', headers: { authorization: `Bearer ${token}` } }, resolve)
+        .on('error', reject)
     })
     expect(viaHeader.statusCode).toBe(200)
     viaHeader.resume()
@@ -292,12 +309,14 @@ describe('GET /api/events', () => {
   it('a session that ends elsewhere (expiry, removal) closes its stream at the next heartbeat', async () => {
     const token = ((await post('login', { username: 'admin', password: gw.adminPassword })).json().result as { token: string }).token
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-      http.get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${encodeURIComponent(token)}` }, resolve).on('error', reject)
+      http
+        .get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${encodeURIComponent(token)}` }, resolve)
+        .on('error', reject)
     })
     expect(res.statusCode).toBe(200)
     res.resume()
     const ended = new Promise<void>((resolve) => res.on('end', () => resolve()))
-    gw.services.accounts.endSession(token)
+    await gw.services.accounts.endSession(token)
     await ended
   })
 
@@ -305,7 +324,8 @@ describe('GET /api/events', () => {
     const orgA = (await post('createOrganization', { name: 'Foxtrot' }, adminToken)).json().result as { id: string }
     const orgB = (await post('createOrganization', { name: 'Golf' }, adminToken)).json().result as { id: string }
     await post('createUser', { username: 'gina', password: 'a long enough password 2', organizationId: orgB.id }, adminToken)
-    const gina = ((await post('login', { username: 'gina', password: 'a long enough password 2' })).json().result as { token: string }).token
+    const gina = ((await post('login', { username: 'gina', password: 'a long enough password 2' })).json().result as { token: string })
+      .token
     const received: string[] = []
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: server.port, path: `/api/events?token=${gina}` }, resolve).on('error', reject)
@@ -350,7 +370,15 @@ describe('static files', () => {
   })
 
   it('refuses path traversal in every spelling, and links out of the folder', async () => {
-    for (const p of ['/../secret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt', '/assets/%2e%2e/%2e%2e/secret.txt', '/..%5csecret.txt', '/linked.txt', '/.%2e/secret.txt']) {
+    for (const p of [
+      '/../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/..%2f..%2fsecret.txt',
+      '/assets/%2e%2e/%2e%2e/secret.txt',
+      '/..%5csecret.txt',
+      '/linked.txt',
+      '/.%2e/secret.txt'
+    ]) {
       const res = await rawGet(p)
       expect(res, p).not.toContain('not for the web')
       expect(res, p).toMatch(/^HTTP\/1\.1 (400|404)/)
@@ -393,11 +421,19 @@ describe('CSRF and rebinding', () => {
 
 describe('binding', () => {
   it('refuses a non-loopback address without TLS', async () => {
-    await expect(startConsoleServer({ services: gw.services, port: 0, host: '0.0.0.0', staticDir: null, log: quietLog })).rejects.toThrow(/TLS/)
+    await expect(startConsoleServer({ services: gw.services, port: 0, host: '0.0.0.0', staticDir: null, log: quietLog })).rejects.toThrow(
+      /TLS/
+    )
   })
 
   it('serves HTTPS with our server certificate', async () => {
-    const tlsServer = await startConsoleServer({ services: gw.services, port: 0, tls: () => serverTls(gw.services.pki), staticDir: null, log: quietLog })
+    const tlsServer = await startConsoleServer({
+      services: gw.services,
+      port: 0,
+      tls: () => serverTls(gw.services.pki),
+      staticDir: null,
+      log: quietLog
+    })
     try {
       expect(tlsServer.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/)
       const answer = await new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
@@ -413,7 +449,9 @@ describe('binding', () => {
           (res) => {
             let body = ''
             res.on('data', (c: Buffer) => (body += c.toString()))
-            res.on('end', () => resolve({ status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'] as string | undefined, body }))
+            res.on('end', () =>
+              resolve({ status: res.statusCode ?? 0, hsts: res.headers['strict-transport-security'] as string | undefined, body })
+            )
           }
         )
         req.on('error', reject)
@@ -423,7 +461,12 @@ describe('binding', () => {
       expect(answer.hsts).toMatch(/max-age/)
       expect(JSON.parse(answer.body)).toMatchObject({ ok: true, result: { needsFirstAdmin: false } })
       const page = await new Promise<number>((resolve, reject) => {
-        https.get({ host: '127.0.0.1', port: tlsServer.port, path: '/', ca: gw.services.pki.caCertPem }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject)
+        https
+          .get(
+            { host: '127.0.0.1', port: tlsServer.port, path: '/', ca: gw.services.pki.caCertPem },
+            (res) => (res.resume(), resolve(res.statusCode ?? 0))
+          )
+          .on('error', reject)
       })
       expect(page).toBe(503)
     } finally {

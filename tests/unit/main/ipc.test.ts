@@ -80,7 +80,10 @@ describe('registerIpc', () => {
       const logout = await ipc.invoke(channelFor('logout'), OWN_PAGE, 7, undefined, token)
       expect(logout).toEqual({ ok: true, result: null })
       expect(sessions.get(7)).toBeUndefined()
-      expect(await ipc.invoke(channelFor('whoami'), OWN_PAGE, 7, undefined, token)).toMatchObject({ ok: false, error: { code: 'unauthenticated' } })
+      expect(await ipc.invoke(channelFor('whoami'), OWN_PAGE, 7, undefined, token)).toMatchObject({
+        ok: false,
+        error: { code: 'unauthenticated' }
+      })
     } finally {
       dispose()
     }
@@ -92,7 +95,12 @@ describe('registerIpc', () => {
     try {
       const token = await gw.loginAs('admin', gw.adminPassword!)
       const before = JSON.stringify(gw.services.store.data)
-      for (const url of ['https://evil.example/', 'file:///tmp/other/index.html', 'file:///opt/Fedgate/resources/app.asar/out/renderer/index.html.evil', null]) {
+      for (const url of [
+        'https://evil.example/',
+        'file:///tmp/other/index.html',
+        'file:///opt/Fedgate/resources/app.asar/out/renderer/index.html.evil',
+        null
+      ]) {
         const answer = await ipc.invoke(channelFor('createOrganization'), url, 3, { name: 'Injected' }, token)
         expect(answer, String(url)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
       }
@@ -145,7 +153,7 @@ describe('forwardEvents', () => {
       expect(sent.map((s) => s.windowId)).toEqual([1])
 
       // A session ended elsewhere (expired, user removed) is noticed by the periodic re-check.
-      gw.services.accounts.endSession(sessions.get(1)!.token)
+      await gw.services.accounts.endSession(sessions.get(1)!.token)
       await new Promise((r) => setTimeout(r, 150))
       sent.length = 0
       gw.services.events.emit({ type: 'health', health: gw.services.health() })
