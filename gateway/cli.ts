@@ -168,7 +168,8 @@ function startFailure(err: unknown, dataDir: string, env: NodeJS.ProcessEnv): st
   if (err instanceof SettingsError) return `${err.file} has problems: ${err.problems.join('; ')}`
   if (err instanceof StoreFormatError) return err.message
   const code = (err as NodeJS.ErrnoException).code
-  if (code === 'EACCES' || code === 'EPERM') return `cannot write to the data directory ${dataDir}; choose another with --data or FEDGATE_DATA.`
+  if (code === 'EACCES' || code === 'EPERM')
+    return `cannot write to the data directory ${dataDir}; choose another with --data or FEDGATE_DATA.`
   const inUse = addressInUse(err)
   if (inUse) {
     const settingsFile = path.join(dataDir, 'appsettings.json')

@@ -40,7 +40,8 @@ export interface EventAudience {
  * Returns null when nothing of the event is for them. Both transports (SSE, IPC) call this before pushing.
  */
 export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserRecord): ConsoleEvent | null {
-  const canSee = (networkId: string | null | undefined): boolean => typeof networkId === 'string' && gw.accounts.canSeeNetwork(user, networkId)
+  const canSee = (networkId: string | null | undefined): boolean =>
+    typeof networkId === 'string' && gw.accounts.canSeeNetwork(user, networkId)
   switch (event.type) {
     case 'deviceStatus':
       return canSee(event.networkId) ? event : null
@@ -57,7 +58,9 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
     }
     case 'federationStats': {
       // A federation across organizations is seen by the members of either end's organization.
-      const federations = event.federations.filter((f) => gw.store.data.federations.find((x) => x.id === f.federationId)?.ends.some((e) => canSee(e.networkId)))
+      const federations = event.federations.filter((f) =>
+        gw.store.data.federations.find((x) => x.id === f.federationId)?.ends.some((e) => canSee(e.networkId))
+      )
       return federations.length > 0 ? { type: 'federationStats', federations } : null
     }
     case 'rejectedPeer':

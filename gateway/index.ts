@@ -172,7 +172,8 @@ async function startAreas(services: Services, stoppers: Stopper[]): Promise<void
   // Devices: the streaming listener (8089) and presence.
   const devices = await startDevices(services, {
     router,
-    fileshareForReceiver: (event, hostDialed) => packages.fileshareForReceiver(event, hostDialed ?? services.settings.Federation.AdvertisedHostname)
+    fileshareForReceiver: (event, hostDialed) =>
+      packages.fileshareForReceiver(event, hostDialed ?? services.settings.Federation.AdvertisedHostname)
   })
   stoppers.push(() => devices.stop())
 
@@ -195,6 +196,12 @@ async function createFirstAdminFromEnv(services: Services, env: NodeJS.ProcessEn
     doc.users.push(user)
   })
   services.accounts.setupToken = null
-  services.audit.append({ actor: 'system', action: 'createFirstAdmin', target: 'user admin', details: { from: 'FEDGATE_ADMIN_PASSWORD' }, organizationId: null })
+  services.audit.append({
+    actor: 'system',
+    action: 'createFirstAdmin',
+    target: 'user admin',
+    details: { from: 'FEDGATE_ADMIN_PASSWORD' },
+    organizationId: null
+  })
   services.log.info("Created the deployment administrator 'admin' from FEDGATE_ADMIN_PASSWORD")
 }

@@ -65,7 +65,9 @@ export class SummarizedLog {
     setTimeout(() => {
       this.open = false
       if (this.count === 0) return
-      this.log[this.o.level ?? 'info'](`${this.label}: ${this.count} more ${this.o.verb ?? 'refused'} in the last ${seconds(this.windowMs)} (the last: ${this.last})`)
+      this.log[this.o.level ?? 'info'](
+        `${this.label}: ${this.count} more ${this.o.verb ?? 'refused'} in the last ${seconds(this.windowMs)} (the last: ${this.last})`
+      )
       this.count = 0
       this.startWindow()
     }, this.windowMs).unref()

@@ -16,7 +16,16 @@ import type { UserRecord } from './store/schema.ts'
 
 type Table = PartialMethodTable<Services, UserRecord>
 
-const AREAS: Table[] = [accountMethods, networkMethods, deploymentMethods, localFederationMethods, deviceMethods, selfEnrollmentMethods, packageMethods, takFederationMethods]
+const AREAS: Table[] = [
+  accountMethods,
+  networkMethods,
+  deploymentMethods,
+  localFederationMethods,
+  deviceMethods,
+  selfEnrollmentMethods,
+  packageMethods,
+  takFederationMethods
+]
 
 export function buildMethodTable(): MethodTable<Services, UserRecord> {
   const table: Table = {}

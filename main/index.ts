@@ -64,7 +64,9 @@ function createWindow(): BrowserWindow {
 function hardenSession(): void {
   const ses = session.defaultSession
   // Dev mode needs the Vite client's websocket; the packaged app needs nothing beyond its own files.
-  const csp = DEV_SERVER_URL ? CONSOLE_CSP.replace("connect-src 'self'", `connect-src 'self' ${new URL(DEV_SERVER_URL).origin.replace(/^http/, 'ws')}`) : CONSOLE_CSP
+  const csp = DEV_SERVER_URL
+    ? CONSOLE_CSP.replace("connect-src 'self'", `connect-src 'self' ${new URL(DEV_SERVER_URL).origin.replace(/^http/, 'ws')}`)
+    : CONSOLE_CSP
   ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [csp], 'X-Content-Type-Options': ['nosniff'] } })
   })
@@ -134,7 +136,9 @@ async function startDesktop(): Promise<void> {
   hardenSession()
   const sessions = new DesktopSessions()
   cleanups.push(registerIpc(ipcMain, gateway.services, isTrusted, sessions))
-  cleanups.push(forwardEvents(gateway.services, sessions, (windowId, event) => webContents.fromId(windowId)?.send(IPC_EVENT_CHANNEL, event)))
+  cleanups.push(
+    forwardEvents(gateway.services, sessions, (windowId, event) => webContents.fromId(windowId)?.send(IPC_EVENT_CHANNEL, event))
+  )
   mainWindow = createWindow()
   app.on('activate', () => {
     if (!mainWindow && gateway) mainWindow = createWindow()

@@ -2,7 +2,14 @@
 // ipcRenderer.invoke on its own channel; the session token lives here, in a closure, never on the page.
 
 import { contextBridge, ipcRenderer, type IpcRenderer, type IpcRendererEvent } from 'electron'
-import { API_GLOBAL, IPC_EVENT_CHANNEL, channelFor, type ApiErrorBody, type ConsoleEvent, type FedgateBridge } from '../gateway/api/contract.ts'
+import {
+  API_GLOBAL,
+  IPC_EVENT_CHANNEL,
+  channelFor,
+  type ApiErrorBody,
+  type ConsoleEvent,
+  type FedgateBridge
+} from '../gateway/api/contract.ts'
 import { API_METHODS } from '../gateway/api/schema/index.ts'
 
 /**

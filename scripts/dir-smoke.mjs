@@ -22,16 +22,22 @@ fs.writeFileSync(path.join(dist, 'version'), electronVersion)
 fs.writeFileSync(path.join(dist, 'LICENSE'), 'placeholder\n')
 fs.writeFileSync(path.join(dist, 'locales', 'en-US.pak'), '')
 
-const result = spawnSync(process.execPath, [path.join(root, 'node_modules', 'electron-builder', 'cli.js'), '--linux', '--dir', '--config', 'electron-builder.dirsmoke.yml'], {
-  cwd: root,
-  stdio: 'inherit',
-  env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }
-})
+const result = spawnSync(
+  process.execPath,
+  [path.join(root, 'node_modules', 'electron-builder', 'cli.js'), '--linux', '--dir', '--config', 'electron-builder.dirsmoke.yml'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, ELECTRON_SKIP_BINARY_DOWNLOAD: '1' }
+  }
+)
 if (result.status !== 0) process.exit(result.status ?? 1)
 // The package must carry the app and the .proto files the gateway loads at run time.
 const version = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')).version
 const resources = path.join(root, 'release', version, 'linux-unpacked', 'resources')
-const missing = ['app.asar', 'proto/fig.proto', 'proto/binarypayload.proto', 'proto/takmessage.proto'].filter((f) => !fs.existsSync(path.join(resources, f)))
+const missing = ['app.asar', 'proto/fig.proto', 'proto/binarypayload.proto', 'proto/takmessage.proto'].filter(
+  (f) => !fs.existsSync(path.join(resources, f))
+)
 if (missing.length > 0) {
   console.error(`The --dir package lacks: ${missing.join(', ')} (under ${resources})`)
   process.exit(1)

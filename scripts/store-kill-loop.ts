@@ -23,8 +23,10 @@ if (![iterations, lanes, maxWritingMs].every((n) => Number.isInteger(n) && n > 0
 
 try {
   const report = await runKillLoop({ iterations, lanes, maxWritingMs, progress: (line) => console.log(line) })
-  console.log(`OK: ${report.iterations} kill -9s, ${report.acknowledged} acknowledged writes all present, ` +
-    `${report.killedBeforeOpen} kills before the store was open, ${(report.elapsedMs / 1000).toFixed(1)} s`)
+  console.log(
+    `OK: ${report.iterations} kill -9s, ${report.acknowledged} acknowledged writes all present, ` +
+      `${report.killedBeforeOpen} kills before the store was open, ${(report.elapsedMs / 1000).toFixed(1)} s`
+  )
   console.log(JSON.stringify(report))
 } catch (err) {
   console.error(`FAILED: ${(err as Error).message}`)

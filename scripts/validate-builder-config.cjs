@@ -9,7 +9,14 @@ async function main() {
   const projectDir = path.resolve(__dirname, '..')
   const configPath = path.resolve(projectDir, process.argv[2] ?? 'electron-builder.yml')
   const config = await getConfig(projectDir, configPath, null)
-  const debug = { isEnabled: false, add() {}, addValue() {}, save() { return Promise.resolve() } }
+  const debug = {
+    isEnabled: false,
+    add() {},
+    addValue() {},
+    save() {
+      return Promise.resolve()
+    }
+  }
   await validateConfiguration(config, debug)
   console.log(`OK ${path.relative(projectDir, configPath)} matches the electron-builder schema`)
 }

@@ -64,7 +64,13 @@ export const accountMethods = defineMethods({
         doc.users.push(user)
       })
       gw.accounts.setupToken = null
-      gw.audit.append({ actor: user.username, action: 'setupFirstAdmin', target: `user ${user.username}`, details: {}, organizationId: null })
+      gw.audit.append({
+        actor: user.username,
+        action: 'setupFirstAdmin',
+        target: `user ${user.username}`,
+        details: {},
+        organizationId: null
+      })
       const session = await gw.accounts.createSession(user)
       return { token: session.token, expiresAt: session.expiresAt, user: toUserDto(user) }
     }
@@ -141,7 +147,12 @@ export const accountMethods = defineMethods({
         if (args.tokenLimit !== undefined) org.tokenLimit = args.tokenLimit
         return { ...org }
       })
-      audit('updateOrganization', `organization ${updated.name}`, { name: args.name, plan: args.plan, tokenLimit: args.tokenLimit }, updated.id)
+      audit(
+        'updateOrganization',
+        `organization ${updated.name}`,
+        { name: args.name, plan: args.plan, tokenLimit: args.tokenLimit },
+        updated.id
+      )
       gw.events.emit({ type: 'changed', area: 'accounts' })
       return organizationDto(gw, updated)
     }
@@ -190,7 +201,11 @@ export const accountMethods = defineMethods({
       audit(
         'createUser',
         `user ${record.username}`,
-        { organizationId: args.organizationId ?? null, organizationAdmin: args.organizationAdmin ?? false, deploymentAdmin: record.deploymentAdmin },
+        {
+          organizationId: args.organizationId ?? null,
+          organizationAdmin: args.organizationAdmin ?? false,
+          deploymentAdmin: record.deploymentAdmin
+        },
         args.organizationId ?? null
       )
       gw.events.emit({ type: 'changed', area: 'accounts' })

@@ -49,7 +49,12 @@ export const networkMethods = defineMethods({
     auth: { organizationAdmin: (a) => a.organizationId },
     async run({ gw, args, audit }) {
       requireOrganization(gw, args.organizationId)
-      const network: NetworkRecord = { id: randomId('net'), organizationId: args.organizationId, name: args.name, createdAt: new Date().toISOString() }
+      const network: NetworkRecord = {
+        id: randomId('net'),
+        organizationId: args.organizationId,
+        name: args.name,
+        createdAt: new Date().toISOString()
+      }
       await gw.store.update((doc) => {
         if (doc.networks.some((n) => n.organizationId === args.organizationId && n.name.toLowerCase() === args.name.toLowerCase())) {
           throw conflict(`A network named '${args.name}' already exists in this organization.`)
@@ -68,7 +73,11 @@ export const networkMethods = defineMethods({
       const before = requireNetwork(gw, args.id)
       const updated = await gw.store.update((doc) => {
         const n = doc.networks.find((x) => x.id === args.id)!
-        if (doc.networks.some((x) => x.id !== n.id && x.organizationId === n.organizationId && x.name.toLowerCase() === args.name.toLowerCase())) {
+        if (
+          doc.networks.some(
+            (x) => x.id !== n.id && x.organizationId === n.organizationId && x.name.toLowerCase() === args.name.toLowerCase()
+          )
+        ) {
           throw conflict(`A network named '${args.name}' already exists in this organization.`)
         }
         n.name = args.name

@@ -4,7 +4,16 @@
 
 export * from './vocabulary.ts'
 import type { ErrorCode } from './vocabulary.ts'
-import type { ApiMethod, AuditEntryDto, ConsoleApi, DeviceDto, FederationStatsDto, HealthDto, PeerStatusDto, RejectedPeerDto } from './schema/index.ts'
+import type {
+  ApiMethod,
+  AuditEntryDto,
+  ConsoleApi,
+  DeviceDto,
+  FederationStatsDto,
+  HealthDto,
+  PeerStatusDto,
+  RejectedPeerDto
+} from './schema/index.ts'
 
 export type * from './schema/index.ts'
 

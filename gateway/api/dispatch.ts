@@ -30,7 +30,15 @@ export interface DispatchHost {
     hasPermission(user: DispatchUser, networkId: string, permission: Permission): boolean
     describeMissingPermission(networkId: string, anyOf: Permission[]): string
   }
-  audit: { append(entry: { actor: string; action: string; target: string; details: Record<string, unknown>; organizationId: string | null }): unknown }
+  audit: {
+    append(entry: {
+      actor: string
+      action: string
+      target: string
+      details: Record<string, unknown>
+      organizationId: string | null
+    }): unknown
+  }
   log: { error(message: string): void }
   methods: MethodTable
 }
@@ -128,7 +136,10 @@ function toErrorBody(err: unknown, gw: DispatchHost): ApiErrorBody {
   if (err instanceof ApiError) return { code: err.code, message: err.message }
   // Anything else is our bug or an I/O failure: log it with its stack, tell the operator in one sentence.
   gw.log.error(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`)
-  const message = err instanceof Error && /could not be saved/.test(err.message) ? err.message : 'Something went wrong inside Fedgate; the details are in its log.'
+  const message =
+    err instanceof Error && /could not be saved/.test(err.message)
+      ? err.message
+      : 'Something went wrong inside Fedgate; the details are in its log.'
   return { code: 'internal', message }
 }
 

@@ -92,7 +92,13 @@ interface Located {
 }
 
 function locate(root: Schema, rootValue: unknown, error: ValueError): Located {
-  const segments = error.path === '' ? [] : error.path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+  const segments =
+    error.path === ''
+      ? []
+      : error.path
+          .slice(1)
+          .split('/')
+          .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
   const order: number[] = []
   let field = ''
   let schema: Schema | null = root
@@ -106,7 +112,10 @@ function locate(root: Schema, rootValue: unknown, error: ValueError): Located {
     } else {
       const properties = (inner?.properties ?? {}) as Record<string, Schema>
       const known = Object.hasOwn(properties, segment)
-      order.push(known ? 1 : 0, known ? Object.keys(properties).indexOf(segment) : Object.keys(isPlainObject(value) ? value : {}).indexOf(segment))
+      order.push(
+        known ? 1 : 0,
+        known ? Object.keys(properties).indexOf(segment) : Object.keys(isPlainObject(value) ? value : {}).indexOf(segment)
+      )
       field += field ? `.${segment}` : segment
       schema = known ? properties[segment]! : null
     }

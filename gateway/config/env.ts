@@ -43,7 +43,10 @@ function assign(values: Record<string, unknown>, key: string, raw: string): stri
     if (raw.trim() === '' || !Number.isFinite(n)) return 'is not a number'
     values[key] = n
   } else if (Array.isArray(current)) {
-    values[key] = raw.split(',').map((s) => s.trim()).filter(Boolean)
+    values[key] = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
   } else {
     values[key] = raw
   }

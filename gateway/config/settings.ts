@@ -127,7 +127,7 @@ export function missingSettings(settings: Settings): string[] {
   for (const key of REQUIRED_FOR_FEDERATION) {
     const [section, name] = key.split(':') as [keyof Settings, string]
     const value = (settings[section] as unknown as Record<string, unknown>)[name]
-    if (typeof value !== "string" || value.trim() === "") missing.push(key)
+    if (typeof value !== 'string' || value.trim() === '') missing.push(key)
   }
   return missing
 }
@@ -163,7 +163,8 @@ function validate(s: Settings, problems: string[]): void {
     if (typeof value !== 'string') problems.push(`${name} must be text, not ${JSON.stringify(value)}`)
   }
   const positive = (name: string, value: unknown): void => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) problems.push(`${name} must be a positive number, not ${JSON.stringify(value)}`)
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+      problems.push(`${name} must be a positive number, not ${JSON.stringify(value)}`)
   }
   port('Federation:Port', s.Federation.Port)
   port('Streaming:TlsPort', s.Streaming.TlsPort)
@@ -185,7 +186,11 @@ function validate(s: Settings, problems: string[]): void {
   if (!Array.isArray(s.Packages.BlockedExtensions) || !s.Packages.BlockedExtensions.every((x) => typeof x === 'string')) {
     problems.push('Packages:BlockedExtensions must be a list of file extensions')
   }
-  if (typeof s.Federation.OurFederateId === 'string' && s.Federation.OurFederateId && !/^[A-Za-z0-9._:-]{1,64}$/.test(s.Federation.OurFederateId)) {
+  if (
+    typeof s.Federation.OurFederateId === 'string' &&
+    s.Federation.OurFederateId &&
+    !/^[A-Za-z0-9._:-]{1,64}$/.test(s.Federation.OurFederateId)
+  ) {
     problems.push('Federation:OurFederateId may use letters, digits and . _ : - (at most 64 characters)')
   }
 }

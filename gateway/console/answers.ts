@@ -33,7 +33,13 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
 }
 
 /** Sends an API error in the contract's shape. */
-export function sendError(res: http.ServerResponse, code: ErrorCode, message: string, status = HTTP_STATUS[code], extra: web.HeaderMap = {}): void {
+export function sendError(
+  res: http.ServerResponse,
+  code: ErrorCode,
+  message: string,
+  status = HTTP_STATUS[code],
+  extra: web.HeaderMap = {}
+): void {
   sendJson(res, status, { ok: false, error: { code, message } satisfies ApiErrorBody }, extra)
 }
 
@@ -42,7 +48,14 @@ export function sendText(res: http.ServerResponse, status: number, text: string,
 }
 
 /** An API error sent without reading the body; an announced body closes the connection (net/http.ts answerUnread). */
-export function refuseUnread(req: http.IncomingMessage, res: http.ServerResponse, code: ErrorCode, message: string, status = HTTP_STATUS[code], extra: web.HeaderMap = {}): void {
+export function refuseUnread(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  code: ErrorCode,
+  message: string,
+  status = HTTP_STATUS[code],
+  extra: web.HeaderMap = {}
+): void {
   web.answerUnread(req, res, (close) => sendError(res, code, message, status, { ...extra, ...close }))
 }
 

@@ -22,7 +22,12 @@ export interface ApiCallContext {
   signedOut(token: string): void
 }
 
-export async function handleApiCall(ctx: ApiCallContext, req: http.IncomingMessage, res: http.ServerResponse, method: string): Promise<void> {
+export async function handleApiCall(
+  ctx: ApiCallContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  method: string
+): Promise<void> {
   const { services } = ctx
   if (!METHOD_NAME.test(method) || !Object.hasOwn(services.methods, method)) {
     refuseUnread(req, res, 'not_found', `There is no method '${method.slice(0, 80)}'.`)
@@ -58,7 +63,12 @@ export async function handleApiCall(ctx: ApiCallContext, req: http.IncomingMessa
 }
 
 /** The JSON body under `limit`, its bytes reserved in the budget until the answer is done; null once refused. */
-async function readArguments(ctx: ApiCallContext, req: http.IncomingMessage, res: http.ServerResponse, limit: number): Promise<Buffer | null> {
+async function readArguments(
+  ctx: ApiCallContext,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  limit: number
+): Promise<Buffer | null> {
   const declared = Number(req.headers['content-length'] ?? 0)
   if (declared > limit) {
     refuseUnread(req, res, 'invalid', tooLargeMessage(limit), 413)
@@ -72,7 +82,9 @@ async function readArguments(ctx: ApiCallContext, req: http.IncomingMessage, res
   }
   const release = hasBody ? ctx.bodyBudget.reserve(declared > 0 ? declared : limit) : () => {}
   if (!release) {
-    refuseUnread(req, res, 'unavailable', 'The console is receiving other large requests right now; try again in a minute.', 503, { 'Retry-After': '30' })
+    refuseUnread(req, res, 'unavailable', 'The console is receiving other large requests right now; try again in a minute.', 503, {
+      'Retry-After': '30'
+    })
     return null
   }
   res.once('close', release)

@@ -65,7 +65,8 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     throw new Error(`The console may listen on ${host} only with TLS; without it, bind it to 127.0.0.1 (Console:BindAddress).`)
   }
   const staticRoot = options.staticDir ? await realDir(options.staticDir) : null
-  if (options.staticDir && !staticRoot) log.warn(`The console has not been built (${options.staticDir} is missing): run \`npm run build:web\`. The HTTP API works regardless.`)
+  if (options.staticDir && !staticRoot)
+    log.warn(`The console has not been built (${options.staticDir} is missing): run \`npm run build:web\`. The HTTP API works regardless.`)
   const scheme = options.tls ? 'https' : 'http'
   const streams = new EventStreams(services, {
     heartbeatMs: options.heartbeatMs ?? 15_000,
@@ -82,10 +83,14 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
   const identity = options.tls
   const server: http.Server = identity ? https.createServer(identity()) : http.createServer()
-  web.serveRequests(server, (req, res) => route(routes, req, res), (_req, res, err) => {
-    log.error(`console request failed: ${web.errorText(err)}`)
-    sendError(res, 'internal', 'Something went wrong inside Fedgate; the details are in its log.')
-  })
+  web.serveRequests(
+    server,
+    (req, res) => route(routes, req, res),
+    (_req, res, err) => {
+      log.error(`console request failed: ${web.errorText(err)}`)
+      sendError(res, 'internal', 'Something went wrong inside Fedgate; the details are in its log.')
+    }
+  )
   // A browser on another machine reaches the console by an address the certificate must name: when a new certificate
   // names the machine's new addresses, new connections get it (as on the device ports); open ones keep theirs.
   const followIdentity = (): void => (server as https.Server).setSecureContext(identity!())
@@ -128,7 +133,11 @@ async function route(routes: ConsoleRoutes, req: http.IncomingMessage, res: http
     const name = url.pathname.slice('/api/'.length)
     if (name === 'openapi.json' && req.method === 'GET') {
       // The automation interface describes itself; the document holds no secret, so no session is needed.
-      sendJson(res, 200, openApiDocument((method) => routes.api.services.methods[method].auth === 'public'))
+      sendJson(
+        res,
+        200,
+        openApiDocument((method) => routes.api.services.methods[method].auth === 'public')
+      )
       return
     }
     if (name === 'events') {

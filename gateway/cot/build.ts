@@ -33,7 +33,14 @@ export function buildEvent(shape: EventShape): CotEvent {
 
 /** Answer to a ping (`t-x-c-t`), sent only to the pinging connection. */
 export function pongEvent(now?: Date): CotEvent {
-  return buildEvent({ uid: 'takPong', type: 't-x-c-t-r', how: 'h-g-i-g-o', staleSeconds: 20, point: { lat: 0, lon: 0, hae: 0, ce: 9999999, le: 9999999 }, now })
+  return buildEvent({
+    uid: 'takPong',
+    type: 't-x-c-t-r',
+    how: 'h-g-i-g-o',
+    staleSeconds: 20,
+    point: { lat: 0, lon: 0, hae: 0, ce: 9999999, le: 9999999 },
+    now
+  })
 }
 
 /** The server's offer of TAK protocol v1, sent once when a connection is up. */
@@ -50,12 +57,26 @@ export function protocolOfferEvent(serverVersion = 'fedgate', now?: Date): CotEv
 
 /** The client's request for a protocol version (what our test client sends). */
 export function protocolRequestEvent(uid: string, version = 1, now?: Date): CotEvent {
-  return buildEvent({ uid, type: 't-x-takp-q', how: 'm-g', staleSeconds: 60, detail: `<TakControl><TakRequest version="${version}"/></TakControl>`, now })
+  return buildEvent({
+    uid,
+    type: 't-x-takp-q',
+    how: 'm-g',
+    staleSeconds: 60,
+    detail: `<TakControl><TakRequest version="${version}"/></TakControl>`,
+    now
+  })
 }
 
 /** The server's answer to a protocol request; after `true` both directions switch to protobuf. */
 export function protocolResponseEvent(uid: string, accepted: boolean, now?: Date): CotEvent {
-  return buildEvent({ uid, type: 't-x-takp-r', how: 'm-g', staleSeconds: 60, detail: `<TakControl><TakResponse status="${accepted}"/></TakControl>`, now })
+  return buildEvent({
+    uid,
+    type: 't-x-takp-r',
+    how: 'm-g',
+    staleSeconds: 60,
+    detail: `<TakControl><TakResponse status="${accepted}"/></TakControl>`,
+    now
+  })
 }
 
 /** Tells other devices that `uid` (last seen with position type `type`) went away, so ATAK greys or removes it. */

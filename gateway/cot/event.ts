@@ -36,6 +36,19 @@ export interface CotEvent {
 }
 
 /** CoT types the gateway answers itself and never routes. */
-export const CONTROL_TYPES = new Set(['t-x-c-t', 't-x-c-t-r', 't-x-takp-v', 't-x-takp-q', 't-x-takp-r',
+export const CONTROL_TYPES = new Set([
+  't-x-c-t',
+  't-x-c-t-r',
+  't-x-takp-v',
+  't-x-takp-q',
+  't-x-takp-r',
   // subscriptions, filters, metrics and incognito: TAK Server consumes these too (spec §1.9)
-  't-b', 't-b-a', 't-b-c', 't-b-q', 't-x-c-f', 't-x-c-m', 't-x-c-i-e', 't-x-c-i-d'])
+  't-b',
+  't-b-a',
+  't-b-c',
+  't-b-q',
+  't-x-c-f',
+  't-x-c-m',
+  't-x-c-i-e',
+  't-x-c-i-d'
+])

@@ -13,7 +13,10 @@ const PROTO_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'prot
 const root = protobuf.loadSync(PROTO_FILE)
 const TakMessageType = root.lookupType('atakmap.commoncommo.protobuf.v1.TakMessage')
 
-export interface TakContactProto { endpoint?: string; callsign?: string }
+export interface TakContactProto {
+  endpoint?: string
+  callsign?: string
+}
 export interface TakDetailProto {
   xmlDetail?: string
   contact?: TakContactProto
@@ -205,7 +208,11 @@ export function fromTakCotEvent(cot: TakCotEventProto): CotEvent {
 function namesInXmlDetail(xmlDetail: string | undefined): Set<string> {
   if (!xmlDetail || !Object.values(TYPED_ELEMENT_OF).some((name) => xmlDetail.includes(`<${name}`))) return new Set()
   try {
-    return new Set(scanXml(`<detail>${xmlDetail}</detail>`).filter((e) => e.parent === 0).map((e) => e.name))
+    return new Set(
+      scanXml(`<detail>${xmlDetail}</detail>`)
+        .filter((e) => e.parent === 0)
+        .map((e) => e.name)
+    )
   } catch {
     return new Set() // parseEvent refuses the whole event below
   }

@@ -50,7 +50,11 @@ export function decodeEntities(raw: string): string {
   return raw.replace(/&([^;&]*);?/g, (match, name: string) => {
     if (!match.endsWith(';')) throw new XmlSyntaxError('An entity reference is not terminated')
     if (Object.hasOwn(PREDEFINED, name)) return PREDEFINED[name]!
-    const code = /^#x[0-9a-fA-F]{1,6}$/.test(name) ? parseInt(name.slice(2), 16) : /^#[0-9]{1,7}$/.test(name) ? parseInt(name.slice(1), 10) : NaN
+    const code = /^#x[0-9a-fA-F]{1,6}$/.test(name)
+      ? parseInt(name.slice(2), 16)
+      : /^#[0-9]{1,7}$/.test(name)
+        ? parseInt(name.slice(1), 10)
+        : NaN
     if (!Number.isFinite(code) || code > 0x10ffff || code === 0) throw new XmlSyntaxError(`Unknown entity &${name};`)
     return String.fromCodePoint(code)
   })
@@ -190,7 +194,8 @@ function scanStartTag(text: string, lt: number, parent: number, depth: number, c
       cursor += 2
       break
     }
-    if (attrs.length > 0 && !isSpace(text.charCodeAt(cursor - 1))) throw new XmlSyntaxError(`Attributes of <${name}> need whitespace between them`)
+    if (attrs.length > 0 && !isSpace(text.charCodeAt(cursor - 1)))
+      throw new XmlSyntaxError(`Attributes of <${name}> need whitespace between them`)
     const attrStart = cursor
     while (cursor < len && isNameChar(text.charCodeAt(cursor))) cursor++
     const attrName = text.slice(attrStart, cursor)
@@ -207,7 +212,8 @@ function scanStartTag(text: string, lt: number, parent: number, depth: number, c
     if (raw.includes('<')) throw new XmlSyntaxError(`Attribute ${attrName} contains '<'`)
     if (attrs.length >= limits.maxAttributes) throw new XmlLimitError(`<${name}> has more than ${limits.maxAttributes} attributes`)
     if (seen === null && attrs.length >= LINEAR_DUPLICATE_CHECK) seen = new Set(attrs.map((a) => a[0]))
-    if (seen !== null ? seen.has(attrName) : attrs.some((a) => a[0] === attrName)) throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
+    if (seen !== null ? seen.has(attrName) : attrs.some((a) => a[0] === attrName))
+      throw new XmlSyntaxError(`Attribute ${attrName} appears twice`)
     seen?.add(attrName)
     attrs.push([attrName, decodeEntities(raw)])
     cursor = valueEnd + 1

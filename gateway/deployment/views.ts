@@ -12,7 +12,9 @@ export const deploymentMethods = defineMethods({
     auth: 'user',
     async run({ gw, user }) {
       // A network joined since the last check is put in the server certificate now, so it is offered to devices.
-      await refreshServerIdentity(gw).catch((err: unknown) => gw.log.warn(`could not renew the server certificate: ${(err as Error).message}`))
+      await refreshServerIdentity(gw).catch((err: unknown) =>
+        gw.log.warn(`could not renew the server certificate: ${(err as Error).message}`)
+      )
       // Where the deployment keeps its keys and database is for those who run it.
       const admin = user.deploymentAdmin
       return {

@@ -17,7 +17,11 @@ type Interfaces = ReturnType<typeof os.networkInterfaces>
  * certificate covers: likely interfaces before unlikely ones, IPv4 before IPv6, link-local never. Addresses the
  * certificate does not name yet come last, marked `covered: false`.
  */
-export function deviceAddresses(advertisedHostname: string, serverCertPem: string, interfaces: Interfaces = os.networkInterfaces()): DeviceAddressDto[] {
+export function deviceAddresses(
+  advertisedHostname: string,
+  serverCertPem: string,
+  interfaces: Interfaces = os.networkInterfaces()
+): DeviceAddressDto[] {
   const covered = new Set(altNamesOf(serverCertPem))
   const out: DeviceAddressDto[] = []
   const advertised = advertisedHostname.trim()

@@ -85,7 +85,10 @@ export async function buildConnectionPackages(args: ConnectionPackageArgs): Prom
     [`certs/${clientFile}`, client]
   ]
   const atakZip = await missionPackage(`${atakBase}.zip`, withPref(atakPref(args, connectString, secrets)))
-  const wintak = await forWintak(`${atakBase}.zip`, await missionPackage(`${atakBase}.zip`, withPref(atakPref(args, connectString, secrets, true))))
+  const wintak = await forWintak(
+    `${atakBase}.zip`,
+    await missionPackage(`${atakBase}.zip`, withPref(atakPref(args, connectString, secrets, true)))
+  )
 
   // iTAK: a flat zip, config.pref and the p12 files at the root, app-wide certificate keys.
   const itakZip = await zip([
@@ -147,7 +150,13 @@ export interface EnrollmentPackage {
 async function forWintak(atakFilename: string, atakZip: Buffer): Promise<{ zip: Buffer; filename: string }> {
   const filename = atakFilename.replace(/\.zip$/, '-WinTAK.zip')
   const manifest = manifestXml(randomUUID(), filename, [atakFilename])
-  return { zip: await zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], [atakFilename, atakZip]]), filename }
+  return {
+    zip: await zip([
+      ['MANIFEST/manifest.xml', Buffer.from(manifest)],
+      [atakFilename, atakZip]
+    ]),
+    filename
+  }
 }
 
 /**
@@ -160,30 +169,31 @@ export async function buildEnrollmentPackage(args: EnrollmentPackageArgs): Promi
   const truststorePassword = readablePassword()
   const truststoreFile = `truststore-${deployment}.p12`
   const truststore = toP12({ keyPem: null, certPems: [args.caCertPem], password: truststorePassword, friendlyName: `${deployment}-ca` })
-  const pref = (globalKeys: boolean): string => prefDocument([
-    preference('cot_streams', [
-      ['count', 1],
-      ['description0', args.serverName],
-      ['enabled0', true],
-      ['connectString0', `${args.host}:${args.port}:ssl`],
-      ['caLocation0', `cert/${truststoreFile}`],
-      ['caPassword0', truststorePassword],
-      ['useAuth0', true],
-      // Read by no ATAK (see EnrollmentPackageArgs.username); the user types it, and it must be the callsign.
-      ['username0', args.username],
-      ['enrollForCertificateWithTrust0', true],
-      ['cacheCreds0', 'Cache credentials'],
-      ['compress0', false]
-    ]),
-    preference('com.atakmap.app_preferences', [
-      ['displayServerConnectionWidget', true],
-      ['locationCallsign', args.callsign],
-      // Where ATAK enrolls and reaches the Marti API (read as strings; reported from ATAK's source, not in the spec).
-      ['apiCertEnrollmentPort', String(args.enrollmentPort)],
-      ['apiSecureServerPort', String(args.martiPort)],
-      ...(globalKeys ? globalCertificateKeys({ truststoreFile, truststorePassword }) : [])
+  const pref = (globalKeys: boolean): string =>
+    prefDocument([
+      preference('cot_streams', [
+        ['count', 1],
+        ['description0', args.serverName],
+        ['enabled0', true],
+        ['connectString0', `${args.host}:${args.port}:ssl`],
+        ['caLocation0', `cert/${truststoreFile}`],
+        ['caPassword0', truststorePassword],
+        ['useAuth0', true],
+        // Read by no ATAK (see EnrollmentPackageArgs.username); the user types it, and it must be the callsign.
+        ['username0', args.username],
+        ['enrollForCertificateWithTrust0', true],
+        ['cacheCreds0', 'Cache credentials'],
+        ['compress0', false]
+      ]),
+      preference('com.atakmap.app_preferences', [
+        ['displayServerConnectionWidget', true],
+        ['locationCallsign', args.callsign],
+        // Where ATAK enrolls and reaches the Marti API (read as strings; reported from ATAK's source, not in the spec).
+        ['apiCertEnrollmentPort', String(args.enrollmentPort)],
+        ['apiSecureServerPort', String(args.martiPort)],
+        ...(globalKeys ? globalCertificateKeys({ truststoreFile, truststorePassword }) : [])
+      ])
     ])
-  ])
   const withPref = (globalKeys: boolean): [string, Buffer][] => [
     [`certs/${deployment}.pref`, Buffer.from(pref(globalKeys))],
     [`certs/${truststoreFile}`, truststore]
@@ -226,11 +236,23 @@ type PrefValue = string | number | boolean
 
 function entry(key: string, value: PrefValue): XmlNode {
   const type = typeof value === 'boolean' ? 'Boolean' : typeof value === 'number' ? 'Integer' : 'String'
-  return { ...attributes([['key', key], ['class', `class java.lang.${type}`]]), '#text': String(value) }
+  return {
+    ...attributes([
+      ['key', key],
+      ['class', `class java.lang.${type}`]
+    ]),
+    '#text': String(value)
+  }
 }
 
 function preference(name: string, entries: [string, PrefValue][]): XmlNode {
-  return { ...attributes([['version', '1'], ['name', name]]), entry: entries.map(([k, v]) => entry(k, v)) }
+  return {
+    ...attributes([
+      ['version', '1'],
+      ['name', name]
+    ]),
+    entry: entries.map(([k, v]) => entry(k, v))
+  }
 }
 
 /** ATAK's own pref layout: declaration with standalone="yes", one element per line, an empty value as `<entry …></entry>`. */
@@ -245,7 +267,12 @@ function prefDocument(preferences: XmlNode[]): string {
  * only the per-stream keys: ATAK binds imported global keys to a stream only in some cases and they broke after
  * restarts with absolute paths (OTS #360). Same relative `cert/…` paths as the indexed keys.
  */
-function globalCertificateKeys(s: { truststoreFile: string; truststorePassword: string; clientFile?: string; clientPassword?: string }): [string, PrefValue][] {
+function globalCertificateKeys(s: {
+  truststoreFile: string
+  truststorePassword: string
+  clientFile?: string
+  clientPassword?: string
+}): [string, PrefValue][] {
   const keys: [string, PrefValue][] = [
     ['caLocation', `cert/${s.truststoreFile}`],
     ['caPassword', s.truststorePassword]
@@ -300,17 +327,39 @@ function itakPref(args: ConnectionPackageArgs, connectString: string, s: Package
 
 /** A mission package: the manifest (fresh uid) listing every entry, then the entries; importers delete it after import. */
 function missionPackage(name: string, entries: [string, Buffer][]): Promise<Buffer> {
-  const manifest = manifestXml(randomUUID(), name, entries.map(([entryName]) => entryName))
+  const manifest = manifestXml(
+    randomUUID(),
+    name,
+    entries.map(([entryName]) => entryName)
+  )
   return zip([['MANIFEST/manifest.xml', Buffer.from(manifest)], ...entries])
 }
 
 function manifestXml(uid: string, name: string, zipEntries: string[]): string {
-  const parameters: [string, string][] = [['uid', uid], ['name', name], ['onReceiveDelete', 'true']]
+  const parameters: [string, string][] = [
+    ['uid', uid],
+    ['name', name],
+    ['onReceiveDelete', 'true']
+  ]
   const manifest: XmlNode = {
     MissionPackageManifest: {
       ...attributes([['version', '2']]),
-      Configuration: { Parameter: parameters.map(([key, value]) => attributes([['name', key], ['value', value]])) },
-      Contents: { Content: zipEntries.map((zipEntry) => attributes([['ignore', 'false'], ['zipEntry', zipEntry]])) }
+      Configuration: {
+        Parameter: parameters.map(([key, value]) =>
+          attributes([
+            ['name', key],
+            ['value', value]
+          ])
+        )
+      },
+      Contents: {
+        Content: zipEntries.map((zipEntry) =>
+          attributes([
+            ['ignore', 'false'],
+            ['zipEntry', zipEntry]
+          ])
+        )
+      }
     }
   }
   return buildXml(manifest, { indent: true })

@@ -40,16 +40,23 @@ export interface EnrollmentApi {
   useIdentity(tls: { key: string; cert: string }): void
 }
 
-export async function startEnrollmentApi(gw: Services, options: { port: number; host: string; tls: { key: string; cert: string } }): Promise<EnrollmentApi> {
+export async function startEnrollmentApi(
+  gw: Services,
+  options: { port: number; host: string; tls: { key: string; cert: string } }
+): Promise<EnrollmentApi> {
   const server = https.createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: 'TLSv1.2' })
   gw.listeners.guard(server, 'enrollment', gw.log, 'Enrollment API')
   server.headersTimeout = 15_000
   server.requestTimeout = 30_000
   server.setTimeout(60_000, (socket) => socket.destroy())
-  web.serveRequests(server, (req, res) => handle(gw, req, res), (req, res, err) => {
-    gw.log.error(`Enrollment API: ${req.method} ${web.pathForLog(req)} failed: ${web.errorText(err)}`)
-    sendText(res, 500, 'Internal error')
-  })
+  web.serveRequests(
+    server,
+    (req, res) => handle(gw, req, res),
+    (req, res, err) => {
+      gw.log.error(`Enrollment API: ${req.method} ${web.pathForLog(req)} failed: ${web.errorText(err)}`)
+      sendText(res, 500, 'Internal error')
+    }
+  )
   const port = await web.listen(server, options.port, options.host)
   return {
     port,
@@ -72,7 +79,9 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
   const route = web.routeOf(url)
   const isToken = route === TOKEN_ROUTE
   // Tool profiles (spec §3.3.5): like the enrollment profile, none to hand out.
-  const known = ROUTES[route] ?? (/^\/Marti\/api\/tls\/profile\/tool\/[^/]+\/file$/.test(route) ? ROUTES['/Marti/api/tls/profile/enrollment'] : undefined)
+  const known =
+    ROUTES[route] ??
+    (/^\/Marti\/api\/tls\/profile\/tool\/[^/]+\/file$/.test(route) ? ROUTES['/Marti/api/tls/profile/enrollment'] : undefined)
   if (!isToken && !known) return refuse(req, res, 404, 'Not found')
   const method = known?.method ?? 'POST'
   if (req.method !== method) return refuse(req, res, 405, `Use ${method}`, { Allow: method })
@@ -89,7 +98,8 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
   if (!known) return passwordGrant(gw, req, res, url, throttleKey) // the token route: any other unknown one got 404 above
   const bearer = web.bearerToken(req.headers.authorization)
   const credentials = bearer ? null : basicCredentials(req.headers.authorization)
-  if (!bearer && !credentials) return refuse(req, res, 401, 'Sign in with the user name and one-time password the operator gave you.', SIGN_IN)
+  if (!bearer && !credentials)
+    return refuse(req, res, 401, 'Sign in with the user name and one-time password the operator gave you.', SIGN_IN)
   let record
   try {
     record = bearer
@@ -107,7 +117,9 @@ async function handle(gw: Services, req: http.IncomingMessage, res: http.ServerR
     res.writeHead(204).end()
     return
   }
-  const body = await readSmallBody(req, res, MAX_BODY_BYTES, () => refuse(req, res, 413, 'A certificate signing request is never that large.'))
+  const body = await readSmallBody(req, res, MAX_BODY_BYTES, () =>
+    refuse(req, res, 413, 'A certificate signing request is never that large.')
+  )
   if (!body) return
   try {
     const request = readSigningRequest(body.toString('latin1'))
@@ -137,7 +149,13 @@ const V1_ROUTE = '/Marti/api/tls/signClient'
  * form body), which tools such as node-tak call before tls/config: a short-lived bearer token for the config and
  * profile calls. It does not use the password up; signing still needs it.
  */
-async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.ServerResponse, url: URL, throttleKey: string): Promise<void> {
+async function passwordGrant(
+  gw: Services,
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  url: URL,
+  throttleKey: string
+): Promise<void> {
   const params = url.searchParams
   if (/^application\/x-www-form-urlencoded\b/i.test(req.headers['content-type'] ?? '')) {
     const body = await readSmallBody(req, res, 4096, () => sendOAuthError(res, 413, 'invalid_request', 'The request is too large.'))
@@ -146,13 +164,19 @@ async function passwordGrant(gw: Services, req: http.IncomingMessage, res: http.
   } else {
     req.resume()
   }
-  if (params.get('grant_type') !== 'password') return sendOAuthError(res, 400, 'unsupported_grant_type', 'Only the password grant is offered here.')
+  if (params.get('grant_type') !== 'password')
+    return sendOAuthError(res, 400, 'unsupported_grant_type', 'Only the password grant is offered here.')
   const username = params.get('username')
   const password = params.get('password')
   if (!username || !password) return sendOAuthError(res, 400, 'invalid_request', 'username and password are required.')
   try {
     const record = authenticateEnrollment(gw, username, password, 'config')
-    return sendJson(res, { access_token: issueEnrollmentToken(gw, record), token_type: 'bearer', expires_in: ENROLLMENT_TOKEN_SECONDS, scope: 'enrollment' })
+    return sendJson(res, {
+      access_token: issueEnrollmentToken(gw, record),
+      token_type: 'bearer',
+      expires_in: ENROLLMENT_TOKEN_SECONDS,
+      scope: 'enrollment'
+    })
   } catch (err) {
     if (!(err instanceof EnrollmentRefusal)) throw err
     if (err.wrongGuess) gw.accounts.recordFailure(throttleKey)
@@ -204,14 +228,34 @@ export function wantsXml(accept: string | undefined): boolean {
 /** TAK's answer to GET tls/config: `ns2:certificateConfig` with the name entries the CSR must hold. */
 export function certificateConfigXml(entries: { name: string; value: string }[]): string {
   const config = {
-    ...attributes([['xmlns', 'http://bbn.com/marti/xml/config'], ['xmlns:ns2', 'com.bbn.marti.config']]),
-    nameEntries: { nameEntry: entries.map((e) => attributes([['name', e.name], ['value', e.value]])) }
+    ...attributes([
+      ['xmlns', 'http://bbn.com/marti/xml/config'],
+      ['xmlns:ns2', 'com.bbn.marti.config']
+    ]),
+    nameEntries: {
+      nameEntry: entries.map((e) =>
+        attributes([
+          ['name', e.name],
+          ['value', e.value]
+        ])
+      )
+    }
   }
   return `${xmlDeclaration(true)}\n${buildXml({ 'ns2:certificateConfig': config })}\n`
 }
 
 /** The contract's error code for a refusal's status, so a tool can tell refusals apart without reading the sentence. */
-const ERROR_CODES: Record<number, ErrorCode> = { 400: 'invalid', 401: 'unauthenticated', 403: 'forbidden', 404: 'not_found', 405: 'invalid', 409: 'conflict', 413: 'invalid', 429: 'rate_limited', 500: 'internal' }
+const ERROR_CODES: Record<number, ErrorCode> = {
+  400: 'invalid',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'not_found',
+  405: 'invalid',
+  409: 'conflict',
+  413: 'invalid',
+  429: 'rate_limited',
+  500: 'internal'
+}
 const NO_STORE = { 'Cache-Control': 'no-store' }
 const SIGN_IN = { 'WWW-Authenticate': `Basic realm="${REALM}", charset="UTF-8"` }
 
@@ -230,7 +274,12 @@ function refuse(req: http.IncomingMessage, res: http.ServerResponse, status: num
 }
 
 /** The body under `limit`; past it the rest is discarded, `tooLarge` answers, and the result is null. */
-async function readSmallBody(req: http.IncomingMessage, res: http.ServerResponse, limit: number, tooLarge: () => void): Promise<Buffer | null> {
+async function readSmallBody(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  limit: number,
+  tooLarge: () => void
+): Promise<Buffer | null> {
   try {
     return await web.readBody(req, limit)
   } catch (err) {

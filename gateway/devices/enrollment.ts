@@ -76,7 +76,12 @@ export function activeDeviceByFingerprint(data: Pick<DbDocument, 'devices'>, fin
 export const isPendingEnrollment = (e: DeviceEnrollmentRecord, now: number): boolean => !e.usedAt && Date.parse(e.expiresAt) > now
 
 /** Why `callsign` cannot be taken on the network now (an active device or a pending enrollment has it), or null. */
-export function callsignTaken(doc: Pick<DbDocument, 'devices' | 'deviceEnrollments'>, networkId: string, callsign: string, now = Date.now()): string | null {
+export function callsignTaken(
+  doc: Pick<DbDocument, 'devices' | 'deviceEnrollments'>,
+  networkId: string,
+  callsign: string,
+  now = Date.now()
+): string | null {
   const same = (name: string): boolean => name.toLowerCase() === callsign.toLowerCase()
   if (doc.devices.some((d) => d.networkId === networkId && !d.revokedAt && same(d.callsign))) {
     return `A device called '${callsign}' is already enrolled on this network. Revoke it first or choose another callsign.`
@@ -88,7 +93,12 @@ export function callsignTaken(doc: Pick<DbDocument, 'devices' | 'deviceEnrollmen
 }
 
 /** A device of `networkId` holding the certificate just issued for it (the key is kept in pki/ or on the device). */
-export function newDeviceRecord(networkId: string, callsign: string, issued: IssuedCertificate, enrolledBy: 'package' | 'password'): DeviceRecord {
+export function newDeviceRecord(
+  networkId: string,
+  callsign: string,
+  issued: IssuedCertificate,
+  enrolledBy: 'package' | 'password'
+): DeviceRecord {
   return {
     id: randomId('dev'),
     networkId,
@@ -120,9 +130,13 @@ export function deviceHost(gw: Services, chosen?: string): string {
   if (chosen !== undefined) {
     if (offered.some((a) => a.address === chosen)) return chosen
     if (all.some((a) => a.address === chosen)) {
-      throw invalid(`'${chosen}' is new on this machine and its certificate does not name it yet; Fedgate adds it within half a minute. Try again then.`)
+      throw invalid(
+        `'${chosen}' is new on this machine and its certificate does not name it yet; Fedgate adds it within half a minute. Try again then.`
+      )
     }
-    throw invalid(`'${chosen}' is not an address devices can use: pick one this machine has and its certificate covers (${offered.map((a) => a.address).join(', ') || 'none'}).`)
+    throw invalid(
+      `'${chosen}' is not an address devices can use: pick one this machine has and its certificate covers (${offered.map((a) => a.address).join(', ') || 'none'}).`
+    )
   }
   return offered[0]?.address ?? '127.0.0.1'
 }
@@ -187,7 +201,12 @@ export const deviceMethods = defineMethods({
         throw err
       }
       const packages = await packagesFor(gw, record, issued.keyPem, host)
-      audit('enrollDevice', `device ${record.callsign}`, { networkId: network.id, deviceId: record.id, fingerprint: record.fingerprint, validDays }, network.organizationId)
+      audit(
+        'enrollDevice',
+        `device ${record.callsign}`,
+        { networkId: network.id, deviceId: record.id, fingerprint: record.fingerprint, validDays },
+        network.organizationId
+      )
       gw.events.emit({ type: 'changed', area: 'devices', networkId: network.id })
       return {
         device: deviceDto(record, gw.presence as PresenceLookup | null),
@@ -210,17 +229,26 @@ export const deviceMethods = defineMethods({
     async run({ gw, args, audit }) {
       const device = requireDevice(gw, args.id)
       if (device.revokedAt) throw conflict(`'${device.callsign}' was revoked; enroll the device again to get a new package.`)
-      if (Date.parse(device.notAfter) <= Date.now()) throw conflict(`The certificate of '${device.callsign}' has expired; enroll the device again.`)
+      if (Date.parse(device.notAfter) <= Date.now())
+        throw conflict(`The certificate of '${device.callsign}' has expired; enroll the device again.`)
       if (device.enrolledBy === 'password') {
-        throw conflict(`'${device.callsign}' enrolled itself: its private key exists only on the device, so there is no package to download. Revoke it and enroll it again to replace it.`)
+        throw conflict(
+          `'${device.callsign}' enrolled itself: its private key exists only on the device, so there is no package to download. Revoke it and enroll it again to replace it.`
+        )
       }
       const keyPem = gw.pki.readDeviceKey(device.id)
-      if (!keyPem) throw new ApiError('not_found', `The private key of '${device.callsign}' is no longer on this machine; enroll the device again.`)
+      if (!keyPem)
+        throw new ApiError('not_found', `The private key of '${device.callsign}' is no longer on this machine; enroll the device again.`)
       // New p12 passwords every time: the ones shown at enrollment were shown once and are not kept.
       const packages = await packagesFor(gw, device, keyPem, deviceHost(gw, args.host))
       const variant = args.variant ?? 'atak'
       const network = requireNetwork(gw, device.networkId)
-      audit('downloadDevicePackage', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, variant }, network.organizationId)
+      audit(
+        'downloadDevicePackage',
+        `device ${device.callsign}`,
+        { networkId: device.networkId, deviceId: device.id, variant },
+        network.organizationId
+      )
       const chosen = {
         atak: { filename: packages.atakFilename, zip: packages.atakZip },
         itak: { filename: packages.itakFilename, zip: packages.itakZip },
@@ -256,7 +284,12 @@ export const deviceMethods = defineMethods({
       gw.pki.deleteDeviceKey(args.id)
       const device = requireDevice(gw, args.id)
       const network = gw.store.data.networks.find((n) => n.id === device.networkId)
-      audit('revokeDevice', `device ${device.callsign}`, { networkId: device.networkId, deviceId: device.id, fingerprint: device.fingerprint }, network?.organizationId ?? null)
+      audit(
+        'revokeDevice',
+        `device ${device.callsign}`,
+        { networkId: device.networkId, deviceId: device.id, fingerprint: device.fingerprint },
+        network?.organizationId ?? null
+      )
       gw.events.emit({ type: 'changed', area: 'devices', networkId: device.networkId })
       return deviceDto(device)
     }

@@ -26,7 +26,9 @@ export function goneBecause(connection: WatchedConnection, now: number, idleTime
   if (silentMs < idleTimeoutMs) return null
   const silent = `sent nothing for ${Math.round(silentMs / 1000)} s`
   if (now - connection.queue.lastWriteAt >= idleTimeoutMs) {
-    return connection.queue.stalled ? `${silent} and took nothing we wrote in that time` : `${silent} though nothing was written to it (a live device pings)`
+    return connection.queue.stalled
+      ? `${silent} and took nothing we wrote in that time`
+      : `${silent} though nothing was written to it (a live device pings)`
   }
   if (silentMs >= MAX_DEVICE_SILENCE_MS) return `${silent}, longer than a live device stays silent`
   return null
@@ -40,15 +42,18 @@ export function startIdleSweep<C extends WatchedConnection & { deviceId: string 
   close: (connection: C) => void
 ): NodeJS.Timeout | null {
   if (idleTimeoutMs <= 0) return null
-  const sweep = setInterval(() => {
-    const now = Date.now()
-    for (const connection of [...connections()]) {
-      const why = goneBecause(connection, now, idleTimeoutMs)
-      if (why === null) continue
-      log.info(`Device ${connection.deviceId}: ${why}; its connection was closed as half-open`)
-      close(connection)
-    }
-  }, Math.max(100, Math.min(5000, idleTimeoutMs / 4)))
+  const sweep = setInterval(
+    () => {
+      const now = Date.now()
+      for (const connection of [...connections()]) {
+        const why = goneBecause(connection, now, idleTimeoutMs)
+        if (why === null) continue
+        log.info(`Device ${connection.deviceId}: ${why}; its connection was closed as half-open`)
+        close(connection)
+      }
+    },
+    Math.max(100, Math.min(5000, idleTimeoutMs / 4))
+  )
   sweep.unref()
   return sweep
 }

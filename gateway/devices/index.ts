@@ -18,7 +18,10 @@ export interface StartDevicesOptions {
   fileshareForReceiver?: (event: CotEvent, localAddress: string | undefined) => CotEvent
 }
 
-export async function startDevices(gw: Services, options: StartDevicesOptions): Promise<{ streaming: StreamingListener; stop(): Promise<void> }> {
+export async function startDevices(
+  gw: Services,
+  options: StartDevicesOptions
+): Promise<{ streaming: StreamingListener; stop(): Promise<void> }> {
   const { settings, pki, store, internal, log } = gw
   const streaming = await startStreamingListener({
     port: settings.Streaming.TlsPort,
@@ -41,7 +44,11 @@ export async function startDevices(gw: Services, options: StartDevicesOptions): 
   gw.ports.streaming = streaming.port
   let enrollment
   try {
-    enrollment = await startEnrollmentApi(gw, { port: settings.Enrollment.Port, host: settings.Enrollment.BindAddress, tls: serverTls(pki) })
+    enrollment = await startEnrollmentApi(gw, {
+      port: settings.Enrollment.Port,
+      host: settings.Enrollment.BindAddress,
+      tls: serverTls(pki)
+    })
   } catch (err) {
     await streaming.close()
     throw err
@@ -92,7 +99,8 @@ function emitPresenceEvents(gw: Services, streaming: StreamingListener): () => v
     timer ??= setTimeout(() => {
       timer = null
       for (const networkId of pendingNetworks) {
-        if (gw.store.data.networks.some((n) => n.id === networkId)) gw.events.emit({ type: 'deviceStatus', networkId, devices: networkDevices(gw, networkId) })
+        if (gw.store.data.networks.some((n) => n.id === networkId))
+          gw.events.emit({ type: 'deviceStatus', networkId, devices: networkDevices(gw, networkId) })
       }
       pendingNetworks.clear()
     }, 500)
@@ -109,6 +117,7 @@ function addHealth(streaming: StreamingListener, health: HealthFigures): void {
     if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
   }
   for (const c of streaming.connections()) {
-    if (c.queuedBytes > 0) health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })
+    if (c.queuedBytes > 0)
+      health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })
   }
 }

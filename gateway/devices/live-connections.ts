@@ -66,7 +66,11 @@ export class LiveConnections {
     const stillThere = [...this.live.values()].some((c) => c.networkId === connection.networkId && c.uid === uid)
     if (stillThere) return
     const last = router.forgetPosition(connection.networkId, uid)
-    router.publish(deleteEvent(uid, last?.type ?? connection.positionType), { kind: 'device', networkId: connection.networkId, endpointId: connection.id })
+    router.publish(deleteEvent(uid, last?.type ?? connection.positionType), {
+      kind: 'device',
+      networkId: connection.networkId,
+      endpointId: connection.id
+    })
   }
 
   /** Destroys the socket and forgets the connection at once (its close event comes later); returns how many. */

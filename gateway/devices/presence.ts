@@ -107,7 +107,17 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
   private stateOf(deviceId: string, networkId: string): Tracked {
     let state = this.devices.get(deviceId)
     if (!state) {
-      state = { deviceId, networkId, online: false, lastSeenMs: null, uidSeen: null, address: null, connectionCount: 0, lastPosition: null, drops: 0 }
+      state = {
+        deviceId,
+        networkId,
+        online: false,
+        lastSeenMs: null,
+        uidSeen: null,
+        address: null,
+        connectionCount: 0,
+        lastPosition: null,
+        drops: 0
+      }
       this.devices.set(deviceId, state)
     }
     return state

@@ -91,7 +91,12 @@ export const selfEnrollmentMethods = defineMethods({
         enrollmentPort: gw.ports.enrollment,
         martiPort: gw.ports.marti
       })
-      audit('createDeviceEnrollment', `device ${callsign}`, { networkId: network.id, enrollmentId: record.id, expiresAt: record.expiresAt }, network.organizationId)
+      audit(
+        'createDeviceEnrollment',
+        `device ${callsign}`,
+        { networkId: network.id, enrollmentId: record.id, expiresAt: record.expiresAt },
+        network.organizationId
+      )
       gw.events.emit({ type: 'changed', area: 'devices', networkId: network.id })
       return {
         enrollment: enrollmentDto(record),
@@ -140,7 +145,12 @@ export const selfEnrollmentMethods = defineMethods({
         doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => e.id !== args.id || e.usedAt)
       })
       const network = gw.store.data.networks.find((n) => n.id === record.networkId)
-      audit('cancelDeviceEnrollment', `device ${record.callsign}`, { networkId: record.networkId, enrollmentId: record.id }, network?.organizationId ?? null)
+      audit(
+        'cancelDeviceEnrollment',
+        `device ${record.callsign}`,
+        { networkId: record.networkId, enrollmentId: record.id },
+        network?.organizationId ?? null
+      )
       gw.events.emit({ type: 'changed', area: 'devices', networkId: record.networkId })
       return null
     }
@@ -168,7 +178,13 @@ export type EnrollmentStep = 'config' | 'sign' | 'profile'
  * The enrollment `username` and `password` belong to, if they may take `step` now. Signing needs an unused, unexpired
  * enrollment; the other steps are also allowed during the grace after signing.
  */
-export function authenticateEnrollment(gw: Services, username: string | string[], password: string, step: EnrollmentStep, now = Date.now()): DeviceEnrollmentRecord {
+export function authenticateEnrollment(
+  gw: Services,
+  username: string | string[],
+  password: string,
+  step: EnrollmentStep,
+  now = Date.now()
+): DeviceEnrollmentRecord {
   const hash = passwordHash(gw, password)
   const typed = Array.isArray(username) ? username : [username]
   const record = gw.store.data.deviceEnrollments.find((e) => e.passwordHash === hash && typed.some((name) => sameUser(e.callsign, name)))
@@ -201,7 +217,9 @@ function tokenKey(gw: Services): Buffer {
 export function issueEnrollmentToken(gw: Services, record: DeviceEnrollmentRecord, now = Date.now()): string {
   const iat = Math.floor(now / 1000)
   const header = base64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
-  const payload = base64url(JSON.stringify({ sub: record.callsign, aud: TOKEN_AUDIENCE, enr: record.id, iat, nbf: iat, exp: iat + ENROLLMENT_TOKEN_SECONDS }))
+  const payload = base64url(
+    JSON.stringify({ sub: record.callsign, aud: TOKEN_AUDIENCE, enr: record.id, iat, nbf: iat, exp: iat + ENROLLMENT_TOKEN_SECONDS })
+  )
   const signature = createHmac('sha256', tokenKey(gw)).update(`${header}.${payload}`).digest('base64url')
   return `${header}.${payload}.${signature}`
 }
@@ -224,7 +242,14 @@ export function authenticateEnrollmentToken(gw: Services, token: string, step: E
     throw refused
   }
   const seconds = now / 1000
-  if (claims.aud !== TOKEN_AUDIENCE || typeof claims.exp !== 'number' || typeof claims.nbf !== 'number' || seconds >= claims.exp || seconds + 60 < claims.nbf) throw refused
+  if (
+    claims.aud !== TOKEN_AUDIENCE ||
+    typeof claims.exp !== 'number' ||
+    typeof claims.nbf !== 'number' ||
+    seconds >= claims.exp ||
+    seconds + 60 < claims.nbf
+  )
+    throw refused
   if (step === 'sign') throw new EnrollmentRefusal(401, 'Signing a certificate needs the user name and one-time password (HTTP Basic).')
   const record = gw.store.data.deviceEnrollments.find((e) => e.id === claims.enr)
   if (!record) throw new EnrollmentRefusal(401, 'This enrollment was cancelled. Ask the operator for a new one.')
@@ -233,13 +258,15 @@ export function authenticateEnrollmentToken(gw: Services, token: string, step: E
 
 /** Whether a known enrollment may take `step` now. */
 function admit(gw: Services, record: DeviceEnrollmentRecord, step: EnrollmentStep, now: number): DeviceEnrollmentRecord {
-  if (!gw.store.data.networks.some((n) => n.id === record.networkId)) throw new EnrollmentRefusal(401, 'The network of this enrollment no longer exists.')
+  if (!gw.store.data.networks.some((n) => n.id === record.networkId))
+    throw new EnrollmentRefusal(401, 'The network of this enrollment no longer exists.')
   if (record.usedAt) {
     // Within the grace, signing again is allowed too: completeEnrollment answers a lost reply again for the same key.
     if (Date.parse(record.usedAt) + AFTER_SIGNING_GRACE_MS > now) return record
     throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
   }
-  if (Date.parse(record.expiresAt) <= now) throw new EnrollmentRefusal(401, 'This one-time password has expired. Ask the operator for a new enrollment.')
+  if (Date.parse(record.expiresAt) <= now)
+    throw new EnrollmentRefusal(401, 'This one-time password has expired. Ask the operator for a new enrollment.')
   return record
 }
 
@@ -248,7 +275,12 @@ function admit(gw: Services, record: DeviceEnrollmentRecord, step: EnrollmentSte
  * CN must be the user name (as TAK checks); the certificate gets our own device profile (CN = callsign), whatever
  * else the CSR asked for.
  */
-export async function completeEnrollment(gw: Services, record: DeviceEnrollmentRecord, request: SigningRequest, address: string): Promise<DeviceRecord> {
+export async function completeEnrollment(
+  gw: Services,
+  record: DeviceEnrollmentRecord,
+  request: SigningRequest,
+  address: string
+): Promise<DeviceRecord> {
   const cn = request.subject.find((a) => a.name === 'CN')?.value
   if (cn === undefined) throw new CsrError('The certificate signing request has no common name (CN).')
   if (cn.toLowerCase() !== record.callsign.toLowerCase()) {
@@ -260,8 +292,10 @@ export async function completeEnrollment(gw: Services, record: DeviceEnrollmentR
   await gw.store.update((doc) => {
     const current = doc.deviceEnrollments.find((e) => e.id === record.id)
     if (!current) throw new EnrollmentRefusal(401, 'This enrollment was cancelled. Ask the operator for a new one.')
-    if (current.usedAt) throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
-    if (!doc.networks.some((n) => n.id === record.networkId)) throw new EnrollmentRefusal(401, 'The network of this enrollment no longer exists.')
+    if (current.usedAt)
+      throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
+    if (!doc.networks.some((n) => n.id === record.networkId))
+      throw new EnrollmentRefusal(401, 'The network of this enrollment no longer exists.')
     const others = { devices: doc.devices, deviceEnrollments: doc.deviceEnrollments.filter((e) => e.id !== record.id) }
     const taken = callsignTaken(others, record.networkId, record.callsign)
     if (taken) throw new EnrollmentRefusal(409, taken)
@@ -289,7 +323,12 @@ export async function completeEnrollment(gw: Services, record: DeviceEnrollmentR
 function signedBefore(gw: Services, record: DeviceEnrollmentRecord, request: SigningRequest): DeviceRecord {
   const device = gw.store.data.devices.find((d) => d.id === record.deviceId)
   const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' })
-  if (device && !device.revokedAt && spki(new X509Certificate(device.certPem).publicKey).equals(spki(createPublicKey(request.publicKeyPem)))) return device
+  if (
+    device &&
+    !device.revokedAt &&
+    spki(new X509Certificate(device.certPem).publicKey).equals(spki(createPublicKey(request.publicKeyPem)))
+  )
+    return device
   throw new EnrollmentRefusal(401, 'This one-time password has already been used. Ask the operator for a new enrollment.')
 }
 

@@ -79,7 +79,17 @@ export async function startStreamingListener(options: StreamingOptions): Promise
     maxQueueBytes: options.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
     flushScheduler: new FlushScheduler(options.flushPolicy ?? DEFAULT_FLUSH_POLICY),
     serverVersion: options.serverVersion ?? 'Fedgate',
-    counters: { accepted: 0, unauthorized: 0, handshakeFailures: 0, eventsIn: 0, malformed: 0, declarations: 0, oversize: 0, protocolErrors: 0, drops: 0 },
+    counters: {
+      accepted: 0,
+      unauthorized: 0,
+      handshakeFailures: 0,
+      eventsIn: 0,
+      malformed: 0,
+      declarations: 0,
+      oversize: 0,
+      protocolErrors: 0,
+      drops: 0
+    },
     presence,
     router: options.router,
     log: options.log
@@ -122,7 +132,12 @@ export async function startStreamingListener(options: StreamingOptions): Promise
   })
   server.on('error', (error) => options.log.error(`Streaming listener: ${error.message}`))
 
-  const idleSweep = startIdleSweep(() => live.values(), idleTimeoutMs, options.log, (connection) => live.disconnect(connection))
+  const idleSweep = startIdleSweep(
+    () => live.values(),
+    idleTimeoutMs,
+    options.log,
+    (connection) => live.disconnect(connection)
+  )
 
   return {
     port: (server.address() as AddressInfo).port,

@@ -12,8 +12,18 @@ export function federationStats(f: FederationRecord, networkId: string, meter: L
   const theirs = f.ends.find((e) => e !== ours) ?? f.ends[1]
   const incoming = meter.rate(f.id, theirs.networkId, ours.networkId)
   const outgoing = meter.rate(f.id, ours.networkId, theirs.networkId)
-  const last = [incoming.lastActivity, outgoing.lastActivity].filter((x): x is string => x !== null).sort().pop() ?? null
-  return { federationId: f.id, networkId: ours.networkId, inPerSecond: incoming.perSecond, outPerSecond: outgoing.perSecond, lastActivity: last }
+  const last =
+    [incoming.lastActivity, outgoing.lastActivity]
+      .filter((x): x is string => x !== null)
+      .sort()
+      .pop() ?? null
+  return {
+    federationId: f.id,
+    networkId: ours.networkId,
+    inPerSecond: incoming.perSecond,
+    outPerSecond: outgoing.perSecond,
+    lastActivity: last
+  }
 }
 
 export function federationDto(gw: Services, f: FederationRecord, networkId: string, meter: LinkMeter): FederationDto {

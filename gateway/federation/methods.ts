@@ -36,7 +36,6 @@ function requireFederatingPlan(gw: Services, network: NetworkRecord, whose: 'you
   }
 }
 
-
 function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles): FederationEndRecord {
   return {
     networkId,
@@ -50,7 +49,12 @@ function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles)
 const COT_ONLY: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
 
 function codeDto(record: FederationCodeRecord, code: string | null): FederationCodeDto {
-  return { networkId: record.networkId, code: code === null ? null : formatCode(code), createdAt: record.createdAt, expiresAt: record.expiresAt }
+  return {
+    networkId: record.networkId,
+    code: code === null ? null : formatCode(code),
+    createdAt: record.createdAt,
+    expiresAt: record.expiresAt
+  }
 }
 
 function afterChange(gw: Services, networkIds: string[]): void {
@@ -84,7 +88,8 @@ export const localFederationMethods = defineMethods({
       const a = requireNetwork(gw, args.networkId)
       const b = requireNetwork(gw, args.otherNetworkId)
       if (a.id === b.id) throw invalid('A network cannot federate with itself.')
-      if (a.organizationId !== b.organizationId) throw invalid(`'${b.name}' belongs to another organization; federate with it using a code.`)
+      if (a.organizationId !== b.organizationId)
+        throw invalid(`'${b.name}' belongs to another organization; federate with it using a code.`)
       requireFederatingPlan(gw, a)
       const federation: FederationRecord = {
         id: randomId('fed'),
@@ -137,7 +142,9 @@ export const localFederationMethods = defineMethods({
     run({ gw, args, user }) {
       requireVisibleNetwork(gw, user, args.networkId)
       const now = Date.now()
-      const active = gw.store.data.federationCodes.find((c) => c.networkId === args.networkId && c.status === 'active' && Date.parse(c.expiresAt) > now)
+      const active = gw.store.data.federationCodes.find(
+        (c) => c.networkId === args.networkId && c.status === 'active' && Date.parse(c.expiresAt) > now
+      )
       return active ? codeDto(active, null) : null
     }
   },
@@ -185,9 +192,11 @@ export const localFederationMethods = defineMethods({
         guesses.recordFailure(guesser)
         throw notFound('No network has that code. Check it with the other organization; codes are single-use.')
       }
-      if (record.status === 'redeemed') throw new ApiError('conflict', 'That code has already been used. Ask the other organization for a new one.')
+      if (record.status === 'redeemed')
+        throw new ApiError('conflict', 'That code has already been used. Ask the other organization for a new one.')
       if (record.status === 'cleared') throw invalid('That code was cleared by the other organization. Ask them for a new one.')
-      if (record.status === 'replaced') throw invalid('That code was replaced by a newer one. Ask the other organization for the current code.')
+      if (record.status === 'replaced')
+        throw invalid('That code was replaced by a newer one. Ask the other organization for the current code.')
       if (Date.parse(record.expiresAt) <= Date.now()) throw invalid('The code has expired; ask the other organization for a new one.')
       const theirs = gw.store.data.networks.find((n) => n.id === record.networkId)
       if (!theirs) throw notFound('The network that issued this code no longer exists.')
@@ -206,8 +215,10 @@ export const localFederationMethods = defineMethods({
       }
       await gw.store.update((doc) => {
         const live = doc.federationCodes.find((c) => c.id === record.id)
-        if (!live || live.status !== 'active') throw conflict('That code has just been used or cleared. Ask the other organization for a new one.')
-        if (findFederationBetween(doc, ours.id, theirs.id)) throw conflict(`Network '${ours.name}' already federates with '${theirs.name}'.`)
+        if (!live || live.status !== 'active')
+          throw conflict('That code has just been used or cleared. Ask the other organization for a new one.')
+        if (findFederationBetween(doc, ours.id, theirs.id))
+          throw conflict(`Network '${ours.name}' already federates with '${theirs.name}'.`)
         Object.assign(live, { status: 'redeemed', closedAt: new Date().toISOString() })
         doc.federations.push(federation)
       })
@@ -236,7 +247,10 @@ export const localFederationMethods = defineMethods({
       const end = updated.ends.find((e) => e.networkId === args.networkId)!
       const { networkId: _ignored, ...toggles } = end
       audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles }, network.organizationId)
-      afterChange(gw, updated.ends.map((e) => e.networkId))
+      afterChange(
+        gw,
+        updated.ends.map((e) => e.networkId)
+      )
       return federationDto(gw, updated, args.networkId, gw.router)
     }
   },
@@ -251,7 +265,10 @@ export const localFederationMethods = defineMethods({
         doc.federations = doc.federations.filter((x) => x.id !== f.id)
       })
       audit('stopFederating', `networks ${names.join(' and ')}`, { federationId: f.id }, network.organizationId)
-      afterChange(gw, f.ends.map((e) => e.networkId))
+      afterChange(
+        gw,
+        f.ends.map((e) => e.networkId)
+      )
       return null
     }
   }
@@ -265,5 +282,6 @@ const EXPIRED_CODE_KEPT_MS = 7 * 86_400_000
 
 /** Closed or expired codes are kept a week past their expiry: enough for precise errors, no growth. */
 function pruneExpiredCodes(codes: FederationCodeRecord[], now: Date): void {
-  for (let i = codes.length - 1; i >= 0; i--) if (Date.parse(codes[i]!.expiresAt) + EXPIRED_CODE_KEPT_MS <= now.getTime()) codes.splice(i, 1)
+  for (let i = codes.length - 1; i >= 0; i--)
+    if (Date.parse(codes[i]!.expiresAt) + EXPIRED_CODE_KEPT_MS <= now.getTime()) codes.splice(i, 1)
 }

@@ -6,7 +6,10 @@ import fs from 'node:fs'
 /** The soft RLIMIT_NOFILE of this process (Node raises it to the hard limit at start), or null where it is not known. */
 export function fileHandleLimit(): number | null {
   try {
-    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'))
+    const line = fs
+      .readFileSync('/proc/self/limits', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'))
     const soft = line ? Number(/^Max open files\s+(\S+)/.exec(line)?.[1]) : NaN
     return Number.isFinite(soft) && soft > 0 ? soft : null
   } catch {

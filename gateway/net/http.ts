@@ -27,7 +27,13 @@ export function sendText(res: http.ServerResponse, status: number, text: string,
 }
 
 /** `type` lets a TAK route answer `text/json`, which some clients match exactly. */
-export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: HeaderMap = {}, type = 'application/json'): void {
+export function sendJson(
+  res: http.ServerResponse,
+  status: number,
+  value: unknown,
+  headers: HeaderMap = {},
+  type = 'application/json'
+): void {
   sendBytes(res, status, type, JSON.stringify(value), headers)
 }
 

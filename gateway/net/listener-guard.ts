@@ -109,7 +109,9 @@ export function guardListener(
   const passed = phases.passed.bind(phases)
 
   server.maxConnections = limits.total
-  server.on('drop', (data?: { remoteAddress?: string }) => refusals.note(`connection from ${data?.remoteAddress ?? 'an unknown address'} refused: ${limits.total} connections are open`))
+  server.on('drop', (data?: { remoteAddress?: string }) =>
+    refusals.note(`connection from ${data?.remoteAddress ?? 'an unknown address'} refused: ${limits.total} connections are open`)
+  )
 
   const awaitRequest = (raw: net.Socket, admit: () => void): void => {
     if (limits.firstRequestTimeoutMs === null || !isHttp) return admit()
@@ -143,7 +145,8 @@ export function guardListener(
       count(held, address, -1)
       account?.release()
     })
-    if (isTls) deadline(raw, limits.handshakeTimeoutMs, `its TLS handshake did not finish within ${seconds(limits.handshakeTimeoutMs)}`, admit)
+    if (isTls)
+      deadline(raw, limits.handshakeTimeoutMs, `its TLS handshake did not finish within ${seconds(limits.handshakeTimeoutMs)}`, admit)
     else awaitRequest(raw, admit)
   })
   if (isTls) {

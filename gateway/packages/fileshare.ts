@@ -85,7 +85,9 @@ function withSenderUrl(text: string, url: string): { text: string; detailXml: st
   const share = detailIndex < 0 ? undefined : elements.find((e) => e.parent === detailIndex && e.name === 'fileshare')
   if (!share) return null
   const hasUrl = share.attrs.some(([name]) => name === 'senderUrl')
-  const attrs = hasUrl ? share.attrs.map(([name, value]) => [name, name === 'senderUrl' ? url : value] as const) : [['senderUrl', url] as const, ...share.attrs]
+  const attrs = hasUrl
+    ? share.attrs.map(([name, value]) => [name, name === 'senderUrl' ? url : value] as const)
+    : [['senderUrl', url] as const, ...share.attrs]
   // The builder writes a whole element, empty here so ending in '/>': kept when the original closed itself too.
   const element = buildXml({ fileshare: attributes(attrs) })
   const startTag = share.contentStart === share.end ? element : `${element.slice(0, -2)}>`

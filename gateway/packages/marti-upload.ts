@@ -36,7 +36,8 @@ export async function receiveUpload(
   }
   const hashParam = q.get('hash')
   const expectedHash = hashParam ? hashParam.toLowerCase() : null
-  if (expectedHash !== null && !SHA256_HEX.test(expectedHash)) return refuseBody(req, res, 400, 'The hash parameter must be a SHA-256 in hexadecimal.')
+  if (expectedHash !== null && !SHA256_HEX.test(expectedHash))
+    return refuseBody(req, res, 400, 'The hash parameter must be a SHA-256 in hexadecimal.')
   const contentType = String(req.headers['content-type'] ?? '')
   const multipart = /^multipart\/form-data/i.test(contentType)
   if (kind === 'missionupload' && !multipart) return refuseBody(req, res, 400, 'Expected a multipart/form-data upload.')
@@ -135,7 +136,11 @@ function ingestMultipart(
   })
 }
 
-function ingestAbortable(req: http.IncomingMessage, signal: AbortSignal, ingest: (body: Readable) => Promise<DataPackageRecord>): Promise<DataPackageRecord> {
+function ingestAbortable(
+  req: http.IncomingMessage,
+  signal: AbortSignal,
+  ingest: (body: Readable) => Promise<DataPackageRecord>
+): Promise<DataPackageRecord> {
   signal.addEventListener('abort', () => req.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' })))
   return ingest(req)
 }

@@ -41,10 +41,14 @@ export async function startMartiServer(options: MartiServerOptions): Promise<Mar
   server.headersTimeout = 30_000
   server.setTimeout(120_000, (socket) => socket.destroy())
   const app = new MartiApi(options)
-  web.serveRequests(server, (req, res) => app.handle(req, res), (req, res, err) => {
-    options.log?.error(`Marti API: ${req.method} ${web.pathForLog(req)} failed: ${web.errorText(err)}`)
-    web.sendText(res, 500, 'Internal error')
-  })
+  web.serveRequests(
+    server,
+    (req, res) => app.handle(req, res),
+    (req, res, err) => {
+      options.log?.error(`Marti API: ${req.method} ${web.pathForLog(req)} failed: ${web.errorText(err)}`)
+      web.sendText(res, 500, 'Internal error')
+    }
+  )
   const port = await web.listen(server, options.port, options.host ?? '0.0.0.0')
   app.port = port
   return {
@@ -74,7 +78,8 @@ class MartiApi {
     const method = req.method ?? 'GET'
     const q = url.searchParams
 
-    if (method === 'GET' && route === '/Marti/api/version') return web.sendText(res, 200, this.options.version ?? 'Fedgate (TAK Server API 3)')
+    if (method === 'GET' && route === '/Marti/api/version')
+      return web.sendText(res, 200, this.options.version ?? 'Fedgate (TAK Server API 3)')
     if (method === 'GET' && route === '/Marti/api/version/config') return this.versionConfig(req, res)
     // Device profiles: ATAK asks on connect (deviceProfileEnableOnConnect) and for tools; we push none. 204 = none.
     if (method === 'GET' && (route === '/Marti/api/device/profile/connection' || route.startsWith('/Marti/api/device/profile/tool/'))) {
@@ -99,7 +104,8 @@ class MartiApi {
    */
   private visibleTo(device: DeviceIdentity): (record: DataPackageRecord) => boolean {
     const networks = new Set(this.options.visibleNetworks?.(device.networkId) ?? [])
-    return (p) => p.networkId === device.networkId || (networks.has(p.networkId) && (p.source.kind === 'device' || p.source.kind === 'operator'))
+    return (p) =>
+      p.networkId === device.networkId || (networks.has(p.networkId) && (p.source.kind === 'device' || p.source.kind === 'operator'))
   }
 
   /** A package this device may fetch by hash: own network first, then networks federated to it. Private ones included. */
@@ -216,7 +222,14 @@ class MartiApi {
       .filter((p) => !name || p.name.toLowerCase().includes(name.toLowerCase()))
       .filter((p) => !uid || p.id === uid)
       .filter((p) => !mime || p.mimeType === mime.toLowerCase())
-      .filter((p) => !keywords || keywords.toLowerCase().split(',').some((k) => k.trim() === 'missionpackage' || p.name.toLowerCase().includes(k.trim())))
+      .filter(
+        (p) =>
+          !keywords ||
+          keywords
+            .toLowerCase()
+            .split(',')
+            .some((k) => k.trim() === 'missionpackage' || p.name.toLowerCase().includes(k.trim()))
+      )
     const seen = new Set<string>()
     const unique = results.filter((p) => (seen.has(p.hash) ? false : (seen.add(p.hash), true)))
     web.sendJson(res, 200, { resultCount: unique.length, results: unique.map(searchItem) })

@@ -27,7 +27,8 @@ function toDataPackageDto(p: DataPackageRecord): DataPackageDto {
 function requirePackage(gw: Services, user: UserRecord, id: string): DataPackageRecord {
   const record = packagesOf(gw).byId(id)
   // Someone outside the network's organization learns nothing, not even that the package exists.
-  if (!record || !gw.accounts.canSeeNetwork(user, record.networkId)) throw notFound('That data package does not exist (it may have been deleted).')
+  if (!record || !gw.accounts.canSeeNetwork(user, record.networkId))
+    throw notFound('That data package does not exist (it may have been deleted).')
   return record
 }
 
@@ -64,7 +65,12 @@ export const packageMethods = defineMethods({
         throw err
       }
       const organizationId = gw.accounts.organizationOfNetwork(args.networkId)
-      audit('uploadDataPackage', record.name, { packageId: record.id, networkId: args.networkId, size: record.size, hash: record.hash }, organizationId)
+      audit(
+        'uploadDataPackage',
+        record.name,
+        { packageId: record.id, networkId: args.networkId, size: record.size, hash: record.hash },
+        organizationId
+      )
       gw.events.emit({ type: 'changed', area: 'packages', networkId: args.networkId })
       return toDataPackageDto(record)
     }

@@ -152,7 +152,10 @@ export class PackageStore {
       if (placed && !this.all().some((p) => path.join(this.dir, p.hash) === placed)) await fsp.rm(placed, { force: true }).catch(() => {})
       if (err instanceof PackageUploadError) throw err
       if (isDiskFull(err) || (err instanceof StoreWriteError && err.diskFull)) {
-        throw new PackageUploadError('disk_full', "The data directory's disk is full, so the package was not stored. Free some space and send it again.")
+        throw new PackageUploadError(
+          'disk_full',
+          "The data directory's disk is full, so the package was not stored. Free some space and send it again."
+        )
       }
       if (meter.tooLarge) throw tooLarge(limit)
       if (isAbort(err)) throw new PackageUploadError('aborted', 'The upload was interrupted before it completed.')
@@ -197,14 +200,24 @@ export class PackageStore {
    * package where it went, in one change. Idempotent: one record per network and hash, one note per federation.
    * Null when the package is gone meanwhile (its file may be gone with it).
    */
-  async addCopy(id: string, copy: { networkId: string; source: PackageSourceRecord }, target: ShareTarget): Promise<DataPackageRecord | null> {
+  async addCopy(
+    id: string,
+    copy: { networkId: string; source: PackageSourceRecord },
+    target: ShareTarget
+  ): Promise<DataPackageRecord | null> {
     const original = this.byId(id)
     if (!original) return null
     const listed = this.byHash(copy.networkId, original.hash)
     // Shared again (a fileshare sent twice): nothing to write.
     if (listed && isSharedWith(original, target)) return listed
     // No await before the update below: the package cannot be removed in between.
-    const meta = { networkId: copy.networkId, name: original.name, mimeType: original.mimeType, source: copy.source, private: original.private }
+    const meta = {
+      networkId: copy.networkId,
+      name: original.name,
+      mimeType: original.mimeType,
+      source: copy.source,
+      private: original.private
+    }
     return this.addRecord(original.hash, original.size, meta, (doc) => {
       const rec = doc.dataPackages.find((p) => p.id === id)
       if (rec) this.noteShare(rec, target)
@@ -271,7 +284,8 @@ export class PackageStore {
   }
 
   private noteShare(rec: DataPackageRecord, target: ShareTarget): void {
-    if (!isSharedWith(rec, target)) rec.sharedWith.push({ kind: target.kind, id: target.id, label: target.label, at: this.now().toISOString() })
+    if (!isSharedWith(rec, target))
+      rec.sharedWith.push({ kind: target.kind, id: target.id, label: target.label, at: this.now().toISOString() })
   }
 
   /** `alongside`: a further change of the same update (it runs whether the record is new or already there). */
@@ -353,7 +367,10 @@ export function formatBytes(n: number): string {
 /** A name fit for display and Content-Disposition: no directories, no control characters, bounded length. */
 export function displayName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? ''
-  const clean = base.replace(/[\u0000-\u001f\u007f"]/g, '').trim().slice(0, 200)
+  const clean = base
+    .replace(/[\u0000-\u001f\u007f"]/g, '')
+    .trim()
+    .slice(0, 200)
   return clean && clean !== '.' && clean !== '..' ? clean : 'package.zip'
 }
 

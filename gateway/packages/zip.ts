@@ -67,8 +67,10 @@ function describeBytes(n: number): string {
 
 function openZip(bytes: Buffer): Promise<yauzl.ZipFile> {
   return new Promise<yauzl.ZipFile>((resolve, reject) =>
-    yauzl.fromBuffer(bytes, { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: false }, (err, z) =>
-      err || !z ? reject(err ?? new Error('unreadable zip')) : resolve(z)
+    yauzl.fromBuffer(
+      bytes,
+      { lazyEntries: true, autoClose: false, decodeStrings: true, validateEntrySizes: true, strictFileNames: false },
+      (err, z) => (err || !z ? reject(err ?? new Error('unreadable zip')) : resolve(z))
     )
   )
 }

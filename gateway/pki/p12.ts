@@ -13,7 +13,11 @@ export interface P12Args {
 }
 
 export function toP12(args: P12Args): Buffer {
-  if (args.keyPem === null) return trustedCertificatesP12(args.certPems.map((certPem, i) => ({ alias: i === 0 ? args.friendlyName : `${args.friendlyName}-${i}`, certPem })), args.password)
+  if (args.keyPem === null)
+    return trustedCertificatesP12(
+      args.certPems.map((certPem, i) => ({ alias: i === 0 ? args.friendlyName : `${args.friendlyName}-${i}`, certPem })),
+      args.password
+    )
   const key = forge.pki.privateKeyFromPem(args.keyPem)
   const certs = args.certPems.map((pem) => forge.pki.certificateFromPem(pem))
   const options: Record<string, unknown> = { algorithm: '3des', generateLocalKeyId: true }

@@ -98,10 +98,15 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
   const caIdentity = await openCa(dir, newKeyPair)
   const { issuedByUs, stillGood } = checksAgainst(caIdentity)
 
-  const serverNames = (hostname: string): string[] => [hostname, 'localhost', '127.0.0.1', '::1', ...machineAddresses()].filter((n) => n.trim() !== '')
+  const serverNames = (hostname: string): string[] =>
+    [hostname, 'localhost', '127.0.0.1', '::1', ...machineAddresses()].filter((n) => n.trim() !== '')
 
-  const issueLeaf = async (kind: 'server' | 'client', commonName: string, validDays: number, altNames: string[]): Promise<IssuedCertificate> =>
-    buildCertificate({ commonName, validDays, keyPair: await newKeyPair(), kind, altNames }, caIdentity)
+  const issueLeaf = async (
+    kind: 'server' | 'client',
+    commonName: string,
+    validDays: number,
+    altNames: string[]
+  ): Promise<IssuedCertificate> => buildCertificate({ commonName, validDays, keyPair: await newKeyPair(), kind, altNames }, caIdentity)
 
   const pki: Pki = {
     dir,
@@ -183,7 +188,10 @@ async function openCa(dir: string, newKeyPair: () => Promise<KeyPairPem>): Promi
   }
   const suffix = randomBytes(4).toString('hex').toUpperCase()
   // A unique CA name: a TAK Server trusting two Fedgate deployments must not see two CAs with one subject.
-  const issued = buildCertificate({ commonName: `Fedgate CA ${suffix}`, organization: 'Fedgate', validDays: CA_VALID_DAYS, keyPair: await newKeyPair(), kind: 'ca' }, null)
+  const issued = buildCertificate(
+    { commonName: `Fedgate CA ${suffix}`, organization: 'Fedgate', validDays: CA_VALID_DAYS, keyPair: await newKeyPair(), kind: 'ca' },
+    null
+  )
   writeIdentity(file('ca.crt'), file('ca.key'), issued)
   // A new CA invalidates every leaf issued by an old one: drop them so they are issued again by openPki.
   for (const name of ['server', 'federation']) {
@@ -203,7 +211,8 @@ function checksAgainst(ca: Identity): { issuedByUs(certPem: string): boolean; st
       return false
     }
   }
-  const stillGood = (certPem: string): boolean => issuedByUs(certPem) && Date.parse(new X509Certificate(certPem).validTo) - Date.now() > RENEW_BEFORE_MS
+  const stillGood = (certPem: string): boolean =>
+    issuedByUs(certPem) && Date.parse(new X509Certificate(certPem).validTo) - Date.now() > RENEW_BEFORE_MS
   return { issuedByUs, stillGood }
 }
 

@@ -38,7 +38,8 @@ export class RevocationJournal {
     let text = ''
     try {
       // Only a regular file: a device in its place (/dev/zero) would be read forever.
-      if (!fs.statSync(this.file).isFile()) throw new Error(`${this.file} is not a regular file; move it away so Fedgate can keep its revocations there.`)
+      if (!fs.statSync(this.file).isFile())
+        throw new Error(`${this.file} is not a regular file; move it away so Fedgate can keep its revocations there.`)
       text = fs.readFileSync(this.file, 'utf8')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err

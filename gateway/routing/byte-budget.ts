@@ -70,7 +70,9 @@ export class ByteBudget {
 
 /** What a cached CoT event holds: its wire bytes, its detail text and header strings. */
 export function cotEventBytes(event: CotEvent): number {
-  return event.xml.length + event.detailXml.length + event.uid.length + event.type.length + (event.callsign?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+  return (
+    event.xml.length + event.detailXml.length + event.uid.length + event.type.length + (event.callsign?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+  )
 }
 
 /**

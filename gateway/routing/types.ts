@@ -5,8 +5,7 @@ import type { CotEvent } from '../cot/event.ts'
 
 /** Where an event entered the gateway. */
 export type Origin =
-  | { kind: 'device'; networkId: string; endpointId: string }
-  | { kind: 'peer'; networkId: string; endpointId: string; peerId: string }
+  { kind: 'device'; networkId: string; endpointId: string } | { kind: 'peer'; networkId: string; endpointId: string; peerId: string }
 
 /** A receiver of routed events: one device connection, or one live TAK federation session. */
 export interface Endpoint {

@@ -10,7 +10,9 @@ export class StoreLockedError extends Error {
     readonly lockFile: string,
     readonly ownerPid: number
   ) {
-    super(`Another Fedgate (process ${ownerPid}) is already using this data directory (${lockFile}). Stop it first, or use another --data directory.`)
+    super(
+      `Another Fedgate (process ${ownerPid}) is already using this data directory (${lockFile}). Stop it first, or use another --data directory.`
+    )
     this.name = 'StoreLockedError'
   }
 }

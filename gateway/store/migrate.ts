@@ -28,7 +28,8 @@ export function migrate(raw: unknown): DbDocument {
   let doc = raw as Record<string, unknown>
   // Only an absent schemaVersion means "before versioning"; any other non-integer is damage, not version 0.
   const stated = doc.schemaVersion === undefined ? 0 : doc.schemaVersion
-  if (typeof stated !== 'number' || !Number.isInteger(stated) || stated < 0) throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
+  if (typeof stated !== 'number' || !Number.isInteger(stated) || stated < 0)
+    throw new StoreFormatError(`db.json has an invalid schemaVersion (${String(doc.schemaVersion)})`)
   let version = stated
   if (version > SCHEMA_VERSION) {
     throw new StoreFormatError(

@@ -100,7 +100,8 @@ async function removeStaleTempFiles(dir: string): Promise<void> {
 }
 
 /** Some filesystems (and Windows) refuse fsync on a directory; the rename is still atomic there. */
-const directorySyncRefused = (err: unknown): boolean => ['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')
+const directorySyncRefused = (err: unknown): boolean =>
+  ['EISDIR', 'EINVAL', 'EPERM', 'EBADF'].includes((err as NodeJS.ErrnoException).code ?? '')
 
 async function syncDirectory(dir: string): Promise<void> {
   let handle: fsp.FileHandle | undefined
@@ -329,7 +330,10 @@ export class Store {
   private async restoreFromBackup(reason: string, movedTo = ''): Promise<void> {
     let restoredFrom: 'backup' | 'empty' = 'empty'
     let doc: DbDocument = emptyDocument()
-    const takenAt = await fsp.stat(this.backupFile).then((s) => s.mtime.toISOString(), () => null)
+    const takenAt = await fsp.stat(this.backupFile).then(
+      (s) => s.mtime.toISOString(),
+      () => null
+    )
     try {
       doc = migrate(JSON.parse(await fsp.readFile(this.backupFile, 'utf8')))
       restoredFrom = 'backup'

@@ -35,7 +35,12 @@ async function start(federateId: string, devices: number): Promise<FromFedHost> 
   // No seedPkiDir: each gateway makes its own CA and federation identity, two deployments as in the field.
   gateway = await startTestGateway({
     dataDir,
-    env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId, Federation__BindAddress: '127.0.0.1', Streaming__BindAddress: '127.0.0.1' }
+    env: {
+      Federation__AdvertisedHostname: 'localhost',
+      Federation__OurFederateId: federateId,
+      Federation__BindAddress: '127.0.0.1',
+      Streaming__BindAddress: '127.0.0.1'
+    }
   })
   admin = await gateway.loginAs('admin', gateway.adminPassword!)
   const org = await gateway.ok('createOrganization', { name: `Bench ${federateId}`, plan: 'team' }, admin)
@@ -65,7 +70,12 @@ process.on('message', (message: ToFedHost) => {
     if (message.type === 'start') {
       send(await start(message.federateId, message.devices))
     } else if (message.type === 'peer') {
-      const args = { networkId, fingerprint: message.fingerprint, displayName: 'Bench peer', ...(message.dial ? { dial: message.dial } : {}) }
+      const args = {
+        networkId,
+        fingerprint: message.fingerprint,
+        displayName: 'Bench peer',
+        ...(message.dial ? { dial: message.dial } : {})
+      }
       peerId = (await gateway!.ok('addExternalPeer', args, admin)).id
       send({ type: 'peered' })
     } else if (message.type === 'waitConnected') {

@@ -16,7 +16,10 @@ export class LatencyHistogram {
   count = 0
   maxMicros = 0
 
-  constructor(private readonly bucketMicros = BUCKET_MICROS, buckets = BUCKETS) {
+  constructor(
+    private readonly bucketMicros = BUCKET_MICROS,
+    buckets = BUCKETS
+  ) {
     this.counts = new Uint32Array(buckets)
   }
 
@@ -40,6 +43,12 @@ export class LatencyHistogram {
   }
 
   summary(): LatencySummary {
-    return { count: this.count, p50: this.quantileMs(0.5), p95: this.quantileMs(0.95), p99: this.quantileMs(0.99), max: this.maxMicros / 1000 }
+    return {
+      count: this.count,
+      p50: this.quantileMs(0.5),
+      p95: this.quantileMs(0.95),
+      p99: this.quantileMs(0.99),
+      max: this.maxMicros / 1000
+    }
   }
 }

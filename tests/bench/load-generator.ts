@@ -47,7 +47,12 @@ let failures = 0
 function open(spec: LoadConnection, onHandshake: (connection: Connection) => void = () => {}): Promise<Connection | null> {
   return new Promise((resolve) => {
     const startedAt = performance.now()
-    const socket = tls.connect({ host: '127.0.0.1', port: spec.port ?? port, servername: 'localhost', secureContext: contexts[spec.identity]! })
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: spec.port ?? port,
+      servername: 'localhost',
+      secureContext: contexts[spec.identity]!
+    })
     socket.setNoDelay(true)
     let settled = false
     socket.once('secureConnect', () => {
@@ -211,7 +216,10 @@ async function run(phases: LoadPhase[], warmupMs: number, drainMs: number, sourc
     lost: Math.max(0, expected - (delivered - duplicates)),
     phases: phases.map((phase, i) => {
       let phaseSent = 0
-      const seconds = perSecond.slice(Math.floor((phaseStarts[i]! - startMicros) / 1e6), Math.ceil((phaseStarts[i]! - startMicros) / 1e6 + phase.ms / 1000))
+      const seconds = perSecond.slice(
+        Math.floor((phaseStarts[i]! - startMicros) / 1e6),
+        Math.ceil((phaseStarts[i]! - startMicros) / 1e6 + phase.ms / 1000)
+      )
       for (const s of seconds) phaseSent += s.sent
       return {
         rate: phase.rate,
@@ -259,7 +267,10 @@ async function storm(specs: LoadConnection[], expectSources: number, timeoutMs: 
   if (ready < specs.length - failures) await Promise.race([allReady, sleep(timeoutMs)])
   receiving.current = null
   connections.push(...fresh)
-  const readyTimes = fresh.map((c) => c.readyMs).filter((ms) => !Number.isNaN(ms)).sort((a, b) => a - b)
+  const readyTimes = fresh
+    .map((c) => c.readyMs)
+    .filter((ms) => !Number.isNaN(ms))
+    .sort((a, b) => a - b)
   const quantile = (q: number): number => readyTimes[Math.min(readyTimes.length - 1, Math.ceil(readyTimes.length * q) - 1)] ?? NaN
   return {
     connections: specs.length,
@@ -276,7 +287,9 @@ process.on('message', (message: ToLoadGenerator) => {
   void (async () => {
     if (message.type === 'start') {
       port = message.port
-      contexts = message.identities.map((identity) => tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: identity.ca ?? message.ca }))
+      contexts = message.identities.map((identity) =>
+        tls.createSecureContext({ cert: identity.certPem, key: identity.keyPem, ca: identity.ca ?? message.ca })
+      )
       send({ type: 'started' })
     } else if (message.type === 'connect') {
       failures = 0

@@ -57,7 +57,8 @@ export interface GatewayReport {
 }
 
 /** `mark.at`: the orchestrator's Date.now() when it asked, so a busy gateway starts its figures from then. */
-export type ToGatewayHost = { type: 'start'; config: GatewayHostConfig } | { type: 'mark'; at?: number } | { type: 'report' } | { type: 'stop' }
+export type ToGatewayHost =
+  { type: 'start'; config: GatewayHostConfig } | { type: 'mark'; at?: number } | { type: 'report' } | { type: 'stop' }
 export type FromGatewayHost = { type: 'ready'; port: number } | { type: 'report'; report: GatewayReport } | { type: 'stopped' }
 
 export interface LoadConnection {

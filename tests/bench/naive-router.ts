@@ -55,7 +55,13 @@ export async function startNaiveRouter(options: NaiveRouterOptions): Promise<Nai
   const linkedTo = (networkId: string): string[] => options.links.filter((l) => l.cot && l.from === networkId).map((l) => l.to)
   const linkedFrom = (networkId: string): string[] => options.links.filter((l) => l.cot && l.to === networkId).map((l) => l.from)
 
-  const server = tls.createServer({ key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: true })
+  const server = tls.createServer({
+    key: options.tls.key,
+    cert: options.tls.cert,
+    ca: options.tls.ca,
+    requestCert: true,
+    rejectUnauthorized: true
+  })
   server.on('tlsClientError', (_error, socket) => socket.destroy())
   server.on('secureConnection', (socket) => {
     socket.on('error', () => socket.destroy())
@@ -130,7 +136,10 @@ export async function startNaiveRouter(options: NaiveRouterOptions): Promise<Nai
         server.close(() => resolve())
         for (const connections of byNetwork.values()) for (const c of connections) c.socket.destroy()
       }),
-    connections: () => [...byNetwork.values()].flatMap((set) => [...set].map((c) => ({ deviceId: c.identity.deviceId, queuedBytes: c.socket.writableLength }))),
+    connections: () =>
+      [...byNetwork.values()].flatMap((set) =>
+        [...set].map((c) => ({ deviceId: c.identity.deviceId, queuedBytes: c.socket.writableLength }))
+      ),
     counters: () => ({ ...counters })
   }
 }

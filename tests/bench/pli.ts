@@ -65,16 +65,22 @@ export class MarkerReader {
       } else {
         // The carry holds only markers that were incomplete; with the next chunk's first bytes each is complete now.
         const joined = Buffer.concat([this.carry, chunk.subarray(0, BENCH_ELEMENT_BYTES)])
-        for (let at = joined.indexOf(MARKER); at !== -1 && at < this.carry.length; at = joined.indexOf(MARKER, at + 1)) this.read(joined, at, onMark)
+        for (let at = joined.indexOf(MARKER); at !== -1 && at < this.carry.length; at = joined.indexOf(MARKER, at + 1))
+          this.read(joined, at, onMark)
       }
     }
     const lastWhole = data.length - BENCH_ELEMENT_BYTES
-    for (let at = data.indexOf(MARKER); at !== -1 && at <= lastWhole; at = data.indexOf(MARKER, at + BENCH_ELEMENT_BYTES)) this.read(data, at, onMark)
+    for (let at = data.indexOf(MARKER); at !== -1 && at <= lastWhole; at = data.indexOf(MARKER, at + BENCH_ELEMENT_BYTES))
+      this.read(data, at, onMark)
     this.carry = Buffer.from(data.subarray(Math.max(0, lastWhole + 1)))
   }
 
   private read(buffer: Buffer, at: number, onMark: (source: number, seq: number, sentMicros: number) => void): void {
-    onMark(digitsAt(buffer, at + MARKER.length, SRC_DIGITS), digitsAt(buffer, at + SEQ_OFFSET, SEQ_DIGITS), digitsAt(buffer, at + TIME_OFFSET, TIME_DIGITS))
+    onMark(
+      digitsAt(buffer, at + MARKER.length, SRC_DIGITS),
+      digitsAt(buffer, at + SEQ_OFFSET, SEQ_DIGITS),
+      digitsAt(buffer, at + TIME_OFFSET, TIME_DIGITS)
+    )
   }
 }
 
@@ -87,10 +93,12 @@ export function checkMarkerReader(): void {
     const seen: number[] = []
     for (let at = 0; at < stream.length; at += size) {
       reader.push(stream.subarray(at, at + size), (source, seq, sent) => {
-        if (source !== seq % 7 || sent !== 1_000_000 + seq) throw new Error(`The PLI marker reader misread event ${seq} (chunks of ${size})`)
+        if (source !== seq % 7 || sent !== 1_000_000 + seq)
+          throw new Error(`The PLI marker reader misread event ${seq} (chunks of ${size})`)
         seen.push(seq)
       })
     }
-    if (seen.length !== events.length || seen.some((seq, i) => seq !== i)) throw new Error(`The PLI marker reader lost or repeated events (chunks of ${size})`)
+    if (seen.length !== events.length || seen.some((seq, i) => seq !== i))
+      throw new Error(`The PLI marker reader lost or repeated events (chunks of ${size})`)
   }
 }

@@ -93,7 +93,9 @@ const countSyscalls = process.argv.includes('--syscalls')
  */
 const pin = process.argv.includes('--pin')
 for (const name of only) if (!allScenarios.includes(name)) throw new Error(`Unknown scenario ${name}\n${usage}`)
-for (const name of routers) if (name !== 'ours' && name !== 'naive' && name !== 'floor' && !name.startsWith('ours+')) throw new Error(`Unknown router ${name}\n${usage}`)
+for (const name of routers)
+  if (name !== 'ours' && name !== 'naive' && name !== 'floor' && !name.startsWith('ours+'))
+    throw new Error(`Unknown router ${name}\n${usage}`)
 const routerOf = (contender: Contender): RouterKind => (contender === 'naive' || contender === 'floor' ? contender : 'ours')
 const queueVariantOf = (contender: Contender): string | null =>
   contender.startsWith('ours+') ? contender.slice('ours+'.length) : contender === 'ours' ? (process.env.BENCH_QUEUE_VARIANT ?? null) : null
@@ -129,7 +131,8 @@ class Child<In, Out extends { type: string }> {
     for (;;) {
       const at = this.inbox.findIndex((m) => m.type === type)
       if (at !== -1) return this.inbox.splice(at, 1)[0] as Extract<Out, { type: T }>
-      if (this.process.exitCode !== null || this.process.signalCode !== null) throw new Error(`A benchmark child process exited while waiting for '${type}'`)
+      if (this.process.exitCode !== null || this.process.signalCode !== null)
+        throw new Error(`A benchmark child process exited while waiting for '${type}'`)
       if (Date.now() > deadline) throw new Error(`A benchmark child process did not answer '${type}' in time`)
       await new Promise<void>((resolve) => {
         this.waiter = resolve
@@ -174,13 +177,17 @@ async function bundleGatewayHost(): Promise<{ file: string; dir: string | null }
       target: 'node20',
       outfile: file,
       logLevel: 'error',
-      banner: { js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);" }
+      banner: {
+        js: "import { createRequire as benchCreateRequire } from 'node:module'; const require = benchCreateRequire(import.meta.url);"
+      }
     })
     // gateway/cot/proto.ts reads its .proto next to itself: give the bundle the same layout.
     fs.cpSync(path.join(here, '../../gateway/cot/proto'), path.join(dir, 'proto'), { recursive: true })
     return { file, dir }
   } catch (error) {
-    console.log(`(could not bundle the gateway host with esbuild, running it under tsx: ${error instanceof Error ? error.message : String(error)})`)
+    console.log(
+      `(could not bundle the gateway host with esbuild, running it under tsx: ${error instanceof Error ? error.message : String(error)})`
+    )
     return { file: 'gateway-host.ts', dir: null }
   }
 }
@@ -202,7 +209,14 @@ for (const networkId of ['net-a', 'net-b']) {
   for (let i = 0; i < params.certsPerNetwork; i++) {
     const callsign = `bench-${networkId}-${i}`
     const issued = await pki.device(callsign, 30)
-    devices.push({ deviceId: `dev-${networkId}-${i}`, networkId, callsign, fingerprint: issued.fingerprint, certPem: issued.certPem, keyPem: issued.keyPem })
+    devices.push({
+      deviceId: `dev-${networkId}-${i}`,
+      networkId,
+      callsign,
+      fingerprint: issued.fingerprint,
+      certPem: issued.certPem,
+      keyPem: issued.keyPem
+    })
   }
 }
 const stuckIssued = await pki.device('bench-stuck', 30)
@@ -215,7 +229,8 @@ const stuckDevice: BenchDevice = {
   keyPem: stuckIssued.keyPem
 }
 devices.push(stuckDevice)
-const identityIndex = (networkId: string, n: number): number => devices.findIndex((d) => d.deviceId === `dev-${networkId}-${n % params.certsPerNetwork}`)
+const identityIndex = (networkId: string, n: number): number =>
+  devices.findIndex((d) => d.deviceId === `dev-${networkId}-${n % params.certsPerNetwork}`)
 const stuckIdentity = devices.indexOf(stuckDevice)
 const serverTls = { key: pki.pki.server.keyPem, cert: pki.pki.server.certPem, ca: pki.pki.caCertPem }
 const pkiMs = performance.now() - pkiStartedAt
@@ -228,11 +243,15 @@ const bothWays = (a: string, b: string): LocalLink[] => [
 async function startPair(contender: Contender, links: LocalLink[], watchDeviceId: string | null): Promise<{ host: Host; load: Load }> {
   // BENCH_GATEWAY_FLAGS: extra Node flags for the gateway processes only (e.g. --cpu-prof, --trace-gc) when digging.
   const host: Host = new Child(gatewayHost.file, (process.env.BENCH_GATEWAY_FLAGS ?? '').split(' ').filter(Boolean), pin ? 0 : null)
-  if (!sharedLoad || sharedLoad.process.exitCode !== null || sharedLoad.process.signalCode !== null) sharedLoad = new Child('load-generator.ts', [], pin ? 1 : null)
+  if (!sharedLoad || sharedLoad.process.exitCode !== null || sharedLoad.process.signalCode !== null)
+    sharedLoad = new Child('load-generator.ts', [], pin ? 1 : null)
   const load = sharedLoad
   const config = { router: routerOf(contender), queueVariant: queueVariantOf(contender), tls: serverTls, devices, links, watchDeviceId }
   const { port } = await host.ask({ type: 'start', config }, 'ready')
-  await load.ask({ type: 'start', port, ca: pki.pki.caCertPem, identities: devices.map((d) => ({ certPem: d.certPem, keyPem: d.keyPem })) }, 'started')
+  await load.ask(
+    { type: 'start', port, ca: pki.pki.caCertPem, identities: devices.map((d) => ({ certPem: d.certPem, keyPem: d.keyPem })) },
+    'started'
+  )
   return { host, load }
 }
 
@@ -374,9 +393,21 @@ async function loadScenario(
     // Whatever the machine spent beyond the gateway and the load generator (other users' builds and tests, the kernel).
     const otherCpuPercent =
       machineBefore && machineAfter
-        ? Math.max(0, (100 * (machineAfter.busy - machineBefore.busy - report.cpuUserMs - report.cpuSystemMs - ran.cpuMs)) / report.elapsedMs)
+        ? Math.max(
+            0,
+            (100 * (machineAfter.busy - machineBefore.busy - report.cpuUserMs - report.cpuSystemMs - ran.cpuMs)) / report.elapsedMs
+          )
         : NaN
-    return { run: ran.figures, gateway: report, loadCpuMs: ran.cpuMs, connectMs: connected.ms, connectFailures: connected.failures, otherCpuPercent, syscallCounts, probed }
+    return {
+      run: ran.figures,
+      gateway: report,
+      loadCpuMs: ran.cpuMs,
+      connectMs: connected.ms,
+      connectFailures: connected.failures,
+      otherCpuPercent,
+      syscallCounts,
+      probed
+    }
   } finally {
     await stopPair(pair)
   }
@@ -393,7 +424,12 @@ interface StormResult {
 async function stormScenario(router: Contender): Promise<StormResult> {
   const pair = await startPair(router, [], null)
   try {
-    const positions: LoadConnection[] = Array.from({ length: params.stormPositions }, (_, i) => ({ identity: identityIndex('net-a', i), source: i, sends: true, stuck: false }))
+    const positions: LoadConnection[] = Array.from({ length: params.stormPositions }, (_, i) => ({
+      identity: identityIndex('net-a', i),
+      source: i,
+      sends: true,
+      stuck: false
+    }))
     await pair.load.ask({ type: 'connect', connections: positions, concurrency: 32 }, 'connected')
     await pair.load.ask({ type: 'run', phases: [{ rate: 1, ms: 1000 }], warmupMs: 0, drainMs: 2000 }, 'ran')
     await sleep(500)
@@ -405,7 +441,11 @@ async function stormScenario(router: Contender): Promise<StormResult> {
       sends: false,
       stuck: false
     }))
-    const { figures } = await pair.load.ask({ type: 'storm', connections: stormers, expectSources: params.stormPositions, timeoutMs: 30_000 }, 'storm', 120_000)
+    const { figures } = await pair.load.ask(
+      { type: 'storm', connections: stormers, expectSources: params.stormPositions, timeoutMs: 30_000 },
+      'storm',
+      120_000
+    )
     const { report: gateway } = await pair.host.ask({ type: 'report' }, 'report')
     await sleep(2000)
     const { report: idle } = await pair.host.ask({ type: 'report' }, 'report')
@@ -428,7 +468,12 @@ async function idleRssScenario(router: Contender): Promise<IdleResult> {
   try {
     await sleep(500)
     const { report: before } = await pair.host.ask({ type: 'report' }, 'report')
-    const specs: LoadConnection[] = Array.from({ length: params.storm }, (_, i) => ({ identity: identityIndex('net-a', i), source: i, sends: false, stuck: false }))
+    const specs: LoadConnection[] = Array.from({ length: params.storm }, (_, i) => ({
+      identity: identityIndex('net-a', i),
+      source: i,
+      sends: false,
+      stuck: false
+    }))
     const connected = await pair.load.ask({ type: 'connect', connections: specs, concurrency: 16 }, 'connected', 120_000)
     await sleep(2000)
     const { report: idle } = await pair.host.ask({ type: 'report' }, 'report')
@@ -464,10 +509,20 @@ async function fedScenario(devices: number, rate: number): Promise<FedResult> {
       b.ask({ type: 'start', federateId: 'bench-b', devices }, 'ready', 120_000)
     ])
     await a.ask({ type: 'peer', fingerprint: readyB.federationFingerprint, dial: null }, 'peered')
-    await b.ask({ type: 'peer', fingerprint: readyA.federationFingerprint, dial: { address: '127.0.0.1', port: readyA.federationPort } }, 'peered')
-    const [linkA, linkB] = await Promise.all([a.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected'), b.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected')])
-    if (!linkA.ok || !linkB.ok) throw new Error(`The fed v2 link did not come up: ${linkB.lastError ?? linkA.lastError ?? 'no error reported'}`)
-    const identities = [...readyA.identities.map((i) => ({ ...i, ca: readyA.ca })), ...readyB.identities.map((i) => ({ ...i, ca: readyB.ca }))]
+    await b.ask(
+      { type: 'peer', fingerprint: readyA.federationFingerprint, dial: { address: '127.0.0.1', port: readyA.federationPort } },
+      'peered'
+    )
+    const [linkA, linkB] = await Promise.all([
+      a.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected'),
+      b.ask({ type: 'waitConnected', timeoutMs: 20_000 }, 'connected')
+    ])
+    if (!linkA.ok || !linkB.ok)
+      throw new Error(`The fed v2 link did not come up: ${linkB.lastError ?? linkA.lastError ?? 'no error reported'}`)
+    const identities = [
+      ...readyA.identities.map((i) => ({ ...i, ca: readyA.ca })),
+      ...readyB.identities.map((i) => ({ ...i, ca: readyB.ca }))
+    ]
     await load.ask({ type: 'start', port: readyA.streamingPort, ca: readyA.ca, identities }, 'started')
     const specs: LoadConnection[] = []
     for (const [group, ready] of [readyA, readyB].entries()) {
@@ -487,8 +542,16 @@ async function fedScenario(devices: number, rate: number): Promise<FedResult> {
     )
     const [reportA, reportB] = await Promise.all([a.ask({ type: 'report' }, 'report'), b.ask({ type: 'report' }, 'report')])
     const dropsByReason: Record<string, number> = {}
-    for (const drops of [reportA.fed.dropsByReason, reportB.fed.dropsByReason]) for (const [k, v] of Object.entries(drops)) dropsByReason[k] = (dropsByReason[k] ?? 0) + v
-    return { run: ran.figures, a: reportA.report, b: reportB.report, loadCpuMs: ran.cpuMs, dropsByReason, dropsBySide: { a: reportA.fed.dropsByReason, b: reportB.fed.dropsByReason } }
+    for (const drops of [reportA.fed.dropsByReason, reportB.fed.dropsByReason])
+      for (const [k, v] of Object.entries(drops)) dropsByReason[k] = (dropsByReason[k] ?? 0) + v
+    return {
+      run: ran.figures,
+      a: reportA.report,
+      b: reportB.report,
+      loadCpuMs: ran.cpuMs,
+      dropsByReason,
+      dropsBySide: { a: reportA.fed.dropsByReason, b: reportB.fed.dropsByReason }
+    }
   } finally {
     await load.stop({ type: 'stop' }, 'stopped')
     await Promise.all([a.stop({ type: 'stop' }, 'stopped'), b.stop({ type: 'stop' }, 'stopped')])
@@ -576,7 +639,8 @@ function printScenario(name: string): void {
   const ours = output.byRouter.ours
   // Ours against the naive router (the targets) and against the floor (how much of the figure is the router's own).
   const ratios = (['naive', 'floor'] as const).filter((base) => ours !== undefined && output.byRouter[base] !== undefined)
-  if (ratios.includes('floor')) output.notes.push('floor: the naive router without its parse, one write per receiver and nothing else (tests/bench/naive-router.ts)')
+  if (ratios.includes('floor'))
+    output.notes.push('floor: the naive router without its parse, one write per receiver and nothing else (tests/bench/naive-router.ts)')
   const keys = [...new Set(columns.flatMap((c) => Object.keys(output.byRouter[c]!)))]
   const width = Math.max(22, ...keys.map((k) => k.length + 2))
   const columnWidth = Math.max(12, ...columns.map((c) => c.length + 2))
@@ -640,7 +704,13 @@ if (only.includes('broadcast')) {
     notes: []
   }
   out.byRouter = await measureEach('broadcast', async (router) => {
-    const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate, ms: params.seconds * 1000 }], warmupMs })
+    const result = await loadScenario(router, {
+      networks: ['net-a'],
+      links: [],
+      stuck: false,
+      phases: [{ rate: params.rate, ms: params.seconds * 1000 }],
+      warmupMs
+    })
     return loadFigures(result)
   })
   for (const router of routers) broadcastP99[router] = out.byRouter[router]?.['p99 ms'] ?? NaN
@@ -672,13 +742,24 @@ if (only.includes('federated')) {
 if (only.includes('stuck')) {
   const out: ScenarioOutput = {
     title: `stuck receiver: broadcast as above plus one connection that never reads, ${params.stuckSeconds} s`,
-    target: "its queue <= 1 MiB, others unaffected (no gaps, p99 unchanged)",
+    target: 'its queue <= 1 MiB, others unaffected (no gaps, p99 unchanged)',
     byRouter: {},
     notes: ['queue = bytes the gateway holds for the stuck connection (our send queue + socket buffer; naive: socket buffer)']
   }
   out.byRouter = await measureEach('stuck', async (router) => {
-    const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: true, phases: [{ rate: params.rate, ms: params.stuckSeconds * 1000 }], warmupMs })
-    return { ...loadFigures(result), 'offered to stuck MiB': (result.run.sent * PLI_BYTES) / MiB, 'stuck queue max KiB': result.gateway.watchedQueueMaxBytes / 1024, 'p99 vs broadcast': result.run.latency.p99 / (broadcastP99[router] ?? NaN) }
+    const result = await loadScenario(router, {
+      networks: ['net-a'],
+      links: [],
+      stuck: true,
+      phases: [{ rate: params.rate, ms: params.stuckSeconds * 1000 }],
+      warmupMs
+    })
+    return {
+      ...loadFigures(result),
+      'offered to stuck MiB': (result.run.sent * PLI_BYTES) / MiB,
+      'stuck queue max KiB': result.gateway.watchedQueueMaxBytes / 1024,
+      'p99 vs broadcast': result.run.latency.p99 / (broadcastP99[router] ?? NaN)
+    }
   })
   results.stuck = out
   printScenario('stuck')
@@ -689,7 +770,9 @@ if (only.includes('storm')) {
     title: `connect storm: ${params.stormPositions} devices with positions, then ${params.storm} connect at once; then idle RSS`,
     target: `1,000 devices handshaken and given the latest positions within 5 s; 1,000 idle devices RSS <= 120 MiB`,
     byRouter: {},
-    notes: [`idle RSS is measured 2 s after the storm with ${params.storm + params.stormPositions} idle connections (the storm's plus the position holders)`]
+    notes: [
+      `idle RSS is measured 2 s after the storm with ${params.storm + params.stormPositions} idle connections (the storm's plus the position holders)`
+    ]
   }
   out.byRouter = await measureEach('storm', async (router) => {
     const result = await stormScenario(router)
@@ -745,7 +828,13 @@ if (only.includes('idle')) {
     notes: []
   }
   out.byRouter = await measureEach('idle', async (router) => {
-    const result = await loadScenario(router, { networks: ['net-a'], links: [], stuck: false, phases: [{ rate: params.rate / 10, ms: shortSeconds * 1000 }], warmupMs })
+    const result = await loadScenario(router, {
+      networks: ['net-a'],
+      links: [],
+      stuck: false,
+      phases: [{ rate: params.rate / 10, ms: shortSeconds * 1000 }],
+      warmupMs
+    })
     return loadFigures(result)
   })
   results.idle = out
@@ -796,7 +885,9 @@ async function fedOutput(name: string, devices: number, rate: number, what: stri
     }
     if (Object.keys(result.dropsByReason).length > 0) {
       out.notes.push(`drops by reason: ${JSON.stringify(result.dropsByReason)}`)
-      out.notes.push(`drops on A (accepts the link): ${JSON.stringify(result.dropsBySide.a)}; on B (dials it): ${JSON.stringify(result.dropsBySide.b)}`)
+      out.notes.push(
+        `drops on A (accepts the link): ${JSON.stringify(result.dropsBySide.a)}; on B (dials it): ${JSON.stringify(result.dropsBySide.b)}`
+      )
     }
   } catch (error) {
     out.notes.push(`could not run: ${error instanceof Error ? error.message : String(error)}`)
@@ -807,7 +898,6 @@ async function fedOutput(name: string, devices: number, rate: number, what: stri
 
 if (only.includes('fedv2')) await fedOutput('fedv2', params.fedDevices, params.fedRate, 'fed v2 link between two gateways')
 if (only.includes('fedlink')) await fedOutput('fedlink', 1, params.fedLinkRate, 'fed v2 link only (no local fan-out)')
-
 
 // Last: the naive router's unbounded queues can grow to gigabytes here, and the memory the kernel then reclaims
 // disturbed the scenario that ran next (idle p95 43 ms once, 9.5 ms when re-run alone).
@@ -871,7 +961,6 @@ if (only.includes('overload')) {
   printScenario('overload')
 }
 
-
 await (sharedLoad as Load | null)?.stop({ type: 'stop' }, 'stopped')
 const totalSeconds = (performance.now() - runStartedAt) / 1000
 console.log(`\nbenchmark finished in ${totalSeconds.toFixed(0)} s`)
@@ -896,7 +985,10 @@ console.log(
           if (base !== undefined && base !== 0 && Number.isFinite(value / base)) ratio[key] = Number((value / base).toFixed(3))
         }
         const round = (figures: Figures | undefined): Figures | undefined =>
-          figures && Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, Number.isFinite(v) ? Number(v.toFixed(3)) : String(v) as unknown as number]))
+          figures &&
+          Object.fromEntries(
+            Object.entries(figures).map(([k, v]) => [k, Number.isFinite(v) ? Number(v.toFixed(3)) : (String(v) as unknown as number)])
+          )
         const contenders = Object.fromEntries(Object.entries(output.byRouter).map(([c, figures]) => [c, round(figures)]))
         return [name, { target: output.target, ...contenders, ratio }]
       })

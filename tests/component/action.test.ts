@@ -97,7 +97,9 @@ describe('useAction', () => {
 describe('ConfirmDialog (on useAction)', () => {
   const dialog = (): HTMLElement | null => document.querySelector<HTMLElement>('[data-testid="confirm-dialog"]')
   const confirmButton = (): HTMLButtonElement =>
-    [...document.querySelectorAll<HTMLButtonElement>('[data-testid="confirm-dialog"] button')].find((b) => b.textContent?.includes('Delete network'))!
+    [...document.querySelectorAll<HTMLButtonElement>('[data-testid="confirm-dialog"] button')].find((b) =>
+      b.textContent?.includes('Delete network')
+    )!
 
   async function mountDialog(action: () => Promise<void>): Promise<{ onUpdate: ReturnType<typeof vi.fn> }> {
     const onUpdate = vi.fn()

@@ -39,7 +39,8 @@ beforeAll(async () => {
       else if (name === 'listNetworks') {
         if (req.headers.authorization === 'Bearer tok-123') reply(200, { ok: true, result: [{ id: 'n1', name: 'Alpha' }] })
         else reply(401, { ok: false, error: { code: 'unauthenticated', message: 'Sign in first.' } })
-      } else if (name === 'createNetwork') reply(403, { ok: false, error: { code: 'forbidden', message: 'You may not create networks here.' } })
+      } else if (name === 'createNetwork')
+        reply(403, { ok: false, error: { code: 'forbidden', message: 'You may not create networks here.' } })
       else if (name === 'logout') reply(200, { ok: true, result: null })
       else reply(404, { ok: false, error: { code: 'not_found', message: `There is no method '${name}'.` } })
     })

@@ -167,9 +167,22 @@ describe('useNetworkScope', () => {
 
 describe('a store on it: devices', () => {
   const device = (id: string, networkId: string, callsign: string): DeviceDto => ({
-    id, networkId, callsign, fingerprint: 'AA:BB', serial: '01', notAfter: '2027-11-26T10:00:00.000Z',
-    enrolledAt: '2026-11-26T10:00:00.000Z', revokedAt: null, online: false, uidSeen: null, lastSeen: null,
-    address: null, connectionCount: 0, lastPosition: null, drops: 0, enrolledBy: 'package'
+    id,
+    networkId,
+    callsign,
+    fingerprint: 'AA:BB',
+    serial: '01',
+    notAfter: '2027-11-26T10:00:00.000Z',
+    enrolledAt: '2026-11-26T10:00:00.000Z',
+    revokedAt: null,
+    online: false,
+    uidSeen: null,
+    lastSeen: null,
+    address: null,
+    connectionCount: 0,
+    lastPosition: null,
+    drops: 0,
+    enrolledBy: 'package'
   })
 
   it('a changed event refetches, deviceStatus replaces the rows without asking, another network is ignored', async () => {

@@ -35,12 +35,24 @@ const federation: FederationDto = {
   kind: 'acrossOrganizations',
   createdAt: AT,
   ours: {
-    networkId: NET, networkName: 'Alpha', organizationId: ORG, organizationName: '2-5 Recon',
-    incoming: true, outgoing: true, acceptPackages: false, sharePackages: false
+    networkId: NET,
+    networkName: 'Alpha',
+    organizationId: ORG,
+    organizationName: '2-5 Recon',
+    incoming: true,
+    outgoing: true,
+    acceptPackages: false,
+    sharePackages: false
   },
   theirs: {
-    networkId: 'net_b', networkName: 'Bravo', organizationId: 'org_p', organizationName: 'Partner',
-    incoming: true, outgoing: false, acceptPackages: false, sharePackages: true
+    networkId: 'net_b',
+    networkName: 'Bravo',
+    organizationId: 'org_p',
+    organizationName: 'Partner',
+    incoming: true,
+    outgoing: false,
+    acceptPackages: false,
+    sharePackages: true
   },
   stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
@@ -57,8 +69,14 @@ const peer: ExternalPeerDto = {
   acceptPackages: false,
   sharePackages: false,
   status: {
-    peerId: 'peer_1', connected: false, since: null, inPerSecond: 0, outPerSecond: 0,
-    lastHeard: null, lastError: null, history: { in: [], out: [] }
+    peerId: 'peer_1',
+    connected: false,
+    since: null,
+    inPerSecond: 0,
+    outPerSecond: 0,
+    lastHeard: null,
+    lastError: null,
+    history: { in: [], out: [] }
   }
 }
 
@@ -111,8 +129,12 @@ function cannedAnswers(): FakeGateway['answers'] {
     listFederations: () => [structuredClone(federation)],
     getFederationCode: () => null,
     getConnectionInfo: () => ({
-      hostname: 'laptop.example', port: 9001, fingerprint: peer.fingerprint, ourFederateId: 'fg-1',
-      missingSettings: [], settingsPath: '/data/appsettings.json'
+      hostname: 'laptop.example',
+      port: 9001,
+      fingerprint: peer.fingerprint,
+      ourFederateId: 'fg-1',
+      missingSettings: [],
+      settingsPath: '/data/appsettings.json'
     }),
     listExternalPeers: () => [structuredClone(peer)],
     listRejectedPeers: () => [],
@@ -135,8 +157,12 @@ function signedInWith(permissions: readonly Permission[], plan: Plan = 'team'): 
   const session = useSessionStore()
   session.me = {
     user: {
-      id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false,
-      memberships: [{ organizationId: ORG, admin: false }], createdAt: AT
+      id: 'u1',
+      username: 'lead',
+      displayName: 'Lead',
+      deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: false }],
+      createdAt: AT
     },
     networkPermissions: { [NET]: [...permissions] },
     adminOf: []
@@ -184,7 +210,10 @@ describe('Federated Networks tab', () => {
     expect(row.findAll('input[type="checkbox"]')).toHaveLength(0)
     // Their end says Out off, ours says Out on: each chip shows its own end.
     const state = (side: string, text: string): string | undefined =>
-      row.findAll(`[data-testid="chips-${side}"] .v-chip`).find((c) => c.text() === text)?.attributes('data-state')
+      row
+        .findAll(`[data-testid="chips-${side}"] .v-chip`)
+        .find((c) => c.text() === text)
+        ?.attributes('data-state')
     expect(state('ours', 'Out')).toBe('on')
     expect(state('theirs', 'Out')).toBe('off')
     const buttons = buttonTexts(wrapper)
@@ -222,13 +251,19 @@ describe('Federated Networks tab', () => {
     signedInWith([])
     const wrapper = await mountTab(FederationsTab)
     const listCalls = gw.count('listFederations')
-    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', networkId: NET, inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }] })
+    gw.push({
+      type: 'federationStats',
+      federations: [{ federationId: 'fed_1', networkId: NET, inPerSecond: 12.5, outPerSecond: 3, lastActivity: AT }]
+    })
     await flushPromises()
     const rates = wrapper.find('[data-testid="federation-rates"]').text()
     expect(rates).toMatch(/↓ (12\.5|13).*↑ 3/)
     expect(gw.count('listFederations')).toBe(listCalls)
     // Figures seen from the other end (its "in" is our "out"): shown from ours.
-    gw.push({ type: 'federationStats', federations: [{ federationId: 'fed_1', networkId: 'net_b', inPerSecond: 7, outPerSecond: 40, lastActivity: AT }] })
+    gw.push({
+      type: 'federationStats',
+      federations: [{ federationId: 'fed_1', networkId: 'net_b', inPerSecond: 7, outPerSecond: 40, lastActivity: AT }]
+    })
     await flushPromises()
     expect(wrapper.find('[data-testid="federation-rates"]').text()).toMatch(/↓ 40.*↑ 7/)
   })
@@ -274,8 +309,13 @@ describe('External TAK Servers tab', () => {
       type: 'peerStatus',
       peers: [
         {
-          ...peer.status, connected: true, since: AT, inPerSecond: 42, outPerSecond: 7,
-          lastHeard: new Date().toISOString(), history: { in: [1, 5, 42], out: [1, 2, 7] }
+          ...peer.status,
+          connected: true,
+          since: AT,
+          inPerSecond: 42,
+          outPerSecond: 7,
+          lastHeard: new Date().toISOString(),
+          history: { in: [1, 5, 42], out: [1, 2, 7] }
         }
       ]
     })
@@ -321,7 +361,9 @@ describe('Devices tab', () => {
     gw.push({
       type: 'deviceStatus',
       networkId: NET,
-      devices: [{ ...device, online: true, uidSeen: 'ANDROID-abc', lastSeen: new Date().toISOString(), address: '10.0.0.7', connectionCount: 1 }]
+      devices: [
+        { ...device, online: true, uidSeen: 'ANDROID-abc', lastSeen: new Date().toISOString(), address: '10.0.0.7', connectionCount: 1 }
+      ]
     })
     await flushPromises()
     expect(row()).toMatch(/online/i)
@@ -344,7 +386,9 @@ describe('Devices tab', () => {
     await flushPromises()
     // Asked first: nothing is cancelled until the operator confirms.
     expect(gw.calls).not.toContain('cancelDeviceEnrollment')
-    const confirm = [...document.querySelectorAll('[data-testid="confirm-dialog"]')].find((d) => d.textContent?.includes('Cancel the enrollment of KESTREL-2'))!
+    const confirm = [...document.querySelectorAll('[data-testid="confirm-dialog"]')].find((d) =>
+      d.textContent?.includes('Cancel the enrollment of KESTREL-2')
+    )!
     ;([...confirm.querySelectorAll('button')].find((b) => b.textContent?.trim() === 'Cancel enrollment') as HTMLButtonElement).click()
     await flushPromises()
     expect(gw.calls).toContain('cancelDeviceEnrollment')
@@ -440,7 +484,10 @@ describe('Devices tab: the address devices dial', () => {
   ]
 
   async function enrollWith(deviceAddresses: typeof addresses): Promise<{ sent: Record<string, unknown> | null; dialog: () => Element }> {
-    const result: { sent: Record<string, unknown> | null; dialog: () => Element } = { sent: null, dialog: () => document.querySelector('[data-testid="enroll-dialog"]')! }
+    const result: { sent: Record<string, unknown> | null; dialog: () => Element } = {
+      sent: null,
+      dialog: () => document.querySelector('[data-testid="enroll-dialog"]')!
+    }
     gw.answers.getDeploymentSettings = () => ({ deviceAddresses })
     gw.answers.enrollDevice = (args) => {
       result.sent = args as Record<string, unknown>
@@ -450,7 +497,9 @@ describe('Devices tab: the address devices dial', () => {
     const wrapper = await mountTab(DevicesTab)
     await wrapper.find('[data-testid="enroll-device"]').trigger('click')
     await flushPromises()
-    const input = [...result.dialog().querySelectorAll('input')].find((i) => document.querySelector(`label[for="${i.id}"]`)?.textContent?.trim() === 'Callsign')!
+    const input = [...result.dialog().querySelectorAll('input')].find(
+      (i) => document.querySelector(`label[for="${i.id}"]`)?.textContent?.trim() === 'Callsign'
+    )!
     input.value = 'VIPER-9'
     input.dispatchEvent(new Event('input'))
     await flushPromises()

@@ -44,8 +44,12 @@ beforeEach(() => {
   // An organization admin, not a deployment admin: the audit page shows this organization only.
   useSessionStore().me = {
     user: {
-      id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false,
-      memberships: [{ organizationId: ORG, admin: true }], createdAt: AT
+      id: 'u1',
+      username: 'lead',
+      displayName: 'Lead',
+      deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: true }],
+      createdAt: AT
     },
     networkPermissions: {},
     adminOf: [ORG]

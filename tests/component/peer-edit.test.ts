@@ -31,7 +31,16 @@ const hq: ExternalPeerDto = {
   outgoing: false,
   acceptPackages: true,
   sharePackages: false,
-  status: { peerId: 'peer_hq', connected: true, since: AT, inPerSecond: 0, outPerSecond: 0, lastHeard: AT, lastError: null, history: { in: [], out: [] } }
+  status: {
+    peerId: 'peer_hq',
+    connected: true,
+    since: AT,
+    inPerSecond: 0,
+    outPerSecond: 0,
+    lastHeard: AT,
+    lastError: null,
+    history: { in: [], out: [] }
+  }
 }
 
 let gw: FakeGateway
@@ -42,7 +51,12 @@ beforeEach(() => {
   sent = []
   gw = fakeGateway({
     getConnectionInfo: () => ({
-      hostname: 'laptop.example', port: 9001, fingerprint: hq.fingerprint, ourFederateId: 'fg-1', missingSettings: [], settingsPath: '/data/appsettings.json'
+      hostname: 'laptop.example',
+      port: 9001,
+      fingerprint: hq.fingerprint,
+      ourFederateId: 'fg-1',
+      missingSettings: [],
+      settingsPath: '/data/appsettings.json'
     }),
     listExternalPeers: () => [structuredClone(hq)],
     listRejectedPeers: () => [],
@@ -59,7 +73,14 @@ afterEach(unmountAll)
 
 function signedInWith(permissions: readonly Permission[]): void {
   useSessionStore().me = {
-    user: { id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false, memberships: [{ organizationId: ORG, admin: false }], createdAt: AT },
+    user: {
+      id: 'u1',
+      username: 'lead',
+      displayName: 'Lead',
+      deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: false }],
+      createdAt: AT
+    },
     networkPermissions: { [NET]: [...permissions] },
     adminOf: []
   }
@@ -112,7 +133,9 @@ function dialogOf(testId: string) {
   }
 }
 
-async function openEdit(permissions: readonly Permission[] = ['changeFederation']): Promise<{ wrapper: VueWrapper; dialog: ReturnType<typeof dialogOf> }> {
+async function openEdit(
+  permissions: readonly Permission[] = ['changeFederation']
+): Promise<{ wrapper: VueWrapper; dialog: ReturnType<typeof dialogOf> }> {
   signedInWith(permissions)
   const wrapper = await mountWithVuetify(PeersTab, { networkId: NET })
   await wrapper.find('[aria-label="Edit connection to HQ"]').trigger('click')
@@ -136,7 +159,9 @@ describe('Edit connection of a TAK Server peer', () => {
   })
 
   it('a CA stored with \\r\\n line ends counts as unchanged: a new name does not make the gateway redial', async () => {
-    gw.answers.listExternalPeers = () => [{ ...structuredClone(hq), dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM.replace(/\n/g, '\r\n')}\r\n` } }]
+    gw.answers.listExternalPeers = () => [
+      { ...structuredClone(hq), dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM.replace(/\n/g, '\r\n')}\r\n` } }
+    ]
     const { dialog } = await openEdit()
     await dialog.type('Name', 'HQ main')
     await dialog.click('Save')

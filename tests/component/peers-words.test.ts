@@ -17,14 +17,32 @@ const NET = 'net_alpha'
 const ORG = 'org_recon'
 const AT = '2026-11-26T10:00:00.000Z'
 const OURS = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':')
-const REFUSED = 'The TAK Server refused our certificate (tlsv1 alert unknown ca): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?'
+const REFUSED =
+  'The TAK Server refused our certificate (tlsv1 alert unknown ca): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?'
 const SNIPPET = '<federation-outgoing displayName="Fedgate" address="laptop.example" port="9001" enabled="true"/>\n'
 
 function peer(name: string, lastError: string | null): ExternalPeerDto {
   return {
-    id: `peer_${name}`, networkId: NET, fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'), displayName: name, dial: null,
-    createdAt: AT, incoming: true, outgoing: true, acceptPackages: false, sharePackages: false,
-    status: { peerId: `peer_${name}`, connected: false, since: AT, inPerSecond: 0, outPerSecond: 0, lastHeard: null, lastError, history: { in: [], out: [] } }
+    id: `peer_${name}`,
+    networkId: NET,
+    fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+    displayName: name,
+    dial: null,
+    createdAt: AT,
+    incoming: true,
+    outgoing: true,
+    acceptPackages: false,
+    sharePackages: false,
+    status: {
+      peerId: `peer_${name}`,
+      connected: false,
+      since: AT,
+      inPerSecond: 0,
+      outPerSecond: 0,
+      lastHeard: null,
+      lastError,
+      history: { in: [], out: [] }
+    }
   }
 }
 
@@ -32,17 +50,32 @@ let gw: FakeGateway
 beforeEach(() => {
   localStorage.clear()
   gw = fakeGateway({
-    getConnectionInfo: () => ({ hostname: 'laptop.example', port: 9001, fingerprint: OURS, ourFederateId: 'fg-1', missingSettings: [], settingsPath: null }),
+    getConnectionInfo: () => ({
+      hostname: 'laptop.example',
+      port: 9001,
+      fingerprint: OURS,
+      ourFederateId: 'fg-1',
+      missingSettings: [],
+      settingsPath: null
+    }),
     listExternalPeers: () => [peer('HQ', REFUSED), peer('Depot', 'Nothing accepts connections at that address and port.')],
     listRejectedPeers: () => [],
     downloadArtifact: (args) => ({
-      filename: 'x.xml', mimeType: 'application/xml',
+      filename: 'x.xml',
+      mimeType: 'application/xml',
       contentBase64: btoa((args as { kind: string }).kind === 'coreconfig-outgoing' ? SNIPPET : '<federate id="fg-1"/>')
     })
   })
   setActivePinia(createPinia())
   useSessionStore().me = {
-    user: { id: 'u1', username: 'lead', displayName: 'Lead', deploymentAdmin: false, memberships: [{ organizationId: ORG, admin: false }], createdAt: AT },
+    user: {
+      id: 'u1',
+      username: 'lead',
+      displayName: 'Lead',
+      deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: false }],
+      createdAt: AT
+    },
     networkPermissions: { [NET]: [...PERMISSIONS] },
     adminOf: []
   }
@@ -78,7 +111,9 @@ describe('External TAK Servers in words', () => {
     const wrapper = await mountWithVuetify(PeersTab, { networkId: NET })
     const hq = wrapper.find('[data-testid="peer-HQ"]')
     const note = hq.find('[data-testid="peer-refused"]')
-    expect(note.text()).toContain('HQ does not trust us yet. Send its admin our CA certificate, for their federation truststore, and our fingerprint')
+    expect(note.text()).toContain(
+      'HQ does not trust us yet. Send its admin our CA certificate, for their federation truststore, and our fingerprint'
+    )
     expect(groups(note.find('.groups').element).join('')).toBe(OURS)
     expect(note.find('[data-testid="refused-ca-download"]').exists()).toBe(true)
     expect(wrapper.find('[data-testid="peer-Depot"] [data-testid="peer-refused"]').exists()).toBe(false)

@@ -46,5 +46,4 @@ describe('ReadAloud', () => {
     await flushPromises()
     expect(copied).toEqual([FINGERPRINT])
   })
-
 })

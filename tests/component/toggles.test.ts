@@ -62,10 +62,15 @@ describe('toggles', () => {
     byText('button', 'Turn In off')?.click()
     await flushPromises()
     expect(applied).toEqual([['incoming', false]])
-    expect(document.querySelector('[data-testid="toggle-undo"]')?.textContent).toContain('Alpha North stopped receiving positions from Bravo Main.')
+    expect(document.querySelector('[data-testid="toggle-undo"]')?.textContent).toContain(
+      'Alpha North stopped receiving positions from Bravo Main.'
+    )
     byText('button', 'Undo')?.click()
     await flushPromises()
-    expect(applied).toEqual([['incoming', false], ['incoming', true]])
+    expect(applied).toEqual([
+      ['incoming', false],
+      ['incoming', true]
+    ])
     expect(useNotifyStore().current?.text).toBe('Undone: Alpha North will start receiving positions from Bravo Main.')
   })
 
@@ -82,6 +87,11 @@ describe('toggles', () => {
   it('read-only: chips with their state, no switch', async () => {
     const wrapper = await mountToggles(false)
     expect(wrapper.findAll('input[type="checkbox"]')).toHaveLength(0)
-    expect(wrapper.findAll('[data-toggle]').map((c) => `${c.text()}=${c.attributes('data-state')}`)).toEqual(['In=on', 'Out=on', 'DP-In=off', 'DP-Out=on'])
+    expect(wrapper.findAll('[data-toggle]').map((c) => `${c.text()}=${c.attributes('data-state')}`)).toEqual([
+      'In=on',
+      'Out=on',
+      'DP-In=off',
+      'DP-Out=on'
+    ])
   })
 })

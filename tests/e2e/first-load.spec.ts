@@ -21,7 +21,11 @@ function watchLoad(page: Page): { errors: string[]; failed: string[] } {
   return seen
 }
 
-test('a fresh load, before and after the first administrator exists, logs nothing and shows the favicon', async ({ page, serve, request }) => {
+test('a fresh load, before and after the first administrator exists, logs nothing and shows the favicon', async ({
+  page,
+  serve,
+  request
+}) => {
   const served = await serve()
   const seen = watchLoad(page)
   await page.goto(served.url)

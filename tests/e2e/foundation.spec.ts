@@ -12,7 +12,11 @@ async function pickOption(page: Page, label: string, option: string): Promise<vo
   await page.getByRole('option', { name: option, exact: true }).click()
 }
 
-test('first administrator, organization, network, team, users; restart keeps them; no grant, no buttons', async ({ page, serve, request }) => {
+test('first administrator, organization, network, team, users; restart keeps them; no grant, no buttons', async ({
+  page,
+  serve,
+  request
+}) => {
   const first = await serve()
   expect(first.setupToken, first.output()).toBeTruthy()
 

@@ -21,7 +21,11 @@ async function connectDevice(
   return DeviceClient.connect({ port, cert: identity.cert, key: identity.key, ca: identity.ca })
 }
 
-test('devices come online live, a revoked device is cut off, two networks federate within the organization', async ({ page, serve, request }) => {
+test('devices come online live, a revoked device is cut off, two networks federate within the organization', async ({
+  page,
+  serve,
+  request
+}) => {
   const served = await serve({ env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, Federation__AdvertisedHostname: '127.0.0.1' } })
   const token = await loginToken(request, served.url, 'admin', ADMIN_PASSWORD)
   const org = await apiOk<{ id: string }>(request, served.url, 'createOrganization', { name: '2-5 Recon', plan: 'team' }, token)

@@ -32,7 +32,13 @@ async function world(
   const organizations: Record<string, string> = {}
   const networks: Record<string, string> = {}
   for (const [orgName, networkNames] of Object.entries(layout)) {
-    const org = await apiOk<{ id: string }>(request, served.url, 'createOrganization', { name: orgName, plan: 'team', tokenLimit: 5 }, token)
+    const org = await apiOk<{ id: string }>(
+      request,
+      served.url,
+      'createOrganization',
+      { name: orgName, plan: 'team', tokenLimit: 5 },
+      token
+    )
     organizations[orgName] = org.id
     for (const name of networkNames) {
       const network = await apiOk<{ id: string }>(request, served.url, 'createNetwork', { organizationId: org.id, name }, token)
@@ -58,7 +64,11 @@ async function switchOrganization(page: Page, name: string): Promise<void> {
   await page.getByRole('option', { name, exact: true }).click()
 }
 
-test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package downloads, then revoke', async ({ page, serve, request }) => {
+test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package downloads, then revoke', async ({
+  page,
+  serve,
+  request
+}) => {
   const w = await world(serve, request, { '2-5 Recon': ['Alpha'] }, { Federation__AdvertisedHostname: '127.0.0.1' })
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'Devices')
@@ -95,11 +105,21 @@ test('enroll a device: one-time passwords, QR for iTAK, ATAK and WinTAK package 
   await row.getByRole('button', { name: 'Revoke' }).click()
   await page.getByTestId('confirm-dialog').getByRole('button', { name: 'Revoke' }).click()
   await expect(page.getByTestId('device-VIPER-1')).toHaveCount(0)
-  const devices = await apiOk<{ revokedAt: string | null }[]>(request, w.served.url, 'listDevices', { networkId: w.networks.Alpha }, w.token)
+  const devices = await apiOk<{ revokedAt: string | null }[]>(
+    request,
+    w.served.url,
+    'listDevices',
+    { networkId: w.networks.Alpha },
+    w.token
+  )
   expect(devices[0]?.revokedAt).toBeTruthy()
 })
 
-test('a device (KESTREL-2) enrolls itself with a one-time password: QR codes for iTAK and ATAK, waiting list, then online', async ({ page, serve, request }) => {
+test('a device (KESTREL-2) enrolls itself with a one-time password: QR codes for iTAK and ATAK, waiting list, then online', async ({
+  page,
+  serve,
+  request
+}) => {
   const w = await world(serve, request, { '2-5 Recon': ['Alpha'] }, { Federation__AdvertisedHostname: '127.0.0.1' })
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'Devices')
@@ -115,7 +135,10 @@ test('a device (KESTREL-2) enrolls itself with a one-time password: QR codes for
     page.waitForResponse((r) => r.url().endsWith('/api/createDeviceEnrollment') && r.request().method() === 'POST'),
     dialog.getByRole('button', { name: 'Create password' }).click()
   ])
-  const answer = (await response.json()) as { ok: boolean; result: { enrollmentPort: number; streamingPort: number; packageFilename: string } }
+  const answer = (await response.json()) as {
+    ok: boolean
+    result: { enrollmentPort: number; streamingPort: number; packageFilename: string }
+  }
   expect(answer.ok).toBe(true)
   await expect(dialog).toContainText('KESTREL-2 can enroll itself')
   const username = ((await page.getByTestId('enroll-username').textContent()) ?? '').trim()
@@ -143,7 +166,10 @@ test('a device (KESTREL-2) enrolls itself with a one-time password: QR codes for
 
   // The phone's side: it makes its own key, signs in with the user name and password, and gets its certificate.
   const ca = await fsp.readFile(path.join(w.served.dataDir, 'pki', 'ca.crt'), 'utf8')
-  const enrolled = await enrollLikeAtak({ host: '127.0.0.1', port: answer.result.enrollmentPort, ca }, { username, password, clientUid: 'ANDROID-kestrel-2' })
+  const enrolled = await enrollLikeAtak(
+    { host: '127.0.0.1', port: answer.result.enrollmentPort, ca },
+    { username, password, clientUid: 'ANDROID-kestrel-2' }
+  )
 
   // No reload: the gateway's `changed` event moves it from the waiting list into the table.
   await expect(pending).toHaveCount(0)
@@ -260,7 +286,6 @@ test('two organizations exchange a federation code; each side sees its own and t
   await shot(page, 'federations-view-only')
 })
 
-
 test('External TAK Servers names the missing settings and where the file is', async ({ page, serve, request }) => {
   const w = await world(serve, request, { '2-5 Recon': ['Alpha'] })
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
@@ -273,11 +298,20 @@ test('External TAK Servers names the missing settings and where the file is', as
   await shot(page, 'peers-missing')
 })
 
-test('External TAK Servers with settings: connection info, fingerprint, artifact download, add a peer', async ({ page, serve, request }) => {
-  const w = await world(serve, request, { '2-5 Recon': ['Alpha'] }, {
-    Federation__AdvertisedHostname: 'laptop.example.org',
-    Federation__OurFederateId: 'fedgate-e2e'
-  })
+test('External TAK Servers with settings: connection info, fingerprint, artifact download, add a peer', async ({
+  page,
+  serve,
+  request
+}) => {
+  const w = await world(
+    serve,
+    request,
+    { '2-5 Recon': ['Alpha'] },
+    {
+      Federation__AdvertisedHostname: 'laptop.example.org',
+      Federation__OurFederateId: 'fedgate-e2e'
+    }
+  )
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'External TAK Servers')
   await page.getByTestId('connection-info').getByRole('button').first().click()
@@ -308,9 +342,27 @@ test('External TAK Servers with settings: connection info, fingerprint, artifact
 test('data package: upload with progress, download, listed on the network it is shared with, delete', async ({ page, serve, request }) => {
   const w = await world(serve, request, { '2-5 Recon': ['Alpha', 'Bravo'] })
   // Alpha shares packages with Bravo, which accepts them.
-  const federation = await apiOk<{ id: string }>(request, w.served.url, 'federateWithinOrganization', { networkId: w.networks.Alpha, otherNetworkId: w.networks.Bravo }, w.token)
-  await apiOk(request, w.served.url, 'updateFederationEnd', { federationId: federation.id, networkId: w.networks.Alpha, sharePackages: true }, w.token)
-  await apiOk(request, w.served.url, 'updateFederationEnd', { federationId: federation.id, networkId: w.networks.Bravo, acceptPackages: true }, w.token)
+  const federation = await apiOk<{ id: string }>(
+    request,
+    w.served.url,
+    'federateWithinOrganization',
+    { networkId: w.networks.Alpha, otherNetworkId: w.networks.Bravo },
+    w.token
+  )
+  await apiOk(
+    request,
+    w.served.url,
+    'updateFederationEnd',
+    { federationId: federation.id, networkId: w.networks.Alpha, sharePackages: true },
+    w.token
+  )
+  await apiOk(
+    request,
+    w.served.url,
+    'updateFederationEnd',
+    { federationId: federation.id, networkId: w.networks.Bravo, acceptPackages: true },
+    w.token
+  )
   await signIn(page, w.served.url, 'admin', ADMIN_PASSWORD)
   await openTab(page, 'Alpha', 'Data Packages')
 
@@ -331,7 +383,10 @@ test('data package: upload with progress, download, listed on the network it is 
   await expect(row).toContainText('6')
   await shot(page, 'packages')
 
-  const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: 'Download route-plan.zip' }).click()])
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    row.getByRole('button', { name: 'Download route-plan.zip' }).click()
+  ])
   const saved = path.join(await fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-dl-')), 'pkg.zip')
   await download.saveAs(saved)
   expect((await fsp.readFile(saved)).equals(content)).toBe(true)

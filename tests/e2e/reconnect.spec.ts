@@ -4,7 +4,11 @@
 
 import { ADMIN_PASSWORD, apiOk, expect, loginToken, shot, signIn, test } from './serve.ts'
 
-test('a gateway restart under an open console: banner while it is gone, back live without a reload or a sign-in', async ({ page, serve, request }) => {
+test('a gateway restart under an open console: banner while it is gone, back live without a reload or a sign-in', async ({
+  page,
+  serve,
+  request
+}) => {
   const env = { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD }
   const first = await serve({ env })
   const port = Number(new URL(first.url).port)

@@ -119,7 +119,13 @@ export async function apiCall(
 }
 
 /** Calls a method and returns its result, failing the test with the gateway's sentence otherwise. */
-export async function apiOk<T = unknown>(request: APIRequestContext, url: string, method: string, args: unknown, token: string): Promise<T> {
+export async function apiOk<T = unknown>(
+  request: APIRequestContext,
+  url: string,
+  method: string,
+  args: unknown,
+  token: string
+): Promise<T> {
   const body = await apiCall(request, url, method, args, token)
   if (!body.ok) throw new Error(`${method} failed: ${body.error?.code}: ${body.error?.message}`)
   return body.result as T

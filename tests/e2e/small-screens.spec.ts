@@ -18,7 +18,11 @@ const SIZES = [
 /** A gateway with enough in it that every table has rows: two networks federated, devices, a peer, a package. */
 async function populated(serve: (o?: { env?: Record<string, string> }) => Promise<Served>, request: APIRequestContext): Promise<Served> {
   const served = await serve({
-    env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, Federation__AdvertisedHostname: '127.0.0.1', Federation__OurFederateId: 'fedgate-field-laptop' }
+    env: {
+      FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      Federation__AdvertisedHostname: '127.0.0.1',
+      Federation__OurFederateId: 'fedgate-field-laptop'
+    }
   })
   const { url } = served
   const token = await loginToken(request, url, 'admin', ADMIN_PASSWORD)
@@ -30,7 +34,12 @@ async function populated(serve: (o?: { env?: Record<string, string> }) => Promis
   await call('enrollDevice', { networkId: alpha.id, callsign: 'VIPER-1' })
   await call('createDeviceEnrollment', { networkId: alpha.id, callsign: 'VIPER-2' })
   const fingerprint = Array.from({ length: 32 }, (_, i) => (i * 7 + 16).toString(16).slice(-2).toUpperCase()).join(':')
-  await call('addExternalPeer', { networkId: alpha.id, fingerprint, displayName: 'Brigade TAK Server', dial: { address: '127.0.0.1', port: 9 } })
+  await call('addExternalPeer', {
+    networkId: alpha.id,
+    fingerprint,
+    displayName: 'Brigade TAK Server',
+    dial: { address: '127.0.0.1', port: 9 }
+  })
   const content = Buffer.from('PK\u0005\u0006' + '\u0000'.repeat(18), 'latin1').toString('base64')
   await call('uploadDataPackage', { networkId: alpha.id, name: 'route-recon-overlay-with-a-long-name.zip', contentBase64: content })
   const team = await call<{ id: string }>('createTeam', { organizationId: org.id, name: 'Watch officers' })
@@ -111,7 +120,8 @@ function hiddenRowActions(page: Page): Promise<string[]> {
       for (const row of Array.from(table.querySelectorAll('tbody tr'))) {
         for (const button of Array.from(row.children[column]?.querySelectorAll<HTMLElement>('button') ?? [])) {
           const rect = button.getBoundingClientRect()
-          if (rect.right > right + 0.5 || rect.left < box.left - 0.5) hidden.push(button.getAttribute('aria-label') || button.innerText.trim())
+          if (rect.right > right + 0.5 || rect.left < box.left - 0.5)
+            hidden.push(button.getAttribute('aria-label') || button.innerText.trim())
         }
       }
       if (wrapper) wrapper.scrollLeft = before
@@ -203,7 +213,11 @@ test('every page at 1024 × 640 and 1280 × 720: actions in reach, no sideways p
   }
 })
 
-test('dialogs fit a 1024 × 640 window: the content scrolls inside, the buttons stay on screen', async ({ page, serve, request }, testInfo) => {
+test('dialogs fit a 1024 × 640 window: the content scrolls inside, the buttons stay on screen', async ({
+  page,
+  serve,
+  request
+}, testInfo) => {
   test.setTimeout(90_000)
   const served = await populated(serve, request)
   await page.setViewportSize(SIZES[0])

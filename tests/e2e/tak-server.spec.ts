@@ -14,7 +14,13 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
     env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD, Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-e2e' }
   })
   const token = await loginToken(request, served.url, 'admin', ADMIN_PASSWORD)
-  const org = await apiOk<{ id: string }>(request, served.url, 'createOrganization', { name: '2-5 Recon', plan: 'team', tokenLimit: 3 }, token)
+  const org = await apiOk<{ id: string }>(
+    request,
+    served.url,
+    'createOrganization',
+    { name: '2-5 Recon', plan: 'team', tokenLimit: 3 },
+    token
+  )
   await apiOk(request, served.url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
   const info = await apiOk<{ port: number }>(request, served.url, 'getConnectionInfo', {}, token)
   const ca = await apiOk<{ contentBase64: string }>(request, served.url, 'downloadArtifact', { kind: 'ca-cert' }, token)
@@ -85,7 +91,11 @@ test('HQ dials unregistered, shows up as rejected, one click adds it, the row tu
   }
 })
 
-test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, port and CA from the dialog, and follows an edited port', async ({ page, serve, request }) => {
+test('the laptop behind NAT: Fedgate dials HQ (another Fedgate) with address, port and CA from the dialog, and follows an edited port', async ({
+  page,
+  serve,
+  request
+}) => {
   const env = (id: string): Record<string, string> => ({
     FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
     Federation__AdvertisedHostname: 'localhost',

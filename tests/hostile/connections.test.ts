@@ -72,7 +72,10 @@ interface Stage {
 }
 
 async function stage(listeners: ListenerPolicyOptions): Promise<Stage> {
-  const t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-conn' }, listeners })
+  const t = await startTestGateway({
+    env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-conn' },
+    listeners
+  })
   const consoleServer = await startConsoleServer({ services: t.services, port: 0, host: '127.0.0.1', staticDir: null, log: t.services.log })
   const admin = await t.loginAs('admin', t.adminPassword!)
   const org = await t.ok('createOrganization', { name: 'Conn', plan: 'team' }, admin)
@@ -84,7 +87,13 @@ async function stage(listeners: ListenerPolicyOptions): Promise<Stage> {
   return {
     t,
     console: consoleServer,
-    port: { streaming: ports.streaming, federation: takFederationArea(t.services)!.port, enrollment: ports.enrollment, marti: ports.marti, console: consoleServer.port },
+    port: {
+      streaming: ports.streaming,
+      federation: takFederationArea(t.services)!.port,
+      enrollment: ports.enrollment,
+      marti: ports.marti,
+      console: consoleServer.port
+    },
     device,
     peer
   }
@@ -104,7 +113,13 @@ async function serves(s: Stage, port: PortName): Promise<true | string> {
         return true
       }
       case 'federation': {
-        const federate = new TakFederate({ port: s.port.federation, ca: s.t.services.pki.caCertPem, key: s.peer.keyPem, certChain: s.peer.chainPem, healthIntervalMs: 300 }).start()
+        const federate = new TakFederate({
+          port: s.port.federation,
+          ca: s.t.services.pki.caCertPem,
+          key: s.peer.keyPem,
+          certChain: s.peer.chainPem,
+          healthIntervalMs: 300
+        }).start()
         try {
           await federate.serving(5000)
         } finally {
@@ -140,7 +155,13 @@ afterEach(() => {
 })
 
 describe('idle connections from several addresses, over the caps, on every port', () => {
-  const small: Partial<ListenerLimits> = { perAddress: 8, unadmittedPerAddress: 4, total: 24, handshakeTimeoutMs: 1500, firstRequestTimeoutMs: 1500 }
+  const small: Partial<ListenerLimits> = {
+    perAddress: 8,
+    unadmittedPerAddress: 4,
+    total: 24,
+    handshakeTimeoutMs: 1500,
+    firstRequestTimeoutMs: 1500
+  }
   let s: Stage
 
   beforeAll(async () => {
@@ -180,7 +201,9 @@ describe('idle connections from several addresses, over the caps, on every port'
     // The deadlines (1.5 s here; 30 s for a handshake and 15 s for a first request by default) close every idle one.
     const all = [...[...raw.values()].flat(2), ...quietTls]
     await until(() => stillOpen(all) === 0, 10_000, 'every idle connection closed by its deadline')
-    expect(s.t.logs.join('\n')).toMatch(/TAK federation: connection from 127\.0\.0\.\d+ closed: its TLS handshake did not finish within 1\.5 s/)
+    expect(s.t.logs.join('\n')).toMatch(
+      /TAK federation: connection from 127\.0\.0\.\d+ closed: its TLS handshake did not finish within 1\.5 s/
+    )
     expect(s.t.logs.join('\n')).toMatch(/Enrollment API: connection from 127\.0\.0\.\d+ (closed|refused)/)
   })
 })
@@ -208,9 +231,12 @@ describe('a flood on one port cannot take the file handles the other ports need'
     // Streaming: its reserve of 20 plus the whole shared 100; Marti then only its own 20.
     expect(stillOpen(streaming)).toBe(120)
     expect(stillOpen(marti)).toBe(20)
-    expect(s.t.logs.join('\n')).toMatch(/Device streaming: connection from 127\.0\.0\.\d+ refused: the file handles left are kept for the other ports/)
+    expect(s.t.logs.join('\n')).toMatch(
+      /Device streaming: connection from 127\.0\.0\.\d+ refused: the file handles left are kept for the other ports/
+    )
 
-    for (const port of ['enrollment', 'federation', 'console'] as const) expect({ port, served: await serves(s, port) }).toEqual({ port, served: true })
+    for (const port of ['enrollment', 'federation', 'console'] as const)
+      expect({ port, served: await serves(s, port) }).toEqual({ port, served: true })
 
     // Let go, and the streaming port serves devices again.
     for (const held of [...streaming, ...marti]) held.socket.destroy()

@@ -48,7 +48,8 @@ function post(method: string, body: unknown, token?: string, localAddress?: stri
   })
 }
 
-const login = async (username: string, password: string, localAddress?: string): Promise<Answer> => post('login', { username, password }, undefined, localAddress)
+const login = async (username: string, password: string, localAddress?: string): Promise<Answer> =>
+  post('login', { username, password }, undefined, localAddress)
 const tokenOf = (answer: Answer): string => (JSON.parse(answer.text) as { result: { token: string } }).result.token
 const codeOf = (answer: Answer): string | undefined => (JSON.parse(answer.text) as { error?: { code: string } }).error?.code
 
@@ -71,7 +72,12 @@ interface PushOptions {
  * A POST announcing `declared` bytes that streams up to `bound` of them (waiting on backpressure), stopping as soon as
  * an answer arrives (unless told to ignore it) or the connection closes.
  */
-function push(method: string, declared: number | 'chunked', bound: number, options: PushOptions = {}): { done: Promise<Push>; abort(): void } {
+function push(
+  method: string,
+  declared: number | 'chunked',
+  bound: number,
+  options: PushOptions = {}
+): { done: Promise<Push>; abort(): void } {
   const { token, hold = false, ignoreAnswer = false } = options
   let req!: http.ClientRequest
   const done = new Promise<Push>((resolve) => {
@@ -123,7 +129,15 @@ function push(method: string, declared: number | 'chunked', bound: number, optio
 
 beforeAll(async () => {
   gw = await startTestGateway({ env: { Packages__MaxBytes: String(MiB) } })
-  server = await startConsoleServer({ services: gw.services, port: 0, host: '127.0.0.1', tls: () => serverTls(gw.services.pki), staticDir: null, log: quietLog, heartbeatMs: 200 })
+  server = await startConsoleServer({
+    services: gw.services,
+    port: 0,
+    host: '127.0.0.1',
+    tls: () => serverTls(gw.services.pki),
+    staticDir: null,
+    log: quietLog,
+    heartbeatMs: 200
+  })
   adminToken = tokenOf(await login('admin', gw.adminPassword!))
 })
 
@@ -161,10 +175,15 @@ describe('request bodies', () => {
 
   it('bounds the bytes of concurrent uploads: a third full-size upload waits its turn with 503, and the room comes back', async () => {
     const org = JSON.parse((await post('createOrganization', { name: 'Uploads' }, adminToken)).text).result as { id: string }
-    const network = JSON.parse((await post('createNetwork', { organizationId: org.id, name: 'Uploads net' }, adminToken)).text).result as { id: string }
+    const network = JSON.parse((await post('createNetwork', { organizationId: org.id, name: 'Uploads net' }, adminToken)).text).result as {
+      id: string
+    }
     const limit = bodyLimit(gw.services, 'uploadDataPackage', true)
     // Two uploads announce the full limit and send a little: their bytes are reserved while they trickle in.
-    const slow = [push('uploadDataPackage', limit, 128 * 1024, { token: adminToken, hold: true }), push('uploadDataPackage', limit, 128 * 1024, { token: adminToken, hold: true })]
+    const slow = [
+      push('uploadDataPackage', limit, 128 * 1024, { token: adminToken, hold: true }),
+      push('uploadDataPackage', limit, 128 * 1024, { token: adminToken, hold: true })
+    ]
     await new Promise((r) => setTimeout(r, 300))
     const third = await push('uploadDataPackage', limit, limit, { token: adminToken }).done
     expect(third.status).toBe(503)

@@ -258,7 +258,9 @@ describe('a revocation and a restore of db.json from its backup', () => {
     expect(await streams(t, orphan)).toBe(false)
     await t.stop()
     t = null
-    const backup = JSON.parse(await fsp.readFile(path.join(dir, 'db.json.bak'), 'utf8')) as { devices: { id: string; revokedAt: string | null }[] }
+    const backup = JSON.parse(await fsp.readFile(path.join(dir, 'db.json.bak'), 'utf8')) as {
+      devices: { id: string; revokedAt: string | null }[]
+    }
     expect(backup.devices.find((d) => d.id === lost.deviceId)?.revokedAt).toBeNull()
 
     // db.json is damaged: the next start restores the backup taken before the revocation.
@@ -282,7 +284,12 @@ describe('a revocation and a restore of db.json from its backup', () => {
 })
 
 /** POST a raw body on the Marti API with a device's certificate, as iTAK uploads. */
-function martiPost(port: number, pathAndQuery: string, body: Buffer, device: { cert: string; key: string; ca: string }): Promise<{ status: number; body: string }> {
+function martiPost(
+  port: number,
+  pathAndQuery: string,
+  body: Buffer,
+  device: { cert: string; key: string; ca: string }
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {

@@ -51,7 +51,13 @@ describe('hostile input on the TAK federation port', () => {
       env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-a', Memory__CacheBytes: String(CACHE_BYTES) }
     })
     await takFederationArea(t.services)!.stop()
-    fed = await startTakFederation(t.services, { router: t.services.router!, pki: t.services.pki, host: '127.0.0.1', port: 0, maxRejected: MAX_REJECTED })
+    fed = await startTakFederation(t.services, {
+      router: t.services.router!,
+      pki: t.services.pki,
+      host: '127.0.0.1',
+      port: 0,
+      maxRejected: MAX_REJECTED
+    })
     tak = await testPki({ freshCa: true, hostname: 'tak-alpha.test', federateId: 'tak-alpha' })
     admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Recon', plan: 'team' }, admin)
@@ -83,7 +89,8 @@ describe('hostile input on the TAK federation port', () => {
 
     const uid = (i: number): string => `${String(i).padStart(3, '0')}-${'u'.repeat(UID_CHARS)}`
     const callsign = (i: number): string => `HQ-${i}-${'c'.repeat(CALLSIGN_CHARS)}`
-    for (let i = 0; i < CONTACTS; i++) federate.send({ contact: { operation: 'CREATE', uid: uid(i), callsign: callsign(i), phone: '', sip: '', directConnect: '' } })
+    for (let i = 0; i < CONTACTS; i++)
+      federate.send({ contact: { operation: 'CREATE', uid: uid(i), callsign: callsign(i), phone: '', sip: '', directConnect: '' } })
     await until(() => session.remoteContacts.has(uid(CONTACTS - 1)), 20_000, 'the last contact known')
 
     // What the session holds, counted from the contacts it still knows (not from the budget's own figure).
@@ -110,13 +117,23 @@ describe('hostile input on the TAK federation port', () => {
     const dest = (i: number): string[] => [`${i}-${'d'.repeat(DEST_UID_CHARS)}`, `${i}-${'e'.repeat(DEST_UID_CHARS)}`]
     for (let i = 0; i < ANNOUNCEMENTS; i++) {
       const rol = announcePackageRol({
-        sha256: hash(i), name: `never-${i}`, filename: `never-${i}.zip`, senderUrl: '', sizeInBytes: 1000, senderCallsign: 'HQ',
-        dest: { callsigns: [], uids: dest(i) }, tsStored: null
+        sha256: hash(i),
+        name: `never-${i}`,
+        filename: `never-${i}.zip`,
+        senderUrl: '',
+        sizeInBytes: 1000,
+        senderCallsign: 'HQ',
+        dest: { callsigns: [], uids: dest(i) },
+        tsStored: null
       })
       federate!.sendRol({ program: rol.program, payload: [] })
     }
     // Each announcement is answered with a request for its bytes (which never come): the last one was handled.
-    await federate!.waitUntil(() => federate!.rolReceived.some((r) => r.program.includes(hash(ANNOUNCEMENTS - 1))), 20_000, 'the last request')
+    await federate!.waitUntil(
+      () => federate!.rolReceived.some((r) => r.program.includes(hash(ANNOUNCEMENTS - 1))),
+      20_000,
+      'the last request'
+    )
 
     const perAnnouncement = 2 * 2 * (DEST_UID_CHARS + 4)
     expect(area.federation.awaitingAnnouncements).toBeGreaterThan(0)
@@ -125,7 +142,7 @@ describe('hostile input on the TAK federation port', () => {
     expect(t.services.router!.cacheBudget.bytes).toBeLessThanOrEqual(CACHE_BYTES)
   })
 
-  it("bounds by bytes the fileshares waiting for a federate that does not read its data-package stream", async () => {
+  it('bounds by bytes the fileshares waiting for a federate that does not read its data-package stream', async () => {
     await t.ok('updateExternalPeer', { id: peerId, sharePackages: true }, admin)
     const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'a.kml': '<kml/>' })
     const hash = (await t.ok('uploadDataPackage', { networkId, name: 'shared.zip', contentBase64: zip.toString('base64') }, admin)).hash
@@ -157,7 +174,11 @@ describe('hostile input on the TAK federation port', () => {
           `<marti><dest callsign="${i}-${big}" mission="ops"/></marti></detail></event>`
       )
     }
-    await until(() => session.rolBacklog().messages - before + session.dropped.full >= FILESHARES, 20_000, 'every fileshare queued or refused')
+    await until(
+      () => session.rolBacklog().messages - before + session.dropped.full >= FILESHARES,
+      20_000,
+      'every fileshare queued or refused'
+    )
 
     const waiting = session.rolBacklog().messages - before
     expect(waiting * 2 * DEST_CALLSIGN_CHARS).toBeLessThanOrEqual(MAX_ROL_WAITING_BYTES)

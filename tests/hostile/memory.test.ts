@@ -108,7 +108,15 @@ async function withShortGrace(side: FederatingGateway): Promise<FederatingGatewa
     deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' }),
     deviceUploadGraceMs: GRACE_MS
   })
-  const fed = await startTakFederation(services, { router, pki: services.pki, host: '127.0.0.1', port: 0, redial: FAST_REDIAL, healthIntervalMs: 300, statusIntervalMs: 100 })
+  const fed = await startTakFederation(services, {
+    router,
+    pki: services.pki,
+    host: '127.0.0.1',
+    port: 0,
+    redial: FAST_REDIAL,
+    healthIntervalMs: 300,
+    statusIntervalMs: 100
+  })
   return { ...side, fed }
 }
 
@@ -154,19 +162,25 @@ describe('a zip bomb uploaded by a device and shared with a TAK federate', () =>
     // A device upload is offered to federates after its grace (GRACE_MS here); then the zip is checked and refused.
     // (Or, as before the fix, until it was expanded in memory past the limit, or copied and reached the federate.)
     const refused = (): boolean => a.t.logs.some((l) => l.includes("'bomb.zip'") && l.includes('not federated'))
-    const reachedB = (): boolean => packagesArea(b.t.services)!.store.all().some((r) => r.name === 'bomb.zip')
+    const reachedB = (): boolean =>
+      packagesArea(b.t.services)!
+        .store.all()
+        .some((r) => r.name === 'bomb.zip')
     const GROWTH_LIMIT = 200 * 1_048_576
     await until(() => refused() || reachedB() || peak - before > GROWTH_LIMIT, 60_000, 'the bomb refused or shared')
     clearInterval(sampler)
     peak = Math.max(peak, used())
     expect(peak - before).toBeLessThan(GROWTH_LIMIT)
-    expect(a.t.logs.find((l) => l.includes("'bomb.zip'") && l.includes('not federated'))).toMatch(/would expand to 390\.0 MiB.*zip_too_large/)
+    expect(a.t.logs.find((l) => l.includes("'bomb.zip'") && l.includes('not federated'))).toMatch(
+      /would expand to 390\.0 MiB.*zip_too_large/
+    )
     expect(a.t.services.health().dropsByReason['packages.zipTooLarge']).toBe(1)
 
     // The gateway and its link still work: an ordinary package shared after it reaches the federate.
     const ordinary = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'a.kml': '<kml/>', 'x.pref': 'p' })
     await a.t.ok('uploadDataPackage', { networkId: a.networkId, name: 'after.zip', contentBase64: ordinary.toString('base64') }, a.admin)
-    const atB = async (): Promise<boolean> => (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).some((p) => p.name === 'after.zip')
+    const atB = async (): Promise<boolean> =>
+      (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).some((p) => p.name === 'after.zip')
     const end = Date.now() + 15_000
     while (!(await atB()) && Date.now() < end) await new Promise((r) => setTimeout(r, 50))
     expect(await atB()).toBe(true)

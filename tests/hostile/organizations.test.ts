@@ -44,7 +44,11 @@ describe('organizations sharing one gateway (hostile)', () => {
           path: `/api/${method}`,
           ca: t.services.pki.caCertPem,
           agent: false,
-          headers: { 'content-type': 'application/json', 'content-length': body.length, ...(token ? { authorization: `Bearer ${token}` } : {}) }
+          headers: {
+            'content-type': 'application/json',
+            'content-length': body.length,
+            ...(token ? { authorization: `Bearer ${token}` } : {})
+          }
         },
         (res) => {
           const chunks: Buffer[] = []
@@ -65,11 +69,17 @@ describe('organizations sharing one gateway (hostile)', () => {
     return r.result
   }
 
-  const login = async (username: string, password: string, from?: string): Promise<string> => (await ok('login', { username, password }, null, from)).token
+  const login = async (username: string, password: string, from?: string): Promise<string> =>
+    (await ok('login', { username, password }, null, from)).token
 
   /** A member of org B made by org B's admin, holding `Federate with other organizations` on B1-B3, signed in from `from`. */
   async function orgBUser(name: string, teamId: string, from: string): Promise<string> {
-    const user = await ok('createUser', { username: name, password: `${name}-long-password`, organizationId: ids.orgB }, bAdmin, '127.0.0.2')
+    const user = await ok(
+      'createUser',
+      { username: name, password: `${name}-long-password`, organizationId: ids.orgB },
+      bAdmin,
+      '127.0.0.2'
+    )
     const team = await ok('listTeams', { organizationId: ids.orgB }, bAdmin, '127.0.0.2')
     const members: string[] = team.find((x: { id: string }) => x.id === teamId).memberIds
     await ok('setTeamMembers', { teamId, memberIds: [...members, user.id] }, bAdmin, '127.0.0.2')
@@ -77,9 +87,23 @@ describe('organizations sharing one gateway (hostile)', () => {
   }
 
   beforeAll(async () => {
-    const loopbackOnly = { Federation__BindAddress: '127.0.0.1', Streaming__BindAddress: '127.0.0.1', Marti__BindAddress: '127.0.0.1', Enrollment__BindAddress: '127.0.0.1' }
-    t = await startTestGateway({ env: { ...loopbackOnly, Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-hostile-orgs' } })
-    server = await startConsoleServer({ services: t.services, port: 0, host: '127.0.0.1', tls: () => serverTls(t.services.pki), staticDir: null, log: quiet })
+    const loopbackOnly = {
+      Federation__BindAddress: '127.0.0.1',
+      Streaming__BindAddress: '127.0.0.1',
+      Marti__BindAddress: '127.0.0.1',
+      Enrollment__BindAddress: '127.0.0.1'
+    }
+    t = await startTestGateway({
+      env: { ...loopbackOnly, Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-hostile-orgs' }
+    })
+    server = await startConsoleServer({
+      services: t.services,
+      port: 0,
+      host: '127.0.0.1',
+      tls: () => serverTls(t.services.pki),
+      staticDir: null,
+      log: quiet
+    })
     tak = await testPki()
     admin = await login('admin', t.adminPassword!)
     ids.orgA = (await ok('createOrganization', { name: 'Alpha Recon', plan: 'team' }, admin)).id
@@ -87,7 +111,13 @@ describe('organizations sharing one gateway (hostile)', () => {
     ids.orgC = (await ok('createOrganization', { name: 'Charlie Medical', plan: 'team' }, admin)).id
     ids.a1 = (await ok('createNetwork', { organizationId: ids.orgA, name: 'Alpha Main' }, admin)).id
     ids.c1 = (await ok('createNetwork', { organizationId: ids.orgC, name: 'Charlie Main' }, admin)).id
-    ids.bAdmin = (await ok('createUser', { username: 'bravo-admin', password: 'bravo-admin-password', organizationId: ids.orgB, organizationAdmin: true }, admin)).id
+    ids.bAdmin = (
+      await ok(
+        'createUser',
+        { username: 'bravo-admin', password: 'bravo-admin-password', organizationId: ids.orgB, organizationAdmin: true },
+        admin
+      )
+    ).id
     bAdmin = await login('bravo-admin', 'bravo-admin-password', '127.0.0.2')
     for (const key of ['b1', 'b2', 'b3'] as const) {
       ids[key] = (await ok('createNetwork', { organizationId: ids.orgB, name: `Bravo ${key.toUpperCase()}` }, admin)).id
@@ -105,7 +135,12 @@ describe('organizations sharing one gateway (hostile)', () => {
     const target = await ok('generateFederationCode', { networkId: ids.a1 }, admin)
     const team = await ok('createTeam', { organizationId: ids.orgB, name: 'Guessers' }, bAdmin, '127.0.0.2')
     const grant = ['federateAcrossOrganizations']
-    await ok('setTeamGrants', { teamId: team.id, grants: [ids.b1, ids.b2, ids.b3].map((networkId) => ({ networkId, permissions: grant })) }, bAdmin, '127.0.0.2')
+    await ok(
+      'setTeamGrants',
+      { teamId: team.id, grants: [ids.b1, ids.b2, ids.b3].map((networkId) => ({ networkId, permissions: grant })) },
+      bAdmin,
+      '127.0.0.2'
+    )
 
     const perUser = CODE_GUESS_BUDGETS.user.burst
     const perNetwork = CODE_GUESS_BUDGETS.network.burst
@@ -119,7 +154,9 @@ describe('organizations sharing one gateway (hostile)', () => {
       const from = `127.0.0.${10 + serial}`
       const token = await orgBUser(`guesser-${serial}`, team.id, from)
       for (let i = 0; i <= perUser; i++) {
-        const code = `ZZZZ-${String(serial * 10 + i).padStart(4, '2').replace(/[01]/g, '2')}`
+        const code = `ZZZZ-${String(serial * 10 + i)
+          .padStart(4, '2')
+          .replace(/[01]/g, '2')}`
         const r = await api('redeemFederationCode', { networkId, code }, token, from)
         if (r.ok) throw new Error('a guessed code was accepted')
         if (r.error!.code === 'rate_limited') {
@@ -160,7 +197,8 @@ describe('organizations sharing one gateway (hostile)', () => {
     expect(r.status).toBe(409)
     expect(r.error).toEqual({
       code: 'conflict',
-      message: "That TAK Server's certificate is already registered on this gateway by another organization; ask the gateway's administrator."
+      message:
+        "That TAK Server's certificate is already registered on this gateway by another organization; ask the gateway's administrator."
     })
     for (const secret of ['Alpha', 'Secret', 'HQ', peerA.id, ids.a1, ids.orgA]) expect(r.error!.message).not.toContain(secret)
 
@@ -219,8 +257,18 @@ describe('organizations sharing one gateway (hostile)', () => {
       await expectRefused('createNetwork', { organizationId: ids.orgB, name }, 'name', codePoint)
       await expectRefused('renameNetwork', { id: ids.b3, name }, 'name', codePoint)
       await expectRefused('createTeam', { organizationId: ids.orgB, name }, 'name', codePoint)
-      await expectRefused('createUser', { username: 'someone', password: 'someone-long-password', displayName: name, organizationId: ids.orgB }, 'displayName', codePoint)
-      await expectRefused('addExternalPeer', { networkId: ids.b3, fingerprint: 'CD:'.repeat(31) + 'CD', displayName: name }, 'displayName', codePoint)
+      await expectRefused(
+        'createUser',
+        { username: 'someone', password: 'someone-long-password', displayName: name, organizationId: ids.orgB },
+        'displayName',
+        codePoint
+      )
+      await expectRefused(
+        'addExternalPeer',
+        { networkId: ids.b3, fingerprint: 'CD:'.repeat(31) + 'CD', displayName: name },
+        'displayName',
+        codePoint
+      )
     }
     const names = (await ok('listNetworks', { organizationId: ids.orgB }, admin)).map((n: { name: string }) => n.name)
     expect(names.some((n: string) => /[\u0000\n\u202E]/.test(n))).toBe(false)

@@ -43,9 +43,17 @@ function cot(uid: string, type: string, detailInner: string): string {
 const deviceAttacks: { what: string; xml: string; refused: boolean }[] = [
   { what: `${ATTACKS} attributes on one element`, xml: cot('ATTACK-ATTRS', 'a-f-G', `<x${manyAttributes(ATTACKS)}/>`), refused: true },
   { what: `${ATTACKS} <marti/> elements`, xml: cot('ATTACK-MARTI', 'b-t-f', '<marti/>'.repeat(ATTACKS)), refused: true },
-  { what: '30k <marti><dest uid/></marti>', xml: cot('ATTACK-DEST', 'b-t-f', '<marti><dest uid="u"/></marti>'.repeat(30_000)), refused: true },
+  {
+    what: '30k <marti><dest uid/></marti>',
+    xml: cot('ATTACK-DEST', 'b-t-f', '<marti><dest uid="u"/></marti>'.repeat(30_000)),
+    refused: true
+  },
   // Valid CoT (a comment is not elements): answered, not counted, and it must not cost the square of its size either.
-  { what: 'a protocol request with 85k "<TakRequest" in a comment', xml: cot('ATTACK-TAKP', 't-x-takp-q', `<!--${'<TakRequest '.repeat(85_000)}-->`), refused: false }
+  {
+    what: 'a protocol request with 85k "<TakRequest" in a comment',
+    xml: cot('ATTACK-TAKP', 't-x-takp-q', `<!--${'<TakRequest '.repeat(85_000)}-->`),
+    refused: false
+  }
 ]
 
 describe('one hostile event cannot freeze the gateway', () => {
@@ -58,7 +66,13 @@ describe('one hostile event cannot freeze the gateway', () => {
   let peerId = ''
 
   beforeAll(async () => {
-    t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-parse', Streaming__MaxEventBytes: String(MAX_EVENT_BYTES) } })
+    t = await startTestGateway({
+      env: {
+        Federation__AdvertisedHostname: 'localhost',
+        Federation__OurFederateId: 'fedgate-parse',
+        Streaming__MaxEventBytes: String(MAX_EVENT_BYTES)
+      }
+    })
     fed = takFederationArea(t.services)!
     const admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Parse', plan: 'team' }, admin)
@@ -69,13 +83,23 @@ describe('one hostile event cannot freeze the gateway', () => {
     listener = await DeviceClient.connect({ port, ...(await enrollIdentity(t, admin, networkId, 'LISTENER')) })
     const peerCert = leafCertificate(throwawayCa('Parse peers CA'), 'federate', -1, 30)
     peerId = (await t.ok('addExternalPeer', { networkId, fingerprint: peerCert.fingerprint, displayName: 'Federate' }, admin)).id
-    federate = new TakFederate({ port: fed.port, ca: t.services.pki.caCertPem, key: peerCert.keyPem, certChain: peerCert.chainPem, healthIntervalMs: 500 }).start()
+    federate = new TakFederate({
+      port: fed.port,
+      ca: t.services.pki.caCertPem,
+      key: peerCert.keyPem,
+      certChain: peerCert.chainPem,
+      healthIntervalMs: 500
+    }).start()
     await federate.serving()
     await until(() => fed.sessionsOf(peerId).length === 1, 5000, 'the federate session')
     // Both inputs reach the listener before any attack.
     attacker.send(pli('ATTACKER-UID', 'ATTACKER'))
     federate.send({ event: geoEvent('FED-HELLO') } as never)
-    await until(() => listener.events.some((e) => e.uid === 'ATTACKER-UID') && listener.events.some((e) => e.uid === 'FED-HELLO'), 5000, 'the first events')
+    await until(
+      () => listener.events.some((e) => e.uid === 'ATTACKER-UID') && listener.events.some((e) => e.uid === 'FED-HELLO'),
+      5000,
+      'the first events'
+    )
   })
 
   afterAll(async () => {
@@ -120,7 +144,10 @@ describe('one hostile event cannot freeze the gateway', () => {
     for (const attack of deviceAttacks) {
       expect(Buffer.byteLength(attack.xml)).toBeLessThan(MAX_EVENT_BYTES)
       if (attack.refused) refused++
-      const answered = (): boolean => !attack.refused ? attacker.received.some((e) => e.type === 't-x-takp-r' && e.uid === 'ATTACK-TAKP') : (t.services.health().dropsByReason['devices.oversize'] ?? 0) - oversizeBefore >= refused
+      const answered = (): boolean =>
+        !attack.refused
+          ? attacker.received.some((e) => e.type === 't-x-takp-r' && e.uid === 'ATTACK-TAKP')
+          : (t.services.health().dropsByReason['devices.oversize'] ?? 0) - oversizeBefore >= refused
       const gap = await longestGapDuring(() => attacker.sendRaw(attack.xml), answered)
       expect.soft(gap, attack.what).toBeLessThan(MAX_GAP_MS)
       expect.soft(answered(), `${attack.what}: handled`).toBe(true)
@@ -138,10 +165,19 @@ describe('one hostile event cannot freeze the gateway', () => {
   it('a TAK federate: each event is dropped and counted as federation.oversize, the session goes on', async () => {
     const oversize = (): number => t.services.health().dropsByReason['federation.oversize'] ?? 0
     const attacks = [
-      { what: `${ATTACKS} attributes in 'other'`, event: geoEvent('FED-ATTRS', { other: `<detail><x${manyAttributes(ATTACKS)}/></detail>` }) },
+      {
+        what: `${ATTACKS} attributes in 'other'`,
+        event: geoEvent('FED-ATTRS', { other: `<detail><x${manyAttributes(ATTACKS)}/></detail>` })
+      },
       // A destination makes the mapping parse the rebuilt event: with 120k <marti/> that parse was square.
-      { what: `${ATTACKS} <marti/> in 'other' and a destination`, event: geoEvent('FED-MARTI', { other: `<detail>${'<marti/>'.repeat(ATTACKS)}</detail>`, ptpCallsigns: ['LISTENER'] }) },
-      { what: `${MAX_ELEMENTS + 1} destinations`, event: geoEvent('FED-DESTS', { ptpUids: Array.from({ length: MAX_ELEMENTS + 1 }, (_, i) => `u${i}`) }) }
+      {
+        what: `${ATTACKS} <marti/> in 'other' and a destination`,
+        event: geoEvent('FED-MARTI', { other: `<detail>${'<marti/>'.repeat(ATTACKS)}</detail>`, ptpCallsigns: ['LISTENER'] })
+      },
+      {
+        what: `${MAX_ELEMENTS + 1} destinations`,
+        event: geoEvent('FED-DESTS', { ptpUids: Array.from({ length: MAX_ELEMENTS + 1 }, (_, i) => `u${i}`) })
+      }
     ]
     const before = oversize()
     let sent = 0

@@ -127,7 +127,11 @@ describe('our federation server with a Connect for Node federate', () => {
     const admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Interop', plan: 'team' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Blue' }, admin)
-    await t.ok('addExternalPeer', { networkId: network.id, fingerprint: tak.pki.federation!.fingerprint, displayName: 'Connect federate' }, admin)
+    await t.ok(
+      'addExternalPeer',
+      { networkId: network.id, fingerprint: tak.pki.federation!.fingerprint, displayName: 'Connect federate' },
+      admin
+    )
     const identity = await enrollIdentity(t, admin, network.id, 'BLUE-1')
     device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca })
     device.send(position('BLUE-1-UID', 'BLUE-1', 'hello'))
@@ -198,8 +202,17 @@ describe('our federation server with a Connect for Node federate', () => {
         const now = BigInt(Date.now())
         yield {
           event: {
-            uid: 'CONNECT-1', type: 'a-h-G', coordSource: 'm-g', sendTime: now, startTime: now, staleTime: now + 60_000n,
-            lat: 35.5, lon: -116.25, hae: 10, ce: 5, le: 5,
+            uid: 'CONNECT-1',
+            type: 'a-h-G',
+            coordSource: 'm-g',
+            sendTime: now,
+            startTime: now,
+            staleTime: now + 60_000n,
+            lat: 35.5,
+            lon: -116.25,
+            hae: 10,
+            ce: 5,
+            le: 5,
             other: `<detail><contact callsign="CONNECT-1"/><remarks>from-connect-${i}</remarks></detail>`
           }
         }
@@ -239,10 +252,24 @@ describe('our dialer with a Connect for Node TAK Server', () => {
   beforeAll(async () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-dialer' } })
     tak = await testPki({ freshCa: true, hostname: 'tak-connect-server.test', federateId: 'tak-connect-server' })
-    theirPackage = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'hq.txt': 'from the Connect TAK Server' })
+    theirPackage = await zipOf({
+      'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>',
+      'hq.txt': 'from the Connect TAK Server'
+    })
     const create = createResourceRol(
-      { hash: createHash('sha256').update(theirPackage).digest('hex'), name: 'hq.zip', filename: 'hq.zip', mimeType: 'application/zip',
-        keywords: ['missionpackage'], submissionTime: new Date().toISOString(), submitter: 'hq', uid: 'res-hq', creatorUid: '', size: theirPackage.length, tool: 'public' },
+      {
+        hash: createHash('sha256').update(theirPackage).digest('hex'),
+        name: 'hq.zip',
+        filename: 'hq.zip',
+        mimeType: 'application/zip',
+        keywords: ['missionpackage'],
+        submissionTime: new Date().toISOString(),
+        submitter: 'hq',
+        uid: 'res-hq',
+        creatorUid: '',
+        size: theirPackage.length,
+        tool: 'public'
+      },
       theirPackage
     )
     const health = (): void => void healthChecks++
@@ -261,8 +288,18 @@ describe('our dialer with a Connect for Node TAK Server', () => {
           const now = BigInt(Date.now())
           yield {
             event: {
-              uid: 'TAKSERVER-1', type: 'a-h-G', coordSource: 'm-g', sendTime: now, startTime: now, staleTime: now + 60_000n,
-              lat: 36.5, lon: -115.25, hae: 0, ce: 5, le: 5, other: `<detail><contact callsign="HQ-1"/><remarks>from-server-${i}</remarks></detail>`
+              uid: 'TAKSERVER-1',
+              type: 'a-h-G',
+              coordSource: 'm-g',
+              sendTime: now,
+              startTime: now,
+              staleTime: now + 60_000n,
+              lat: 36.5,
+              lon: -115.25,
+              hae: 0,
+              ce: 5,
+              le: 5,
+              other: `<detail><contact callsign="HQ-1"/><remarks>from-server-${i}</remarks></detail>`
             }
           }
         }
@@ -324,7 +361,12 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     peerId = (
       await t.ok(
         'addExternalPeer',
-        { networkId: network.id, fingerprint: tak.pki.federation!.fingerprint, displayName: 'Connect TAK Server', dial: { address: '127.0.0.1', port } },
+        {
+          networkId: network.id,
+          fingerprint: tak.pki.federation!.fingerprint,
+          displayName: 'Connect TAK Server',
+          dial: { address: '127.0.0.1', port }
+        },
         admin
       )
     ).id
@@ -370,9 +412,16 @@ describe('our dialer with a Connect for Node TAK Server', () => {
     expect(stored).toBe(true)
     expect(fs.readFileSync(packagesArea(t.services)!.store.filePath(hash)).equals(theirPackage)).toBe(true)
 
-    const ours = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'route.bin': randomBytes(200_000) }, { compress: false })
+    const ours = await zipOf(
+      { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'route.bin': randomBytes(200_000) },
+      { compress: false }
+    )
     await t.ok('uploadDataPackage', { networkId, name: 'route.zip', contentBase64: ours.toString('base64') }, admin)
-    await until(() => rolFromUs.some((r) => r.program.startsWith('create resource') && r.program.includes('route.zip')), 10_000, 'our create resource')
+    await until(
+      () => rolFromUs.some((r) => r.program.startsWith('create resource') && r.program.includes('route.zip')),
+      10_000,
+      'our create resource'
+    )
     const created = rolFromUs.find((r) => r.program.includes('route.zip'))!
     expect(Buffer.from(created.payload[0]!.data).equals(ours)).toBe(true)
     // What came from the server is never offered back to it (single hop).

@@ -26,9 +26,14 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
   async function create(callsign: string): Promise<{ password: string; target: EnrollTarget; enrollmentId: string }> {
     const created = await t.ok('createDeviceEnrollment', { networkId: alpha, callsign }, admin)
     // The CA as the enrollment package's truststore gives it; that it opens is tested with the package.
-    return { password: created.password, enrollmentId: created.enrollment.id, target: { host: '127.0.0.1', port: created.enrollmentPort, ca: t.services.pki.caCertPem } }
+    return {
+      password: created.password,
+      enrollmentId: created.enrollment.id,
+      target: { host: '127.0.0.1', port: created.enrollmentPort, ca: t.services.pki.caCertPem }
+    }
   }
-  const devicesNamed = async (callsign: string): Promise<unknown[]> => (await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === callsign)
+  const devicesNamed = async (callsign: string): Promise<unknown[]> =>
+    (await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === callsign)
 
   beforeAll(async () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost' } })
@@ -43,7 +48,7 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     fs.rmSync(scratch, { recursive: true, force: true })
   })
 
-  it('answers TAK\'s certificates-only PKCS#12; the phone streams with the certificate and a packaged phone sees it', async () => {
+  it("answers TAK's certificates-only PKCS#12; the phone streams with the certificate and a packaged phone sees it", async () => {
     const { password, target } = await create('FALCON-1')
     const enrolled = await enrollLikeAtak4(target, { username: 'FALCON-1', password, clientUid: 'ANDROID-falcon' })
     expect(enrolled.profileStatus).toBe(204)
@@ -52,13 +57,20 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     expect(cert.subject).toBe('CN=FALCON-1')
     expect(cert.verify(ca.publicKey)).toBe(true)
     expect(cert.checkPrivateKey(createPrivateKey(enrolled.keyPem))).toBe(true)
-    expect(enrolled.cas.map((c) => ({ alias: c.alias, fingerprint: new X509Certificate(c.certPem).fingerprint256 }))).toEqual([{ alias: 'ca0', fingerprint: ca.fingerprint256 }])
+    expect(enrolled.cas.map((c) => ({ alias: c.alias, fingerprint: new X509Certificate(c.certPem).fingerprint256 }))).toEqual([
+      { alias: 'ca0', fingerprint: ca.fingerprint256 }
+    ])
     const device = (await t.ok('listDevices', { networkId: alpha }, admin)).find((d) => d.callsign === 'FALCON-1')
     expect(device).toMatchObject({ enrolledBy: 'password', fingerprint: cert.fingerprint256 })
 
     // Mutual TLS on the streaming port with the issued certificate and the CA from the answer; a phone enrolled
     // by package receives what it sends.
-    const falcon = await DeviceClient.connect({ port: t.services.ports.streaming, cert: enrolled.certPem, key: enrolled.keyPem, ca: enrolled.cas.map((c) => c.certPem).join('\n') })
+    const falcon = await DeviceClient.connect({
+      port: t.services.ports.streaming,
+      cert: enrolled.certPem,
+      key: enrolled.keyPem,
+      ca: enrolled.cas.map((c) => c.certPem).join('\n')
+    })
     const other = await enrollIdentity(t, admin, alpha, 'HERON-2')
     const heron = await DeviceClient.connect({ port: t.services.ports.streaming, cert: other.cert, key: other.key, ca: other.ca })
     clients.push(falcon, heron)
@@ -67,11 +79,14 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     expect((await heron.waitFor((e) => e.uid === 'falcon-1-uid')).type).toBe('a-f-G-U-C')
 
     // One password, both versions: v2 with another key is refused now.
-    const v2 = await enrollRequest(target, 'POST', '/Marti/api/tls/signClient/v2?clientUid=x', { authorization: basic('FALCON-1', password), body: opensslCsr([{ name: 'CN', value: 'FALCON-1' }]).csrPem })
+    const v2 = await enrollRequest(target, 'POST', '/Marti/api/tls/signClient/v2?clientUid=x', {
+      authorization: basic('FALCON-1', password),
+      body: opensslCsr([{ name: 'CN', value: 'FALCON-1' }]).csrPem
+    })
     expect(v2.status).toBe(401)
   })
 
-  it('the answer is what TAK sends: exactly signedCert and ca0, certificate bags only, Java\'s trusted attribute on each', async () => {
+  it("the answer is what TAK sends: exactly signedCert and ca0, certificate bags only, Java's trusted attribute on each", async () => {
     const { password, target } = await create('EGRET-3')
     const answer = await postSignClientV1(target, 'EGRET-3', password, armourless(opensslCsr([{ name: 'CN', value: 'EGRET-3' }]).csrPem))
     expect(answer.status).toBe(200)
@@ -84,7 +99,9 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     // attribute, which forge does not read back: ask keytool.
     const file = path.join(scratch, 'signclient-v1.p12')
     fs.writeFileSync(file, answer.body)
-    const listed = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', 'atakatak'], { encoding: 'utf8' })
+    const listed = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', 'atakatak'], {
+      encoding: 'utf8'
+    })
     expect(listed.status, listed.stderr).toBe(0)
     expect(listed.stdout).toMatch(/Your keystore contains 2 entries/)
     expect(listed.stdout).toMatch(/^signedcert, .*trustedCertEntry/m)
@@ -97,7 +114,11 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     const csr = (cn: string): string => armourless(opensslCsr([{ name: 'CN', value: cn }]).csrPem)
 
     const wrong = await postSignClientV1(target, 'IBIS-4', 'NOTTHEPASSWORD', csr('IBIS-4'))
-    expect({ status: wrong.status, code: wrong.headers['x-error-code'], body: wrong.body.toString() }).toEqual({ status: 401, code: 'unauthenticated', body: 'Wrong user name or one-time password.\n' })
+    expect({ status: wrong.status, code: wrong.headers['x-error-code'], body: wrong.body.toString() }).toEqual({
+      status: 401,
+      code: 'unauthenticated',
+      body: 'Wrong user name or one-time password.\n'
+    })
     expect(wrong.headers['www-authenticate']).toMatch(/^Basic realm=/)
 
     const otherName = await postSignClientV1(target, 'IBIS-4', password, csr('STORK-5'))
@@ -111,7 +132,10 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
       body: 'The body is not a certificate signing request (PEM or base64).\n'
     })
     const truncated = await postSignClientV1(target, 'IBIS-4', password, csr('IBIS-4').slice(0, 200).replace(/\s+/g, ''))
-    expect({ status: truncated.status, body: truncated.body.toString() }).toEqual({ status: 400, body: 'The certificate signing request could not be read.\n' })
+    expect({ status: truncated.status, body: truncated.body.toString() }).toEqual({
+      status: 400,
+      body: 'The certificate signing request could not be read.\n'
+    })
 
     expect(await devicesNamed('IBIS-4')).toEqual([])
     expect(await t.ok('listDeviceEnrollments', { networkId: alpha }, admin)).toContainEqual(expect.objectContaining({ id: enrollmentId }))
@@ -128,7 +152,11 @@ describe('ATAK 4 enrolls with v1 signClient', () => {
     const { password, target } = await create('KITE-6')
     const guesser: EnrollTarget = { ...target, localAddress: '127.0.0.31' }
     const statuses: number[] = []
-    for (let i = 0; i < 3; i++) statuses.push((await enrollRequest(guesser, 'POST', '/Marti/api/tls/signClient/v2', { authorization: basic('KITE-6', `GUESS${i}`), body: 'x' })).status)
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await enrollRequest(guesser, 'POST', '/Marti/api/tls/signClient/v2', { authorization: basic('KITE-6', `GUESS${i}`), body: 'x' }))
+          .status
+      )
     for (let i = 3; i < 6; i++) statuses.push((await postSignClientV1(guesser, 'KITE-6', `GUESS${i}`, 'x')).status)
     expect(statuses).toEqual([401, 401, 401, 401, 401, 429])
     const waiting = await postSignClientV1(guesser, 'KITE-6', password, armourless(opensslCsr([{ name: 'CN', value: 'KITE-6' }]).csrPem))

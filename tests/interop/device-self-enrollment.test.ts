@@ -31,7 +31,10 @@ describe('devices enroll themselves on the enrollment API', () => {
     return (await pemFromP12(entries.get(truststore)!, created.truststorePassword)).certPems.join('\n')
   }
 
-  async function create(callsign: string, extra: Record<string, unknown> = {}): Promise<{ created: CreatedDeviceEnrollment; target: EnrollTarget }> {
+  async function create(
+    callsign: string,
+    extra: Record<string, unknown> = {}
+  ): Promise<{ created: CreatedDeviceEnrollment; target: EnrollTarget }> {
     const created = await t.ok('createDeviceEnrollment', { networkId: alpha, callsign, ...extra }, admin)
     return { created, target: { host: '127.0.0.1', port: created.enrollmentPort, ca: await trustFrom(created) } }
   }
@@ -139,16 +142,24 @@ describe('devices enroll themselves on the enrollment API', () => {
 
   it('answers in XML when asked; the password is then used up, but the profile call still works', async () => {
     const { created, target } = await create('HAWK-3')
-    const enrolled = await enrollLikeAtak(target, { username: 'HAWK-3', password: created.password, clientUid: 'IOS-hawk' }, { accept: 'application/xml' })
+    const enrolled = await enrollLikeAtak(
+      target,
+      { username: 'HAWK-3', password: created.password, clientUid: 'IOS-hawk' },
+      { accept: 'application/xml' }
+    )
     expect(new X509Certificate(enrolled.certPem).subject).toBe('CN=HAWK-3')
     expect(enrolled.caPems).toHaveLength(1)
 
     const again = await signWith(target, 'HAWK-3', created.password, opensslCsr([{ name: 'CN', value: 'HAWK-3' }]).csrPem)
     expect(again.status).toBe(401)
     expect(again.body.toString()).toContain('already been used')
-    const profile = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/enrollment?clientUid=IOS-hawk', { authorization: basic('HAWK-3', created.password) })
+    const profile = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/enrollment?clientUid=IOS-hawk', {
+      authorization: basic('HAWK-3', created.password)
+    })
     expect(profile.status).toBe(204)
-    const tool = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/tool/vns/file?relativePath=/a&clientUid=IOS-hawk', { authorization: basic('HAWK-3', created.password) })
+    const tool = await enrollRequest(target, 'GET', '/Marti/api/tls/profile/tool/vns/file?relativePath=/a&clientUid=IOS-hawk', {
+      authorization: basic('HAWK-3', created.password)
+    })
     expect(tool.status).toBe(204)
     expect((await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === 'HAWK-3')).toHaveLength(1)
   })
@@ -187,8 +198,12 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(anonymous.headers['www-authenticate']).toMatch(/^Basic realm=/)
 
     // Another callsign's name with this password, and a wrong password.
-    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: basic('KESTREL-2', created.password) })).status).toBe(401)
-    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: basic('OWL-4', 'WRONGPASSWORD') })).status).toBe(401)
+    expect(
+      (await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: basic('KESTREL-2', created.password) })).status
+    ).toBe(401)
+    expect((await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: basic('OWL-4', 'WRONGPASSWORD') })).status).toBe(
+      401
+    )
 
     // The CSR must be for the user name, readable, signed by its key, RSA, and small.
     const wrongName = await signWith(target, 'OWL-4', created.password, opensslCsr([{ name: 'CN', value: 'EAGLE-1' }]).csrPem)
@@ -211,7 +226,10 @@ describe('devices enroll themselves on the enrollment API', () => {
     for (const options of [{ modulusLength: 2048, publicExponent: 3 }, { modulusLength: 1024 }]) {
       const odd = generateKeyPairSync('rsa', options).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()
       const answer = await signWith(target, 'OWL-4', created.password, opensslReq(odd, '/CN=OWL-4'))
-      expect({ options, status: answer.status, body: answer.body.toString() }).toMatchObject({ status: 400, body: expect.stringContaining('exponent 65537') })
+      expect({ options, status: answer.status, body: answer.body.toString() }).toMatchObject({
+        status: 400,
+        body: expect.stringContaining('exponent 65537')
+      })
     }
     const huge = await signWith(target, 'OWL-4', created.password, 'A'.repeat(100_000))
     expect(huge.status).toBe(413)
@@ -239,7 +257,9 @@ describe('devices enroll themselves on the enrollment API', () => {
     const expired = await signWith(target, 'CROW-5', created.password, opensslCsr([{ name: 'CN', value: 'CROW-5' }]).csrPem)
     expect(expired.status).toBe(401)
     expect(expired.body.toString()).toContain('expired')
-    expect(await t.ok('listDeviceEnrollments', { networkId: alpha }, admin)).not.toContainEqual(expect.objectContaining({ callsign: 'CROW-5' }))
+    expect(await t.ok('listDeviceEnrollments', { networkId: alpha }, admin)).not.toContainEqual(
+      expect.objectContaining({ callsign: 'CROW-5' })
+    )
 
     const second = await create('CROW-5')
     await t.ok('cancelDeviceEnrollment', { id: second.created.enrollment.id }, admin)
@@ -258,8 +278,13 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401])
     expect(statuses.at(-1)).toBe(429)
     // Even the right password waits now from that address; another address enrolls.
-    expect((await enrollRequest(guesser, 'GET', '/Marti/api/tls/config', { authorization: basic('RAVEN-6', created.password) })).status).toBe(429)
-    const enrolled = await enrollLikeAtak({ ...target, localAddress: '127.0.0.10' }, { username: 'RAVEN-6', password: created.password, clientUid: 'ANDROID-raven' })
+    expect(
+      (await enrollRequest(guesser, 'GET', '/Marti/api/tls/config', { authorization: basic('RAVEN-6', created.password) })).status
+    ).toBe(429)
+    const enrolled = await enrollLikeAtak(
+      { ...target, localAddress: '127.0.0.10' },
+      { username: 'RAVEN-6', password: created.password, clientUid: 'ANDROID-raven' }
+    )
     expect(new X509Certificate(enrolled.certPem).subject).toBe('CN=RAVEN-6')
   })
 
@@ -270,8 +295,14 @@ describe('devices enroll themselves on the enrollment API', () => {
     const refused = await t.call('createDeviceEnrollment', { networkId: alpha, callsign: 'SPY-1' }, viewer)
     expect(refused).toMatchObject({ ok: false, error: { code: 'forbidden' } })
     const { created } = await create('SPARROW-7')
-    expect(await t.call('cancelDeviceEnrollment', { id: created.enrollment.id }, viewer)).toMatchObject({ ok: false, error: { code: 'forbidden' } })
-    expect(await t.call('createDeviceEnrollment', { networkId: alpha, callsign: 'BAD:NAME' }, admin)).toMatchObject({ ok: false, error: { code: 'invalid' } })
+    expect(await t.call('cancelDeviceEnrollment', { id: created.enrollment.id }, viewer)).toMatchObject({
+      ok: false,
+      error: { code: 'forbidden' }
+    })
+    expect(await t.call('createDeviceEnrollment', { networkId: alpha, callsign: 'BAD:NAME' }, admin)).toMatchObject({
+      ok: false,
+      error: { code: 'invalid' }
+    })
   })
 })
 
@@ -338,9 +369,15 @@ describe('@tak-ps/node-tak enrolls for a certificate (OAuth password grant, bear
     expect(expiresIn).toBe(900)
     const config = await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization: `Bearer ${token}` })
     expect(config.status).toBe(200)
-    expect(nameEntriesOf(config.body.toString())).toEqual([{ name: 'O', value: 'Ops' }, { name: 'OU', value: 'Alpha' }])
+    expect(nameEntriesOf(config.body.toString())).toEqual([
+      { name: 'O', value: 'Ops' },
+      { name: 'OU', value: 'Alpha' }
+    ])
     const csrPem = opensslCsr([{ name: 'CN', value: 'ETL-2' }]).csrPem
-    const sign = await enrollRequest(target, 'POST', '/Marti/api/tls/signClient/v2?clientUid=x', { authorization: `Bearer ${token}`, body: csrPem })
+    const sign = await enrollRequest(target, 'POST', '/Marti/api/tls/signClient/v2?clientUid=x', {
+      authorization: `Bearer ${token}`,
+      body: csrPem
+    })
     expect(sign.status).toBe(401)
     expect(sign.body.toString()).toContain('needs the user name and one-time password')
     const [header, payload] = token.split('.')

@@ -35,7 +35,11 @@ describe('enrolled devices with @tak-ps/node-tak', () => {
   })
 
   it('two devices on a network see each other; a device on another network sees nothing; pings get pongs', async () => {
-    const [viper1, viper2, other] = await Promise.all([enroll(ids.alpha, 'VIPER-1'), enroll(ids.alpha, 'VIPER-2'), enroll(ids.bravo, 'COBRA-1')])
+    const [viper1, viper2, other] = await Promise.all([
+      enroll(ids.alpha, 'VIPER-1'),
+      enroll(ids.alpha, 'VIPER-2'),
+      enroll(ids.bravo, 'COBRA-1')
+    ])
     const one = await connect(viper1)
     const two = await connect(viper2)
     const far = await connect(other)
@@ -64,7 +68,14 @@ describe('enrolled devices with @tak-ps/node-tak', () => {
     await closed
     // A fresh handshake with the same certificate is refused by the gateway.
     const refused = await new Promise<string>((resolve) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca, servername: 'localhost' })
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port: t.services.ports.streaming,
+        cert: identity.cert,
+        key: identity.key,
+        ca: identity.ca,
+        servername: 'localhost'
+      })
       socket.on('error', (e) => resolve(`error: ${e.message}`))
       socket.on('close', () => resolve('closed'))
       socket.on('data', () => resolve('data'))

@@ -41,7 +41,14 @@ export function armourless(csrPem: string): string {
 }
 
 /** Posts a v1 signing request the way ATAK 4's CertificateSigningOperation does. */
-export function postSignClientV1(target: EnrollTarget, username: string, password: string, body: string, clientUid = 'ANDROID-atak4', version = '4.6.0.5 (889eee29).1650000000-CIV'): Promise<HttpAnswer> {
+export function postSignClientV1(
+  target: EnrollTarget,
+  username: string,
+  password: string,
+  body: string,
+  clientUid = 'ANDROID-atak4',
+  version = '4.6.0.5 (889eee29).1650000000-CIV'
+): Promise<HttpAnswer> {
   const query = `clientUid=${clientUid}&version=${encodeURIComponent(version)}`
   return enrollRequest(target, 'POST', `/Marti/api/tls/signClient?${query}`, {
     authorization: basic(username, password),
@@ -69,7 +76,10 @@ export function readV1Answer(p12: Buffer): { certPem: string | null; cas: { alia
 }
 
 /** The whole ATAK 4 enrollment; throws an Atak4EnrollError naming the step that failed. */
-export async function enrollLikeAtak4(target: EnrollTarget, credentials: { username: string; password: string; clientUid: string }): Promise<Atak4Enrolled> {
+export async function enrollLikeAtak4(
+  target: EnrollTarget,
+  credentials: { username: string; password: string; clientUid: string }
+): Promise<Atak4Enrolled> {
   const authorization = basic(credentials.username, credentials.password)
   const failed = (step: string, answer: HttpAnswer): Atak4EnrollError =>
     new Atak4EnrollError(step, answer, `${step}: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`)
@@ -80,7 +90,9 @@ export async function enrollLikeAtak4(target: EnrollTarget, credentials: { usern
   if (signed.status !== 200) throw failed('tls/signClient', signed)
   const { certPem, cas } = readV1Answer(signed.body)
   if (certPem === null) throw new Atak4EnrollError('tls/signClient', signed, "tls/signClient: the answer has no 'signedCert' entry")
-  const profile = await enrollRequest(target, 'GET', `/Marti/api/tls/profile/enrollment?clientUid=${credentials.clientUid}`, { authorization })
+  const profile = await enrollRequest(target, 'GET', `/Marti/api/tls/profile/enrollment?clientUid=${credentials.clientUid}`, {
+    authorization
+  })
   if (![200, 204, 304].includes(profile.status)) throw failed('tls/profile/enrollment', profile)
   return { certPem, keyPem, cas, profileStatus: profile.status }
 }

@@ -41,7 +41,12 @@ export async function identityFromEnrollment(callsign: string, enrolled: EnrollA
 }
 
 /** A position report (PLI) as ATAK sends it through a server. */
-export function pli(uid: string, callsign: string, point: { lat: number; lon: number } = { lat: 34.1, lon: -117.2 }, remarks?: string): string {
+export function pli(
+  uid: string,
+  callsign: string,
+  point: { lat: number; lon: number } = { lat: 34.1, lon: -117.2 },
+  remarks?: string
+): string {
   const now = new Date()
   const stale = new Date(now.getTime() + 120_000)
   return (
@@ -92,10 +97,23 @@ export async function until(check: () => boolean, timeoutMs = 5000, what = 'a co
 }
 
 /** GET on the Marti API (port `port` on 127.0.0.1) with a device's certificate, as a phone fetches a data package. */
-export function martiGet(port: number, pathAndQuery: string, device: { cert: string; key: string; ca: string }): Promise<{ status: number; body: Buffer }> {
+export function martiGet(
+  port: number,
+  pathAndQuery: string,
+  device: { cert: string; key: string; ca: string }
+): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
-      { host: '127.0.0.1', port, path: pathAndQuery, ca: device.ca, cert: device.cert, key: device.key, servername: 'localhost', agent: false },
+      {
+        host: '127.0.0.1',
+        port,
+        path: pathAndQuery,
+        ca: device.ca,
+        cert: device.cert,
+        key: device.key,
+        servername: 'localhost',
+        agent: false
+      },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (c: Buffer) => chunks.push(c))
@@ -115,7 +133,12 @@ export interface TakPhone {
 
 /** Connects with node-tak (mutual TLS, our CA trusted) and waits for the pong to its first ping: then it is attached. */
 export async function connectNodeTak(streamingPort: number, identity: { cert: string; key: string; ca: string }): Promise<TakPhone> {
-  const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${streamingPort}`), { cert: identity.cert, key: identity.key, ca: identity.ca, rejectUnauthorized: true })
+  const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${streamingPort}`), {
+    cert: identity.cert,
+    key: identity.key,
+    ca: identity.ca,
+    rejectUnauthorized: true
+  })
   tak.on('error', () => {})
   const seen: string[] = []
   tak.on('cot', (cot: CoT) => seen.push((cot.raw as { event: { _attributes: { uid: string } } }).event._attributes.uid))

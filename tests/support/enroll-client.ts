@@ -44,12 +44,25 @@ export function enrollRequest(
     if (options.authorization) headers.authorization = options.authorization
     if (options.accept) headers.accept = options.accept
     if (options.contentType) headers['content-type'] = options.contentType
-    const req = https.request({ host: target.host, port: target.port, method, path, ca: target.ca, headers, servername: 'localhost', localAddress: target.localAddress, agent: false }, (res) => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
-      res.on('error', reject)
-    })
+    const req = https.request(
+      {
+        host: target.host,
+        port: target.port,
+        method,
+        path,
+        ca: target.ca,
+        headers,
+        servername: 'localhost',
+        localAddress: target.localAddress,
+        agent: false
+      },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }))
+        res.on('error', reject)
+      }
+    )
     req.on('error', reject)
     req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer within 10 s`)))
     req.end(options.body)
@@ -60,7 +73,10 @@ export function enrollRequest(
 export function nameEntriesOf(xml: string): { name: string; value: string }[] {
   const decode = (s: string): string =>
     s.replace(/&(lt|gt|quot|apos|amp);/g, (_m, e: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[e]!)
-  return [...xml.matchAll(/<nameEntry\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((m) => ({ name: decode(m[1]!), value: decode(m[2]!) }))
+  return [...xml.matchAll(/<nameEntry\s+name="([^"]*)"\s+value="([^"]*)"\s*\/>/g)].map((m) => ({
+    name: decode(m[1]!),
+    value: decode(m[2]!)
+  }))
 }
 
 /** A PEM CSR made by `openssl req` for `subject` entries in order (CN first), and its private key. */
@@ -105,7 +121,8 @@ export async function enrollLikeAtak(
   options: { accept?: 'application/json' | 'application/xml' } = {}
 ): Promise<Enrolled> {
   const authorization = basic(credentials.username, credentials.password)
-  const fail = (step: string, answer: HttpAnswer): Error => new Error(`${step}: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`)
+  const fail = (step: string, answer: HttpAnswer): Error =>
+    new Error(`${step}: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`)
   const config = await enrollRequest(target, 'GET', '/Marti/api/tls/config', { authorization })
   if (config.status !== 200) throw fail('tls/config', config)
   const entries = nameEntriesOf(config.body.toString('utf8'))

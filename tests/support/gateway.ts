@@ -87,7 +87,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   }
   const call = (method: string, args?: unknown, token: string | null = null, address = '127.0.0.1'): Promise<DispatchResult> =>
     dispatch(gateway.services, method, args, { token, address })
-  const ok = async <M extends ApiMethod>(method: M, args?: unknown, token: string | null = null, address?: string): Promise<Awaited<ResultOf<M>>> => {
+  const ok = async <M extends ApiMethod>(
+    method: M,
+    args?: unknown,
+    token: string | null = null,
+    address?: string
+  ): Promise<Awaited<ResultOf<M>>> => {
     const response = await call(method, args, token, address)
     if (!response.ok) throw new TestCallError(method, response.error)
     // Every result a test sees is checked against its method's schema: the contract the renderer and OpenAPI promise.

@@ -71,7 +71,12 @@ export class TakFederate extends EventEmitter {
   private subscription(withVersion: boolean): unknown {
     return {
       filter: '',
-      identity: { name: this.o.name ?? 'tak-test', uid: this.uid, type: 'FEDERATION_TAK_CLIENT', serverId: this.o.serverId ?? 'tak-test-server' },
+      identity: {
+        name: this.o.name ?? 'tak-test',
+        uid: this.uid,
+        type: 'FEDERATION_TAK_CLIENT',
+        serverId: this.o.serverId ?? 'tak-test-server'
+      },
       ...(withVersion ? { version: { major: 5, minor: 7, patch: 14, branch: 'RELEASE', variant: 'test' } } : {})
     }
   }
@@ -88,7 +93,9 @@ export class TakFederate extends EventEmitter {
 
   /** Open the session the way a TAK Server's outgoing connection does. */
   start(): this {
-    const groups = this.stub.ServerFederateGroupsStream!(this.subscription(false)) as grpc.ClientReadableStream<TakFederate['groupsReceived'][number]>
+    const groups = this.stub.ServerFederateGroupsStream!(this.subscription(false)) as grpc.ClientReadableStream<
+      TakFederate['groupsReceived'][number]
+    >
     this.track('ServerFederateGroupsStream', groups)
     groups.on('data', (message) => {
       this.groupsReceived.push(message)
@@ -107,12 +114,16 @@ export class TakFederate extends EventEmitter {
     if (interval > 0) {
       const check = (): void => {
         if (this.closed) return
-        this.stub.HealthCheck!({ status: 'SERVING' }, { deadline: Date.now() + 5000 }, (err: grpc.ServiceError | null, answer?: { status: string }) => {
-          if (this.closed) return
-          this.healthAnswers.push(err ? `error ${err.code}` : answer!.status)
-          if (!err && answer!.status === 'SERVING' && !this.rolInOpen) this.openRolIn()
-          this.healthTimer = setTimeout(check, interval)
-        })
+        this.stub.HealthCheck!(
+          { status: 'SERVING' },
+          { deadline: Date.now() + 5000 },
+          (err: grpc.ServiceError | null, answer?: { status: string }) => {
+            if (this.closed) return
+            this.healthAnswers.push(err ? `error ${err.code}` : answer!.status)
+            if (!err && answer!.status === 'SERVING' && !this.rolInOpen) this.openRolIn()
+            this.healthTimer = setTimeout(check, interval)
+          }
+        )
       }
       this.healthTimer = setTimeout(check, interval)
     }

@@ -14,7 +14,10 @@ export interface FederatingGateway {
 }
 
 /** The settings a federating test gateway runs with (for a restart on its data: `startTestGateway({ dataDir, env })`). */
-export const federatingEnv = (federateId: string): Record<string, string> => ({ Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: federateId })
+export const federatingEnv = (federateId: string): Record<string, string> => ({
+  Federation__AdvertisedHostname: 'localhost',
+  Federation__OurFederateId: federateId
+})
 
 /** @param dataDir keep the data there (not deleted at stop), to start again on it */
 export async function startFederatingGateway(federateId: string, redial: RedialPolicy, dataDir?: string): Promise<FederatingGateway> {
@@ -47,12 +50,24 @@ export async function federatePair(
 ): Promise<{ acceptingPeerId: string; dialingPeerId: string }> {
   const fingerprintOf = (side: Pick<FederatingGateway, 't'>): string => side.t.services.pki.federation!.fingerprint
   const acceptingPeerId = (
-    await accepting.t.ok('addExternalPeer', { networkId: accepting.networkId, fingerprint: fingerprintOf(dialing), displayName: names.accepting }, accepting.admin)
+    await accepting.t.ok(
+      'addExternalPeer',
+      { networkId: accepting.networkId, fingerprint: fingerprintOf(dialing), displayName: names.accepting },
+      accepting.admin
+    )
   ).id
   const dial = { address: '127.0.0.1', port: accepting.fed.port, ...(options.withCa ? { caPem: accepting.t.services.pki.caCertPem } : {}) }
   const dialingPeerId = (
-    await dialing.t.ok('addExternalPeer', { networkId: dialing.networkId, fingerprint: fingerprintOf(accepting), displayName: names.dialing, dial }, dialing.admin)
+    await dialing.t.ok(
+      'addExternalPeer',
+      { networkId: dialing.networkId, fingerprint: fingerprintOf(accepting), displayName: names.dialing, dial },
+      dialing.admin
+    )
   ).id
-  await until(() => accepting.fed.status(acceptingPeerId).connected && dialing.fed.status(dialingPeerId).connected, 10_000, 'both sides connected')
+  await until(
+    () => accepting.fed.status(acceptingPeerId).connected && dialing.fed.status(dialingPeerId).connected,
+    10_000,
+    'both sides connected'
+  )
   return { acceptingPeerId, dialingPeerId }
 }

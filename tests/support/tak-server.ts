@@ -60,7 +60,12 @@ export class TakServer {
       (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
         const connection = seen(method, call)
         call.on('data', (message: unknown) => onMessage(message, connection))
-        call.on('end', () => callback(null, { filter: '', identity: { name: 'tak-test', uid: 'tak-test', type: 'FEDERATION_TAK_SERVER', serverId: 'tak-test' } }))
+        call.on('end', () =>
+          callback(null, {
+            filter: '',
+            identity: { name: 'tak-test', uid: 'tak-test', type: 'FEDERATION_TAK_SERVER', serverId: 'tak-test' }
+          })
+        )
         call.on('error', () => {})
       }
 
@@ -92,7 +97,11 @@ export class TakServer {
   }
 
   async start(): Promise<this> {
-    const credentials = grpc.ServerCredentials.createSsl(Buffer.from(this.o.clientCa), [{ private_key: Buffer.from(this.o.key), cert_chain: Buffer.from(this.o.certChain) }], true)
+    const credentials = grpc.ServerCredentials.createSsl(
+      Buffer.from(this.o.clientCa),
+      [{ private_key: Buffer.from(this.o.key), cert_chain: Buffer.from(this.o.certChain) }],
+      true
+    )
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync('127.0.0.1:0', credentials, (err, port) => (err ? reject(err) : resolve(port)))
     )

@@ -134,7 +134,9 @@ describe('module boundaries', () => {
     expect(problems).toHaveLength(6)
     expect(problems.join('\n')).not.toContain("'../../gateway/api/contract.ts'")
     expect(gatewayViolations({ file: path.join(root, 'gateway', 'x.ts'), line: 1, specifier: 'electron', typeOnly: false })).toHaveLength(1)
-    expect(gatewayViolations({ file: path.join(root, 'gateway', 'x.ts'), line: 1, specifier: '../renderer/src/api.ts', typeOnly: false })).toHaveLength(1)
+    expect(
+      gatewayViolations({ file: path.join(root, 'gateway', 'x.ts'), line: 1, specifier: '../renderer/src/api.ts', typeOnly: false })
+    ).toHaveLength(1)
   })
 
   it('nothing under gateway/ imports electron, renderer/ or main/', () => {

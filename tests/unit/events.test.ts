@@ -60,14 +60,28 @@ describe('eventForUser', () => {
   })
 
   it('refused TAK Servers reach deployment admins and whoever may add a peer somewhere', () => {
-    const peer = { fingerprint: 'CD:'.repeat(31) + 'CD', subject: 'CN=stranger', address: '10.0.0.9', firstSeen: new Date().toISOString(), lastSeen: new Date().toISOString(), count: 1 }
+    const peer = {
+      fingerprint: 'CD:'.repeat(31) + 'CD',
+      subject: 'CN=stranger',
+      address: '10.0.0.9',
+      firstSeen: new Date().toISOString(),
+      lastSeen: new Date().toISOString(),
+      count: 1
+    }
     expect(who({ type: 'rejectedPeer', peer } as ConsoleEvent)).toEqual(['admin', 'alphaLead'])
   })
 
   it("audit entries: an organization's reach its members; the deployment's own (no organization) only deployment admins", () => {
     const entry = (organizationId: string | null): ConsoleEvent => ({
       type: 'auditAppended',
-      entry: { at: new Date().toISOString(), actor: 'admin', action: 'externalPeerConflict', target: 'fingerprint AB', organizationId, details: {} }
+      entry: {
+        at: new Date().toISOString(),
+        actor: 'admin',
+        action: 'externalPeerConflict',
+        target: 'fingerprint AB',
+        organizationId,
+        details: {}
+      }
     })
     const alpha = t.services.store.data.networks.find((n) => n.id === ids.a)!.organizationId
     expect(who(entry(alpha))).toEqual(['admin', 'alphaLead', 'alphaViewer'])
@@ -84,10 +98,13 @@ describe('eventForUser', () => {
   })
 
   it('health: machine-wide figures for everyone, each receiver backlog only for its organization', async () => {
-    const health = { ...t.services.health(), queueDepths: [
-      { id: 'c1', label: 'VIPER-1 (device)', bytes: 10, networkId: ids.a },
-      { id: 's1', label: 'HQ (federation peer)', bytes: 20, networkId: ids.c }
-    ] }
+    const health = {
+      ...t.services.health(),
+      queueDepths: [
+        { id: 'c1', label: 'VIPER-1 (device)', bytes: 10, networkId: ids.a },
+        { id: 's1', label: 'HQ (federation peer)', bytes: 20, networkId: ids.c }
+      ]
+    }
     const labels = (user: UserRecord): string[] => {
       const seen = eventForUser({ type: 'health', health }, t.services, user)
       expect(seen).toMatchObject({ type: 'health', health: { uptimeSeconds: health.uptimeSeconds, connections: health.connections } })

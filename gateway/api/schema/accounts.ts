@@ -88,7 +88,12 @@ export const accountSchemas = methods({
     result: OrganizationDto
   },
   updateOrganization: {
-    args: Args({ id: Id(), name: Type.Optional(Name()), plan: Type.Optional(OneOf(PLANS)), tokenLimit: Type.Optional(Int({ min: 0, max: 100_000 })) }),
+    args: Args({
+      id: Id(),
+      name: Type.Optional(Name()),
+      plan: Type.Optional(OneOf(PLANS)),
+      tokenLimit: Type.Optional(Int({ min: 0, max: 100_000 }))
+    }),
     result: OrganizationDto
   },
   listUsers: { args: Type.Optional(Args({ organizationId: Type.Optional(Id()) })), result: Type.Array(UserDto) },
@@ -109,7 +114,9 @@ export const accountSchemas = methods({
   setTeamGrants: {
     args: Args({
       teamId: Id(),
-      grants: Type.Array(Args({ networkId: Id(), permissions: Type.Array(Permission, { maxItems: PERMISSIONS.length * 2 }) }), { maxItems: 1000 })
+      grants: Type.Array(Args({ networkId: Id(), permissions: Type.Array(Permission, { maxItems: PERMISSIONS.length * 2 }) }), {
+        maxItems: 1000
+      })
     }),
     result: TeamDto
   }

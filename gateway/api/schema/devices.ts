@@ -71,7 +71,9 @@ export const CreatedDeviceEnrollment = Dto({
   host: Type.String({ description: 'Address and ports the device uses: enrollment API (HTTPS, no client certificate) and streaming.' }),
   enrollmentPort: Type.Integer(),
   streamingPort: Type.Integer(),
-  itakQrText: Type.String({ description: 'iTAK: QR text `name,host,port,ssl`; iTAK then asks for the user name and password and enrolls.' }),
+  itakQrText: Type.String({
+    description: 'iTAK: QR text `name,host,port,ssl`; iTAK then asks for the user name and password and enrolls.'
+  }),
   itakQrDataUrl: Type.String(),
   atakQrText: Type.String({
     description:
@@ -90,13 +92,21 @@ export type CreatedDeviceEnrollment = Static<typeof CreatedDeviceEnrollment>
 export const deviceSchemas = methods({
   listDevices: { args: Args({ networkId: Id() }), result: Type.Array(DeviceDto) },
   enrollDevice: {
-    summary: "Enrolls a device and builds its connection packages. `host`: one of getDeploymentSettings' deviceAddresses; default the first.",
-    args: Args({ networkId: Id(), callsign: Text({ min: 1, max: 64, format: 'callsign' }), validDays: Type.Optional(ValidDays()), host: Type.Optional(Host()) }),
+    summary:
+      "Enrolls a device and builds its connection packages. `host`: one of getDeploymentSettings' deviceAddresses; default the first.",
+    args: Args({
+      networkId: Id(),
+      callsign: Text({ min: 1, max: 64, format: 'callsign' }),
+      validDays: Type.Optional(ValidDays()),
+      host: Type.Optional(Host())
+    }),
     result: EnrolledDevice
   },
   downloadDevicePackage: {
     args: Args({ id: Id(), variant: Type.Optional(OneOf(PACKAGE_VARIANTS)), host: Type.Optional(Host()) }),
-    result: Type.Composite([DownloadDto, Dto({ clientPassword: Type.String(), truststorePassword: Type.String() })], { additionalProperties: false })
+    result: Type.Composite([DownloadDto, Dto({ clientPassword: Type.String(), truststorePassword: Type.String() })], {
+      additionalProperties: false
+    })
   },
   revokeDevice: { args: Args({ id: Id() }), result: DeviceDto },
   createDeviceEnrollment: {

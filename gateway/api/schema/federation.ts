@@ -14,7 +14,9 @@ export type FederationEndDto = Static<typeof FederationEndDto>
 
 export const FederationStatsDto = Dto({
   federationId: Type.String(),
-  networkId: Type.String({ description: 'The end these figures are seen from: "in" is into this network. Pushed figures are the first end’s.' }),
+  networkId: Type.String({
+    description: 'The end these figures are seen from: "in" is into this network. Pushed figures are the first end’s.'
+  }),
   inPerSecond: Type.Number(),
   outPerSecond: Type.Number(),
   lastActivity: Nullable(Iso())

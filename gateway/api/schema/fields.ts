@@ -53,7 +53,8 @@ defineFormat('base64', {
 
 // Results carry ISO-8601 timestamps from Date.toISOString() (and what older stores kept).
 defineFormat('date-time', {
-  problem: (text, field) => (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? null : `${field} is not a timestamp.`)
+  problem: (text, field) =>
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? null : `${field} is not a timestamp.`
 })
 
 /** Text; trimmed before it is checked unless `trim: false`. `format` names one of the formats above. */

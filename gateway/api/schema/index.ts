@@ -25,7 +25,13 @@ export type ApiMethod = keyof Methods
 /** Every method name, in the order the areas declare them. */
 export const API_METHODS = Object.keys(METHODS) as ApiMethod[]
 
-type ArgsFor<S> = S extends TUndefined ? undefined : S extends TOptional<infer O extends TSchema> ? Static<O> | undefined : S extends TSchema ? Static<S> : never
+type ArgsFor<S> = S extends TUndefined
+  ? undefined
+  : S extends TOptional<infer O extends TSchema>
+    ? Static<O> | undefined
+    : S extends TSchema
+      ? Static<S>
+      : never
 type CallFor<A, R> = [A] extends [undefined] ? () => Promise<R> : undefined extends A ? (args?: A) => Promise<R> : (args: A) => Promise<R>
 type ArgsTable = { [M in ApiMethod]: ArgsFor<Methods[M]['args']> }
 type ResultTable = { [M in ApiMethod]: Static<Methods[M]['result']> }
@@ -37,7 +43,17 @@ export type ResultOf<M extends ApiMethod> = ResultTable[M]
 /** Every method takes one JSON object (or nothing) and resolves to a JSON value. */
 export type ConsoleApi = { [M in ApiMethod]: CallFor<ArgsOf<M>, ResultOf<M>> }
 
-export type { OrganizationDto, OrgMembershipDto, UserDto, GrantDto, TeamDto, WhoAmI, LoginResult, SetupState, StoreRecoveryNotice } from './accounts.ts'
+export type {
+  OrganizationDto,
+  OrgMembershipDto,
+  UserDto,
+  GrantDto,
+  TeamDto,
+  WhoAmI,
+  LoginResult,
+  SetupState,
+  StoreRecoveryNotice
+} from './accounts.ts'
 export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto, HealthDto } from './networks.ts'
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
 export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'

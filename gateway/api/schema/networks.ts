@@ -18,7 +18,9 @@ export type NetworkDto = Static<typeof NetworkDto>
 
 export const DeviceAddressDto = Dto({
   address: Type.String({ description: 'Hostname or IP address, as it goes into packages and QR codes.' }),
-  interfaceName: Nullable(Type.String({ description: "The machine's network interface it belongs to; null for Federation:AdvertisedHostname." })),
+  interfaceName: Nullable(
+    Type.String({ description: "The machine's network interface it belongs to; null for Federation:AdvertisedHostname." })
+  ),
   advertised: Type.Boolean(),
   likely: Type.Boolean({ description: 'False for container bridges, hypervisor and VPN adapters: phones can seldom reach those.' }),
   covered: Type.Boolean({

@@ -2,14 +2,32 @@
 
 import { Type, type Static } from '@sinclair/typebox'
 import { ARTIFACTS } from '../vocabulary.ts'
-import { Args, DownloadDto, Dto, Id, Int, Iso, Name, NoArgs, Nothing, Nullable, OneOf, Text, toggleArgs, toggleFields, methods } from './fields.ts'
+import {
+  Args,
+  DownloadDto,
+  Dto,
+  Id,
+  Int,
+  Iso,
+  Name,
+  NoArgs,
+  Nothing,
+  Nullable,
+  OneOf,
+  Text,
+  toggleArgs,
+  toggleFields,
+  methods
+} from './fields.ts'
 
 export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
   port: Type.Integer(),
   fingerprint: Nullable(Type.String()),
   ourFederateId: Nullable(Type.String()),
-  missingSettings: Type.Array(Type.String(), { description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.' }),
+  missingSettings: Type.Array(Type.String(), {
+    description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.'
+  }),
   settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' }))
 })
 export type ConnectionInfo = Static<typeof ConnectionInfo>

@@ -173,7 +173,9 @@ export class PeerDialer {
     const ignore = (): void => {}
 
     // a. ServerFederateGroupsStream first: its SERVING opens our event channel to them.
-    const groups = c.ServerFederateGroupsStream!(this.subscription(attempt, false)) as grpc.ClientReadableStream<{ streamUpdate?: { status?: string } }>
+    const groups = c.ServerFederateGroupsStream!(this.subscription(attempt, false)) as grpc.ClientReadableStream<{
+      streamUpdate?: { status?: string }
+    }>
     attempt.calls.push(groups)
     groups.on('data', (message) => {
       if (message.streamUpdate?.status === 'SERVING') this.serving(attempt, peer)
@@ -193,21 +195,17 @@ export class PeerDialer {
     const check = (): void => {
       if (attempt.done) return
       const deadline = new Date(Date.now() + Math.max(2000, this.o.healthIntervalMs * 2))
-      c.HealthCheck!(
-        { status: 'SERVING' },
-        { deadline },
-        (err: grpc.ServiceError | null, response?: unknown) => {
-          if (attempt.done) return
-          const status = (response as { status?: string } | undefined)?.status
-          if (err) return drop(`Health check failed: ${describe(err)}`)
-          if (status !== 'SERVING') return drop(`The remote answered the health check with ${status ?? 'nothing'}.`)
-          attempt.session?.onHealth()
-          this.attemptNo = 0
-          if (!attempt.rolIn) this.openRolIn(attempt)
-          attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
-          attempt.healthTimer.unref()
-        }
-      )
+      c.HealthCheck!({ status: 'SERVING' }, { deadline }, (err: grpc.ServiceError | null, response?: unknown) => {
+        if (attempt.done) return
+        const status = (response as { status?: string } | undefined)?.status
+        if (err) return drop(`Health check failed: ${describe(err)}`)
+        if (status !== 'SERVING') return drop(`The remote answered the health check with ${status ?? 'nothing'}.`)
+        attempt.session?.onHealth()
+        this.attemptNo = 0
+        if (!attempt.rolIn) this.openRolIn(attempt)
+        attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
+        attempt.healthTimer.unref()
+      })
     }
     attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
     attempt.healthTimer.unref()
@@ -243,10 +241,15 @@ export class PeerDialer {
       this.dropped(attempt, `The remote ended our event stream${err ? `: ${describe(err)}` : ''}.`)
     }) as grpc.ClientWritableStream<unknown>
     eventOut.on('error', () => {})
-    attempt.eventOut = new ClientEventWriter(eventOut, this.o.service.definition.ServerEventStream!.requestSerialize, this.o.maxMessageBytes)
+    attempt.eventOut = new ClientEventWriter(
+      eventOut,
+      this.o.service.definition.ServerEventStream!.requestSerialize,
+      this.o.maxMessageBytes
+    )
     attempt.calls.push(eventOut)
     const link: SessionLink = {
-      sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(attempt.eventOut, message, position, onDrop),
+      sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) =>
+        sendThroughOutbox(attempt.eventOut, message, position, onDrop),
       // Not before ClientROLStream is open: TAK drops a client's ROL while that session has none (spec §2.3 step 6).
       rolStream: () => (attempt.rolIn ? attempt.rolOut : null),
       backlog: () => backlogOf(attempt.eventOut),
@@ -321,7 +324,10 @@ export class PeerDialer {
         ALPNProtocols: ['h2'],
         ...(net.isIP(address) ? {} : { servername: address })
       })
-      const timer = setTimeout(() => socket.destroy(new Error(`The TAK Server at ${address}:${port} did not complete the TLS handshake in time.`)), 10_000)
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`The TAK Server at ${address}:${port} did not complete the TLS handshake in time.`)),
+        10_000
+      )
       socket.once('secureConnect', () => {
         clearTimeout(timer)
         const leaf = socket.getPeerCertificate(true)
@@ -369,8 +375,10 @@ export function describe(err: Pick<grpc.ServiceError, 'details' | 'message' | 'c
   // What went wrong, out of grpc-js's wrapping (our own refusal of a certificate, in checkServerIdentity, too).
   const raw = /Last error: (?:Error: )?([\s\S]*?)(?: \(\d{4}-\d\d-\d\dT[^)]*\))?\.? Resolution note:/.exec(said)?.[1]?.trim() || said
   // The remote's TLS refused our certificate (TAK's Java TLS sends an alert): the commonest setup slip.
-  const alert = /(tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown|tlsv13 alert certificate required)/i.exec(raw)
-  if (alert) return `The TAK Server refused our certificate (${alert[1]!.toLowerCase()}): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`
+  const alert =
+    /(tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown|tlsv13 alert certificate required)/i.exec(raw)
+  if (alert)
+    return `The TAK Server refused our certificate (${alert[1]!.toLowerCase()}): has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`
   const plain: [RegExp, string][] = [
     [/ECONNREFUSED/, 'Nothing accepts connections at that address and port: is the TAK Server running, and its federation port open?'],
     [/ETIMEDOUT|timed out/i, 'No answer from that address in time: check the address, the network and firewalls on the way.'],

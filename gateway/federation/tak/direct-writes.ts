@@ -91,7 +91,9 @@ class FrameBatch {
 }
 
 /** What both ends' writers share: the grpc-js call, the batch once direct, and the Writable state the outbox reads. */
-abstract class EventWriter<Call extends grpc.ClientWritableStream<unknown> | grpc.ServerWritableStream<unknown, unknown>> implements OutboxStream {
+abstract class EventWriter<
+  Call extends grpc.ClientWritableStream<unknown> | grpc.ServerWritableStream<unknown, unknown>
+> implements OutboxStream {
   protected batch: FrameBatch | null = null
 
   constructor(

@@ -12,19 +12,32 @@ export type AuditFn = (action: string, target: string, details: Record<string, u
  * sentence names its own peer and network; across organizations it names nothing of the other one, and the
  * conflict goes to the audit log under no organization (deployment admins only).
  */
-export function fingerprintTaken(doc: DbDocument, network: NetworkRecord, fingerprint: string, displayName: string, audit: AuditFn): ApiError | null {
+export function fingerprintTaken(
+  doc: DbDocument,
+  network: NetworkRecord,
+  fingerprint: string,
+  displayName: string,
+  audit: AuditFn
+): ApiError | null {
   const existing = doc.externalPeers.find((p) => p.fingerprint === fingerprint)
   if (!existing) return null
   const where = doc.networks.find((n) => n.id === existing.networkId)
   if (where?.organizationId === network.organizationId) {
-    return conflict(`That certificate is already registered as peer '${existing.displayName}' on network '${where.name}'; a fingerprint can be registered on one network only.`)
+    return conflict(
+      `That certificate is already registered as peer '${existing.displayName}' on network '${where.name}'; a fingerprint can be registered on one network only.`
+    )
   }
   const orgName = (id: string | undefined): string => doc.organizations.find((o) => o.id === id)?.name ?? id ?? 'unknown'
   audit(
     'externalPeerConflict',
     `fingerprint ${fingerprint}`,
     {
-      registered: { peerId: existing.id, peer: existing.displayName, network: where?.name ?? existing.networkId, organization: orgName(where?.organizationId) },
+      registered: {
+        peerId: existing.id,
+        peer: existing.displayName,
+        network: where?.name ?? existing.networkId,
+        organization: orgName(where?.organizationId)
+      },
       refused: { peer: displayName, network: network.name, networkId: network.id, organization: orgName(network.organizationId) }
     },
     null

@@ -191,7 +191,11 @@ interface ServerRoleParts {
 }
 
 /** The server role on Federation:Port, or null (port 0) until the federation settings give us a certificate. */
-async function startServerRole(services: Services, options: TakFederationOptions, parts: ServerRoleParts): Promise<TakFederationServer | null> {
+async function startServerRole(
+  services: Services,
+  options: TakFederationOptions,
+  parts: ServerRoleParts
+): Promise<TakFederationServer | null> {
   const { settings, store, log } = services
   const identity = options.pki.federation
   if (!identity) {
@@ -246,7 +250,12 @@ function offerStoredPackage(packageId: string, parts: StoredPackageParts): void 
 }
 
 /** Our side of a shutdown: dialers stop, the server role closes, every session ends as no error of the peer's. */
-async function endEverything(dialers: Dialers, server: TakFederationServer | null, sessions: SessionTable, board: PeerStatusBoard): Promise<void> {
+async function endEverything(
+  dialers: Dialers,
+  server: TakFederationServer | null,
+  sessions: SessionTable,
+  board: PeerStatusBoard
+): Promise<void> {
   for (const { dialer } of dialers.values()) dialer.stop('The gateway is shutting down.')
   dialers.clear()
   await server?.stop()

@@ -71,7 +71,11 @@ export function toFederatedEvent(event: CotEvent, us: OurIdentity): FederatedEve
   }
   const marks = securityMarks(event.xml)
   if (marks) {
-    for (const [name, field] of [['access', 'access'], ['caveat', 'caveat'], ['releasableTo', 'releaseableTo']] as const) {
+    for (const [name, field] of [
+      ['access', 'access'],
+      ['caveat', 'caveat'],
+      ['releasableTo', 'releaseableTo']
+    ] as const) {
       const value = attrOf(marks, name)
       if (value !== undefined) geo[field] = value
     }
@@ -276,7 +280,9 @@ function rebuildDetail(other: string, geo: Partial<GeoEventMessage>): { xml: str
   if (image && geo.binary && geo.binary.data && geo.binary.data.length > 0 && image.contentEnd === image.contentStart) {
     const base64 = Buffer.from(geo.binary.data).toString('base64')
     const imageText = other.slice(image.start, image.end)
-    const rebuilt = imageText.endsWith('/>') ? `${imageText.slice(0, -2)}>${base64}</image>` : imageText.replace(/><\/image>$/, `>${base64}</image>`)
+    const rebuilt = imageText.endsWith('/>')
+      ? `${imageText.slice(0, -2)}>${base64}</image>`
+      : imageText.replace(/><\/image>$/, `>${base64}</image>`)
     // Spliced in at its offset: a search for the element's text in the detail is not bounded by the detail's size.
     const at = image.start - root.contentStart
     inner = inner.slice(0, at) + rebuilt + inner.slice(at + imageText.length)

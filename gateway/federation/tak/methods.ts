@@ -136,9 +136,17 @@ export const takFederationMethods = defineMethods({
         case 'ca-cert':
           return download(`${stem}-ca.pem`, 'application/x-pem-file', gw.pki.caCertPem.trim() + '\n')
         case 'coreconfig-outgoing':
-          return download(`${stem}-federation-outgoing.xml`, 'application/xml', outgoingSnippet({ displayName: ready.federateId, hostname: ready.hostname, port }))
+          return download(
+            `${stem}-federation-outgoing.xml`,
+            'application/xml',
+            outgoingSnippet({ displayName: ready.federateId, hostname: ready.hostname, port })
+          )
         case 'coreconfig-federate':
-          return download(`${stem}-federate.xml`, 'application/xml', federateSnippet({ fingerprint: ready.fingerprint, name: ready.federateId }))
+          return download(
+            `${stem}-federate.xml`,
+            'application/xml',
+            federateSnippet({ fingerprint: ready.fingerprint, name: ready.federateId })
+          )
       }
     }
   },
@@ -156,7 +164,8 @@ export const takFederationMethods = defineMethods({
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.networkId)
       const org = organizationOf(gw, network)
-      if (org.plan === 'free') throw planLimit(`The Free plan does not federate. A deployment administrator can upgrade '${org.name}' to add TAK Server peers.`)
+      if (org.plan === 'free')
+        throw planLimit(`The Free plan does not federate. A deployment administrator can upgrade '${org.name}' to add TAK Server peers.`)
       const caPem = checkCaPem(args.dial?.caPem)
       const peer: ExternalPeerRecord = {
         id: randomId('peer'),
@@ -176,14 +185,21 @@ export const takFederationMethods = defineMethods({
         const orgNetworks = new Set(doc.networks.filter((n) => n.organizationId === network.organizationId).map((n) => n.id))
         const used = doc.externalPeers.filter((p) => orgNetworks.has(p.networkId)).length
         if (used >= org.tokenLimit) {
-          throw planLimit(`'${org.name}' uses all ${org.tokenLimit} of its tokens; each TAK Server peer takes one. Remove a peer or ask a deployment administrator for more tokens.`)
+          throw planLimit(
+            `'${org.name}' uses all ${org.tokenLimit} of its tokens; each TAK Server peer takes one. Remove a peer or ask a deployment administrator for more tokens.`
+          )
         }
         doc.externalPeers.push(peer)
       })
       audit(
         'addExternalPeer',
         `peer ${peer.displayName} on network ${network.name}`,
-        { peerId: peer.id, fingerprint: peer.fingerprint, dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null, ...togglesOf(peer) },
+        {
+          peerId: peer.id,
+          fingerprint: peer.fingerprint,
+          dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null,
+          ...togglesOf(peer)
+        },
         network.organizationId
       )
       afterChange(gw, peer)
@@ -205,7 +221,8 @@ export const takFederationMethods = defineMethods({
         for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
           if (args[key] !== undefined) peer[key] = args[key]
         }
-        if (args.dial !== undefined) peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
+        if (args.dial !== undefined)
+          peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
         after = { ...peer }
       })
       const peer = after as unknown as ExternalPeerRecord
@@ -213,8 +230,14 @@ export const takFederationMethods = defineMethods({
       for (const key of ['displayName', 'incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
         if (before[key] !== peer[key]) changes[key] = { from: before[key], to: peer[key] }
       }
-      if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial)) changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
-      audit('updateExternalPeer', `peer ${peer.displayName} on network ${network.name}`, { peerId: peer.id, ...changes }, network.organizationId)
+      if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
+        changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
+      audit(
+        'updateExternalPeer',
+        `peer ${peer.displayName} on network ${network.name}`,
+        { peerId: peer.id, ...changes },
+        network.organizationId
+      )
       afterChange(gw, peer)
       return externalPeerDto(gw, peer)
     }
@@ -230,7 +253,12 @@ export const takFederationMethods = defineMethods({
           doc.externalPeers = doc.externalPeers.filter((p) => p.id !== peer.id)
         })
       )
-      audit('removeExternalPeer', `peer ${peer.displayName} on network ${network.name}`, { peerId: peer.id, fingerprint: peer.fingerprint }, network.organizationId)
+      audit(
+        'removeExternalPeer',
+        `peer ${peer.displayName} on network ${network.name}`,
+        { peerId: peer.id, fingerprint: peer.fingerprint },
+        network.organizationId
+      )
       // The live connection goes down now (peersChanged → the federation ends it with an error status).
       afterChange(gw, peer)
       return null

@@ -21,7 +21,11 @@ export interface FigService {
 }
 
 /** FederatedEvent streams: the message itself, or its bytes from encodeEvent(). */
-const FEDERATED_EVENT_OUT = { ClientEventStream: 'responseSerialize', ServerEventStream: 'requestSerialize', SendOneEvent: 'requestSerialize' } as const
+const FEDERATED_EVENT_OUT = {
+  ClientEventStream: 'responseSerialize',
+  ServerEventStream: 'requestSerialize',
+  SendOneEvent: 'requestSerialize'
+} as const
 
 const cache = new Map<string, FigService>()
 
@@ -47,7 +51,9 @@ export function loadFigService(protoDir?: string | null): FigService {
     defaults: true,
     oneofs: true
   })
-  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as { com: { atakmap: { FederatedChannel: grpc.ServiceClientConstructor } } }
+  const loaded = grpc.loadPackageDefinition(packageDefinition) as unknown as {
+    com: { atakmap: { FederatedChannel: grpc.ServiceClientConstructor } }
+  }
   const original = loaded.com.atakmap.FederatedChannel.service
   // Same methods, paths and messages; only the FederatedEvent serializers also take bytes already encoded (a
   // Buffer is never a valid message object, so there is no ambiguity). One gRPC message per FederatedEvent still.
@@ -65,7 +71,11 @@ export function loadFigService(protoDir?: string | null): FigService {
 }
 
 /** FederatedEvent streams in: the method and the side whose deserializer reads a peer's event. */
-const FEDERATED_EVENT_IN = { ClientEventStream: 'responseDeserialize', ServerEventStream: 'requestDeserialize', SendOneEvent: 'requestDeserialize' } as const
+const FEDERATED_EVENT_IN = {
+  ClientEventStream: 'responseDeserialize',
+  ServerEventStream: 'requestDeserialize',
+  SendOneEvent: 'requestDeserialize'
+} as const
 
 /** A FederatedEvent from a peer that was not decoded: its encoded size was over the limit. */
 export interface OversizeEvent {
@@ -88,7 +98,8 @@ export function withInboundEventLimit(service: FigService, maxBytes: () => numbe
     const deserialize = service.definition[method]![side] as (bytes: Buffer) => unknown
     methods[method] = {
       ...service.definition[method]!,
-      [side]: (bytes: Buffer): unknown => (bytes.length > maxBytes() ? ({ oversizeBytes: bytes.length } satisfies OversizeEvent) : deserialize(bytes))
+      [side]: (bytes: Buffer): unknown =>
+        bytes.length > maxBytes() ? ({ oversizeBytes: bytes.length } satisfies OversizeEvent) : deserialize(bytes)
     }
   }
   const definition: grpc.ServiceDefinition = methods
@@ -173,4 +184,3 @@ export interface RolMessageWire {
   payload: { type?: string | number; data: Buffer; description?: string; filename?: string }[]
   federateProvenance?: FederateProvenance[]
 }
-

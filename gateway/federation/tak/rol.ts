@@ -8,12 +8,38 @@ export interface RolMessage {
 }
 
 export const ROL_OPERATIONS = [
-  'create', 'add', 'remove', 'update', 'assign', 'revoke', 'get', 'post', 'put', 'delete', 'contains', 'request', 'announce',
-  'disperse', 'store', 'enable', 'disable'
+  'create',
+  'add',
+  'remove',
+  'update',
+  'assign',
+  'revoke',
+  'get',
+  'post',
+  'put',
+  'delete',
+  'contains',
+  'request',
+  'announce',
+  'disperse',
+  'store',
+  'enable',
+  'disable'
 ] as const
 export const ROL_RESOURCES = [
-  'query', 'subscription', 'staticsubscription', 'role', 'priority', 'resource', 'package', 'mission', 'input', 'federation',
-  'federate', 'federated_connection', 'data_feed'
+  'query',
+  'subscription',
+  'staticsubscription',
+  'role',
+  'priority',
+  'resource',
+  'package',
+  'mission',
+  'input',
+  'federation',
+  'federate',
+  'federated_connection',
+  'data_feed'
 ] as const
 
 export type RolOperation = (typeof ROL_OPERATIONS)[number]
@@ -54,7 +80,8 @@ export function parseRol(program: unknown): RolParse {
   } catch (err) {
     return { ok: false, error: `the ROL parameters are not valid JSON (${(err as Error).message.slice(0, 120)})` }
   }
-  if (params === null || typeof params !== 'object' || Array.isArray(params)) return { ok: false, error: 'the ROL parameters are not a JSON object' }
+  if (params === null || typeof params !== 'object' || Array.isArray(params))
+    return { ok: false, error: 'the ROL parameters are not a JSON object' }
   return { ok: true, value: { operation, resource, params: params as Record<string, unknown> } }
 }
 

@@ -125,7 +125,8 @@ function openGroupsStream(connection: Connection, call: WritableCall): void {
 
 function openEventStream(host: RpcHost, connection: Connection, call: WritableCall): void {
   noteIdentity(connection, call.request as SubscriptionMessage)
-  if (connection.eventStream && connection.eventStream !== call) connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
+  if (connection.eventStream && connection.eventStream !== call)
+    connection.eventStream.emit('error', { code: grpc.status.ABORTED, details: 'Replaced by a newer stream.' })
   connection.eventStream = call
   const writer = new ServerEventWriter(call, host.service.definition.ClientEventStream!.responseSerialize, host.maxMessageBytes)
   connection.eventWriter = writer
@@ -157,7 +158,8 @@ function healthCheck(host: RpcHost, call: grpc.ServerUnaryCall<unknown, unknown>
 }
 
 function sendOneEvent(host: RpcHost, call: grpc.ServerUnaryCall<unknown, unknown>, callback: Callback): void {
-  if (!host.connectionOf(call)) return callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
+  if (!host.connectionOf(call))
+    return callback({ code: grpc.status.UNAVAILABLE, details: 'This connection is not federated.' } as grpc.ServiceError)
   host.connectionOf(call)!.session!.onFederatedEvent(call.request as FederatedEventMessage)
   callback(null, {})
 }

@@ -80,7 +80,9 @@ export class TakFederationServer {
       const reason = tlsReason(err)
       const what = `TLS handshake from ${socket.remoteAddress ?? 'an unknown address'} failed (${reason})`
       if (/unknown ca|bad certificate|certificate unknown/i.test(reason)) {
-        untrusted.note(`${what}: the remote does not trust our certificate. Has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`)
+        untrusted.note(
+          `${what}: the remote does not trust our certificate. Has its admin put our CA (ca.pem, External TAK Servers tab) in its federation truststore?`
+        )
       } else {
         otherFailures.note(what)
       }
@@ -88,7 +90,12 @@ export class TakFederationServer {
     this.tlsServer = tlsServer
     await new Promise<void>((resolve, reject) => {
       const failed = (err: Error): void =>
-        reject(new Error(`TAK federation cannot listen on ${this.o.host}:${this.o.port} (${err.message}); change Federation:Port or Federation:BindAddress.`, { cause: err }))
+        reject(
+          new Error(
+            `TAK federation cannot listen on ${this.o.host}:${this.o.port} (${err.message}); change Federation:Port or Federation:BindAddress.`,
+            { cause: err }
+          )
+        )
       tlsServer.once('error', failed)
       tlsServer.listen(this.o.port, this.o.host, () => {
         tlsServer.off('error', failed)
@@ -105,7 +112,8 @@ export class TakFederationServer {
   async stop(): Promise<void> {
     if (this.healthTimer) clearInterval(this.healthTimer)
     this.healthTimer = null
-    for (const connection of [...this.connections.values()]) this.endConnection(connection, grpc.status.UNAVAILABLE, 'The gateway is shutting down.', 0)
+    for (const connection of [...this.connections.values()])
+      this.endConnection(connection, grpc.status.UNAVAILABLE, 'The gateway is shutting down.', 0)
     const tlsServer = this.tlsServer
     this.tlsServer = null
     if (tlsServer) await new Promise<void>((resolve) => tlsServer.close(() => resolve()))
@@ -149,7 +157,10 @@ export class TakFederationServer {
     // The pin replaces chain validation (rejectUnauthorized is off), so the validity window is ours to check.
     const now = Date.now()
     if (!(Date.parse(cert.valid_from) <= now && now <= Date.parse(cert.valid_to))) {
-      this.o.ctx.board.failed(peer.id, `The peer presented a certificate valid only from ${cert.valid_from} to ${cert.valid_to}; ask them to renew it.`)
+      this.o.ctx.board.failed(
+        peer.id,
+        `The peer presented a certificate valid only from ${cert.valid_from} to ${cert.valid_to}; ask them to renew it.`
+      )
       socket.destroy()
       return
     }
@@ -193,7 +204,8 @@ export class TakFederationServer {
     if (!connection || connection.ended) return null
     if (!connection.session) {
       const link: SessionLink = {
-        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) => sendThroughOutbox(connection.eventWriter, message, position, onDrop),
+        sendEvent: (message: FederatedEventMessage | Buffer, position: boolean, onDrop: DropSink) =>
+          sendThroughOutbox(connection.eventWriter, message, position, onDrop),
         rolStream: () => connection.rolStream,
         backlog: () => backlogOf(connection.eventWriter),
         end: (code, details) => this.endConnection(connection, code, details)
@@ -240,7 +252,9 @@ export class TakFederationServer {
     connection.windowWidened = true
     if (!widenReceiveWindow(call) && !this.windowWarningGiven) {
       this.windowWarningGiven = true
-      this.o.ctx.log.warn('Federation: could not widen the HTTP/2 receive window (grpc-js internals changed); links stay at HTTP/2 defaults.')
+      this.o.ctx.log.warn(
+        'Federation: could not widen the HTTP/2 receive window (grpc-js internals changed); links stay at HTTP/2 defaults.'
+      )
     }
   }
 

@@ -251,7 +251,9 @@ export class PeerSession implements Endpoint {
       this.ctx.oversizeIn++
       // Once per session in the log (the health view counts them all).
       if (this.dropped.oversize === 1) {
-        this.ctx.log.warn(`peer '${this.peer()?.displayName ?? this.peerId}' sent an event of ${message.oversizeBytes} bytes, over Streaming:MaxEventBytes; dropped`)
+        this.ctx.log.warn(
+          `peer '${this.peer()?.displayName ?? this.peerId}' sent an event of ${message.oversizeBytes} bytes, over Streaming:MaxEventBytes; dropped`
+        )
       }
       return
     }
@@ -278,7 +280,10 @@ export class PeerSession implements Endpoint {
       // Counted with the oversize events: no device could have sent it (parse's caps), so none is sent it.
       this.dropped.oversize++
       this.ctx.oversizeIn++
-      if (this.dropped.oversize === 1) this.ctx.log.warn(`peer '${this.peer()?.displayName ?? this.peerId}' sent an event over the limits of a CoT event (${err.message}); dropped`)
+      if (this.dropped.oversize === 1)
+        this.ctx.log.warn(
+          `peer '${this.peer()?.displayName ?? this.peerId}' sent an event over the limits of a CoT event (${err.message}); dropped`
+        )
       return
     }
     if (!event) return
@@ -292,7 +297,12 @@ export class PeerSession implements Endpoint {
       this.ctx.router.forgetPosition(this.networkId, uid, { viaPeerOnly: true })
       // TAK turns a contact DELETE into a local t-x-d-d so devices drop the marker.
       if (known && peer.incoming) {
-        this.ctx.router.publish(deleteEvent(uid, 'a-f-G'), { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
+        this.ctx.router.publish(deleteEvent(uid, 'a-f-G'), {
+          kind: 'peer',
+          networkId: this.networkId,
+          endpointId: this.id,
+          peerId: this.peerId
+        })
       }
       return
     }

@@ -4,7 +4,14 @@
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { CreatedDeviceEnrollment, DeviceAddressDto, DeviceDto, DeviceEnrollmentDto, EnrolledDevice, PackageVariant } from '../../../gateway/api/contract.ts'
+import type {
+  CreatedDeviceEnrollment,
+  DeviceAddressDto,
+  DeviceDto,
+  DeviceEnrollmentDto,
+  EnrolledDevice,
+  PackageVariant
+} from '../../../gateway/api/contract.ts'
 import { api, isNotAvailable } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
@@ -57,7 +64,12 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   /** A one-time password the device enrolls itself with; the password is in the answer only. */
-  async function createEnrollment(callsign: string, validDays: number, expiresInHours: number, host?: string): Promise<CreatedDeviceEnrollment> {
+  async function createEnrollment(
+    callsign: string,
+    validDays: number,
+    expiresInHours: number,
+    host?: string
+  ): Promise<CreatedDeviceEnrollment> {
     if (networkId.value === null) throw new Error('Open a network first.')
     const target = networkId.value
     const created = await api().createDeviceEnrollment({ networkId: target, callsign, validDays, expiresInHours, host })
@@ -73,7 +85,11 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   /** Downloads a device's connection package again; resolves to the passwords that open it (shown to the operator). */
-  async function downloadPackage(id: string, variant: PackageVariant, host?: string): Promise<{ clientPassword: string; truststorePassword: string }> {
+  async function downloadPackage(
+    id: string,
+    variant: PackageVariant,
+    host?: string
+  ): Promise<{ clientPassword: string; truststorePassword: string }> {
     const download = await api().downloadDevicePackage({ id, variant, host })
     saveDownload(download)
     return { clientPassword: download.clientPassword, truststorePassword: download.truststorePassword }

@@ -20,7 +20,9 @@ export const useFederationsStore = defineStore('federations', () => {
     apply: async (federations, forNetwork) => {
       list.value = federations
       // A code generated earlier is still shown by its expiry (the code itself is never stored in clear).
-      const existing = await api().getFederationCode({ networkId: forNetwork }).catch(() => null)
+      const existing = await api()
+        .getFederationCode({ networkId: forNetwork })
+        .catch(() => null)
       if (networkId.value === forNetwork && (code.value === null || code.value.code === null || existing === null)) code.value = existing
     },
     onEvent: (event) => {
@@ -76,5 +78,20 @@ export const useFederationsStore = defineStore('federations', () => {
     await reload()
   }
 
-  return { networkId, list, code, available, loading, load, reload, follow, federateWithinOrganization, redeemCode, generateCode, clearCode, updateOurEnd, stop }
+  return {
+    networkId,
+    list,
+    code,
+    available,
+    loading,
+    load,
+    reload,
+    follow,
+    federateWithinOrganization,
+    redeemCode,
+    generateCode,
+    clearCode,
+    updateOurEnd,
+    stop
+  }
 })

@@ -83,5 +83,21 @@ export const usePeersStore = defineStore('peers', () => {
     return new TextDecoder().decode(base64ToBytes((await api().downloadArtifact({ kind })).contentBase64))
   }
 
-  return { networkId, connectionInfo, list, rejected, available, peersAvailable, loading, load, reload, follow, add, update, remove, download, artifactText }
+  return {
+    networkId,
+    connectionInfo,
+    list,
+    rejected,
+    available,
+    peersAvailable,
+    loading,
+    load,
+    reload,
+    follow,
+    add,
+    update,
+    remove,
+    download,
+    artifactText
+  }
 })

@@ -9,7 +9,13 @@ function clock(): { now: () => number; advance(ms: number): void } {
   return { now: () => t, advance: (ms) => void (t += ms) }
 }
 
-const caller = (over: Partial<GuessCaller> = {}): GuessCaller => ({ userId: 'u1', networkId: 'n1', organizationId: 'o1', address: '127.0.0.2', ...over })
+const caller = (over: Partial<GuessCaller> = {}): GuessCaller => ({
+  userId: 'u1',
+  networkId: 'n1',
+  organizationId: 'o1',
+  address: '127.0.0.2',
+  ...over
+})
 
 /** Wrong codes recorded until the caller is refused (at most `limit`). */
 function spend(g: CodeGuesses, who: () => GuessCaller, limit = 100): number {
@@ -61,14 +67,19 @@ describe('CodeGuesses', () => {
   it('an address is counted across organizations; IPv6 by /64', () => {
     const g = new CodeGuesses(CODE_GUESS_BUDGETS, clock().now)
     let i = 0
-    expect(spend(g, () => caller({ userId: `u${i}`, networkId: `n${i}`, organizationId: `o${i++}`, address: `2001:db8:0:1::${i.toString(16)}` }))).toBe(20)
+    expect(
+      spend(g, () => caller({ userId: `u${i}`, networkId: `n${i}`, organizationId: `o${i++}`, address: `2001:db8:0:1::${i.toString(16)}` }))
+    ).toBe(20)
     expect(g.retryIn(caller({ userId: 'z', networkId: 'z', organizationId: 'z', address: '2001:db8:0:1::ffff' })).scope).toBe('address')
     expect(g.retryIn(caller({ userId: 'z', networkId: 'z', organizationId: 'z', address: '2001:db8:0:2::1' })).ms).toBe(0)
   })
 
   it('keeps no bucket past its window', () => {
     const c = clock()
-    const g = new CodeGuesses({ ...CODE_GUESS_BUDGETS, address: { burst: 1_000_000, windowMs: 3600_000 }, organization: { burst: 1_000_000, windowMs: 3600_000 } }, c.now)
+    const g = new CodeGuesses(
+      { ...CODE_GUESS_BUDGETS, address: { burst: 1_000_000, windowMs: 3600_000 }, organization: { burst: 1_000_000, windowMs: 3600_000 } },
+      c.now
+    )
     for (let i = 0; i < 2_600; i++) g.recordFailure(caller({ userId: `u${i}`, networkId: `n${i}`, address: `10.0.${i >> 8}.${i & 255}` }))
     expect(g.size).toBeLessThanOrEqual(10_000)
     c.advance(3600_000)

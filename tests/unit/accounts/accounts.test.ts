@@ -150,11 +150,16 @@ describe('login throttling', () => {
     const at = '10.0.0.1'
     for (let i = 0; i < 3; i++) expect(await gw.call('login', { username: 'admin', password: `wrong-${i}` }, null, at)).toEqual(wrong)
     const throttled = await gw.call('login', { username: 'ADMIN', password: gw.adminPassword }, null, at)
-    expect(throttled).toMatchObject({ ok: false, error: { code: 'rate_limited', message: 'Too many failed sign-ins. Try again in 5 second(s).' } })
+    expect(throttled).toMatchObject({
+      ok: false,
+      error: { code: 'rate_limited', message: 'Too many failed sign-ins. Try again in 5 second(s).' }
+    })
     clock.advance(5000)
     expect(await gw.call('login', { username: 'admin', password: 'wrong-3' }, null, at)).toEqual(wrong)
     clock.advance(9000)
-    expect(await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+    expect(await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).toMatchObject({
+      error: { code: 'rate_limited' }
+    })
     clock.advance(1000)
     expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
   })
@@ -189,14 +194,18 @@ describe('login throttling', () => {
     expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
     for (let i = 0; i < 10; i++) expect(await gw.call('login', { username: `ghost${i}`, password: 'whatever1' }, null, at)).toEqual(wrong)
     for (let i = 0; i < 7; i++) {
-      expect(await gw.call('login', { username: `ghost-late-${i}`, password: 'whatever1' }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+      expect(await gw.call('login', { username: `ghost-late-${i}`, password: 'whatever1' }, null, at)).toMatchObject({
+        error: { code: 'rate_limited' }
+      })
       clock.advance(2 ** i * 1000)
       expect(await gw.call('login', { username: `ghost-late-${i}`, password: 'whatever1' }, null, at)).toEqual(wrong)
     }
     // admin signed in from here before: not held up by the address's wait.
     expect((await gw.call('login', { username: 'admin', password: gw.adminPassword }, null, at)).ok).toBe(true)
     // bob never did: he waits for the address, which never exceeds a minute.
-    expect(await gw.call('login', { username: 'bob', password: 'a long enough password 3' }, null, at)).toMatchObject({ error: { code: 'rate_limited' } })
+    expect(await gw.call('login', { username: 'bob', password: 'a long enough password 3' }, null, at)).toMatchObject({
+      error: { code: 'rate_limited' }
+    })
     clock.advance(60_000)
     expect((await gw.call('login', { username: 'bob', password: 'a long enough password 3' }, null, at)).ok).toBe(true)
   })
@@ -223,7 +232,10 @@ describe('first administrator with the setup token', () => {
       gw.call('setupFirstAdmin', { setupToken: token, username: 'chief', password: 'chief password' }, null, '198.51.100.1')
 
     for (let i = 0; i < 5; i++) {
-      expect(await attempt(`guess-${i}`)).toMatchObject({ ok: false, error: { code: 'unauthenticated', message: expect.stringMatching(/setup token is not right/) } })
+      expect(await attempt(`guess-${i}`)).toMatchObject({
+        ok: false,
+        error: { code: 'unauthenticated', message: expect.stringMatching(/setup token is not right/) }
+      })
     }
     expect(await attempt(setupToken)).toMatchObject({ ok: false, error: { code: 'rate_limited' } })
     expect(gw.services.store.data.users).toEqual([])

@@ -37,7 +37,11 @@ beforeAll(async () => {
   // The organization admin (not the deployment admin) builds the team: that is their job.
   ops = await gw.ok('createTeam', { organizationId: alpha.id, name: 'Ops' }, tokens.alphaadmin)
   await gw.ok('setTeamMembers', { teamId: ops.id, memberIds: [user('alice').id] }, tokens.alphaadmin)
-  await gw.ok('setTeamGrants', { teamId: ops.id, grants: [{ networkId: a1.id, permissions: ['manageDevices', 'federateWithinOrganization'] }] }, tokens.alphaadmin)
+  await gw.ok(
+    'setTeamGrants',
+    { teamId: ops.id, grants: [{ networkId: a1.id, permissions: ['manageDevices', 'federateWithinOrganization'] }] },
+    tokens.alphaadmin
+  )
 }, 60_000)
 
 afterAll(async () => {
@@ -82,7 +86,9 @@ describe('who holds which permission (Accounts.permissionsOn)', () => {
 
 describe('enforced by dispatch on real methods', () => {
   it('lets only organization admins create, rename and delete networks in their organization', async () => {
-    expect(await expectCode('createNetwork', { organizationId: alpha.id, name: 'X' }, 'alice', 'forbidden')).toMatch(/administrator of this organization/)
+    expect(await expectCode('createNetwork', { organizationId: alpha.id, name: 'X' }, 'alice', 'forbidden')).toMatch(
+      /administrator of this organization/
+    )
     await expectCode('createNetwork', { organizationId: bravo.id, name: 'X' }, 'alphaadmin', 'forbidden')
     await expectCode('renameNetwork', { id: b1.id, name: 'Mine' }, 'alphaadmin', 'forbidden')
     await expectCode('deleteNetwork', { id: a1.id }, 'alice', 'forbidden')
@@ -106,10 +112,20 @@ describe('enforced by dispatch on real methods', () => {
   it('keeps team management with organization admins, inside their organization', async () => {
     await expectCode('createTeam', { organizationId: alpha.id, name: 'Mine' }, 'alice', 'forbidden')
     await expectCode('setTeamMembers', { teamId: ops.id, memberIds: [user('bob').id] }, 'alice', 'forbidden')
-    await expectCode('setTeamGrants', { teamId: ops.id, grants: [{ networkId: a2.id, permissions: ['manageDevices'] }] }, 'alice', 'forbidden')
-    expect(await expectCode('setTeamGrants', { teamId: ops.id, grants: [{ networkId: b1.id, permissions: ['manageDevices'] }] }, 'alphaadmin', 'invalid')).toBe(
-      "Network 'B1' belongs to another organization."
+    await expectCode(
+      'setTeamGrants',
+      { teamId: ops.id, grants: [{ networkId: a2.id, permissions: ['manageDevices'] }] },
+      'alice',
+      'forbidden'
     )
+    expect(
+      await expectCode(
+        'setTeamGrants',
+        { teamId: ops.id, grants: [{ networkId: b1.id, permissions: ['manageDevices'] }] },
+        'alphaadmin',
+        'invalid'
+      )
+    ).toBe("Network 'B1' belongs to another organization.")
     expect(await expectCode('setTeamMembers', { teamId: ops.id, memberIds: [user('bravouser').id] }, 'alphaadmin', 'invalid')).toMatch(
       /not a member of this team's organization/
     )
@@ -121,7 +137,12 @@ describe('enforced by dispatch on real methods', () => {
     await expectCode('createOrganization', { name: 'Charlie' }, 'alphaadmin', 'forbidden')
     await expectCode('updateOrganization', { id: alpha.id, plan: 'enterprise' }, 'alphaadmin', 'forbidden')
     await expectCode('createUser', { username: 'evil', password: PASSWORD, organizationId: bravo.id }, 'alphaadmin', 'forbidden')
-    await expectCode('createUser', { username: 'evil', password: PASSWORD, organizationId: alpha.id, deploymentAdmin: true }, 'alphaadmin', 'forbidden')
+    await expectCode(
+      'createUser',
+      { username: 'evil', password: PASSWORD, organizationId: alpha.id, deploymentAdmin: true },
+      'alphaadmin',
+      'forbidden'
+    )
     await expectCode('createUser', { username: 'evil', password: PASSWORD, organizationId: alpha.id }, 'alice', 'forbidden')
     const carol = await gw.ok('createUser', { username: 'carol', password: PASSWORD, organizationId: alpha.id }, tokens.alphaadmin)
     expect(carol.memberships).toEqual([{ organizationId: alpha.id, admin: false }])
@@ -130,7 +151,9 @@ describe('enforced by dispatch on real methods', () => {
 
   it('needs a network permission on both networks to federate them, through a team grant', async () => {
     const message = await expectCode('federateWithinOrganization', { networkId: a1.id, otherNetworkId: a2.id }, 'alice', 'forbidden')
-    expect(message).toBe("You need the 'Federate within organization' permission on network 'A2'. Ask an administrator of your organization for it.")
+    expect(message).toBe(
+      "You need the 'Federate within organization' permission on network 'A2'. Ask an administrator of your organization for it."
+    )
     await expectCode('federateWithinOrganization', { networkId: a1.id, otherNetworkId: a2.id }, 'bob', 'forbidden')
     await gw.ok(
       'setTeamGrants',

@@ -69,8 +69,12 @@ describe('dispatch refuses bad input with the documented codes and stores nothin
     expect(await refused('createOrganization', {}, admin, 'invalid')).toBe("'name' must be text.")
     expect(await refused('createOrganization', { name: '   ' }, admin, 'invalid')).toBe("'name' must not be empty.")
     expect(await refused('createOrganization', { name: 'Bravo', extra: 1 }, admin, 'invalid')).toBe("Unknown field 'extra'.")
-    expect(await refused('createOrganization', { name: 'Bravo', plan: 'gold' }, admin, 'invalid')).toBe("'plan' must be one of: free, team, enterprise.")
-    expect(await refused('createOrganization', { name: 'Bravo', tokenLimit: 1.5 }, admin, 'invalid')).toBe("'tokenLimit' must be a whole number.")
+    expect(await refused('createOrganization', { name: 'Bravo', plan: 'gold' }, admin, 'invalid')).toBe(
+      "'plan' must be one of: free, team, enterprise."
+    )
+    expect(await refused('createOrganization', { name: 'Bravo', tokenLimit: 1.5 }, admin, 'invalid')).toBe(
+      "'tokenLimit' must be a whole number."
+    )
     expect(await refused('createOrganization', ['Bravo'], admin, 'invalid')).toBe('The argument must be an object.')
     expect(await refused('createOrganization', 'Bravo', admin, 'invalid')).toBe('The argument must be an object.')
     expect(await refused('createOrganization', null, admin, 'invalid')).toBe('The argument must be an object.')
@@ -137,7 +141,13 @@ describe('secrets stay out of answers and logs', () => {
     await gw.services.store.flush()
 
     const tokens = [admin, aliceToken]
-    const answers = JSON.stringify(responses.map((r) => (r.ok && r.result && typeof r.result === 'object' && 'token' in r.result ? { ...r, result: { ...r.result, token: '[own token]' } } : r)))
+    const answers = JSON.stringify(
+      responses.map((r) =>
+        r.ok && r.result && typeof r.result === 'object' && 'token' in r.result
+          ? { ...r, result: { ...r.result, token: '[own token]' } }
+          : r
+      )
+    )
     const logs = gw.logs.join('\n')
     const audit = await fsp.readFile(path.join(gw.dataDir, 'audit.ndjson'), 'utf8')
     const db = await fsp.readFile(path.join(gw.dataDir, 'db.json'), 'utf8')

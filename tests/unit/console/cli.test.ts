@@ -40,7 +40,11 @@ describe('fedgate serve (child process)', () => {
     const dataDir = path.join(await tempDir(), 'data')
     const env: NodeJS.ProcessEnv = { ...process.env, ...PORTS_ANY }
     delete env.FEDGATE_ADMIN_PASSWORD
-    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', dataDir, '--port', '0'], {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     cleanups.push(async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
     })
@@ -59,7 +63,11 @@ describe('fedgate serve (child process)', () => {
     expect(stderr).not.toContain(setupToken)
     for (const name of ['appsettings.json', 'db.json', 'pki']) expect(fs.existsSync(path.join(dataDir, name)), name).toBe(true)
 
-    const call = async (method: string, args: unknown, token?: string): Promise<{ ok: boolean; result?: any; error?: { code: string } }> => {
+    const call = async (
+      method: string,
+      args: unknown,
+      token?: string
+    ): Promise<{ ok: boolean; result?: any; error?: { code: string } }> => {
       const res = await fetch(`${url}api/${method}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -79,7 +87,10 @@ describe('fedgate serve (child process)', () => {
     expect(await exited).toBe(0)
     expect(stdout).toContain('Fedgate stopped.')
     // The store was flushed before exit.
-    const db = JSON.parse(await fsp.readFile(path.join(dataDir, 'db.json'), 'utf8')) as { users: { username: string }[]; organizations: { name: string }[] }
+    const db = JSON.parse(await fsp.readFile(path.join(dataDir, 'db.json'), 'utf8')) as {
+      users: { username: string }[]
+      organizations: { name: string }[]
+    }
     expect(db.users.map((u) => u.username)).toEqual(['root'])
     expect(db.organizations.map((o) => o.name)).toContain('Persisted')
   })
@@ -135,24 +146,30 @@ describe('fedgate serve failures (in process)', () => {
       ['Federation:Port', '0.0.0.0']
     ] as const) {
       const row = listed.find((l) => l.includes(` ${setting} `))
-      expect(row, `${setting} in\n${started.join('\n')}`).toMatch(new RegExp(`^  \\S.* ${setting} +${host.replaceAll('.', '\\.')}:[1-9]\\d*$`))
+      expect(row, `${setting} in\n${started.join('\n')}`).toMatch(
+        new RegExp(`^  \\S.* ${setting} +${host.replaceAll('.', '\\.')}:[1-9]\\d*$`)
+      )
     }
     // The token closes the start-up output, between two rules, on a line of its own that ends with it.
     const rule = started.at(-1)!
     expect(rule).toMatch(/^={40,}$/)
     const block = started.slice(started.indexOf(rule), -1)
-    expect(block.some((l) => /^  Setup token: [A-Za-z0-9_-]{20,}$/.test(l))).toBe(true)
+    expect(block.some((l) => /^ {2}Setup token: [A-Za-z0-9_-]{20,}$/.test(l))).toBe(true)
     expect(started.indexOf(rule)).toBeGreaterThan(started.findIndex((l) => l.startsWith('Fedgate console: ')))
   })
 
   it('says federation is off, and why, in the list of ports', async () => {
     const { out } = await runInProcess(['serve', '--data', await tempDir(), '--port', '0'])
-    expect(out.find((l) => l.includes(' Federation:Port '))).toMatch(/off until Federation:AdvertisedHostname and Federation:OurFederateId are set$/)
+    expect(out.find((l) => l.includes(' Federation:Port '))).toMatch(
+      /off until Federation:AdvertisedHostname and Federation:OurFederateId are set$/
+    )
   })
 
   it('FEDGATE_ADMIN_PASSWORD creates the admin, so no setup token is printed', async () => {
     const dataDir = await tempDir()
-    const { code, out } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], { FEDGATE_ADMIN_PASSWORD: 'a long enough password 3' })
+    const { code, out } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], {
+      FEDGATE_ADMIN_PASSWORD: 'a long enough password 3'
+    })
     expect(code).toBe(0)
     expect(out.some((l) => /Setup token/.test(l))).toBe(false)
   })
@@ -161,7 +178,9 @@ describe('fedgate serve failures (in process)', () => {
     expect((await runInProcess(['serve', '--port', 'eighty'])).code).toBe(1)
     const colour = await runInProcess(['serve', '--colour'])
     expect(colour.code).toBe(1)
-    expect(colour.err[0]).toMatch(/^fedgate serve: there is no option --colour; serve takes --data DIR, --port N and --host ADDRESS\.\nUsage:/)
+    expect(colour.err[0]).toMatch(
+      /^fedgate serve: there is no option --colour; serve takes --data DIR, --port N and --host ADDRESS\.\nUsage:/
+    )
     const typo = await runInProcess(['serve', '--prot', '8080'])
     expect(typo.err[0]).toMatch(/^fedgate serve: there is no option --prot \(did you mean --port\?\);/)
     const unknown = await runInProcess(['launch'])
@@ -196,7 +215,12 @@ describe('a busy gateway port (in process)', () => {
     cleanups.push(() => new Promise((resolve) => blocker.close(() => resolve())))
     const busyPort = String((blocker.address() as { port: number }).port)
     const federating = { Federation__AdvertisedHostname: 'tak.example.com', Federation__OurFederateId: 'fg-cli' }
-    for (const [section, key] of [['Marti', 'Port'], ['Streaming', 'TlsPort'], ['Enrollment', 'Port'], ['Federation', 'Port']] as const) {
+    for (const [section, key] of [
+      ['Marti', 'Port'],
+      ['Streaming', 'TlsPort'],
+      ['Enrollment', 'Port'],
+      ['Federation', 'Port']
+    ] as const) {
       const env = { ...federating, [`${section}__${key}`]: busyPort, [`${section}__BindAddress`]: '127.0.0.1' }
       const { code, err } = await runInProcess(['serve', '--data', dataDir, '--port', '0'], env)
       expect(code, err.join('\n')).toBe(2)

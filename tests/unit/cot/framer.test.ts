@@ -65,7 +65,8 @@ describe('XML stream framer', () => {
 
   it('rejects a DOCTYPE / ENTITY payload before parsing and keeps framing what follows', () => {
     const framer = new XmlStreamFramer()
-    const bomb = '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>' +
+    const bomb =
+      '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;">]>' +
       '<event uid="x" type="a-f-G" how="m-g"><detail><remarks>&lol2;</remarks></detail></event>'
     const result = framer.push(Buffer.from(bomb + pli('AFTER', 'After')))
     expect(result.rejected).toEqual([{ reason: 'declaration' }])
@@ -73,7 +74,12 @@ describe('XML stream framer', () => {
   })
 
   it('finds a declaration wherever it is, after comments and CDATA too, and nothing in plain markup', () => {
-    const yes = ['<!DOCTYPE x><event/>', '<event><!-- c --><!ENTITY a "b"></event>', '<event><![CDATA[x]]><!DOCTYPE y></event>', '<!-- a --><!-- b --><!ENTITY z>']
+    const yes = [
+      '<!DOCTYPE x><event/>',
+      '<event><!-- c --><!ENTITY a "b"></event>',
+      '<event><![CDATA[x]]><!DOCTYPE y></event>',
+      '<!-- a --><!-- b --><!ENTITY z>'
+    ]
     const no = ['<event uid="x"/>', '<event><!-- DOCTYPE --></event>', '<event><![CDATA[<!]]></event>', '<event a="!DOCTYPE"/>', '']
     for (const text of yes) expect(hasDeclaration(Buffer.from(text))).toBe(true)
     for (const text of no) expect(hasDeclaration(Buffer.from(text))).toBe(false)

@@ -12,7 +12,8 @@ import { CotLimitError, CotParseError, namesReceiver, parseEvent } from '../../.
 import { MAX_ATTRIBUTES, MAX_ELEMENTS, scanXml, XmlLimitError, XmlSyntaxError } from '../../../gateway/cot/xml-scan.ts'
 import { fromGeoEvent } from '../../../gateway/federation/tak/mapping.ts'
 
-const HEAD = '<event version="2.0" uid="u-1" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z"><point lat="1" lon="2" hae="3" ce="4" le="5"/>'
+const HEAD =
+  '<event version="2.0" uid="u-1" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z"><point lat="1" lon="2" hae="3" ce="4" le="5"/>'
 const withDetail = (inner: string): string => `${HEAD}<detail>${inner}</detail></event>`
 const attrs = (n: number): string => Array.from({ length: n }, (_, i) => ` a${i}="v"`).join('')
 const NO_CAPS = { maxElements: Infinity, maxAttributes: Infinity }
@@ -87,22 +88,49 @@ describe('caps of the scanner', () => {
 
 describe('every parse step is linear in its input', () => {
   it('the scanner: attributes of one element (duplicate check)', () => {
-    expect(growth((n) => { const text = `<a${attrs(n)}/>`; return () => scanXml(text, NO_CAPS) }, 2000)).toBeLessThan(BOUND)
+    expect(
+      growth((n) => {
+        const text = `<a${attrs(n)}/>`
+        return () => scanXml(text, NO_CAPS)
+      }, 2000)
+    ).toBeLessThan(BOUND)
   })
 
   it('parseEvent: <marti/> elements of the detail (a child search per <marti>)', () => {
-    expect(growth((n) => { const bytes = Buffer.from(withDetail('<marti/>'.repeat(n))); return () => parseEvent(bytes) }, 700)).toBeLessThan(BOUND)
+    expect(
+      growth((n) => {
+        const bytes = Buffer.from(withDetail('<marti/>'.repeat(n)))
+        return () => parseEvent(bytes)
+      }, 700)
+    ).toBeLessThan(BOUND)
   })
 
   it('parseEvent: <marti><dest/></marti> destinations, cut out of the bytes', () => {
     const dests = (n: number): string => Array.from({ length: n }, (_, i) => `<marti><dest uid="u${i}" callsign="c${i}"/></marti>`).join('')
-    expect(growth((n) => { const bytes = Buffer.from(withDetail(dests(n))); return () => parseEvent(bytes) }, 350)).toBeLessThan(BOUND)
+    expect(
+      growth((n) => {
+        const bytes = Buffer.from(withDetail(dests(n)))
+        return () => parseEvent(bytes)
+      }, 350)
+    ).toBeLessThan(BOUND)
   })
 
   it('the TAK protocol request in a detail (was a pattern reaching to the next ">")', () => {
-    const request = (n: number) => buildEvent({ uid: 'q', type: 't-x-takp-q', how: 'm-g', staleSeconds: 60, detail: `<!--${'<TakRequest '.repeat(n)}--><TakControl><TakRequest version="1"/></TakControl>` })
+    const request = (n: number) =>
+      buildEvent({
+        uid: 'q',
+        type: 't-x-takp-q',
+        how: 'm-g',
+        staleSeconds: 60,
+        detail: `<!--${'<TakRequest '.repeat(n)}--><TakControl><TakRequest version="1"/></TakControl>`
+      })
     expect(requestedProtocolVersion(request(3))).toBe(1)
-    expect(growth((n) => { const event = request(n); return () => requestedProtocolVersion(event) }, 700)).toBeLessThan(BOUND)
+    expect(
+      growth((n) => {
+        const event = request(n)
+        return () => requestedProtocolVersion(event)
+      }, 700)
+    ).toBeLessThan(BOUND)
   })
 
   it('the XML framer: one event arriving 100 bytes at a time', () => {
@@ -133,7 +161,12 @@ describe('every parse step is linear in its input', () => {
 
   it('a TAK federate event: elements of `other` and destinations', () => {
     const step = (n: number) => {
-      const geo = { uid: 'g-1', type: 'a-f-G', other: `<detail>${'<marti/>'.repeat(n)}</detail>`, ptpCallsigns: Array.from({ length: n }, (_, i) => `c${i}`) }
+      const geo = {
+        uid: 'g-1',
+        type: 'a-f-G',
+        other: `<detail>${'<marti/>'.repeat(n)}</detail>`,
+        ptpCallsigns: Array.from({ length: n }, (_, i) => `c${i}`)
+      }
       return () => fromGeoEvent(geo)
     }
     expect(growth(step, 350)).toBeLessThan(BOUND)

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { deleteEvent, pongEvent, protocolOfferEvent, protocolRequestEvent, protocolResponseEvent, requestedProtocolVersion } from '../../../gateway/cot/build.ts'
+import {
+  deleteEvent,
+  pongEvent,
+  protocolOfferEvent,
+  protocolRequestEvent,
+  protocolResponseEvent,
+  requestedProtocolVersion
+} from '../../../gateway/cot/build.ts'
 import { CotParseError, isPositionReport, parseEvent } from '../../../gateway/cot/parse.ts'
 
 const chat =
@@ -11,7 +18,13 @@ const chat =
 describe('CoT parser', () => {
   it('reads the header, point, contact and dest list, and removes the dest elements once', () => {
     const event = parseEvent(Buffer.from(chat))
-    expect(event).toMatchObject({ uid: 'GeoChat.A.B.1', type: 'b-t-f', how: 'h-g-i-g-o', time: '2026-01-01T00:00:00Z', stale: '2026-01-02T00:00:00Z' })
+    expect(event).toMatchObject({
+      uid: 'GeoChat.A.B.1',
+      type: 'b-t-f',
+      how: 'h-g-i-g-o',
+      time: '2026-01-01T00:00:00Z',
+      stale: '2026-01-02T00:00:00Z'
+    })
     expect(event.point).toEqual({ lat: 0, lon: 0, hae: 9999999, ce: 9999999, le: 9999999 })
     expect(event.dest).toEqual({ callsigns: ['Bravo'], uids: ['ANDROID-C'] })
     const xml = event.xml.toString()
@@ -19,13 +32,17 @@ describe('CoT parser', () => {
     expect(xml.endsWith('</event>')).toBe(true)
     expect(xml).not.toContain('<dest')
     expect(xml).toContain('<marti> </marti>')
-    expect(event.detailXml).toBe('<detail><__chat chatroom="Bravo" senderCallsign="Alpha &amp; Co"/><marti> </marti><remarks>hi &lt;there&gt;</remarks></detail>')
+    expect(event.detailXml).toBe(
+      '<detail><__chat chatroom="Bravo" senderCallsign="Alpha &amp; Co"/><marti> </marti><remarks>hi &lt;there&gt;</remarks></detail>'
+    )
     // the rewritten bytes parse again to the same event without targets
     expect(parseEvent(event.xml).dest).toEqual({ callsigns: [], uids: [] })
   })
 
   it('keeps the original bytes when nothing changes', () => {
-    const bytes = Buffer.from('<event version="2.0" uid="u1" type="a-f-G" how="m-g" time="t" start="t" stale="t"><point lat="1" lon="2" hae="3" ce="4" le="5"/><detail><contact callsign="C1" endpoint="*:-1:stcp"/></detail></event>')
+    const bytes = Buffer.from(
+      '<event version="2.0" uid="u1" type="a-f-G" how="m-g" time="t" start="t" stale="t"><point lat="1" lon="2" hae="3" ce="4" le="5"/><detail><contact callsign="C1" endpoint="*:-1:stcp"/></detail></event>'
+    )
     const event = parseEvent(bytes)
     expect(event.xml).toBe(bytes)
     expect(event.callsign).toBe('C1')
@@ -46,7 +63,8 @@ describe('CoT parser', () => {
   })
 
   it('treats __proto__ and constructor element and attribute names as plain names', () => {
-    const xml = '<event uid="p" type="a-f-G" __proto__="x" constructor="y"><detail><__proto__ polluted="yes"><constructor prototype="1"/></__proto__>' +
+    const xml =
+      '<event uid="p" type="a-f-G" __proto__="x" constructor="y"><detail><__proto__ polluted="yes"><constructor prototype="1"/></__proto__>' +
       '<contact callsign="__proto__" endpoint="e"/></detail></event>'
     const event = parseEvent(Buffer.from(xml))
     expect(event.callsign).toBe('__proto__')

@@ -64,12 +64,24 @@ const PARTIAL: [string, string][] = [
 
 /** Complete elements: each goes into its typed field. */
 const COMPLETE: [string, string, Partial<TakDetailProto>][] = [
-  ['contact with callsign and endpoint', '<contact endpoint="*:-1:stcp" callsign="Alpha"/>', { contact: { endpoint: '*:-1:stcp', callsign: 'Alpha' } }],
+  [
+    'contact with callsign and endpoint',
+    '<contact endpoint="*:-1:stcp" callsign="Alpha"/>',
+    { contact: { endpoint: '*:-1:stcp', callsign: 'Alpha' } }
+  ],
   ['contact with callsign only (endpoint is optional)', '<contact callsign="Alpha"/>', { contact: { callsign: 'Alpha' } }],
   ['__group', '<__group name="Cyan" role="Team Member"/>', { group: { name: 'Cyan', role: 'Team Member' } }],
-  ['precisionlocation', '<precisionlocation geopointsrc="GPS" altsrc="DTED0"/>', { precisionLocation: { geopointsrc: 'GPS', altsrc: 'DTED0' } }],
+  [
+    'precisionlocation',
+    '<precisionlocation geopointsrc="GPS" altsrc="DTED0"/>',
+    { precisionLocation: { geopointsrc: 'GPS', altsrc: 'DTED0' } }
+  ],
   ['status', '<status battery="88"/>', { status: { battery: 88 } }],
-  ['takv', '<takv device="Pixel" platform="ATAK-CIV" os="34" version="5.5"/>', { takv: { device: 'Pixel', platform: 'ATAK-CIV', os: '34', version: '5.5' } }],
+  [
+    'takv',
+    '<takv device="Pixel" platform="ATAK-CIV" os="34" version="5.5"/>',
+    { takv: { device: 'Pixel', platform: 'ATAK-CIV', os: '34', version: '5.5' } }
+  ],
   ['track', '<track speed="1.5" course="90"/>', { track: { speed: 1.5, course: 90 } }],
   ['track at rest', '<track speed="0" course="0"/>', { track: { speed: 0, course: 0 } }],
   ['track written with an end tag', '<track speed="1.5" course="90"></track>', { track: { speed: 1.5, course: 90 } }]

@@ -14,7 +14,17 @@ describe('TAK protocol v1', () => {
   it('puts each known detail element fully into its typed field and the rest into xmlDetail', () => {
     const message = toTakMessage(parseEvent(Buffer.from(pli)))
     const cot = message.cotEvent!
-    expect(cot).toMatchObject({ uid: 'ANDROID-1', type: 'a-f-G-U-C', how: 'm-g', access: 'Undefined', lat: 51.5, lon: -0.12, hae: 12.5, ce: 9.9, le: 9999999 })
+    expect(cot).toMatchObject({
+      uid: 'ANDROID-1',
+      type: 'a-f-G-U-C',
+      how: 'm-g',
+      access: 'Undefined',
+      lat: 51.5,
+      lon: -0.12,
+      hae: 12.5,
+      ce: 9.9,
+      le: 9999999
+    })
     expect(cot.sendTime).toBe(Date.parse('2026-01-01T00:00:00Z'))
     expect(cot.staleTime).toBe(Date.parse('2026-01-01T00:05:00Z'))
     expect(cot.detail).toEqual({
@@ -29,7 +39,8 @@ describe('TAK protocol v1', () => {
   })
 
   it('keeps an element with extra attributes or children whole in xmlDetail', () => {
-    const xml = '<event uid="u" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z">' +
+    const xml =
+      '<event uid="u" type="a-f-G" how="m-g" time="2026-01-01T00:00:00Z" start="2026-01-01T00:00:00Z" stale="2026-01-01T00:01:00Z">' +
       '<detail><contact callsign="A" endpoint="e" phone="123"/><status battery="high"/><track speed="1"><x/></track></detail></event>'
     const detail = toTakMessage(parseEvent(Buffer.from(xml))).cotEvent!.detail!
     expect(detail.contact).toBeUndefined()
@@ -44,7 +55,14 @@ describe('TAK protocol v1', () => {
     const framed = new ProtoStreamFramer().push(frame)
     expect(framed.messages).toHaveLength(1)
     const back = fromTakCotEvent(decodeTakMessage(framed.messages[0]!).cotEvent!)
-    expect(back).toMatchObject({ uid: original.uid, type: original.type, how: original.how, callsign: 'Zoë', endpoint: '*:-1:stcp', point: original.point })
+    expect(back).toMatchObject({
+      uid: original.uid,
+      type: original.type,
+      how: original.how,
+      callsign: 'Zoë',
+      endpoint: '*:-1:stcp',
+      point: original.point
+    })
     expect(Date.parse(back.time)).toBe(Date.parse(original.time))
     expect(Date.parse(back.stale)).toBe(Date.parse(original.stale))
     // a second trip gives identical protobuf
@@ -53,7 +71,10 @@ describe('TAK protocol v1', () => {
   })
 
   it('reads an absent number as 0, as proto3 means it (a unit at rest at sea level keeps its zeros)', () => {
-    const atRest = pli.replace('hae="12.5" ce="9.9"', 'hae="0" ce="0"').replace('battery="88"', 'battery="0"').replace('speed="1.5" course="270"', 'speed="0" course="0"')
+    const atRest = pli
+      .replace('hae="12.5" ce="9.9"', 'hae="0" ce="0"')
+      .replace('battery="88"', 'battery="0"')
+      .replace('speed="1.5" course="270"', 'speed="0" course="0"')
     const message = toTakMessage(parseEvent(Buffer.from(atRest)))
     // A proto3 encoder (ATAK's commo, C++ protobuf) leaves every zero out; protobufjs writes what is set, so unset them.
     const cot = message.cotEvent!
@@ -69,7 +90,9 @@ describe('TAK protocol v1', () => {
     expect(back.detailXml).toContain('<track speed="0" course="0"/>')
     expect(back.detailXml).toContain('<status battery="0"/>')
     // "Unknown" travels as the number itself.
-    const unknown = fromTakCotEvent(decodeTakMessage(encodeTakMessage(toTakMessage(parseEvent(Buffer.from(pli.replace('hae="12.5"', 'hae="999999"')))))).cotEvent!)
+    const unknown = fromTakCotEvent(
+      decodeTakMessage(encodeTakMessage(toTakMessage(parseEvent(Buffer.from(pli.replace('hae="12.5"', 'hae="999999"')))))).cotEvent!
+    )
     expect(unknown.point.hae).toBe(999999)
   })
 
@@ -84,7 +107,7 @@ describe('TAK protocol v1', () => {
     expect(fromTakCotEvent(decodeTakMessage(encodeTakMessage({ cotEvent: cot })).cotEvent!).callsign).toBe('TYPED')
   })
 
-  it('carries the security marks caveat and releasableTo (fields 16 and 17 of TAK Server\'s CotEvent) both ways', () => {
+  it("carries the security marks caveat and releasableTo (fields 16 and 17 of TAK Server's CotEvent) both ways", () => {
     const marked = pli.replace('access="Undefined"', 'access="Undefined" caveat="FOUO" releasableTo="USA GBR"')
     const cot = toTakMessage(parseEvent(Buffer.from(marked))).cotEvent!
     expect(cot).toMatchObject({ caveat: 'FOUO', releaseableTo: 'USA GBR' })
@@ -101,7 +124,7 @@ describe('TAK protocol v1', () => {
 })
 
 describe('TAK protocol v1 against node-cot (an independent implementation)', () => {
-  it('node-cot reads our TakMessage, and we read node-cot\'s', async () => {
+  it("node-cot reads our TakMessage, and we read node-cot's", async () => {
     const { CoTParser } = await import('@tak-ps/node-cot')
     const ours = toTakMessage(parseEvent(Buffer.from(pli)))
     const theirs = await CoTParser.from_proto(encodeTakMessage(ours))

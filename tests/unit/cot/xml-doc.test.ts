@@ -9,10 +9,19 @@ import { XmlSyntaxError } from '../../../gateway/cot/xml-scan.ts'
 describe('building XML', () => {
   it('writes the pref layout: declaration, two-space indent, an empty value as a paired element, a final line break', () => {
     const entry = (key: string, value: string | number | boolean, type: string): XmlNode => ({
-      ...attributes([['key', key], ['class', `class java.lang.${type}`]]),
+      ...attributes([
+        ['key', key],
+        ['class', `class java.lang.${type}`]
+      ]),
       '#text': String(value)
     })
-    const preference = { ...attributes([['version', '1'], ['name', 'cot_streams']]), entry: [entry('count', 1, 'Integer'), entry('enabled0', true, 'Boolean'), entry('empty', '', 'String')] }
+    const preference = {
+      ...attributes([
+        ['version', '1'],
+        ['name', 'cot_streams']
+      ]),
+      entry: [entry('count', 1, 'Integer'), entry('enabled0', true, 'Boolean'), entry('empty', '', 'String')]
+    }
     expect(`${xmlDeclaration(true)}\n${buildXml({ preferences: { preference: [preference] } }, { indent: true, pairedEmpty: true })}`).toBe(
       '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
         '<preferences>\n' +
@@ -29,8 +38,22 @@ describe('building XML', () => {
     const manifest = {
       MissionPackageManifest: {
         ...attributes([['version', '2']]),
-        Configuration: { Parameter: [attributes([['name', 'onReceiveDelete'], ['value', 'true']])] },
-        Contents: { Content: [attributes([['ignore', false], ['zipEntry', 'certs/a.p12']])] }
+        Configuration: {
+          Parameter: [
+            attributes([
+              ['name', 'onReceiveDelete'],
+              ['value', 'true']
+            ])
+          ]
+        },
+        Contents: {
+          Content: [
+            attributes([
+              ['ignore', false],
+              ['zipEntry', 'certs/a.p12']
+            ])
+          ]
+        }
       }
     }
     expect(buildXml(manifest, { indent: true })).toBe(
@@ -67,7 +90,8 @@ describe('parsing XML', () => {
   it('refuses a DOCTYPE (and so any entity it would declare) and malformed documents', () => {
     expect(() => parseXml('<!DOCTYPE d [<!ENTITY e "EXPANDED">]><d>&e;</d>')).toThrow(XmlSyntaxError)
     expect(() => parseXml('<!DOCTYPE d><d/>')).toThrow(XmlSyntaxError)
-    for (const bad of ['<d>', '<d a="1" a="2"/>', '<d x>y</d>', '', '<a/><b/>', '<a/><a/>', '<a></a><b/>', 'text']) expect(() => parseXml(bad), bad).toThrow(XmlSyntaxError)
+    for (const bad of ['<d>', '<d a="1" a="2"/>', '<d x>y</d>', '', '<a/><b/>', '<a/><a/>', '<a></a><b/>', 'text'])
+      expect(() => parseXml(bad), bad).toThrow(XmlSyntaxError)
   })
 
   it('keeps elements named like JavaScript internals apart, without touching any prototype', () => {

@@ -110,7 +110,21 @@ class Gen {
   }
 }
 
-const NAMES = ['contact', 'status', 'takv', 'track', 'remarks', 'link', 'usericon', '__group', '_flow-tags_', 'marti', 'dest', 'ns2:ext', 'a.b-c']
+const NAMES = [
+  'contact',
+  'status',
+  'takv',
+  'track',
+  'remarks',
+  'link',
+  'usericon',
+  '__group',
+  '_flow-tags_',
+  'marti',
+  'dest',
+  'ns2:ext',
+  'a.b-c'
+]
 const ATTRIBUTE_NAMES = ['callsign', 'uid', 'endpoint', 'mission', 'group', 'value', 'x', 'ns:y', 'a-b', 'c.d']
 const CHARS = [...'abcXYZ019 ', ' ', '&', '<', '>', '"', "'", '\t', '\n', ']', '-', 'é', 'ß', '中', '😀', '\u00a0', ';', '#', '=']
 
@@ -125,23 +139,52 @@ function generateEvent(g: Gen): string {
     ['stale', g.pick(['2026-01-02T00:00:00Z', g.raw(5)])]
   ].filter(() => g.chance(0.93)) as [string, string][]
   const metric = (): string => g.pick(['0', '-12.5', ' 3.25 ', '1e3', '', 'abc', 'NaN', '9999999', `${g.int(1000) / 7}`])
-  const point = (): string => g.element(1, 'point', (['lat', 'lon', 'hae', 'ce', 'le'] as const).filter(() => g.chance(0.85)).map((n) => [n, metric()]), () => '')
+  const point = (): string =>
+    g.element(
+      1,
+      'point',
+      (['lat', 'lon', 'hae', 'ce', 'le'] as const).filter(() => g.chance(0.85)).map((n) => [n, metric()]),
+      () => ''
+    )
   const dest = (): string => {
-    const kinds: [string, string][][] = [[['callsign', g.raw(6)]], [['uid', g.raw(6)]], [['mission', g.raw(5)]], [['group', g.pick(['__ANON__', 'Cyan'])]], [['publish', 'true']], [['mission-guid', g.raw(4)], ['uid', g.raw(3)]], []]
+    const kinds: [string, string][][] = [
+      [['callsign', g.raw(6)]],
+      [['uid', g.raw(6)]],
+      [['mission', g.raw(5)]],
+      [['group', g.pick(['__ANON__', 'Cyan'])]],
+      [['publish', 'true']],
+      [
+        ['mission-guid', g.raw(4)],
+        ['uid', g.raw(3)]
+      ],
+      []
+    ]
     return g.element(3, 'dest', g.pick(kinds), () => '')
   }
-  const marti = (): string => g.element(2, 'marti', [], () => {
-    let inner = ''
-    for (let i = g.int(4); i > 0; i--) inner += g.chance(0.7) ? dest() : g.chance(0.5) ? g.element(3) : g.filler()
-    return inner
-  })
-  const detail = (): string => g.element(1, 'detail', [], () => {
-    const parts: string[] = []
-    if (g.chance(0.7)) parts.push(g.element(2, 'contact', [['callsign', g.raw(8)], ['endpoint', g.pick(['*:-1:stcp', g.raw(4)])]].filter(() => g.chance(0.8)) as [string, string][]))
-    for (let i = g.int(3); i > 0; i--) parts.push(marti())
-    for (let i = g.int(4); i > 0; i--) parts.push(g.chance(0.6) ? g.element(2) : g.filler())
-    return parts.sort(() => g.random() - 0.5).join('')
-  })
+  const marti = (): string =>
+    g.element(2, 'marti', [], () => {
+      let inner = ''
+      for (let i = g.int(4); i > 0; i--) inner += g.chance(0.7) ? dest() : g.chance(0.5) ? g.element(3) : g.filler()
+      return inner
+    })
+  const detail = (): string =>
+    g.element(1, 'detail', [], () => {
+      const parts: string[] = []
+      if (g.chance(0.7))
+        parts.push(
+          g.element(
+            2,
+            'contact',
+            [
+              ['callsign', g.raw(8)],
+              ['endpoint', g.pick(['*:-1:stcp', g.raw(4)])]
+            ].filter(() => g.chance(0.8)) as [string, string][]
+          )
+        )
+      for (let i = g.int(3); i > 0; i--) parts.push(marti())
+      for (let i = g.int(4); i > 0; i--) parts.push(g.chance(0.6) ? g.element(2) : g.filler())
+      return parts.sort(() => g.random() - 0.5).join('')
+    })
   const children: string[] = []
   if (g.chance(0.9)) children.push(point())
   if (g.chance(0.9)) children.push(detail())
@@ -244,7 +287,10 @@ function without(node: Node, drop: Set<Node>): Node {
 
 const SCOPES = ['mission', 'mission-guid', 'group', 'publish']
 
-function expectedDest(detail: Node | undefined): { dest: { callsigns: string[]; uids: string[]; scoped?: boolean; missions?: string[] }; cut: Set<Node> } {
+function expectedDest(detail: Node | undefined): {
+  dest: { callsigns: string[]; uids: string[]; scoped?: boolean; missions?: string[] }
+  cut: Set<Node>
+} {
   const dest: { callsigns: string[]; uids: string[]; scoped?: boolean; missions?: string[] } = { callsigns: [], uids: [] }
   const cut = new Set<Node>()
   for (const marti of elementsOf(detail).filter((c) => c.name === 'marti')) {
@@ -286,7 +332,13 @@ describe('the hot-path scanner agrees with fast-xml-parser', () => {
 
   it('lists the same elements: names, parents, depths, decoded attributes in order, content', () => {
     for (const { seed, text, root } of events) {
-      const scanned = scanXml(text).map((e) => ({ name: e.name, parent: e.parent, depth: e.depth, attrs: e.attrs, hasContent: e.hasContent }))
+      const scanned = scanXml(text).map((e) => ({
+        name: e.name,
+        parent: e.parent,
+        depth: e.depth,
+        attrs: e.attrs,
+        hasContent: e.hasContent
+      }))
       expect(scanned, `seed ${seed}: ${text}`).toEqual(flatten(root))
     }
   })

@@ -6,7 +6,8 @@ import { attrOf, scanXml, XmlSyntaxError } from '../../../gateway/cot/xml-scan.t
 
 describe('scanXml', () => {
   it('records every element with its parent, depth, offsets and decoded attributes', () => {
-    const text = '<?xml version="1.0"?>\n<event uid="a&amp;b" type=\'t\'>\n  <point lat="1"/>\n  <detail><remarks>hi &lt;there&gt;</remarks></detail>\n</event>\n'
+    const text =
+      '<?xml version="1.0"?>\n<event uid="a&amp;b" type=\'t\'>\n  <point lat="1"/>\n  <detail><remarks>hi &lt;there&gt;</remarks></detail>\n</event>\n'
     const elements = scanXml(text)
     expect(elements.map((e) => [e.name, e.parent, e.depth])).toEqual([
       ['event', -1, 0],

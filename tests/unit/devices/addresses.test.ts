@@ -11,7 +11,15 @@ import { testPki, type TestPki } from '../../support/pki.ts'
 
 type Interfaces = ReturnType<typeof os.networkInterfaces>
 const iface = (address: string, family: 'IPv4' | 'IPv6' = 'IPv4', internal = false) =>
-  ({ address, family, internal, netmask: '', mac: '00:00:00:00:00:00', cidr: null, ...(family === 'IPv6' ? { scopeid: 0 } : {}) }) as os.NetworkInterfaceInfo
+  ({
+    address,
+    family,
+    internal,
+    netmask: '',
+    mac: '00:00:00:00:00:00',
+    cidr: null,
+    ...(family === 'IPv6' ? { scopeid: 0 } : {})
+  }) as os.NetworkInterfaceInfo
 
 // A laptop in the field: Docker first in the OS's list, a VPN, Wi-Fi with IPv4, IPv6 and link-local, loopback.
 const laptop: Interfaces = {
@@ -29,7 +37,10 @@ beforeAll(async () => {
   const caKeyPem = fs.readFileSync(path.join(t.dir, 'ca.key'), 'utf8')
   // What openPki issues at start on this laptop: its addresses (eth1 came up later, so it is not covered).
   const names = ['localhost', '127.0.0.1', '::1', '172.17.0.1', '10.66.0.2', '192.168.8.20', 'fd00::20', 'fe80::1c2b:3cff:fe4d:5e6f']
-  serverCertPem = buildCertificate({ commonName: 'localhost', validDays: 30, keyPair: await newRsaKeyPair(), kind: 'server', altNames: names }, { certPem: t.pki.caCertPem, keyPem: caKeyPem }).certPem
+  serverCertPem = buildCertificate(
+    { commonName: 'localhost', validDays: 30, keyPair: await newRsaKeyPair(), kind: 'server', altNames: names },
+    { certPem: t.pki.caCertPem, keyPem: caKeyPem }
+  ).certPem
 })
 afterAll(() => t.cleanup())
 
@@ -46,11 +57,20 @@ describe('deviceAddresses', () => {
   })
 
   it('the advertised hostname comes first', () => {
-    expect(deviceAddresses(' tak.unit.example ', serverCertPem, laptop)[0]).toEqual({ address: 'tak.unit.example', interfaceName: null, advertised: true, likely: true, covered: true })
+    expect(deviceAddresses(' tak.unit.example ', serverCertPem, laptop)[0]).toEqual({
+      address: 'tak.unit.example',
+      interfaceName: null,
+      advertised: true,
+      likely: true,
+      covered: true
+    })
   })
 
   it('only unlikely adapters: they are still offered, the best of them first', () => {
-    expect(deviceAddresses('', serverCertPem, { docker0: laptop.docker0, wg0: laptop.wg0 }).map((a) => a.address)).toEqual(['172.17.0.1', '10.66.0.2'])
+    expect(deviceAddresses('', serverCertPem, { docker0: laptop.docker0, wg0: laptop.wg0 }).map((a) => a.address)).toEqual([
+      '172.17.0.1',
+      '10.66.0.2'
+    ])
     expect(deviceAddresses('', serverCertPem, { lo: laptop.lo })).toEqual([])
   })
 })

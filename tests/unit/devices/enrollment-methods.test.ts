@@ -50,7 +50,8 @@ beforeAll(async () => {
       FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
       Streaming__TlsPort: '0',
       Federation__Port: '0',
-      Marti__Port: '0', Enrollment__Port: '0',
+      Marti__Port: '0',
+      Enrollment__Port: '0',
       Federation__AdvertisedHostname: 'fedgate.test',
       Federation__OurFederateId: 'fedgate-test'
     },
@@ -180,7 +181,15 @@ describe('listDevices with live status', () => {
     const [viper] = await ok<DeviceDto[]>('listDevices', { networkId: ids.alpha }, operator)
     gw.services.presence = (id) =>
       id === viper!.id
-        ? ({ online: true, uidSeen: 'ANDROID-1', lastSeen: '2026-01-01T00:00:00.000Z', address: '10.0.0.5', connectionCount: 2, lastPosition: null, drops: 3 } as { online: boolean })
+        ? ({
+            online: true,
+            uidSeen: 'ANDROID-1',
+            lastSeen: '2026-01-01T00:00:00.000Z',
+            address: '10.0.0.5',
+            connectionCount: 2,
+            lastPosition: null,
+            drops: 3
+          } as { online: boolean })
         : undefined
     try {
       const [live] = await ok<DeviceDto[]>('listDevices', { networkId: ids.alpha }, operator)
@@ -222,7 +231,9 @@ describe('revokeDevice', () => {
 
   it('ignores expired certificates in the handshake lookup', () => {
     const record = gw.services.store.data.devices[0]!
-    expect(activeDeviceByFingerprint({ devices: [{ ...record, revokedAt: null, notAfter: '2000-01-01T00:00:00.000Z' }] }, record.fingerprint)).toBeNull()
+    expect(
+      activeDeviceByFingerprint({ devices: [{ ...record, revokedAt: null, notAfter: '2000-01-01T00:00:00.000Z' }] }, record.fingerprint)
+    ).toBeNull()
   })
 })
 

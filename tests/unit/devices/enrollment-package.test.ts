@@ -9,7 +9,15 @@ import tls from 'node:tls'
 import { randomUUID, X509Certificate } from 'node:crypto'
 import { XMLParser } from 'fast-xml-parser'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { atakEnrollQr, buildConnectionPackages, buildEnrollmentPackage, fileSafe, itakQr, readablePassword, type ConnectionPackages } from '../../../gateway/devices/connection-package.ts'
+import {
+  atakEnrollQr,
+  buildConnectionPackages,
+  buildEnrollmentPackage,
+  fileSafe,
+  itakQr,
+  readablePassword,
+  type ConnectionPackages
+} from '../../../gateway/devices/connection-package.ts'
 import type { IssuedCertificate } from '../../../gateway/pki/pki.ts'
 import { pemFromP12, testPki, unzipEntries, type TestPki } from '../../support/pki.ts'
 
@@ -61,7 +69,12 @@ function prefEntries(text: string): Record<string, Record<string, { value: strin
 describe('ATAK package', () => {
   it('has the manifest, a pref and both p12 files, with deployment-unique names', () => {
     expect(packages.atakFilename).toBe('Acme_HQ-st-Alpha_1.zip')
-    expect([...atak.keys()].sort()).toEqual(['MANIFEST/manifest.xml', 'certs/Acme_HQ-st-Alpha_1.p12', 'certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
+    expect([...atak.keys()].sort()).toEqual([
+      'MANIFEST/manifest.xml',
+      'certs/Acme_HQ-st-Alpha_1.p12',
+      'certs/Acme_HQ.pref',
+      'certs/truststore-Acme_HQ.p12'
+    ])
   })
 
   it('has a MissionPackageManifest v2 with uid, name, onReceiveDelete and every file listed', () => {
@@ -133,8 +146,13 @@ describe('WinTAK package', () => {
     // The inner package has ATAK's files; the p12 files are the same bytes.
     const inner = await unzipEntries(outer.get(packages.atakFilename)!)
     expect([...inner.keys()].sort()).toEqual([...atak.keys()].sort())
-    expect(manifestOf(inner.get('MANIFEST/manifest.xml')!).entries.sort()).toEqual(['certs/Acme_HQ-st-Alpha_1.p12', 'certs/Acme_HQ.pref', 'certs/truststore-Acme_HQ.p12'])
-    for (const name of ['certs/Acme_HQ-st-Alpha_1.p12', 'certs/truststore-Acme_HQ.p12']) expect(inner.get(name)!.equals(atak.get(name)!)).toBe(true)
+    expect(manifestOf(inner.get('MANIFEST/manifest.xml')!).entries.sort()).toEqual([
+      'certs/Acme_HQ-st-Alpha_1.p12',
+      'certs/Acme_HQ.pref',
+      'certs/truststore-Acme_HQ.p12'
+    ])
+    for (const name of ['certs/Acme_HQ-st-Alpha_1.p12', 'certs/truststore-Acme_HQ.p12'])
+      expect(inner.get(name)!.equals(atak.get(name)!)).toBe(true)
   })
 
   it('its pref has both forms: the indexed stream keys and the global caLocation, caPassword, certificateLocation, clientPassword', async () => {
@@ -159,7 +177,11 @@ describe('WinTAK package', () => {
 function manifestOf(bytes: Buffer): { version: string; params: Record<string, string>; entries: string[] } {
   type Content = { zipEntry: string }
   const doc = xml.parse(bytes.toString()) as {
-    MissionPackageManifest: { version: string; Configuration: { Parameter: { name: string; value: string }[] }; Contents: { Content: Content | Content[] } }
+    MissionPackageManifest: {
+      version: string
+      Configuration: { Parameter: { name: string; value: string }[] }
+      Contents: { Content: Content | Content[] }
+    }
   }
   const root = doc.MissionPackageManifest
   return {
@@ -173,7 +195,9 @@ describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', ()
   it('keytool lists the client p12 as one private key entry named after the callsign', () => {
     const file = path.join(scratch, 'client.p12')
     fs.writeFileSync(file, atak.get('certs/Acme_HQ-st-Alpha_1.p12')!)
-    const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', packages.clientPassword], { encoding: 'utf8' })
+    const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', packages.clientPassword], {
+      encoding: 'utf8'
+    })
     expect(result.status, result.stderr).toBe(0)
     expect(result.stdout).toMatch(/Your keystore contains 1 entry/)
     expect(result.stdout).toMatch(new RegExp(`^${CALLSIGN.toLowerCase()}, .*PrivateKeyEntry`, 'm'))
@@ -200,7 +224,9 @@ describe('Java keystore (the JCA side ATAK and TAK Server tooling build on)', ()
     for (const [which, p12, password] of truststores) {
       const file = path.join(scratch, `truststore-${randomUUID()}.p12`)
       fs.writeFileSync(file, p12)
-      const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', password], { encoding: 'utf8' })
+      const result = spawnSync('keytool', ['-list', '-storetype', 'PKCS12', '-keystore', file, '-storepass', password], {
+        encoding: 'utf8'
+      })
       expect(result.status, `${which}: ${result.stderr}`).toBe(0)
       expect(result.stdout, which).toMatch(/Your keystore contains 1 entry/)
       expect(result.stdout, which).toMatch(/^acme_hq-ca, .*trustedCertEntry/m)
@@ -265,12 +291,20 @@ describe('mutual TLS with the certificate from the package', () => {
     try {
       const client = atak.get('certs/Acme_HQ-st-Alpha_1.p12')!
       const trust = await pemFromP12(atak.get('certs/truststore-Acme_HQ.p12')!, packages.truststorePassword)
-      const reply = await handshake({ port, pfx: client, passphrase: packages.clientPassword, ca: trust.certPems, servername: 'fedgate.test' })
+      const reply = await handshake({
+        port,
+        pfx: client,
+        passphrase: packages.clientPassword,
+        ca: trust.certPems,
+        servername: 'fedgate.test'
+      })
       expect(reply).toBe('ok')
       expect(peers).toEqual([device.fingerprint])
 
       const stranger = await other.device('STRANGER')
-      await expect(handshake({ port, key: stranger.keyPem, cert: stranger.certPem, ca: trust.certPems, servername: 'fedgate.test' })).rejects.toThrow()
+      await expect(
+        handshake({ port, key: stranger.keyPem, cert: stranger.certPem, ca: trust.certPems, servername: 'fedgate.test' })
+      ).rejects.toThrow()
       expect(peers).toEqual([device.fingerprint])
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()))
@@ -314,7 +348,9 @@ function fingerprints(pems: string[]): string[] {
 function opensslInfo(p12: Buffer, password: string): string {
   const file = path.join(scratch, `${randomUUID()}.p12`)
   fs.writeFileSync(file, p12)
-  const result = spawnSync('openssl', ['pkcs12', '-legacy', '-info', '-nokeys', '-in', file, '-passin', `pass:${password}`], { encoding: 'utf8' })
+  const result = spawnSync('openssl', ['pkcs12', '-legacy', '-info', '-nokeys', '-in', file, '-passin', `pass:${password}`], {
+    encoding: 'utf8'
+  })
   if (result.status !== 0) throw new Error(`openssl refused the file: ${result.stderr}`)
   return `${result.stdout}\n${result.stderr}`.replace(/-----BEGIN [A-Z ]+-----[\s\S]*?-----END [A-Z ]+-----/g, '[PEM]')
 }
@@ -374,8 +410,12 @@ describe('enrollment package and QR texts (a device that enrolls itself)', () =>
   })
 
   it('ATAK enroll URI: host alone with streaming on 8089, host:port otherwise, %20 for spaces; iTAK text without stray commas', () => {
-    expect(atakEnrollQr('tak.example.org', 8089, 'VIPER 1', 'ABCD2345EFGH')).toBe('tak://com.atakmap.app/enroll?host=tak.example.org&username=VIPER%201&token=ABCD2345EFGH')
-    expect(atakEnrollQr('10.0.0.5', 9089, 'Ø&=', 'X')).toBe('tak://com.atakmap.app/enroll?host=10.0.0.5%3A9089&username=%C3%98%26%3D&token=X')
+    expect(atakEnrollQr('tak.example.org', 8089, 'VIPER 1', 'ABCD2345EFGH')).toBe(
+      'tak://com.atakmap.app/enroll?host=tak.example.org&username=VIPER%201&token=ABCD2345EFGH'
+    )
+    expect(atakEnrollQr('10.0.0.5', 9089, 'Ø&=', 'X')).toBe(
+      'tak://com.atakmap.app/enroll?host=10.0.0.5%3A9089&username=%C3%98%26%3D&token=X'
+    )
     expect(itakQr('Field, Team A', 'fallback', 'tak.example.org', 8089)).toBe('Field  Team A,tak.example.org,8089,ssl')
     expect(itakQr(' , ', 'fallback', 'h', 1)).toBe('fallback,h,1,ssl')
   })

@@ -65,7 +65,9 @@ describe('half-open device connections', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestGateway({ env: { Streaming__IdleTimeoutSeconds: String(IDLE_SECONDS), Federation__AdvertisedHostname: 'localhost' } })
+    t = await startTestGateway({
+      env: { Streaming__IdleTimeoutSeconds: String(IDLE_SECONDS), Federation__AdvertisedHostname: 'localhost' }
+    })
     admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Recon' }, admin)
     networkId = (await t.ok('createNetwork', { organizationId: org.id, name: 'Alpha' }, admin)).id

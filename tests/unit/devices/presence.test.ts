@@ -18,7 +18,11 @@ it('last seen and last position come out as ISO times of the traffic, and as cop
 
   vi.setSystemTime(Date.parse('2026-11-26T10:00:05.000Z'))
   presence.seen('d1', { uid: 'ANDROID-1', position: { lat: 51.5, lon: -0.12 } })
-  expect(changes.at(-1)).toMatchObject({ uidSeen: 'ANDROID-1', lastSeen: '2026-11-26T10:00:05.000Z', lastPosition: { lat: 51.5, lon: -0.12, at: '2026-11-26T10:00:05.000Z' } })
+  expect(changes.at(-1)).toMatchObject({
+    uidSeen: 'ANDROID-1',
+    lastSeen: '2026-11-26T10:00:05.000Z',
+    lastPosition: { lat: 51.5, lon: -0.12, at: '2026-11-26T10:00:05.000Z' }
+  })
 
   vi.setSystemTime(Date.parse('2026-11-26T10:00:07.000Z'))
   presence.seen('d1', { position: { lat: 52, lon: 1 } })

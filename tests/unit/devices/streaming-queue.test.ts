@@ -5,7 +5,9 @@ import { SendQueue } from '../../../gateway/devices/streaming-queue.ts'
 /** A socket whose peer never reads: the first write is accepted and never completes. */
 function stuckSocket(): Writable & { written: Buffer[] } {
   const written: Buffer[] = []
-  const socket = new Writable({ highWaterMark: 1024, write: (chunk: Buffer) => void written.push(chunk) }) as Writable & { written: Buffer[] }
+  const socket = new Writable({ highWaterMark: 1024, write: (chunk: Buffer) => void written.push(chunk) }) as Writable & {
+    written: Buffer[]
+  }
   socket.written = written
   return socket
 }

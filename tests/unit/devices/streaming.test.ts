@@ -72,7 +72,12 @@ function client(name: string, port = listener.port): Promise<DeviceClient> {
 
 async function takClient(name: string): Promise<TAK> {
   const { cert } = devices[name]!
-  const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${listener.port}`), { cert: cert.certPem, key: cert.keyPem, ca: pki.pki.caCertPem, rejectUnauthorized: true })
+  const tak = await TAK.connect(new URL(`ssl://127.0.0.1:${listener.port}`), {
+    cert: cert.certPem,
+    key: cert.keyPem,
+    ca: pki.pki.caCertPem,
+    rejectUnauthorized: true
+  })
   cleanup.push(() => tak.destroy())
   // node-tak pings on connect; the pong proves the connection is up and attached
   await new Promise<void>((resolve) => tak.once('ping', () => resolve()))
@@ -83,13 +88,7 @@ const uidOf = (cot: { raw: { event: { _attributes: { uid: string } } } }): strin
 
 beforeAll(async () => {
   pki = await testPki()
-  await Promise.all([
-    enroll('Alpha', 'A'),
-    enroll('Bravo', 'A'),
-    enroll('Charlie', 'B'),
-    enroll('Delta', 'A'),
-    enroll('Echo', 'A')
-  ])
+  await Promise.all([enroll('Alpha', 'A'), enroll('Bravo', 'A'), enroll('Charlie', 'B'), enroll('Delta', 'A'), enroll('Echo', 'A')])
 })
 
 beforeEach(async () => {
@@ -191,7 +190,9 @@ describe('streaming listener with our test client', () => {
     expect(got.point.lat).toBe(51.7)
     expect(got.detailXml).toContain('<remarks>seq=7</remarks>')
     // a ping in protobuf gets a pong in protobuf
-    proto.send(`<event version="2.0" uid="ANDROID-DELTA-ping" type="t-x-c-t" how="m-g" time="${new Date().toISOString()}" start="${new Date().toISOString()}" stale="${new Date(Date.now() + 20000).toISOString()}"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>`)
+    proto.send(
+      `<event version="2.0" uid="ANDROID-DELTA-ping" type="t-x-c-t" how="m-g" time="${new Date().toISOString()}" start="${new Date().toISOString()}" stale="${new Date(Date.now() + 20000).toISOString()}"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>`
+    )
     await proto.waitFor((e) => e.type === 't-x-c-t-r')
   })
 
@@ -214,7 +215,8 @@ describe('streaming listener with our test client', () => {
   })
 
   it('takes only a report with <contact endpoint> as the device itself: a marker it placed is never deleted when it leaves', async () => {
-    const marker = (uid: string): string => pli(uid, 'Hostile').replace('type="a-f-G-U-C"', 'type="a-h-G"').replace(' endpoint="*:-1:stcp"', '')
+    const marker = (uid: string): string =>
+      pli(uid, 'Hostile').replace('type="a-f-G-U-C"', 'type="a-h-G"').replace(' endpoint="*:-1:stcp"', '')
     const alpha = await client('Alpha')
     const echo = await client('Echo')
     const bravo = await client('Bravo')
@@ -229,7 +231,9 @@ describe('streaming listener with our test client', () => {
     await until(() => listener.presence.get('dev-Echo')?.online === false && listener.presence.get('dev-Alpha')?.online === false)
     // Both are gone (a delete is published as a connection closes); Bravo's pong comes after anything sent before it.
     const now = new Date().toISOString()
-    bravo.send(`<event version="2.0" uid="ANDROID-BRAVO-ping" type="t-x-c-t" how="m-g" time="${now}" start="${now}" stale="${now}"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>`)
+    bravo.send(
+      `<event version="2.0" uid="ANDROID-BRAVO-ping" type="t-x-c-t" how="m-g" time="${now}" start="${now}" stale="${now}"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>`
+    )
     await bravo.waitFor((e) => e.type === 't-x-c-t-r')
     const deletes = bravo.received.filter((e) => e.type === 't-x-d-d').map((e) => /<link uid="([^"]+)"/.exec(e.detailXml)![1])
     expect(deletes).toEqual(['ANDROID-ALPHA'])
@@ -260,7 +264,8 @@ describe('streaming listener with our test client', () => {
     }
     const count = 3000
     alpha.sendRaw(Buffer.from(Array.from({ length: count }, (_, i) => pli('ANDROID-ALPHA', 'Alpha', i)).join('')))
-    const seqs = (): number[] => bravo.events.filter((e) => e.uid === 'ANDROID-ALPHA').map((e) => Number(/seq=(\d+)/.exec(e.detailXml)?.[1]))
+    const seqs = (): number[] =>
+      bravo.events.filter((e) => e.uid === 'ANDROID-ALPHA').map((e) => Number(/seq=(\d+)/.exec(e.detailXml)?.[1]))
     await until(() => seqs().length >= count, 20_000)
     expect(seqs()).toEqual(Array.from({ length: count }, (_, i) => i))
     expect(perTurn.reduce((a, b) => a + b, 0)).toBe(count)
@@ -304,7 +309,12 @@ describe('streaming listener with our test client', () => {
     const foreign = await testPki({ freshCa: true })
     cleanup.push(() => foreign.cleanup())
     const stranger = await foreign.device('Mallory')
-    const attempt = await DeviceClient.connect({ port: listener.port, cert: stranger.certPem, key: stranger.keyPem, ca: pki.pki.caCertPem }).catch(() => null)
+    const attempt = await DeviceClient.connect({
+      port: listener.port,
+      cert: stranger.certPem,
+      key: stranger.keyPem,
+      ca: pki.pki.caCertPem
+    }).catch(() => null)
     if (attempt) {
       await attempt.closed
       expect(attempt.received).toEqual([])

@@ -21,11 +21,19 @@ async function harness(env: Record<string, string> = {}): Promise<Harness> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-localfed-'))
   const gw = await startGateway({
     dataDir: dir,
-    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', Enrollment__Port: '0', ...env },
+    env: {
+      FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
+      Streaming__TlsPort: '0',
+      Federation__Port: '0',
+      Marti__Port: '0',
+      Enrollment__Port: '0',
+      ...env
+    },
     log: createLogger(() => {}, true)
   })
-  const call = (method: string, args: unknown, token: string | null = null) => dispatch(gw.services, method, args, { token, address: '127.0.0.1' })
-  const ok = async <T,>(method: string, args: unknown, token: string | null = null): Promise<T> => {
+  const call = (method: string, args: unknown, token: string | null = null) =>
+    dispatch(gw.services, method, args, { token, address: '127.0.0.1' })
+  const ok = async <T>(method: string, args: unknown, token: string | null = null): Promise<T> => {
     const r = await call(method, args, token)
     if (!r.ok) throw new Error(`${method}: ${r.error.code} ${r.error.message}`)
     return r.result as T
@@ -66,10 +74,25 @@ describe('local federation methods', () => {
   it('federates two networks of one organization at once, and refuses a duplicate or another organization', async () => {
     const f = await h.ok('federateWithinOrganization', { networkId: ids.a1, otherNetworkId: ids.a2 }, h.admin)
     expect(f.kind).toBe('withinOrganization')
-    expect(f.ours).toMatchObject({ networkId: ids.a1, networkName: 'Alpha', incoming: true, outgoing: true, acceptPackages: false, sharePackages: false })
+    expect(f.ours).toMatchObject({
+      networkId: ids.a1,
+      networkName: 'Alpha',
+      incoming: true,
+      outgoing: true,
+      acceptPackages: false,
+      sharePackages: false
+    })
     expect(f.theirs).toMatchObject({ networkId: ids.a2, networkName: 'Bravo' })
-    expectError(await h.call('federateWithinOrganization', { networkId: ids.a2, otherNetworkId: ids.a1 }, h.admin), 'conflict', /already federates/)
-    expectError(await h.call('federateWithinOrganization', { networkId: ids.a1, otherNetworkId: ids.b1 }, h.admin), 'invalid', /another organization/)
+    expectError(
+      await h.call('federateWithinOrganization', { networkId: ids.a2, otherNetworkId: ids.a1 }, h.admin),
+      'conflict',
+      /already federates/
+    )
+    expectError(
+      await h.call('federateWithinOrganization', { networkId: ids.a1, otherNetworkId: ids.b1 }, h.admin),
+      'invalid',
+      /another organization/
+    )
     expectError(await h.call('federateWithinOrganization', { networkId: ids.a1, otherNetworkId: ids.a1 }, h.admin), 'invalid', /itself/)
     const fromBravo = await h.ok<any[]>('listFederations', { networkId: ids.a2 }, h.admin)
     expect(fromBravo).toHaveLength(1)
@@ -105,7 +128,14 @@ describe('local federation methods', () => {
     const f = await h.ok('redeemFederationCode', { networkId: ids.b1, code: typed, outgoing: false, acceptPackages: true }, h.admin)
     expect(f.kind).toBe('acrossOrganizations')
     expect(f.ours).toMatchObject({ networkId: ids.b1, incoming: true, outgoing: false, acceptPackages: true, sharePackages: false })
-    expect(f.theirs).toMatchObject({ networkId: ids.a1, organizationName: '2-5 Recon', incoming: true, outgoing: true, acceptPackages: false, sharePackages: false })
+    expect(f.theirs).toMatchObject({
+      networkId: ids.a1,
+      organizationName: '2-5 Recon',
+      incoming: true,
+      outgoing: true,
+      acceptPackages: false,
+      sharePackages: false
+    })
 
     expectError(await h.call('redeemFederationCode', { networkId: ids.b2, code: live.code }, h.admin), 'conflict', /already been used/)
     // Clearing a code later does not touch accepted federations.
@@ -134,24 +164,53 @@ describe('local federation methods', () => {
 
   it('lets each side edit only its own end, and stop from either side', async () => {
     const [f] = await h.ok<any[]>('listFederations', { networkId: ids.b1 }, h.admin)
-    const after = await h.ok('updateFederationEnd', { federationId: f.id, networkId: ids.b1, incoming: false, sharePackages: true }, h.admin)
+    const after = await h.ok(
+      'updateFederationEnd',
+      { federationId: f.id, networkId: ids.b1, incoming: false, sharePackages: true },
+      h.admin
+    )
     expect(after.ours).toMatchObject({ incoming: false, outgoing: false, acceptPackages: true, sharePackages: true })
     expect(after.theirs).toMatchObject({ incoming: true, outgoing: true })
-    expectError(await h.call('updateFederationEnd', { federationId: f.id, networkId: ids.a2, incoming: false }, h.admin), 'invalid', /not an end/)
-    expectError(await h.call('updateFederationEnd', { federationId: f.id, networkId: ids.b1, bogus: true }, h.admin), 'invalid', /Unknown field/)
+    expectError(
+      await h.call('updateFederationEnd', { federationId: f.id, networkId: ids.a2, incoming: false }, h.admin),
+      'invalid',
+      /not an end/
+    )
+    expectError(
+      await h.call('updateFederationEnd', { federationId: f.id, networkId: ids.b1, bogus: true }, h.admin),
+      'invalid',
+      /Unknown field/
+    )
     await h.ok('stopFederating', { federationId: f.id, networkId: ids.a1 }, h.admin)
     expect(await h.ok<any[]>('listFederations', { networkId: ids.b1 }, h.admin)).toEqual([])
     expectError(await h.call('stopFederating', { federationId: f.id, networkId: ids.b1 }, h.admin), 'not_found')
     const actions = h.gw.services.audit.list({ limit: 100 }).map((e) => e.action)
-    expect(actions).toEqual(expect.arrayContaining(['federateWithinOrganization', 'generateFederationCode', 'clearFederationCode', 'redeemFederationCode', 'updateFederationEnd', 'stopFederating']))
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'federateWithinOrganization',
+        'generateFederationCode',
+        'clearFederationCode',
+        'redeemFederationCode',
+        'updateFederationEnd',
+        'stopFederating'
+      ])
+    )
   })
   // Last in this block: it leaves the admin throttled.
   it('gives a clear error for malformed and unknown codes and throttles repeated wrong codes', async () => {
     expectError(await h.call('redeemFederationCode', { networkId: ids.b2, code: 'AB0O-1IL!' }, h.admin), 'invalid', /8 letters and digits/)
     for (let i = 0; i < 4; i++) {
-      expectError(await h.call('redeemFederationCode', { networkId: ids.b2, code: 'ZZZZ-ZZZZ' }, h.admin), 'not_found', /No network has that code/)
+      expectError(
+        await h.call('redeemFederationCode', { networkId: ids.b2, code: 'ZZZZ-ZZZZ' }, h.admin),
+        'not_found',
+        /No network has that code/
+      )
     }
-    expectError(await h.call('redeemFederationCode', { networkId: ids.b2, code: 'YYYY-YYYY' }, h.admin), 'rate_limited', /Too many wrong federation codes/)
+    expectError(
+      await h.call('redeemFederationCode', { networkId: ids.b2, code: 'YYYY-YYYY' }, h.admin),
+      'rate_limited',
+      /Too many wrong federation codes/
+    )
     // Even the right code waits out the throttle.
     const code = await h.ok('generateFederationCode', { networkId: ids.a2 }, h.admin)
     expectError(await h.call('redeemFederationCode', { networkId: ids.b2, code: code.code }, h.admin), 'rate_limited')
@@ -168,7 +227,11 @@ describe('federation code expiry', () => {
       const b = await h.ok('createNetwork', { organizationId: orgB.id, name: 'Bravo' }, h.admin)
       const code = await h.ok('generateFederationCode', { networkId: a.id }, h.admin)
       await new Promise((r) => setTimeout(r, 400))
-      expectError(await h.call('redeemFederationCode', { networkId: b.id, code: code.code }, h.admin), 'invalid', /The code has expired; ask the other organization for a new one/)
+      expectError(
+        await h.call('redeemFederationCode', { networkId: b.id, code: code.code }, h.admin),
+        'invalid',
+        /The code has expired; ask the other organization for a new one/
+      )
       expect(await h.ok('getFederationCode', { networkId: a.id }, h.admin)).toBeNull()
       // Another network generating a code (which prunes old records) does not turn "expired" into "no such code".
       const c = await h.ok('createNetwork', { organizationId: orgA.id, name: 'Charlie' }, h.admin)

@@ -59,7 +59,12 @@ describe('federation permission matrix over HTTP', () => {
   }
 
   /** Each action: what the admin prepares, what the user tries, and which permissions allow it. */
-  const actions: { name: string; allowedBy: Permission[]; prepare(): Promise<unknown>; run(token: string, prepared: any): Promise<Reply> }[] = [
+  const actions: {
+    name: string
+    allowedBy: Permission[]
+    prepare(): Promise<unknown>
+    run(token: string, prepared: any): Promise<Reply>
+  }[] = [
     {
       name: 'federateWithinOrganization',
       allowedBy: ['federateWithinOrganization'],
@@ -128,7 +133,8 @@ describe('federation permission matrix over HTTP', () => {
         FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
         Streaming__TlsPort: '0',
         Federation__Port: '0',
-        Marti__Port: '0', Enrollment__Port: '0',
+        Marti__Port: '0',
+        Enrollment__Port: '0',
         Federation__AdvertisedHostname: 'fedgate.test',
         Federation__OurFederateId: 'fedgate-test'
       },
@@ -169,7 +175,11 @@ describe('federation permission matrix over HTTP', () => {
       for (const action of actions) {
         const prepared = await action.prepare()
         const reply = await action.run(tokens[permission]!, prepared)
-        outcome[action.name] = reply.ok ? 'allowed' : reply.error.code === 'forbidden' ? 'forbidden' : `error:${reply.error.code}:${reply.error.message}`
+        outcome[action.name] = reply.ok
+          ? 'allowed'
+          : reply.error.code === 'forbidden'
+            ? 'forbidden'
+            : `error:${reply.error.code}:${reply.error.message}`
         expected[action.name] = (action.allowedBy as string[]).includes(permission) ? 'allowed' : 'forbidden'
       }
       expect(outcome).toEqual(expected)

@@ -97,7 +97,11 @@ describe('certificates on the federation and device ports', () => {
     // Registered as a peer (an operator's explicit choice), the same certificate federates.
     const org = await t.ok('createOrganization', { name: 'Other', plan: 'team' }, admin)
     const other = await t.ok('createNetwork', { organizationId: org.id, name: 'Other' }, admin)
-    const asPeer = await t.ok('addExternalPeer', { networkId: other.id, fingerprint: deviceFingerprint, displayName: 'Device as peer' }, admin)
+    const asPeer = await t.ok(
+      'addExternalPeer',
+      { networkId: other.id, fingerprint: deviceFingerprint, displayName: 'Device as peer' },
+      admin
+    )
     const f = federate({ keyPem: device.key, chainPem })
     await f.serving(5000)
     expect(fed.sessionsOf(asPeer.id)).toHaveLength(1)

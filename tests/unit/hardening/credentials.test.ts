@@ -169,7 +169,12 @@ describe('refusal without credentials, and no secret where it does not belong', 
         }
       }
       for (const method of API_METHODS) {
-        const outcome = await ipc.invoke(channelFor(method), 'https://evil.example/', { username: 'admin', password: t.adminPassword }, null)
+        const outcome = await ipc.invoke(
+          channelFor(method),
+          'https://evil.example/',
+          { username: 'admin', password: t.adminPassword },
+          null
+        )
         expect(outcome).toMatchObject({ ok: false, error: { code: 'forbidden' } })
       }
     } finally {
@@ -234,7 +239,10 @@ describe('refusal without credentials, and no secret where it does not belong', 
       ['GET', '/Marti/api/tls/profile/enrollment?clientUid=x']
     ] as const) {
       for (const authorization of [undefined, 'Bearer not-a-token', basic('nobody', 'nothing')]) {
-        const answer = await enrollRequest({ ...phone, localAddress: '127.0.0.23' }, method, route, { authorization, body: method === 'POST' ? 'csr' : undefined })
+        const answer = await enrollRequest({ ...phone, localAddress: '127.0.0.23' }, method, route, {
+          authorization,
+          body: method === 'POST' ? 'csr' : undefined
+        })
         expect({ route, authorization, status: answer.status }).toEqual({ route, authorization, status: 401 })
       }
     }
@@ -250,7 +258,12 @@ describe('refusal without credentials, and no secret where it does not belong', 
     const admin = adminLogin.token
     const loginExchanges = [exchanges.at(-1)!]
     // The event stream of this admin, open for the whole run.
-    const streamRequest = { host: '127.0.0.1', port: consoleServer.port, path: '/api/events', headers: { Authorization: `Bearer ${admin}` } }
+    const streamRequest = {
+      host: '127.0.0.1',
+      port: consoleServer.port,
+      path: '/api/events',
+      headers: { Authorization: `Bearer ${admin}` }
+    }
     const events = http.get(streamRequest, (res) => {
       res.on('data', (c: Buffer) => (streamed += c.toString()))
     })
@@ -272,16 +285,26 @@ describe('refusal without credentials, and no secret where it does not belong', 
     type Enrolled = { device: { id: string }; clientPassword: string; truststorePassword: string }
     const enrolled = await ok<Enrolled>('enrollDevice', { networkId: net1.id, callsign: 'SECRET-1' }, admin)
     const enrollExchange = exchanges.at(-1)!
-    const download = await ok<{ clientPassword: string; truststorePassword: string }>('downloadDevicePackage', { id: enrolled.device.id }, admin)
+    const download = await ok<{ clientPassword: string; truststorePassword: string }>(
+      'downloadDevicePackage',
+      { id: enrolled.device.id },
+      admin
+    )
     const downloadExchange = exchanges.at(-1)!
     await ok('listDevices', { networkId: net1.id }, admin)
 
-    const selfEnrollment = await ok<{ password: string; enrollmentPort: number }>('createDeviceEnrollment', { networkId: net1.id, callsign: 'SECRET-2' }, admin)
+    const selfEnrollment = await ok<{ password: string; enrollmentPort: number }>(
+      'createDeviceEnrollment',
+      { networkId: net1.id, callsign: 'SECRET-2' },
+      admin
+    )
     const selfEnrollmentExchange = exchanges.at(-1)!
     await ok('listDeviceEnrollments', { networkId: net1.id }, admin)
     // The phone uses it on the enrollment port (right and wrong), which logs what happened but not the password.
     const phone = { host: '127.0.0.1', port: selfEnrollment.enrollmentPort, ca: t.services.pki.caCertPem }
-    expect((await enrollRequest(phone, 'GET', '/Marti/api/tls/config', { authorization: basic('SECRET-2', WRONG_PASSWORD) })).status).toBe(401)
+    expect((await enrollRequest(phone, 'GET', '/Marti/api/tls/config', { authorization: basic('SECRET-2', WRONG_PASSWORD) })).status).toBe(
+      401
+    )
     await enrollLikeAtak(phone, { username: 'SECRET-2', password: selfEnrollment.password, clientUid: 'secret-2' })
 
     const code = await ok<{ code: string }>('generateFederationCode', { networkId: net1.id }, admin)

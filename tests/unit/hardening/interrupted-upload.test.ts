@@ -26,7 +26,10 @@ function cutPoints(total: number, count: number, seed = 20261126): number[] {
 }
 
 function packageOf(bytes: number): Promise<Buffer> {
-  return zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"></MissionPackageManifest>', 'payload.bin': randomBytes(bytes) }, { compress: false })
+  return zipOf(
+    { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"></MissionPackageManifest>', 'payload.bin': randomBytes(bytes) },
+    { compress: false }
+  )
 }
 
 describe('interrupted data-package uploads', () => {

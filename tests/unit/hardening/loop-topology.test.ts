@@ -42,7 +42,10 @@ async function site(federateId: string): Promise<Site> {
 }
 
 async function phone(s: Site, networkId: string, name: string): Promise<Phone> {
-  const client = await DeviceClient.connect({ port: s.t.services.ports.streaming, ...(await enrollIdentity(s.t, s.admin, networkId, name)) })
+  const client = await DeviceClient.connect({
+    port: s.t.services.ports.streaming,
+    ...(await enrollIdentity(s.t, s.admin, networkId, name))
+  })
   return { name, client }
 }
 
@@ -68,7 +71,11 @@ describe('a triangle of gateways plus a local federation', () => {
     ]
     const acceptIds = await Promise.all(
       accepts.map(([host, guest]) =>
-        host.t.ok('addExternalPeer', { networkId: host.networkId, fingerprint: fingerprint(guest), displayName: `accept ${idOf(guest)}` }, host.admin)
+        host.t.ok(
+          'addExternalPeer',
+          { networkId: host.networkId, fingerprint: fingerprint(guest), displayName: `accept ${idOf(guest)}` },
+          host.admin
+        )
       )
     )
     const dials = await Promise.all(

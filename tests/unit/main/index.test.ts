@@ -16,7 +16,12 @@ const fake = vi.hoisted(() => {
   const appListeners = new Map<string, Listener[]>()
   const state = {
     userData: '',
-    windows: [] as { options: Record<string, unknown>; loaded: string | null; contentsListeners: Map<string, Listener>; openHandler: Listener | null }[],
+    windows: [] as {
+      options: Record<string, unknown>
+      loaded: string | null
+      contentsListeners: Map<string, Listener>
+      openHandler: Listener | null
+    }[],
     handlers: new Map<string, Listener>(),
     headersHook: null as Listener | null,
     permissionHandler: null as Listener | null,
@@ -36,7 +41,12 @@ vi.mock('electron', () => {
     readonly webContents
     constructor(options: Record<string, unknown>) {
       const contentsListeners = new Map<string, (...args: unknown[]) => unknown>()
-      this.record = { options, loaded: null as string | null, contentsListeners, openHandler: null as ((...args: unknown[]) => unknown) | null }
+      this.record = {
+        options,
+        loaded: null as string | null,
+        contentsListeners,
+        openHandler: null as ((...args: unknown[]) => unknown) | null
+      }
       fake.windows.push(this.record)
       const record = this.record
       this.webContents = {
@@ -131,7 +141,8 @@ describe('main/index.ts', () => {
   })
 
   it('puts the data under userData, hands over the setup token, and answers the page over IPC', async () => {
-    for (const name of ['appsettings.json', 'db.json', 'pki']) await expect(fsp.stat(path.join(userData, 'data', name))).resolves.toBeTruthy()
+    for (const name of ['appsettings.json', 'db.json', 'pki'])
+      await expect(fsp.stat(path.join(userData, 'data', name))).resolves.toBeTruthy()
     expect(fake.clipboard).toMatch(/^[A-Za-z0-9_-]{20,}$/)
     expect(fake.handlers.size).toBe(API_METHODS.length)
     const page = pathToFileURL(fake.windows[0]!.loaded!).href
@@ -143,13 +154,20 @@ describe('main/index.ts', () => {
       null
     )
     expect(first).toMatchObject({ ok: true, result: { user: { username: 'desk' } } })
-    const foreign = await fake.handlers.get(channelFor('getSetupState'))!({ senderFrame: { url: 'https://evil.example/' }, sender: { id: 1 } }, undefined, null)
+    const foreign = await fake.handlers.get(channelFor('getSetupState'))!(
+      { senderFrame: { url: 'https://evil.example/' }, sender: { id: 1 } },
+      undefined,
+      null
+    )
     expect(foreign).toMatchObject({ ok: false, error: { code: 'forbidden' } })
   })
 
   it('adds the strict CSP to every response and refuses permission requests', () => {
     let headers: Record<string, string[]> = {}
-    fake.headersHook?.({ responseHeaders: { 'Content-Type': ['text/html'] } }, (answer: { responseHeaders: Record<string, string[]> }) => (headers = answer.responseHeaders))
+    fake.headersHook?.(
+      { responseHeaders: { 'Content-Type': ['text/html'] } },
+      (answer: { responseHeaders: Record<string, string[]> }) => (headers = answer.responseHeaders)
+    )
     expect(headers['Content-Security-Policy']).toEqual([CONSOLE_CSP])
     expect(headers['Content-Type']).toEqual(['text/html'])
     let granted: boolean | null = null
@@ -163,7 +181,11 @@ describe('main/index.ts', () => {
     expect(prevented).toBe(true)
     expect(fake.handlers.size).toBe(0)
     await vi.waitFor(() => expect(fake.exitCode).toBe(0), { timeout: 5000 })
-    const again = await startGateway({ dataDir: path.join(userData, 'data'), env: { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Enrollment__Port: '0' }, log: { info() {}, warn() {}, error() {} } })
+    const again = await startGateway({
+      dataDir: path.join(userData, 'data'),
+      env: { Federation__Port: '0', Streaming__TlsPort: '0', Marti__Port: '0', Enrollment__Port: '0' },
+      log: { info() {}, warn() {}, error() {} }
+    })
     expect(again.services.store.data.users.map((u) => u.username)).toEqual(['desk'])
     await again.stop()
   })

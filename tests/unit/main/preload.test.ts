@@ -58,7 +58,10 @@ describe('preload', () => {
   })
 
   it('turns {ok:false,error} into a rejection with the code and the sentence, in a shape contextBridge keeps whole', async () => {
-    electron.invoke.mockResolvedValueOnce({ ok: false, error: { code: 'forbidden', message: 'Only a deployment administrator can do that.' } })
+    electron.invoke.mockResolvedValueOnce({
+      ok: false,
+      error: { code: 'forbidden', message: 'Only a deployment administrator can do that.' }
+    })
     const failure = await bridge.createOrganization({ name: 'X' }).then(
       () => null,
       (err: unknown) => err

@@ -47,7 +47,14 @@ describe('guardListener', () => {
   let server: https.Server
   let port = 0
   const lines: string[] = []
-  const limits: ListenerLimits = { perAddress: 3, unadmittedPerAddress: 3, total: 5, handshakeTimeoutMs: 10_000, firstRequestTimeoutMs: 10_000, logWindowMs: 400 }
+  const limits: ListenerLimits = {
+    perAddress: 3,
+    unadmittedPerAddress: 3,
+    total: 5,
+    handshakeTimeoutMs: 10_000,
+    firstRequestTimeoutMs: 10_000,
+    logWindowMs: 400
+  }
   const held: net.Socket[] = []
 
   beforeAll(async () => {
@@ -83,7 +90,9 @@ describe('guardListener', () => {
     expect(lines).toEqual([expect.stringMatching(/^Test port: connection from 127\.0\.0\.1 refused: it already holds 3$/)])
     // The refused request is the one more in the window's sum: a connection cut off is not counted again as a handshake.
     await sleep(limits.logWindowMs + 100)
-    expect(lines[1]).toMatch(/^Test port: 1 more refused in the last 0\.4 s \(the last: connection from 127\.0\.0\.1 refused: it already holds 3\)$/)
+    expect(lines[1]).toMatch(
+      /^Test port: 1 more refused in the last 0\.4 s \(the last: connection from 127\.0\.0\.1 refused: it already holds 3\)$/
+    )
 
     first[0]!.socket.destroy()
     await sleep(100)
@@ -164,7 +173,14 @@ describe('the enrollment and Marti ports are guarded', () => {
 })
 
 describe('the first-request deadline of an HTTP port', () => {
-  const limits: ListenerLimits = { perAddress: 8, unadmittedPerAddress: 8, total: 16, handshakeTimeoutMs: 10_000, firstRequestTimeoutMs: 300, logWindowMs: 60_000 }
+  const limits: ListenerLimits = {
+    perAddress: 8,
+    unadmittedPerAddress: 8,
+    total: 16,
+    handshakeTimeoutMs: 10_000,
+    firstRequestTimeoutMs: 300,
+    logWindowMs: 60_000
+  }
   let server: http.Server
   let port = 0
 

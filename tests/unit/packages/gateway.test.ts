@@ -49,7 +49,14 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fedgate-pkg-gw-'))
   gw = await startGateway({
     dataDir: dir,
-    env: { FEDGATE_ADMIN_PASSWORD: 'field-admin-pass', Streaming__TlsPort: '0', Federation__Port: '0', Marti__Port: '0', Enrollment__Port: '0', Marti__BindAddress: '127.0.0.1' },
+    env: {
+      FEDGATE_ADMIN_PASSWORD: 'field-admin-pass',
+      Streaming__TlsPort: '0',
+      Federation__Port: '0',
+      Marti__Port: '0',
+      Enrollment__Port: '0',
+      Marti__BindAddress: '127.0.0.1'
+    },
     log: createLogger(() => {}, true)
   })
   admin = await login('admin', 'field-admin-pass')
@@ -75,7 +82,13 @@ describe('package methods', () => {
   it('uploads, lists, downloads and deletes through the contract, with audit lines', async () => {
     const bytes = randomBytes(4000)
     const dto = await ok('uploadDataPackage', { networkId: ids.a, name: 'ops.zip', contentBase64: bytes.toString('base64') })
-    expect(dto).toMatchObject({ networkId: ids.a, name: 'ops.zip', size: 4000, hash: sha(bytes), source: { kind: 'operator', label: 'admin' } })
+    expect(dto).toMatchObject({
+      networkId: ids.a,
+      name: 'ops.zip',
+      size: 4000,
+      hash: sha(bytes),
+      source: { kind: 'operator', label: 'admin' }
+    })
     const list = await ok<any[]>('listDataPackages', { networkId: ids.a }, viewer)
     expect(list.map((p) => p.id)).toContain(dto.id)
     const dl = await ok('downloadDataPackage', { id: dto.id }, viewer)
@@ -83,7 +96,10 @@ describe('package methods', () => {
     expect(dl.filename).toBe('ops.zip')
 
     // A device on the network sees the operator's upload.
-    const api = await TAKAPI.init(new URL(`https://127.0.0.1:${gw.services.ports.marti}`), new APIAuthCertificate(devices.a!.certPem, devices.a!.keyPem))
+    const api = await TAKAPI.init(
+      new URL(`https://127.0.0.1:${gw.services.ports.marti}`),
+      new APIAuthCertificate(devices.a!.certPem, devices.a!.keyPem)
+    )
     expect((await api.Package.list({})).results.map((r) => r.Hash)).toContain(sha(bytes))
 
     const denied = await call('deleteDataPackage', { id: dto.id }, viewer)
@@ -110,11 +126,19 @@ describe('package methods', () => {
 describe('packages across a local federation', () => {
   it('a device on Bravo reaches Alpha packages only with Alpha DP-Out and Bravo DP-In', async () => {
     const bytes = randomBytes(3000)
-    const api = await TAKAPI.init(new URL(`https://127.0.0.1:${gw.services.ports.marti}`), new APIAuthCertificate(devices.a!.certPem, devices.a!.keyPem))
+    const api = await TAKAPI.init(
+      new URL(`https://127.0.0.1:${gw.services.ports.marti}`),
+      new APIAuthCertificate(devices.a!.certPem, devices.a!.keyPem)
+    )
     await api.Files.uploadPackage({ name: 'from-alpha.zip', creatorUid: 'ANDROID-A', hash: sha(bytes) }, bytes)
     const fed = await ok('federateWithinOrganization', { networkId: ids.a, otherNetworkId: ids.b })
     const area = packagesArea(gw.services)!
-    for (const [share, accept] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [share, accept] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true]
+    ] as const) {
       await ok('updateFederationEnd', { federationId: fed.id, networkId: ids.a, sharePackages: share })
       await ok('updateFederationEnd', { federationId: fed.id, networkId: ids.b, acceptPackages: accept })
       const expected = share && accept ? 200 : 404
@@ -127,7 +151,15 @@ describe('packages across a local federation', () => {
     expect(last.body.equals(bytes)).toBe(true)
 
     // The router reports the fileshare crossing the link; the console then shows where the package went.
-    const share = buildFileshareEvent({ sha256: sha(bytes), filename: 'from-alpha.zip', name: 'x', sizeInBytes: 3000, senderUrl: '', senderUid: 'A', senderCallsign: 'ALPHA-1' })
+    const share = buildFileshareEvent({
+      sha256: sha(bytes),
+      filename: 'from-alpha.zip',
+      name: 'x',
+      sizeInBytes: 3000,
+      senderUrl: '',
+      senderUid: 'A',
+      senderCallsign: 'ALPHA-1'
+    })
     area.onFileshareCrossedLink(share, { federationId: fed.id, from: ids.a!, to: ids.b!, cot: true, packages: true })
     await new Promise((r) => setTimeout(r, 50))
     const listed = await ok<any[]>('listDataPackages', { networkId: ids.a })

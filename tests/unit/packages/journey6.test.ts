@@ -19,10 +19,17 @@ const net: Record<string, string> = {}
 const ids: Record<string, EnrolledIdentity> = {}
 const devices: DeviceClient[] = []
 
-const marti = (pathAndQuery: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> => martiGet(t.services.ports.marti, pathAndQuery, who)
+const marti = (pathAndQuery: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> =>
+  martiGet(t.services.ports.marti, pathAndQuery, who)
 
 async function connect(identity: EnrolledIdentity, servername?: string | null): Promise<DeviceClient> {
-  const device = await DeviceClient.connect({ port: t.services.ports.streaming, cert: identity.cert, key: identity.key, ca: identity.ca, servername })
+  const device = await DeviceClient.connect({
+    port: t.services.ports.streaming,
+    cert: identity.cert,
+    key: identity.key,
+    ca: identity.ca,
+    servername
+  })
   devices.push(device)
   await device.waitFor((e) => e.type === 't-x-takp-v')
   return device
@@ -61,7 +68,10 @@ it('a mission package from a device on Alpha reaches Bravo, not the partner that
   const bravoByAddress = await connect(ids.bravo!, null)
   const bytes = randomBytes(48_000)
   const hash = sha(bytes)
-  const api = await TAKAPI.init(new URL(`https://127.0.0.1:${t.services.ports.marti}`), new APIAuthCertificate(ids.alpha!.cert, ids.alpha!.key))
+  const api = await TAKAPI.init(
+    new URL(`https://127.0.0.1:${t.services.ports.marti}`),
+    new APIAuthCertificate(ids.alpha!.cert, ids.alpha!.key)
+  )
   await api.Files.uploadPackage({ name: 'ridge-route.zip', creatorUid: 'ANDROID-alpha-1', hash }, bytes)
 
   alpha.send(fileshareEvent(hash, bytes.length, { name: 'ridge-route', ackTag: 'ridge-route' }))
@@ -73,7 +83,9 @@ it('a mission package from a device on Alpha reaches Bravo, not the partner that
   // The host Bravo's phone dialed (its TLS SNI, 'localhost' here), so its certificate check passes there too.
   expect(senderUrl).toBe(`https://localhost:${t.services.ports.marti}/Marti/sync/content?hash=${hash}`)
   const byAddress = await bravoByAddress.waitFor((e) => e.type === 'b-f-t-r')
-  expect(/senderUrl="([^"]+)"/.exec(byAddress.detailXml)?.[1]?.replace(/&amp;/g, '&')).toBe(`https://127.0.0.1:${t.services.ports.marti}/Marti/sync/content?hash=${hash}`)
+  expect(/senderUrl="([^"]+)"/.exec(byAddress.detailXml)?.[1]?.replace(/&amp;/g, '&')).toBe(
+    `https://127.0.0.1:${t.services.ports.marti}/Marti/sync/content?hash=${hash}`
+  )
   const fetched = await marti(new URL(senderUrl!).pathname + new URL(senderUrl!).search, ids.bravo!)
   expect(fetched.status).toBe(200)
   expect(fetched.body.equals(bytes)).toBe(true)

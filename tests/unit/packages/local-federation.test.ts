@@ -47,7 +47,8 @@ async function setToggles(pair: Pair, end: 'alpha' | 'bravo', toggles: Partial<T
 const list = (networkId: string): Promise<DataPackageDto[]> => t.ok('listDataPackages', { networkId }, token)
 const upload = (networkId: string, name: string, bytes: Buffer): Promise<DataPackageDto> =>
   t.ok('uploadDataPackage', { networkId, name, contentBase64: bytes.toString('base64') }, token)
-const download = async (id: string): Promise<Buffer> => Buffer.from((await t.ok('downloadDataPackage', { id }, token)).contentBase64, 'base64')
+const download = async (id: string): Promise<Buffer> =>
+  Buffer.from((await t.ok('downloadDataPackage', { id }, token)).contentBase64, 'base64')
 const storedFile = (hash: string): string => path.join(t.dataDir, 'packages', hash)
 
 /** Lets the hooks that follow a change (package stored, toggles changed) finish their store writes. */
@@ -132,7 +133,7 @@ describe('operator uploads over a local federation', () => {
     expect((await list(pair.bravo.id)).map((p) => p.name).sort()).toEqual(['first.zip', 'second.zip'])
   })
 
-  it('deleting on Bravo keeps Alpha\'s package and the file; it does not come back when toggles change', async () => {
+  it("deleting on Bravo keeps Alpha's package and the file; it does not come back when toggles change", async () => {
     const pair = await federatedPair({ share: true, accept: true })
     const bytes = randomBytes(2000)
     const original = await upload(pair.alpha.id, 'keep.zip', bytes)
@@ -187,11 +188,15 @@ describe('device uploads and fileshares over a local federation', () => {
   let alphaDevice: DeviceClient
   let bravoDevice: DeviceClient
 
-  const marti = (pathAndQuery: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> => martiGet(t.services.ports.marti, pathAndQuery, who)
+  const marti = (pathAndQuery: string, who: EnrolledIdentity): Promise<{ status: number; body: Buffer }> =>
+    martiGet(t.services.ports.marti, pathAndQuery, who)
 
   /** Upload as ATAK does (missionupload), with the device's certificate. */
   async function deviceUpload(bytes: Buffer, name: string): Promise<string> {
-    const api = await TAKAPI.init(new URL(`https://127.0.0.1:${t.services.ports.marti}`), new APIAuthCertificate(ids.alpha.cert, ids.alpha.key))
+    const api = await TAKAPI.init(
+      new URL(`https://127.0.0.1:${t.services.ports.marti}`),
+      new APIAuthCertificate(ids.alpha.cert, ids.alpha.key)
+    )
     await api.Files.uploadPackage({ name, creatorUid: 'ANDROID-alpha-1', hash: sha(bytes) }, bytes)
     return sha(bytes)
   }
@@ -201,8 +206,15 @@ describe('device uploads and fileshares over a local federation', () => {
     return new Promise((resolve, reject) => {
       const req = https.request(
         {
-          host: '127.0.0.1', port: t.services.ports.marti, method: 'PUT', path: `/Marti/api/sync/metadata/${hash}/tool`,
-          ca: ids.alpha.ca, cert: ids.alpha.cert, key: ids.alpha.key, servername: 'localhost', agent: false
+          host: '127.0.0.1',
+          port: t.services.ports.marti,
+          method: 'PUT',
+          path: `/Marti/api/sync/metadata/${hash}/tool`,
+          ca: ids.alpha.ca,
+          cert: ids.alpha.cert,
+          key: ids.alpha.key,
+          servername: 'localhost',
+          agent: false
         },
         (res) => {
           res.resume()
@@ -222,11 +234,15 @@ describe('device uploads and fileshares over a local federation', () => {
   }
 
   /** Waits for Bravo's device to get the fileshare for `hash`: by then the router has passed it over the link. */
-  const fileshareReachedBravo = (hash: string): Promise<unknown> => bravoDevice.waitFor((e) => e.type === 'b-f-t-r' && e.detailXml.includes(hash))
+  const fileshareReachedBravo = (hash: string): Promise<unknown> =>
+    bravoDevice.waitFor((e) => e.type === 'b-f-t-r' && e.detailXml.includes(hash))
 
   beforeAll(async () => {
     pair = await federatedPair({ share: true, accept: true })
-    ids = { alpha: await enrollIdentity(t, token, pair.alpha.id, 'ALPHA-1'), bravo: await enrollIdentity(t, token, pair.bravo.id, 'BRAVO-1') }
+    ids = {
+      alpha: await enrollIdentity(t, token, pair.alpha.id, 'ALPHA-1'),
+      bravo: await enrollIdentity(t, token, pair.bravo.id, 'BRAVO-1')
+    }
     alphaDevice = await connect(ids.alpha)
     bravoDevice = await connect(ids.bravo)
   }, 60_000)
@@ -243,7 +259,10 @@ describe('device uploads and fileshares over a local federation', () => {
 
     const received = await listedOn(pair.bravo.id, hash)
     expect(received).toHaveLength(1)
-    expect(received[0]).toMatchObject({ name: 'ridge-route.zip', source: { kind: 'federation', label: pair.alpha.name, id: pair.federation.id } })
+    expect(received[0]).toMatchObject({
+      name: 'ridge-route.zip',
+      source: { kind: 'federation', label: pair.alpha.name, id: pair.federation.id }
+    })
     expect((await download(received[0]!.id)).equals(bytes)).toBe(true)
     expect((await listedOn(pair.alpha.id, hash))[0]!.sharedWith.map((s) => s.label)).toEqual([pair.bravo.name])
 
@@ -255,7 +274,7 @@ describe('device uploads and fileshares over a local federation', () => {
     expect((await marti(`/Marti/sync/content?hash=${hash}`, ids.bravo)).body.equals(bytes)).toBe(true)
   })
 
-  it('a package its device makes private stays off Bravo\'s list until a fileshare takes it to Bravo', async () => {
+  it("a package its device makes private stays off Bravo's list until a fileshare takes it to Bravo", async () => {
     // ATAK's "send to a contact": upload (public), hide it from the public list, then a fileshare to the contacts.
     const bytes = randomBytes(4000)
     const hash = await deviceUpload(bytes, 'for-chosen-contacts.zip')

@@ -120,7 +120,13 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
 
     const list = await api.Package.list({})
     expect(list.resultCount).toBe(1)
-    expect(list.results[0]).toMatchObject({ Name: 'route plan.zip', Hash: hash, Size: String(bytes.length), Tool: 'public', SubmissionUser: 'ALPHA-1' })
+    expect(list.results[0]).toMatchObject({
+      Name: 'route plan.zip',
+      Hash: hash,
+      Size: String(bytes.length),
+      Tool: 'public',
+      SubmissionUser: 'ALPHA-1'
+    })
     // The uploader's CoT uid, as its upload named it (not our internal device id).
     expect(list.results[0]).toMatchObject({ CreatorUid: 'ANDROID-alpha' })
     // ATAK reads PrimaryKey with getInt: digits only, within an int.
@@ -137,7 +143,13 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     const api = await apiFor(alpha)
     const bytes = randomBytes(10_000)
     const meta = (await api.Files.upload(
-      { name: 'itak.zip', keywords: ['missionpackage'], creatorUid: 'IOS-alpha', contentLength: bytes.length, contentType: 'application/zip' },
+      {
+        name: 'itak.zip',
+        keywords: ['missionpackage'],
+        creatorUid: 'IOS-alpha',
+        contentLength: bytes.length,
+        contentType: 'application/zip'
+      },
       bytes
     )) as Record<string, unknown>
     expect(meta).toMatchObject({ Name: 'itak.zip', Hash: sha(bytes), MIMEType: 'application/zip', Size: String(bytes.length) })
@@ -147,7 +159,9 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
   it('answers a hash mismatch with 4xx and stores nothing', async () => {
     const api = await apiFor(alpha)
     const bytes = randomBytes(5000)
-    const err = (await api.Files.uploadPackage({ name: 'bad.zip', creatorUid: 'x', hash: 'e'.repeat(64) }, bytes).catch((e: unknown) => e)) as {
+    const err = (await api.Files.uploadPackage({ name: 'bad.zip', creatorUid: 'x', hash: 'e'.repeat(64) }, bytes).catch(
+      (e: unknown) => e
+    )) as {
       status?: number
     }
     expect(err.status).toBeGreaterThanOrEqual(400)
@@ -166,7 +180,11 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     }
     expect(err.status).toBe(413)
     // Declared length over the limit is refused before any byte is read.
-    const raw = await request('/Marti/sync/upload?name=big.zip', { method: 'POST', body: bytes, headers: { 'content-type': 'application/zip' } })
+    const raw = await request('/Marti/sync/upload?name=big.zip', {
+      method: 'POST',
+      body: bytes,
+      headers: { 'content-type': 'application/zip' }
+    })
     expect(raw.status).toBe(413)
     expect(packages.all().some((p) => p.hash === sha(bytes))).toBe(false)
     await waitFor(async () => (await packages.tempFiles()).length === 0)
@@ -180,7 +198,14 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="assetfile"; filename="half.zip"\r\nContent-Type: application/zip\r\n\r\n`
     )
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`)
-    const socket = tls.connect({ host: '127.0.0.1', port: server.port, cert: alpha.certPem, key: alpha.keyPem, ca: pki.pki.caCertPem, servername: 'localhost' })
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      cert: alpha.certPem,
+      key: alpha.keyPem,
+      ca: pki.pki.caCertPem,
+      servername: 'localhost'
+    })
     await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject))
     socket.on('error', () => {})
     socket.write(
@@ -198,7 +223,14 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
 
   it('leaves nothing when an iTAK raw-body upload is cut off', async () => {
     const bytes = randomBytes(300_000)
-    const socket = tls.connect({ host: '127.0.0.1', port: server.port, cert: alpha.certPem, key: alpha.keyPem, ca: pki.pki.caCertPem, servername: 'localhost' })
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      cert: alpha.certPem,
+      key: alpha.keyPem,
+      ca: pki.pki.caCertPem,
+      servername: 'localhost'
+    })
     await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject))
     socket.on('error', () => {})
     socket.write(
@@ -234,7 +266,11 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     expect((await request('/Marti/api/device/profile/other')).status).toBe(404)
 
     const bytes = randomBytes(1000)
-    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'r.zip', source: { kind: 'operator', label: 'op', id: null } })
+    const rec = await packages.ingestBuffer(bytes, {
+      networkId: 'net_a',
+      name: 'r.zip',
+      source: { kind: 'operator', label: 'op', id: null }
+    })
     const head = await request(`/Marti/sync/content?hash=${rec.hash}`, { method: 'HEAD' })
     expect(head.status).toBe(200)
     expect(head.headers['content-length']).toBe('1000')
@@ -256,7 +292,11 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
 
   it('scopes by network: own packages, plus those federated to it; private ones only by hash', async () => {
     const cBytes = randomBytes(2000)
-    const cRec = await packages.ingestBuffer(cBytes, { networkId: 'net_c', name: 'from-c.zip', source: { kind: 'device', label: 'CHARLIE-1', id: 'dev_charlie' } })
+    const cRec = await packages.ingestBuffer(cBytes, {
+      networkId: 'net_c',
+      name: 'from-c.zip',
+      source: { kind: 'device', label: 'CHARLIE-1', id: 'dev_charlie' }
+    })
     const names = async (c: IssuedCertificate): Promise<string[]> => (await (await apiFor(c)).Package.list({})).results.map((r) => r.Name)
     expect(await names(alpha)).toContain('from-c.zip')
     expect(await names(bravo)).not.toContain('from-c.zip')
@@ -271,7 +311,9 @@ describe('Marti API with TAKAPI (a real TAK client)', () => {
     expect(await names(alpha)).not.toContain('from-c.zip')
     expect((await request(`/Marti/sync/content?hash=${cRec.hash}`, { cert: alpha })).status).toBe(200)
     // Another network cannot change its visibility.
-    expect((await request(`/Marti/api/sync/metadata/${cRec.hash}/tool`, { method: 'PUT', cert: alpha, body: Buffer.from('public') })).status).toBe(404)
+    expect(
+      (await request(`/Marti/api/sync/metadata/${cRec.hash}/tool`, { method: 'PUT', cert: alpha, body: Buffer.from('public') })).status
+    ).toBe(404)
   })
 
   it('refuses a non-multipart missionupload and a multipart without assetfile', async () => {

@@ -49,7 +49,8 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number, what
   }
 }
 
-const zip = (): Promise<Buffer> => zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'note.txt': randomBytes(3000).toString('hex') })
+const zip = (): Promise<Buffer> =>
+  zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'note.txt': randomBytes(3000).toString('hex') })
 
 describe('device uploads and TAK Server peers (two gateways over federation v2)', () => {
   let a: { t: TestGateway; fed: TakFederation; admin: string; networkId: string; peerId: string }
@@ -66,11 +67,18 @@ describe('device uploads and TAK Server peers (two gateways over federation v2)'
     await packagesArea(services)!.stop()
     await startPackages(services, {
       tls: { ...serverTls(services.pki), ca: services.pki.caCertPem },
-      deliverToNetwork: (networkId, event) => router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' }),
+      deliverToNetwork: (networkId, event) =>
+        router.publish(event, { kind: 'peer', networkId, endpointId: 'packages', peerId: 'packages' }),
       deviceUploadGraceMs: GRACE_MS
     })
     const fed = await startTakFederation(services, {
-      router, pki: services.pki, host: '127.0.0.1', port: 0, redial: FAST_REDIAL, healthIntervalMs: 300, statusIntervalMs: 100
+      router,
+      pki: services.pki,
+      host: '127.0.0.1',
+      port: 0,
+      redial: FAST_REDIAL,
+      healthIntervalMs: 300,
+      statusIntervalMs: 100
     })
     const admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Org A', plan: 'team' }, admin)
@@ -90,8 +98,15 @@ describe('device uploads and TAK Server peers (two gateways over federation v2)'
     return new Promise((resolve, reject) => {
       const req = https.request(
         {
-          host: '127.0.0.1', port: a.t.services.ports.marti, method: 'PUT', path: `/Marti/api/sync/metadata/${hash}/tool`,
-          ca: alpha.ca, cert: alpha.cert, key: alpha.key, servername: 'localhost', agent: false
+          host: '127.0.0.1',
+          port: a.t.services.ports.marti,
+          method: 'PUT',
+          path: `/Marti/api/sync/metadata/${hash}/tool`,
+          ca: alpha.ca,
+          cert: alpha.cert,
+          key: alpha.key,
+          servername: 'localhost',
+          agent: false
         },
         (res) => {
           res.resume()
@@ -203,12 +218,26 @@ describe('PackageFederation: a create resource is checked again when it is built
     store = await Store.open({ dir, debounceMs: 1 })
     packages = new PackageStore({ dataDir: dir, store, maxBytes: () => 1_000_000 })
     federation = new PackageFederation({
-      packages, store, blockedExtensions: () => [], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {},
+      packages,
+      store,
+      blockedExtensions: () => [],
+      maxRolBytes: () => 1_000_000,
+      martiPort: () => 8443,
+      defaultHost: () => 'gw',
+      deliverToNetwork: () => {},
       deviceUploadGraceMs: 300
     })
     peer = {
-      id: 'peer_1', networkId: 'net_a', fingerprint: 'AA', displayName: 'TAK HQ', incoming: true, outgoing: true,
-      acceptPackages: false, sharePackages: true, dial: null, createdAt: new Date().toISOString()
+      id: 'peer_1',
+      networkId: 'net_a',
+      fingerprint: 'AA',
+      displayName: 'TAK HQ',
+      incoming: true,
+      outgoing: true,
+      acceptPackages: false,
+      sharePackages: true,
+      dial: null,
+      createdAt: new Date().toISOString()
     }
     await store.update((doc) => {
       doc.externalPeers.push(structuredClone(peer))
@@ -236,7 +265,13 @@ describe('PackageFederation: a create resource is checked again when it is built
     const [offered] = federation.packagesToFederate(peer)
     await federation.setPrivate(rec.id, true)
     const fileshare = buildFileshareEvent({
-      sha256: rec.hash, filename: 'to-hq.zip', name: 'to-hq', sizeInBytes: 500, senderUrl: '', senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1',
+      sha256: rec.hash,
+      filename: 'to-hq.zip',
+      name: 'to-hq',
+      sizeInBytes: 500,
+      senderUrl: '',
+      senderUid: 'ANDROID-A',
+      senderCallsign: 'ALPHA-1',
       dest: { callsigns: ['HQ-OPS'], uids: [] }
     })
     const items = federation.fileshareToPeer(fileshare, peer)
@@ -263,6 +298,11 @@ describe('PackageFederation: a create resource is checked again when it is built
     await settle(wait + 20)
     expect(federation.offerDelayMs(fromDevice.id)).toBe(0)
     expect(federation.packagesInGrace()).toEqual([])
-    expect(federation.packagesToFederate(peer).map((p) => p.sharesPackage).sort()).toEqual([fromDevice.id, fromOperator.id].sort())
+    expect(
+      federation
+        .packagesToFederate(peer)
+        .map((p) => p.sharesPackage)
+        .sort()
+    ).toEqual([fromDevice.id, fromOperator.id].sort())
   })
 })

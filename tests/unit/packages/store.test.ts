@@ -40,7 +40,12 @@ afterEach(async () => {
 describe('PackageStore', () => {
   it('stores bytes under their SHA-256 and indexes them in db.json', async () => {
     const bytes = Buffer.from('a mission package')
-    const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: '../../etc/passwd', source: device, expectedHash: sha(bytes) })
+    const rec = await packages.ingestBuffer(bytes, {
+      networkId: 'net_a',
+      name: '../../etc/passwd',
+      source: device,
+      expectedHash: sha(bytes)
+    })
     expect(rec.hash).toBe(sha(bytes))
     expect(rec.size).toBe(bytes.length)
     expect(rec.name).toBe('passwd')
@@ -64,7 +69,9 @@ describe('PackageStore', () => {
 
   it('refuses a hash mismatch: nothing visible, no file, no temp file', async () => {
     const bytes = Buffer.from('real bytes')
-    await expect(packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'x.zip', source: device, expectedHash: 'f'.repeat(64) })).rejects.toMatchObject({
+    await expect(
+      packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'x.zip', source: device, expectedHash: 'f'.repeat(64) })
+    ).rejects.toMatchObject({
       reason: 'hash_mismatch'
     })
     expect(packages.all()).toHaveLength(0)
@@ -74,7 +81,9 @@ describe('PackageStore', () => {
 
   it('refuses a package over the limit as soon as it passes it', async () => {
     maxBytes = 1000
-    const err = await packages.ingestBuffer(Buffer.alloc(1001), { networkId: 'net_a', name: 'big.zip', source: device }).catch((e: unknown) => e)
+    const err = await packages
+      .ingestBuffer(Buffer.alloc(1001), { networkId: 'net_a', name: 'big.zip', source: device })
+      .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(PackageUploadError)
     expect((err as PackageUploadError).status).toBe(413)
     expect(packages.all()).toHaveLength(0)
@@ -96,8 +105,12 @@ describe('PackageStore', () => {
   })
 
   it('refuses an empty upload and a malformed announced hash', async () => {
-    await expect(packages.ingest(Readable.from([]), { networkId: 'n', name: 'e', source: device })).rejects.toMatchObject({ reason: 'empty' })
-    await expect(packages.ingestBuffer(Buffer.from('x'), { networkId: 'n', name: 'e', source: device, expectedHash: '../x' })).rejects.toMatchObject({
+    await expect(packages.ingest(Readable.from([]), { networkId: 'n', name: 'e', source: device })).rejects.toMatchObject({
+      reason: 'empty'
+    })
+    await expect(
+      packages.ingestBuffer(Buffer.from('x'), { networkId: 'n', name: 'e', source: device, expectedHash: '../x' })
+    ).rejects.toMatchObject({
       reason: 'invalid'
     })
   })
@@ -110,7 +123,11 @@ describe('PackageStore', () => {
     expect(fs.existsSync(packages.filePath(a.hash))).toBe(true)
     await packages.remove(b.id, { name: 'alice' })
     expect(fs.existsSync(packages.filePath(a.hash))).toBe(false)
-    const lines = fs.readFileSync(path.join(dir, 'audit.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
+    const lines = fs
+      .readFileSync(path.join(dir, 'audit.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toHaveLength(2)
     expect(lines[0]).toMatchObject({ actor: 'alice', action: 'deleteDataPackage', target: 'x.zip', organizationId: 'org_1' })
     expect(await packages.remove('pkg_missing', { name: 'alice' })).toBe(null)
@@ -139,7 +156,11 @@ describe('PackageStore', () => {
 
 describe('zip handling (in memory)', () => {
   it('strips blocked extensions and keeps the rest byte-identical', async () => {
-    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'a/settings.pref': 'secret', 'a/map.kml': '<kml/>' })
+    const zip = await zipOf({
+      'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>',
+      'a/settings.pref': 'secret',
+      'a/map.kml': '<kml/>'
+    })
     const { bytes, removed } = await stripBlockedEntries(zip, ['pref'], 1_000_000)
     expect(removed).toEqual(['a/settings.pref'])
     expect((await listEntries(bytes)).map((e) => e.name)).toEqual(['MANIFEST/manifest.xml', 'a/map.kml'])

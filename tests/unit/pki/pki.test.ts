@@ -77,7 +77,10 @@ describe('openPki on a new directory', () => {
 
   it('issues device certificates: UTF-8 CN, clientAuth only, chosen validity, positive distinct serials, CA key id as AKI', async () => {
     const callsign = 'Ålesund_Øst 東京'
-    const [a, b] = await Promise.all([pki.issueDeviceCertificate({ callsign, validDays: 30 }), pki.issueDeviceCertificate({ callsign: 'BRAVO', validDays: 400 })])
+    const [a, b] = await Promise.all([
+      pki.issueDeviceCertificate({ callsign, validDays: 30 }),
+      pki.issueDeviceCertificate({ callsign: 'BRAVO', validDays: 400 })
+    ])
     const cert = new X509Certificate(a.certPem)
     const ca = new X509Certificate(pki.caCertPem)
     expect(cert.subject).toBe(`CN=${callsign}`)

@@ -10,8 +10,22 @@ import { RevocationJournal, type RevocationEntry } from '../../../gateway/pki/re
 import { emptyDocument, type DeviceRecord, type ExternalPeerRecord } from '../../../gateway/store/schema.ts'
 
 const FP = (byte: string): string => Array.from({ length: 32 }, () => byte).join(':')
-const device = (id: string, fingerprint: string): RevocationEntry => ({ kind: 'device', at: '2026-01-01T00:00:00.000Z', fingerprint, deviceId: id, callsign: id, networkId: 'net-1' })
-const peer = (id: string): RevocationEntry => ({ kind: 'peer', at: '2026-01-02T00:00:00.000Z', fingerprint: FP('CC'), peerId: id, displayName: `TAK ${id}`, networkId: 'net-1' })
+const device = (id: string, fingerprint: string): RevocationEntry => ({
+  kind: 'device',
+  at: '2026-01-01T00:00:00.000Z',
+  fingerprint,
+  deviceId: id,
+  callsign: id,
+  networkId: 'net-1'
+})
+const peer = (id: string): RevocationEntry => ({
+  kind: 'peer',
+  at: '2026-01-02T00:00:00.000Z',
+  fingerprint: FP('CC'),
+  peerId: id,
+  displayName: `TAK ${id}`,
+  networkId: 'net-1'
+})
 
 let dir = ''
 beforeEach(() => {

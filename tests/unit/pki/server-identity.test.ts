@@ -24,7 +24,14 @@ describe('the server certificate follows the machine', () => {
     const org = await t.ok('createOrganization', { name: 'Recon' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Alpha' }, admin)
     phone = await enrollIdentity(t, admin, network.id, 'VIPER-1')
-    console_ = await startConsoleServer({ services: t.services, port: 0, host: '127.0.0.1', tls: () => serverTls(t.services.pki), staticDir: null, log: t.services.log })
+    console_ = await startConsoleServer({
+      services: t.services,
+      port: 0,
+      host: '127.0.0.1',
+      tls: () => serverTls(t.services.pki),
+      staticDir: null,
+      log: t.services.log
+    })
   })
 
   afterAll(async () => {
@@ -35,14 +42,29 @@ describe('the server certificate follows the machine', () => {
   /** Connects as the phone, trusting only our CA and checking that the certificate names `servername`. */
   function handshake(port: number, servername: string): Promise<{ socket: tls.TLSSocket; names: string }> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port, servername, ca: phone.ca, cert: phone.cert, key: phone.key, ALPNProtocols: ['http/1.1'] })
-      socket.once('secureConnect', () => resolve({ socket, names: new X509Certificate(socket.getPeerCertificate(true).raw).subjectAltName ?? '' }))
+      const socket = tls.connect({
+        host: '127.0.0.1',
+        port,
+        servername,
+        ca: phone.ca,
+        cert: phone.cert,
+        key: phone.key,
+        ALPNProtocols: ['http/1.1']
+      })
+      socket.once('secureConnect', () =>
+        resolve({ socket, names: new X509Certificate(socket.getPeerCertificate(true).raw).subjectAltName ?? '' })
+      )
       socket.once('error', reject)
     })
   }
 
   it('a missing name gets a new certificate at once, on the device ports and the console, and an open connection stays', async () => {
-    const ports = { streaming: t.services.ports.streaming, marti: t.services.ports.marti, enrollment: t.services.ports.enrollment, console: console_.port }
+    const ports = {
+      streaming: t.services.ports.streaming,
+      marti: t.services.ports.marti,
+      enrollment: t.services.ports.enrollment,
+      console: console_.port
+    }
     for (const port of Object.values(ports)) await expect(handshake(port, 'new.fedgate.test')).rejects.toThrow(/altnames|Hostname/i)
     const open = await handshake(ports.streaming, 'old.fedgate.test')
     const before = t.services.pki.server.fingerprint

@@ -11,7 +11,9 @@ describe('ByteBudget', () => {
   it('evicts the oldest entries across caches once over the limit, and a released entry no longer counts', () => {
     const budget = new ByteBudget(() => 100)
     const gone: string[] = []
-    const a1 = {}, b1 = {}, a2 = {}
+    const a1 = {},
+      b1 = {},
+      a2 = {}
     budget.charge(a1, 40, () => gone.push('a1'))
     budget.charge(b1, 40, () => gone.push('b1'))
     budget.release(b1)
@@ -27,7 +29,8 @@ describe('ByteBudget', () => {
   it('charging a token again replaces its charge and makes it the newest', () => {
     const budget = new ByteBudget(() => 100)
     const gone: string[] = []
-    const x = {}, y = {}
+    const x = {},
+      y = {}
     budget.charge(x, 40, () => gone.push('x'))
     budget.charge(y, 60, () => gone.push('y'))
     budget.charge(x, 50, () => gone.push('x'))

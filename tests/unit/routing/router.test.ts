@@ -32,11 +32,18 @@ const chat = (to: { callsign?: string; uid?: string }[]): CotEvent =>
     staleSeconds: 60,
     detail: `<marti>${to.map((d) => (d.callsign ? `<dest callsign="${d.callsign}"/>` : `<dest uid="${d.uid}"/>`)).join('')}</marti><remarks>hi</remarks>`
   })
-const fileshare = (): CotEvent => buildEvent({ uid: 'fs-1', type: 'b-f-t-r', how: 'h-e', staleSeconds: 60, detail: '<fileshare filename="a.zip"/>' })
+const fileshare = (): CotEvent =>
+  buildEvent({ uid: 'fs-1', type: 'b-f-t-r', how: 'h-e', staleSeconds: 60, detail: '<fileshare filename="a.zip"/>' })
 const ping = (): CotEvent => buildEvent({ uid: 'A1-ping', type: 't-x-c-t', how: 'm-g', staleSeconds: 20 })
 const fromDevice = (s: Sink): Origin => ({ kind: 'device', networkId: s.networkId, endpointId: s.id })
 const fromPeer = (s: Sink): Origin => ({ kind: 'peer', networkId: s.networkId, endpointId: s.id, peerId: s.id })
-const link = (from: string, to: string, cot: boolean, packages = false): LocalLink => ({ federationId: `f-${[from, to].sort().join('')}`, from, to, cot, packages })
+const link = (from: string, to: string, cot: boolean, packages = false): LocalLink => ({
+  federationId: `f-${[from, to].sort().join('')}`,
+  from,
+  to,
+  cot,
+  packages
+})
 
 function world(): { router: Router; a1: Sink; a2: Sink; a3: Sink; b1: Sink; c1: Sink; pa: Sink; pb: Sink } {
   const router = new Router()
@@ -115,7 +122,13 @@ describe('Router', () => {
   it('a mission or group target reaches only the callsigns and uids named with it (no missions or TAK groups here)', () => {
     const { router, a1, a2, a3, pa } = world()
     const scoped = (dests: string): CotEvent =>
-      buildEvent({ uid: `m-${Math.random()}`, type: 'a-u-G', how: 'h-e', staleSeconds: 60, detail: `<marti>${dests}</marti><remarks>m</remarks>` })
+      buildEvent({
+        uid: `m-${Math.random()}`,
+        type: 'a-u-G',
+        how: 'h-e',
+        staleSeconds: 60,
+        detail: `<marti>${dests}</marti><remarks>m</remarks>`
+      })
     // A mission's name goes on to TAK federates (they may have it); devices here are not its subscribers.
     expect(router.publish(scoped('<dest mission="Op North"/>'), fromDevice(a1))).toBe(1)
     expect(pa.got[0]!.dest.missions).toEqual(['Op North'])
@@ -170,13 +183,24 @@ describe('Router', () => {
     router.publish(pli('OLD', 'Old', -5), fromDevice(a1))
     router.publish(chat([{ callsign: 'Bravo' }]), fromDevice(a1)) // not a position
     // A position report sent to chosen recipients is not replayed to everyone who connects later.
-    const directed = buildEvent({ uid: 'ANDROID-DIRECT', type: 'a-f-G-U-C', how: 'm-g', staleSeconds: 300, detail: '<contact callsign="Dir" endpoint="*:-1:stcp"/><marti><dest mission="Op North"/></marti>' })
+    const directed = buildEvent({
+      uid: 'ANDROID-DIRECT',
+      type: 'a-f-G-U-C',
+      how: 'm-g',
+      staleSeconds: 300,
+      detail: '<contact callsign="Dir" endpoint="*:-1:stcp"/><marti><dest mission="Op North"/></marti>'
+    })
     router.publish(directed, fromDevice(a1))
     router.publish(pli('REMOTE', 'Remote'), fromPeer(pb))
     expect(router.latestPositions('A')).toEqual([latest])
     expect(router.latestPositions('B').map((e) => e.uid)).toEqual(['REMOTE'])
     router.setLocalLinks([link('A', 'B', true), link('B', 'A', true)])
-    expect(router.latestPositions('B').map((e) => e.uid).sort()).toEqual(['ANDROID-A1', 'REMOTE'])
+    expect(
+      router
+        .latestPositions('B')
+        .map((e) => e.uid)
+        .sort()
+    ).toEqual(['ANDROID-A1', 'REMOTE'])
     expect(router.latestPositions('A').map((e) => e.uid)).toEqual(['ANDROID-A1']) // REMOTE came from B's peer
     expect(router.forgetPosition('A', 'ANDROID-A1')).toBe(latest)
     expect(router.latestPositions('A')).toEqual([])

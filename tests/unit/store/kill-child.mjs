@@ -17,7 +17,13 @@ async function writer() {
   for (;;) {
     const counter = next++
     await store.update((doc) => {
-      doc.organizations.push({ id: `${tag}-${counter}`, name: `write ${counter}`, plan: 'team', tokenLimit: 1, createdAt: new Date().toISOString() })
+      doc.organizations.push({
+        id: `${tag}-${counter}`,
+        name: `write ${counter}`,
+        plan: 'team',
+        tokenLimit: 1,
+        createdAt: new Date().toISOString()
+      })
     })
     process.stdout.write(`ack ${counter}\n`)
   }

@@ -46,7 +46,9 @@ export interface KillLoopReport {
 export class KillLoopFailure extends Error {}
 
 /** Transpile the store and its relative imports into a directory under node_modules (so `lowdb` resolves). */
-export async function buildStoreForChildren(sabotage?: KillLoopOptions['sabotage']): Promise<{ storeUrl: string; dispose(): Promise<void> }> {
+export async function buildStoreForChildren(
+  sabotage?: KillLoopOptions['sabotage']
+): Promise<{ storeUrl: string; dispose(): Promise<void> }> {
   const cache = path.join(REPO, 'node_modules', '.cache')
   await fsp.mkdir(cache, { recursive: true })
   const outRoot = await fsp.mkdtemp(path.join(cache, 'fedgate-kill-loop-'))
@@ -58,7 +60,12 @@ export async function buildStoreForChildren(sabotage?: KillLoopOptions['sabotage
     done.add(source)
     const { outputText } = ts.transpileModule(await fsp.readFile(source, 'utf8'), {
       fileName: source,
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2023, rewriteRelativeImportExtensions: true, isolatedModules: true }
+      compilerOptions: {
+        module: ts.ModuleKind.ESNext,
+        target: ts.ScriptTarget.ES2023,
+        rewriteRelativeImportExtensions: true,
+        isolatedModules: true
+      }
     })
     const out = path.join(outRoot, path.relative(REPO, source)).replace(/\.ts$/, '.js')
     await fsp.mkdir(path.dirname(out), { recursive: true })
@@ -79,7 +86,12 @@ interface IterationResult {
 }
 
 /** One iteration: spawn, kill at a random moment, collect what the child acknowledged. */
-function runChildUntilKilled(storeUrl: string, dir: string, tag: string, options: Required<Pick<KillLoopOptions, 'maxWritingMs' | 'earlyKillShare'>>): Promise<IterationResult> {
+function runChildUntilKilled(
+  storeUrl: string,
+  dir: string,
+  tag: string,
+  options: Required<Pick<KillLoopOptions, 'maxWritingMs' | 'earlyKillShare'>>
+): Promise<IterationResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, storeUrl, dir, tag], { stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -142,7 +154,10 @@ async function runLane(
         if (store.recovery) throw new KillLoopFailure(`Iteration ${tag}: the store needed recovery after a kill: ${store.recovery.message}`)
         const present = new Set(store.data.organizations.map((o) => o.id))
         const lost = result.acked.filter((n) => !present.has(`${tag}-${n}`))
-        if (lost.length > 0) throw new KillLoopFailure(`Iteration ${tag}: ${lost.length} acknowledged write(s) missing after kill -9 (e.g. ${lost.slice(0, 5).join(', ')})`)
+        if (lost.length > 0)
+          throw new KillLoopFailure(
+            `Iteration ${tag}: ${lost.length} acknowledged write(s) missing after kill -9 (e.g. ${lost.slice(0, 5).join(', ')})`
+          )
       } finally {
         await store.close()
       }
@@ -153,7 +168,8 @@ async function runLane(
       if (result.acked.length > 0) report.iterationsWithAcks++
       if (!result.opened) report.killedBeforeOpen++
       report.maxAcksInOneIteration = Math.max(report.maxAcksInOneIteration, result.acked.length)
-      if (report.iterations % 50 === 0) options.progress?.(`${report.iterations} iterations, ${report.acknowledged} acknowledged writes checked`)
+      if (report.iterations % 50 === 0)
+        options.progress?.(`${report.iterations} iterations, ${report.acknowledged} acknowledged writes checked`)
     }
   } finally {
     await fsp.rm(dir, { recursive: true, force: true })
@@ -164,9 +180,19 @@ export async function runKillLoop(options: KillLoopOptions): Promise<KillLoopRep
   const started = Date.now()
   const lanes = Math.max(1, options.lanes ?? 2)
   const build = await buildStoreForChildren(options.sabotage)
-  const report: KillLoopReport = { iterations: 0, acknowledged: 0, iterationsWithAcks: 0, killedBeforeOpen: 0, maxAcksInOneIteration: 0, elapsedMs: 0 }
+  const report: KillLoopReport = {
+    iterations: 0,
+    acknowledged: 0,
+    iterationsWithAcks: 0,
+    killedBeforeOpen: 0,
+    maxAcksInOneIteration: 0,
+    elapsedMs: 0
+  }
   try {
-    const perLane = Array.from({ length: lanes }, (_, lane) => Math.floor(options.iterations / lanes) + (lane < options.iterations % lanes ? 1 : 0))
+    const perLane = Array.from(
+      { length: lanes },
+      (_, lane) => Math.floor(options.iterations / lanes) + (lane < options.iterations % lanes ? 1 : 0)
+    )
     let failed = false
     const results = await Promise.allSettled(
       perLane.map((count, lane) =>

@@ -46,7 +46,10 @@ const onDisk = async (): Promise<{ organizations: OrganizationRecord[] }> => JSO
 const names = (doc: { organizations: OrganizationRecord[] }): string[] => doc.organizations.map((o) => o.name)
 
 /** Runs a small ESM program in another Node process with the tsx loader; resolves with its exit code and output. */
-function runChild(source: string, onStdout?: (text: string) => void): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number; kill(): void } {
+function runChild(
+  source: string,
+  onStdout?: (text: string) => void
+): { done: Promise<{ code: number | null; stdout: string; stderr: string }>; pid: number; kill(): void } {
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', source], { stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''

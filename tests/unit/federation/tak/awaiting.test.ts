@@ -7,8 +7,14 @@ import { ByteBudget } from '../../../../gateway/routing/byte-budget.ts'
 import type { RolPackageDetails } from '../../../../gateway/federation/tak/rol.ts'
 
 const details = (i: number, uids: string[] = []): RolPackageDetails => ({
-  sha256: i.toString(16).padStart(64, '0'), name: `p${i}`, filename: `p${i}.zip`, senderUrl: '', sizeInBytes: 1, senderCallsign: 'HQ',
-  dest: { callsigns: [], uids }, tsStored: null
+  sha256: i.toString(16).padStart(64, '0'),
+  name: `p${i}`,
+  filename: `p${i}.zip`,
+  senderUrl: '',
+  sizeInBytes: 1,
+  senderCallsign: 'HQ',
+  dest: { callsigns: [], uids },
+  tsStored: null
 })
 
 describe('AwaitingBytes', () => {

@@ -26,7 +26,10 @@ describe('the client role sends ROL only after ClientROLStream is open', () => {
   let packageId = ''
 
   beforeAll(async () => {
-    ;[gw, takPki] = await Promise.all([startFederatingGateway('fedgate-rol-order', REDIAL), testPki({ freshCa: true, hostname: 'tak-rol.test', federateId: 'tak-rol' })])
+    ;[gw, takPki] = await Promise.all([
+      startFederatingGateway('fedgate-rol-order', REDIAL),
+      testPki({ freshCa: true, hostname: 'tak-rol.test', federateId: 'tak-rol' })
+    ])
     const identity = takPki.pki.federation!
     tak = await new TakServer({
       key: identity.keyPem,
@@ -34,10 +37,16 @@ describe('the client role sends ROL only after ClientROLStream is open', () => {
       clientCa: gw.t.services.pki.caCertPem
     }).start()
     const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'route.kml': '<kml/>' })
-    packageId = (await gw.t.ok('uploadDataPackage', { networkId: gw.networkId, name: 'route.zip', contentBase64: zip.toString('base64') }, gw.admin)).id
+    packageId = (
+      await gw.t.ok('uploadDataPackage', { networkId: gw.networkId, name: 'route.zip', contentBase64: zip.toString('base64') }, gw.admin)
+    ).id
     const dial = { address: '127.0.0.1', port: tak.port, caPem: takPki.pki.caCertPem }
     peerId = (
-      await gw.t.ok('addExternalPeer', { networkId: gw.networkId, fingerprint: identity.fingerprint, displayName: 'TAK HQ', dial, sharePackages: true }, gw.admin)
+      await gw.t.ok(
+        'addExternalPeer',
+        { networkId: gw.networkId, fingerprint: identity.fingerprint, displayName: 'TAK HQ', dial, sharePackages: true },
+        gw.admin
+      )
     ).id
   }, 30_000)
 

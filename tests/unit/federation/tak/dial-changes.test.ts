@@ -24,7 +24,12 @@ describe('changing the dial settings of a TAK Server peer', () => {
 
   beforeAll(async () => {
     ;[hq, laptop] = await Promise.all([side('fedgate-hq'), side('fedgate-laptop')])
-    ;({ acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(hq, laptop, { accepting: 'Laptop', dialing: 'HQ' }, { withCa: true }))
+    ;({ acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(
+      hq,
+      laptop,
+      { accepting: 'Laptop', dialing: 'HQ' },
+      { withCa: true }
+    ))
   })
 
   afterAll(async () => {
@@ -36,19 +41,39 @@ describe('changing the dial settings of a TAK Server peer', () => {
 
   it('dials a new port at once: a wrong one goes down with its error, the right one comes back up', async () => {
     const wrong = await closedPort()
-    const edited = await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, dial: { address: '127.0.0.1', port: wrong, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
+    const edited = await laptop.t.ok(
+      'updateExternalPeer',
+      { id: laptopPeerId, dial: { address: '127.0.0.1', port: wrong, caPem: hq.t.services.pki.caCertPem } },
+      laptop.admin
+    )
     expect(edited.dial).toMatchObject({ address: '127.0.0.1', port: wrong })
     await until(() => !laptop.fed.status(laptopPeerId).connected && !hq.fed.status(hqPeerId).connected, 3000, 'both sides down')
-    await until(() => /ECONNREFUSED|No connection/i.test(laptop.fed.status(laptopPeerId).lastError ?? ''), 3000, 'the refused dial as the last error')
+    await until(
+      () => /ECONNREFUSED|No connection/i.test(laptop.fed.status(laptopPeerId).lastError ?? ''),
+      3000,
+      'the refused dial as the last error'
+    )
 
-    await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
-    await until(() => laptop.fed.status(laptopPeerId).connected && hq.fed.status(hqPeerId).connected, 5000, 'the connection to the right port')
+    await laptop.t.ok(
+      'updateExternalPeer',
+      { id: laptopPeerId, dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } },
+      laptop.admin
+    )
+    await until(
+      () => laptop.fed.status(laptopPeerId).connected && hq.fed.status(hqPeerId).connected,
+      5000,
+      'the connection to the right port'
+    )
     expect(laptop.fed.sessionsOf(laptopPeerId).map((s) => s.role)).toEqual(['client'])
   })
 
   it('a change that keeps address, port and CA leaves the connection alone', async () => {
     const since = laptop.fed.status(laptopPeerId).since
-    await laptop.t.ok('updateExternalPeer', { id: laptopPeerId, displayName: 'HQ main', dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } }, laptop.admin)
+    await laptop.t.ok(
+      'updateExternalPeer',
+      { id: laptopPeerId, displayName: 'HQ main', dial: { address: '127.0.0.1', port: hq.fed.port, caPem: hq.t.services.pki.caCertPem } },
+      laptop.admin
+    )
     await settle(600)
     expect(laptop.fed.status(laptopPeerId)).toMatchObject({ connected: true, since })
   })

@@ -38,7 +38,10 @@ async function link(maxMessageBytes = 4 * 1024 * 1024, stopReadingAfter = Infini
   }
   const handlers: grpc.UntypedServiceImplementation = {}
   for (const name of Object.keys(service.definition)) handlers[name] = unimplemented as grpc.UntypedHandleCall
-  handlers.ServerEventStream = ((call: grpc.ServerReadableStream<FederatedEventMessage, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+  handlers.ServerEventStream = ((
+    call: grpc.ServerReadableStream<FederatedEventMessage, unknown>,
+    callback: grpc.sendUnaryData<unknown>
+  ) => {
     call.on('data', (event: FederatedEventMessage) => {
       received.push(event.event?.uid ?? '?')
       if (received.length >= stopReadingAfter) call.pause()
@@ -59,15 +62,17 @@ async function link(maxMessageBytes = 4 * 1024 * 1024, stopReadingAfter = Infini
   })
   let settle: (error: grpc.ServiceError | null) => void = () => {}
   const status = new Promise<grpc.ServiceError | null>((resolve) => (settle = resolve))
-  const call = (client as unknown as { ServerEventStream: (cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown> }).ServerEventStream(
-    (error) => settle(error)
-  )
+  const call = (
+    client as unknown as { ServerEventStream: (cb: (e: grpc.ServiceError | null) => void) => grpc.ClientWritableStream<unknown> }
+  ).ServerEventStream((error) => settle(error))
   call.on('error', () => {})
   return { writer: new ClientEventWriter(call, serialize, maxMessageBytes), received, status }
 }
 
 const event = (uid: string): Buffer =>
-  serialize({ event: { type: 'a-f-G-U-C', uid, sendTime: 1, startTime: 1, staleTime: 2, how: 'm-g', lat: 1, lon: 2, hae: 0, ce: 9, le: 9 } })
+  serialize({
+    event: { type: 'a-f-G-U-C', uid, sendTime: 1, startTime: 1, staleTime: 2, how: 'm-g', lat: 1, lon: 2, hae: 0, ce: 9, le: 9 }
+  })
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -206,7 +211,9 @@ describe('accepting side', () => {
       client.close()
       server.forceShutdown()
     })
-    const stream = (client as unknown as { ClientEventStream: (request: unknown) => grpc.ClientReadableStream<FederatedEventMessage> }).ClientEventStream({})
+    const stream = (
+      client as unknown as { ClientEventStream: (request: unknown) => grpc.ClientReadableStream<FederatedEventMessage> }
+    ).ClientEventStream({})
     const uids: string[] = []
     let settle: (error: grpc.ServiceError | null) => void = () => {}
     const status = new Promise<grpc.ServiceError | null>((resolve) => (settle = resolve))
@@ -236,10 +243,14 @@ describe('accepting side', () => {
   }, 30_000)
 
   it('an event over the message limit ends the stream with RESOURCE_EXHAUSTED, as grpc-js does, and is not framed', async () => {
-    const { status, uids, writer } = await serve((outbox) => {
-      outbox.send(event('small'), true)
-      outbox.send(serialize({ event: { type: 'a-f-G', uid: 'big', other: 'x'.repeat(5000) } }), true)
-    }, 1, 2000)
+    const { status, uids, writer } = await serve(
+      (outbox) => {
+        outbox.send(event('small'), true)
+        outbox.send(serialize({ event: { type: 'a-f-G', uid: 'big', other: 'x'.repeat(5000) } }), true)
+      },
+      1,
+      2000
+    )
     const error = await status
     expect(writer()!.direct).toBe(true)
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED)

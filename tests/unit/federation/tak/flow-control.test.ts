@@ -9,7 +9,15 @@ import { FEDERATION_WINDOW_BYTES, widenReceiveWindow } from '../../../../gateway
 const MESSAGE_BYTES = 16 * 1024
 const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b }
 const definition: grpc.ServiceDefinition = {
-  Upload: { path: '/test.Sink/Upload', requestStream: true, responseStream: false, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize }
+  Upload: {
+    path: '/test.Sink/Upload',
+    requestStream: true,
+    responseStream: false,
+    requestSerialize: raw.serialize,
+    requestDeserialize: raw.deserialize,
+    responseSerialize: raw.serialize,
+    responseDeserialize: raw.deserialize
+  }
 }
 const Client = grpc.makeGenericClientConstructor(definition, 'Sink')
 

@@ -19,7 +19,10 @@ describe('failed handshakes on the federation port', () => {
   let other: TestPki
 
   beforeAll(async () => {
-    ;[gw, other] = await Promise.all([startFederatingGateway('fedgate-hs', REDIAL), testPki({ freshCa: true, hostname: 'tak-hs.test', federateId: 'tak-hs' })])
+    ;[gw, other] = await Promise.all([
+      startFederatingGateway('fedgate-hs', REDIAL),
+      testPki({ freshCa: true, hostname: 'tak-hs.test', federateId: 'tak-hs' })
+    ])
   })
 
   afterAll(async () => {
@@ -39,7 +42,20 @@ describe('failed handshakes on the federation port', () => {
     fs.writeFileSync(files.ca, ca)
     fs.writeFileSync(files.cert, identity.certPem)
     fs.writeFileSync(files.key, identity.keyPem, { mode: 0o600 })
-    const args = ['s_client', '-connect', `127.0.0.1:${gw.fed.port}`, '-CAfile', files.ca, '-verify_return_error', '-alpn', 'h2', '-cert', files.cert, '-key', files.key]
+    const args = [
+      's_client',
+      '-connect',
+      `127.0.0.1:${gw.fed.port}`,
+      '-CAfile',
+      files.ca,
+      '-verify_return_error',
+      '-alpn',
+      'h2',
+      '-cert',
+      files.cert,
+      '-key',
+      files.key
+    ]
     return new Promise((resolve) => {
       const client = spawn('openssl', args, { stdio: ['pipe', 'ignore', 'ignore'] })
       client.stdin.end()

@@ -2,12 +2,33 @@
 // every method a peer's event arrives by (both roles, and SendOneEvent); the limit is read per event; nothing else changes.
 
 import { describe, expect, it } from 'vitest'
-import { isOversize, loadFigService, withInboundEventLimit, type FederatedEventMessage, type OversizeEvent } from '../../../../gateway/federation/tak/proto.ts'
+import {
+  isOversize,
+  loadFigService,
+  withInboundEventLimit,
+  type FederatedEventMessage,
+  type OversizeEvent
+} from '../../../../gateway/federation/tak/proto.ts'
 
 describe('withInboundEventLimit', () => {
   const base = loadFigService()
   const event = (remarks: number): FederatedEventMessage =>
-    ({ event: { uid: 'u-1', type: 'a-f-G', sendTime: 1, startTime: 1, staleTime: 2, lat: 1, lon: 2, hae: 0, ce: 9, le: 9, how: 'm-g', other: `<detail><remarks>${'r'.repeat(remarks)}</remarks></detail>` } }) as unknown as FederatedEventMessage
+    ({
+      event: {
+        uid: 'u-1',
+        type: 'a-f-G',
+        sendTime: 1,
+        startTime: 1,
+        staleTime: 2,
+        lat: 1,
+        lon: 2,
+        hae: 0,
+        ce: 9,
+        le: 9,
+        how: 'm-g',
+        other: `<detail><remarks>${'r'.repeat(remarks)}</remarks></detail>`
+      }
+    }) as unknown as FederatedEventMessage
 
   it('hands over small events decoded and big ones as their size only, on each inbound side', () => {
     let limit = 10_000

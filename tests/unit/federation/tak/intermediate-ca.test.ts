@@ -19,11 +19,64 @@ const REDIAL = { baseDelayMs: 200, maxDelayMs: 1000, afterDropMs: 500 }
 function chainWithIntermediate(dir: string): { rootPem: string; intermediatePem: string; leafPem: string; leafKey: string } {
   const run = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' })
   const ext = (name: string, text: string): string => (fs.writeFileSync(path.join(dir, name), text), name)
-  run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'root.key', '-out', 'root.pem', '-days', '2', '-subj', '/CN=TAK Test Root', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
+  run(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    'root.key',
+    '-out',
+    'root.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=TAK Test Root',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign'
+  )
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'int.key', '-out', 'int.csr', '-subj', '/CN=TAK Test Intermediate')
-  run('x509', '-req', '-in', 'int.csr', '-CA', 'root.pem', '-CAkey', 'root.key', '-CAcreateserial', '-out', 'int.pem', '-days', '2', '-extfile', ext('int.ext', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n'))
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'int.csr',
+    '-CA',
+    'root.pem',
+    '-CAkey',
+    'root.key',
+    '-CAcreateserial',
+    '-out',
+    'int.pem',
+    '-days',
+    '2',
+    '-extfile',
+    ext('int.ext', 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n')
+  )
   run('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=takserver')
-  run('x509', '-req', '-in', 'leaf.csr', '-CA', 'int.pem', '-CAkey', 'int.key', '-CAcreateserial', '-out', 'leaf.pem', '-days', '2', '-extfile', ext('leaf.ext', 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n'))
+  run(
+    'x509',
+    '-req',
+    '-in',
+    'leaf.csr',
+    '-CA',
+    'int.pem',
+    '-CAkey',
+    'int.key',
+    '-CAcreateserial',
+    '-out',
+    'leaf.pem',
+    '-days',
+    '2',
+    '-extfile',
+    ext(
+      'leaf.ext',
+      'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth,clientAuth\n'
+    )
+  )
   const read = (name: string): string => fs.readFileSync(path.join(dir, name), 'utf8')
   return { rootPem: read('root.pem'), intermediatePem: read('int.pem'), leafPem: read('leaf.pem'), leafKey: read('leaf.key') }
 }
@@ -39,7 +92,11 @@ describe('a TAK Server with an intermediate CA', () => {
     chain = chainWithIntermediate(dir)
     fingerprint = new X509Certificate(chain.leafPem).fingerprint256
     gw = await startFederatingGateway('fedgate-intermediate', REDIAL)
-    tak = await new TakServer({ key: chain.leafKey, certChain: `${chain.leafPem.trim()}\n${chain.intermediatePem.trim()}\n`, clientCa: gw.t.services.pki.caCertPem }).start()
+    tak = await new TakServer({
+      key: chain.leafKey,
+      certChain: `${chain.leafPem.trim()}\n${chain.intermediatePem.trim()}\n`,
+      clientCa: gw.t.services.pki.caCertPem
+    }).start()
   }, 30_000)
 
   afterAll(async () => {
@@ -60,19 +117,30 @@ describe('a TAK Server with an intermediate CA', () => {
     await until(() => gw.fed.status(first).connected, 5000, `the link up (last error: ${gw.fed.status(first).lastError})`)
     await gw.t.ok('removeExternalPeer', { id: first }, gw.admin)
     const second = await connectedWith('TAK HQ (intermediate pasted)', chain.intermediatePem)
-    await until(() => gw.fed.status(second).connected, 5000, `the link up with the intermediate (last error: ${gw.fed.status(second).lastError})`)
+    await until(
+      () => gw.fed.status(second).connected,
+      5000,
+      `the link up with the intermediate (last error: ${gw.fed.status(second).lastError})`
+    )
     await gw.t.ok('removeExternalPeer', { id: second }, gw.admin)
   }, 20_000)
 
   it('still refuses a server whose leaf is not the pinned one, whatever CA is trusted', async () => {
     const wrong = await gw.t.ok(
       'addExternalPeer',
-      { networkId: gw.networkId, fingerprint: new X509Certificate(chain.rootPem).fingerprint256, displayName: 'Not HQ', dial: { address: '127.0.0.1', port: tak.port, caPem: chain.rootPem } },
+      {
+        networkId: gw.networkId,
+        fingerprint: new X509Certificate(chain.rootPem).fingerprint256,
+        displayName: 'Not HQ',
+        dial: { address: '127.0.0.1', port: tak.port, caPem: chain.rootPem }
+      },
       gw.admin
     )
     const said = (): string => gw.fed.status(wrong.id).lastError ?? ''
     await until(() => said() !== '', 5000, 'the refusal as the last error')
-    expect(said()).toMatch(/^The TAK Server at 127\.0\.0\.1:\d+ presented certificate [0-9A-F:]+, not the registered [0-9A-F:]+\. Check the fingerprint/)
+    expect(said()).toMatch(
+      /^The TAK Server at 127\.0\.0\.1:\d+ presented certificate [0-9A-F:]+, not the registered [0-9A-F:]+\. Check the fingerprint/
+    )
     expect(gw.fed.status(wrong.id).connected).toBe(false)
   }, 20_000)
 })

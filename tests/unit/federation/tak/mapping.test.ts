@@ -19,7 +19,10 @@ function cot(detail: string, extra = ''): ReturnType<typeof parseEvent> {
 
 describe('CoT → FederatedEvent', () => {
   it('fills the GeoEvent header and point fields', () => {
-    const fe = toFederatedEvent(cot('<detail><contact callsign="ALPHA"/></detail>', ' access="Unclassified" caveat="FOUO" releasableTo="USA"'), us)!
+    const fe = toFederatedEvent(
+      cot('<detail><contact callsign="ALPHA"/></detail>', ' access="Unclassified" caveat="FOUO" releasableTo="USA"'),
+      us
+    )!
     const geo = fe.event!
     expect(geo.uid).toBe('ANDROID-1')
     expect(geo.type).toBe('a-f-G-U-C')
@@ -45,7 +48,9 @@ describe('CoT → FederatedEvent', () => {
     expect(geo.palt).toBe('DTED0')
     expect(Buffer.from(geo.binary!.data).toString()).toBe('not really a png')
     expect(geo.binary!.type).toBe('IMAGE')
-    expect(geo.other).toBe('<detail><contact callsign="ALPHA"/><_flow-tags_ TAK-Server-abc="2026-01-02T03:04:05Z"/><image mime="image/png"></image></detail>')
+    expect(geo.other).toBe(
+      '<detail><contact callsign="ALPHA"/><_flow-tags_ TAK-Server-abc="2026-01-02T03:04:05Z"/><image mime="image/png"></image></detail>'
+    )
   })
 
   it('keeps a status with readiness and a track lacking course in the detail', () => {
@@ -107,7 +112,13 @@ describe('FederatedEvent → CoT', () => {
   }
 
   it('rebuilds header, point and detail, appending track from speed/course', () => {
-    const event = fromGeoEvent({ ...base, other: '<detail><contact callsign="TANGO"/><_flow-tags_ TAK-Server-x="t"/></detail>', access: 'A', caveat: 'C', releaseableTo: 'R' })!
+    const event = fromGeoEvent({
+      ...base,
+      other: '<detail><contact callsign="TANGO"/><_flow-tags_ TAK-Server-x="t"/></detail>',
+      access: 'A',
+      caveat: 'C',
+      releaseableTo: 'R'
+    })!
     expect(event.uid).toBe('TAK-1')
     expect(event.type).toBe('a-h-G')
     expect(event.how).toBe('h-e')
@@ -116,7 +127,9 @@ describe('FederatedEvent → CoT', () => {
     expect(event.stale).toBe('2026-01-02T03:09:05.000Z')
     expect(event.point).toEqual({ lat: 51.5, lon: -0.125, hae: 11, ce: 5, le: 7 })
     expect(event.callsign).toBe('TANGO')
-    expect(event.detailXml).toBe('<detail><contact callsign="TANGO"/><_flow-tags_ TAK-Server-x="t"/><track speed="4" course="90"/></detail>')
+    expect(event.detailXml).toBe(
+      '<detail><contact callsign="TANGO"/><_flow-tags_ TAK-Server-x="t"/><track speed="4" course="90"/></detail>'
+    )
     const xml = event.xml.toString()
     expect(xml).toContain('access="A"')
     expect(xml).toContain('caveat="C"')
@@ -141,7 +154,10 @@ describe('FederatedEvent → CoT', () => {
   })
 
   it("sends a device's mission destinations as missionNames, beside its ptp recipients", () => {
-    const geo = toFederatedEvent(cot('<detail><marti><dest mission="Op North"/><dest callsign="HQ-1"/></marti><remarks>m</remarks></detail>'), us)!.event!
+    const geo = toFederatedEvent(
+      cot('<detail><marti><dest mission="Op North"/><dest callsign="HQ-1"/></marti><remarks>m</remarks></detail>'),
+      us
+    )!.event!
     expect(geo).toMatchObject({ missionNames: ['Op North'], ptpCallsigns: ['HQ-1'], ptpUids: [] })
     expect(geo.other).not.toContain('<dest')
   })
@@ -161,20 +177,34 @@ describe('FederatedEvent → CoT', () => {
   })
 
   it('survives a round trip through our own mapping', () => {
-    const original = cot('<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><track speed="1.5" course="45"/><__group name="Cyan" role="Team Member"/></detail>')
+    const original = cot(
+      '<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><track speed="1.5" course="45"/><__group name="Cyan" role="Team Member"/></detail>'
+    )
     const back = fromGeoEvent(toFederatedEvent(original, us)!.event!)!
     expect(back.uid).toBe(original.uid)
     expect(back.point).toEqual(original.point)
     expect(back.callsign).toBe('ALPHA')
-    expect(back.detailXml).toBe('<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/><track speed="1.5" course="45"/></detail>')
+    expect(back.detailXml).toBe(
+      '<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/><track speed="1.5" course="45"/></detail>'
+    )
   })
 
   it('builds the same event that parsing its own bytes gives (it is built without a second parse)', () => {
     const cases = [
-      { ...base, other: '<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><uid Droid="ALPHA"/></detail>', speed: 1.25, course: 90, battery: 80 },
+      {
+        ...base,
+        other: '<detail><contact callsign="ALPHA" endpoint="*:-1:stcp"/><uid Droid="ALPHA"/></detail>',
+        speed: 1.25,
+        course: 90,
+        battery: 80
+      },
       { ...base, other: '' },
       { ...base, other: '<detail/>', ploc: 'GPS', palt: 'DTED0', lat: -0, hae: Number.NaN },
-      { ...base, other: '<detail><contact callsign="A &amp; B"/><image mime="image/png"/></detail>', binary: { type: 'IMAGE' as const, data: Buffer.from('png') } },
+      {
+        ...base,
+        other: '<detail><contact callsign="A &amp; B"/><image mime="image/png"/></detail>',
+        binary: { type: 'IMAGE' as const, data: Buffer.from('png') }
+      },
       { ...base, uid: 'odd & "uid"', other: '<detail><contact callsign="X"/></detail>' },
       { ...base, other: '<detail><!-- note --><contact callsign="D"/></detail>', access: 'Unclassified' },
       { ...base, other: '<detail><contact callsign="E"/></detail>', missionNames: ['m1'] }

@@ -84,15 +84,23 @@ describe('external TAK Server methods', () => {
       const pemFile = path.join(tmp, file.filename)
       fs.writeFileSync(pemFile, pem)
       const store = path.join(tmp, `${kind}.jks`)
-      execFileSync('keytool', ['-importcert', '-noprompt', '-keystore', store, '-storepass', 'changeit', '-alias', 'x', '-file', pemFile], { stdio: 'pipe' })
+      execFileSync('keytool', ['-importcert', '-noprompt', '-keystore', store, '-storepass', 'changeit', '-alias', 'x', '-file', pemFile], {
+        stdio: 'pipe'
+      })
       const listing = execFileSync('keytool', ['-list', '-keystore', store, '-storepass', 'changeit'], { encoding: 'utf8' })
       expect(listing).toContain(cert.fingerprint256)
     }
   }, 30_000)
 
   it('gives CoreConfig snippets that validate inside <federation> against our XSD (order, fileFilter)', async () => {
-    const outgoing = Buffer.from((await t.ok('downloadArtifact', { kind: 'coreconfig-outgoing' }, admin)).contentBase64, 'base64').toString()
-    const federate = Buffer.from((await t.ok('downloadArtifact', { kind: 'coreconfig-federate' }, admin)).contentBase64, 'base64').toString()
+    const outgoing = Buffer.from(
+      (await t.ok('downloadArtifact', { kind: 'coreconfig-outgoing' }, admin)).contentBase64,
+      'base64'
+    ).toString()
+    const federate = Buffer.from(
+      (await t.ok('downloadArtifact', { kind: 'coreconfig-federate' }, admin)).contentBase64,
+      'base64'
+    ).toString()
     expect(outgoing).toContain('protocolVersion="2"')
     expect(outgoing).toContain('address="gw.example.org"')
     expect(outgoing).toContain(`port="${t.services.ports.federation}"`)
@@ -103,7 +111,10 @@ describe('external TAK Server methods', () => {
     expect(federate).toContain('<outboundGroup>__ANON__</outboundGroup>')
     const validate = (body: string): boolean => {
       const file = path.join(tmp, `doc-${Math.random().toString(36).slice(2)}.xml`)
-      fs.writeFileSync(file, `<?xml version="1.0" encoding="UTF-8"?>\n<federation xmlns="http://bbn.com/marti/xml/config" enableFederation="true">\n${body}</federation>\n`)
+      fs.writeFileSync(
+        file,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<federation xmlns="http://bbn.com/marti/xml/config" enableFederation="true">\n${body}</federation>\n`
+      )
       try {
         execFileSync('xmllint', ['--noout', '--schema', XSD, file], { stdio: 'pipe' })
         return true

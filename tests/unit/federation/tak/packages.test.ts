@@ -76,7 +76,15 @@ describe('fileshares to our devices', () => {
     const bytes = randomBytes(500)
     const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'held.zip', source: device })
     const share = (sha256: string): CotEvent =>
-      buildFileshareEvent({ sha256, filename: 'f.zip', name: 'f', sizeInBytes: 500, senderUrl: 'http://192.0.2.44:8080/getfile?hash=x', senderUid: 'A', senderCallsign: 'ALPHA-1' })
+      buildFileshareEvent({
+        sha256,
+        filename: 'f.zip',
+        name: 'f',
+        sizeInBytes: 500,
+        senderUrl: 'http://192.0.2.44:8080/getfile?hash=x',
+        senderUid: 'A',
+        senderCallsign: 'ALPHA-1'
+      })
     const held = federation.fileshareForReceiver(share(rec.hash), '10.9.8.7')
     expect(parseFileshare(held)?.senderUrl).toBe(`https://10.9.8.7:8443/Marti/sync/content?hash=${rec.hash}`)
     const elsewhere = share('e'.repeat(64))
@@ -89,7 +97,11 @@ describe('DP-Out to a TAK Server', () => {
     const bytes = randomBytes(2000)
     const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'a.zip', source: device, creatorUid: 'ANDROID-A' })
     await packages.ingestBuffer(randomBytes(100), { networkId: 'net_b', name: 'other-net.zip', source: device })
-    await packages.ingestBuffer(randomBytes(100), { networkId: 'net_a', name: 'from-peer.zip', source: { kind: 'peer', label: 'X', id: 'peer_2' } })
+    await packages.ingestBuffer(randomBytes(100), {
+      networkId: 'net_a',
+      name: 'from-peer.zip',
+      source: { kind: 'peer', label: 'X', id: 'peer_2' }
+    })
 
     expect(federation.packagesToFederate(peer)).toEqual([])
     await setPeer({ sharePackages: true })
@@ -98,7 +110,14 @@ describe('DP-Out to a TAK Server', () => {
     const msg = parsed((await built(out))[0]!)
     expect(msg.kind).toBe('createResource')
     if (msg.kind !== 'createResource') return
-    expect(msg.meta).toMatchObject({ hash: rec.hash, name: 'a.zip', size: 2000, tool: 'public', submitter: 'ALPHA-1', creatorUid: 'ANDROID-A' })
+    expect(msg.meta).toMatchObject({
+      hash: rec.hash,
+      name: 'a.zip',
+      size: 2000,
+      tool: 'public',
+      submitter: 'ALPHA-1',
+      creatorUid: 'ANDROID-A'
+    })
     expect(msg.bytes?.equals(bytes)).toBe(true)
 
     await federation.markSharedWithPeer(rec.id, peer)
@@ -130,18 +149,36 @@ describe('DP-Out to a TAK Server', () => {
     const strippedHash = created.meta.hash
     // A new process: nothing cached, the package already shared with the peer.
     const restarted = new PackageFederation({
-      packages, store, blockedExtensions: () => ['pref'], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+      packages,
+      store,
+      blockedExtensions: () => ['pref'],
+      maxRolBytes: () => 1_000_000,
+      martiPort: () => 8443,
+      defaultHost: () => 'gw',
+      deliverToNetwork: () => {}
     })
     const [reply] = await built(await restarted.onPeerRol(peer.id, 'net_a', requestPackageRol(strippedHash)))
     const dispersed = parsed(reply!)
     expect(dispersed.kind === 'dispersePackage' && dispersed.details.sha256).toBe(strippedHash)
     expect(dispersed.kind === 'dispersePackage' && sha(dispersed.bytes!)).toBe(strippedHash)
     const again = new PackageFederation({
-      packages, store, blockedExtensions: () => ['pref'], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+      packages,
+      store,
+      blockedExtensions: () => ['pref'],
+      maxRolBytes: () => 1_000_000,
+      martiPort: () => 8443,
+      defaultHost: () => 'gw',
+      deliverToNetwork: () => {}
     })
     const fileshare = buildFileshareEvent({
-      sha256: rec.hash, filename: 'mission.zip', name: 'mission', sizeInBytes: zip.length, senderUrl: '',
-      senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: [], uids: [] }
+      sha256: rec.hash,
+      filename: 'mission.zip',
+      name: 'mission',
+      sizeInBytes: zip.length,
+      senderUrl: '',
+      senderUid: 'ANDROID-A',
+      senderCallsign: 'ALPHA-1',
+      dest: { callsigns: [], uids: [] }
     })
     const announced = (await built(again.fileshareToPeer(fileshare, peer))).map(parsed)
     expect(announced.map((m) => m.kind)).toEqual(['announcePackage'])
@@ -151,7 +188,13 @@ describe('DP-Out to a TAK Server', () => {
   it('attaches no bytes above the size limit', async () => {
     await setPeer({ sharePackages: true })
     const small = new PackageFederation({
-      packages, store, blockedExtensions: () => [], maxRolBytes: () => 500, martiPort: () => 8443, defaultHost: () => 'gw', deliverToNetwork: () => {}
+      packages,
+      store,
+      blockedExtensions: () => [],
+      maxRolBytes: () => 500,
+      martiPort: () => 8443,
+      defaultHost: () => 'gw',
+      deliverToNetwork: () => {}
     })
     await packages.ingestBuffer(randomBytes(600), { networkId: 'net_a', name: 'big.zip', source: device })
     const msg = parsed((await built(small.packagesToFederate(peer)))[0]!)
@@ -163,8 +206,14 @@ describe('DP-Out to a TAK Server', () => {
     const rec = await packages.ingestBuffer(bytes, { networkId: 'net_a', name: 'send.zip', source: device })
     await packages.setPrivate(rec.id, true)
     const fileshare = buildFileshareEvent({
-      sha256: rec.hash, filename: 'send.zip', name: 'send', sizeInBytes: 1500, senderUrl: 'https://10.0.0.5:8443/Marti/sync/content?hash=' + rec.hash,
-      senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1', dest: { callsigns: ['HQ-OPS'], uids: [] }
+      sha256: rec.hash,
+      filename: 'send.zip',
+      name: 'send',
+      sizeInBytes: 1500,
+      senderUrl: 'https://10.0.0.5:8443/Marti/sync/content?hash=' + rec.hash,
+      senderUid: 'ANDROID-A',
+      senderCallsign: 'ALPHA-1',
+      dest: { callsigns: ['HQ-OPS'], uids: [] }
     })
     expect(federation.fileshareToPeer(fileshare, peer)).toEqual([])
     await setPeer({ sharePackages: true })
@@ -216,8 +265,19 @@ describe('DP-Out to a TAK Server', () => {
 describe('DP-In from a TAK Server', () => {
   const incoming = (bytes: Buffer, tool = 'public'): RolMessage =>
     createResourceRol(
-      { hash: sha(bytes), name: 'hq.zip', filename: 'hq.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: '',
-        submitter: 'hq-user', uid: 'u1', creatorUid: 'c1', size: bytes.length, tool },
+      {
+        hash: sha(bytes),
+        name: 'hq.zip',
+        filename: 'hq.zip',
+        mimeType: 'application/zip',
+        keywords: ['missionpackage'],
+        submissionTime: '',
+        submitter: 'hq-user',
+        uid: 'u1',
+        creatorUid: 'c1',
+        size: bytes.length,
+        tool
+      },
       bytes
     )
 
@@ -230,18 +290,37 @@ describe('DP-In from a TAK Server', () => {
     await setPeer({ acceptPackages: true })
     await federation.onPeerRol(peer.id, 'net_a', incoming(bytes))
     const rec = packages.byHash('net_a', sha(bytes))!
-    expect(rec).toMatchObject({ name: 'hq.zip', size: 1200, mimeType: 'application/zip', source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' }, creatorUid: 'c1' })
+    expect(rec).toMatchObject({
+      name: 'hq.zip',
+      size: 1200,
+      mimeType: 'application/zip',
+      source: { kind: 'peer', label: 'TAK HQ', id: 'peer_1' },
+      creatorUid: 'c1'
+    })
     expect(fs.readFileSync(packages.filePath(rec.hash)).equals(bytes)).toBe(true)
     // TAK federates every Enterprise Sync upload as `create resource`; its clients hear of one only through the
     // `announce package` a fileshare becomes (spec §5.3), once.
     expect(delivered).toHaveLength(0)
     const { announcePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
-    const details = { sha256: rec.hash, name: 'hq', filename: 'hq.zip', senderUrl: '', sizeInBytes: 1200, senderCallsign: 'HQ-1', dest: { callsigns: [], uids: [] }, tsStored: 1 }
+    const details = {
+      sha256: rec.hash,
+      name: 'hq',
+      filename: 'hq.zip',
+      senderUrl: '',
+      sizeInBytes: 1200,
+      senderCallsign: 'HQ-1',
+      dest: { callsigns: [], uids: [] },
+      tsStored: 1
+    }
     expect(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details))).toEqual([])
     expect(delivered).toHaveLength(1)
     const share = parseFileshare(delivered[0]!.event)
     expect(delivered[0]!.networkId).toBe('net_a')
-    expect(share).toMatchObject({ sha256: rec.hash, senderUrl: `https://gw.example:8443/Marti/sync/content?hash=${rec.hash}`, sizeInBytes: 1200 })
+    expect(share).toMatchObject({
+      sha256: rec.hash,
+      senderUrl: `https://gw.example:8443/Marti/sync/content?hash=${rec.hash}`,
+      sizeInBytes: 1200
+    })
     // Never sent back out: single hop.
     await setPeer({ sharePackages: true })
     expect(federation.packagesToFederate(peer)).toEqual([])
@@ -259,7 +338,16 @@ describe('DP-In from a TAK Server', () => {
   it('announce without bytes asks for them, then announces to the named recipients when they arrive', async () => {
     await setPeer({ acceptPackages: true })
     const bytes = randomBytes(300)
-    const details = { sha256: sha(bytes), name: 'p', filename: 'p.zip', senderUrl: '', sizeInBytes: 300, senderCallsign: 'HQ', dest: { callsigns: ['ALPHA-1'], uids: [] }, tsStored: 1 }
+    const details = {
+      sha256: sha(bytes),
+      name: 'p',
+      filename: 'p.zip',
+      senderUrl: '',
+      sizeInBytes: 300,
+      senderCallsign: 'HQ',
+      dest: { callsigns: ['ALPHA-1'], uids: [] },
+      tsStored: 1
+    }
     const { announcePackageRol, dispersePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
     const replies = await built(await federation.onPeerRol(peer.id, 'net_a', announcePackageRol(details)))
     expect(replies.map((r) => parsed(r))).toEqual([{ kind: 'requestPackage', sha256: sha(bytes) }])
@@ -274,9 +362,28 @@ describe('DP-In from a TAK Server', () => {
     await setPeer({ acceptPackages: true })
     const warnings: string[] = []
     const log = { info() {}, warn: (m: string) => warnings.push(m), error() {} }
-    const patient = new PackageFederation({ packages, store, blockedExtensions: () => [], maxRolBytes: () => 1_000_000, martiPort: () => 8443, defaultHost: () => 'gw.example', deliverToNetwork: () => {}, awaitBytesWarnMs: 50, log })
+    const patient = new PackageFederation({
+      packages,
+      store,
+      blockedExtensions: () => [],
+      maxRolBytes: () => 1_000_000,
+      martiPort: () => 8443,
+      defaultHost: () => 'gw.example',
+      deliverToNetwork: () => {},
+      awaitBytesWarnMs: 50,
+      log
+    })
     const { announcePackageRol, dispersePackageRol } = await import('../../../../gateway/federation/tak/rol.ts')
-    const details = (bytes: Buffer, filename: string) => ({ sha256: sha(bytes), name: 'p', filename, senderUrl: '', sizeInBytes: bytes.length, senderCallsign: 'HQ', dest: { callsigns: [], uids: [] }, tsStored: 1 })
+    const details = (bytes: Buffer, filename: string) => ({
+      sha256: sha(bytes),
+      name: 'p',
+      filename,
+      senderUrl: '',
+      sizeInBytes: bytes.length,
+      senderCallsign: 'HQ',
+      dest: { callsigns: [], uids: [] },
+      tsStored: 1
+    })
     const never = randomBytes(100)
     const later = randomBytes(100)
     await patient.onPeerRol(peer.id, 'net_a', announcePackageRol(details(never, 'never.zip')))
@@ -307,16 +414,30 @@ describe('fileshare CoT', () => {
       `<ackrequest uid="x" ackrequested="true" tag="plan"/></detail>`
     const xml = `<event version="2.0" uid="u1" type="b-f-t-r" how="h-e" time="t" start="t" stale="t"><point lat="0" lon="0" hae="0" ce="0" le="0"/>${detailXml}</event>`
     return {
-      uid: 'u1', type: 'b-f-t-r', how: 'h-e', time: 't', start: 't', stale: 't', point: { lat: 0, lon: 0, hae: 0, ce: 0, le: 0 },
-      detailXml, callsign: null, dest: { callsigns: [], uids: [] }, xml: Buffer.from(xml)
+      uid: 'u1',
+      type: 'b-f-t-r',
+      how: 'h-e',
+      time: 't',
+      start: 't',
+      stale: 't',
+      point: { lat: 0, lon: 0, hae: 0, ce: 0, le: 0 },
+      detailXml,
+      callsign: null,
+      dest: { callsigns: [], uids: [] },
+      xml: Buffer.from(xml)
     }
   }
 
   it('reads the fileshare attributes (entities decoded, hash lower-cased)', () => {
     const hash = 'c'.repeat(64)
     expect(parseFileshare(atakFileshare(hash))).toEqual({
-      sha256: hash, filename: 'plan & route.zip', name: 'plan', senderUrl: `https://192.168.1.20:8443/Marti/sync/content?hash=${hash}`,
-      sizeInBytes: 1234, senderUid: 'ANDROID-A', senderCallsign: 'ALPHA-1'
+      sha256: hash,
+      filename: 'plan & route.zip',
+      name: 'plan',
+      senderUrl: `https://192.168.1.20:8443/Marti/sync/content?hash=${hash}`,
+      sizeInBytes: 1234,
+      senderUid: 'ANDROID-A',
+      senderCallsign: 'ALPHA-1'
     })
     expect(parseFileshare({ ...atakFileshare(hash), type: 'a-f-G' })).toBe(null)
   })
@@ -329,12 +450,23 @@ describe('fileshare CoT', () => {
     expect(rewritten.xml.toString()).toContain(`senderUrl="${url}"`)
     expect(rewritten.xml.toString()).toContain('<ackrequest uid="x"')
     expect(rewriteSenderUrl(rewritten, '10.9.8.7', 18443)).toBe(rewritten)
-    expect(parseFileshare(rewriteSenderUrl(atakFileshare(hash), '::1', 8443))?.senderUrl).toBe(`https://[::1]:8443/Marti/sync/content?hash=${hash}`)
+    expect(parseFileshare(rewriteSenderUrl(atakFileshare(hash), '::1', 8443))?.senderUrl).toBe(
+      `https://[::1]:8443/Marti/sync/content?hash=${hash}`
+    )
   })
 
   it('builds a TAK-style fileshare event', () => {
     const hash = 'e'.repeat(64)
-    const event = buildFileshareEvent({ sha256: hash, filename: 'a"b.zip', name: 'a', sizeInBytes: 5, senderUrl: 'https://h:1/x', senderUid: 's', senderCallsign: 'S', now: new Date(0) })
+    const event = buildFileshareEvent({
+      sha256: hash,
+      filename: 'a"b.zip',
+      name: 'a',
+      sizeInBytes: 5,
+      senderUrl: 'https://h:1/x',
+      senderUid: 's',
+      senderCallsign: 'S',
+      now: new Date(0)
+    })
     expect(event).toMatchObject({ uid: hash, type: 'b-f-t-r', how: 'h-e', stale: new Date(100_000).toISOString() })
     expect(event.xml.toString()).toContain('filename="a&quot;b.zip"')
     expect(parseFileshare(event)?.filename).toBe('a"b.zip')

@@ -18,10 +18,25 @@ describe('PeerStatusBoard restore', () => {
   it('a peer saved as down is down since then; one saved as up (Fedgate killed) is down since it was last heard', () => {
     let now = Date.parse('2026-11-27T10:00:00Z')
     const board = new PeerStatusBoard(() => now)
-    board.restore('a', { connected: false, since: '2026-11-27T09:12:00.000Z', lastHeard: '2026-11-27T09:11:58.000Z', lastError: 'The connection closed.' })
+    board.restore('a', {
+      connected: false,
+      since: '2026-11-27T09:12:00.000Z',
+      lastHeard: '2026-11-27T09:11:58.000Z',
+      lastError: 'The connection closed.'
+    })
     board.restore('b', { connected: true, since: '2026-11-27T08:00:00.000Z', lastHeard: '2026-11-27T09:30:00.000Z', lastError: null })
-    expect(board.status('a')).toMatchObject({ connected: false, since: '2026-11-27T09:12:00.000Z', lastHeard: '2026-11-27T09:11:58.000Z', lastError: 'The connection closed.' })
-    expect(board.status('b')).toMatchObject({ connected: false, since: '2026-11-27T09:30:00.000Z', lastHeard: '2026-11-27T09:30:00.000Z', lastError: null })
+    expect(board.status('a')).toMatchObject({
+      connected: false,
+      since: '2026-11-27T09:12:00.000Z',
+      lastHeard: '2026-11-27T09:11:58.000Z',
+      lastError: 'The connection closed.'
+    })
+    expect(board.status('b')).toMatchObject({
+      connected: false,
+      since: '2026-11-27T09:30:00.000Z',
+      lastHeard: '2026-11-27T09:30:00.000Z',
+      lastError: null
+    })
     // A connection that comes up meanwhile is not overwritten by an older save.
     now += 1000
     board.connected('c')
@@ -48,9 +63,21 @@ describe('a peer after a restart', () => {
   it('keeps since, last heard and the last error; a clean stop of our own is no error', async () => {
     const [hqDir, laptopDir] = await Promise.all([0, 1].map(() => fsp.mkdtemp(path.join(os.tmpdir(), 'fedgate-contact-'))))
     dirs.push(hqDir!, laptopDir!)
-    ;[hq, laptop] = await Promise.all([startFederatingGateway('fedgate-hq', REDIAL, hqDir), startFederatingGateway('fedgate-laptop', REDIAL, laptopDir)])
-    const { acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(hq, laptop, { accepting: 'Laptop', dialing: 'HQ' }, { withCa: true })
-    await until(() => hq!.fed.status(hqPeerId).lastHeard !== null && laptop!.fed.status(laptopPeerId).lastHeard !== null, 10_000, 'both heard')
+    ;[hq, laptop] = await Promise.all([
+      startFederatingGateway('fedgate-hq', REDIAL, hqDir),
+      startFederatingGateway('fedgate-laptop', REDIAL, laptopDir)
+    ])
+    const { acceptingPeerId: hqPeerId, dialingPeerId: laptopPeerId } = await federatePair(
+      hq,
+      laptop,
+      { accepting: 'Laptop', dialing: 'HQ' },
+      { withCa: true }
+    )
+    await until(
+      () => hq!.fed.status(hqPeerId).lastHeard !== null && laptop!.fed.status(laptopPeerId).lastHeard !== null,
+      10_000,
+      'both heard'
+    )
 
     // The laptop stops cleanly: HQ sees the connection go, with its reason.
     const laptopHeard = laptop.fed.status(laptopPeerId).lastHeard
@@ -77,6 +104,11 @@ describe('a peer after a restart', () => {
     const admin = await hqAgain.loginAs('admin', hqAgain.adminPassword!)
     const network = hqAgain.services.store.data.networks[0]!
     const [peer] = await hqAgain.ok('listExternalPeers', { networkId: network.id }, admin)
-    expect(peer!.status).toMatchObject({ connected: false, since: seenByHq.since, lastHeard: seenByHq.lastHeard, lastError: seenByHq.lastError })
+    expect(peer!.status).toMatchObject({
+      connected: false,
+      since: seenByHq.since,
+      lastHeard: seenByHq.lastHeard,
+      lastError: seenByHq.lastError
+    })
   })
 })

@@ -47,7 +47,7 @@ class HeldStream implements RolStream {
   }
   /** Complete writes until `count` have completed. */
   async complete(count = 1): Promise<void> {
-    for (let done = 0; done < count; ) {
+    for (let done = 0; done < count;) {
       if (this.completeOne()) done++
       else await tick()
     }
@@ -79,7 +79,13 @@ function item(rec: Recorder, name: string, bytes: number, key: string | null = n
 
 function sender(stream: () => RolStream | null, maxInFlight = 64 * KiB, maxWaiting = 100): { rol: RolSender; rec: Recorder } {
   const rec: Recorder = { built: [], sent: [], drops: {}, errors: [] }
-  const rol = new RolSender(stream, (reason, count) => (rec.drops[reason] = (rec.drops[reason] ?? 0) + count), (err) => rec.errors.push(err.message), maxInFlight, maxWaiting)
+  const rol = new RolSender(
+    stream,
+    (reason, count) => (rec.drops[reason] = (rec.drops[reason] ?? 0) + count),
+    (err) => rec.errors.push(err.message),
+    maxInFlight,
+    maxWaiting
+  )
   return { rol, rec }
 }
 
@@ -124,7 +130,14 @@ describe('RolSender', () => {
   it('refuses a message past what the waiting ones may hold, counts it as full, and takes more once some have gone', async () => {
     let stream: HeldStream | null = null
     const rec: Recorder = { built: [], sent: [], drops: {}, errors: [] }
-    const rol = new RolSender(() => stream, (reason, count) => (rec.drops[reason] = (rec.drops[reason] ?? 0) + count), (err) => rec.errors.push(err.message), 64 * KiB, 100, 10 * KiB)
+    const rol = new RolSender(
+      () => stream,
+      (reason, count) => (rec.drops[reason] = (rec.drops[reason] ?? 0) + count),
+      (err) => rec.errors.push(err.message),
+      64 * KiB,
+      100,
+      10 * KiB
+    )
     const holding = (name: string): OutgoingRol => ({ ...item(rec, name, 10), holds: 4 * KiB })
     expect([rol.send(holding('a')), rol.send(holding('b')), rol.send(holding('c'))]).toEqual([true, true, false])
     expect(rec.drops).toEqual({ full: 1 })

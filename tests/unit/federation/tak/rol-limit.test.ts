@@ -22,8 +22,19 @@ describe('ROL from a TAK Server over our package limit', () => {
 
   const rolFor = (zip: Buffer, name: string): { program: string; payload: { type: string; data: Buffer }[] } => {
     const rol = createResourceRol(
-      { hash: createHash('sha256').update(zip).digest('hex'), name, filename: name, mimeType: 'application/zip', keywords: ['missionpackage'],
-        submissionTime: new Date().toISOString(), submitter: 'tak-admin', uid: `res-${name}`, creatorUid: '', size: zip.length, tool: 'public' },
+      {
+        hash: createHash('sha256').update(zip).digest('hex'),
+        name,
+        filename: name,
+        mimeType: 'application/zip',
+        keywords: ['missionpackage'],
+        submissionTime: new Date().toISOString(),
+        submitter: 'tak-admin',
+        uid: `res-${name}`,
+        creatorUid: '',
+        size: zip.length,
+        tool: 'public'
+      },
       zip
     )
     return { program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: Buffer.from(p.data) })) }
@@ -35,7 +46,13 @@ describe('ROL from a TAK Server over our package limit', () => {
   }
 
   beforeAll(async () => {
-    t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-limit', Packages__MaxBytes: String(1_048_576) } })
+    t = await startTestGateway({
+      env: {
+        Federation__AdvertisedHostname: 'localhost',
+        Federation__OurFederateId: 'fedgate-limit',
+        Packages__MaxBytes: String(1_048_576)
+      }
+    })
     tak = await testPki({ freshCa: true, hostname: 'tak-big.test', federateId: 'tak-big' })
     admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Limits', plan: 'team' }, admin)
@@ -61,7 +78,10 @@ describe('ROL from a TAK Server over our package limit', () => {
   })
 
   it('refuses the big package and keeps the stream: the package behind it is stored', async () => {
-    const big = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(17 * 1_048_576) }, { compress: false })
+    const big = await zipOf(
+      { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(17 * 1_048_576) },
+      { compress: false }
+    )
     const small = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'notes.txt': 'after the big one' })
     federate.sendRol(rolFor(big, 'imagery.zip'))
     federate.sendRol(rolFor(small, 'notes.zip'))

@@ -86,7 +86,10 @@ describe('package programs', () => {
   })
 
   it('round-trips request and disperse package (payload as Uint8Array from protobuf)', () => {
-    expect(interpretPackageRol(requestPackageRol(HASH.toUpperCase()))).toEqual({ ok: true, value: { kind: 'requestPackage', sha256: HASH } })
+    expect(interpretPackageRol(requestPackageRol(HASH.toUpperCase()))).toEqual({
+      ok: true,
+      value: { kind: 'requestPackage', sha256: HASH }
+    })
     const msg = dispersePackageRol(details, Buffer.from('zip'))
     const fromWire = { program: msg.program, payload: [{ data: new Uint8Array(Buffer.from('zip')) }] }
     const r = interpretPackageRol(fromWire)

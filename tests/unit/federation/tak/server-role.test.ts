@@ -55,7 +55,12 @@ describe('TAK federation server role', () => {
 
   /** What this TAK Server federates: a hostile position with its own flow tags, speed and course. */
   const geo = (uid: string): Record<string, unknown> =>
-    geoEvent(uid, { type: 'a-h-G', other: `<detail><contact callsign="TAK-${uid}"/><_flow-tags_ TAK-Server-tak="x"/></detail>`, speed: 7, course: 45 })
+    geoEvent(uid, {
+      type: 'a-h-G',
+      other: `<detail><contact callsign="TAK-${uid}"/><_flow-tags_ TAK-Server-tak="x"/></detail>`,
+      speed: 7,
+      course: 45
+    })
 
   const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
@@ -63,11 +68,20 @@ describe('TAK federation server role', () => {
     t = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-a' } })
     // The gateway's own instance runs with TAK's 15 s rule; this test uses a short timeout to prove the rule quickly.
     await takFederationArea(t.services)!.stop()
-    fed = await startTakFederation(t.services, { router: t.services.router!, pki: t.services.pki, healthTimeoutMs: HEALTH_TIMEOUT_MS, statusIntervalMs: 100 })
+    fed = await startTakFederation(t.services, {
+      router: t.services.router!,
+      pki: t.services.pki,
+      healthTimeoutMs: HEALTH_TIMEOUT_MS,
+      statusIntervalMs: 100
+    })
     t.services.events.subscribe((e) => events.push(e))
     tak = await testPki({ freshCa: true, hostname: 'tak-alpha.test', federateId: 'tak-alpha' })
     const strangerCert = await tak.device('stranger')
-    stranger = { key: strangerCert.keyPem, certChain: `${strangerCert.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`, fingerprint: strangerCert.fingerprint }
+    stranger = {
+      key: strangerCert.keyPem,
+      certChain: `${strangerCert.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`,
+      fingerprint: strangerCert.fingerprint
+    }
     admin = await t.loginAs('admin', t.adminPassword!)
     const org = await t.ok('createOrganization', { name: 'Recon', plan: 'team' }, admin)
     const network = await t.ok('createNetwork', { organizationId: org.id, name: 'Blue' }, admin)
@@ -83,7 +97,9 @@ describe('TAK federation server role', () => {
 
   afterEach(async () => {
     for (const f of federates.splice(0)) f.close()
-    await t.ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }, admin).catch(() => {})
+    await t
+      .ok('updateExternalPeer', { id: peerId, incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }, admin)
+      .catch(() => {})
     await settle(100)
     device.received.length = 0
   })
@@ -100,7 +116,12 @@ describe('TAK federation server role', () => {
     const f = federate()
     await f.serving()
     await f.waitUntil(() => f.callOrder.includes('ClientROLStream'), 3000, 'ClientROLStream after the first health check')
-    expect(f.callOrder.slice(0, 4)).toEqual(['ServerFederateGroupsStream', 'ClientEventStream', 'ServerROLStream', 'ClientFederateGroupsStream'])
+    expect(f.callOrder.slice(0, 4)).toEqual([
+      'ServerFederateGroupsStream',
+      'ClientEventStream',
+      'ServerROLStream',
+      'ClientFederateGroupsStream'
+    ])
     expect(f.callOrder.indexOf('ServerEventStream')).toBeGreaterThan(0)
     await settle(600)
     const serving = f.groupsReceived.filter((g) => g.streamUpdate?.status === 'SERVING')
@@ -144,7 +165,9 @@ describe('TAK federation server role', () => {
     expect(event.how).toBe('h-e')
     expect(event.point).toEqual({ lat: 48.5, lon: 11.25, hae: 500, ce: 3, le: 4 })
     expect(event.callsign).toBe('TAK-tak-unit-1')
-    expect(event.detailXml).toBe('<detail><contact callsign="TAK-tak-unit-1"/><_flow-tags_ TAK-Server-tak="x"/><track speed="7" course="45"/></detail>')
+    expect(event.detailXml).toBe(
+      '<detail><contact callsign="TAK-tak-unit-1"/><_flow-tags_ TAK-Server-tak="x"/><track speed="7" course="45"/></detail>'
+    )
     await f.waitUntil(() => fed.status(peerId).inPerSecond > 0, 3000, 'an incoming rate')
     expect(fed.status(peerId).lastHeard).not.toBeNull()
   })
@@ -169,7 +192,9 @@ describe('TAK federation server role', () => {
     const f = federate()
     await f.serving()
     f.send({ contact: { operation: 'CREATE', uid: 'tak-gone-1', callsign: 'TAK-GONE', phone: '', sip: '', directConnect: '' } })
-    f.send({ event: geoEvent('tak-gone-1', { type: 'a-f-G-U-C', other: '<detail><contact callsign="TAK-GONE" endpoint="*:-1:stcp"/></detail>' }) })
+    f.send({
+      event: geoEvent('tak-gone-1', { type: 'a-f-G-U-C', other: '<detail><contact callsign="TAK-GONE" endpoint="*:-1:stcp"/></detail>' })
+    })
     await device.waitFor((e) => e.uid === 'tak-gone-1')
     const replayed = (): string[] => t.services.router!.latestPositions(networkId).map((e) => e.uid)
     expect(replayed()).toContain('tak-gone-1')
@@ -225,8 +250,19 @@ describe('TAK federation server role', () => {
     const theirs = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'tak.txt': 'from TAK' })
     const hash = createHash('sha256').update(theirs).digest('hex')
     const rol = createResourceRol(
-      { hash, name: 'from-tak.zip', filename: 'from-tak.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: new Date().toISOString(),
-        submitter: 'tak-admin', uid: 'res-1', creatorUid: '', size: theirs.length, tool: 'public' },
+      {
+        hash,
+        name: 'from-tak.zip',
+        filename: 'from-tak.zip',
+        mimeType: 'application/zip',
+        keywords: ['missionpackage'],
+        submissionTime: new Date().toISOString(),
+        submitter: 'tak-admin',
+        uid: 'res-1',
+        creatorUid: '',
+        size: theirs.length,
+        tool: 'public'
+      },
       theirs
     )
     f.sendRol({ program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: p.data })) })
@@ -242,19 +278,40 @@ describe('TAK federation server role', () => {
     await t.ok('updateExternalPeer', { id: peerId, acceptPackages: true }, admin)
     const f = federate()
     await f.serving()
-    const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'map.bin': randomBytes(3 * 1_048_576) }, { compress: false })
+    const zip = await zipOf(
+      { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'map.bin': randomBytes(3 * 1_048_576) },
+      { compress: false }
+    )
     const hash = createHash('sha256').update(zip).digest('hex')
     // Private: the create stores it without telling devices; the announce names who gets it.
     const create = createResourceRol(
-      { hash, name: 'ordered.zip', filename: 'ordered.zip', mimeType: 'application/zip', keywords: ['missionpackage'], submissionTime: new Date().toISOString(),
-        submitter: 'tak-admin', uid: 'res-ordered', creatorUid: '', size: zip.length, tool: 'private' },
+      {
+        hash,
+        name: 'ordered.zip',
+        filename: 'ordered.zip',
+        mimeType: 'application/zip',
+        keywords: ['missionpackage'],
+        submissionTime: new Date().toISOString(),
+        submitter: 'tak-admin',
+        uid: 'res-ordered',
+        creatorUid: '',
+        size: zip.length,
+        tool: 'private'
+      },
       zip
     )
     const announce = announcePackageRol({
-      sha256: hash, name: 'ordered', filename: 'ordered.zip', senderUrl: '', sizeInBytes: zip.length, senderCallsign: 'TAK-OPS',
-      dest: { callsigns: ['BLUE-1'], uids: [] }, tsStored: Date.now()
+      sha256: hash,
+      name: 'ordered',
+      filename: 'ordered.zip',
+      senderUrl: '',
+      sizeInBytes: zip.length,
+      senderCallsign: 'TAK-OPS',
+      dest: { callsigns: ['BLUE-1'], uids: [] },
+      tsStored: Date.now()
     })
-    for (const rol of [create, announce]) f.sendRol({ program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: p.data })) })
+    for (const rol of [create, announce])
+      f.sendRol({ program: rol.program, payload: rol.payload.map((p) => ({ type: 'OTHER', data: p.data })) })
     const share = await device.waitFor((e) => e.type === 'b-f-t-r' && e.xml.toString().includes(hash), 5000)
     expect(share.xml.toString()).toContain('TAK-OPS')
     await settle(300)
@@ -280,12 +337,27 @@ describe('TAK federation server role', () => {
       const peerTakes = 18
       const ids: string[] = []
       for (let i = 0; i < count; i++) {
-        const zip = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'data.bin': randomBytes(size) }, { compress: false })
-        ids.push((await area.store.ingestBuffer(zip, { networkId, name: `pending-${i}.zip`, source: { kind: 'operator', label: 'admin', id: 'op' } })).id)
+        const zip = await zipOf(
+          { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'data.bin': randomBytes(size) },
+          { compress: false }
+        )
+        ids.push(
+          (
+            await area.store.ingestBuffer(zip, {
+              networkId,
+              name: `pending-${i}.zip`,
+              source: { kind: 'operator', label: 'admin', id: 'op' }
+            })
+          ).id
+        )
       }
       // The order they go in (the store's listing, newest first); "shared" lists them in that order.
-      const sendOrder = area.store.listForNetwork(networkId).map((r) => r.id).filter((id) => ids.includes(id))
-      const sharedWithPeer = (): string[] => sendOrder.filter((id) => area.store.byId(id)!.sharedWith.some((s) => s.kind === 'peer' && s.id === peerId))
+      const sendOrder = area.store
+        .listForNetwork(networkId)
+        .map((r) => r.id)
+        .filter((id) => ids.includes(id))
+      const sharedWithPeer = (): string[] =>
+        sendOrder.filter((id) => area.store.byId(id)!.sharedWith.some((s) => s.kind === 'peer' && s.id === peerId))
       reads.length = 0
 
       // A federate that opens its ROL stream but does not read it: flow control stops the first package.
@@ -319,8 +391,14 @@ describe('TAK federation server role', () => {
       const reader = federate()
       await reader.serving()
       const rest = count - handedOver.length
-      await reader.waitUntil(() => reader.rolReceived.filter((r) => r.program.startsWith('create resource')).length >= rest, 15_000, 'the packages not sent before')
-      const received = reader.rolReceived.filter((r) => r.program.includes('pending-')).map((r) => ids[Number(/pending-(\d+)\.zip/.exec(r.program)![1])])
+      await reader.waitUntil(
+        () => reader.rolReceived.filter((r) => r.program.startsWith('create resource')).length >= rest,
+        15_000,
+        'the packages not sent before'
+      )
+      const received = reader.rolReceived
+        .filter((r) => r.program.includes('pending-'))
+        .map((r) => ids[Number(/pending-(\d+)\.zip/.exec(r.program)![1])])
       expect(received).toEqual(sendOrder.slice(handedOver.length))
       await reader.waitUntil(() => sharedWithPeer().length === count, 3000, 'all marked shared')
     } finally {

@@ -28,7 +28,9 @@ function event(seq: number): CotEvent {
     ? `<detail><__chat chatroom="All Chat Rooms" senderCallsign="SRC"/><seq n="${seq}"/></detail>`
     : `<detail><contact callsign="SRC-${seq % 10}" endpoint="*:-1:stcp"/><seq n="${seq}"/></detail>`
   return parseEvent(
-    Buffer.from(`${head} time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}"><point lat="1" lon="2" hae="3" ce="4" le="5"/>${detail}</event>`)
+    Buffer.from(
+      `${head} time="${now.toISOString()}" start="${now.toISOString()}" stale="${stale.toISOString()}"><point lat="1" lon="2" hae="3" ce="4" le="5"/>${detail}</event>`
+    )
   )
 }
 
@@ -88,15 +90,20 @@ describe('TAK federation: a peer that stops reading', () => {
 
     const router = t.services.router!
     const origin = { kind: 'device' as const, networkId, endpointId: 'test-source' }
-    const seen = (list: { event?: { other?: string } | null }[]): number => list.filter((m) => seqOf(m.event?.other ?? undefined) >= 0).length
+    const seen = (list: { event?: { other?: string } | null }[]): number =>
+      list.filter((m) => seqOf(m.event?.other ?? undefined) >= 0).length
     const deviceSeen = (): number => device.received.filter((e) => /<seq n="/.test(e.detailXml)).length
     let maxBacklog = 0
-    for (let sent = 0; sent < TOTAL; ) {
+    for (let sent = 0; sent < TOTAL;) {
       for (const end = sent + BATCH; sent < end; sent++) router.publish(event(sent), origin)
       const depth = t.services.health().queueDepths.find((q) => q.label.includes('tak-stuck'))
       maxBacklog = Math.max(maxBacklog, depth?.bytes ?? 0)
       // The healthy side keeps up: each batch reaches the healthy federate and the device before the next.
-      await healthy.federate.waitUntil(() => seen(healthy.federate.received) === sent && deviceSeen() === sent, 10_000, `batch up to ${sent}`)
+      await healthy.federate.waitUntil(
+        () => seen(healthy.federate.received) === sent && deviceSeen() === sent,
+        10_000,
+        `batch up to ${sent}`
+      )
     }
 
     const session = takFederationArea(t.services)!.sessionsOf(stuckPeerId)[0]!

@@ -38,7 +38,6 @@ function pli(uid: string, callsign: string, remark: string): string {
 
 const settle = (ms = 300): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
-
 async function side(federateId: string, callsign: string): Promise<Side> {
   const { t, fed, admin, networkId } = await startFederatingGateway(federateId, FAST_REDIAL)
   const identity = await enrollIdentity(t, admin, networkId, callsign)
@@ -104,12 +103,16 @@ describe('two Fedgates over TAK federation v2', () => {
 
   it('carries data packages both ways over ROL, each stored once with its bytes, only where DP-Out meets DP-In', async () => {
     const upload = async (s: Side, name: string): Promise<{ hash: string; bytes: Buffer }> => {
-      const bytes = await zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'payload.bin': randomBytes(300_000) }, { compress: false })
+      const bytes = await zipOf(
+        { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'payload.bin': randomBytes(300_000) },
+        { compress: false }
+      )
       const record = await s.t.ok('uploadDataPackage', { networkId: s.networkId, name, contentBase64: bytes.toString('base64') }, s.admin)
       return { hash: record.hash, bytes }
     }
     const fromPeer = async (s: Side, hash: string): Promise<number> =>
-      (await s.t.ok('listDataPackages', { networkId: s.networkId }, s.admin)).filter((p) => p.hash === hash && p.source.kind === 'peer').length
+      (await s.t.ok('listDataPackages', { networkId: s.networkId }, s.admin)).filter((p) => p.hash === hash && p.source.kind === 'peer')
+        .length
     const storedBytes = (s: Side, hash: string): Buffer => fs.readFileSync(packagesArea(s.t.services)!.store.filePath(hash))
 
     // DP-Out is off by default: nothing crosses.
@@ -139,7 +142,10 @@ describe('two Fedgates over TAK federation v2', () => {
     // Single hop: what arrived from a peer is never offered to a peer, so each side holds one copy of each.
     expect((await a.t.ok('listDataPackages', { networkId: a.networkId }, a.admin)).filter((p) => p.hash === fromA.hash)).toHaveLength(1)
     expect((await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).filter((p) => p.hash === fromB.hash)).toHaveLength(1)
-    for (const [s, id] of [[a, a.peerId], [b, b.peerId]] as const) {
+    for (const [s, id] of [
+      [a, a.peerId],
+      [b, b.peerId]
+    ] as const) {
       await s.t.ok('updateExternalPeer', { id, sharePackages: false, acceptPackages: false }, s.admin)
     }
   })
@@ -149,9 +155,15 @@ describe('two Fedgates over TAK federation v2', () => {
     await b.t.ok('updateExternalPeer', { id: b.peerId, acceptPackages: true }, b.admin)
     // Three at once: B stores one while the next waits on its ROL stream (read in order, paused), beside the events.
     const zips = await Promise.all(
-      [0, 1, 2].map(() => zipOf({ 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(8 * 1_048_576) }, { compress: false }))
+      [0, 1, 2].map(() =>
+        zipOf(
+          { 'MANIFEST/manifest.xml': '<MissionPackageManifest version="2"/>', 'imagery.bin': randomBytes(8 * 1_048_576) },
+          { compress: false }
+        )
+      )
     )
-    const flow = (): number[] => b.device.received.filter((e) => e.detailXml.includes('flow-')).map((e) => Number(/flow-(\d+)/.exec(e.detailXml)![1]))
+    const flow = (): number[] =>
+      b.device.received.filter((e) => e.detailXml.includes('flow-')).map((e) => Number(/flow-(\d+)/.exec(e.detailXml)![1]))
     // A's device reports 100 positions a second; B's device's arrivals are sampled every 5 ms.
     let sending = true
     let sent = 0
@@ -167,10 +179,16 @@ describe('two Fedgates over TAK federation v2', () => {
     await settle(500)
     const transferFrom = samples.length
     for (const [i, zip] of zips.entries()) {
-      await a.t.ok('uploadDataPackage', { networkId: a.networkId, name: `imagery-${i}.zip`, contentBase64: zip.toString('base64') }, a.admin)
+      await a.t.ok(
+        'uploadDataPackage',
+        { networkId: a.networkId, name: `imagery-${i}.zip`, contentBase64: zip.toString('base64') },
+        a.admin
+      )
     }
     const storedAtB = async (): Promise<number> =>
-      (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).filter((p) => p.name.startsWith('imagery-') && p.source.kind === 'peer').length
+      (await b.t.ok('listDataPackages', { networkId: b.networkId }, b.admin)).filter(
+        (p) => p.name.startsWith('imagery-') && p.source.kind === 'peer'
+      ).length
     let stored = false
     for (let i = 0; i < 300 && !stored; i++) {
       stored = (await storedAtB()) === 3
@@ -194,7 +212,10 @@ describe('two Fedgates over TAK federation v2', () => {
     }
     longest = Math.max(longest, samples[transferTo - 1]![0] - lastChange)
     expect(longest).toBeLessThan(750)
-    for (const [s, id] of [[a, a.peerId], [b, b.peerId]] as const) {
+    for (const [s, id] of [
+      [a, a.peerId],
+      [b, b.peerId]
+    ] as const) {
       await s.t.ok('updateExternalPeer', { id, sharePackages: false, acceptPackages: false }, s.admin)
     }
   })
@@ -215,7 +236,13 @@ describe('two Fedgates over TAK federation v2', () => {
     await a.fed.stop()
     await until(() => !b.fed.status(b.peerId).connected, 5000, 'B noticing the drop')
     expect(await crosses(b, a, 500)).toBe(false)
-    a.fed = await startTakFederation(a.t.services, { router: a.t.services.router!, pki: a.t.services.pki, host: '127.0.0.1', port, statusIntervalMs: 100 })
+    a.fed = await startTakFederation(a.t.services, {
+      router: a.t.services.router!,
+      pki: a.t.services.pki,
+      host: '127.0.0.1',
+      port,
+      statusIntervalMs: 100
+    })
     await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the reconnection')
     expect(await crosses(b, a, 3000)).toBe(true)
     expect(await crosses(a, b, 3000)).toBe(true)
@@ -226,7 +253,15 @@ describe('two Fedgates over TAK federation v2', () => {
     const restart = async (s: Side): Promise<void> => {
       const port = s.fed.port
       await s.fed.stop()
-      s.fed = await startTakFederation(s.t.services, { router: s.t.services.router!, pki: s.t.services.pki, host: '127.0.0.1', port, redial: FAST_REDIAL, healthIntervalMs: 300, statusIntervalMs: 100 })
+      s.fed = await startTakFederation(s.t.services, {
+        router: s.t.services.router!,
+        pki: s.t.services.pki,
+        host: '127.0.0.1',
+        port,
+        redial: FAST_REDIAL,
+        healthIntervalMs: 300,
+        statusIntervalMs: 100
+      })
     }
     await until(() => a.fed.status(a.peerId).connected && b.fed.status(b.peerId).connected, 10_000, 'the link')
     // A is told to dial B while B's connection to A is up: A stands by instead of opening a second one.

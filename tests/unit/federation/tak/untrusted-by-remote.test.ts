@@ -31,13 +31,31 @@ describe('a TAK Server that does not trust our CA', () => {
       testPki({ freshCa: true, hostname: 'other.test', federateId: 'other' })
     ])
     const identity = hq.pki.federation!
-    const file = (name: string, text: string): string => (fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 }), path.join(dir, name))
+    const file = (name: string, text: string): string => (
+      fs.writeFileSync(path.join(dir, name), text, { mode: 0o600 }),
+      path.join(dir, name)
+    )
     port = await closedPort() // free now: s_server takes it
     // Its federation truststore holds some other CA, not ours.
     server = spawn(
       'openssl',
-      ['s_server', '-accept', `127.0.0.1:${port}`, '-cert', file('cert.pem', `${identity.certPem.trim()}\n${hq.pki.caCertPem.trim()}\n`), '-key', file('key.pem', identity.keyPem),
-        '-CAfile', file('truststore.pem', stranger.pki.caCertPem), '-Verify', '1', '-verify_return_error', '-alpn', 'h2', '-quiet'],
+      [
+        's_server',
+        '-accept',
+        `127.0.0.1:${port}`,
+        '-cert',
+        file('cert.pem', `${identity.certPem.trim()}\n${hq.pki.caCertPem.trim()}\n`),
+        '-key',
+        file('key.pem', identity.keyPem),
+        '-CAfile',
+        file('truststore.pem', stranger.pki.caCertPem),
+        '-Verify',
+        '1',
+        '-verify_return_error',
+        '-alpn',
+        'h2',
+        '-quiet'
+      ],
       { stdio: ['pipe', 'ignore', 'ignore'] }
     )
     await new Promise((r) => setTimeout(r, 500))
@@ -54,7 +72,11 @@ describe('a TAK Server that does not trust our CA', () => {
 
   it('the peer row says HQ refused our certificate and what its admin must add', async () => {
     const fingerprint = new X509Certificate(hq.pki.federation!.certPem).fingerprint256
-    const peer = await gw.t.ok('addExternalPeer', { networkId: gw.networkId, fingerprint, displayName: 'HQ', dial: { address: '127.0.0.1', port, caPem: hq.pki.caCertPem } }, gw.admin)
+    const peer = await gw.t.ok(
+      'addExternalPeer',
+      { networkId: gw.networkId, fingerprint, displayName: 'HQ', dial: { address: '127.0.0.1', port, caPem: hq.pki.caCertPem } },
+      gw.admin
+    )
     const said = (): string => gw.fed.status(peer.id).lastError ?? ''
     await until(() => /refused our certificate/.test(said()), 5000, 'the refusal of our certificate as the last error')
     expect(said()).toMatch(
