@@ -1,4 +1,4 @@
-// Users, sessions, login throttling and the permission checks (DESIGN.md §4). The only place that decides
+// Users, sessions, login throttling and the permission checks (docs/ARCHITECTURE.md §5). The only place that decides
 // who may do what; dispatch() calls it before every method.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'

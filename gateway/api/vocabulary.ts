@@ -18,7 +18,7 @@ export type ErrorCode = (typeof ERROR_CODES)[number]
 export const PLANS = ['free', 'team', 'enterprise'] as const
 export type Plan = (typeof PLANS)[number]
 
-/** The six grantable permissions on a network (DESIGN.md §4), with their UI labels in PERMISSION_LABELS. */
+/** The six grantable permissions on a network (docs/ARCHITECTURE.md §5), with their UI labels in PERMISSION_LABELS. */
 export const PERMISSIONS = [
   'federateWithinOrganization',
   'federateAcrossOrganizations',

@@ -1,4 +1,4 @@
-// appsettings.json: the deployment's configuration (DESIGN.md §6). Read at start; created with defaults
+// appsettings.json: the deployment's configuration (docs/ARCHITECTURE.md §9). Read at start; created with defaults
 // when missing; overridden by environment variables in the .NET style (`Federation__AdvertisedHostname=…`).
 
 import fs from 'node:fs'

@@ -1,4 +1,4 @@
-// The web console's HTTP transport (DESIGN.md §3): POST /api/<method> into dispatch(), GET /api/events as
+// The web console's HTTP transport (docs/ARCHITECTURE.md §4): POST /api/<method> into dispatch(), GET /api/events as
 // Server-Sent Events for one session, and the built renderer as static files, all behind strict security headers.
 // This file routes and runs the listener; the answers, API calls, event streams and static files have their own.
 

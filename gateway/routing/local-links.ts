@@ -4,7 +4,7 @@
 import type { DbDocument, FederationEndRecord } from '../store/schema.ts'
 import type { LocalLink } from './types.ts'
 
-/** Both directed links of every federation: A → B carries CoT iff A.outgoing && B.incoming (DESIGN.md §5). */
+/** Both directed links of every federation: A → B carries CoT iff A.outgoing && B.incoming (docs/ARCHITECTURE.md §6). */
 export function computeLocalLinks(doc: Pick<DbDocument, 'federations'>): LocalLink[] {
   const links: LocalLink[] = []
   for (const f of doc.federations) {

@@ -1,4 +1,4 @@
-// The router (DESIGN.md §5): decides which endpoints get an event. It never parses or encodes; endpoints queue what
+// The router (docs/ARCHITECTURE.md §6): decides which endpoints get an event. It never parses or encodes; endpoints queue what
 // they get without blocking. Also keeps per-link meters and the latest position of every uid per network for replay.
 
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'

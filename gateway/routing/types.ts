@@ -1,5 +1,5 @@
 // The router's view of the world: endpoints (device connections and federation peers) attached to networks,
-// and directed links between networks made by local federations. See DESIGN.md §5.
+// and directed links between networks made by local federations. See docs/ARCHITECTURE.md §6.
 
 import type { CotEvent } from '../cot/event.ts'
 

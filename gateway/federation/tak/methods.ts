@@ -1,4 +1,4 @@
-// Contract methods for external TAK Servers (DESIGN.md §3, §4): our connection info and downloads for the remote
+// Contract methods for external TAK Servers (docs/ARCHITECTURE.md §4, §5): our connection info and downloads for the remote
 // admin, and peers registered per network by the SHA-256 fingerprint of their federation certificate.
 
 import { X509Certificate } from 'node:crypto'

@@ -1,7 +1,7 @@
 // Server role of TAK federation v2: a node:tls listener that presents our federation certificate with our CA,
 // requests a client certificate from any issuer and pins its leaf fingerprint against the registered peers.
 // Unregistered certificates are closed before any gRPC; accepted sockets go to grpc-js through a connection
-// injector (DESIGN.md §5a). RPC behaviour follows spec §2.4/§8 so a stock TAK Server stays connected.
+// injector (docs/ARCHITECTURE.md §8). RPC behaviour follows spec §2.4/§8 so a stock TAK Server stays connected.
 
 import tls from 'node:tls'
 import type { AddressInfo } from 'node:net'

@@ -1,4 +1,4 @@
-// The permission rules of DESIGN.md §4 as gateway/accounts/accounts.ts decides them, checked through dispatch()
+// The permission rules of docs/ARCHITECTURE.md §5 as gateway/accounts/accounts.ts decides them, checked through dispatch()
 // of real methods: deployment admin, organization admins, team grants per network, other organizations, outsiders.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,5 +1,5 @@
 // The HTTP transport against a real gateway in a temp dir: real sockets on 127.0.0.1, every error path of
-// DESIGN.md §3, the event stream, static files with their security headers, traversal and CSRF refusals.
+// docs/ARCHITECTURE.md §4, the event stream, static files with their security headers, traversal and CSRF refusals.
 
 import fsp from 'node:fs/promises'
 import http from 'node:http'

@@ -1,4 +1,4 @@
-// The federation permission matrix of DESIGN.md §4, through the HTTP transport: each of the four federation
+// The federation permission matrix of docs/ARCHITECTURE.md §5, through the HTTP transport: each of the four federation
 // permissions granted alone, every federation action allowed or refused with `forbidden`.
 
 import fs from 'node:fs'
@@ -169,7 +169,7 @@ describe('federation permission matrix over HTTP', () => {
   })
 
   for (const permission of [...FEDERATION_PERMISSIONS, 'none'] as const) {
-    it(`a user holding only ${permission === 'none' ? 'no permission' : `'${permission}'`} can do exactly what DESIGN.md §4 says`, async () => {
+    it(`a user holding only ${permission === 'none' ? 'no permission' : `'${permission}'`} can do exactly what docs/ARCHITECTURE.md §5 says`, async () => {
       const outcome: Record<string, string> = {}
       const expected: Record<string, string> = {}
       for (const action of actions) {

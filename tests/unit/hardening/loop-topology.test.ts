@@ -1,6 +1,6 @@
 // Hardening item 4: a loop. Three gateways federated in a triangle over TAK federation v2 (A dials B, B dials C,
 // C dials A), and on A a local federation between its networks A1 (the one with the external peers) and A2.
-// DESIGN.md §5 single hop: what arrives over a federation is delivered to that network's devices and never forwarded
+// docs/ARCHITECTURE.md §6 single hop: what arrives over a federation is delivered to that network's devices and never forwarded
 // over another federation. So an event from A1 reaches A1's other device, A2 (local link), B and C (A's own links)
 // exactly once; B does not pass on to C what it got from A (C already has it, from A directly), and nothing that
 // arrived over one link leaves over another: A2's events stay between A1 and A2, and B's and C's events do not
@@ -119,7 +119,7 @@ describe('a triangle of gateways plus a local federation', () => {
   })
 
   it('delivers every event to every device that single hop reaches, exactly once, never echoed', async () => {
-    // Who receives what (sender → receivers), per DESIGN.md §5.
+    // Who receives what (sender → receivers), per docs/ARCHITECTURE.md §6.
     const reaches: Record<string, string[]> = {
       A1: ['A1BIS', 'A2', 'B', 'C'],
       A1BIS: ['A1', 'A2', 'B', 'C'],
