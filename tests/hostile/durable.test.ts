@@ -6,13 +6,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs'
-import https from 'node:https'
 import fsp from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DeviceClient } from '../support/device-client.ts'
-import { enrollIdentity, martiGet, until, type EnrolledIdentity } from '../support/devices.ts'
+import { enrollIdentity, martiGet, martiRequest, until, type EnrolledIdentity } from '../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { probeTls } from '../support/hardening-certs.ts'
 import { StoreLockedError } from '../../gateway/store/lock.ts'
@@ -193,9 +192,9 @@ describe('a full disk', () => {
 
     // A device's upload over the Marti API (mutual TLS) gets an HTTP answer naming the disk, not "internal".
     await fillDisk()
-    const device = await martiPost(t.services.ports.marti, `/Marti/sync/upload?name=full.zip&keywords=missionpackage`, bytes, phone)
+    const device = await martiRequest(t.services.ports.marti, `/Marti/sync/upload?name=full.zip&keywords=missionpackage`, phone, bytes)
     expect(device.status).toBe(507)
-    expect(device.body).toMatch(/disk is full/)
+    expect(device.body.toString()).toMatch(/disk is full/)
     expect(files()).toEqual(before)
     expect(fs.readdirSync(path.join(t.dataDir, 'packages', 'tmp'))).toEqual([])
     expect(await t.ok('listDataPackages', { networkId }, admin)).toEqual([])
@@ -282,35 +281,3 @@ describe('a revocation and a restore of db.json from its backup', () => {
     expect(fs.statSync(journal).mode & 0o777).toBe(0o600)
   })
 })
-
-/** POST a raw body on the Marti API with a device's certificate, as iTAK uploads. */
-function martiPost(
-  port: number,
-  pathAndQuery: string,
-  body: Buffer,
-  device: { cert: string; key: string; ca: string }
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: pathAndQuery,
-        method: 'POST',
-        headers: { 'content-type': 'application/zip', 'content-length': body.length },
-        ca: device.ca,
-        cert: device.cert,
-        key: device.key,
-        servername: 'localhost',
-        agent: false
-      },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (c: Buffer) => chunks.push(c))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }))
-      }
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}

@@ -102,12 +102,23 @@ export function martiGet(
   pathAndQuery: string,
   device: { cert: string; key: string; ca: string }
 ): Promise<{ status: number; body: Buffer }> {
+  return martiRequest(port, pathAndQuery, device)
+}
+
+/** GET, or POST when a body is given (a raw zip, as iTAK uploads), on the Marti API with a device's certificate. */
+export function martiRequest(
+  port: number,
+  pathAndQuery: string,
+  device: { cert: string; key: string; ca: string },
+  body?: Buffer
+): Promise<{ status: number; body: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
         host: '127.0.0.1',
         port,
         path: pathAndQuery,
+        ...(body ? { method: 'POST', headers: { 'content-type': 'application/zip', 'content-length': body.length } } : {}),
         ca: device.ca,
         cert: device.cert,
         key: device.key,
@@ -121,7 +132,7 @@ export function martiGet(
       }
     )
     req.on('error', reject)
-    req.end()
+    req.end(body)
   })
 }
 
