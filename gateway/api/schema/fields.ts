@@ -8,7 +8,7 @@ import { defineFormat } from '../validate.ts'
  * C0/C1 controls and lone surrogates; the bidi controls (ALM, LRM, RLM, LRE-RLO, LRI-PDI); zero-width space, word
  * joiner and invisible operators, BOM; line and paragraph separators.
  */
-const HIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
+export const HIDDEN_CHARACTER = /[\p{Cc}\p{Cs}\u061C\u200B\u200E\u200F\u2028\u2029\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u
 
 /**
  * A name people read in lists and logs (organizations, networks, teams, users, peers): any letters of any script,
@@ -24,13 +24,14 @@ defineFormat('name', {
   }
 })
 
-// ATAK shows callsigns everywhere; control characters would corrupt the pref XML and the certificate subject.
+// ATAK shows callsigns everywhere; control characters would corrupt the pref XML and the certificate subject, and a
+// line or paragraph separator (U+2028/2029, neither control nor format) breaks the line of every list that shows it.
 defineFormat('callsign', {
-  problem: (text, field) => (/^[^\p{Cc}\p{Cf}]+$/u.test(text) ? null : `${field} is not in the expected format.`)
+  problem: (text, field) => (/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]+$/u.test(text) ? null : `${field} is not in the expected format.`)
 })
 // A self-enrolling device types its callsign as the user name of HTTP Basic authentication, where ':' ends it.
 defineFormat('enrollment-callsign', {
-  problem: (text, field) => (/^[^\p{Cc}\p{Cf}:]+$/u.test(text) ? null : `${field} is not in the expected format.`)
+  problem: (text, field) => (/^[^\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}:]+$/u.test(text) ? null : `${field} is not in the expected format.`)
 })
 
 const fingerprintHex = (text: string): string => text.replace(/[\s:-]/g, '').toUpperCase()

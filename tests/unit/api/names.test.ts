@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest'
 import { ApiError } from '../../../gateway/api/errors.ts'
-import { Args, Name } from '../../../gateway/api/schema/fields.ts'
+import { Args, Name, Text } from '../../../gateway/api/schema/fields.ts'
 import { parseArgs } from '../../../gateway/api/validate.ts'
 
 // The name check is a schema format now: checked as the field `name` of an argument, as dispatch() does.
@@ -61,5 +61,37 @@ describe('v.name', () => {
     expect(name.parse('  Alpha\n', 'name')).toBe('Alpha')
     expect(refusal('   ')).toMatch(/must not be empty/)
     expect(refusal('x'.repeat(65))).toMatch(/at most 64/)
+  })
+})
+
+describe('callsign format', () => {
+  const callsignArgs = Args({ callsign: Text({ min: 1, max: 64, format: 'callsign' }) })
+  const enrollArgs = Args({ callsign: Text({ min: 1, max: 64, format: 'enrollment-callsign' }) })
+  const refused = (args: typeof callsignArgs, value: string): boolean => {
+    try {
+      parseArgs(args, { callsign: value })
+      return false
+    } catch (err) {
+      expect((err as ApiError).code).toBe('invalid')
+      return true
+    }
+  }
+
+  it.each([
+    ['NUL', 'Alpha\u0000'],
+    ['C1 NEL', 'Alpha\u0085'],
+    ['right-to-left override', 'Alpha\u202E1'],
+    ['line separator', 'Alpha\u2028One'],
+    ['paragraph separator', 'Alpha\u2029One'],
+    ['lone surrogate', 'Alpha\uD800']
+  ])('refuses a callsign with a %s, in both forms', (_label, value) => {
+    expect(refused(callsignArgs, value)).toBe(true)
+    expect(refused(enrollArgs, value)).toBe(true)
+  })
+
+  it("accepts callsigns of any script, and keeps ':' out of the one typed as an HTTP Basic user name", () => {
+    for (const value of ['ALPHA-1', 'صقر 2', '第二小队', 'Bravo (6)']) expect(refused(callsignArgs, value)).toBe(false)
+    expect(refused(callsignArgs, 'ALPHA:1')).toBe(false)
+    expect(refused(enrollArgs, 'ALPHA:1')).toBe(true)
   })
 })
