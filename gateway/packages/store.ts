@@ -13,6 +13,7 @@ import type { DataPackageRecord, DbDocument } from '../store/schema.ts'
 import type { AuditLog } from '../audit/audit.ts'
 import type { InternalEvents } from '../internal.ts'
 import type { Logger } from '../log.ts'
+import { HIDDEN_CHARACTER } from '../api/schema/fields.ts'
 
 export type PackageSourceRecord = DataPackageRecord['source']
 export type ShareTarget = { kind: 'federation' | 'peer'; id: string; label: string }
@@ -364,13 +365,16 @@ export function formatBytes(n: number): string {
   return `${n} bytes`
 }
 
-/** A name fit for display and Content-Disposition: no directories, no control characters, bounded length. */
+/** What a shown name must not carry: the names' rule (controls, direction overrides, invisible marks) and quotes. */
+const UNSHOWABLE = new RegExp(`${HIDDEN_CHARACTER.source}|"`, 'gu')
+
+/**
+ * A name fit for display and Content-Disposition: no directories, bounded length, and nothing that hides or reorders
+ * text ("Invoice\u202Efdp.exe" would read as an .exe-looking name in every list that shows it).
+ */
 export function displayName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? ''
-  const clean = base
-    .replace(/[\u0000-\u001f\u007f"]/g, '')
-    .trim()
-    .slice(0, 200)
+  const clean = base.replace(UNSHOWABLE, '').trim().slice(0, 200)
   return clean && clean !== '.' && clean !== '..' ? clean : 'package.zip'
 }
 

@@ -152,6 +152,14 @@ describe('PackageStore', () => {
     expect(displayName('C:\\Users\\x\\evil".zip')).toBe('evil.zip')
     expect(displayName('..')).toBe('package.zip')
   })
+
+  it('keeps out of a shown name what hides or reorders text, keeping every script', () => {
+    expect(displayName('Invoice\u202Efdp.exe.zip')).toBe('Invoicefdp.exe.zip')
+    expect(displayName('route\u2028plan.zip')).toBe('routeplan.zip')
+    expect(displayName('a\u0085b\u200Bc\u2066.zip')).toBe('abc.zip')
+    expect(displayName('\u202E')).toBe('package.zip')
+    expect(displayName('خطة المسار.zip')).toBe('خطة المسار.zip')
+  })
 })
 
 describe('zip handling (in memory)', () => {
