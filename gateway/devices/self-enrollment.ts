@@ -326,6 +326,8 @@ function signedBefore(gw: Services, record: DeviceEnrollmentRecord, request: Sig
   if (
     device &&
     !device.revokedAt &&
+    // The journal is the authority: it holds a revocation whose db.json save failed (the TLS checks read it too).
+    !gw.pki.revocations.deviceRevoked(device.fingerprint) &&
     spki(new X509Certificate(device.certPem).publicKey).equals(spki(createPublicKey(request.publicKeyPem)))
   )
     return device

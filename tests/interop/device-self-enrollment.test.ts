@@ -17,6 +17,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.ts'
 import { throttleScope } from '../../gateway/access/scope.ts'
 import { wantsXml } from '../../gateway/devices/enrollment-api.ts'
 import { pemFromP12, unzipEntries } from '../support/pki.ts'
+import { deviceRevocation } from '../../gateway/pki/revocations.ts'
 
 describe('devices enroll themselves on the enrollment API', () => {
   let t: TestGateway
@@ -175,6 +176,19 @@ describe('devices enroll themselves on the enrollment API', () => {
     const other = await signWith(target, 'WREN-8', created.password, opensslCsr([{ name: 'CN', value: 'WREN-8' }]).csrPem)
     expect(other.status).toBe(401)
     expect((await t.ok('listDevices', { networkId: alpha }, admin)).filter((d) => d.callsign === 'WREN-8')).toHaveLength(1)
+  })
+
+  it('a lost answer does not hand back a certificate the revocation journal holds, even when db.json missed the revocation', async () => {
+    const { created, target } = await create('KITE-4')
+    const csr = opensslCsr([{ name: 'CN', value: 'KITE-4' }])
+    expect((await signWith(target, 'KITE-4', created.password, csr.csrPem)).status).toBe(200)
+    const device = (await t.ok('listDevices', { networkId: alpha }, admin)).find((d) => d.callsign === 'KITE-4')!
+    // The journal is written first; a save of db.json that then failed leaves the device unrevoked there.
+    const record = t.services.store.data.devices.find((d) => d.id === device.id)!
+    t.services.pki.revocations.record([deviceRevocation(record, new Date().toISOString())])
+    expect(record.revokedAt).toBeFalsy()
+    const again = await signWith(target, 'KITE-4', created.password, csr.csrPem)
+    expect(again.status).toBe(401)
   })
 
   it('a non-ASCII callsign signs in however the client encodes the name: UTF-8, Latin-1, or ? for the letter', async () => {
