@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import HelpTopicView from '../../renderer/src/components/help/HelpTopicView.vue'
 import PageHeader from '../../renderer/src/components/PageHeader.vue'
 import { HELP_TOPICS, topicById, topicForPlace } from '../../renderer/src/help/index.ts'
+import { excerptOf } from '../../renderer/src/help/search.ts'
 import HelpPage from '../../renderer/src/pages/HelpPage.vue'
 import { useHelpStore } from '../../renderer/src/stores/help.ts'
 import { NETWORK_TABS, PAGES, useNavStore } from '../../renderer/src/stores/nav.ts'
@@ -52,6 +53,15 @@ describe('Help page search', () => {
     expect(testids('help-result-')).toContain('enrollment')
     await search('callsign truststore')
     expect(testids('help-result-')).toEqual([])
+  })
+
+  it('a result from a long step starts shortly before the word found, so the two lines shown hold it', () => {
+    const line = `${'word '.repeat(40)}truststore ${'tail '.repeat(40)}`
+    const excerpt = excerptOf(line, ['truststore'])
+    expect(excerpt.startsWith('…')).toBe(true)
+    expect(excerpt.endsWith('…')).toBe(true)
+    expect(excerpt.indexOf('truststore')).toBeLessThanOrEqual(48)
+    expect(excerptOf('short truststore line', ['truststore'])).toBe('short truststore line')
   })
 
   it('shows nothing for nonsense, and says so', async () => {

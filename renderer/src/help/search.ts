@@ -7,6 +7,9 @@ import { linesOf, type HelpTopic } from './types.ts'
 export const MAX_QUERY_CHARS = 100
 const MAX_WORDS = 8
 const LINES_SHOWN = 2
+/** An excerpt starts this many characters before the first word found, so a long step shows where it matched. */
+const EXCERPT_LEAD = 40
+const EXCERPT_CHARS = 160
 
 export interface Piece {
   text: string
@@ -46,6 +49,15 @@ export function highlight(text: string, words: string[]): Piece[] {
   return pieces
 }
 
+/** The part of a long line around the first word found, with "…" where it was cut. */
+export function excerptOf(line: string, words: string[]): string {
+  const lower = line.toLowerCase()
+  const first = Math.min(...words.map((w) => lower.indexOf(w)).filter((i) => i >= 0))
+  const start = Number.isFinite(first) && first > EXCERPT_LEAD ? lower.lastIndexOf(' ', first - EXCERPT_LEAD) + 1 : 0
+  const end = Math.min(line.length, start + EXCERPT_CHARS)
+  return `${start > 0 ? '…' : ''}${line.slice(start, end)}${end < line.length ? '…' : ''}`
+}
+
 /** Topics holding every word of the query, those with a word in their title first; none for an empty query. */
 export function searchHelp(topics: HelpTopic[], query: string): HelpResult[] {
   const words = wordsOf(query)
@@ -58,7 +70,7 @@ export function searchHelp(topics: HelpTopic[], query: string): HelpResult[] {
     const matching = lines.filter((_, i) => words.some((w) => lowerLines[i]!.includes(w)))
     // The title is shown anyway; the excerpts show where in the body the words are, when they are there.
     const body = matching.filter((l) => l !== topic.title)
-    const excerpts = (body.length > 0 ? body : matching).slice(0, LINES_SHOWN).map((l) => highlight(l, words))
+    const excerpts = (body.length > 0 ? body : matching).slice(0, LINES_SHOWN).map((l) => highlight(excerptOf(l, words), words))
     const title = topic.title.toLowerCase()
     results.push({ result: { topic, excerpts }, inTitle: words.some((w) => title.includes(w)) })
   }
