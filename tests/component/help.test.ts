@@ -4,6 +4,7 @@
 
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { federateSnippet, outgoingSnippet } from '../../gateway/federation/tak/coreconfig.ts'
 import HelpTopicView from '../../renderer/src/components/help/HelpTopicView.vue'
 import PageHeader from '../../renderer/src/components/PageHeader.vue'
 import { HELP_TOPICS, topicById, topicForPlace } from '../../renderer/src/help/index.ts'
@@ -87,6 +88,26 @@ describe('Help from a page', () => {
     const help = useHelpStore()
     expect(help.open).toBe(true)
     expect(help.topicId).toBe('permissions')
+  })
+})
+
+describe('Help tells the TAK admin what our snippets really say', () => {
+  it('every attribute and group the help shows in <federation-outgoing> and <federate> is in the snippets the gateway hands out', () => {
+    const snippet = topicById('tak-peers')!.blocks.find((b) => b.kind === 'snippet')
+    if (snippet?.kind !== 'snippet') throw new Error('the TAK Server peers topic has no snippet')
+    const line = (element: string): string => snippet.text.split('\n').find((l) => l.trimStart().startsWith(`<${element} `)) ?? ''
+    const names = (text: string): string[] => [...text.matchAll(/([A-Za-z]+)="/g)].map((m) => m[1]!)
+    const outgoing = outgoingSnippet({ displayName: 'Fedgate', hostname: 'gw.example', port: 9001 })
+    const federate = federateSnippet({ fingerprint: 'AA:BB', name: 'Fedgate' })
+    expect(names(line('federation-outgoing'))).toContain('protocolVersion')
+    for (const name of names(line('federation-outgoing'))) expect(outgoing, name).toContain(`${name}=`)
+    expect(outgoing).toContain('protocolVersion="2"')
+    expect(line('federation-outgoing')).toContain('protocolVersion="2"')
+    for (const name of names(line('federate'))) expect(federate, name).toContain(`${name}=`)
+    for (const group of ['<inboundGroup>__ANON__</inboundGroup>', '<outboundGroup>__ANON__</outboundGroup>']) {
+      expect(snippet.text).toContain(group)
+      expect(federate).toContain(group)
+    }
   })
 })
 

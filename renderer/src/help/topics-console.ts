@@ -55,7 +55,7 @@ export const CONSOLE_TOPICS: HelpTopic[] = [
           'A password works for one signing. After five wrong passwords from one address the gateway makes that address wait.',
           'While an enrollment is pending it holds its callsign on the network, until it is used, cancelled or expires.',
           "ATAK's own enrollment QR code works only when the enrollment port has a publicly trusted certificate, which a laptop in the field seldom has: use the package.",
-          'Revoke cuts a device off at once and for good; enroll it again to bring it back.',
+          'Revoke cuts a device off at once and for good; its callsign is then free to enroll again.',
           'Enrolling and revoking need the permission "Manage devices".'
         ]
       }
@@ -74,9 +74,9 @@ export const CONSOLE_TOPICS: HelpTopic[] = [
       {
         kind: 'points',
         items: [
-          'Packages cross a federation or reach a TAK Server only where your end has DP-Out on and theirs has DP-In on; positions and chats do not depend on these switches.',
+          'Packages cross a federation only where the sending end has DP-Out on and the receiving end DP-In. For a TAK Server peer both switches are on your side: DP-Out sends your packages to it, DP-In takes its packages. Positions and chats do not depend on these switches.',
           'A package a device uploads waits 5 seconds before it is offered to TAK Servers: ATAK sends to chosen contacts by uploading and then making the package private, and a TAK Server cannot be asked to give one back.',
-          '"Shared with" names a TAK Server only once it took the package.',
+          '"Shared with" names the federations and TAK Servers a package went to.',
           'File types listed in Packages:BlockedExtensions (preference files, .pref, by default) are never sent to TAK Servers.',
           'A zip that would unpack to more than 100 times its size is kept here but not federated.',
           'Anyone who sees the network can download its packages; uploading and deleting need the permission "Manage data packages".'
@@ -141,7 +141,7 @@ export const CONSOLE_TOPICS: HelpTopic[] = [
           'Devices connected and TAK Servers connected: live connections now.',
           'Events in and out: CoT events per second received and delivered.',
           'Memory (RSS) and heap: what the gateway uses; its caches are held to Memory:CacheBytes.',
-          'Send backlog: what waits for each slow receiver. A receiver that cannot keep up loses its oldest position reports first, and the drop is counted.',
+          'Send queues: what waits for each slow receiver. A receiver that cannot keep up loses its oldest position reports first, and the drop is counted.',
           'Drops and refusals by reason: for example devices.drops (a device could not take its traffic in time), devices.unauthorized (a certificate that is not, or no longer, a device), devices.oversize (an event bigger than Streaming:MaxEventBytes), cache.evicted (old entries forgotten to stay within memory).',
           'When the gateway cannot be reached the page says so and shows the time of its last figures, instead of "Updates live".'
         ]

@@ -85,6 +85,7 @@ export const FEDERATION_TOPICS: HelpTopic[] = [
           'DP-Out: data packages on your network are shared with the other side.',
           'In and Out both off pauses the federation: it stays set up and trusted, and nothing passes.',
           'The package switches work on their own: a federation can carry positions and no packages, or the other way round.',
+          "For a TAK Server peer the four switches are all on your side: Out sends your network's traffic to it, In lets its traffic reach your devices. What the TAK Server passes on to its own users is set by its groups (see TAK Server peers).",
           'A new federation or peer starts with In and Out on, DP-In and DP-Out off.'
         ]
       },
