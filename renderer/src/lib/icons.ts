@@ -15,6 +15,8 @@ export {
   mdiDomain,
   mdiDownload,
   mdiHeartPulse,
+  mdiHelpCircleOutline,
+  mdiMagnify,
   mdiKeyVariant,
   mdiLan,
   mdiLinkVariant,

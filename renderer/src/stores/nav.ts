@@ -4,7 +4,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-export const PAGES = ['networks', 'network', 'organizations', 'teams', 'users', 'audit', 'health', 'settings'] as const
+export const PAGES = ['networks', 'network', 'organizations', 'teams', 'users', 'audit', 'health', 'settings', 'help'] as const
 export type Page = (typeof PAGES)[number]
 
 export const NETWORK_TABS = ['devices', 'federations', 'peers', 'packages'] as const
