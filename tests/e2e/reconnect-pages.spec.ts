@@ -50,10 +50,11 @@ test('Users, Teams and Audit reload when the gateway is back: what was done mean
 
   await serve({ env, dataDir: first.dataDir, port })
   for (const tab of Object.values(tabs)) await expect(tab.getByTestId('gateway-unreachable')).toBeHidden({ timeout: 15_000 })
-  await expect(tabs.users.getByTestId('user-ops-2')).toBeVisible()
-  await expect(tabs.teams.getByTestId('team-Team Bravo')).toBeVisible()
-  await expect(tabs.teams.getByTestId('team-Team Alpha')).toBeVisible()
-  await expect(tabs.audit.getByTestId('audit-row').filter({ hasText: 'Team Bravo' })).toBeVisible()
+  // Soft: a page that does not reload is named even when another one fails too.
+  await expect.soft(tabs.users.getByTestId('user-ops-2')).toBeVisible()
+  await expect.soft(tabs.teams.getByTestId('team-Team Bravo')).toBeVisible()
+  await expect.soft(tabs.teams.getByTestId('team-Team Alpha')).toBeVisible()
+  await expect.soft(tabs.audit.getByTestId('audit-row').filter({ hasText: 'Team Bravo' })).toBeVisible()
   for (const tab of [tabs.teams, tabs.audit]) await tab.close()
 })
 
