@@ -62,14 +62,17 @@ describe('saveLastSeen', () => {
     presence.connected('dev_a', 'net_a', '10.0.0.7')
     // ~1 s of traffic, each event a change presence announces at once (a new uid), so ~40 announcements reach the
     // saver: it writes once per 400 ms.
+    let announced = 0
+    presence.on('change', () => announced++)
     const end = Date.now() + 1100
     for (let i = 0; Date.now() < end; i++) {
       presence.seen('dev_a', { uid: `ANDROID-${i}`, position: { lat: 1, lon: 2 } })
       await sleep(25)
     }
-    expect(writes()).toBeGreaterThanOrEqual(1)
+    // On a loaded machine fewer turns fit in the second; the bound holds either way.
+    expect(announced).toBeGreaterThanOrEqual(10)
     expect(writes()).toBeLessThanOrEqual(3)
-    expect(store.data.devices[0]!.lastSeen).toBeDefined()
+    await until(() => store.data.devices[0]!.lastSeen !== undefined, 5000, 'the time saved')
   })
 
   it('going offline is written within the short pause, several devices in one write', async () => {
