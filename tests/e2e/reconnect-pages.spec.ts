@@ -20,6 +20,7 @@ test('Users, Teams and Audit reload when the gateway is back: what was done mean
   const token = await loginToken(request, first.url, 'admin', ADMIN_PASSWORD)
   const org = await apiOk<{ id: string }>(request, first.url, 'createOrganization', { name: '2-5 Recon', plan: 'team' }, token)
   await apiOk(request, first.url, 'createTeam', { organizationId: org.id, name: 'Team Alpha' }, token)
+  await apiOk(request, first.url, 'createNetwork', { organizationId: org.id, name: 'Alpha' }, token)
 
   // One browser, three tabs, one sign-in: each shows one of the pages while the gateway goes away.
   await signIn(page, first.url, 'admin', ADMIN_PASSWORD)
@@ -31,6 +32,13 @@ test('Users, Teams and Audit reload when the gateway is back: what was done mean
   await expect(tabs.users.getByTestId('user-admin')).toBeVisible()
   await expect(tabs.teams.getByTestId('team-Team Alpha')).toBeVisible()
   await expect(tabs.audit.getByTestId('audit-row').first()).toBeVisible()
+  // An edit on the Teams page not saved yet: the reload after the outage must not throw it away.
+  const alphaTeam = tabs.teams.getByTestId('team-Team Alpha')
+  await alphaTeam
+    .getByRole('row', { name: /^Alpha/ })
+    .getByRole('button', { name: 'All' })
+    .click()
+  await expect(alphaTeam.getByRole('checkbox', { name: /^Alpha: / }).first()).toBeChecked()
 
   await first.kill()
   for (const tab of Object.values(tabs)) await expect(tab.getByTestId('gateway-unreachable')).toBeVisible({ timeout: 5000 })
@@ -54,6 +62,8 @@ test('Users, Teams and Audit reload when the gateway is back: what was done mean
   await expect.soft(tabs.users.getByTestId('user-ops-2')).toBeVisible()
   await expect.soft(tabs.teams.getByTestId('team-Team Bravo')).toBeVisible()
   await expect.soft(tabs.teams.getByTestId('team-Team Alpha')).toBeVisible()
+  await expect.soft(alphaTeam.getByRole('checkbox', { name: /^Alpha: / }).first()).toBeChecked()
+  await expect.soft(alphaTeam.getByRole('button', { name: 'Save permissions' })).toBeEnabled()
   await expect.soft(tabs.audit.getByTestId('audit-row').filter({ hasText: 'Team Bravo' })).toBeVisible()
   for (const tab of [tabs.teams, tabs.audit]) await tab.close()
 })
