@@ -1,5 +1,6 @@
 // The preload: puts window.fedgate (FedgateBridge) on the page and nothing else. Each method is one
-// ipcRenderer.invoke on its own channel; the session token lives here, in a closure, never on the page.
+// ipcRenderer.invoke on its own channel; the session token lives here, in a closure, never on the page. The method
+// names come from a plain list (api/method-names.ts), not the schemas: TypeBox would add ~138 KB to this one file.
 
 import { contextBridge, ipcRenderer, type IpcRenderer, type IpcRendererEvent } from 'electron'
 import {
@@ -10,7 +11,7 @@ import {
   type ConsoleEvent,
   type FedgateBridge
 } from '../gateway/api/contract.ts'
-import { API_METHODS } from '../gateway/api/schema/index.ts'
+import { METHOD_NAMES } from '../gateway/api/method-names.ts'
 
 /**
  * A failed call as the page sees it: `{ name, code, message }` with a toString() giving the sentence.
@@ -40,7 +41,7 @@ function isAnswer(value: unknown): value is Answer {
 export function buildBridge(ipc: Pick<IpcRenderer, 'invoke' | 'on' | 'removeListener'>): FedgateBridge {
   let token: string | null = null
   const bridge: Record<string, unknown> = {}
-  for (const method of API_METHODS) {
+  for (const method of METHOD_NAMES) {
     bridge[method] = async (args?: unknown): Promise<unknown> => {
       const answer: unknown = await ipc.invoke(channelFor(method), args, token)
       if (!isAnswer(answer)) throw callError('internal', 'The desktop app answered in an unexpected way.')

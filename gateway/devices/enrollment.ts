@@ -44,7 +44,8 @@ export function deviceDto(record: DeviceRecord, presence: PresenceLookup | null 
     revokedAt: record.revokedAt,
     online: live.online ?? false,
     uidSeen: live.uidSeen ?? null,
-    lastSeen: live.lastSeen ?? null,
+    // Presence is memory only: after a restart the saved time stands until the device is heard again.
+    lastSeen: live.lastSeen ?? record.lastSeen ?? null,
     address: live.address ?? null,
     connectionCount: live.connectionCount ?? 0,
     lastPosition: live.lastPosition ?? null,

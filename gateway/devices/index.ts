@@ -8,6 +8,7 @@ import type { Services } from '../services.ts'
 import { activeDeviceByFingerprint, networkDevices } from './enrollment.ts'
 import { serverTls } from '../pki/server-identity.ts'
 import { startEnrollmentApi } from './enrollment-api.ts'
+import { saveLastSeen } from './last-seen.ts'
 import { startStreamingListener, type StreamingListener } from './streaming.ts'
 
 /** The health figures the gateway gathers, as `Services` hands them to each area. */
@@ -75,6 +76,7 @@ export async function startDevices(
   internal.on('serverIdentityChanged', onServerIdentity)
 
   const stopPresenceEvents = emitPresenceEvents(gw, streaming)
+  const lastSeen = saveLastSeen(store, streaming.presence, log)
   gw.healthContributors.push((health) => addHealth(streaming, health))
 
   return {
@@ -86,6 +88,8 @@ export async function startDevices(
       internal.off('serverIdentityChanged', onServerIdentity)
       await enrollment.close()
       await streaming.close()
+      // After the listener: the devices it just let go are saved with the time they were last heard.
+      await lastSeen.stop()
     }
   }
 }

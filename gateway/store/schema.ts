@@ -53,6 +53,8 @@ export interface DeviceRecord {
   certPem: string
   /** 'password': the device enrolled itself (enrollment API) with a key we never had. Absent in schema 1: 'package'. */
   enrolledBy?: 'package' | 'password'
+  /** Last activity seen on the streaming port, saved at disconnect and at most once a minute (devices/last-seen.ts). */
+  lastSeen?: string
 }
 
 /** A device allowed to enroll itself on the enrollment API with a one-time password. */

@@ -31,14 +31,6 @@ export function errorMessage(err: unknown): string {
   return String(err)
 }
 
-/**
- * True only when the gateway lacks the method itself (its "no method" answer, HTTP 404): the area is not part of this
- * build. A gateway that is down, busy or missing one record is something else and must not be shown as this.
- */
-export function isNotAvailable(err: unknown): boolean {
-  return errorCode(err) === 'not_found' && /\bno method\b/i.test(errorMessage(err))
-}
-
 /** True when the call got no answer at all. */
 export function isUnreachable(err: unknown): boolean {
   return err instanceof ApiCallError && err.unreachable

@@ -7,7 +7,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ApiCallError, createHttpBridge, isNotAvailable, isUnreachable, onReachability } from '../../renderer/src/api.ts'
+import { ApiCallError, createHttpBridge, isUnreachable, onReachability } from '../../renderer/src/api.ts'
 
 interface Seen {
   method: string
@@ -108,17 +108,8 @@ describe('HTTP bridge', () => {
     const bridge = createHttpBridge(`http://127.0.0.1:${port}/api/`)
     const error = (await bridge.getSetupState().catch((err: unknown) => err)) as ApiCallError
     expect(error.code).toBe('unavailable')
-    // The connection banner speaks for it; it is not "this area is not in this build".
+    // The connection banner speaks for it.
     expect(isUnreachable(error)).toBe(true)
-    expect(isNotAvailable(error)).toBe(false)
-  })
-
-  it('only a missing method is "not available"', async () => {
-    const bridge = createHttpBridge(`${origin}/api/`) as unknown as Record<string, () => Promise<unknown>>
-    const missing = await bridge.listSomethingNew!().catch((err: unknown) => err)
-    expect(isNotAvailable(missing)).toBe(true)
-    expect(isNotAvailable(new ApiCallError('not_found', "Network 'Alpha' does not exist."))).toBe(false)
-    expect(isNotAvailable(new ApiCallError('unavailable', 'The console is receiving other large requests right now.'))).toBe(false)
   })
 
   it('reports the gateway lost when a call gets no answer, and back by itself once it answers again', async () => {

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
-// useNetworkScope, what the devices, packages, federations and peers stores share: the network shown, "not in this
-// build" as a calm state, an answer for a network already left dropped, and `changed` events that reload.
+// useNetworkScope, what the devices, packages, federations and peers stores share: the network shown, every failure
+// handed to the caller, an answer for a network already left dropped, and `changed` events that reload.
 
 import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
@@ -69,32 +69,28 @@ beforeEach(() => {
 })
 
 describe('useNetworkScope', () => {
-  it('loading while the gateway answers; the answer lands and the area is available', async () => {
+  it('loading while the gateway answers; the answer lands', async () => {
     const t = scopeOverList()
     const loading = t.scope.load('net_a')
     expect(t.scope.networkId.value).toBe('net_a')
     expect(t.scope.loading.value).toBe(true)
-    expect(t.scope.available.value).toBeNull()
     t.answer(['one', 'two'])
     await loading
     expect(t.scope.loading.value).toBe(false)
-    expect(t.scope.available.value).toBe(true)
     expect(t.list).toEqual(['one', 'two'])
   })
 
-  it('"not in this build" (the gateway has no such method) is a state, not a failure; other failures reach the caller', async () => {
+  it('every failure reaches the caller (a not_found too: the gateway serves every method), and loading ends', async () => {
     const t = scopeOverList()
     const unreachable = t.scope.load('net_a')
-    // A gateway that cannot be reached is not one without the area: the caller hears it, the area stays offered.
     t.answer(new GatewayError('unavailable', 'The gateway cannot be reached.'))
     await expect(unreachable).rejects.toThrow('cannot be reached')
-    expect(t.scope.available.value).toBeNull()
 
     const first = t.scope.load('net_a')
-    t.answer(new GatewayError('not_found', "There is no method 'listFederations'."))
-    await expect(first).resolves.toBeUndefined()
-    expect(t.scope.available.value).toBe(false)
+    t.answer(new GatewayError('not_found', "Network 'Alpha' does not exist."))
+    await expect(first).rejects.toThrow("Network 'Alpha' does not exist.")
     expect(t.scope.loading.value).toBe(false)
+    expect(t.list).toEqual([])
 
     const second = t.scope.load('net_a')
     t.answer(new GatewayError('forbidden', 'You may not see this network.'))
@@ -187,6 +183,7 @@ describe('a store on it: devices', () => {
 
   it('a changed event refetches, deviceStatus replaces the rows without asking, another network is ignored', async () => {
     gw.answers.listDevices = (args) => [device('dev_1', (args as { networkId: string }).networkId, 'VIPER-1')]
+    gw.answers.listDeviceEnrollments = () => []
     const devices = useDevicesStore()
     await devices.load('net_a')
     const unfollow = devices.follow()
@@ -207,10 +204,13 @@ describe('a store on it: devices', () => {
     unfollow()
   })
 
-  it('a build without devices shows the calm note instead of an error', async () => {
+  it('a failed enrollment list fails the load instead of showing an empty waiting list', async () => {
+    gw.answers.listDevices = () => [device('dev_1', 'net_a', 'VIPER-1')]
+    gw.answers.listDeviceEnrollments = () => {
+      throw new GatewayError('forbidden', 'You may not see this network.')
+    }
     const devices = useDevicesStore()
-    await devices.load('net_a')
-    expect(devices.available).toBe(false)
+    await expect(devices.load('net_a')).rejects.toThrow('You may not see this network.')
     expect(devices.loading).toBe(false)
   })
 })

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The network tabs against a fake window.fedgate (the one fake the house allows: the transport): DESIGN §4 gating
-// (without a permission the table and chips stay, the buttons go), the Free plan sentence, calm "not available"
-// notes, missing settings named, and live updates from pushed events without any polling.
+// (without a permission the table and chips stay, the buttons go), the Free plan sentence, a failed load shown as
+// the error it is, missing settings named, and live updates from pushed events without any polling.
 
 import { flushPromises, type VueWrapper } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
@@ -18,6 +18,7 @@ import type {
   Plan
 } from '../../gateway/api/contract.ts'
 import { PERMISSIONS } from '../../gateway/api/contract.ts'
+import { useNotifyStore } from '../../renderer/src/stores/notify.ts'
 import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
 import DevicesTab from '../../renderer/src/tabs/DevicesTab.vue'
@@ -139,6 +140,7 @@ function cannedAnswers(): FakeGateway['answers'] {
     listExternalPeers: () => [structuredClone(peer)],
     listRejectedPeers: () => [],
     listDevices: () => [structuredClone(device)],
+    listDeviceEnrollments: () => [],
     listDataPackages: () => [structuredClone(federatedPackage)],
     updateFederationEnd: () => structuredClone(federation)
   }
@@ -268,14 +270,15 @@ describe('Federated Networks tab', () => {
     expect(wrapper.find('[data-testid="federation-rates"]').text()).toMatch(/↓ 40.*↑ 7/)
   })
 
-  it('an area the gateway does not offer yet shows a calm note', async () => {
+  it('a failed load is an error for the operator, in the words of the gateway, not a calm note', async () => {
     signedInWith(PERMISSIONS)
     gw.answers.listFederations = () => {
-      throw new GatewayError('not_found', "There is no method 'listFederations'.")
+      throw new GatewayError('not_found', "Network 'Alpha' does not exist any more.")
     }
     const wrapper = await mountTab(FederationsTab)
-    expect(wrapper.find('[data-testid="not-available"]').text()).toContain('not available in this build')
-    expect(wrapper.find('.v-alert').exists()).toBe(false)
+    const notify = useNotifyStore()
+    expect(notify.current).toMatchObject({ color: 'error', text: "Network 'Alpha' does not exist any more." })
+    expect(wrapper.text()).not.toContain('not available')
   })
 })
 

@@ -12,26 +12,16 @@ import type {
   EnrolledDevice,
   PackageVariant
 } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable } from '../api.ts'
+import { api } from '../api.ts'
 import { saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
-
-/** Unused enrollments of a network; a gateway without the enrollment API has none rather than failing the tab. */
-async function pendingEnrollments(networkId: string): Promise<DeviceEnrollmentDto[]> {
-  try {
-    return await api().listDeviceEnrollments({ networkId })
-  } catch (err) {
-    if (isNotAvailable(err)) return []
-    throw err
-  }
-}
 
 export const useDevicesStore = defineStore('devices', () => {
   const list = ref<DeviceDto[]>([])
   const enrollments = ref<DeviceEnrollmentDto[]>([])
   /** Addresses devices may be told to dial, best first; the tab lets the operator pick one for packages and QR codes. */
   const addresses = ref<DeviceAddressDto[]>([])
-  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+  const { networkId, loading, load, reload, follow } = useNetworkScope({
     area: 'devices',
     clear: () => {
       list.value = []
@@ -39,7 +29,10 @@ export const useDevicesStore = defineStore('devices', () => {
     },
     // A `changed` event (an enrollment created, cancelled or used) brings both lists again.
     fetch: async (forNetwork) => {
-      const [devices, pending] = await Promise.all([api().listDevices({ networkId: forNetwork }), pendingEnrollments(forNetwork)])
+      const [devices, pending] = await Promise.all([
+        api().listDevices({ networkId: forNetwork }),
+        api().listDeviceEnrollments({ networkId: forNetwork })
+      ])
       return { devices, pending }
     },
     apply: ({ devices, pending }) => {
@@ -106,7 +99,6 @@ export const useDevicesStore = defineStore('devices', () => {
     enrollments,
     addresses,
     loadAddresses,
-    available,
     loading,
     load,
     follow,

@@ -10,7 +10,7 @@ import { useNetworkScope } from './network-scope.ts'
 export const useFederationsStore = defineStore('federations', () => {
   const list = ref<FederationDto[]>([])
   const code = ref<FederationCodeDto | null>(null)
-  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+  const { networkId, loading, load, reload, follow } = useNetworkScope({
     area: 'federations',
     clear: () => {
       list.value = []
@@ -82,7 +82,6 @@ export const useFederationsStore = defineStore('federations', () => {
     networkId,
     list,
     code,
-    available,
     loading,
     load,
     reload,

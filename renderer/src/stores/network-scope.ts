@@ -1,10 +1,10 @@
 // What the stores behind a network's tabs (devices, packages, federations, peers) share: which network they show,
-// whether this build offers the area at all, the loading flag, and a reload when the gateway says the area changed.
+// the loading flag, and a reload when the gateway says the area changed or comes back after being unreachable.
 // Each store keeps its own data; this only decides when to ask and whether an answer may still be used.
 
 import { ref, type Ref } from 'vue'
 import type { ConsoleEvent } from '../../../gateway/api/contract.ts'
-import { isNotAvailable, onEvent, onReachability } from '../api.ts'
+import { onEvent, onReachability } from '../api.ts'
 
 type ChangedArea = Extract<ConsoleEvent, { type: 'changed' }>['area']
 
@@ -22,8 +22,6 @@ export interface NetworkScopeOptions<T> {
 
 export interface NetworkScope {
   networkId: Ref<string | null>
-  /** Null until the first answer, false when the gateway says the area is not part of this build. */
-  available: Ref<boolean | null>
   loading: Ref<boolean>
   load(forNetwork: string): Promise<void>
   reload(): Promise<void>
@@ -33,7 +31,6 @@ export interface NetworkScope {
 
 export function useNetworkScope<T>(options: NetworkScopeOptions<T>): NetworkScope {
   const networkId = ref<string | null>(null)
-  const available = ref<boolean | null>(null)
   const loading = ref(false)
 
   async function load(forNetwork: string): Promise<void> {
@@ -44,11 +41,7 @@ export function useNetworkScope<T>(options: NetworkScopeOptions<T>): NetworkScop
       const answer = await options.fetch(forNetwork)
       // The operator may have opened another network meanwhile; its answer must not be overwritten by this one.
       if (networkId.value !== forNetwork) return
-      available.value = true
       await options.apply(answer, forNetwork)
-    } catch (err) {
-      if (!isNotAvailable(err)) throw err
-      available.value = false
     } finally {
       loading.value = false
     }
@@ -77,5 +70,5 @@ export function useNetworkScope<T>(options: NetworkScopeOptions<T>): NetworkScop
     }
   }
 
-  return { networkId, available, loading, load, reload, follow }
+  return { networkId, loading, load, reload, follow }
 }

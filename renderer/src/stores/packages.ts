@@ -18,7 +18,7 @@ export interface UploadProgress {
 export const usePackagesStore = defineStore('packages', () => {
   const list = ref<DataPackageDto[]>([])
   const upload = ref<UploadProgress | null>(null)
-  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+  const { networkId, loading, load, reload, follow } = useNetworkScope({
     area: 'packages',
     clear: () => (list.value = []),
     fetch: (forNetwork) => api().listDataPackages({ networkId: forNetwork }),
@@ -58,5 +58,5 @@ export const usePackagesStore = defineStore('packages', () => {
     await reload()
   }
 
-  return { networkId, list, available, loading, upload, load, reload, follow, uploadFile, download, remove }
+  return { networkId, list, loading, upload, load, reload, follow, uploadFile, download, remove }
 })

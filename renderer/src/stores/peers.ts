@@ -4,42 +4,23 @@
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { ArtifactKind, ConnectionInfo, DialTarget, ExternalPeerDto, RejectedPeerDto, Toggles } from '../../../gateway/api/contract.ts'
-import { api, isNotAvailable } from '../api.ts'
+import { api } from '../api.ts'
 import { base64ToBytes, saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
-
-/** The answer, or null when the gateway says this method is not part of this build. */
-async function optional<T>(call: Promise<T>): Promise<T | null> {
-  try {
-    return await call
-  } catch (err) {
-    if (isNotAvailable(err)) return null
-    throw err
-  }
-}
 
 export const usePeersStore = defineStore('peers', () => {
   const connectionInfo = ref<ConnectionInfo | null>(null)
   const list = ref<ExternalPeerDto[]>([])
   const rejected = ref<RejectedPeerDto[]>([])
-  const peersAvailable = ref<boolean | null>(null)
-  const { networkId, available, loading, load, reload, follow } = useNetworkScope({
+  const { networkId, loading, load, reload, follow } = useNetworkScope({
     area: 'peers',
     clear: () => (list.value = []),
-    // Connection info and the peer list are separate methods; show whichever this gateway offers.
     fetch: (forNetwork) =>
-      Promise.all([
-        optional(api().getConnectionInfo()),
-        optional(api().listExternalPeers({ networkId: forNetwork })),
-        optional(api().listRejectedPeers())
-      ]),
+      Promise.all([api().getConnectionInfo(), api().listExternalPeers({ networkId: forNetwork }), api().listRejectedPeers()]),
     apply: ([info, peers, attempts]) => {
       connectionInfo.value = info
-      list.value = peers ?? []
-      rejected.value = attempts ?? []
-      peersAvailable.value = peers !== null
-      // optional() turns "not in this build" into null instead of failing: the tab is there if either half is.
-      available.value = info !== null || peers !== null
+      list.value = peers
+      rejected.value = attempts
     },
     onEvent: (event) => {
       if (event.type === 'peerStatus') {
@@ -88,8 +69,6 @@ export const usePeersStore = defineStore('peers', () => {
     connectionInfo,
     list,
     rejected,
-    available,
-    peersAvailable,
     loading,
     load,
     reload,
