@@ -107,9 +107,10 @@ describe('users', () => {
   it('disables and enables: sessions end at once, sign-in refused, then allowed again; never yourself', async () => {
     const fay = await newUser('fay')
     await ok('setUserDisabled', { id: fay.id, disabled: true }, admin)
+    // Ended in db.json by the call itself, not only refused when next used.
+    expect(gw.services.store.data.sessions!.some((s) => s.userId === fay.id)).toBe(false)
     refused(await call('whoami', {}, fay.token), 'unauthenticated')
     refused(await call('login', { username: 'fay', password: 'fay password 1' }, null), 'unauthenticated', /disabled/)
-    expect(gw.services.store.data.sessions!.some((s) => s.userId === fay.id)).toBe(false)
     const back = await ok('setUserDisabled', { id: fay.id, disabled: false }, admin)
     expect(back.disabled).toBe(false)
     const fayAgain = await login('fay', 'fay password 1')
