@@ -26,7 +26,7 @@ test('users, teams and organizations through their whole life', async ({ page, s
   await expect(kim).toContainText('Kim Field')
 
   // Password reset: the one-time password is shown once, and it is the one that now signs kim in.
-  await kim.getByRole('button', { name: 'Reset password' }).click()
+  await kim.getByRole('button', { name: 'Reset the password of kim' }).click()
   const reset = page.getByTestId('reset-password-dialog')
   await reset.getByRole('button', { name: 'Reset password' }).click()
   const shown = reset.getByTestId('one-time-password')
