@@ -120,6 +120,16 @@ describe('users', () => {
     refused(await call('setUserDisabled', { id: back.id, disabled: true }, fayAgain), 'invalid', /your own account/)
   })
 
+  it('refuses a disabled user’s session even if db.json still holds it (restored from a backup)', async () => {
+    const kay = await newUser('kay')
+    // As a db.json from before the disable would be: the flag set, the session still there.
+    await gw.services.store.update((doc) => {
+      doc.users.find((u) => u.id === kay.id)!.disabled = true
+    })
+    expect(gw.services.store.data.sessions!.some((s) => s.userId === kay.id)).toBe(true)
+    refused(await call('whoami', {}, kay.token), 'unauthenticated')
+  })
+
   it('deletes a user with their team memberships; never the last deployment admin, never yourself', async () => {
     const org = await ok('createOrganization', { name: 'Deletions' }, admin)
     const gus = await newUser('gus', { organizationId: org.id })
