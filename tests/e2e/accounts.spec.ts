@@ -5,6 +5,8 @@
 import { ADMIN_PASSWORD, apiCall, apiOk, expect, loginToken, settled, shot, signIn, test } from './serve.ts'
 
 test('users, teams and organizations through their whole life', async ({ page, serve, request }) => {
+  // One long journey through four pages; on a shared two-core machine it needs more than the default minute.
+  test.setTimeout(120_000)
   const served = await serve({ env: { FEDGATE_ADMIN_PASSWORD: ADMIN_PASSWORD } })
   const url = served.url
   const token = await loginToken(request, url, 'admin', ADMIN_PASSWORD)
