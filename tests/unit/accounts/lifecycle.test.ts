@@ -9,6 +9,8 @@ import { fingerprintOf } from '../../../gateway/pki/certificates.ts'
 import { DeviceClient } from '../../support/device-client.ts'
 import { enrollIdentity } from '../../support/devices.ts'
 import { startTestGateway, type TestGateway } from '../../support/gateway.ts'
+import { testPki } from '../../support/pki.ts'
+import { TakFederate } from '../../support/tak-federate.ts'
 
 interface Answer {
   ok: boolean
@@ -49,7 +51,8 @@ async function newUser(username: string, extra: Record<string, unknown> = {}): P
 }
 
 beforeAll(async () => {
-  gw = await startTestGateway()
+  // The federation port runs only with both settings: the organization-delete test has a live TAK Server peer.
+  gw = await startTestGateway({ env: { Federation__AdvertisedHostname: 'localhost', Federation__OurFederateId: 'fedgate-a' } })
   server = await startConsoleServer({ services: gw.services, port: 0, staticDir: null, log: quietLog, maxBodyBytes: 64 * 1024 })
   admin = await login('admin', gw.adminPassword!)
 })
@@ -183,7 +186,18 @@ describe('deleting an organization', () => {
     const code = await ok('generateFederationCode', { networkId: a1.id }, admin)
     await ok('redeemFederationCode', { networkId: b1.id, code: code.code }, admin)
     expect(await ok('listFederations', { networkId: b1.id }, admin)).toHaveLength(1)
-    const peer = await ok('addExternalPeer', { networkId: a1.id, fingerprint: 'AB'.repeat(32), displayName: 'Far TAK' }, admin)
+    const tak = await testPki({ freshCa: true, hostname: 'tak-far.test', federateId: 'tak-far' })
+    const takFed = tak.pki.federation!
+    const peer = await ok('addExternalPeer', { networkId: a1.id, fingerprint: takFed.fingerprint, displayName: 'Far TAK' }, admin)
+    const federate = new TakFederate({
+      port: gw.services.ports.federation,
+      ca: gw.services.pki.caCertPem,
+      key: takFed.keyPem,
+      certChain: `${takFed.certPem.trim()}\n${tak.pki.caCertPem.trim()}\n`,
+      name: 'tak-far-out',
+      healthIntervalMs: 200
+    }).start()
+    await federate.serving()
     const team = await ok('createTeam', { organizationId: alpha.id, name: 'Alpha Ops' }, admin)
     const member = await newUser('jon', { organizationId: alpha.id })
 
@@ -194,6 +208,10 @@ describe('deleting an organization', () => {
 
     await ok('deleteOrganization', { id: alpha.id, confirmName: ' Alpha ' }, admin)
     await device.closed
+    // The TAK Server's live session ends too, not only its record.
+    expect((await federate.sessionEnd(3000)).code).not.toBe(0)
+    federate.close()
+    tak.cleanup()
 
     const journal = fs.readFileSync(path.join(gw.dataDir, 'pki', 'revocations.ndjson'), 'utf8')
     expect(journal).toContain(identity.deviceId)
