@@ -5,6 +5,7 @@ import type { MethodTable, PartialMethodTable } from './api/dispatch.ts'
 import { API_METHODS } from './api/schema/index.ts'
 import { accountMethods } from './accounts/methods.ts'
 import { networkMethods } from './accounts/networks.ts'
+import { lifecycleMethods } from './accounts/lifecycle.ts'
 import { deploymentMethods } from './deployment/views.ts'
 import { localFederationMethods } from './federation/methods.ts'
 import { deviceMethods } from './devices/enrollment.ts'
@@ -19,6 +20,7 @@ type Table = PartialMethodTable<Services, UserRecord>
 const AREAS: Table[] = [
   accountMethods,
   networkMethods,
+  lifecycleMethods,
   deploymentMethods,
   localFederationMethods,
   deviceMethods,

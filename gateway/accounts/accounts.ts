@@ -69,7 +69,9 @@ export class Accounts {
   private sessionUser(token: string | null, slide: boolean): UserRecord | null {
     const session = this.sessions.find(token, slide)
     if (!session) return null
-    const user = this.store.data.users.find((u) => u.id === session.userId) ?? null
+    const found = this.store.data.users.find((u) => u.id === session.userId)
+    // A disabled user's sessions were ended when they were disabled; this also covers a db.json restored from before.
+    const user = found && !found.disabled ? found : null
     if (!user) void this.sessions.end((s) => s.userId === session.userId).catch(() => undefined)
     return user
   }
@@ -81,8 +83,9 @@ export class Accounts {
   }
 
   /** Every session of a user ends at once and stays ended across a restart (deleted or disabled users). */
-  async endSessionsOf(userId: string): Promise<void> {
-    await this.sessions.end((s) => s.userId === userId)
+  async endSessionsOf(userId: string, exceptToken: string | null = null): Promise<void> {
+    const kept = exceptToken ? this.sessions.hashOf(exceptToken) : null
+    await this.sessions.end((s) => s.userId === userId && s.tokenHash !== kept)
   }
 
   // ─── login and throttling ──────────────────────────────────────────────────
@@ -252,7 +255,8 @@ export function toUserDto(user: UserRecord): UserDto {
     displayName: user.displayName,
     deploymentAdmin: user.deploymentAdmin,
     memberships: user.memberships.map((m) => ({ ...m })),
-    createdAt: user.createdAt
+    createdAt: user.createdAt,
+    disabled: user.disabled === true
   }
 }
 

@@ -30,13 +30,13 @@ export function requireOrganization(gw: Services, id: string): OrganizationRecor
   return org
 }
 
-function requireTeam(gw: Services, id: string): TeamRecord {
+export function requireTeam(gw: Services, id: string): TeamRecord {
   const team = gw.store.data.teams.find((t) => t.id === id)
   if (!team) throw notFound('That team does not exist.')
   return team
 }
 
-function checkPassword(pw: string): void {
+export function checkPassword(pw: string): void {
   const problem = passwordProblem(pw)
   if (problem) throw invalid(problem)
 }
@@ -87,6 +87,7 @@ export const accountMethods = defineMethods({
         throw err
       }
       if (!user) throw new ApiError('unauthenticated', 'The username or password is not right.')
+      if (user.disabled) throw new ApiError('unauthenticated', 'This account is disabled. Ask an administrator to enable it again.')
       const session = await gw.accounts.createSession(user)
       return { token: session.token, expiresAt: session.expiresAt, user: toUserDto(user) }
     }

@@ -5,7 +5,7 @@ import { defineMethods } from '../services.ts'
 import { conflict, forbidden, notFound } from '../api/errors.ts'
 import { deviceRevocation, peerRemoval, revokeThen } from '../pki/revocations.ts'
 import type { Services } from '../services.ts'
-import type { NetworkRecord, UserRecord } from '../store/schema.ts'
+import type { DbDocument, NetworkRecord, UserRecord } from '../store/schema.ts'
 import { randomId } from './accounts.ts'
 import { requireOrganization } from './methods.ts'
 
@@ -93,38 +93,53 @@ export const networkMethods = defineMethods({
     auth: { organizationAdmin: (a, gw) => requireNetwork(gw, a.id).organizationId },
     async run({ gw, args, audit }) {
       const network = requireNetwork(gw, args.id)
-      // Everything that exists only because of the network goes with it; the package files stay on disk
-      // (content-addressed, possibly shared) until no index entry points at them.
-      const at = new Date().toISOString()
-      // Its devices' certificates and its peers' trust end with it, for good: a restored db.json must not bring them back.
-      const revoked = [
-        ...gw.store.data.devices.filter((d) => d.networkId === network.id).map((d) => deviceRevocation(d, d.revokedAt ?? at)),
-        ...gw.store.data.externalPeers.filter((p) => p.networkId === network.id).map((p) => peerRemoval(p, at))
-      ]
-      const removed = await revokeThen(gw.pki.revocations, revoked, () =>
-        gw.store.update((doc) => {
-          const counts = {
-            devices: doc.devices.filter((d) => d.networkId === network.id).length,
-            federations: doc.federations.filter((f) => f.ends.some((e) => e.networkId === network.id)).length,
-            externalPeers: doc.externalPeers.filter((p) => p.networkId === network.id).length,
-            dataPackages: doc.dataPackages.filter((p) => p.networkId === network.id).length
-          }
-          doc.networks = doc.networks.filter((n) => n.id !== network.id)
-          doc.devices = doc.devices.filter((d) => d.networkId !== network.id)
-          doc.federations = doc.federations.filter((f) => !f.ends.some((e) => e.networkId === network.id))
-          doc.federationCodes = doc.federationCodes.filter((c) => c.networkId !== network.id)
-          doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => e.networkId !== network.id)
-          doc.externalPeers = doc.externalPeers.filter((p) => p.networkId !== network.id)
-          doc.dataPackages = doc.dataPackages.filter((p) => p.networkId !== network.id)
-          for (const team of doc.teams) team.grants = team.grants.filter((g) => g.networkId !== network.id)
-          return counts
-        })
-      )
+      const removed = await removeNetworks(gw, [network.id])
       audit('deleteNetwork', `network ${network.name}`, removed, network.organizationId)
-      gw.internal.emit('networkDeleted', network.id)
-      gw.internal.emit('federationsChanged')
       gw.events.emit({ type: 'changed', area: 'networks', networkId: network.id })
       return null
     }
   }
 })
+
+/**
+ * Removes networks and everything that exists only because of them, and tells the live parts (connections close,
+ * links and peer sessions stop). The package files stay on disk (content-addressed, possibly shared) until no index
+ * entry points at them. `alsoInDoc` runs in the same write, for a caller that removes more (an organization).
+ */
+export async function removeNetworks(
+  gw: Services,
+  networkIds: string[],
+  alsoInDoc: (doc: DbDocument) => void = () => undefined
+): Promise<{ devices: number; federations: number; externalPeers: number; dataPackages: number }> {
+  const ids = new Set(networkIds)
+  const at = new Date().toISOString()
+  // Its devices' certificates and its peers' trust end with it, for good: a restored db.json must not bring them back.
+  const revoked = [
+    ...gw.store.data.devices.filter((d) => ids.has(d.networkId)).map((d) => deviceRevocation(d, d.revokedAt ?? at)),
+    ...gw.store.data.externalPeers.filter((p) => ids.has(p.networkId)).map((p) => peerRemoval(p, at))
+  ]
+  const removed = await revokeThen(gw.pki.revocations, revoked, () =>
+    gw.store.update((doc) => {
+      const counts = {
+        devices: doc.devices.filter((d) => ids.has(d.networkId)).length,
+        federations: doc.federations.filter((f) => f.ends.some((e) => ids.has(e.networkId))).length,
+        externalPeers: doc.externalPeers.filter((p) => ids.has(p.networkId)).length,
+        dataPackages: doc.dataPackages.filter((p) => ids.has(p.networkId)).length
+      }
+      doc.networks = doc.networks.filter((n) => !ids.has(n.id))
+      doc.devices = doc.devices.filter((d) => !ids.has(d.networkId))
+      // A federation goes whole, both ends, even the end on a network of another organization.
+      doc.federations = doc.federations.filter((f) => !f.ends.some((e) => ids.has(e.networkId)))
+      doc.federationCodes = doc.federationCodes.filter((c) => !ids.has(c.networkId))
+      doc.deviceEnrollments = doc.deviceEnrollments.filter((e) => !ids.has(e.networkId))
+      doc.externalPeers = doc.externalPeers.filter((p) => !ids.has(p.networkId))
+      doc.dataPackages = doc.dataPackages.filter((p) => !ids.has(p.networkId))
+      for (const team of doc.teams) team.grants = team.grants.filter((g) => !ids.has(g.networkId))
+      alsoInDoc(doc)
+      return counts
+    })
+  )
+  for (const id of networkIds) gw.internal.emit('networkDeleted', id)
+  gw.internal.emit('federationsChanged')
+  return removed
+}

@@ -22,6 +22,8 @@ export interface UserRecord {
   deploymentAdmin: boolean
   memberships: { organizationId: string; admin: boolean }[]
   createdAt: string
+  /** A disabled user cannot sign in and has no live session; absent in files from before means enabled. */
+  disabled?: boolean
 }
 
 export interface TeamRecord {

@@ -27,7 +27,8 @@ export const UserDto = Dto({
   displayName: Type.String(),
   deploymentAdmin: Type.Boolean(),
   memberships: Type.Array(OrgMembershipDto),
-  createdAt: Iso()
+  createdAt: Iso(),
+  disabled: Type.Optional(Type.Boolean({ description: 'True when the user cannot sign in; their sessions ended when they were disabled.' }))
 })
 export type UserDto = Static<typeof UserDto>
 
@@ -72,6 +73,12 @@ export const SetupState = Dto({
 })
 export type SetupState = Static<typeof SetupState>
 
+export const OneTimePassword = Dto(
+  { password: Type.String({ description: 'Shown once to the administrator who reset it; only its hash is kept.' }) },
+  'A new password for a user, to be read out or handed over once.'
+)
+export type OneTimePassword = Static<typeof OneTimePassword>
+
 export const accountSchemas = methods({
   getSetupState: { args: NoArgs(), result: SetupState },
   setupFirstAdmin: {
@@ -96,6 +103,22 @@ export const accountSchemas = methods({
     }),
     result: OrganizationDto
   },
+  deleteOrganization: {
+    summary: 'Deletes an organization with everything under it (deployment administrators only).',
+    args: Args({ id: Id(), confirmName: Text({ min: 1, max: 200, description: "The organization's name, typed by the operator." }) }),
+    result: Nothing()
+  },
+  updateUser: { args: Args({ id: Id(), displayName: Name() }), result: UserDto },
+  resetUserPassword: {
+    summary: 'Sets a new random password and ends the user’s sessions.',
+    args: Args({ id: Id() }),
+    result: OneTimePassword
+  },
+  changeMyPassword: { args: Args({ currentPassword: Password(), newPassword: Password() }), result: Nothing() },
+  setUserDisabled: { args: Args({ id: Id(), disabled: Type.Boolean() }), result: UserDto },
+  deleteUser: { args: Args({ id: Id() }), result: Nothing() },
+  renameTeam: { args: Args({ id: Id(), name: Name() }), result: TeamDto },
+  deleteTeam: { args: Args({ id: Id() }), result: Nothing() },
   listUsers: { args: Type.Optional(Args({ organizationId: Type.Optional(Id()) })), result: Type.Array(UserDto) },
   createUser: {
     args: Args({

@@ -3,7 +3,7 @@
 
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
-import type { OrganizationDto, Plan } from '../../../gateway/api/contract.ts'
+import type { NetworkDto, OrganizationDto, Plan } from '../../../gateway/api/contract.ts'
 import { api } from '../api.ts'
 
 const CURRENT_KEY = 'fedgate.organizationId'
@@ -40,10 +40,22 @@ export const useOrganizationsStore = defineStore('organizations', () => {
     return organization
   }
 
+  /** Its networks with their device counts: what a delete would take with it, said before it happens. */
+  async function networksOf(id: string): Promise<NetworkDto[]> {
+    return api().listNetworks({ organizationId: id })
+  }
+
+  /** Deletes it with everything under it; the gateway refuses unless `confirmName` is its name. */
+  async function remove(id: string, confirmName: string): Promise<void> {
+    await api().deleteOrganization({ id, confirmName })
+    if (currentId.value === id) select(null)
+    await load()
+  }
+
   function clear(): void {
     list.value = []
     loaded.value = false
   }
 
-  return { list, currentId, current, loaded, load, select, create, update, clear }
+  return { list, currentId, current, loaded, load, select, create, update, networksOf, remove, clear }
 })

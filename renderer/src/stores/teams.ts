@@ -49,5 +49,14 @@ export const useTeamsStore = defineStore('teams', () => {
     replace(await api().setTeamGrants({ teamId, grants }))
   }
 
-  return { organizationId, list, members, loading, load, create, setMembers, setGrants }
+  async function rename(teamId: string, name: string): Promise<void> {
+    replace(await api().renameTeam({ id: teamId, name }))
+  }
+
+  async function remove(teamId: string): Promise<void> {
+    await api().deleteTeam({ id: teamId })
+    list.value = list.value.filter((t) => t.id !== teamId)
+  }
+
+  return { organizationId, list, members, loading, load, create, setMembers, setGrants, rename, remove }
 })

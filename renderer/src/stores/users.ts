@@ -40,5 +40,31 @@ export const useUsersStore = defineStore('users', () => {
     return created
   }
 
-  return { list, loading, load, create }
+  function replace(user: UserDto): void {
+    list.value = list.value.map((u) => (u.id === user.id ? user : u))
+  }
+
+  async function rename(id: string, displayName: string): Promise<void> {
+    replace(await api().updateUser({ id, displayName }))
+  }
+
+  /** The new password, to be shown once; it is not kept here. */
+  async function resetPassword(id: string): Promise<string> {
+    return (await api().resetUserPassword({ id })).password
+  }
+
+  async function setDisabled(id: string, disabled: boolean): Promise<void> {
+    replace(await api().setUserDisabled({ id, disabled }))
+  }
+
+  async function remove(id: string): Promise<void> {
+    await api().deleteUser({ id })
+    list.value = list.value.filter((u) => u.id !== id)
+  }
+
+  async function changeMyPassword(currentPassword: string, newPassword: string): Promise<void> {
+    await api().changeMyPassword({ currentPassword, newPassword })
+  }
+
+  return { list, loading, load, create, changeMyPassword, rename, resetPassword, setDisabled, remove }
 })
