@@ -79,7 +79,15 @@ describe('SeriesSet', () => {
 
 describe('sums', () => {
   it('adds aligned series point by point, keeping null where none has a figure', () => {
-    expect(sumSeries([[1, null, 3], [null, null, 4]], 3)).toEqual([1, null, 7])
+    expect(
+      sumSeries(
+        [
+          [1, null, 3],
+          [null, null, 4]
+        ],
+        3
+      )
+    ).toEqual([1, null, 7])
   })
 
   it('counts the events a series of rates stands for', () => {
