@@ -67,7 +67,25 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
       return gw.accounts.mayReviewRejectedPeers(user) ? event : null
     case 'health':
       return { type: 'health', health: healthForUser(event.health, gw, user) }
+    case 'historySample': {
+      // Like the health view: machine-wide figures for all, backlogs and links of the networks the user may see.
+      const backlogByNetwork = Object.fromEntries(Object.entries(event.health.backlogByNetwork).filter(([id]) => canSee(id)))
+      const backlogBytes = Object.values(backlogByNetwork).reduce((a, b) => a + b, 0)
+      const links = event.links.filter((l) => canSee(linkNetwork(l.key, gw.store.data)))
+      return { type: 'historySample', health: { ...event.health, backlogByNetwork, backlogBytes }, links }
+    }
   }
+}
+
+/** A link's key names a TAK peer (`peer:<id>`) or one end of a federation (`fed:<id>:<networkId>`). */
+export const peerLinkKey = (peerId: string): string => `peer:${peerId}`
+export const federationLinkKey = (federationId: string, networkId: string): string => `fed:${federationId}:${networkId}`
+
+/** The network a link belongs to, or null when it names nothing that exists. */
+export function linkNetwork(key: string, data: Pick<DbDocument, 'externalPeers' | 'federations'>): string | null {
+  if (key.startsWith('peer:')) return data.externalPeers.find((p) => peerLinkKey(p.id) === key)?.networkId ?? null
+  for (const f of data.federations) for (const end of f.ends) if (federationLinkKey(f.id, end.networkId) === key) return end.networkId
+  return null
 }
 
 /** The gateway's health as `user` may see it: machine-wide figures, and the send backlogs of their organizations only. */

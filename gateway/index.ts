@@ -9,6 +9,7 @@ import { Accounts } from './accounts/accounts.ts'
 import { passwordProblem } from './accounts/passwords.ts'
 import { loadSettings, type Settings } from './config/settings.ts'
 import { baseHealth } from './deployment/views.ts'
+import { HistoryBook, startHistory } from './deployment/history.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './access/codes.ts'
@@ -133,6 +134,7 @@ function buildServices(parts: ServiceParts): Services {
     },
     presence: null,
     healthContributors: [],
+    history: new HistoryBook(settings.Console.ChartSampleSeconds),
     codeHasher: CodeHasher.open(path.join(dataDir, 'pki')),
     router,
     listeners: new ListenerPolicy(parts.listeners),
@@ -183,6 +185,7 @@ async function startAreas(services: Services, stoppers: Stopper[]): Promise<void
 
   // The server certificate follows the machine's addresses (a network joined after start).
   stoppers.push(watchServerIdentity(services))
+  stoppers.push(startHistory(services))
 }
 
 /** FEDGATE_ADMIN_PASSWORD on first start creates the deployment admin `admin` (headless installs). */

@@ -14,6 +14,7 @@ import type { Pki } from './pki/pki.ts'
 import type { Router } from './routing/router.ts'
 import type { ListenerPolicy } from './net/listener-guard.ts'
 import type { UserRecord } from './store/schema.ts'
+import type { HistoryBook } from './deployment/history.ts'
 
 export interface Services {
   dataDir: string
@@ -35,6 +36,8 @@ export interface Services {
   /** Current health figures; areas add theirs through `healthContributors`. */
   health(): HealthDto
   healthContributors: ((health: HealthDto) => void)[]
+  /** The last hour of health and link figures, in memory (deployment/history.ts); areas add their links' sources. */
+  history: HistoryBook
   /** Hashes federation codes with the deployment secret in pki/. */
   codeHasher: CodeHasher
   /** Our CA, server and federation identities, device certificates (gateway/pki). */

@@ -11,6 +11,8 @@ import type {
   DeviceDto,
   FederationStatsDto,
   HealthDto,
+  HealthSampleDto,
+  LinkSampleDto,
   PeerStatusDto,
   RejectedPeerDto
 } from './schema/index.ts'
@@ -34,6 +36,7 @@ export type ConsoleEvent =
   | { type: 'auditAppended'; entry: AuditEntryDto }
   | { type: 'rejectedPeer'; peer: RejectedPeerDto }
   | { type: 'health'; health: HealthDto }
+  | { type: 'historySample'; health: HealthSampleDto; links: LinkSampleDto[] }
   | { type: 'changed'; area: 'accounts' | 'networks' | 'devices' | 'federations' | 'peers' | 'packages'; networkId?: string }
 
 export type ConsoleEventType = ConsoleEvent['type']

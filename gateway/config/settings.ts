@@ -64,6 +64,8 @@ export interface Settings {
     Port: number
     /** Default '127.0.0.1'. Any other address requires TLS with our server certificate. */
     BindAddress: string
+    /** Seconds between two points of the Health and link charts (1 to 60; the charts keep one hour). Default 5. */
+    ChartSampleSeconds: number
   }
 }
 
@@ -74,7 +76,7 @@ export const DEFAULT_SETTINGS: Settings = {
   Enrollment: { Port: 8446, BindAddress: '0.0.0.0' },
   Packages: { MaxBytes: 100 * 1_048_576, BlockedExtensions: ['pref'] },
   Memory: { CacheBytes: 64 * 1_048_576 },
-  Console: { Port: 7080, BindAddress: '127.0.0.1' }
+  Console: { Port: 7080, BindAddress: '127.0.0.1', ChartSampleSeconds: 5 }
 }
 
 /** Keys that need a real value before TAK federation can be offered. */
@@ -183,6 +185,10 @@ function validate(s: Settings, problems: string[]): void {
   positive('Streaming:IdleTimeoutSeconds', s.Streaming.IdleTimeoutSeconds)
   positive('Packages:MaxBytes', s.Packages.MaxBytes)
   positive('Memory:CacheBytes', s.Memory.CacheBytes)
+  if (!Number.isInteger(s.Console.ChartSampleSeconds) || s.Console.ChartSampleSeconds < 1 || s.Console.ChartSampleSeconds > 60)
+    problems.push(
+      `Console:ChartSampleSeconds must be a whole number of seconds from 1 to 60, not ${JSON.stringify(s.Console.ChartSampleSeconds)}`
+    )
   if (!Array.isArray(s.Packages.BlockedExtensions) || !s.Packages.BlockedExtensions.every((x) => typeof x === 'string')) {
     problems.push('Packages:BlockedExtensions must be a list of file extensions')
   }

@@ -1,9 +1,10 @@
 // The deployment-wide views: its settings and ports, the audit log, and the gateway's health figures.
 
-import { forbidden } from '../api/errors.ts'
+import { forbidden, notFound } from '../api/errors.ts'
+import { requireVisibleNetwork } from '../accounts/networks.ts'
 import { missingSettings } from '../config/settings.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
-import { healthForUser } from '../events.ts'
+import { federationLinkKey, healthForUser, peerLinkKey } from '../events.ts'
 import { refreshServerIdentity } from '../pki/server-identity.ts'
 import { defineMethods, type Services } from '../services.ts'
 
@@ -45,6 +46,31 @@ export const deploymentMethods = defineMethods({
     auth: 'user',
     run({ gw, user }) {
       return healthForUser(gw.health(), gw, user)
+    }
+  },
+
+  getHealthHistory: {
+    auth: 'user',
+    run({ gw, user }) {
+      return gw.history.healthHistory((networkId) => gw.accounts.canSeeNetwork(user, networkId))
+    }
+  },
+
+  getLinkHistory: {
+    auth: 'user',
+    run({ gw, args, user }) {
+      if ('peerId' in args) {
+        const peer = gw.store.data.externalPeers.find((p) => p.id === args.peerId)
+        if (!peer) throw notFound('That TAK Server peer does not exist (it may have been removed).')
+        requireVisibleNetwork(gw, user, peer.networkId)
+        return gw.history.linkHistory(peerLinkKey(peer.id))
+      }
+      const federation = gw.store.data.federations.find((f) => f.id === args.federationId)
+      if (!federation?.ends.some((e) => e.networkId === args.networkId)) {
+        throw notFound('That federation does not exist, or that network is not one of its ends.')
+      }
+      requireVisibleNetwork(gw, user, args.networkId)
+      return gw.history.linkHistory(federationLinkKey(federation.id, args.networkId))
     }
   }
 })

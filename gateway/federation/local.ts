@@ -6,6 +6,26 @@ import type { Services } from '../services.ts'
 import type { DbDocument, FederationEndRecord, FederationRecord } from '../store/schema.ts'
 import { computeLocalLinks, type LinkMeter } from '../routing/local-links.ts'
 import type { LocalLink } from '../routing/types.ts'
+import type { LinkStat } from '../routing/router.ts'
+import type { LinkTotals } from '../deployment/history.ts'
+import { federationLinkKey } from '../events.ts'
+
+/** Each federation end's totals for the charts: in = into its network. Drops happen at the receiving devices, not here. */
+function federationLinkTotals(doc: Pick<DbDocument, 'federations'>, stats: LinkStat[]): LinkTotals[] {
+  const totals = new Map(stats.map((s) => [`${s.federationId}\u0000${s.from}\u0000${s.to}`, s.total]))
+  const total = (federationId: string, from: string, to: string): number => totals.get(`${federationId}\u0000${from}\u0000${to}`) ?? 0
+  return doc.federations.flatMap((f) =>
+    f.ends.map((end, i) => {
+      const other = f.ends[1 - i]!.networkId
+      return {
+        key: federationLinkKey(f.id, end.networkId),
+        in: total(f.id, other, end.networkId),
+        out: total(f.id, end.networkId, other),
+        drops: null
+      }
+    })
+  )
+}
 
 export function federationStats(f: FederationRecord, networkId: string, meter: LinkMeter): FederationStatsDto {
   const ours = f.ends.find((e) => e.networkId === networkId) ?? f.ends[0]
@@ -63,10 +83,14 @@ export function findFederationBetween(doc: Pick<DbDocument, 'federations'>, a: s
  * Keep the router's links equal to the store's federations (toggle changes apply to live connections at once)
  * and push `federationStats` every second while any link carries traffic, plus once when it goes quiet.
  */
-export function startLocalFederation(gw: Services, router: { setLocalLinks(links: LocalLink[]): void } & LinkMeter): () => void {
+export function startLocalFederation(
+  gw: Services,
+  router: { setLocalLinks(links: LocalLink[]): void; linkStats(): LinkStat[] } & LinkMeter
+): () => void {
   const apply = (): void => router.setLocalLinks(computeLocalLinks(gw.store.data))
   apply()
   gw.internal.on('federationsChanged', apply)
+  gw.history.linkSources.push(() => federationLinkTotals(gw.store.data, router.linkStats()))
   let wasActive = false
   const timer = setInterval(() => {
     const stats = gw.store.data.federations.map((f) => federationStats(f, f.ends[0].networkId, router))

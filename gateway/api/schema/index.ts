@@ -5,6 +5,7 @@ import type { Static, TOptional, TSchema, TUndefined } from '@sinclair/typebox'
 import { accountSchemas } from './accounts.ts'
 import { deviceSchemas } from './devices.ts'
 import { federationSchemas } from './federation.ts'
+import { historySchemas } from './history.ts'
 import { networkSchemas, settingsSchemas } from './networks.ts'
 import { packageSchemas } from './packages.ts'
 import { takSchemas } from './tak.ts'
@@ -16,7 +17,8 @@ export const METHODS = {
   ...federationSchemas,
   ...takSchemas,
   ...packageSchemas,
-  ...settingsSchemas
+  ...settingsSchemas,
+  ...historySchemas
 }
 
 export type Methods = typeof METHODS
@@ -57,6 +59,7 @@ export type {
 export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto, HealthDto } from './networks.ts'
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
 export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
+export type { HealthHistoryDto, HealthSampleDto, LinkHistoryDto, LinkSampleDto } from './history.ts'
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'

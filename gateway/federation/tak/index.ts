@@ -17,6 +17,7 @@ import { TakFederationServer } from './server.ts'
 import type { PeerSession, SessionContext } from './session.ts'
 import { RejectedPeers } from './rejected.ts'
 import { PeerStatusBoard } from './status.ts'
+import { peerLinkKey } from '../../events.ts'
 import { SessionTable } from './session-table.ts'
 import { dialerFor, syncPeers, type DialerParts, type Dialers } from './peer-sync.ts'
 import { restoreContacts, saveContactsLogged } from './last-contact.ts'
@@ -88,6 +89,7 @@ export async function startTakFederation(services: Services, options: TakFederat
     stopping: () => stopping
   })
   services.healthContributors.push(federationHealth(ctx, sessions, peerById))
+  services.history.linkSources.push(() => store.data.externalPeers.map((p) => ({ key: peerLinkKey(p.id), ...board.totals(p.id) })))
   const rejectedPeers = new RejectedPeers({ log, max: options.maxRejected, emit: (peer) => events.emit({ type: 'rejectedPeer', peer }) })
   const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
   // The figures a restart would lose (since when up or down, last heard, last error) are saved on the peer's record.

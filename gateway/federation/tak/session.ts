@@ -86,6 +86,7 @@ export class PeerSession implements Endpoint {
   private readonly onDrop: DropSink = (reason, count) => {
     this.dropped[reason] += count
     this.ctx.linkDrops[reason] += count
+    this.ctx.board.countDropped(this.peerId, count)
   }
 
   constructor(

@@ -15,6 +15,8 @@ interface PeerFigures {
   out: RateMeter
   lastHeard: number | null
   lastError: string | null
+  /** Events the links to this peer dropped since start, over all its sessions (for the charts). */
+  dropped: number
   /** Completed buckets (events per second, oldest first) and the bucket being filled. */
   historyIn: number[]
   historyOut: number[]
@@ -45,6 +47,7 @@ export class PeerStatusBoard {
         out: new RateMeter(this.now),
         lastHeard: null,
         lastError: null,
+        dropped: 0,
         historyIn: [],
         historyOut: [],
         bucket: Math.floor(this.now() / BUCKET_MS),
@@ -91,6 +94,16 @@ export class PeerStatusBoard {
     this.roll(f)
     f.out.add(n)
     f.bucketOut += n
+  }
+
+  countDropped(peerId: string, n: number): void {
+    this.of(peerId).dropped += n
+  }
+
+  /** Events in, out and dropped since start: the charts turn them into rates (deployment/history.ts). */
+  totals(peerId: string): { in: number; out: number; drops: number } {
+    const f = this.of(peerId)
+    return { in: f.in.total, out: f.out.total, drops: f.dropped }
   }
 
   /**

@@ -111,6 +111,16 @@ describe('loadSettings', () => {
     }
   })
 
+  it('takes the chart sample period in whole seconds from 1 to 60 only', () => {
+    loadSettings(dir, {})
+    expect(loadSettings(dir, { Console__ChartSampleSeconds: '1' }).settings.Console.ChartSampleSeconds).toBe(1)
+    for (const bad of ['0', '61', '2.5']) {
+      expect(problemsOf(() => loadSettings(dir, { Console__ChartSampleSeconds: bad }))[0]).toMatch(
+        /^Console:ChartSampleSeconds must be a whole number/
+      )
+    }
+  })
+
   it('refuses an unknown key of one of our sections, naming the close match, and ignores variables not ours', () => {
     loadSettings(dir, {})
     expect(problemsOf(() => loadSettings(dir, { Federation__Hostname: 'tak.example.com' }))).toEqual([
@@ -121,7 +131,7 @@ describe('loadSettings', () => {
       'Marti__Prot is not a setting; did you mean Marti__Port?'
     ])
     expect(problemsOf(() => loadSettings(dir, { Console__Colour: 'blue' }))).toEqual([
-      'Console__Colour is not a setting; Console has Console__Port, Console__BindAddress'
+      'Console__Colour is not a setting; Console has Console__Port, Console__BindAddress, Console__ChartSampleSeconds'
     ])
     expect(problemsOf(() => loadSettings(dir, { Federation____proto__: 'x' }))[0]).toMatch(/^Federation____proto__ is not a setting/)
     // Not a Section of ours: someone else's variable.

@@ -119,6 +119,10 @@ describe('TAK federation: a peer that stops reading', () => {
     // Nothing for the healthy federate, the device or the devices' queues.
     expect(takFederationArea(t.services)!.sessionsOf(healthy.peerId)[0]!.dropped.oldestPosition).toBe(0)
     expect(Object.keys(health.dropsByReason).filter((reason) => reason.startsWith('devices.'))).toEqual([])
+    // The peer drawer's charts count the same drops, on the stuck peer's link only.
+    const links = t.services.history.linkSources.flatMap((source) => source())
+    expect(links.find((l) => l.key === `peer:${stuckPeerId}`)?.drops).toBe(session.dropped.oldestPosition)
+    expect(links.find((l) => l.key === `peer:${healthy.peerId}`)?.drops).toBe(0)
     expect(seen(healthy.federate.received)).toBe(TOTAL)
     expect(deviceSeen()).toBe(TOTAL)
 
