@@ -58,7 +58,9 @@ export const METHOD_NAMES = [
   'deleteDataPackage',
   'getDeploymentSettings',
   'listAuditLog',
-  'getHealth'
+  'getHealth',
+  'getHealthHistory',
+  'getLinkHistory'
 ] as const satisfies readonly ApiMethod[]
 
 // A method added to the schema but not here fails the typecheck (and tests/unit/api/method-names.test.ts).
