@@ -6,6 +6,7 @@ import { API_METHODS } from './api/schema/index.ts'
 import { accountMethods } from './accounts/methods.ts'
 import { networkMethods } from './accounts/networks.ts'
 import { deploymentMethods } from './deployment/views.ts'
+import { mapMethods } from './deployment/map.ts'
 import { localFederationMethods } from './federation/methods.ts'
 import { deviceMethods } from './devices/enrollment.ts'
 import { selfEnrollmentMethods } from './devices/self-enrollment.ts'
@@ -24,7 +25,8 @@ const AREAS: Table[] = [
   deviceMethods,
   selfEnrollmentMethods,
   packageMethods,
-  takFederationMethods
+  takFederationMethods,
+  mapMethods
 ]
 
 export function buildMethodTable(): MethodTable<Services, UserRecord> {

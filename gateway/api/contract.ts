@@ -12,6 +12,7 @@ import type {
   FederationStatsDto,
   HealthDto,
   PeerStatusDto,
+  PositionDto,
   RejectedPeerDto
 } from './schema/index.ts'
 
@@ -34,6 +35,8 @@ export type ConsoleEvent =
   | { type: 'auditAppended'; entry: AuditEntryDto }
   | { type: 'rejectedPeer'; peer: RejectedPeerDto }
   | { type: 'health'; health: HealthDto }
+  /** Live map: what changed on one network's map in the last second (at most one entry per device). */
+  | { type: 'positions'; networkId: string; positions: PositionDto[] }
   | { type: 'changed'; area: 'accounts' | 'networks' | 'devices' | 'federations' | 'peers' | 'packages'; networkId?: string }
 
 export type ConsoleEventType = ConsoleEvent['type']

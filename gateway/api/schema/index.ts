@@ -5,6 +5,7 @@ import type { Static, TOptional, TSchema, TUndefined } from '@sinclair/typebox'
 import { accountSchemas } from './accounts.ts'
 import { deviceSchemas } from './devices.ts'
 import { federationSchemas } from './federation.ts'
+import { mapSchemas } from './map.ts'
 import { networkSchemas, settingsSchemas } from './networks.ts'
 import { packageSchemas } from './packages.ts'
 import { takSchemas } from './tak.ts'
@@ -16,7 +17,8 @@ export const METHODS = {
   ...federationSchemas,
   ...takSchemas,
   ...packageSchemas,
-  ...settingsSchemas
+  ...settingsSchemas,
+  ...mapSchemas
 }
 
 export type Methods = typeof METHODS
@@ -60,3 +62,4 @@ export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCod
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'
+export type { PositionDto } from './map.ts'
