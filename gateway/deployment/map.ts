@@ -58,8 +58,11 @@ export const mapMethods = defineMethods({
         if (!gw.accounts.canSeeNetwork(user, args.networkId)) throw notFound('There is no network with that id that you can see.')
         return positionsOn(gw, gw.router, args.networkId)
       }
-      if (!gw.accounts.isOrganizationMember(user, args.organizationId)) throw notFound('There is no organization with that id that you belong to.')
-      const networks = gw.store.data.networks.filter((n) => n.organizationId === args.organizationId && gw.accounts.canSeeNetwork(user, n.id))
+      if (!gw.accounts.isOrganizationMember(user, args.organizationId))
+        throw notFound('There is no organization with that id that you belong to.')
+      const networks = gw.store.data.networks.filter(
+        (n) => n.organizationId === args.organizationId && gw.accounts.canSeeNetwork(user, n.id)
+      )
       // A device shown on two federated networks of the organization is listed once.
       const seen = new Set<string>()
       const out: PositionDto[] = []

@@ -104,7 +104,8 @@ export class MapPositions {
     network.set(key, entry)
     this.dirty.add(entry)
     const held = network
-    const bytes = ENTRY_OVERHEAD_BYTES + 2 * (key.length + entry.callsign.length + entry.type.length + 80) + trail.length * TRAIL_POINT_BYTES
+    const bytes =
+      ENTRY_OVERHEAD_BYTES + 2 * (key.length + entry.callsign.length + entry.type.length + 80) + trail.length * TRAIL_POINT_BYTES
     this.budget.charge(entry, bytes, () => this.drop(held, key, entry))
     if (network.size > this.maxPerNetwork) {
       const [oldestKey, oldest] = network.entries().next().value!
