@@ -32,5 +32,6 @@ export {
   mdiUpload,
   mdiCancel,
   mdiArrowLeft,
-  mdiLock
+  mdiLock,
+  mdiMapOutline
 } from '@mdi/js'
