@@ -14,6 +14,11 @@ const MAX_TEXT = 80
 /** `<track>` is looked for only this far into the detail; a PLI's detail is a few hundred characters. */
 const TRACK_SCAN_CHARS = 4096
 const TRAIL_POINT_BYTES = 40
+/**
+ * A stale position stays this long, greyed on the map (as ATAK keeps a stale marker a while), so an operator sees who
+ * went quiet where; then it is forgotten.
+ */
+export const STALE_GRACE_MS = 60_000
 
 export interface MapPosition {
   /** 'network' (a device of that network) or 'peer' (arrived from that TAK peer on `networkId`). */
@@ -121,10 +126,10 @@ export class MapPositions {
 
   private expired(entry: MapPosition, now: number): boolean {
     const staleAt = Date.parse(entry.stale)
-    return Number.isFinite(staleAt) && staleAt < now
+    return Number.isFinite(staleAt) && staleAt + STALE_GRACE_MS < now
   }
 
-  /** What entered on `networkId` and is not stale; `devicesOnly` leaves out what its TAK peers sent (single hop). */
+  /** What entered on `networkId` and is not past its stale time and grace; `devicesOnly` leaves out what its TAK peers sent (single hop). */
   entered(networkId: string, devicesOnly = false): MapPosition[] {
     const network = this.byNetwork.get(networkId)
     if (!network) return []

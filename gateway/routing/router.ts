@@ -107,10 +107,9 @@ export class Router {
     this.inMeter.add()
     const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
     // Replayed to every device that connects later: only what went to everyone.
-    if (isPositionReport(event) && !direct) {
-      this.remember(origin.networkId, event, origin.kind === 'peer')
-      this.mapPositions.record(event, origin)
-    }
+    if (isPositionReport(event) && !direct) this.remember(origin.networkId, event, origin.kind === 'peer')
+    // The map shows every atom that went to everyone, with or without a contact endpoint (TAK peers often strip it).
+    if (!direct && event.type.startsWith('a-')) this.mapPositions.record(event, origin)
     let delivered = 0
     // Events from a device go to its network (devices and peers); from a peer, only to that network's devices.
     delivered += this.deliverOn(origin.networkId, event, origin, direct, origin.kind === 'device')

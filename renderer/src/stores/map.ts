@@ -18,6 +18,9 @@ export interface MapSource {
 }
 
 /** Distinct on a dark or light map and for the common kinds of colour blindness (Okabe–Ito, then a few more). */
+/** As the gateway's grace (routing/map-positions.ts): a stale device stays, grey, this long. */
+const STALE_GRACE_MS = 60_000
+
 const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#D55E00', '#56B4E9', '#F0E442', '#7B3294', '#1B9E77', '#E7298A']
 
 export const useMapStore = defineStore('map', () => {
@@ -56,12 +59,12 @@ export const useMapStore = defineStore('map', () => {
     put(list)
   }
 
-  /** Forget what went stale (the gateway forgets it too); called by the map's clock. */
+  /** Forget what went stale a while ago (the gateway forgets it too: STALE_GRACE_MS); called by the map's clock. */
   function prune(now = Date.now()): void {
     let changed = false
     for (const [key, p] of positions.value) {
       const staleAt = Date.parse(p.stale)
-      if (Number.isFinite(staleAt) && staleAt < now) {
+      if (Number.isFinite(staleAt) && staleAt + STALE_GRACE_MS < now) {
         positions.value.delete(key)
         changed = true
       }
