@@ -1,6 +1,7 @@
 // The live map's devices drawn on one canvas over the Leaflet map (not one DOM element per device: 1,000 markers
 // moving every second would cost a layout each). Redrawn when positions change or the view moves; a click finds the
-// nearest drawn device. The drawn state is also written to the canvas's data-markers (for tests and assistive tools).
+// nearest drawn device. The drawn state is also written to the canvas's data-markers (for tests and assistive tools),
+// and how long the last draw took to data-draw-ms (for the frame-time measurement).
 
 import L from 'leaflet'
 import type { PositionDto } from '../../../../gateway/api/contract.ts'
@@ -10,6 +11,13 @@ import { symbolFor } from './symbols.ts'
 const DESCRIBED_MAX = 300
 const HIT_RADIUS_PX = 16
 const LABEL_FONT = '12px Roboto, sans-serif'
+/**
+ * The canvas reaches this share of the view beyond each edge: it moves with the map while dragged, so a pan shows
+ * what is already drawn and the canvas is redrawn once, when the pan ends (not on every mouse move).
+ */
+const PAD = 0.25
+/** Past this many devices in view, callsigns are written only for the selected one: 1,000 labels are unreadable anyway. */
+const LABELS_MAX = 400
 
 export interface DrawnMarker {
   key: string
@@ -19,6 +27,15 @@ export interface DrawnMarker {
   stale: boolean
   sourceId: string
 }
+
+interface Projected {
+  p: PositionDto
+  x: number
+  y: number
+  stale: boolean
+}
+
+const STALE = '#8a8a8a'
 
 export interface MarkerSource {
   /** The positions to draw this frame (already filtered by hidden sources). */
@@ -32,8 +49,6 @@ export class MarkerLayer extends L.Layer {
   private canvas: HTMLCanvasElement | null = null
   private frame = 0
   private drawn: DrawnMarker[] = []
-  /** Milliseconds each of the recent draws took (for the frame-time measurement). */
-  readonly drawTimes: number[] = []
 
   constructor(private readonly source: MarkerSource) {
     super()
@@ -46,13 +61,13 @@ export class MarkerLayer extends L.Layer {
     canvas.style.pointerEvents = 'none'
     map.getPanes().overlayPane.appendChild(canvas)
     this.canvas = canvas
-    map.on('move zoom resize viewreset', this.redraw, this)
+    map.on('moveend zoomend resize viewreset', this.redraw, this)
     this.redraw()
     return this
   }
 
   override onRemove(map: L.Map): this {
-    map.off('move zoom resize viewreset', this.redraw, this)
+    map.off('moveend zoomend resize viewreset', this.redraw, this)
     cancelAnimationFrame(this.frame)
     this.canvas?.remove()
     this.canvas = null
@@ -88,68 +103,106 @@ export class MarkerLayer extends L.Layer {
     if (!map || !canvas) return
     const started = performance.now()
     const size = map.getSize()
+    const padX = Math.round(size.x * PAD)
+    const padY = Math.round(size.y * PAD)
+    const width = size.x + 2 * padX
+    const height = size.y + 2 * padY
     const ratio = window.devicePixelRatio || 1
-    if (canvas.width !== size.x * ratio || canvas.height !== size.y * ratio) {
-      canvas.width = size.x * ratio
-      canvas.height = size.y * ratio
-      canvas.style.width = `${size.x}px`
-      canvas.style.height = `${size.y}px`
+    if (canvas.width !== width * ratio || canvas.height !== height * ratio) {
+      canvas.width = width * ratio
+      canvas.height = height * ratio
+      canvas.style.width = `${width}px`
+      canvas.style.height = `${height}px`
     }
-    // The overlay pane moves with the map while dragging; keep the canvas on the container's top-left corner.
-    L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([0, 0]))
+    // The overlay pane moves with the map; put the canvas's corner a pad beyond the container's top-left corner.
+    L.DomUtil.setPosition(canvas, map.containerPointToLayerPoint([-padX, -padY]))
     const ctx = canvas.getContext('2d')!
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0)
-    ctx.clearRect(0, 0, size.x, size.y)
-    const now = this.source.now()
-    const drawn: DrawnMarker[] = []
-    const items: { p: PositionDto; x: number; y: number; stale: boolean }[] = []
-    for (const p of this.source.visible()) {
-      const at = map.latLngToContainerPoint([p.lat, p.lon])
-      const staleAt = Date.parse(p.stale)
-      const stale = Number.isFinite(staleAt) && staleAt <= now
-      // Trails are drawn even when the device itself is just off screen, so a track entering the view is seen.
-      this.drawTrail(ctx, map, p, stale)
-      if (at.x < -40 || at.y < -40 || at.x > size.x + 40 || at.y > size.y + 40) continue
-      items.push({ p, x: at.x, y: at.y, stale })
-      drawn.push({ key: p.key, callsign: p.callsign, x: Math.round(at.x), y: Math.round(at.y), stale, sourceId: p.sourceId })
-    }
+    ctx.setTransform(ratio, 0, 0, ratio, ratio * padX, ratio * padY)
+    ctx.clearRect(-padX, -padY, width, height)
+    const items = this.project(map, -padX, -padY, size.x + padX, size.y + padY)
+    this.drawTrails(ctx, map, items)
+    this.drawRings(ctx, items)
     const selected = this.source.selectedKey()
+    const labels = items.length <= LABELS_MAX
     ctx.font = LABEL_FONT
     ctx.textBaseline = 'middle'
+    ctx.lineWidth = 3
+    ctx.strokeStyle = 'rgba(0,0,0,0.75)'
     for (const { p, x, y, stale } of items) {
-      // A ring in the source's colour under the symbol: which network or peer it came from, at a glance.
-      ctx.beginPath()
-      ctx.arc(x, y, p.key === selected ? 17 : 14, 0, Math.PI * 2)
-      ctx.fillStyle = stale ? 'rgba(140,140,140,0.35)' : `${this.source.colourOf(p.sourceId)}59`
-      ctx.fill()
-      ctx.lineWidth = p.key === selected ? 3 : 2
-      ctx.strokeStyle = stale ? '#8a8a8a' : this.source.colourOf(p.sourceId)
-      ctx.stroke()
       const symbol = symbolFor(p.type, p.course, stale)
       ctx.drawImage(symbol.canvas, Math.round(x - symbol.anchorX), Math.round(y - symbol.anchorY))
-      ctx.lineWidth = 3
-      ctx.strokeStyle = 'rgba(0,0,0,0.75)'
+      if (!labels && p.key !== selected) continue
       ctx.strokeText(p.callsign, x + 16, y)
       ctx.fillStyle = stale ? '#b0b0b0' : '#ffffff'
       ctx.fillText(p.callsign, x + 16, y)
     }
+    const drawn: DrawnMarker[] = []
+    for (const { p, x, y, stale } of items) {
+      if (x < 0 || y < 0 || x > size.x || y > size.y) continue
+      drawn.push({ key: p.key, callsign: p.callsign, x: Math.round(x), y: Math.round(y), stale, sourceId: p.sourceId })
+    }
     this.drawn = drawn
     canvas.dataset.count = String(drawn.length)
     canvas.dataset.markers = drawn.length <= DESCRIBED_MAX ? JSON.stringify(drawn) : ''
-    this.drawTimes.push(performance.now() - started)
-    if (this.drawTimes.length > 600) this.drawTimes.splice(0, this.drawTimes.length - 600)
+    canvas.dataset.drawMs = (performance.now() - started).toFixed(2)
   }
 
-  private drawTrail(ctx: CanvasRenderingContext2D, map: L.Map, p: PositionDto, stale: boolean): void {
-    if (p.trail.length < 2) return
-    ctx.beginPath()
-    p.trail.forEach(([lat, lon], i) => {
-      const at = map.latLngToContainerPoint([lat, lon])
-      if (i === 0) ctx.moveTo(at.x, at.y)
-      else ctx.lineTo(at.x, at.y)
-    })
+  /** Where each visible device falls in container pixels, for those within the padded canvas. */
+  private project(map: L.Map, minX: number, minY: number, maxX: number, maxY: number): Projected[] {
+    const now = this.source.now()
+    const out: Projected[] = []
+    for (const p of this.source.visible()) {
+      const at = map.latLngToContainerPoint([p.lat, p.lon])
+      if (at.x < minX - 40 || at.y < minY - 40 || at.x > maxX + 40 || at.y > maxY + 40) continue
+      const staleAt = Date.parse(p.stale)
+      out.push({ p, x: at.x, y: at.y, stale: Number.isFinite(staleAt) && staleAt <= now })
+    }
+    return out
+  }
+
+  /** A ring in the source's colour under each symbol: which network or peer it came from. One path per colour. */
+  private drawRings(ctx: CanvasRenderingContext2D, items: Projected[]): void {
+    const selected = this.source.selectedKey()
+    for (const [colour, group] of this.byColour(items)) {
+      ctx.beginPath()
+      for (const { p, x, y } of group) {
+        const r = p.key === selected ? 17 : 14
+        ctx.moveTo(x + r, y)
+        ctx.arc(x, y, r, 0, Math.PI * 2)
+      }
+      ctx.fillStyle = colour === STALE ? 'rgba(140,140,140,0.35)' : `${colour}59`
+      ctx.fill()
+      ctx.lineWidth = 2
+      ctx.strokeStyle = colour
+      ctx.stroke()
+    }
+  }
+
+  private byColour(items: Projected[]): Map<string, Projected[]> {
+    const groups = new Map<string, Projected[]>()
+    for (const item of items) {
+      const colour = item.stale ? STALE : this.source.colourOf(item.p.sourceId)
+      let group = groups.get(colour)
+      if (!group) groups.set(colour, (group = []))
+      group.push(item)
+    }
+    return groups
+  }
+
+  private drawTrails(ctx: CanvasRenderingContext2D, map: L.Map, items: Projected[]): void {
     ctx.lineWidth = 2
-    ctx.strokeStyle = stale ? 'rgba(140,140,140,0.5)' : `${this.source.colourOf(p.sourceId)}99`
-    ctx.stroke()
+    for (const [colour, group] of this.byColour(items)) {
+      ctx.beginPath()
+      for (const { p } of group) {
+        if (p.trail.length < 2) continue
+        p.trail.forEach(([lat, lon], i) => {
+          const at = map.latLngToContainerPoint([lat, lon])
+          if (i === 0) ctx.moveTo(at.x, at.y)
+          else ctx.lineTo(at.x, at.y)
+        })
+      }
+      ctx.strokeStyle = colour === STALE ? 'rgba(140,140,140,0.5)' : `${colour}99`
+      ctx.stroke()
+    }
   }
 }
