@@ -17,7 +17,7 @@ function varint(n: number): number[] {
 }
 
 /** A one-tile PMTiles v3 archive (tile 0/0/0), nothing compressed. tileType: 1 vector, 2 PNG. */
-function pmtiles(tileType: number): Uint8Array {
+function pmtiles(tileType: number): Uint8Array<ArrayBuffer> {
   const tile = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])
   // One entry: tile id 0, run length 1, length, offset 0 (written as offset + 1).
   const directory = new Uint8Array([...varint(1), ...varint(0), ...varint(1), ...varint(tile.length), ...varint(1)])
@@ -63,7 +63,7 @@ describe('offline map file', () => {
   it('opens a raster PMTiles file and says what it holds', async () => {
     const { layer, description } = await offlineMapLayer(new File([pmtiles(2)], 'valley.pmtiles'))
     expect(description).toBe('valley.pmtiles: PNG tiles, zoom 0–0')
-    expect(layer.options.maxNativeZoom).toBe(0)
+    expect((layer.options as { maxNativeZoom?: number }).maxNativeZoom).toBe(0)
   })
 
   it('declines vector PMTiles, MBTiles and other files with what to do instead', async () => {
