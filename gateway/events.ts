@@ -44,6 +44,7 @@ export function eventForUser(event: ConsoleEvent, gw: EventAudience, user: UserR
     typeof networkId === 'string' && gw.accounts.canSeeNetwork(user, networkId)
   switch (event.type) {
     case 'deviceStatus':
+    case 'positions':
       return canSee(event.networkId) ? event : null
     case 'changed':
       return event.networkId === undefined || canSee(event.networkId) ? event : null

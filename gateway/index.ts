@@ -10,6 +10,7 @@ import { passwordProblem } from './accounts/passwords.ts'
 import { loadSettings, type Settings } from './config/settings.ts'
 import { baseHealth } from './deployment/views.ts'
 import { HistoryBook, startHistory } from './deployment/history.ts'
+import { startPositionFeed } from './deployment/map.ts'
 import { EventBus } from './events.ts'
 import { InternalEvents } from './internal.ts'
 import { CodeHasher } from './access/codes.ts'
@@ -152,6 +153,7 @@ async function startAreas(services: Services, stoppers: Stopper[]): Promise<void
   const { router, pki } = services
   stoppers.push(startDeviceHousekeeping(services))
   stoppers.push(startLocalFederation(services, router))
+  stoppers.push(startPositionFeed(services, router))
   services.healthContributors.push((health) => {
     const stats = router.stats()
     health.eventsInPerSecond = stats.eventsInPerSecond

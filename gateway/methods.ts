@@ -7,6 +7,7 @@ import { accountMethods } from './accounts/methods.ts'
 import { networkMethods } from './accounts/networks.ts'
 import { lifecycleMethods } from './accounts/lifecycle.ts'
 import { deploymentMethods } from './deployment/views.ts'
+import { mapMethods } from './deployment/map.ts'
 import { localFederationMethods } from './federation/methods.ts'
 import { deviceMethods } from './devices/enrollment.ts'
 import { selfEnrollmentMethods } from './devices/self-enrollment.ts'
@@ -26,7 +27,8 @@ const AREAS: Table[] = [
   deviceMethods,
   selfEnrollmentMethods,
   packageMethods,
-  takFederationMethods
+  takFederationMethods,
+  mapMethods
 ]
 
 export function buildMethodTable(): MethodTable<Services, UserRecord> {

@@ -14,6 +14,7 @@ import type {
   HealthSampleDto,
   LinkSampleDto,
   PeerStatusDto,
+  PositionDto,
   RejectedPeerDto
 } from './schema/index.ts'
 
@@ -37,6 +38,8 @@ export type ConsoleEvent =
   | { type: 'rejectedPeer'; peer: RejectedPeerDto }
   | { type: 'health'; health: HealthDto }
   | { type: 'historySample'; health: HealthSampleDto; links: LinkSampleDto[] }
+  /** Live map: what changed on one network's map in the last second (at most one entry per device). */
+  | { type: 'positions'; networkId: string; positions: PositionDto[] }
   | { type: 'changed'; area: 'accounts' | 'networks' | 'devices' | 'federations' | 'peers' | 'packages'; networkId?: string }
 
 export type ConsoleEventType = ConsoleEvent['type']

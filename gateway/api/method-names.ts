@@ -60,7 +60,8 @@ export const METHOD_NAMES = [
   'listAuditLog',
   'getHealth',
   'getHealthHistory',
-  'getLinkHistory'
+  'getLinkHistory',
+  'listPositions'
 ] as const satisfies readonly ApiMethod[]
 
 // A method added to the schema but not here fails the typecheck (and tests/unit/api/method-names.test.ts).

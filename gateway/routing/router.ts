@@ -4,6 +4,7 @@
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
 import { isDirect, isPositionReport, namesReceiver } from '../cot/parse.ts'
 import { ByteBudget, cotEventBytes } from './byte-budget.ts'
+import { MapPositions } from './map-positions.ts'
 import { RateMeter } from './meter.ts'
 import type { Endpoint, LocalLink, Origin } from './types.ts'
 
@@ -49,6 +50,8 @@ export class Router {
   private readonly inMeter: RateMeter
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
+  /** The live map's positions (issue 18), charged to the same byte budget. */
+  readonly mapPositions: MapPositions
 
   /** Told when a fileshare crosses a local link with packages on and reaches a device there: the package is listed there. */
   onFileshareCrossedLink: ((event: CotEvent, link: LocalLink) => void) | null = null
@@ -63,6 +66,7 @@ export class Router {
   ) {
     this.inMeter = new RateMeter(now)
     this.outMeter = new RateMeter(now)
+    this.mapPositions = new MapPositions(cacheBudget, now)
   }
 
   attach(endpoint: Endpoint): void {
@@ -104,6 +108,8 @@ export class Router {
     const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
     // Replayed to every device that connects later: only what went to everyone.
     if (isPositionReport(event) && !direct) this.remember(origin.networkId, event, origin.kind === 'peer')
+    // The map shows every atom that went to everyone, with or without a contact endpoint (TAK peers often strip it).
+    if (!direct && event.type.startsWith('a-')) this.mapPositions.record(event, origin)
     let delivered = 0
     // Events from a device go to its network (devices and peers); from a peer, only to that network's devices.
     delivered += this.deliverOn(origin.networkId, event, origin, direct, origin.kind === 'device')
@@ -212,8 +218,19 @@ export class Router {
     return stored.event
   }
 
+  /** Networks whose devices' CoT reaches `networkId`'s devices over a local federation. */
+  cotLinksInto(networkId: string): string[] {
+    return (this.linksTo.get(networkId) ?? []).filter((l) => l.cot).map((l) => l.from)
+  }
+
+  /** Networks whose devices get `networkId`'s devices' CoT over a local federation. */
+  cotLinksFrom(networkId: string): string[] {
+    return (this.linksFrom.get(networkId) ?? []).filter((l) => l.cot).map((l) => l.to)
+  }
+
   /** A network was deleted: forget its positions (its endpoints are detached by their owners). */
   forgetNetwork(networkId: string): void {
+    this.mapPositions.forgetNetwork(networkId)
     for (const stored of this.positions.get(networkId)?.values() ?? []) this.cacheBudget.release(stored)
     this.positions.delete(networkId)
   }

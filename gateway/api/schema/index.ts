@@ -6,6 +6,7 @@ import { accountSchemas } from './accounts.ts'
 import { deviceSchemas } from './devices.ts'
 import { federationSchemas } from './federation.ts'
 import { historySchemas } from './history.ts'
+import { mapSchemas } from './map.ts'
 import { networkSchemas, settingsSchemas } from './networks.ts'
 import { packageSchemas } from './packages.ts'
 import { takSchemas } from './tak.ts'
@@ -18,7 +19,8 @@ export const METHODS = {
   ...takSchemas,
   ...packageSchemas,
   ...settingsSchemas,
-  ...historySchemas
+  ...historySchemas,
+  ...mapSchemas
 }
 
 export type Methods = typeof METHODS
@@ -63,3 +65,4 @@ export type { HealthHistoryDto, HealthSampleDto, LinkHistoryDto, LinkSampleDto }
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'
+export type { PositionDto } from './map.ts'

@@ -22,9 +22,16 @@ const PAGE_TOPIC: Record<Exclude<Page, 'network'>, string> = {
   audit: 'audit',
   health: 'health',
   settings: 'settings',
-  help: 'networks'
+  help: 'networks',
+  map: 'map'
 }
-const TAB_TOPIC: Record<NetworkTab, string> = { devices: 'enrollment', federations: 'federating', peers: 'tak-peers', packages: 'packages' }
+const TAB_TOPIC: Record<NetworkTab, string> = {
+  devices: 'enrollment',
+  federations: 'federating',
+  peers: 'tak-peers',
+  packages: 'packages',
+  map: 'map'
+}
 
 /** The topic the "?" of a page (or of a network's tab) opens. */
 export function topicForPlace(page: Page, tab: NetworkTab): string {

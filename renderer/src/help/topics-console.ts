@@ -145,9 +145,32 @@ export const CONSOLE_TOPICS: HelpTopic[] = [
           'Drops and refusals by reason: for example devices.drops (a device could not take its traffic in time), devices.unauthorized (a certificate that is not, or no longer, a device), devices.oversize (an event bigger than Streaming:MaxEventBytes), cache.evicted (old entries forgotten to stay within memory).',
           'When the gateway cannot be reached the page says so and shows the time of its last figures, instead of "Updates live".'
         ]
+      },
+      {
+        kind: 'text',
+        text: 'The charts show the last hour: events in and delivered, drops by reason, what waits to be sent, memory, devices and TAK Servers connected. They are kept in memory only and start empty after a restart. Each federation (Chart) and each TAK Server (its traffic line) opens the same kind of chart for that one link, both ways, over 15 minutes or an hour.'
       }
     ],
-    related: ['settings']
+    related: ['settings', 'map']
+  },
+  {
+    id: 'map',
+    title: 'The live map',
+    summary: 'Where everyone is: your devices, what federated networks send, and what each TAK Server sends.',
+    blocks: [
+      {
+        kind: 'points',
+        items: [
+          'Each device is drawn with its military symbol from its CoT type (for example a-f-G-U-C, a friendly ground unit), its callsign, its heading and a short trail.',
+          'Each source has its own colour in the legend: this network, each federated network, each TAK Server. Click a source to hide or show it.',
+          'Click a device for its callsign, source, age, speed, course and last report. Follow selected keeps it in the middle; Show all fits every device.',
+          'A device past its stale time turns grey, and goes a minute later.',
+          'The map needs no connection: the world outline is part of the console. For detail, Open offline map file takes a raster PMTiles file from this laptop. MBTiles can be converted with: pmtiles convert map.mbtiles map.pmtiles.',
+          'You see the maps of the networks you may see, and nothing else.'
+        ]
+      }
+    ],
+    related: ['networks', 'tak-peers']
   },
   {
     id: 'audit',

@@ -34,5 +34,6 @@ export {
   mdiUpload,
   mdiCancel,
   mdiArrowLeft,
-  mdiLock
+  mdiLock,
+  mdiMapOutline
 } from '@mdi/js'

@@ -4,10 +4,10 @@
 import { defineStore } from 'pinia'
 import { computed, ref } from 'vue'
 
-export const PAGES = ['networks', 'network', 'organizations', 'teams', 'users', 'audit', 'health', 'settings', 'help'] as const
+export const PAGES = ['networks', 'network', 'organizations', 'teams', 'users', 'audit', 'health', 'settings', 'help', 'map'] as const
 export type Page = (typeof PAGES)[number]
 
-export const NETWORK_TABS = ['devices', 'federations', 'peers', 'packages'] as const
+export const NETWORK_TABS = ['devices', 'federations', 'peers', 'packages', 'map'] as const
 export type NetworkTab = (typeof NETWORK_TABS)[number]
 
 interface Route {
