@@ -4,6 +4,7 @@
 import { SCHEMA_VERSION, type DbDocument } from './schema.ts'
 import { migration001 } from './migrations/001-initial.ts'
 import { migration002 } from './migrations/002-device-enrollments.ts'
+import { migration003 } from './migrations/003-tak-groups.ts'
 
 export class StoreFormatError extends Error {
   constructor(
@@ -18,7 +19,8 @@ export class StoreFormatError extends Error {
 /** migrations[n] turns a version-n document into version n+1. Version 0 = before versioning. */
 const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
   0: migration001,
-  1: migration002
+  1: migration002,
+  2: migration003
 }
 
 export function migrate(raw: unknown): DbDocument {

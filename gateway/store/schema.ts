@@ -3,7 +3,7 @@
 
 import type { Permission, Plan } from '../api/contract.ts'
 
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 export interface OrganizationRecord {
   id: string
@@ -113,6 +113,8 @@ export interface ExternalPeerRecord {
   acceptPackages: boolean
   sharePackages: boolean
   dial: { address: string; port: number; caPem?: string } | null
+  /** The TAK groups the peer's admin puts our federate in (its <federate>/<federateCA> entries); __ANON__ by default. */
+  takGroups: { inbound: string[]; outbound: string[] }
   createdAt: string
   /** The peer's figures as last saved, so the console still knows them after a restart (absent: never connected). */
   lastContact?: PeerContactRecord

@@ -98,7 +98,7 @@ describe('Help tells the TAK admin what our snippets really say', () => {
     const line = (element: string): string => snippet.text.split('\n').find((l) => l.trimStart().startsWith(`<${element} `)) ?? ''
     const names = (text: string): string[] => [...text.matchAll(/([A-Za-z]+)="/g)].map((m) => m[1]!)
     const outgoing = outgoingSnippet({ displayName: 'Fedgate', hostname: 'gw.example', port: 9001 })
-    const federate = federateSnippet({ fingerprint: 'AA:BB', name: 'Fedgate' })
+    const federate = federateSnippet({ fingerprint: 'AA:BB', caFingerprint: 'CC:DD', name: 'Fedgate' })
     expect(names(line('federation-outgoing'))).toContain('protocolVersion')
     for (const name of names(line('federation-outgoing'))) expect(outgoing, name).toContain(`${name}=`)
     expect(outgoing).toContain('protocolVersion="2"')

@@ -22,6 +22,7 @@ function peer(name: string, diagnosis?: { code: string; message: string }): Exte
     networkId: NET,
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
     displayName: name,
+    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     dial: null,
     createdAt: AT,
     incoming: true,

@@ -64,6 +64,7 @@ const peer: ExternalPeerDto = {
   fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
   displayName: 'HQ TAK Server',
   dial: null,
+  takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
   createdAt: AT,
   incoming: true,
   outgoing: true,
@@ -135,7 +136,8 @@ function cannedAnswers(): FakeGateway['answers'] {
       fingerprint: peer.fingerprint,
       ourFederateId: 'fg-1',
       missingSettings: [],
-      settingsPath: '/data/appsettings.json'
+      settingsPath: '/data/appsettings.json',
+      takSideRequirements: []
     }),
     listExternalPeers: () => [structuredClone(peer)],
     listRejectedPeers: () => [],
@@ -291,7 +293,8 @@ describe('External TAK Servers tab', () => {
       fingerprint: null,
       ourFederateId: null,
       missingSettings: ['Federation:AdvertisedHostname', 'Federation:OurFederateId'],
-      settingsPath: '/data/appsettings.json'
+      settingsPath: '/data/appsettings.json',
+      takSideRequirements: []
     })
     const wrapper = await mountTab(PeersTab)
     const note = wrapper.find('[data-testid="missing-settings"]').text()

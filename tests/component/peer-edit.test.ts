@@ -26,6 +26,7 @@ const hq: ExternalPeerDto = {
   displayName: 'HQ',
   // The gateway keeps the CA with a trailing newline.
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },
+  takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
   createdAt: AT,
   incoming: true,
   outgoing: false,
@@ -56,7 +57,8 @@ beforeEach(() => {
       fingerprint: hq.fingerprint,
       ourFederateId: 'fg-1',
       missingSettings: [],
-      settingsPath: '/data/appsettings.json'
+      settingsPath: '/data/appsettings.json',
+      takSideRequirements: []
     }),
     listExternalPeers: () => [structuredClone(hq)],
     listRejectedPeers: () => [],

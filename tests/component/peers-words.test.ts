@@ -28,6 +28,7 @@ function peer(name: string, lastError: string | null): ExternalPeerDto {
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
     displayName: name,
     dial: null,
+    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     createdAt: AT,
     incoming: true,
     outgoing: true,
@@ -56,7 +57,8 @@ beforeEach(() => {
       fingerprint: OURS,
       ourFederateId: 'fg-1',
       missingSettings: [],
-      settingsPath: null
+      settingsPath: null,
+      takSideRequirements: []
     }),
     listExternalPeers: () => [peer('HQ', REFUSED), peer('Depot', 'Nothing accepts connections at that address and port.')],
     listRejectedPeers: () => [],

@@ -2,12 +2,24 @@
 // connection with a leaf + CA identity, then ServerFederateGroupsStream → ClientEventStream (with version) →
 // HealthCheck every interval → ServerROLStream and ClientFederateGroupsStream; ServerEventStream only after SERVING;
 // ClientROLStream after the first SERVING health answer. Records everything it receives and how each call ended.
+// It loads its own fig.proto (tak-proto.ts) and follows TAK's group rule (tak-groups.ts): the gateway it dials is a
+// federate in the groups of its configured entry, and events pass only between it and users sharing a group.
 
 import { randomBytes } from 'node:crypto'
 import { EventEmitter } from 'node:events'
+import type { DetailedPeerCertificate } from 'node:tls'
 import * as grpc from '@grpc/grpc-js'
-import { loadFigService } from '../../gateway/federation/tak/proto.ts'
 import type { FederatedEventMessage, RolMessageWire } from '../../gateway/federation/tak/proto.ts'
+import {
+  DEFAULT_USERS,
+  federateGroups,
+  reachesFederate,
+  usersReached,
+  type TakGroupConfig,
+  type TakGroupSet,
+  type TakUser
+} from './tak-groups.ts'
+import { loadTakFig } from './tak-proto.ts'
 
 export interface TakFederateOptions {
   port: number
@@ -22,6 +34,10 @@ export interface TakFederateOptions {
   serverId?: string
   /** HealthCheck cadence; 0 sends none (to prove the server's timeout). Default 3000 as TAK. */
   healthIntervalMs?: number
+  /** This TAK Server's <federate>/<federateCA> entries; absent: the generic snippet (__ANON__) for whatever connects. */
+  groupConfig?: TakGroupConfig
+  /** Its users and their groups; default one user in __ANON__. `send()` sends as the first. */
+  users?: TakUser[]
 }
 
 export interface CallEnd {
@@ -32,7 +48,15 @@ export interface CallEnd {
 export class TakFederate extends EventEmitter {
   /** Calls in the order they were opened. */
   readonly callOrder: string[] = []
+  /** Events from the gateway that reached at least one user (TAK's group rule). */
   readonly received: FederatedEventMessage[] = []
+  /** Events from the gateway that no user shared a group with: TAK drops them. */
+  readonly dropped: FederatedEventMessage[] = []
+  /** What each user received, by name. */
+  readonly delivered = new Map<string, FederatedEventMessage[]>()
+  /** The groups this TAK Server gave the gateway (known once TLS is up). */
+  groups: TakGroupSet | null = null
+  private readonly users: TakUser[]
   readonly groupsReceived: { streamUpdate?: { status?: string } | null; federateGroups?: string[] }[] = []
   readonly rolReceived: RolMessageWire[] = []
   readonly healthAnswers: string[] = []
@@ -53,12 +77,18 @@ export class TakFederate extends EventEmitter {
 
   constructor(private readonly o: TakFederateOptions) {
     super()
-    const { Client } = loadFigService()
+    this.users = o.users ?? DEFAULT_USERS
+    const { Client } = loadTakFig()
     this.client = new Client(
       `${o.host ?? '127.0.0.1'}:${o.port}`,
       grpc.credentials.createSsl(Buffer.from(o.ca), Buffer.from(o.key), Buffer.from(o.certChain), {
-        // TAK does not check the host name of the server it dials (spec §3).
-        checkServerIdentity: () => undefined
+        // TAK does not check the host name of the server it dials (spec §3); it takes the federate's groups from the
+        // chain it was sent: the leaf's fingerprint, and the second certificate for a <federateCA>.
+        checkServerIdentity: (_host, cert) => {
+          const chain = cert as DetailedPeerCertificate
+          this.groups = federateGroups(o.groupConfig, chain.fingerprint256, chain.issuerCertificate?.fingerprint256)
+          return undefined
+        }
       }),
       { 'grpc.max_receive_message_length': 64 * 1_048_576, 'grpc.enable_retries': 0, 'grpc.ssl_target_name_override': 'tak-federation' }
     )
@@ -106,6 +136,12 @@ export class TakFederate extends EventEmitter {
     const events = this.stub.ClientEventStream!(this.subscription(true)) as grpc.ClientReadableStream<FederatedEventMessage>
     this.track('ClientEventStream', events)
     events.on('data', (message) => {
+      const reached = this.groups ? usersReached(this.groups, this.users) : []
+      if (reached.length === 0) {
+        this.dropped.push(message)
+        return
+      }
+      for (const user of reached) this.delivered.set(user.name, [...(this.delivered.get(user.name) ?? []), message])
       this.received.push(message)
       this.emit('event', message)
     })
@@ -175,9 +211,19 @@ export class TakFederate extends EventEmitter {
     await this.waitUntil(() => this.eventOut !== null, timeoutMs, 'SERVING')
   }
 
-  send(message: FederatedEventMessage): void {
+  /** An event from this server's first user; see sendAs. */
+  send(message: FederatedEventMessage): boolean {
+    return this.sendAs(this.users[0]!.name, message)
+  }
+
+  /** An event from a user: written to the gateway only if the user shares a group with its federate (false if not). */
+  sendAs(userName: string, message: FederatedEventMessage): boolean {
     if (!this.eventOut) throw new Error('ServerEventStream is not open yet (no SERVING received)')
+    const user = this.users.find((u) => u.name === userName)
+    if (!user) throw new Error(`No TAK user '${userName}' in this emulation`)
+    if (!this.groups || !reachesFederate(user, this.groups)) return false
     this.eventOut.write(message)
+    return true
   }
 
   sendRol(message: RolMessageWire): void {

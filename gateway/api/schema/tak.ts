@@ -28,7 +28,8 @@ export const ConnectionInfo = Dto({
   missingSettings: Type.Array(Type.String(), {
     description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.'
   }),
-  settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' }))
+  settingsPath: Nullable(Type.String({ description: 'Deployment admins only; null for everyone else.' })),
+  takSideRequirements: Type.Array(Type.String(), { description: "What must be true on a TAK Server, in its admin's terms." })
 })
 export type ConnectionInfo = Static<typeof ConnectionInfo>
 
@@ -54,6 +55,20 @@ export const PeerStatusDto = Dto({
 })
 export type PeerStatusDto = Static<typeof PeerStatusDto>
 
+/**
+ * A TAK group name as the TAK Server's admin wrote it (certificate group mapping, LDAP/AD, the admin UI's Groups).
+ * The snippet escapes XML's special characters; hidden characters are refused because the admin must be able to read
+ * and retype what we put in their CoreConfig.
+ */
+const TakGroupName = Text({ min: 1, max: 64, format: 'name', description: 'A group name on the TAK Server, e.g. `__ANON__`.' })
+const TakGroupList = Type.Array(TakGroupName, { minItems: 1, maxItems: 32 })
+
+export const TakGroups = Dto(
+  { inbound: TakGroupList, outbound: TakGroupList },
+  'The TAK groups the TAK Server puts our federate in: `inbound` carries our traffic to the TAK users of those groups, `outbound` brings theirs to us.'
+)
+export type TakGroups = Static<typeof TakGroups>
+
 export const ExternalPeerDto = Dto({
   ...toggleFields,
   id: Type.String(),
@@ -61,6 +76,7 @@ export const ExternalPeerDto = Dto({
   fingerprint: Type.String(),
   displayName: Type.String(),
   dial: Nullable(DialTarget),
+  takGroups: TakGroups,
   createdAt: Iso(),
   status: PeerStatusDto
 })
@@ -78,7 +94,11 @@ export type RejectedPeerDto = Static<typeof RejectedPeerDto>
 
 export const takSchemas = methods({
   getConnectionInfo: { args: NoArgs(), result: ConnectionInfo },
-  downloadArtifact: { args: Args({ kind: OneOf(ARTIFACTS) }), result: DownloadDto },
+  downloadArtifact: {
+    summary: "`coreconfig-federate` with `peerId` gives that peer's snippet with its TAK groups; without it, the generic one.",
+    args: Args({ kind: OneOf(ARTIFACTS), peerId: Type.Optional(Id()) }),
+    result: DownloadDto
+  },
   listExternalPeers: { args: Args({ networkId: Id() }), result: Type.Array(ExternalPeerDto) },
   addExternalPeer: {
     summary: 'Registers a TAK Server by its federation certificate fingerprint; with `dial`, Fedgate dials it.',
@@ -87,12 +107,19 @@ export const takSchemas = methods({
       fingerprint: Text({ min: 1, max: 200, format: 'sha256-fingerprint' }),
       displayName: Name(),
       dial: Type.Optional(DialTarget),
+      takGroups: Type.Optional(TakGroups),
       ...toggleArgs
     }),
     result: ExternalPeerDto
   },
   updateExternalPeer: {
-    args: Args({ id: Id(), displayName: Type.Optional(Name()), dial: Type.Optional(Nullable(DialTarget)), ...toggleArgs }),
+    args: Args({
+      id: Id(),
+      displayName: Type.Optional(Name()),
+      dial: Type.Optional(Nullable(DialTarget)),
+      takGroups: Type.Optional(TakGroups),
+      ...toggleArgs
+    }),
     result: ExternalPeerDto
   },
   removeExternalPeer: { args: Args({ id: Id() }), result: Nothing() },

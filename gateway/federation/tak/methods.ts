@@ -11,7 +11,7 @@ import { missingSettings } from '../../config/settings.ts'
 import { peerRemoval, revokeThen } from '../../pki/revocations.ts'
 import type { Services } from '../../services.ts'
 import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
-import { federateSnippet, outgoingSnippet } from './coreconfig.ts'
+import { DEFAULT_TAK_GROUPS, federateSnippet, outgoingSnippet, TAK_SIDE_REQUIREMENTS, type TakGroupNames } from './coreconfig.ts'
 import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
 import { fingerprintTaken } from './fingerprint-owner.ts'
@@ -46,6 +46,7 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     acceptPackages: peer.acceptPackages,
     sharePackages: peer.sharePackages,
     dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
+    takGroups: { inbound: [...peer.takGroups.inbound], outbound: [...peer.takGroups.outbound] },
     createdAt: peer.createdAt,
     status
   }
@@ -70,6 +71,12 @@ function checkCaPem(caPem: string | undefined): string | undefined {
     throw invalid("The remote TAK Server's CA must be a PEM certificate (-----BEGIN CERTIFICATE-----).")
   }
   return caPem.trim() + '\n'
+}
+
+/** The operator's lists in their order, each name once (TAK would list a repeated group twice in its UI). */
+function takGroupsOf(groups: TakGroupNames | undefined): TakGroupNames {
+  if (!groups) return { inbound: [...DEFAULT_TAK_GROUPS.inbound], outbound: [...DEFAULT_TAK_GROUPS.outbound] }
+  return { inbound: [...new Set(groups.inbound)], outbound: [...new Set(groups.outbound)] }
 }
 
 function afterChange(gw: Services, peer: ExternalPeerRecord): void {
@@ -118,14 +125,15 @@ export const takFederationMethods = defineMethods({
         ourFederateId: gw.settings.Federation.OurFederateId || null,
         missingSettings: missingSettings(gw.settings),
         // Where the deployment keeps its files is for those who run it (as getDeploymentSettings).
-        settingsPath: user.deploymentAdmin ? gw.settingsPath : null
+        settingsPath: user.deploymentAdmin ? gw.settingsPath : null,
+        takSideRequirements: [...TAK_SIDE_REQUIREMENTS]
       }
     }
   },
 
   downloadArtifact: {
     auth: 'user',
-    run({ gw, args }): DownloadDto {
+    run({ gw, args, user }): DownloadDto {
       const ready = requireFederationReady(gw)
       const stem = fileStem(ready.federateId)
       const port = takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port
@@ -141,12 +149,18 @@ export const takFederationMethods = defineMethods({
             'application/xml',
             outgoingSnippet({ displayName: ready.federateId, hostname: ready.hostname, port })
           )
-        case 'coreconfig-federate':
-          return download(
-            `${stem}-federate.xml`,
-            'application/xml',
-            federateSnippet({ fingerprint: ready.fingerprint, name: ready.federateId })
-          )
+        case 'coreconfig-federate': {
+          // A peer's snippet names the groups its operator chose; only those who may see its network may read them.
+          const peer = args.peerId === undefined ? null : requirePeer(gw, args.peerId)
+          if (peer) requireVisibleNetwork(gw, user, peer.networkId)
+          const snippet = federateSnippet({
+            fingerprint: ready.fingerprint,
+            caFingerprint: gw.pki.caFingerprint,
+            name: ready.federateId,
+            ...(peer ? { groups: peer.takGroups } : {})
+          })
+          return download(peer ? `${stem}-federate-${fileStem(peer.displayName)}.xml` : `${stem}-federate.xml`, 'application/xml', snippet)
+        }
       }
     }
   },
@@ -177,6 +191,7 @@ export const takFederationMethods = defineMethods({
         acceptPackages: args.acceptPackages ?? DEFAULT_TOGGLES.acceptPackages,
         sharePackages: args.sharePackages ?? DEFAULT_TOGGLES.sharePackages,
         dial: args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null,
+        takGroups: takGroupsOf(args.takGroups),
         createdAt: new Date().toISOString()
       }
       await gw.store.update((doc) => {
@@ -198,6 +213,7 @@ export const takFederationMethods = defineMethods({
           peerId: peer.id,
           fingerprint: peer.fingerprint,
           dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null,
+          takGroups: peer.takGroups,
           ...togglesOf(peer)
         },
         network.organizationId
@@ -223,6 +239,7 @@ export const takFederationMethods = defineMethods({
         }
         if (args.dial !== undefined)
           peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
+        if (args.takGroups !== undefined) peer.takGroups = takGroupsOf(args.takGroups)
         after = { ...peer }
       })
       const peer = after as unknown as ExternalPeerRecord
@@ -232,6 +249,8 @@ export const takFederationMethods = defineMethods({
       }
       if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
         changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
+      if (JSON.stringify(before.takGroups) !== JSON.stringify(peer.takGroups))
+        changes.takGroups = { from: before.takGroups, to: peer.takGroups }
       audit(
         'updateExternalPeer',
         `peer ${peer.displayName} on network ${network.name}`,

@@ -112,7 +112,8 @@ export const FEDERATION_TOPICS: HelpTopic[] = [
           'Their admin turns federation on in CoreConfig.xml: <federation enableFederation="true">. Without it TAK Server starts no federation at all.',
           'In <federation-server>, v2 must be on: v2enabled="true" and v2port set (TAK\'s usual port is 9001). The spelling is all lower case.',
           "Our CA certificate goes into the federation truststore, the file named by truststoreFile in <federation-server><tls> (usually certs/files/fed-truststore.jks), for example with keytool -importcert, or with the CA upload of TAK Server's federation page.",
-          'They add a <federate> entry whose id is our fingerprint, with the groups that may exchange traffic with us (the snippet "CoreConfig: federate entry"). A federate with no <inboundGroup> and <outboundGroup> exchanges nothing.',
+          'Ask their admin which TAK groups their users are in (certificate group mapping, LDAP or AD, or Administrative › Manage Users; users with no named group are in __ANON__). Enter them on the peer under TAK groups: inbound = the groups our traffic reaches, outbound = the groups whose traffic comes to us.',
+          "Send them the peer's own snippet (its row: Setup for their admin › Copy or Download). Part 1 is a <federate> entry whose id is our fingerprint, with those groups; part 2 is a <federateCA> entry for our CA with the same groups, so a renewed certificate of ours keeps its groups. A federate with no groups exchanges nothing.",
           'If their server is to dial us, they also add the <federation-outgoing> snippet, which names our hostname and port. If we dial them instead, they need no outgoing entry: tick "Fedgate dials" when you add the peer and enter their address and port.',
           'They restart TAK Server so it reads the changed CoreConfig.xml.',
           'You press Add peer and enter the SHA-256 fingerprint of their federation certificate and a name. A server that already tried to connect is listed under rejected attempts with its fingerprint, ready to add.'
@@ -132,14 +133,19 @@ export const FEDERATION_TOPICS: HelpTopic[] = [
           '    <outboundGroup>__ANON__</outboundGroup>',
           '  </federate>',
           '  <fileFilter> ... </fileFilter>',
+          '  <federateCA fingerprint="OUR CA FINGERPRINT">',
+          '    <inboundGroup>__ANON__</inboundGroup>',
+          '    <outboundGroup>__ANON__</outboundGroup>',
+          '  </federateCA>',
           '</federation>'
         ].join('\n')
       },
       {
         kind: 'points',
         items: [
-          'Order inside <federation> matters to TAK Server: federation-server, then federation-outgoing, then federate, then fileFilter.',
-          'The federate entry puts us in the group __ANON__. That suits a server whose users are in __ANON__; on a server whose users all have named groups (LDAP, certificate groups), replace __ANON__ with the groups that should see our traffic, or the link comes up and carries nothing.',
+          'Order inside <federation> matters to TAK Server: federation-server, then federation-outgoing, then federate, then fileFilter, then federateCA. A file without <fileFilter> needs an empty one: the schema requires it.',
+          'The groups are the ones set on the peer (__ANON__ unless you change them). On a server whose users all have named groups (LDAP, certificate groups), __ANON__ reaches nobody: the link comes up and carries nothing.',
+          'TAK copies the <federateCA> groups once, when a new certificate of ours first connects; if their admin changes them later, they also edit the <federate> entry TAK created for it.',
           'TAK Server compares the federate id exactly: upper-case hexadecimal with colons, as the console shows it.',
           'Our certificate stays the same when the hostname or federate id changes, so partners need not register us again.',
           'When their side refuses our certificate, the peer row says so and what to send their admin: our CA certificate and our fingerprint.',

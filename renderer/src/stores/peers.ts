@@ -3,7 +3,15 @@
 
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import type { ArtifactKind, ConnectionInfo, DialTarget, ExternalPeerDto, RejectedPeerDto, Toggles } from '../../../gateway/api/contract.ts'
+import type {
+  ArtifactKind,
+  ConnectionInfo,
+  DialTarget,
+  ExternalPeerDto,
+  RejectedPeerDto,
+  TakGroups,
+  Toggles
+} from '../../../gateway/api/contract.ts'
 import { api } from '../api.ts'
 import { base64ToBytes, saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
@@ -36,7 +44,9 @@ export const usePeersStore = defineStore('peers', () => {
     }
   })
 
-  async function add(peer: { fingerprint: string; displayName: string; dial?: DialTarget } & Toggles): Promise<ExternalPeerDto> {
+  async function add(
+    peer: { fingerprint: string; displayName: string; dial?: DialTarget; takGroups?: TakGroups } & Toggles
+  ): Promise<ExternalPeerDto> {
     if (networkId.value === null) throw new Error('Open a network first.')
     const added = await api().addExternalPeer({ networkId: networkId.value, ...peer })
     await reload()
@@ -44,7 +54,10 @@ export const usePeersStore = defineStore('peers', () => {
   }
 
   /** Toggles, name or dial settings; the gateway redials at once when the address, port or CA changed. */
-  async function update(id: string, changes: Partial<Toggles> & { displayName?: string; dial?: DialTarget | null }): Promise<void> {
+  async function update(
+    id: string,
+    changes: Partial<Toggles> & { displayName?: string; dial?: DialTarget | null; takGroups?: TakGroups }
+  ): Promise<void> {
     const updated = await api().updateExternalPeer({ id, ...changes })
     const index = list.value.findIndex((p) => p.id === id)
     if (index >= 0) list.value[index] = updated
@@ -55,13 +68,14 @@ export const usePeersStore = defineStore('peers', () => {
     await reload()
   }
 
-  async function download(kind: ArtifactKind): Promise<void> {
-    saveDownload(await api().downloadArtifact({ kind }))
+  /** `peerId`: that peer's federate snippet (with its TAK groups) rather than the generic one. */
+  async function download(kind: ArtifactKind, peerId?: string): Promise<void> {
+    saveDownload(await api().downloadArtifact({ kind, ...(peerId ? { peerId } : {}) }))
   }
 
   /** A text artifact (a CoreConfig snippet) as text, to show inline ready to paste. */
-  async function artifactText(kind: ArtifactKind): Promise<string> {
-    return new TextDecoder().decode(base64ToBytes((await api().downloadArtifact({ kind })).contentBase64))
+  async function artifactText(kind: ArtifactKind, peerId?: string): Promise<string> {
+    return new TextDecoder().decode(base64ToBytes((await api().downloadArtifact({ kind, ...(peerId ? { peerId } : {}) })).contentBase64))
   }
 
   return {

@@ -237,6 +237,7 @@ describe('PackageFederation: a create resource is checked again when it is built
       acceptPackages: false,
       sharePackages: true,
       dial: null,
+      takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
       createdAt: new Date().toISOString()
     }
     await store.update((doc) => {

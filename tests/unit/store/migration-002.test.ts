@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { deviceDto } from '../../../gateway/devices/enrollment.ts'
 import { migrate, StoreFormatError } from '../../../gateway/store/migrate.ts'
 import { migration002 } from '../../../gateway/store/migrations/002-device-enrollments.ts'
+import { SCHEMA_VERSION } from '../../../gateway/store/schema.ts'
 import { Store } from '../../../gateway/store/store.ts'
 
 let dir: string
@@ -52,16 +53,16 @@ describe('migration 002 (version 1 → 2)', () => {
     expect(out.devices).toEqual([device])
   })
 
-  it('a version-1 db.json opens, is written as version 2, and its devices read as package-enrolled', async () => {
+  it('a version-1 db.json opens, is written as the current version, and its devices read as package-enrolled', async () => {
     const file = path.join(dir, 'db.json')
     await fsp.writeFile(file, JSON.stringify(versionOne))
     const store = await Store.open({ dir })
     try {
-      expect(store.data.schemaVersion).toBe(2)
+      expect(store.data.schemaVersion).toBe(SCHEMA_VERSION)
       expect(store.data.deviceEnrollments).toEqual([])
       expect(deviceDto(store.data.devices[0]!).enrolledBy).toBe('package')
       const onDisk = JSON.parse(await fsp.readFile(file, 'utf8'))
-      expect(onDisk.schemaVersion).toBe(2)
+      expect(onDisk.schemaVersion).toBe(SCHEMA_VERSION)
       expect(onDisk.deviceEnrollments).toEqual([])
     } finally {
       await store.close()

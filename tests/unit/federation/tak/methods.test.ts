@@ -123,11 +123,14 @@ describe('external TAK Server methods', () => {
       }
     }
     const fileFilter = '<fileFilter><fileExtension>pref</fileExtension></fileFilter>\n'
-    expect(validate(outgoing + federate + fileFilter)).toBe(true)
+    // The federate snippet's second part (<federateCA>) goes after <fileFilter>, as its comment says.
+    const [federate1, federateCA] = [federate.slice(0, federate.indexOf('<!-- Part 2:')), federate.slice(federate.indexOf('<!-- Part 2:'))]
+    expect(validate(outgoing + federate1 + fileFilter + federateCA)).toBe(true)
     expect(validate(outgoing + fileFilter)).toBe(true)
-    expect(validate(federate + fileFilter)).toBe(true)
+    expect(validate(federate1 + fileFilter + federateCA)).toBe(true)
     // The schema really enforces what TAK's does: order, and the required fileFilter.
-    expect(validate(federate + outgoing + fileFilter)).toBe(false)
+    expect(validate(federate + fileFilter)).toBe(false)
+    expect(validate(federate1 + outgoing + fileFilter)).toBe(false)
     expect(validate(outgoing + federate)).toBe(false)
     expect(validate(fileFilter + outgoing)).toBe(false)
   })

@@ -59,6 +59,7 @@ beforeEach(async () => {
     acceptPackages: false,
     sharePackages: false,
     dial: null,
+    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     createdAt: new Date().toISOString()
   }
   await store.update((doc) => {
