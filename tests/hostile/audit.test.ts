@@ -35,9 +35,9 @@ describe('a flooded audit log', () => {
     for (let i = 0; i < LINES; i++) {
       // A torn, oversized line in the middle: skipped, never held whole.
       if (i === LINES / 2) out.write(`{"torn":"${'y'.repeat(1024 * 1024)}\n`)
-      if (!out.write(line(i))) await new Promise((resolve) => out.once('drain', resolve))
+      if (!out.write(line(i))) await new Promise<void>((resolve) => out.once('drain', () => resolve()))
     }
-    await new Promise((resolve) => out.end(resolve))
+    await new Promise<void>((resolve) => out.end(() => resolve()))
     fileBytes = fs.statSync(file).size
     t = await startTestGateway({ dataDir })
     admin = await t.loginAs('admin', TEST_ADMIN_PASSWORD)
