@@ -114,4 +114,37 @@ describe('Audit page', () => {
     expect(blobs).toHaveLength(1)
     expect(await blobs[0]!.text()).toBe('"When (UTC)"\r\n"=x"\r\n')
   })
+
+  it('a new line pushed live joins the newest page when it matches the filters, never an older page', async () => {
+    const gw = fakeGateway({
+      listAuditLog: (args) => {
+        const a = (args ?? {}) as { limit: number; cursor?: string }
+        const start = a.cursor ? Number(a.cursor) : 0
+        return { entries: LOG.slice(start, start + a.limit), nextCursor: start + a.limit < LOG.length ? String(start + a.limit) : null }
+      }
+    })
+    const wrapper = await mountWithVuetify(AuditPage)
+    await flushPromises()
+    const first = (): string => wrapper.find('[data-testid="audit-sentence"]').text()
+    const fresh = (sentence: string, kind: string): AuditEntryDto => ({
+      ...entry(0),
+      id: sentence,
+      at: new Date().toISOString(),
+      kind,
+      sentence
+    })
+    gw.push({ type: 'auditAppended', entry: fresh('Ops Admin created network Fresh', 'networks') })
+    await flushPromises()
+    expect(first()).toBe('Ops Admin created network Fresh')
+    useAuditStore().filters.what = 'toggles'
+    await flushPromises()
+    gw.push({ type: 'auditAppended', entry: fresh('Ops Admin created network Filtered', 'networks') })
+    await flushPromises()
+    expect(wrapper.text()).not.toContain('Filtered')
+    await wrapper.find('[data-testid="audit-older"]').trigger('click')
+    await flushPromises()
+    gw.push({ type: 'auditAppended', entry: fresh('Ops Admin turned Out off for Late', 'toggles') })
+    await flushPromises()
+    expect(wrapper.text()).not.toContain('for Late')
+  })
 })
