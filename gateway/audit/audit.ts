@@ -62,6 +62,11 @@ export class AuditLog {
     return dto
   }
 
+  /** The log's length in bytes: where the newest page starts reading. */
+  get bytes(): number {
+    return this.size
+  }
+
   /** One page, newest first. */
   async page(query: AuditQuery): Promise<AuditPage> {
     const end = query.cursor === undefined ? this.size : Math.min(Number(query.cursor), this.size)

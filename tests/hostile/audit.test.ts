@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AUDIT_SCAN_BUDGET } from '../../gateway/audit/audit.ts'
-import { EXPORT_MAX_ENTRIES } from '../../gateway/audit/export.ts'
+import { EXPORT_MAX_ENTRIES, EXPORT_MAX_SCAN_BYTES } from '../../gateway/audit/export.ts'
 import { startTestGateway, TEST_ADMIN_PASSWORD, type TestGateway } from '../support/gateway.ts'
 
 const LINES = 300_000
@@ -89,5 +89,12 @@ describe('a flooded audit log', () => {
     expect(file.truncated).toBe(true)
     expect(file.text.split('\n').length - 1).toBe(EXPORT_MAX_ENTRIES)
     expect(process.memoryUsage().heapUsed - before).toBeLessThan(200 * 1_048_576)
+  })
+
+  it('an export whose filter matches nothing reads a bounded part of the log and says it stopped', async () => {
+    expect(fileBytes).toBeGreaterThan(EXPORT_MAX_SCAN_BYTES)
+    const file = await t.ok('exportAuditLog', { format: 'csv', who: 'nobody at all' }, admin)
+    expect(file).toMatchObject({ count: 0, truncated: true })
+    expect(file.text.split('\r\n')[0]).toContain('When (UTC)')
   })
 })
