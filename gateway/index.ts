@@ -77,7 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
   try {
     const events = new EventBus()
-    const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events)
+    const audit = new AuditLog(path.join(dataDir, 'audit.ndjson'), events, () => store.data)
     stoppers.push(() => audit.close())
     const pki = await openGatewayPki(dataDir, settings, log)
     // Before anything trusts db.json: revocations it may have lost (restored from its backup) are put back.

@@ -3,6 +3,7 @@
 // Only type imports and the import-free vocabulary: nothing here brings gateway code into the renderer bundle.
 
 export * from './vocabulary.ts'
+export * from './audit-words.ts'
 import type { ErrorCode } from './vocabulary.ts'
 import type {
   ApiMethod,

@@ -58,6 +58,7 @@ export const METHOD_NAMES = [
   'deleteDataPackage',
   'getDeploymentSettings',
   'listAuditLog',
+  'exportAuditLog',
   'getHealth',
   'getHealthHistory',
   'getLinkHistory',

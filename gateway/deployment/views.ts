@@ -2,11 +2,13 @@
 
 import { forbidden, notFound } from '../api/errors.ts'
 import { requireVisibleNetwork } from '../accounts/networks.ts'
+import { exportAudit } from '../audit/export.ts'
 import { missingSettings } from '../config/settings.ts'
 import { deviceAddresses } from '../devices/addresses.ts'
 import { federationLinkKey, healthForUser, peerLinkKey } from '../events.ts'
 import { refreshServerIdentity } from '../pki/server-identity.ts'
 import { defineMethods, type Services } from '../services.ts'
+import type { UserRecord } from '../store/schema.ts'
 
 export const deploymentMethods = defineMethods({
   getDeploymentSettings: {
@@ -31,14 +33,17 @@ export const deploymentMethods = defineMethods({
 
   listAuditLog: {
     auth: 'user',
-    run({ gw, args, user }) {
-      const orgId = args?.organizationId
-      if (orgId === undefined) {
-        if (!user.deploymentAdmin) throw forbidden('Only a deployment administrator can read the whole audit log; pick an organization.')
-        return gw.audit.list({ limit: args?.limit })
-      }
-      if (!gw.accounts.isOrganizationMember(user, orgId)) throw forbidden('You are not a member of that organization.')
-      return gw.audit.list({ organizationId: orgId, limit: args?.limit })
+    async run({ gw, args, user }) {
+      const { cursor, limit, ...filter } = args ?? {}
+      return gw.audit.page({ ...auditScope(gw, user, filter), limit: limit ?? 100, cursor })
+    }
+  },
+
+  exportAuditLog: {
+    auth: 'user',
+    async run({ gw, args, user }) {
+      const { format, ...filter } = args
+      return exportAudit(gw.audit, auditScope(gw, user, filter), format)
     }
   },
 
@@ -74,6 +79,16 @@ export const deploymentMethods = defineMethods({
     }
   }
 })
+
+/** A deployment admin reads everything; anyone else one organization they belong to (the house rule, kept). */
+function auditScope<F extends { organizationId?: string }>(gw: Services, user: UserRecord, filter: F): F {
+  if (filter.organizationId === undefined) {
+    if (!user.deploymentAdmin) throw forbidden('Only a deployment administrator can read the whole audit log; pick an organization.')
+    return filter
+  }
+  if (!gw.accounts.isOrganizationMember(user, filter.organizationId)) throw forbidden('You are not a member of that organization.')
+  return filter
+}
 
 export function baseHealth(gw: Services): ReturnType<Services['health']> {
   const mem = process.memoryUsage()

@@ -246,7 +246,9 @@ export const localFederationMethods = defineMethods({
       })
       const end = updated.ends.find((e) => e.networkId === args.networkId)!
       const { networkId: _ignored, ...toggles } = end
-      audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles }, network.organizationId)
+      // `changed`: the switches this call set, so the log can say "turned DP-In on" rather than list all four.
+      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const).filter((k) => args[k] !== undefined)
+      audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles, changed }, network.organizationId)
       afterChange(
         gw,
         updated.ends.map((e) => e.networkId)

@@ -16,12 +16,17 @@ const AT = '2026-11-26T10:00:00.000Z'
 const ORG = 'org_recon'
 
 const entry = (action: string, target: string, organizationId: string | null, at = AT): AuditEntryDto => ({
+  id: at,
   at,
   actor: 'lead',
+  who: 'Lead',
   action,
+  kind: 'other',
+  sentence: `Lead: ${action} (${target})`,
   target,
   organizationId,
-  details: {}
+  details: {},
+  names: {}
 })
 
 const health = (overrides: Partial<HealthDto> = {}): HealthDto => ({
@@ -58,7 +63,7 @@ beforeEach(() => {
   organizations.list = [{ id: ORG, name: '2-5 Recon', plan: 'team', tokenLimit: 5, tokensUsed: 0, createdAt: AT }]
   organizations.select(ORG)
   gw = fakeGateway({
-    listAuditLog: () => [entry('createNetwork', 'network Alpha', ORG)],
+    listAuditLog: () => ({ entries: [entry('createNetwork', 'network Alpha', ORG)], nextCursor: null }),
     getHealth: () => health()
   })
 })

@@ -210,7 +210,7 @@ describe('organizations sharing one gateway (hostile)', () => {
 
     // The deployment admins find the conflict in the audit log; neither organization's log shows it.
     const conflicts = (entries: AuditEntryDto[]): AuditEntryDto[] => entries.filter((e) => e.action === 'externalPeerConflict')
-    const seen = conflicts(await ok('listAuditLog', {}, admin))
+    const seen = conflicts((await ok('listAuditLog', {}, admin)).entries)
     expect(seen).toHaveLength(1)
     expect(seen[0]).toMatchObject({
       organizationId: null,
@@ -220,7 +220,7 @@ describe('organizations sharing one gateway (hostile)', () => {
         refused: { peer: 'Bravo HQ', network: 'Bravo B1', organization: 'Bravo Logistics' }
       }
     })
-    expect(conflicts(await ok('listAuditLog', { organizationId: ids.orgB }, bAdmin, '127.0.0.2'))).toEqual([])
+    expect(conflicts((await ok('listAuditLog', { organizationId: ids.orgB }, bAdmin, '127.0.0.2')).entries)).toEqual([])
     expect((await api('listAuditLog', {}, bAdmin, '127.0.0.2')).error?.code).toBe('forbidden')
 
     // The TAK Server with that certificate dials in over mutual TLS and lands on org A's network.

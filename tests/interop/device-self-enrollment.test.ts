@@ -114,7 +114,7 @@ describe('devices enroll themselves on the enrollment API', () => {
     expect(logs).not.toContain(created.password)
     expect(logs).not.toContain(basic('KESTREL-2', created.password).slice(6))
     const audit = await t.ok('listAuditLog', {}, admin)
-    expect(audit.map((e) => e.action)).toEqual(expect.arrayContaining(['createDeviceEnrollment', 'deviceEnrolledItself']))
+    expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['createDeviceEnrollment', 'deviceEnrolledItself']))
   })
 
   it('counts wrong passwords per IPv4 address and per IPv6 /64 (a host may take any address of its /64)', () => {

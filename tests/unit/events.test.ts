@@ -75,12 +75,17 @@ describe('eventForUser', () => {
     const entry = (organizationId: string | null): ConsoleEvent => ({
       type: 'auditAppended',
       entry: {
+        id: '0',
         at: new Date().toISOString(),
         actor: 'admin',
+        who: 'Administrator',
         action: 'externalPeerConflict',
+        kind: 'peers',
+        sentence: 'Administrator could not add a TAK Server',
         target: 'fingerprint AB',
         organizationId,
-        details: {}
+        details: {},
+        names: {}
       }
     })
     const alpha = t.services.store.data.networks.find((n) => n.id === ids.a)!.organizationId

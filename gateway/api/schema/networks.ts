@@ -1,7 +1,8 @@
 // Networks, and the deployment views beside them (settings, audit log, health): arguments and results.
 
 import { Type, type Static } from '@sinclair/typebox'
-import { Args, Dto, Id, Int, Iso, Name, NoArgs, Nothing, Nullable, methods } from './fields.ts'
+import { AUDIT_KINDS } from '../audit-words.ts'
+import { Args, Dto, Id, Int, Iso, Name, NoArgs, Nothing, Nullable, Text, methods } from './fields.ts'
 
 const NetworkName = () => Name({ max: 64 })
 const Port = () => Type.Integer()
@@ -44,12 +45,17 @@ export const DeploymentSettingsDto = Dto({
 export type DeploymentSettingsDto = Static<typeof DeploymentSettingsDto>
 
 export const AuditEntryDto = Dto({
+  id: Type.String({ description: 'Where the entry sits in the log; stable.' }),
   at: Iso(),
-  actor: Type.String(),
+  actor: Type.String({ description: 'User name (or device, or `system`) that made the change.' }),
+  who: Type.String({ description: "The actor's display name when the change was made." }),
   action: Type.String(),
+  kind: Type.String({ description: 'One of AUDIT_KINDS: what the "What" filter selects.' }),
+  sentence: Type.String({ description: 'The change in words, with names as they were when it was made.' }),
   target: Type.String(),
   organizationId: Nullable(Type.String()),
-  details: Type.Record(Type.String(), Type.Unknown())
+  details: Type.Record(Type.String(), Type.Unknown()),
+  names: Type.Record(Type.String(), Type.String(), { description: 'id → name when the change was made.' })
 })
 export type AuditEntryDto = Static<typeof AuditEntryDto>
 
@@ -74,11 +80,34 @@ export const networkSchemas = methods({
   deleteNetwork: { args: Args({ id: Id() }), result: Nothing() }
 })
 
+/** The filters the audit listing and its export share: whose changes, of what kind, between which times. */
+const AuditFilter = {
+  organizationId: Type.Optional(Id()),
+  who: Type.Optional(Text({ max: 100 })),
+  what: Type.Optional(Type.Union(AUDIT_KINDS.map((k) => Type.Literal(k)))),
+  from: Type.Optional(Iso({ maxLength: 40 })),
+  to: Type.Optional(Iso({ maxLength: 40 }))
+}
+
 export const settingsSchemas = methods({
   getDeploymentSettings: { args: NoArgs(), result: DeploymentSettingsDto },
   listAuditLog: {
-    args: Type.Optional(Args({ organizationId: Type.Optional(Id()), limit: Type.Optional(Int({ min: 1, max: 5000 })) })),
-    result: Type.Array(AuditEntryDto)
+    summary: 'One page of the audit log, newest first; pass `nextCursor` back as `cursor` for the next (older) page.',
+    args: Type.Optional(
+      Args({ ...AuditFilter, limit: Type.Optional(Int({ min: 1, max: 500 })), cursor: Type.Optional(Text({ max: 20, pattern: /^\d+$/ })) })
+    ),
+    result: Dto({ entries: Type.Array(AuditEntryDto), nextCursor: Nullable(Type.String()) })
+  },
+  exportAuditLog: {
+    summary: 'The filtered audit log as a CSV or NDJSON file, newest first, at most 10,000 entries.',
+    args: Args({ ...AuditFilter, format: Type.Union([Type.Literal('csv'), Type.Literal('ndjson')]) }),
+    result: Dto({
+      filename: Type.String(),
+      mimeType: Type.String(),
+      text: Type.String(),
+      count: Type.Integer(),
+      truncated: Type.Boolean({ description: 'True when more entries matched than one file holds: narrow the filters.' })
+    })
   },
   getHealth: { args: NoArgs(), result: HealthDto }
 })

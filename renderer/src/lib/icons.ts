@@ -7,6 +7,8 @@ export {
   mdiAlertCircleOutline,
   mdiCellphoneLink,
   mdiCheckCircle,
+  mdiChevronDown,
+  mdiChevronUp,
   mdiClipboardTextClock,
   mdiCloseCircle,
   mdiCog,

@@ -71,7 +71,7 @@ describe('users', () => {
     expect((await ok('updateUser', { id: bob.id, displayName: 'Bob B' }, bob.token)).displayName).toBe('Bob B')
     refused(await call('updateUser', { id: ann.id, displayName: 'Hacked' }, bob.token), 'forbidden', /deployment administrator/)
     expect(gw.services.store.data.users.find((u) => u.id === ann.id)!.displayName).toBe('Ann Field')
-    const entry = gw.services.audit.list().find((e) => e.action === 'updateUser' && e.target === 'user ann')
+    const entry = (await gw.services.audit.page({ limit: 100 })).entries.find((e) => e.action === 'updateUser' && e.target === 'user ann')
     expect(entry).toMatchObject({ actor: 'admin', details: { from: 'ann', to: 'Ann Field' } })
   })
 

@@ -184,7 +184,7 @@ describe('local federation methods', () => {
     await h.ok('stopFederating', { federationId: f.id, networkId: ids.a1 }, h.admin)
     expect(await h.ok<any[]>('listFederations', { networkId: ids.b1 }, h.admin)).toEqual([])
     expectError(await h.call('stopFederating', { federationId: f.id, networkId: ids.b1 }, h.admin), 'not_found')
-    const actions = h.gw.services.audit.list({ limit: 100 }).map((e) => e.action)
+    const actions = (await h.gw.services.audit.page({ limit: 100 })).entries.map((e) => e.action)
     expect(actions).toEqual(
       expect.arrayContaining([
         'federateWithinOrganization',

@@ -106,7 +106,7 @@ describe('package methods', () => {
     expect(denied.ok === false && denied.error.code).toBe('forbidden')
     await ok('deleteDataPackage', { id: dto.id })
     expect(await ok<any[]>('listDataPackages', { networkId: ids.a })).toHaveLength(0)
-    const audit = gw.services.audit.list({ limit: 20 }).map((e) => e.action)
+    const audit = (await gw.services.audit.page({ limit: 20 })).entries.map((e) => e.action)
     expect(audit).toContain('uploadDataPackage')
     expect(audit).toContain('deleteDataPackage')
   })

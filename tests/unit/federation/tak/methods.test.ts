@@ -189,7 +189,7 @@ describe('external TAK Server methods', () => {
     await t.ok('removeExternalPeer', { id: peer.id }, stopper)
     expect((await t.ok('listExternalPeers', { networkId }, admin)).some((p) => p.id === peer.id)).toBe(false)
 
-    const log = await t.ok('listAuditLog', { organizationId: orgId, limit: 100 }, admin)
+    const log = (await t.ok('listAuditLog', { organizationId: orgId, limit: 100 }, admin)).entries
     const actions = log.map((e) => `${e.actor} ${e.action}`)
     expect(actions).toContain('admin addExternalPeer')
     expect(actions).toContain('toggler updateExternalPeer')

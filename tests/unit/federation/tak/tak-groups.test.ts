@@ -96,7 +96,7 @@ describe('TAK groups of an external peer', () => {
   it('audits a change of groups with what it was and what it is', async () => {
     const peer = (await t.ok('listExternalPeers', { networkId }, admin)).find((p) => p.displayName === 'HQ')!
     await t.ok('updateExternalPeer', { id: peer.id, takGroups: { inbound: ['Blue Force', ...ODD], outbound: ['Blue Force'] } }, admin)
-    const log = await t.ok('listAuditLog', { organizationId: orgId, limit: 50 }, admin)
+    const log = (await t.ok('listAuditLog', { organizationId: orgId, limit: 50 }, admin)).entries
     const entry = log.find((e) => e.action === 'updateExternalPeer' && 'takGroups' in (e.details ?? {}))!
     expect(entry.details).toMatchObject({
       takGroups: { from: { inbound: ODD, outbound: ['Blue Force'] }, to: { inbound: ['Blue Force', ...ODD], outbound: ['Blue Force'] } }
