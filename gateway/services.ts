@@ -1,4 +1,7 @@
-// Everything a method handler can reach, built once by startGateway(). Each area adds its service here.
+// Everything a method handler can reach, built once by startGateway(). Only what more than one area reads lives here:
+// a method handler receives `gw` and nothing else, so a value two areas share (the deployment secret that hashes both
+// federation codes and enrollment passwords, the streaming listener's presence that network counts read, the health
+// figures every area adds to) is a field here; anything one area alone uses stays inside that area.
 
 import type { MethodTable, PartialMethodTable } from './api/dispatch.ts'
 import type { Settings } from './config/settings.ts'
