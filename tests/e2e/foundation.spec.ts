@@ -111,7 +111,7 @@ test('first administrator, organization, network, team, users; restart keeps the
 
   // The audit log saw all of it.
   await page.getByTestId('nav-audit').click()
-  await expect(page.getByText('createNetwork').first()).toBeVisible()
+  await expect(page.getByText(/created network Alpha/).first()).toBeVisible()
   await shot(page, 'audit')
   await page.getByTestId('nav-health').click()
   await expect(page.getByText('How the gateway itself is doing')).toBeVisible()
