@@ -42,7 +42,8 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: true,
     acceptPackages: false,
-    sharePackages: false
+    sharePackages: false,
+    diagnosis: null
   },
   theirs: {
     networkId: 'net_b',
@@ -52,7 +53,8 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: false,
     acceptPackages: false,
-    sharePackages: true
+    sharePackages: true,
+    diagnosis: null
   },
   stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
@@ -64,6 +66,8 @@ const peer: ExternalPeerDto = {
   displayName: 'HQ TAK Server',
   dial: null,
   createdAt: AT,
+  diagnosis: null,
+  clockSkewSeconds: null,
   incoming: true,
   outgoing: true,
   acceptPackages: false,
@@ -96,6 +100,7 @@ const device: DeviceDto = {
   connectionCount: 0,
   lastPosition: null,
   drops: 0,
+  clockSkewSeconds: null,
   enrolledBy: 'package'
 }
 

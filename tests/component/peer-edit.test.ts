@@ -27,6 +27,8 @@ const hq: ExternalPeerDto = {
   // The gateway keeps the CA with a trailing newline.
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },
   createdAt: AT,
+  diagnosis: null,
+  clockSkewSeconds: null,
   incoming: true,
   outgoing: false,
   acceptPackages: true,

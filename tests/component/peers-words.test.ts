@@ -29,6 +29,8 @@ function peer(name: string, lastError: string | null): ExternalPeerDto {
     displayName: name,
     dial: null,
     createdAt: AT,
+    diagnosis: null,
+    clockSkewSeconds: null,
     incoming: true,
     outgoing: true,
     acceptPackages: false,

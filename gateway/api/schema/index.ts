@@ -56,7 +56,7 @@ export type {
 } from './accounts.ts'
 export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto, HealthDto } from './networks.ts'
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
-export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
+export type { DiagnosisDto, FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'

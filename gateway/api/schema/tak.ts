@@ -19,6 +19,7 @@ import {
   toggleFields,
   methods
 } from './fields.ts'
+import { DiagnosisDto } from './federation.ts'
 
 export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
@@ -62,7 +63,13 @@ export const ExternalPeerDto = Dto({
   displayName: Type.String(),
   dial: Nullable(DialTarget),
   createdAt: Iso(),
-  status: PeerStatusDto
+  status: PeerStatusDto,
+  diagnosis: Nullable(DiagnosisDto),
+  clockSkewSeconds: Nullable(
+    Type.Number({
+      description: "Its clock minus this gateway's, in seconds (median of its recent events, replays ignored); null until known."
+    })
+  )
 })
 export type ExternalPeerDto = Static<typeof ExternalPeerDto>
 

@@ -49,6 +49,7 @@ export function federationHealth(
   return (health) => {
     for (const [reason, count] of Object.entries(ctx.linkDrops)) if (count > 0) health.dropsByReason[`federation.${reason}`] = count
     if (ctx.oversizeIn > 0) health.dropsByReason['federation.oversize'] = ctx.oversizeIn
+    health.staleOnArrival += ctx.flows.staleOnArrival
     for (const session of sessions.byPeer.values()) {
       const { messages, bytes } = session.backlog()
       const peer = peerById(session.peerId)
