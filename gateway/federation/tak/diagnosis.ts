@@ -75,7 +75,11 @@ export function offlineDiagnosis(peer: ExternalPeerRecord, status: PeerStatusDto
     return { code: 'paused', message: 'Paused: In and Out are both off, so nothing passes either way. Turn either on to resume.' }
   if (status.connected) return null
   const error = status.lastError ?? ''
-  if (/refused our certificate \((tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown)/i.test(error))
+  if (
+    /refused our certificate \((tlsv1 alert unknown ca|sslv3 alert bad certificate|sslv3 alert certificate unknown|tlsv13 alert certificate required)/i.test(
+      error
+    )
+  )
     return {
       code: 'untrusted-ca',
       message:
@@ -93,14 +97,11 @@ export function offlineDiagnosis(peer: ExternalPeerRecord, status: PeerStatusDto
 }
 
 /**
- * The remote let the TLS handshake through and then refused: it ended the calls, or cut the connection without a
- * TLS alert (a Fedgate closes an unregistered certificate at once; TAK ends the call when it cannot place us).
+ * The remote let the TLS handshake through and then refused: it cut the connection without a TLS alert (a Fedgate
+ * closes an unregistered certificate at once; refusal-probe.ts says so) or ended the calls refusing us.
  */
 function refusedAfterHandshake(error: string): boolean {
-  if (/ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|timed out|alert/i.test(error)) return false
-  return /cut by the other side|ECONNRESET|socket hang up|Connection dropped|closed|PERMISSION_DENIED|UNAUTHENTICATED|not registered/i.test(
-    error
-  )
+  return /completed the TLS handshake and then closed|PERMISSION_DENIED|UNAUTHENTICATED|not registered/i.test(error)
 }
 
 function silence(peer: ExternalPeerRecord, status: PeerStatusDto, flow: Flow, now: number, windowMs: number): DiagnosisDto | null {
