@@ -113,7 +113,13 @@ export async function startTakFederation(services: Services, options: TakFederat
   // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
   for (const packageId of ctx.packages?.packagesInGrace() ?? []) onPackageStored(packageId)
 
-  const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs: options.statusIntervalMs ?? 1000 })
+  const diagnosis = (peer: ExternalPeerRecord): DiagnosisDto | null =>
+    ctx.flows.diagnose(peer, board.status(peer.id), identity?.fingerprint ?? '', nothingArrivesMs)
+  // A skew is news to the row when it crosses the flag or moves by 10 s, not with every event.
+  const rowFacts = (peer: ExternalPeerRecord): string =>
+    `${diagnosis(peer)?.code ?? ''} ${Math.round((ctx.flows.clockSkewSeconds(peer.id) ?? 0) / 10)}`
+  const intervalMs = options.statusIntervalMs ?? 1000
+  const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs, rowFacts })
   // Last heard moves with every event: saved every five minutes (and at the stop), not with each.
   const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 300_000)
   saveTimer.unref()
@@ -124,7 +130,7 @@ export async function startTakFederation(services: Services, options: TakFederat
       return server?.port ?? 0
     },
     status: (peerId) => board.status(peerId),
-    diagnosis: (peer) => ctx.flows.diagnose(peer, board.status(peer.id), identity?.fingerprint ?? '', nothingArrivesMs),
+    diagnosis,
     clockSkewSeconds: (peerId) => ctx.flows.clockSkewSeconds(peerId),
     rejected: () => rejectedPeers.list(),
     sessionsOf: (peerId) => {
