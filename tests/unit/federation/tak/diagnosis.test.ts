@@ -167,7 +167,8 @@ describe('the diagnosis of each TAK peer, from what really happens on the link',
     const server = await takServer(hq, us.t.services.pki.caCertPem)
     const id = await dialPeer('HQ silent', server.port, fingerprintOf(hq.pki.federation!.certPem), hq.pki.caCertPem)
     await until(() => us.fed.status(id).connected, 10_000, 'the link up')
-    expect((await peerDto(id)).diagnosis).toBeNull() // not before the window has passed
+    await new Promise((r) => setTimeout(r, 500)) // we have sent by now (every 200 ms), and nothing came back
+    expect((await peerDto(id)).diagnosis).toBeNull() // but the window (1.5 s) has not passed yet
     const peer = await diagnosisOf(id, 'nothing-arrives')
     expect(peer.diagnosis!.message).toMatch(/<federate> entry .*<inboundGroup> and <outboundGroup>.*<federateCA>/)
 
