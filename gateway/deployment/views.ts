@@ -100,6 +100,8 @@ export function baseHealth(gw: Services): ReturnType<Services['health']> {
     eventsInPerSecond: 0,
     eventsOutPerSecond: 0,
     dropsByReason: {},
-    queueDepths: []
+    queueDepths: [],
+    staleOnArrival: 0,
+    laptopClockOffsetSeconds: null
   }
 }

@@ -182,6 +182,7 @@ export class DeviceConnection implements Endpoint {
     } else {
       this.listener.presence.seen(this.deviceId)
     }
+    this.listener.presence.timed(this.deviceId, event)
     this.listener.router.publish(event, this.origin)
   }
 }

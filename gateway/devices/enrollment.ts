@@ -27,6 +27,7 @@ export interface DeviceLiveStatus {
   connectionCount: number
   lastPosition: { lat: number; lon: number; at: Iso } | null
   drops: number
+  clockSkewSeconds: number | null
 }
 
 export type PresenceLookup = (deviceId: string) => Partial<DeviceLiveStatus> | undefined
@@ -50,6 +51,7 @@ export function deviceDto(record: DeviceRecord, presence: PresenceLookup | null 
     connectionCount: live.connectionCount ?? 0,
     lastPosition: live.lastPosition ?? null,
     drops: live.drops ?? 0,
+    clockSkewSeconds: live.clockSkewSeconds ?? null,
     enrolledBy: record.enrolledBy ?? 'package'
   }
 }

@@ -4,6 +4,7 @@
 
 import type { CotEvent } from '../cot/event.ts'
 import type { Router } from '../routing/router.ts'
+import { laptopClockOffset } from '../routing/clock-skew.ts'
 import type { Services } from '../services.ts'
 import { activeDeviceByFingerprint, networkDevices } from './enrollment.ts'
 import { serverTls } from '../pki/server-identity.ts'
@@ -120,6 +121,13 @@ function addHealth(streaming: StreamingListener, health: HealthFigures): void {
   for (const reason of ['unauthorized', 'handshakeFailures', 'malformed', 'declarations', 'oversize', 'protocolErrors', 'drops'] as const) {
     if (counters[reason] > 0) health.dropsByReason[`devices.${reason}`] = counters[reason]
   }
+  health.staleOnArrival += streaming.presence.staleOnArrival
+  health.laptopClockOffsetSeconds = laptopClockOffset(
+    streaming.presence
+      .all()
+      .filter((d) => d.online)
+      .map((d) => d.clockSkewSeconds)
+  )
   for (const c of streaming.connections()) {
     if (c.queuedBytes > 0)
       health.queueDepths.push({ id: c.id, label: `${c.callsign ?? c.deviceId} (device)`, bytes: c.queuedBytes, networkId: c.networkId })

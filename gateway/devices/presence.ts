@@ -2,6 +2,7 @@
 // last position and send-queue drops. Emits `change` so the gateway can push `deviceStatus` events to consoles.
 
 import { EventEmitter } from 'node:events'
+import { ClockSkew } from '../routing/clock-skew.ts'
 
 export interface PresenceState {
   deviceId: string
@@ -13,21 +14,25 @@ export interface PresenceState {
   connectionCount: number
   lastPosition: { lat: number; lon: number; at: string } | null
   drops: number
+  /** Its clock minus ours, in seconds (median of its recent events), or null before any. */
+  clockSkewSeconds: number | null
 }
 
 /** Frequent changes (last seen, position, drops) are announced at most this often per device. */
 const QUIET_CHANGE_MS = 1000
 
 /** What is kept per device: times as milliseconds (every event sets them; they are printed only when read). */
-interface Tracked extends Omit<PresenceState, 'lastSeen' | 'lastPosition'> {
+interface Tracked extends Omit<PresenceState, 'lastSeen' | 'lastPosition' | 'clockSkewSeconds'> {
   lastSeenMs: number | null
   lastPosition: { lat: number; lon: number; atMs: number } | null
+  clock: ClockSkew
 }
 
 function view(state: Tracked): PresenceState {
-  const { lastSeenMs, lastPosition, ...rest } = state
+  const { lastSeenMs, lastPosition, clock, ...rest } = state
   return {
     ...rest,
+    clockSkewSeconds: clock.seconds(),
     lastSeen: lastSeenMs === null ? null : new Date(lastSeenMs).toISOString(),
     lastPosition: lastPosition && { lat: lastPosition.lat, lon: lastPosition.lon, at: new Date(lastPosition.atMs).toISOString() }
   }
@@ -85,6 +90,15 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
     this.later(deviceId)
   }
 
+  /** Events from all devices that arrived already stale (their clock, or a replay of old news), for Health. */
+  staleOnArrival = 0
+
+  /** An event from the device (not a control message): its clock offset and whether it came stale. */
+  timed(deviceId: string, event: { uid: string; time: string; start: string; stale: string }): void {
+    const state = this.devices.get(deviceId)
+    if (state && state.clock.note(event, Date.now()) === 'stale') this.staleOnArrival++
+  }
+
   dropped(deviceId: string, count = 1): void {
     const state = this.devices.get(deviceId)
     if (!state) return
@@ -116,7 +130,8 @@ export class Presence extends EventEmitter<{ change: [state: PresenceState] }> {
         address: null,
         connectionCount: 0,
         lastPosition: null,
-        drops: 0
+        drops: 0,
+        clock: new ClockSkew()
       }
       this.devices.set(deviceId, state)
     }

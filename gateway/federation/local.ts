@@ -1,7 +1,7 @@
 // Local federations between networks of this deployment: the router's links kept equal to the store's
 // relationships, and the per-federation figures the console shows.
 
-import type { FederationDto, FederationEndDto, FederationStatsDto } from '../api/contract.ts'
+import type { DiagnosisDto, FederationDto, FederationEndDto, FederationStatsDto } from '../api/contract.ts'
 import type { Services } from '../services.ts'
 import type { DbDocument, FederationEndRecord, FederationRecord } from '../store/schema.ts'
 import { computeLocalLinks, type LinkMeter } from '../routing/local-links.ts'
@@ -53,13 +53,35 @@ export function federationDto(gw: Services, f: FederationRecord, networkId: stri
     id: f.id,
     kind: f.kind,
     createdAt: f.createdAt,
-    ours: endDto(gw, oursRecord),
-    theirs: endDto(gw, theirsRecord),
+    ours: endDto(gw, oursRecord, theirsRecord),
+    theirs: endDto(gw, theirsRecord, oursRecord),
     stats: federationStats(f, networkId, meter)
   }
 }
 
-function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
+const networkName = (gw: Services, id: string): string => gw.store.data.networks.find((n) => n.id === id)?.name ?? '(deleted network)'
+
+/**
+ * Why traffic does not flow both ways, seen from `end`'s network: a pause on either side, or only one direction on
+ * because the other side's switch is off (both networks share this machine's clock: no clock or silence to diagnose).
+ */
+export function endDiagnosis(gw: Services, end: FederationEndRecord, other: FederationEndRecord): DiagnosisDto | null {
+  const them = `'${networkName(gw, other.networkId)}'`
+  if (!end.incoming && !end.outgoing)
+    return { code: 'paused', message: 'Paused on this side: In and Out are both off, so nothing passes. Turn either on to resume.' }
+  if (!other.incoming && !other.outgoing)
+    return { code: 'paused', message: `${them} paused this federation (In and Out off on their side): ask its operators to turn them on.` }
+  if (end.incoming && end.outgoing && (!other.outgoing || !other.incoming))
+    return {
+      code: 'one-way',
+      message: !other.outgoing
+        ? `Only one direction flows: nothing comes from ${them} because Out is off on their side. Ask its operators to turn it on.`
+        : `Only one direction flows: our traffic does not reach ${them} because In is off on their side. Ask its operators to turn it on.`
+    }
+  return null
+}
+
+function endDto(gw: Services, end: FederationEndRecord, other: FederationEndRecord): FederationEndDto {
   const network = gw.store.data.networks.find((n) => n.id === end.networkId)
   const org = gw.store.data.organizations.find((o) => o.id === network?.organizationId)
   return {
@@ -70,7 +92,8 @@ function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
     incoming: end.incoming,
     outgoing: end.outgoing,
     acceptPackages: end.acceptPackages,
-    sharePackages: end.sharePackages
+    sharePackages: end.sharePackages,
+    diagnosis: endDiagnosis(gw, end, other)
   }
 }
 

@@ -5,7 +5,7 @@
 import { flushPromises } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { ExternalPeerDto, LinkHistoryDto, OrganizationDto } from '../../gateway/api/contract.ts'
+import type { DiagnosisDto, ExternalPeerDto, LinkHistoryDto, OrganizationDto } from '../../gateway/api/contract.ts'
 import { PERMISSIONS } from '../../gateway/api/contract.ts'
 import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
@@ -16,13 +16,15 @@ const NET = 'net_alpha'
 const ORG = 'org_recon'
 const AT = '2026-11-26T10:00:00.000Z'
 
-function peer(name: string, diagnosis?: { code: string; message: string }): ExternalPeerDto {
+function peer(name: string, diagnosis?: DiagnosisDto): ExternalPeerDto {
   const dto: ExternalPeerDto = {
     id: `peer_${name}`,
     networkId: NET,
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
     displayName: name,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
+    diagnosis: diagnosis ?? null,
+    clockSkewSeconds: null,
     dial: null,
     createdAt: AT,
     incoming: true,
@@ -40,8 +42,7 @@ function peer(name: string, diagnosis?: { code: string; message: string }): Exte
       history: { in: [], out: [] }
     }
   }
-  // The diagnosis field comes with another change; the drawer shows it whenever the DTO carries it.
-  return diagnosis ? ({ ...dto, diagnosis } as ExternalPeerDto) : dto
+  return dto
 }
 
 function history(peerId: string): LinkHistoryDto {
@@ -73,7 +74,7 @@ beforeEach(() => {
       settingsPath: null
     }),
     listExternalPeers: () => [
-      peer('HQ', { code: 'tls.unknownCa', message: 'HQ does not trust our CA yet: send its admin ca.pem.' }),
+      peer('HQ', { code: 'untrusted-ca', message: 'HQ does not trust our CA yet: send its admin ca.pem.' }),
       peer('Depot')
     ],
     listRejectedPeers: () => [],

@@ -178,6 +178,7 @@ describe('a store on it: devices', () => {
     connectionCount: 0,
     lastPosition: null,
     drops: 0,
+    clockSkewSeconds: null,
     enrolledBy: 'package'
   })
 

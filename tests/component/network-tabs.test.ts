@@ -43,7 +43,8 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: true,
     acceptPackages: false,
-    sharePackages: false
+    sharePackages: false,
+    diagnosis: null
   },
   theirs: {
     networkId: 'net_b',
@@ -53,7 +54,8 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: false,
     acceptPackages: false,
-    sharePackages: true
+    sharePackages: true,
+    diagnosis: null
   },
   stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
@@ -66,6 +68,8 @@ const peer: ExternalPeerDto = {
   dial: null,
   takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
   createdAt: AT,
+  diagnosis: null,
+  clockSkewSeconds: null,
   incoming: true,
   outgoing: true,
   acceptPackages: false,
@@ -98,6 +102,7 @@ const device: DeviceDto = {
   connectionCount: 0,
   lastPosition: null,
   drops: 0,
+  clockSkewSeconds: null,
   enrolledBy: 'package'
 }
 

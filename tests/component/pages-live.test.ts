@@ -38,6 +38,8 @@ const health = (overrides: Partial<HealthDto> = {}): HealthDto => ({
   eventsOutPerSecond: 0,
   dropsByReason: {},
   queueDepths: [],
+  staleOnArrival: 0,
+  laptopClockOffsetSeconds: null,
   ...overrides
 })
 

@@ -28,6 +28,8 @@ const hq: ExternalPeerDto = {
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },
   takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
   createdAt: AT,
+  diagnosis: null,
+  clockSkewSeconds: null,
   incoming: true,
   outgoing: false,
   acceptPackages: true,

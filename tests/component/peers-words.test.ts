@@ -30,6 +30,8 @@ function peer(name: string, lastError: string | null): ExternalPeerDto {
     dial: null,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     createdAt: AT,
+    diagnosis: null,
+    clockSkewSeconds: null,
     incoming: true,
     outgoing: true,
     acceptPackages: false,

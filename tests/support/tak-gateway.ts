@@ -1,7 +1,7 @@
 // Test helper: a gateway whose TAK federation runs with test timings (its own instance, replacing the one with
 // TAK's defaults), signed in as the administrator, with one organization and one network 'Main'.
 
-import { startTakFederation, takFederationArea, type TakFederation } from '../../gateway/federation/tak/index.ts'
+import { startTakFederation, takFederationArea, type TakFederation, type TakFederationOptions } from '../../gateway/federation/tak/index.ts'
 import type { RedialPolicy } from '../../gateway/federation/tak/client.ts'
 import { until } from './devices.ts'
 import { startTestGateway, type TestGateway } from './gateway.ts'
@@ -19,8 +19,16 @@ export const federatingEnv = (federateId: string): Record<string, string> => ({
   Federation__OurFederateId: federateId
 })
 
-/** @param dataDir keep the data there (not deleted at stop), to start again on it */
-export async function startFederatingGateway(federateId: string, redial: RedialPolicy, dataDir?: string): Promise<FederatingGateway> {
+/**
+ * @param dataDir keep the data there (not deleted at stop), to start again on it
+ * @param extra other federation options (e.g. a short `nothingArrivesMs`)
+ */
+export async function startFederatingGateway(
+  federateId: string,
+  redial: RedialPolicy,
+  dataDir?: string,
+  extra: Pick<TakFederationOptions, 'nothingArrivesMs'> = {}
+): Promise<FederatingGateway> {
   const t = await startTestGateway({ env: federatingEnv(federateId), dataDir })
   await takFederationArea(t.services)!.stop()
   const fed = await startTakFederation(t.services, {
@@ -30,7 +38,8 @@ export async function startFederatingGateway(federateId: string, redial: RedialP
     port: 0,
     redial,
     healthIntervalMs: 300,
-    statusIntervalMs: 100
+    statusIntervalMs: 100,
+    ...extra
   })
   const admin = await t.loginAs('admin', t.adminPassword!)
   const org = await t.ok('createOrganization', { name: `Org ${federateId}`, plan: 'team' }, admin)

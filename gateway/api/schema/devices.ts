@@ -27,6 +27,11 @@ export const DeviceDto = Dto({
   connectionCount: Type.Integer(),
   lastPosition: Nullable(Dto({ lat: Type.Number(), lon: Type.Number(), at: Iso() })),
   drops: Type.Integer({ description: 'Events dropped for this device because its send queue was full.' }),
+  clockSkewSeconds: Nullable(
+    Type.Number({
+      description: "Its clock minus this gateway's, in seconds (median of its recent events, replays ignored); null until it sends."
+    })
+  ),
   enrolledBy: OneOf(['package', 'password'] as const, {
     description:
       "How it got its certificate: 'package' = we made its key and can rebuild its connection package; 'password' = it " +

@@ -3,12 +3,18 @@
 import { Type, type Static } from '@sinclair/typebox'
 import { Args, Dto, Id, Iso, Nothing, Nullable, OneOf, Text, toggleArgs, toggleFields, methods } from './fields.ts'
 
+/** Why nothing (or only part) flows on a link, in the operator's words with what to do; null when nothing is seen wrong. */
+export const DIAGNOSIS_CODES = ['paused', 'refused-by-peer', 'untrusted-ca', 'nothing-arrives', 'one-way', 'stale-on-arrival'] as const
+export const DiagnosisDto = Dto({ code: OneOf(DIAGNOSIS_CODES), message: Type.String() })
+export type DiagnosisDto = Static<typeof DiagnosisDto>
+
 export const FederationEndDto = Dto({
   ...toggleFields,
   networkId: Type.String(),
   networkName: Type.String(),
   organizationId: Type.String(),
-  organizationName: Type.String()
+  organizationName: Type.String(),
+  diagnosis: Nullable(DiagnosisDto)
 })
 export type FederationEndDto = Static<typeof FederationEndDto>
 

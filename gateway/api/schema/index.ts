@@ -60,7 +60,7 @@ export type {
 } from './accounts.ts'
 export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto, HealthDto } from './networks.ts'
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
-export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
+export type { DiagnosisDto, FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
 export type { HealthHistoryDto, HealthSampleDto, LinkHistoryDto, LinkSampleDto } from './history.ts'
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto, TakGroups } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'

@@ -69,7 +69,15 @@ export const HealthDto = Dto({
   dropsByReason: Type.Record(Type.String(), Type.Number()),
   queueDepths: Type.Array(Dto({ id: Type.String(), label: Type.String(), bytes: Type.Number(), networkId: Type.String() }), {
     description: "What waits to be sent, per receiver; `networkId` is the receiver's network (each user sees their organizations')."
-  })
+  }),
+  staleOnArrival: Type.Integer({
+    description: 'Events from devices and TAK peers that were already out of date when they arrived, since start.'
+  }),
+  laptopClockOffsetSeconds: Nullable(
+    Type.Number({
+      description: "Set when most connected devices (3 or more) agree their clocks differ from this machine's by about this much."
+    })
+  )
 })
 export type HealthDto = Static<typeof HealthDto>
 

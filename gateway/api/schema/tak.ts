@@ -19,6 +19,7 @@ import {
   toggleFields,
   methods
 } from './fields.ts'
+import { DiagnosisDto } from './federation.ts'
 
 export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
@@ -78,7 +79,13 @@ export const ExternalPeerDto = Dto({
   dial: Nullable(DialTarget),
   takGroups: TakGroups,
   createdAt: Iso(),
-  status: PeerStatusDto
+  status: PeerStatusDto,
+  diagnosis: Nullable(DiagnosisDto),
+  clockSkewSeconds: Nullable(
+    Type.Number({
+      description: "Its clock minus this gateway's, in seconds (median of its recent events, replays ignored); null until known."
+    })
+  )
 })
 export type ExternalPeerDto = Static<typeof ExternalPeerDto>
 

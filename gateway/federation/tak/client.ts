@@ -16,6 +16,7 @@ import { readRolInOrder } from './rol-flow.ts'
 import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 import { readWithBudget } from '../../routing/read-budget.ts'
 import { ClientEventWriter } from './direct-writes.ts'
+import { reportDialFailure } from './refusal-probe.ts'
 
 export interface RedialPolicy {
   /** First retry after a failed attempt. Default 2000 ms. */
@@ -283,7 +284,7 @@ export class PeerDialer {
     const hadSession = attempt.session !== null
     this.teardown(attempt, reason, null)
     if (this.stopped) return
-    this.o.onError(this.o.peerId, reason)
+    reportDialFailure(this.o, reason, hadSession ? null : this.peer()?.dial, () => !this.stopped && !this.current?.session)
     const delay = backoffDelay(this.attemptNo++, this.o.redial)
     this.schedule(hadSession ? Math.max(this.o.redial.afterDropMs, delay) : delay)
   }

@@ -2,7 +2,7 @@
 // sessions the router sees as peer endpoints, live status for the console, and the list of refused certificates.
 // startGateway() calls startTakFederation(); method handlers reach the running instance with takFederationArea(gw).
 
-import type { PeerStatusDto, RejectedPeerDto } from '../../api/contract.ts'
+import type { DiagnosisDto, PeerStatusDto, RejectedPeerDto } from '../../api/contract.ts'
 import type { Services } from '../../services.ts'
 import type { Router } from '../../routing/router.ts'
 import type { Pki } from '../../pki/pki.ts'
@@ -18,6 +18,7 @@ import type { PeerSession, SessionContext } from './session.ts'
 import { RejectedPeers } from './rejected.ts'
 import { PeerStatusBoard } from './status.ts'
 import { peerLinkKey } from '../../events.ts'
+import { DEFAULT_NOTHING_ARRIVES_MS, PeerFlows } from './diagnosis.ts'
 import { SessionTable } from './session-table.ts'
 import { dialerFor, syncPeers, type DialerParts, type Dialers } from './peer-sync.ts'
 import { restoreContacts, saveContactsLogged } from './last-contact.ts'
@@ -45,6 +46,8 @@ export interface TakFederationOptions {
   contactSaveIntervalMs?: number
   /** Refused certificates kept for the console (rejected.ts). Default MAX_REJECTED. */
   maxRejected?: number
+  /** Diagnosis: a link up this long, on which we send and nothing arrives, is said to carry nothing. Default 10 min. */
+  nothingArrivesMs?: number
 }
 
 export interface TakFederation {
@@ -52,6 +55,10 @@ export interface TakFederation {
   readonly port: number
   /** Live figures of one peer (connected or not). */
   status(peerId: string): PeerStatusDto
+  /** Why nothing (or only part) flows with this peer, or null (diagnosis.ts). */
+  diagnosis(peer: ExternalPeerRecord): DiagnosisDto | null
+  /** Their clock minus ours in seconds, from their recent events; null until known. */
+  clockSkewSeconds(peerId: string): number | null
   /** Certificates refused because no peer is registered with their fingerprint, newest first. */
   rejected(): RejectedPeerDto[]
   /** Live sessions of a peer (tests and diagnostics). */
@@ -73,6 +80,7 @@ export async function startTakFederation(services: Services, options: TakFederat
   const service = withInboundEventLimit(loadFigService(options.protoDir), () => settings.Streaming.MaxEventBytes)
   const board = new PeerStatusBoard()
   const ctx = sessionContext(services, options, service, board)
+  const nothingArrivesMs = options.nothingArrivesMs ?? DEFAULT_NOTHING_ARRIVES_MS
   const peerById = (id: string): ExternalPeerRecord | null => store.data.externalPeers.find((p) => p.id === id) ?? null
   const identity = options.pki.federation
   let stopping = false
@@ -107,7 +115,13 @@ export async function startTakFederation(services: Services, options: TakFederat
   // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
   for (const packageId of ctx.packages?.packagesInGrace() ?? []) onPackageStored(packageId)
 
-  const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs: options.statusIntervalMs ?? 1000 })
+  const diagnosis = (peer: ExternalPeerRecord): DiagnosisDto | null =>
+    ctx.flows.diagnose(peer, board.status(peer.id), identity?.fingerprint ?? '', nothingArrivesMs)
+  // A skew is news to the row when it crosses the flag or moves by 10 s, not with every event.
+  const rowFacts = (peer: ExternalPeerRecord): string =>
+    `${diagnosis(peer)?.code ?? ''} ${Math.round((ctx.flows.clockSkewSeconds(peer.id) ?? 0) / 10)}`
+  const intervalMs = options.statusIntervalMs ?? 1000
+  const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs, rowFacts })
   // Last heard moves with every event: saved every five minutes (and at the stop), not with each.
   const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 300_000)
   saveTimer.unref()
@@ -118,6 +132,8 @@ export async function startTakFederation(services: Services, options: TakFederat
       return server?.port ?? 0
     },
     status: (peerId) => board.status(peerId),
+    diagnosis,
+    clockSkewSeconds: (peerId) => ctx.flows.clockSkewSeconds(peerId),
     rejected: () => rejectedPeers.list(),
     sessionsOf: (peerId) => {
       const session = sessions.byPeer.get(peerId)
@@ -158,6 +174,7 @@ function sessionContext(services: Services, options: TakFederationOptions, servi
     store: services.store,
     router: options.router,
     board,
+    flows: new PeerFlows(),
     us: { federateId, name: federateId },
     log: services.log,
     packages: startPackageExchange(services, options.packages === undefined ? packagesArea(services) : options.packages, options.router),

@@ -14,6 +14,7 @@ import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
 import { DEFAULT_TAK_GROUPS, federateSnippet, outgoingSnippet, TAK_SIDE_REQUIREMENTS, type TakGroupNames } from './coreconfig.ts'
 import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
+import { offlineDiagnosis } from './diagnosis.ts'
 import { fingerprintTaken } from './fingerprint-owner.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
@@ -35,7 +36,8 @@ function offline(peer: ExternalPeerRecord): PeerStatusDto {
 }
 
 function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDto {
-  const status = takFederationArea(gw)?.status(peer.id) ?? offline(peer)
+  const area = takFederationArea(gw)
+  const status = area?.status(peer.id) ?? offline(peer)
   return {
     id: peer.id,
     networkId: peer.networkId,
@@ -48,7 +50,9 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
     takGroups: { inbound: [...peer.takGroups.inbound], outbound: [...peer.takGroups.outbound] },
     createdAt: peer.createdAt,
-    status
+    status,
+    diagnosis: area ? area.diagnosis(peer) : offlineDiagnosis(peer, status, gw.pki.federation?.fingerprint ?? ''),
+    clockSkewSeconds: area?.clockSkewSeconds(peer.id) ?? null
   }
 }
 

@@ -18,6 +18,7 @@ import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMes
 import type { DropReason, DropSink } from './outbox.ts'
 import { RolSender, type RolStream } from './rol-flow.ts'
 import type { PeerStatusBoard } from './status.ts'
+import type { PeerFlows } from './diagnosis.ts'
 import { RemoteContacts } from './remote-contacts.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
@@ -27,6 +28,8 @@ export interface SessionContext {
   store: Store
   router: Router
   board: PeerStatusBoard
+  /** When events last went each way per peer, and their clocks (diagnosis.ts). */
+  flows: PeerFlows
   us: OurIdentity
   log: Logger
   /** The exchange of data packages with peers (ROL), or null when the package area is not running. */
@@ -153,7 +156,10 @@ export class PeerSession implements Endpoint {
 
   private write(message: FederatedEventMessage | Buffer, position: boolean): boolean {
     const queued = this.link.sendEvent(message, position, this.onDrop)
-    if (queued) this.ctx.board.countOut(this.peerId)
+    if (queued) {
+      this.ctx.board.countOut(this.peerId)
+      this.ctx.flows.sent(this.peerId)
+    }
     return queued
   }
 
@@ -288,6 +294,7 @@ export class PeerSession implements Endpoint {
       return
     }
     if (!event) return
+    this.ctx.flows.arrived(this.peerId, event)
     this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
   }
 

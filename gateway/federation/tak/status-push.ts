@@ -17,16 +17,22 @@ export interface StatusPushParts {
   knownStatus: Set<string>
   events: EventBus
   intervalMs: number
+  /** What the peer row says beyond its status (diagnosis, flagged clock): a change makes consoles reload the peers. */
+  rowFacts(peer: ExternalPeerRecord): string
 }
 
 /** Status pushes and contact upkeep on a timer (unref'd); the caller clears it. */
 export function startStatusPushes(parts: StatusPushParts): NodeJS.Timeout {
   const { store, board, sessions, knownStatus, events } = parts
   let lastStatus = ''
+  const lastFacts = new Map<string, string>()
   const tick = (): void => {
     for (const session of sessions.byPeer.values()) session.syncContacts()
     const peers = store.data.externalPeers.map((p) => {
       knownStatus.add(p.id)
+      const facts = parts.rowFacts(p)
+      if (lastFacts.has(p.id) && lastFacts.get(p.id) !== facts) events.emit({ type: 'changed', area: 'peers', networkId: p.networkId })
+      lastFacts.set(p.id, facts)
       return board.status(p.id)
     })
     const text = JSON.stringify(peers)
@@ -49,6 +55,7 @@ export function federationHealth(
   return (health) => {
     for (const [reason, count] of Object.entries(ctx.linkDrops)) if (count > 0) health.dropsByReason[`federation.${reason}`] = count
     if (ctx.oversizeIn > 0) health.dropsByReason['federation.oversize'] = ctx.oversizeIn
+    health.staleOnArrival += ctx.flows.staleOnArrival
     for (const session of sessions.byPeer.values()) {
       const { messages, bytes } = session.backlog()
       const peer = peerById(session.peerId)

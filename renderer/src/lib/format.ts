@@ -71,3 +71,11 @@ export function shortFingerprint(fingerprint: string): string {
   const bytes = fingerprint.split(':')
   return bytes.length <= 10 ? fingerprint : `${bytes.slice(0, 6).join(':')}…${bytes.slice(-3).join(':')}`
 }
+
+/** Clock offsets beyond this are flagged (the gateway's SKEW_FLAG_SECONDS). */
+export const SKEW_FLAG_SECONDS = 30
+
+/** "2 min 0 s behind", "45 s ahead": another clock against this machine's (their time minus ours). */
+export function formatSkew(seconds: number): string {
+  return `${formatDuration(Math.abs(seconds))} ${seconds < 0 ? 'behind' : 'ahead'}`
+}

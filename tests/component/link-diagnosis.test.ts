@@ -1,0 +1,105 @@
+// @vitest-environment happy-dom
+// A peer row says why nothing flows, as the gateway diagnosed it, with what to do, and flags a clock far off ours;
+// a healthy row with a clock a few seconds off says nothing.
+
+import { createPinia, setActivePinia } from 'pinia'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { DiagnosisDto, ExternalPeerDto, OrganizationDto } from '../../gateway/api/contract.ts'
+import { PERMISSIONS } from '../../gateway/api/contract.ts'
+import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
+import { useSessionStore } from '../../renderer/src/stores/session.ts'
+import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { fakeGateway, mountWithVuetify, unmountAll } from './fake-gateway.ts'
+
+const NET = 'net_alpha'
+const ORG = 'org_recon'
+const AT = '2026-11-26T10:00:00.000Z'
+const OURS = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':')
+const SNIPPET = '<federation-outgoing displayName="Fedgate" address="laptop.example" port="9001" enabled="true"/>\n'
+const NOTHING =
+  'Connected, and we send, but nothing has arrived from HQ for 10 min. Its TAK Server probably puts our federate in no group its users share.'
+const PAUSED = 'Paused: In and Out are both off, so nothing passes either way. Turn either on to resume.'
+
+function peer(name: string, lastError: string | null, diagnosis: DiagnosisDto | null, clockSkewSeconds: number | null): ExternalPeerDto {
+  return {
+    id: `peer_${name}`,
+    networkId: NET,
+    fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+    displayName: name,
+    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
+    dial: null,
+    createdAt: AT,
+    diagnosis,
+    clockSkewSeconds,
+    incoming: true,
+    outgoing: true,
+    acceptPackages: false,
+    sharePackages: false,
+    status: {
+      peerId: `peer_${name}`,
+      connected: true,
+      since: AT,
+      inPerSecond: 0,
+      outPerSecond: 0,
+      lastHeard: null,
+      lastError,
+      history: { in: [], out: [] }
+    }
+  }
+}
+
+beforeEach(() => {
+  localStorage.clear()
+  fakeGateway({
+    getConnectionInfo: () => ({
+      hostname: 'laptop.example',
+      port: 9001,
+      fingerprint: OURS,
+      ourFederateId: 'fg-1',
+      missingSettings: [],
+      settingsPath: null
+    }),
+    listExternalPeers: () => [
+      peer('HQ', null, { code: 'nothing-arrives', message: NOTHING }, -120),
+      peer('Depot', null, null, 4),
+      peer('Relay', null, { code: 'paused', message: PAUSED }, null)
+    ],
+    listRejectedPeers: () => [],
+    downloadArtifact: (args) => ({
+      filename: 'x.xml',
+      mimeType: 'application/xml',
+      contentBase64: btoa((args as { kind: string }).kind === 'coreconfig-outgoing' ? SNIPPET : '<federate id="fg-1"/>')
+    })
+  })
+  setActivePinia(createPinia())
+  useSessionStore().me = {
+    user: {
+      id: 'u1',
+      username: 'lead',
+      displayName: 'Lead',
+      deploymentAdmin: false,
+      memberships: [{ organizationId: ORG, admin: false }],
+      createdAt: AT
+    },
+    networkPermissions: { [NET]: [...PERMISSIONS] },
+    adminOf: []
+  }
+  const organizations = useOrganizationsStore()
+  const organization: OrganizationDto = { id: ORG, name: '2-5 Recon', plan: 'team', tokenLimit: 5, tokensUsed: 2, createdAt: AT }
+  organizations.list = [organization]
+  organizations.select(ORG)
+})
+afterEach(unmountAll)
+
+describe('why nothing flows, in the peer rows', () => {
+  it('each row shows its diagnosis and a clock over 30 s off; a healthy row shows neither', async () => {
+    const wrapper = await mountWithVuetify(PeersTab, { networkId: NET })
+    const hq = wrapper.find('[data-testid="peer-HQ"]')
+    expect(hq.find('[data-testid="diagnosis-nothing-arrives"]').text()).toBe(NOTHING)
+    expect(hq.find('[data-testid="clock-skew"]').text()).toBe('Clock 2 min 0 s behind')
+    const depot = wrapper.find('[data-testid="peer-Depot"]')
+    expect(depot.find('[class*="diagnosis"]').exists()).toBe(false)
+    expect(depot.find('[data-testid="clock-skew"]').exists()).toBe(false)
+    expect(wrapper.find('[data-testid="peer-Relay"] [data-testid="diagnosis-paused"]').text()).toBe(PAUSED)
+  })
+})
