@@ -11,6 +11,7 @@ import { deviceMethods } from './devices/enrollment.ts'
 import { selfEnrollmentMethods } from './devices/self-enrollment.ts'
 import { packageMethods } from './packages/methods.ts'
 import { takFederationMethods } from './federation/tak/methods.ts'
+import { federationCertificateMethods } from './federation/tak/certificate-methods.ts'
 import type { Services } from './services.ts'
 import type { UserRecord } from './store/schema.ts'
 
@@ -24,7 +25,8 @@ const AREAS: Table[] = [
   deviceMethods,
   selfEnrollmentMethods,
   packageMethods,
-  takFederationMethods
+  takFederationMethods,
+  federationCertificateMethods
 ]
 
 export function buildMethodTable(): MethodTable<Services, UserRecord> {

@@ -23,6 +23,7 @@ const hq: ExternalPeerDto = {
   id: 'peer_hq',
   networkId: NET,
   fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+  nextFingerprint: null,
   displayName: 'HQ',
   // The gateway keeps the CA with a trailing newline.
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },

@@ -57,6 +57,6 @@ export type {
 export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto, HealthDto } from './networks.ts'
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
 export type { FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
-export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
+export type { ConnectionInfo, DialTarget, ExternalPeerDto, FederationCertificateDto, PeerStatusDto, RejectedPeerDto } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'

@@ -21,6 +21,7 @@ import { SessionTable } from './session-table.ts'
 import { dialerFor, syncPeers, type DialerParts, type Dialers } from './peer-sync.ts'
 import { restoreContacts, saveContactsLogged } from './last-contact.ts'
 import { federationHealth, startStatusPushes } from './status-push.ts'
+import { fingerprintExchange, pinnedTo, startAutoSwitch } from './rotation.ts'
 
 export interface TakFederationOptions {
   router: Router
@@ -44,6 +45,8 @@ export interface TakFederationOptions {
   contactSaveIntervalMs?: number
   /** Refused certificates kept for the console (rejected.ts). Default MAX_REJECTED. */
   maxRejected?: number
+  /** The clock of the daily certificate check (tests move it). Default: the system clock. */
+  now?: () => Date
 }
 
 export interface TakFederation {
@@ -55,6 +58,8 @@ export interface TakFederation {
   rejected(): RejectedPeerDto[]
   /** Live sessions of a peer (tests and diagnostics). */
   sessionsOf(peerId: string): PeerSession[]
+  /** After a certificate switch: new handshakes and dials present the current identity; live links stay up. */
+  useCurrentIdentity(): void
   /** Re-read peers from the store: end sessions of removed peers, start/stop/restart dialers. Called on 'peersChanged'. */
   syncPeers(): void
   stop(): Promise<void>
@@ -89,7 +94,8 @@ export async function startTakFederation(services: Services, options: TakFederat
   })
   services.healthContributors.push(federationHealth(ctx, sessions, peerById))
   const rejectedPeers = new RejectedPeers({ log, max: options.maxRejected, emit: (peer) => events.emit({ type: 'rejectedPeer', peer }) })
-  const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
+  const chainOf = (leafPem: string): string => `${leafPem.trim()}\n${options.pki.caCertPem.trim()}\n`
+  const certChain = identity ? chainOf(identity.certPem) : ''
   // The figures a restart would lose (since when up or down, last heard, last error) are saved on the peer's record.
   restoreContacts(store, board)
   const server = await startServerRole(services, options, { ctx, service, certChain, sessions, rejectedPeers })
@@ -105,6 +111,13 @@ export async function startTakFederation(services: Services, options: TakFederat
   // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
   for (const packageId of ctx.packages?.packagesInGrace() ?? []) onPackageStored(packageId)
 
+  const useCurrentIdentity = (): void => {
+    const current = options.pki.federation
+    if (current) server?.useIdentity(current.keyPem, chainOf(current.certPem))
+  }
+  const stopAutoSwitch = identity
+    ? startAutoSwitch({ pki: options.pki, now: options.now ?? (() => new Date()), apply: useCurrentIdentity, log })
+    : () => {}
   const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs: options.statusIntervalMs ?? 1000 })
   // Last heard moves with every event: saved every five minutes (and at the stop), not with each.
   const saveTimer = setInterval(saveContactsSoon, options.contactSaveIntervalMs ?? 300_000)
@@ -122,11 +135,13 @@ export async function startTakFederation(services: Services, options: TakFederat
       return session && !session.isEnded ? [session] : []
     },
     syncPeers: onPeersChanged,
+    useCurrentIdentity,
     async stop() {
       // Once: a second stop must not save this instance's figures over those of a later one.
       if (stopping) return
       stopping = true
       clearInterval(statusTimer)
+      stopAutoSwitch()
       clearInterval(saveTimer)
       services.internal.off('peersChanged', onPeersChanged)
       services.internal.off('networkDeleted', onPeersChanged)
@@ -162,7 +177,13 @@ function sessionContext(services: Services, options: TakFederationOptions, servi
     linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
     oversizeIn: 0,
     encodeEvent: service.encodeEvent,
-    encodedEvents: new WeakMap()
+    encodedEvents: new WeakMap(),
+    fingerprints: fingerprintExchange({
+      store: services.store,
+      pki: services.pki,
+      log: services.log,
+      changed: (networkId) => services.events.emit({ type: 'changed', area: 'peers', networkId })
+    })
   }
 }
 
@@ -174,7 +195,14 @@ function dialerStarter(options: TakFederationOptions, parts: DialingParts): ((pe
   if (!identity) return null
   const dialing: DialerParts = {
     ...parts,
-    key: identity.keyPem,
+    // The identity of the moment: a certificate switch applies to the next dial.
+    get key() {
+      return options.pki.federation?.keyPem ?? identity.keyPem
+    },
+    get certChain() {
+      const current = options.pki.federation ?? identity
+      return `${current.certPem.trim()}\n${options.pki.caCertPem.trim()}\n`
+    },
     redial: { ...DEFAULT_REDIAL, ...options.redial },
     healthIntervalMs: options.healthIntervalMs ?? 3000,
     maxMessageBytes: MAX_MESSAGE_BYTES
@@ -214,7 +242,7 @@ async function startServerRole(
     maxMessageBytes: MAX_MESSAGE_BYTES,
     // A removed peer stays refused even if db.json could not save its removal (the journal has it).
     peerByFingerprint: (fingerprint) =>
-      store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
+      store.data.externalPeers.find((p) => pinnedTo(p, fingerprint) && !options.pki.revocations.peerRemoved(p.id)) ?? null,
     onSession: parts.sessions.opened,
     onSessionEnded: parts.sessions.ended,
     onRejected: (attempt) => parts.rejectedPeers.note(attempt),
