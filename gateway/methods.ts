@@ -13,6 +13,7 @@ import { deviceMethods } from './devices/enrollment.ts'
 import { selfEnrollmentMethods } from './devices/self-enrollment.ts'
 import { packageMethods } from './packages/methods.ts'
 import { takFederationMethods } from './federation/tak/methods.ts'
+import { federationCertificateMethods } from './federation/tak/certificate-methods.ts'
 import type { Services } from './services.ts'
 import type { UserRecord } from './store/schema.ts'
 
@@ -28,7 +29,8 @@ const AREAS: Table[] = [
   selfEnrollmentMethods,
   packageMethods,
   takFederationMethods,
-  mapMethods
+  mapMethods,
+  federationCertificateMethods
 ]
 
 export function buildMethodTable(): MethodTable<Services, UserRecord> {

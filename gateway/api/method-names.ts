@@ -62,7 +62,10 @@ export const METHOD_NAMES = [
   'getHealth',
   'getHealthHistory',
   'getLinkHistory',
-  'listPositions'
+  'listPositions',
+  'getFederationCertificate',
+  'prepareNextFederationCertificate',
+  'switchFederationCertificate'
 ] as const satisfies readonly ApiMethod[]
 
 // A method added to the schema but not here fails the typecheck (and tests/unit/api/method-names.test.ts).

@@ -38,7 +38,7 @@ export const PERMISSION_LABELS: Record<Permission, string> = {
   manageDataPackages: 'Manage data packages'
 }
 
-export const ARTIFACTS = ['federation-cert', 'ca-cert', 'coreconfig-outgoing', 'coreconfig-federate'] as const
+export const ARTIFACTS = ['federation-cert', 'federation-cert-next', 'ca-cert', 'coreconfig-outgoing', 'coreconfig-federate'] as const
 export type ArtifactKind = (typeof ARTIFACTS)[number]
 
 /** Which connection package: ATAK (also what TAK Servers hand out), iTAK's flat zip, or WinTAK's nested one. */

@@ -60,6 +60,7 @@ function peerChanges(d: Record<string, unknown>): string[] {
     if (key in TOGGLE_WORDS) out.push(`turned ${TOGGLE_WORDS[key]} ${onOff(to)}`)
     else if (key === 'displayName') out.push(`renamed it to ${str(to, '?')}`)
     else if (key === 'dial') out.push(value ? `set its address to ${str(value, '?')}` : 'stopped dialing it')
+    else if (key === 'nextFingerprint') out.push(to ? `accepted its next certificate ${str(to, '?')}` : 'forgot its next certificate')
     else if (key === 'takGroups') out.push(`set the TAK groups it joins on that server to ${takGroupWords(to)}`)
   }
   return out
@@ -156,6 +157,14 @@ export const SENTENCES: Record<string, Said> = {
       `${e.who} set the members of team ${e.targetAfter('team')}: ${list(Array.isArray(e.d.members) ? (e.d.members as string[]) : [])}`
   },
   setTeamGrants: { kind: 'teams', say: (e) => `${e.who} set what team ${e.targetAfter('team')} may do: ${grantWords(e)}` },
+  prepareNextFederationCertificate: {
+    kind: 'federation',
+    say: (e) => `${e.who} prepared the next federation certificate (fingerprint ${str(e.d.nextFingerprint, '?')}), published before use`
+  },
+  switchFederationCertificate: {
+    kind: 'federation',
+    say: (e) => `${e.who} switched the federation certificate from ${str(e.d.from, '?')} to ${str(e.d.to, '?')}`
+  },
   createNetwork: { kind: 'networks', say: (e) => `${e.who} created network ${e.targetAfter('network')}` },
   renameNetwork: {
     kind: 'networks',

@@ -17,6 +17,7 @@ import {
 } from './certificates.ts'
 import { toP12 } from './p12.ts'
 import { RevocationJournal } from './revocations.ts'
+import { federationRotation, type FederationRotation } from './federation-rotation.ts'
 import { writeFileDurablySync } from '../store/store.ts'
 
 export { fingerprintOf, normalizeFingerprint, toP12, type IssuedCertificate, type KeyPairPem }
@@ -73,6 +74,8 @@ export interface Pki {
   deleteDeviceKey(deviceId: string): void
   /** Ids of every device key on disk. */
   deviceKeyIds(): string[]
+  /** The next federation certificate, prepared and published before the switch to it (federation-rotation.ts). */
+  rotation: FederationRotation
   /** Revoked device certificates and removed peers, kept here because a restore of db.json cannot undo them. */
   revocations: RevocationJournal
 }
@@ -157,6 +160,13 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
         pki.federation = current
         return
       }
+      // A prepared next leaf was published to the partners: it replaces an expiring (or half-switched) one.
+      if (pki.rotation.federationNext && stillGood(pki.rotation.federationNext.certPem)) {
+        pki.federation = current
+        const switched = pki.rotation.switchFederationIdentity()
+        if (current && switched) pki.federationRenewal = switched
+        return
+      }
       // TAK federation: both ends dial and accept with this identity, so serverAuth and clientAuth.
       const issued = await issueLeaf('server', federateId, SERVER_VALID_DAYS, [hostname])
       writeIdentity(file('federation.crt'), file('federation.key'), issued)
@@ -166,7 +176,8 @@ export async function openPki(dir: string, opts: PkiOptions = {}): Promise<Pki> 
 
     issuedByUs,
 
-    ...deviceKeys(dir)
+    ...deviceKeys(dir),
+    rotation: rotationOf(dir, () => pki, issueLeaf, opts)
   }
 
   await pki.ensureServerIdentity(opts.hostname ?? '')
@@ -199,6 +210,26 @@ async function openCa(dir: string, newKeyPair: () => Promise<KeyPairPem>): Promi
     fs.rmSync(file(`${name}.key`), { force: true })
   }
   return identityOf(issued)
+}
+
+type IssueLeaf = (kind: 'server' | 'client', commonName: string, validDays: number, altNames: string[]) => Promise<IssuedCertificate>
+
+/** Rotation of the federation leaf; the next one keeps the current one's name and SAN. */
+function rotationOf(dir: string, pki: () => Pki, issueLeaf: IssueLeaf, opts: PkiOptions): FederationRotation {
+  const issue = (): Promise<IssuedCertificate> => {
+    const federation = pki().federation
+    const current = federation ? new X509Certificate(federation.certPem) : null
+    const cn = /CN=([^\n,]+)/.exec(current?.subject ?? '')?.[1] ?? (opts.federateId ?? '').trim()
+    const names = current ? altNamesOf(current.toString()) : [(opts.hostname ?? '').trim()]
+    return issueLeaf('server', cn, SERVER_VALID_DAYS, names)
+  }
+  return federationRotation({
+    dir,
+    current: () => pki().federation,
+    setCurrent: (identity) => (pki().federation = identity),
+    issue,
+    writeSecret
+  })
 }
 
 function checksAgainst(ca: Identity): { issuedByUs(certPem: string): boolean; stillGood(certPem: string): boolean } {

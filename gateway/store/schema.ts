@@ -107,6 +107,8 @@ export interface ExternalPeerRecord {
   id: string
   networkId: string
   fingerprint: string
+  /** A second accepted fingerprint (the peer's next certificate); promoted to `fingerprint` when first presented. */
+  nextFingerprint?: string | null
   displayName: string
   incoming: boolean
   outgoing: boolean

@@ -27,6 +27,7 @@ function peer(name: string, lastError: string | null, diagnosis: DiagnosisDto | 
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
     displayName: name,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
+    nextFingerprint: null,
     dial: null,
     createdAt: AT,
     diagnosis,

@@ -23,6 +23,7 @@ function peer(name: string, diagnosis?: DiagnosisDto): ExternalPeerDto {
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
     displayName: name,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
+    nextFingerprint: null,
     diagnosis: diagnosis ?? null,
     clockSkewSeconds: null,
     dial: null,

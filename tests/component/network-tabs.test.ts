@@ -64,6 +64,7 @@ const peer: ExternalPeerDto = {
   id: 'peer_1',
   networkId: NET,
   fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+  nextFingerprint: null,
   displayName: 'HQ TAK Server',
   dial: null,
   takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },

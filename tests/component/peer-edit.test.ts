@@ -23,6 +23,7 @@ const hq: ExternalPeerDto = {
   id: 'peer_hq',
   networkId: NET,
   fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+  nextFingerprint: null,
   displayName: 'HQ',
   // The gateway keeps the CA with a trailing newline.
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },
@@ -194,6 +195,19 @@ describe('Edit connection of a TAK Server peer', () => {
     expect(dialog.button('Save')?.disabled).toBe(false)
     await dialog.click('Save')
     expect(sent).toEqual([{ id: 'peer_hq', dial: { address: '10.20.0.5', port: 8999 } }])
+  })
+
+  it("pins their next certificate's fingerprint once it is well formed, and sends only that", async () => {
+    const { dialog } = await openEdit()
+    const label = "Their next certificate's fingerprint (optional)"
+    await dialog.type(label, 'cd:cd')
+    expect(dialog.text()).toContain('A SHA-256 fingerprint: 64 hexadecimal digits')
+    expect(dialog.button('Save')?.disabled).toBe(true)
+    const next = 'cd'.repeat(32)
+    await dialog.type(label, next)
+    expect(dialog.button('Save')?.disabled).toBe(false)
+    await dialog.click('Save')
+    expect(sent).toEqual([{ id: 'peer_hq', nextFingerprint: next }])
   })
 
   it('sends the new port with the CA it had, and the row shows the new address', async () => {

@@ -26,6 +26,7 @@ const hq: ExternalPeerDto = {
   // The gateway keeps the CA with a trailing newline.
   dial: { address: 'tak.hq.example', port: 9001, caPem: `${CA_PEM}\n` },
   takGroups: { inbound: ['Blue Force'], outbound: ['Blue Force', 'HQ Staff'] },
+  nextFingerprint: null,
   diagnosis: null,
   clockSkewSeconds: null,
   createdAt: AT,

@@ -26,6 +26,7 @@ function peer(name: string, lastError: string | null): ExternalPeerDto {
     id: `peer_${name}`,
     networkId: NET,
     fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
+    nextFingerprint: null,
     displayName: name,
     dial: null,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },

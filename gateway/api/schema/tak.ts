@@ -25,6 +25,9 @@ export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
   port: Type.Integer(),
   fingerprint: Nullable(Type.String()),
+  nextFingerprint: Nullable(
+    Type.String({ description: 'Our next federation certificate, prepared and published before we switch to it (rotation).' })
+  ),
   ourFederateId: Nullable(Type.String()),
   missingSettings: Type.Array(Type.String(), {
     description: 'Required appsettings keys that are missing, e.g. `Federation:AdvertisedHostname`.'
@@ -75,6 +78,9 @@ export const ExternalPeerDto = Dto({
   id: Type.String(),
   networkId: Type.String(),
   fingerprint: Type.String(),
+  nextFingerprint: Nullable(
+    Type.String({ description: "The peer's next certificate, also accepted; it becomes `fingerprint` when the peer first uses it." })
+  ),
   displayName: Type.String(),
   dial: Nullable(DialTarget),
   takGroups: TakGroups,
@@ -99,6 +105,20 @@ export const RejectedPeerDto = Dto({
 })
 export type RejectedPeerDto = Static<typeof RejectedPeerDto>
 
+const CertificateFacts = Dto({ fingerprint: Type.String(), notAfter: Iso() })
+
+export const FederationCertificateDto = Dto({
+  current: Nullable(CertificateFacts),
+  next: Nullable(CertificateFacts),
+  previous: Nullable(
+    Dto({ fingerprint: Type.String(), notAfter: Iso(), switchedAt: Iso() }, 'The old certificate, kept a while as a record only.')
+  ),
+  autoSwitchAt: Nullable(Iso({ description: 'When Fedgate switches by itself if nobody does (7 days before the current one ends).' }))
+})
+export type FederationCertificateDto = Static<typeof FederationCertificateDto>
+
+const PeerFingerprint = Text({ min: 1, max: 200, format: 'sha256-fingerprint' })
+
 export const takSchemas = methods({
   getConnectionInfo: { args: NoArgs(), result: ConnectionInfo },
   downloadArtifact: {
@@ -112,6 +132,7 @@ export const takSchemas = methods({
     args: Args({
       networkId: Id(),
       fingerprint: Text({ min: 1, max: 200, format: 'sha256-fingerprint' }),
+      nextFingerprint: Type.Optional(Nullable(PeerFingerprint)),
       displayName: Name(),
       dial: Type.Optional(DialTarget),
       takGroups: Type.Optional(TakGroups),
@@ -123,6 +144,7 @@ export const takSchemas = methods({
     args: Args({
       id: Id(),
       displayName: Type.Optional(Name()),
+      nextFingerprint: Type.Optional(Nullable(PeerFingerprint)),
       dial: Type.Optional(Nullable(DialTarget)),
       takGroups: Type.Optional(TakGroups),
       ...toggleArgs
@@ -130,5 +152,16 @@ export const takSchemas = methods({
     result: ExternalPeerDto
   },
   removeExternalPeer: { args: Args({ id: Id() }), result: Nothing() },
-  listRejectedPeers: { args: NoArgs(), result: Type.Array(RejectedPeerDto) }
+  listRejectedPeers: { args: NoArgs(), result: Type.Array(RejectedPeerDto) },
+  getFederationCertificate: { args: NoArgs(), result: FederationCertificateDto },
+  prepareNextFederationCertificate: {
+    summary: 'Makes the next federation certificate and publishes its fingerprint; it is not used until the switch.',
+    args: NoArgs(),
+    result: FederationCertificateDto
+  },
+  switchFederationCertificate: {
+    summary: 'Starts using the prepared next federation certificate; live links stay up.',
+    args: NoArgs(),
+    result: FederationCertificateDto
+  }
 })

@@ -1,8 +1,7 @@
-// Client role of TAK federation v2: dial a remote TAK Server (or another Fedgate) as a TAK Server's outgoing
-// connection does (spec §2.3 and §8): one HTTP/2 connection with our identity (leaf + CA), the remote leaf pinned to
-// the registered fingerprint, ServerFederateGroupsStream → ClientEventStream → HealthCheck every few seconds →
-// ServerROLStream, ServerEventStream after SERVING, ClientROLStream after the first healthy check. Reconnects with
-// exponential backoff and jitter, waiting after a drop so the remote has noticed (TAK's duplicate rule).
+// Client role of TAK federation v2, dialing as a TAK Server's outgoing connection does (spec §2.3, §8): one HTTP/2
+// connection with our identity (leaf + CA), the remote leaf pinned, ServerFederateGroupsStream → ClientEventStream →
+// HealthCheck every few seconds → ServerROLStream, ServerEventStream after SERVING, ClientROLStream after the first
+// healthy check. Reconnects with backoff and jitter, waiting after a drop so the remote has noticed (TAK's rule).
 
 import net from 'node:net'
 import tls from 'node:tls'
@@ -17,6 +16,7 @@ import { FEDERATION_WINDOW_BYTES } from './flow-control.ts'
 import { readWithBudget } from '../../routing/read-budget.ts'
 import { ClientEventWriter } from './direct-writes.ts'
 import { reportDialFailure } from './refusal-probe.ts'
+import { pinnedTo } from './rotation.ts'
 
 export interface RedialPolicy {
   /** First retry after a failed attempt. Default 2000 ms. */
@@ -122,14 +122,17 @@ export class PeerDialer {
     }
     const { address, port } = peer.dial
     // Trust: the remote's CA when given, else whatever chain the pinned leaf came with (checked again on the real connection).
-    const roots = peer.dial.caPem ?? (await this.probeChain(address, port, peer.fingerprint))
+    const roots = peer.dial.caPem ?? (await this.probeChain(address, port, peer))
     if (this.stopped) return
     // An intermediate CA is enough to trust: TAK Servers often present leaf + intermediate without their root, and an
     // operator may paste the intermediate. The pinned fingerprint stays the trust decision (checkServerIdentity).
     const secureContext = tls.createSecureContext({ ca: roots, key: this.o.key, cert: this.o.certChain, allowPartialTrustChain: true })
     const credentials = grpc.credentials.createFromSecureContext(secureContext, {
-      checkServerIdentity: (_host, cert) =>
-        cert.fingerprint256 === peer.fingerprint ? undefined : new Error(mismatch(address, port, cert.fingerprint256, peer.fingerprint))
+      checkServerIdentity: (_host, cert) => {
+        if (!pinnedTo(peer, cert.fingerprint256)) return new Error(mismatch(address, port, cert.fingerprint256, peer.fingerprint))
+        this.o.ctx.fingerprints?.presented(peer.id, cert.fingerprint256)
+        return undefined
+      }
     })
     const options: grpc.ChannelOptions = {
       'grpc.max_receive_message_length': this.o.maxMessageBytes,
@@ -196,7 +199,9 @@ export class PeerDialer {
     const check = (): void => {
       if (attempt.done) return
       const deadline = new Date(Date.now() + Math.max(2000, this.o.healthIntervalMs * 2))
-      c.HealthCheck!({ status: 'SERVING' }, { deadline }, (err: grpc.ServiceError | null, response?: unknown) => {
+      const fingerprints = this.o.ctx.fingerprints
+      const metadata = fingerprints?.outgoing() ?? new grpc.Metadata()
+      const call = c.HealthCheck!({ status: 'SERVING' }, metadata, { deadline }, (err: grpc.ServiceError | null, response?: unknown) => {
         if (attempt.done) return
         const status = (response as { status?: string } | undefined)?.status
         if (err) return drop(`Health check failed: ${describe(err)}`)
@@ -206,7 +211,8 @@ export class PeerDialer {
         if (!attempt.rolIn) this.openRolIn(attempt)
         attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
         attempt.healthTimer.unref()
-      })
+      }) as grpc.ClientUnaryCall
+      if (fingerprints) call.on('metadata', (answer: grpc.Metadata) => fingerprints.received(this.o.peerId, answer))
     }
     attempt.healthTimer = setTimeout(check, this.o.healthIntervalMs)
     attempt.healthTimer.unref()
@@ -314,7 +320,7 @@ export class PeerDialer {
    * One TLS handshake to read the remote's chain when no CA was given: refuses a leaf whose fingerprint is not the
    * registered one, and returns the chain (PEM) to trust for the real connection, which checks the fingerprint again.
    */
-  private probeChain(address: string, port: number, fingerprint: string): Promise<string> {
+  private probeChain(address: string, port: number, peer: ExternalPeerRecord): Promise<string> {
     return new Promise((resolve, reject) => {
       const socket = tls.connect({
         host: address,
@@ -336,9 +342,9 @@ export class PeerDialer {
           socket.destroy()
           return reject(new Error(`The TAK Server at ${address}:${port} presented no certificate.`))
         }
-        if (leaf.fingerprint256 !== fingerprint) {
+        if (!pinnedTo(peer, leaf.fingerprint256)) {
           socket.destroy()
-          return reject(new Error(mismatch(address, port, leaf.fingerprint256, fingerprint)))
+          return reject(new Error(mismatch(address, port, leaf.fingerprint256, peer.fingerprint)))
         }
         const pems: string[] = []
         let cert: tls.DetailedPeerCertificate | undefined = leaf

@@ -17,9 +17,13 @@ export function fingerprintTaken(
   network: NetworkRecord,
   fingerprint: string,
   displayName: string,
-  audit: AuditFn
+  audit: AuditFn,
+  exceptPeerId?: string
 ): ApiError | null {
-  const existing = doc.externalPeers.find((p) => p.fingerprint === fingerprint)
+  // A peer's next fingerprint (rotation) is as much its own as the current one.
+  const existing = doc.externalPeers.find(
+    (p) => p.id !== exceptPeerId && (p.fingerprint === fingerprint || p.nextFingerprint === fingerprint)
+  )
   if (!existing) return null
   const where = doc.networks.find((n) => n.id === existing.networkId)
   if (where?.organizationId === network.organizationId) {

@@ -23,6 +23,7 @@ import { SessionTable } from './session-table.ts'
 import { dialerFor, syncPeers, type DialerParts, type Dialers } from './peer-sync.ts'
 import { restoreContacts, saveContactsLogged } from './last-contact.ts'
 import { federationHealth, startStatusPushes } from './status-push.ts'
+import { fingerprintExchange, pinnedTo, startAutoSwitch } from './rotation.ts'
 
 export interface TakFederationOptions {
   router: Router
@@ -48,6 +49,8 @@ export interface TakFederationOptions {
   maxRejected?: number
   /** Diagnosis: a link up this long, on which we send and nothing arrives, is said to carry nothing. Default 10 min. */
   nothingArrivesMs?: number
+  /** The clock of the daily certificate check (tests move it). Default: the system clock. */
+  now?: () => Date
 }
 
 export interface TakFederation {
@@ -63,6 +66,8 @@ export interface TakFederation {
   rejected(): RejectedPeerDto[]
   /** Live sessions of a peer (tests and diagnostics). */
   sessionsOf(peerId: string): PeerSession[]
+  /** After a certificate switch: new handshakes and dials present the current identity; live links stay up. */
+  useCurrentIdentity(): void
   /** Re-read peers from the store: end sessions of removed peers, start/stop/restart dialers. Called on 'peersChanged'. */
   syncPeers(): void
   stop(): Promise<void>
@@ -75,12 +80,20 @@ export function takFederationArea(services: Services): TakFederation | null {
   return running.get(services) ?? null
 }
 
+/** Each peer's diagnosis, and what of it is news to its row (a skew only when it crosses the flag or moves by 10 s). */
+function linkFacts(flows: PeerFlows, board: PeerStatusBoard, ourFingerprint: string, nothingArrivesMs = DEFAULT_NOTHING_ARRIVES_MS) {
+  const diagnosis = (peer: ExternalPeerRecord): DiagnosisDto | null =>
+    flows.diagnose(peer, board.status(peer.id), ourFingerprint, nothingArrivesMs)
+  const rowFacts = (peer: ExternalPeerRecord): string =>
+    `${diagnosis(peer)?.code ?? ''} ${Math.round((flows.clockSkewSeconds(peer.id) ?? 0) / 10)}`
+  return { diagnosis, rowFacts }
+}
+
 export async function startTakFederation(services: Services, options: TakFederationOptions): Promise<TakFederation> {
   const { settings, store, log, events } = services
   const service = withInboundEventLimit(loadFigService(options.protoDir), () => settings.Streaming.MaxEventBytes)
   const board = new PeerStatusBoard()
   const ctx = sessionContext(services, options, service, board)
-  const nothingArrivesMs = options.nothingArrivesMs ?? DEFAULT_NOTHING_ARRIVES_MS
   const peerById = (id: string): ExternalPeerRecord | null => store.data.externalPeers.find((p) => p.id === id) ?? null
   const identity = options.pki.federation
   let stopping = false
@@ -99,7 +112,8 @@ export async function startTakFederation(services: Services, options: TakFederat
   services.healthContributors.push(federationHealth(ctx, sessions, peerById))
   services.history.linkSources.push(() => store.data.externalPeers.map((p) => ({ key: peerLinkKey(p.id), ...board.totals(p.id) })))
   const rejectedPeers = new RejectedPeers({ log, max: options.maxRejected, emit: (peer) => events.emit({ type: 'rejectedPeer', peer }) })
-  const certChain = identity ? `${identity.certPem.trim()}\n${options.pki.caCertPem.trim()}\n` : ''
+  const chainOf = (leafPem: string): string => `${leafPem.trim()}\n${options.pki.caCertPem.trim()}\n`
+  const certChain = identity ? chainOf(identity.certPem) : ''
   // The figures a restart would lose (since when up or down, last heard, last error) are saved on the peer's record.
   restoreContacts(store, board)
   const server = await startServerRole(services, options, { ctx, service, certChain, sessions, rejectedPeers })
@@ -115,11 +129,14 @@ export async function startTakFederation(services: Services, options: TakFederat
   // Device uploads stored just before a restart are still in their grace: offered when it ends, as if just stored.
   for (const packageId of ctx.packages?.packagesInGrace() ?? []) onPackageStored(packageId)
 
-  const diagnosis = (peer: ExternalPeerRecord): DiagnosisDto | null =>
-    ctx.flows.diagnose(peer, board.status(peer.id), identity?.fingerprint ?? '', nothingArrivesMs)
-  // A skew is news to the row when it crosses the flag or moves by 10 s, not with every event.
-  const rowFacts = (peer: ExternalPeerRecord): string =>
-    `${diagnosis(peer)?.code ?? ''} ${Math.round((ctx.flows.clockSkewSeconds(peer.id) ?? 0) / 10)}`
+  const useCurrentIdentity = (): void => {
+    const current = options.pki.federation
+    if (current) server?.useIdentity(current.keyPem, chainOf(current.certPem))
+  }
+  const stopAutoSwitch = identity
+    ? startAutoSwitch({ pki: options.pki, now: options.now ?? (() => new Date()), apply: useCurrentIdentity, log })
+    : () => {}
+  const { diagnosis, rowFacts } = linkFacts(ctx.flows, board, identity?.fingerprint ?? '', options.nothingArrivesMs)
   const intervalMs = options.statusIntervalMs ?? 1000
   const statusTimer = startStatusPushes({ store, board, sessions, knownStatus, events, intervalMs, rowFacts })
   // Last heard moves with every event: saved every five minutes (and at the stop), not with each.
@@ -140,11 +157,13 @@ export async function startTakFederation(services: Services, options: TakFederat
       return session && !session.isEnded ? [session] : []
     },
     syncPeers: onPeersChanged,
+    useCurrentIdentity,
     async stop() {
       // Once: a second stop must not save this instance's figures over those of a later one.
       if (stopping) return
       stopping = true
       clearInterval(statusTimer)
+      stopAutoSwitch()
       clearInterval(saveTimer)
       services.internal.off('peersChanged', onPeersChanged)
       services.internal.off('networkDeleted', onPeersChanged)
@@ -181,7 +200,13 @@ function sessionContext(services: Services, options: TakFederationOptions, servi
     linkDrops: { oldestPosition: 0, full: 0, closed: 0 },
     oversizeIn: 0,
     encodeEvent: service.encodeEvent,
-    encodedEvents: new WeakMap()
+    encodedEvents: new WeakMap(),
+    fingerprints: fingerprintExchange({
+      store: services.store,
+      pki: services.pki,
+      log: services.log,
+      changed: (networkId) => services.events.emit({ type: 'changed', area: 'peers', networkId })
+    })
   }
 }
 
@@ -193,7 +218,14 @@ function dialerStarter(options: TakFederationOptions, parts: DialingParts): ((pe
   if (!identity) return null
   const dialing: DialerParts = {
     ...parts,
-    key: identity.keyPem,
+    // The identity of the moment: a certificate switch applies to the next dial.
+    get key() {
+      return options.pki.federation?.keyPem ?? identity.keyPem
+    },
+    get certChain() {
+      const current = options.pki.federation ?? identity
+      return `${current.certPem.trim()}\n${options.pki.caCertPem.trim()}\n`
+    },
     redial: { ...DEFAULT_REDIAL, ...options.redial },
     healthIntervalMs: options.healthIntervalMs ?? 3000,
     maxMessageBytes: MAX_MESSAGE_BYTES
@@ -233,7 +265,7 @@ async function startServerRole(
     maxMessageBytes: MAX_MESSAGE_BYTES,
     // A removed peer stays refused even if db.json could not save its removal (the journal has it).
     peerByFingerprint: (fingerprint) =>
-      store.data.externalPeers.find((p) => p.fingerprint === fingerprint && !options.pki.revocations.peerRemoved(p.id)) ?? null,
+      store.data.externalPeers.find((p) => pinnedTo(p, fingerprint) && !options.pki.revocations.peerRemoved(p.id)) ?? null,
     onSession: parts.sessions.opened,
     onSessionEnded: parts.sessions.ended,
     onRejected: (attempt) => parts.rejectedPeers.note(attempt),

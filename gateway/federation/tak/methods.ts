@@ -42,6 +42,7 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     id: peer.id,
     networkId: peer.networkId,
     fingerprint: peer.fingerprint,
+    nextFingerprint: peer.nextFingerprint ?? null,
     displayName: peer.displayName,
     incoming: peer.incoming,
     outgoing: peer.outgoing,
@@ -126,6 +127,7 @@ export const takFederationMethods = defineMethods({
         hostname: gw.settings.Federation.AdvertisedHostname || null,
         port: takFederationArea(gw)?.port || gw.ports.federation || gw.settings.Federation.Port,
         fingerprint: gw.pki.federation?.fingerprint ?? null,
+        nextFingerprint: gw.pki.federation ? (gw.pki.rotation.federationNext?.fingerprint ?? null) : null,
         ourFederateId: gw.settings.Federation.OurFederateId || null,
         missingSettings: missingSettings(gw.settings),
         // Where the deployment keeps its files is for those who run it (as getDeploymentSettings).
@@ -145,6 +147,11 @@ export const takFederationMethods = defineMethods({
       switch (kind) {
         case 'federation-cert':
           return download(`${stem}-federation.pem`, 'application/x-pem-file', ready.certPem.trim() + '\n')
+        case 'federation-cert-next': {
+          const next = gw.pki.rotation.federationNext
+          if (!next) throw notFound('No next federation certificate is prepared (Federation certificate: Prepare next certificate).')
+          return download(`${stem}-federation-next.pem`, 'application/x-pem-file', next.certPem.trim() + '\n')
+        }
         case 'ca-cert':
           return download(`${stem}-ca.pem`, 'application/x-pem-file', gw.pki.caCertPem.trim() + '\n')
         case 'coreconfig-outgoing':
@@ -189,6 +196,7 @@ export const takFederationMethods = defineMethods({
         id: randomId('peer'),
         networkId: network.id,
         fingerprint: args.fingerprint,
+        nextFingerprint: args.nextFingerprint ?? null,
         displayName: args.displayName,
         incoming: args.incoming ?? DEFAULT_TOGGLES.incoming,
         outgoing: args.outgoing ?? DEFAULT_TOGGLES.outgoing,
@@ -199,8 +207,10 @@ export const takFederationMethods = defineMethods({
         createdAt: new Date().toISOString()
       }
       await gw.store.update((doc) => {
-        const taken = fingerprintTaken(doc, network, peer.fingerprint, peer.displayName, audit)
-        if (taken) throw taken
+        for (const fingerprint of [peer.fingerprint, peer.nextFingerprint]) {
+          const taken = fingerprint ? fingerprintTaken(doc, network, fingerprint, peer.displayName, audit) : null
+          if (taken) throw taken
+        }
         const orgNetworks = new Set(doc.networks.filter((n) => n.organizationId === network.organizationId).map((n) => n.id))
         const used = doc.externalPeers.filter((p) => orgNetworks.has(p.networkId)).length
         if (used >= org.tokenLimit) {
@@ -216,6 +226,7 @@ export const takFederationMethods = defineMethods({
         {
           peerId: peer.id,
           fingerprint: peer.fingerprint,
+          nextFingerprint: peer.nextFingerprint,
           dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null,
           takGroups: peer.takGroups,
           ...togglesOf(peer)
@@ -238,6 +249,11 @@ export const takFederationMethods = defineMethods({
         const peer = doc.externalPeers.find((p) => p.id === args.id)
         if (!peer) throw notFound('That TAK Server peer does not exist (it may have been removed).')
         if (args.displayName !== undefined) peer.displayName = args.displayName
+        if (args.nextFingerprint !== undefined && args.nextFingerprint !== peer.nextFingerprint) {
+          const taken = args.nextFingerprint ? fingerprintTaken(doc, network, args.nextFingerprint, peer.displayName, audit, peer.id) : null
+          if (taken) throw taken
+          peer.nextFingerprint = args.nextFingerprint
+        }
         for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
           if (args[key] !== undefined) peer[key] = args[key]
         }
@@ -248,8 +264,8 @@ export const takFederationMethods = defineMethods({
       })
       const peer = after as unknown as ExternalPeerRecord
       const changes: Record<string, unknown> = {}
-      for (const key of ['displayName', 'incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
-        if (before[key] !== peer[key]) changes[key] = { from: before[key], to: peer[key] }
+      for (const key of ['displayName', 'nextFingerprint', 'incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
+        if ((before[key] ?? null) !== (peer[key] ?? null)) changes[key] = { from: before[key], to: peer[key] }
       }
       if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
         changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null

@@ -87,8 +87,13 @@ export function dialerFor(peer: ExternalPeerRecord, parts: DialerParts): PeerDia
     ctx: parts.ctx,
     service: parts.service,
     peerId: peer.id,
-    key: parts.key,
-    certChain: parts.certChain,
+    // Read at each dial: after a certificate switch, the next connection presents the new one.
+    get key() {
+      return parts.key
+    },
+    get certChain() {
+      return parts.certChain
+    },
     redial: parts.redial,
     healthIntervalMs: parts.healthIntervalMs,
     maxMessageBytes: parts.maxMessageBytes,
@@ -107,5 +112,6 @@ export function dialerFor(peer: ExternalPeerRecord, parts: DialerParts): PeerDia
 }
 
 function dialKeyOf(peer: ExternalPeerRecord): string {
-  return JSON.stringify([peer.fingerprint, peer.dial?.address, peer.dial?.port, peer.dial?.caPem ?? null])
+  // Not the fingerprints: a peer's pin changes by rotation while its link stays up (each dial reads them afresh).
+  return JSON.stringify([peer.dial?.address, peer.dial?.port, peer.dial?.caPem ?? null])
 }

@@ -1,6 +1,7 @@
 // The RPCs of the server role (spec §2.4), one function each, so a stock TAK Server that dialed us stays connected.
 // server.ts owns the accepted connections and hands each handler the little it reaches through RpcHost.
 
+import type { FingerprintExchange } from './rotation.ts'
 import type tls from 'node:tls'
 import * as grpc from '@grpc/grpc-js'
 import type { Logger } from '../../log.ts'
@@ -48,6 +49,8 @@ export interface RpcHost {
   service: FigService
   maxMessageBytes: number
   log: Logger
+  /** Next-certificate announcements between Fedgates (rotation.ts), on HealthCheck. */
+  fingerprints?: FingerprintExchange
 }
 
 export function rpcHandlers(host: RpcHost): grpc.UntypedServiceImplementation {
@@ -154,6 +157,11 @@ function healthCheck(host: RpcHost, call: grpc.ServerUnaryCall<unknown, unknown>
   }
   connection.lastHealth = Date.now()
   connection.session!.onHealth()
+  const fingerprints = host.fingerprints
+  if (fingerprints) {
+    fingerprints.received(connection.peerId, call.metadata)
+    call.sendMetadata(fingerprints.outgoing())
+  }
   callback(null, { status: 'SERVING' })
 }
 

@@ -123,6 +123,11 @@ export class TakFederationServer {
     this.grpcServer = null
   }
 
+  /** New handshakes present this identity (certificate rotation); connections already up keep theirs. */
+  useIdentity(key: string, certChain: string): void {
+    this.tlsServer?.setSecureContext({ key, cert: certChain, minVersion: 'TLSv1.2' })
+  }
+
   /** End every live session of a peer (removed, or its fingerprint changed) with an error status. */
   endPeer(peerId: string, code: grpc.status, reason: string): void {
     for (const connection of [...this.connections.values()]) {
@@ -164,6 +169,7 @@ export class TakFederationServer {
       socket.destroy()
       return
     }
+    this.o.ctx.fingerprints?.presented(peer.id, fingerprint)
     const key = `${socket.remoteAddress}:${socket.remotePort}`
     const connection: Connection = {
       key,
@@ -267,7 +273,8 @@ export class TakFederationServer {
       subscriptionFor: (connection) => this.subscriptionFor(connection),
       service: this.o.service,
       maxMessageBytes: this.o.maxMessageBytes,
-      log: this.o.ctx.log
+      log: this.o.ctx.log,
+      fingerprints: this.o.ctx.fingerprints
     })
   }
 

@@ -2,6 +2,7 @@
 // network. Applies the peer's toggles live (Out in deliver(), In before publish), drops echoes of our own events,
 // keeps the remote contact list for direct messages, announces our devices as contacts, and counts traffic.
 
+import type { FingerprintExchange } from './rotation.ts'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import type { CotEvent } from '../../cot/event.ts'
 import { deleteEvent } from '../../cot/build.ts'
@@ -42,6 +43,8 @@ export interface SessionContext {
   encodeEvent(message: FederatedEventMessage): Buffer
   /** Bytes already encoded per event, for this gateway (they differ only by toggles, applied before). */
   encodedEvents: WeakMap<CotEvent, Buffer | null>
+  /** Certificate rotation between Fedgates (rotation.ts); absent in tests that build a context by hand. */
+  fingerprints?: FingerprintExchange
 }
 
 /** Each event's FederatedEvent bytes (null: not federated), built once for all of this gateway's peers. */
