@@ -121,7 +121,19 @@ export class PeerSession implements Endpoint {
     this.attached = true
     this.ctx.router.attach(this)
     this.syncContacts()
+    this.sendPicture()
     this.offerPackages()
+  }
+
+  /**
+   * The network's current picture (positions, markers, shapes, active alerts of its own devices) goes to a peer that
+   * just joined, as TAK gives a new federate the latest SA: otherwise its users see our devices only at their next
+   * report, and a marker placed once never. Through the normal bounded queue; nothing under Out off.
+   */
+  private sendPicture(): void {
+    if (!this.peer()?.outgoing) return
+    const origin: Origin = { kind: 'device', networkId: this.networkId, endpointId: '' }
+    for (const event of this.ctx.router.latestPicture(this.networkId)) this.deliver(event, origin)
   }
 
   // ─── outbound ──────────────────────────────────────────────────────────────
