@@ -10,7 +10,7 @@ import { DeviceClient } from '../../../support/device-client.ts'
 import { enrollIdentity, pli, until } from '../../../support/devices.ts'
 import { testPki, type TestPki } from '../../../support/pki.ts'
 import { startFederatingGateway, type FederatingGateway } from '../../../support/tak-gateway.ts'
-import { TakFederate } from '../../../support/tak-federate.ts'
+import { geoEvent, TakFederate } from '../../../support/tak-federate.ts'
 import { TakServer } from '../../../support/tak-server.ts'
 
 const REDIAL = { baseDelayMs: 200, maxDelayMs: 1000, afterDropMs: 500 }
@@ -42,12 +42,19 @@ const PICTURE = ['pic-1', 'marker-rally']
 const count = (uids: string[], uid: string): number => uids.filter((u) => u === uid).length
 const eventUids = (messages: FederatedEventMessage[]): string[] => messages.flatMap((m) => (m.event?.uid ? [m.event.uid] : []))
 const deviceUids = (events: CotEvent[]): string[] => events.map((e) => e.uid)
+/** A TAK user's own report (contact with callsign and endpoint), and a marker of theirs (no endpoint). */
+const takSa = (uid: string): FederatedEventMessage => ({
+  event: geoEvent(uid, { other: `<detail><contact callsign="OPS-${uid}" endpoint="*:-1:stcp"/></detail>` })
+})
+const takMarker = (uid: string): FederatedEventMessage => ({ event: geoEvent(uid, { type: 'b-m-p-s-m' }) })
 
 describe('a new session gets the current picture', () => {
   let gw: FederatingGateway
   let dialsUs: TestPki
   let weDial: TestPki
   let device: DeviceClient
+  let dialsUsPeerId = ''
+  let weDialPeerId = ''
   const closers: (() => unknown)[] = []
 
   const chainOf = (p: TestPki): { key: string; certChain: string } => ({
@@ -81,6 +88,7 @@ describe('a new session gets the current picture', () => {
   it('a TAK Server that dials us gets nothing with Out off, then the position and the marker once, not the chat', async () => {
     const args = { networkId: gw.networkId, fingerprint: dialsUs.pki.federation!.fingerprint, displayName: 'TAK In' }
     const peerId = (await gw.t.ok('addExternalPeer', { ...args, outgoing: false }, gw.admin)).id
+    dialsUsPeerId = peerId
     const dial = (): TakFederate => {
       const f = new TakFederate({ port: gw.fed.port, ca: gw.t.services.pki.caCertPem, ...chainOf(dialsUs), healthIntervalMs: 200 })
       closers.push(() => f.close())
@@ -110,7 +118,7 @@ describe('a new session gets the current picture', () => {
     closers.push(() => tak.close())
     const args = { networkId: gw.networkId, fingerprint: weDial.pki.federation!.fingerprint, displayName: 'TAK Out' }
     const dial = { address: '127.0.0.1', port: tak.port, caPem: weDial.pki.caCertPem }
-    await gw.t.ok('addExternalPeer', { ...args, dial }, gw.admin)
+    weDialPeerId = (await gw.t.ok('addExternalPeer', { ...args, dial }, gw.admin)).id
     await until(() => PICTURE.every((uid) => eventUids(tak.received).includes(uid)), 10_000, 'the picture at the TAK side')
     await settle(800)
     const got = eventUids(tak.received)
@@ -143,5 +151,41 @@ describe('a new session gets the current picture', () => {
     const got = deviceUids(other.events)
     for (const uid of PICTURE) expect(count(got, uid)).toBe(1)
     expect(got.filter((uid) => uid.startsWith('GeoChat'))).toEqual([])
+  }, 30_000)
+
+  // The emulations do TAK's SA-on-join (tak-facts §3): only with latestSA on, and only their users' own reports.
+  it("a TAK Server we dial with latestSA gives our device its user's SA once on joining, not a marker; without it, nothing", async () => {
+    const start = async (latestSA: boolean, tag: string): Promise<void> => {
+      const tak = await new TakServer({ ...chainOf(weDial), clientCa: gw.t.services.pki.caCertPem, latestSA }).start()
+      closers.push(() => tak.close())
+      tak.sendAs('anon', takSa(`sa-${tag}`))
+      tak.sendAs('anon', takMarker(`marker-${tag}`))
+      const dial = { address: '127.0.0.1', port: tak.port, caPem: weDial.pki.caCertPem }
+      await gw.t.ok('updateExternalPeer', { id: weDialPeerId, dial }, gw.admin)
+      await until(() => tak.calls.some((c) => c.method === 'ClientEventStream') && gw.fed.status(weDialPeerId).connected, 10_000, 'up')
+      await settle(800)
+    }
+    await start(false, 'off')
+    expect(deviceUids(device.events).filter((uid) => uid.endsWith('-off'))).toEqual([])
+    await start(true, 'on')
+    expect(deviceUids(device.events).filter((uid) => uid.endsWith('-on'))).toEqual(['sa-on'])
+  }, 40_000)
+
+  it("a TAK Server that dials us with latestSA gives our device its user's SA once on joining, not a marker", async () => {
+    const tak = new TakFederate({
+      port: gw.fed.port,
+      ca: gw.t.services.pki.caCertPem,
+      ...chainOf(dialsUs),
+      healthIntervalMs: 200,
+      latestSA: true
+    })
+    closers.push(() => tak.close())
+    tak.userReports('anon', takSa('sa-dialer'))
+    tak.userReports('anon', takMarker('marker-dialer'))
+    tak.start()
+    await until(() => deviceUids(device.events).includes('sa-dialer'), 5000, 'the SA at our device')
+    await settle(800)
+    expect(gw.fed.status(dialsUsPeerId).connected).toBe(true)
+    expect(deviceUids(device.events).filter((uid) => uid.endsWith('-dialer'))).toEqual(['sa-dialer'])
   }, 30_000)
 })
