@@ -85,7 +85,7 @@ describe('a new session gets the current picture', () => {
     weDial?.cleanup()
   })
 
-  it('a TAK Server that dials us gets nothing with Out off, then the position and the marker once, not the chat', async () => {
+  it('a TAK Server that dials us gets nothing with Out off, then the position and the marker once, not the chat; again when Out comes back on', async () => {
     const args = { networkId: gw.networkId, fingerprint: dialsUs.pki.federation!.fingerprint, displayName: 'TAK In' }
     const peerId = (await gw.t.ok('addExternalPeer', { ...args, outgoing: false }, gw.admin)).id
     dialsUsPeerId = peerId
@@ -111,6 +111,13 @@ describe('a new session gets the current picture', () => {
     expect(got.filter((uid) => uid.startsWith('GeoChat'))).toEqual([])
     const rally = tak.received.find((m) => m.event?.uid === 'marker-rally')!.event!
     expect(rally.type).toBe('b-m-p-s-m')
+
+    // Out switched off and back on over the live session: the picture goes again, once.
+    await gw.t.ok('updateExternalPeer', { id: peerId, outgoing: false }, gw.admin)
+    await gw.t.ok('updateExternalPeer', { id: peerId, outgoing: true }, gw.admin)
+    await tak.waitUntil(() => PICTURE.every((uid) => count(eventUids(tak.received), uid) === 2), 5000, 'the picture again')
+    await settle(800)
+    for (const uid of PICTURE) expect(count(eventUids(tak.received), uid)).toBe(2)
   }, 30_000)
 
   it('a TAK Server we dial gets the position and the marker once, not the chat', async () => {
