@@ -1,9 +1,11 @@
 // The router (docs/ARCHITECTURE.md §6): decides which endpoints get an event. It never parses or encodes; endpoints queue what
-// they get without blocking. Also keeps per-link meters and the latest position of every uid per network for replay.
+// they get without blocking. Also keeps per-link meters and each network's current picture (latest-events.ts) for
+// whoever joins later: a device that connects, a TAK peer session that opens, a local federation that starts or resumes.
 
 import { CONTROL_TYPES, type CotEvent } from '../cot/event.ts'
-import { isDirect, isPositionReport, namesReceiver } from '../cot/parse.ts'
-import { ByteBudget, cotEventBytes } from './byte-budget.ts'
+import { isDirect, namesReceiver } from '../cot/parse.ts'
+import { ByteBudget } from './byte-budget.ts'
+import { LatestEvents } from './latest-events.ts'
 import { MapPositions } from './map-positions.ts'
 import { RateMeter } from './meter.ts'
 import type { Endpoint, LocalLink, Origin } from './types.ts'
@@ -11,7 +13,6 @@ import type { Endpoint, LocalLink, Origin } from './types.ts'
 /** A dest callsign that means "every streaming client" (as TAK Server reads it). */
 const ALL_STREAMING = 'All Streaming'
 const FILESHARE_TYPE = 'b-f-t-r'
-const MAX_POSITIONS_PER_NETWORK = 10_000
 
 export interface LinkStat {
   federationId: string
@@ -33,12 +34,6 @@ export interface RouterStats {
   deliveryErrors: number
 }
 
-interface StoredPosition {
-  event: CotEvent
-  /** Arrived from an external peer: replayed on its own network only (single hop). */
-  viaPeer: boolean
-}
-
 export class Router {
   private readonly endpoints = new Map<string, Endpoint>()
   /** Per network, copied on change so a publish in progress iterates a stable array. */
@@ -46,7 +41,7 @@ export class Router {
   private linksFrom = new Map<string, LocalLink[]>()
   private linksTo = new Map<string, LocalLink[]>()
   private readonly linkMeters = new Map<string, RateMeter>()
-  private readonly positions = new Map<string, Map<string, StoredPosition>>()
+  private readonly latest: LatestEvents
   private readonly inMeter: RateMeter
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
@@ -67,6 +62,7 @@ export class Router {
     this.inMeter = new RateMeter(now)
     this.outMeter = new RateMeter(now)
     this.mapPositions = new MapPositions(cacheBudget, now)
+    this.latest = new LatestEvents(cacheBudget, now)
   }
 
   attach(endpoint: Endpoint): void {
@@ -88,8 +84,13 @@ export class Router {
     return this.byNetwork.get(networkId) ?? []
   }
 
-  /** Replace the directed links of local federations (call again whenever federations or toggles change). */
+  /**
+   * Replace the directed links of local federations (call again whenever federations or toggles change). A link that
+   * starts carrying CoT (a new federation, or one resumed) gives the far network's devices the near network's picture.
+   */
   setLocalLinks(links: LocalLink[]): void {
+    const carried = new Set<string>()
+    for (const list of this.linksFrom.values()) for (const l of list) if (l.cot) carried.add(linkKey(l))
     const from = new Map<string, LocalLink[]>()
     const to = new Map<string, LocalLink[]>()
     for (const link of links) {
@@ -99,6 +100,23 @@ export class Router {
     }
     this.linksFrom = from
     this.linksTo = to
+    for (const link of links) if (link.cot && link.from !== link.to && !carried.has(linkKey(link))) this.givePicture(link)
+  }
+
+  /** The near network's own picture (not what its peers sent: single hop) to every device on the far network. */
+  private givePicture(link: LocalLink): void {
+    const devices = (this.byNetwork.get(link.to) ?? []).filter((e) => e.kind === 'device')
+    if (devices.length === 0) return
+    const origin: Origin = { kind: 'device', networkId: link.from, endpointId: '' }
+    for (const event of this.latestPicture(link.from)) {
+      for (const device of devices) {
+        try {
+          device.deliver(event, origin)
+        } catch {
+          this.deliveryErrors++
+        }
+      }
+    }
   }
 
   /** Route one event; returns the number of endpoints it was handed to. */
@@ -106,8 +124,8 @@ export class Router {
     if (CONTROL_TYPES.has(event.type)) return 0
     this.inMeter.add()
     const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
-    // Replayed to every device that connects later: only what went to everyone.
-    if (isPositionReport(event) && !direct) this.remember(origin.networkId, event, origin.kind === 'peer')
+    // The picture given to whoever joins later holds only what went to everyone.
+    if (!direct) this.latest.record(origin.networkId, event, origin.kind === 'peer')
     // The map shows every atom that went to everyone, with or without a contact endpoint (TAK peers often strip it).
     if (!direct && event.type.startsWith('a-')) this.mapPositions.record(event, origin)
     let delivered = 0
@@ -154,54 +172,28 @@ export class Router {
     return namesReceiver(event.dest, endpoint.callsign, endpoint.uid)
   }
 
-  private remember(networkId: string, event: CotEvent, viaPeer: boolean): void {
-    let network = this.positions.get(networkId)
-    if (!network) {
-      network = new Map()
-      this.positions.set(networkId, network)
-    }
-    const uid = event.uid
-    const previous = network.get(uid)
-    if (previous) {
-      this.cacheBudget.release(previous)
-      network.delete(uid) // re-insert so the map stays in order of last update
-    }
-    const stored: StoredPosition = { event, viaPeer }
-    network.set(uid, stored)
-    const held = network
-    this.cacheBudget.charge(stored, cotEventBytes(event), () => {
-      if (held.get(uid) === stored) held.delete(uid)
-    })
-    if (network.size > MAX_POSITIONS_PER_NETWORK) {
-      const [oldestUid, oldest] = network.entries().next().value!
-      network.delete(oldestUid)
-      this.cacheBudget.release(oldest)
-    }
-  }
-
   /**
    * The latest position of every uid a new device on `networkId` can see: its own network's, plus those of networks
    * with a CoT link into it (not what those networks got from their peers). Stale ones are left out and forgotten.
    */
   latestPositions(networkId: string): CotEvent[] {
-    const now = this.now()
     const out: CotEvent[] = []
-    const collect = (from: string, includePeerEvents: boolean): void => {
-      const network = this.positions.get(from)
-      if (!network) return
-      for (const [uid, stored] of network) {
-        const staleAt = Date.parse(stored.event.stale)
-        if (Number.isFinite(staleAt) && staleAt < now) {
-          network.delete(uid)
-          this.cacheBudget.release(stored)
-          continue
-        }
-        if (stored.viaPeer && !includePeerEvents) continue
-        out.push(stored.event)
-      }
+    for (const stored of this.latest.current(networkId)) if (stored.position) out.push(stored.event)
+    for (const link of this.linksTo.get(networkId) ?? []) {
+      if (!link.cot) continue
+      for (const stored of this.latest.current(link.from)) if (stored.position && !stored.viaPeer) out.push(stored.event)
     }
-    collect(networkId, true)
-    for (const link of this.linksTo.get(networkId) ?? []) if (link.cot) collect(link.from, false)
+    return out
+  }
+
+  /**
+   * What `networkId`'s own devices put on the map and is not stale: each one's latest position, and the markers,
+   * shapes and active alerts they placed (not chats, not what came from TAK peers). Given to a TAK peer session
+   * when it opens and to a network whose federation with `networkId` starts or resumes.
+   */
+  latestPicture(networkId: string): CotEvent[] {
+    const out: CotEvent[] = []
+    for (const stored of this.latest.current(networkId)) if (!stored.viaPeer) out.push(stored.event)
     return out
   }
 
@@ -210,12 +202,7 @@ export class Router {
    * the same uid keeps its own). Returns the last position event, if any was forgotten.
    */
   forgetPosition(networkId: string, uid: string, options: { viaPeerOnly?: boolean } = {}): CotEvent | null {
-    const network = this.positions.get(networkId)
-    const stored = network?.get(uid)
-    if (!stored || (options.viaPeerOnly && !stored.viaPeer)) return null
-    network!.delete(uid)
-    this.cacheBudget.release(stored)
-    return stored.event
+    return this.latest.forget(networkId, uid, options)
   }
 
   /** Networks whose devices' CoT reaches `networkId`'s devices over a local federation. */
@@ -231,8 +218,7 @@ export class Router {
   /** A network was deleted: forget its positions (its endpoints are detached by their owners). */
   forgetNetwork(networkId: string): void {
     this.mapPositions.forgetNetwork(networkId)
-    for (const stored of this.positions.get(networkId)?.values() ?? []) this.cacheBudget.release(stored)
-    this.positions.delete(networkId)
+    this.latest.forgetNetwork(networkId)
   }
 
   private meterOf(federationId: string, from: string, to: string): RateMeter {
@@ -277,4 +263,8 @@ export class Router {
       deliveryErrors: this.deliveryErrors
     }
   }
+}
+
+function linkKey(link: LocalLink): string {
+  return `${link.federationId}\u0000${link.from}\u0000${link.to}`
 }

@@ -13,6 +13,7 @@ import type { FederatedEventMessage, RolMessageWire } from '../../gateway/federa
 import {
   DEFAULT_USERS,
   federateGroups,
+  LatestSaBuffer,
   reachesFederate,
   usersReached,
   type TakGroupConfig,
@@ -38,6 +39,8 @@ export interface TakFederateOptions {
   groupConfig?: TakGroupConfig
   /** Its users and their groups; default one user in __ANON__. `send()` sends as the first. */
   users?: TakUser[]
+  /** `<buffer><latestSA enable="true"/>`: once ServerEventStream is open, each reachable user's latest SA goes out. */
+  latestSA?: boolean
 }
 
 export interface CallEnd {
@@ -57,6 +60,7 @@ export class TakFederate extends EventEmitter {
   /** The groups this TAK Server gave the gateway (known once TLS is up). */
   groups: TakGroupSet | null = null
   private readonly users: TakUser[]
+  private readonly latestSa = new LatestSaBuffer()
   readonly groupsReceived: { streamUpdate?: { status?: string } | null; federateGroups?: string[] }[] = []
   readonly rolReceived: RolMessageWire[] = []
   readonly healthAnswers: string[] = []
@@ -184,6 +188,8 @@ export class TakFederate extends EventEmitter {
     }) as grpc.ClientWritableStream<unknown>
     this.track('ServerEventStream', out)
     this.eventOut = out
+    // As FigFederateSubscription.java does when its ServerEventStream call is ready (tak-facts §3).
+    if (this.o.latestSA && this.groups) for (const sa of this.latestSa.forFederate(this.groups, this.users)) out.write(sa)
     this.emit('serving')
   }
 
@@ -218,12 +224,19 @@ export class TakFederate extends EventEmitter {
 
   /** An event from a user: written to the gateway only if the user shares a group with its federate (false if not). */
   sendAs(userName: string, message: FederatedEventMessage): boolean {
+    this.userReports(userName, message)
     if (!this.eventOut) throw new Error('ServerEventStream is not open yet (no SERVING received)')
     const user = this.users.find((u) => u.name === userName)
     if (!user) throw new Error(`No TAK user '${userName}' in this emulation`)
     if (!this.groups || !reachesFederate(user, this.groups)) return false
     this.eventOut.write(message)
     return true
+  }
+
+  /** A user's event reached this TAK Server while no session is up: kept only as the user's latest SA. */
+  userReports(userName: string, message: FederatedEventMessage): void {
+    if (!this.users.some((u) => u.name === userName)) throw new Error(`No TAK user '${userName}' in this emulation`)
+    this.latestSa.saw(userName, message)
   }
 
   sendRol(message: RolMessageWire): void {

@@ -78,3 +78,25 @@ export function groupConfigFromSnippet(xml: string): TakGroupConfig {
     }))
   return { federates: entries('federate', '@id'), federateCAs: entries('federateCA', '@fingerprint') }
 }
+
+/**
+ * TAK's latest SA per user (`<buffer><latestSA enable="true"/>`, docs/spec/tak-facts.md §3): the last event a user sent
+ * that carries `<contact callsign endpoint>` (CotEventContainer.isSituationalAwarenessMessage); markers, shapes and
+ * chats are not kept. On a new federate session TAK sends each reachable user's one SA, never SAs it got from federates.
+ */
+export class LatestSaBuffer {
+  private readonly byUser = new Map<string, { event?: { uid?: string; other?: string } | null }>()
+
+  /** A user sent this: kept if it is the user's own situational-awareness report. */
+  saw<M extends { event?: { uid?: string; other?: string } | null }>(userName: string, message: M): void {
+    const contact = /<contact\b[^>]*>/.exec(message.event?.other ?? '')?.[0] ?? ''
+    if (message.event?.uid && /\scallsign="[^"]+"/.test(contact) && /\sendpoint="[^"]+"/.test(contact)) {
+      this.byUser.set(userName, message)
+    }
+  }
+
+  /** The SAs a federate with these groups gets on joining: one per user whose groups reach it. */
+  forFederate<M>(groups: TakGroupSet, users: TakUser[]): M[] {
+    return users.flatMap((u) => (reachesFederate(u, groups) && this.byUser.has(u.name) ? [this.byUser.get(u.name) as M] : []))
+  }
+}

@@ -16,6 +16,7 @@ import type { FederatedEventMessage, RolMessageWire } from '../../gateway/federa
 import {
   DEFAULT_USERS,
   federateGroups,
+  LatestSaBuffer,
   reachesFederate,
   usersReached,
   type TakGroupConfig,
@@ -34,6 +35,8 @@ export interface TakServerOptions {
   groupConfig?: TakGroupConfig
   /** Its users and their groups; default one user in __ANON__. */
   users?: TakUser[]
+  /** `<buffer><latestSA enable="true"/>`: a federate whose ClientEventStream opens gets each reachable user's latest SA. */
+  latestSA?: boolean
 }
 
 export interface ReceivedRol {
@@ -63,6 +66,7 @@ export class TakServer {
   /** Per connection: its ClientEventStream, where this server's events go out. */
   private readonly eventStreams = new Map<string, grpc.ServerWritableStream<unknown, unknown>>()
   private readonly users: TakUser[]
+  private readonly latestSa = new LatestSaBuffer()
   private readonly server = new grpc.Server()
   private tlsServer: tls.Server | null = null
   private readonly sockets = new Set<tls.TLSSocket>()
@@ -112,6 +116,9 @@ export class TakServer {
       holdOpen(call)
       this.eventStreams.set(connection, call)
       call.on('cancelled', () => this.eventStreams.delete(connection))
+      // As FederationServer.java does when a v2 federate's ClientEventStream is set up (tak-facts §3).
+      const peer = this.peers.get(connection)
+      if (this.o.latestSA && peer) for (const sa of this.latestSa.forFederate(peer.groups, this.users)) call.write(sa)
     }) as grpc.UntypedHandleCall
     handlers.ClientROLStream = ((call: grpc.ServerWritableStream<unknown, unknown>) => {
       const connection = seen('ClientROLStream', call)
@@ -149,6 +156,7 @@ export class TakServer {
   sendAs(userName: string, message: FederatedEventMessage): number {
     const user = this.users.find((u) => u.name === userName)
     if (!user) throw new Error(`No TAK user '${userName}' in this emulation`)
+    this.latestSa.saw(userName, message)
     let sent = 0
     for (const [connection, call] of this.eventStreams) {
       const peer = this.peers.get(connection)

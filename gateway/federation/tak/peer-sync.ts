@@ -37,9 +37,11 @@ export function syncPeers(parts: PeerSyncParts): void {
       session.end(reason, grpc.status.UNAVAILABLE)
       sessions.ended(session, reason)
     } else {
-      // Out was switched on: our devices' contacts go out now, not at the next tick. DP-Out was switched on: the
-      // network's packages go now, not at the next upload or reconnection (already queued ones are not queued twice).
+      // Out was switched on: our devices' contacts and the network's picture go out now, not at the next tick. DP-Out
+      // was switched on: the network's packages go now, not at the next upload or reconnection (already queued ones are
+      // not queued twice).
       session.syncContacts()
+      session.syncPicture()
       session.offerPackages()
     }
   }

@@ -83,6 +83,8 @@ export class PeerSession implements Endpoint {
   /** Our device contacts already announced (uid → callsign). */
   private readonly announced = new Map<string, string>()
   private attached = false
+  /** Out was on when we last looked (syncPicture): the picture went then. */
+  private pictureOut = false
   private ended = false
   /** Counters for tests and health: echoes, events refused by the In toggle, oversize events in, link drops by reason. */
   readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oversize: 0, oldestPosition: 0, full: 0, closed: 0 }
@@ -127,7 +129,24 @@ export class PeerSession implements Endpoint {
     this.attached = true
     this.ctx.router.attach(this)
     this.syncContacts()
+    this.syncPicture()
     this.offerPackages()
+  }
+
+  /**
+   * The network's current picture (positions, markers, shapes, active alerts of its own devices) goes to a peer that
+   * just joined, as TAK gives a new federate the latest SA: otherwise its users see our devices only at their next
+   * report, and a marker placed once never. Through the normal bounded queue; nothing under Out off. Out switched
+   * back on sends it again: what was placed while it was off would otherwise never arrive.
+   */
+  syncPicture(): void {
+    if (this.ended || !this.attached) return
+    const out = this.peer()?.outgoing === true
+    const wasOut = this.pictureOut
+    this.pictureOut = out
+    if (!out || wasOut) return
+    const origin: Origin = { kind: 'device', networkId: this.networkId, endpointId: '' }
+    for (const event of this.ctx.router.latestPicture(this.networkId)) this.deliver(event, origin)
   }
 
   // ─── outbound ──────────────────────────────────────────────────────────────

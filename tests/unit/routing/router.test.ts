@@ -204,6 +204,45 @@ describe('Router', () => {
     expect(router.latestPositions('A').map((e) => e.uid)).toEqual(['ANDROID-A1']) // REMOTE came from B's peer
     expect(router.forgetPosition('A', 'ANDROID-A1')).toBe(latest)
     expect(router.latestPositions('A')).toEqual([])
-    expect(b1.got.map((e) => e.uid)).toEqual(['REMOTE'])
+    // REMOTE came live from B's peer; ANDROID-A1 with A's picture when the link A → B opened.
+    expect(b1.got.map((e) => e.uid)).toEqual(['REMOTE', 'ANDROID-A1'])
+  })
+
+  const placed = (uid: string, type: string, detail = ''): CotEvent =>
+    buildEvent({ uid, type, how: 'h-g-i-g-o', staleSeconds: 300, detail })
+
+  it("keeps a network's picture: positions, markers, shapes, active alerts; not chats, deleted markers or cancelled alerts", () => {
+    const { router, a1, pa } = world()
+    router.publish(pli('ANDROID-A1', 'Alpha'), fromDevice(a1))
+    router.publish(placed('marker-1', 'b-m-p-s-m', '<contact callsign="Rally"/>'), fromDevice(a1))
+    router.publish(placed('shape-1', 'u-d-f'), fromDevice(a1))
+    router.publish(placed('gone-1', 'b-m-p-w'), fromDevice(a1))
+    router.publish(placed('del-1', 't-x-d-d', '<link uid="gone-1" relation="p-p" type="b-m-p-w"/>'), fromDevice(a1))
+    router.publish(placed('ANDROID-A1-9-1-1', 'b-a-o-tbl'), fromDevice(a1))
+    router.publish(placed('ANDROID-A1-9-1-1', 'b-a-o-can'), fromDevice(a1))
+    router.publish(placed('ANDROID-A2-9-1-1', 'b-a-o-pan'), fromDevice(a1))
+    router.publish(chat([]), fromDevice(a1))
+    router.publish(buildEvent({ uid: 'old', type: 'b-m-p-s-m', how: 'h-e', staleSeconds: -5 }), fromDevice(a1))
+    router.publish(placed('peer-marker', 'b-m-p-s-m'), fromPeer(pa))
+    expect(router.latestPicture('A').map((e) => e.uid)).toEqual(['ANDROID-A1', 'marker-1', 'shape-1', 'ANDROID-A2-9-1-1'])
+    // A device that connects is still given positions only, as before.
+    expect(router.latestPositions('A').map((e) => e.uid)).toEqual(['ANDROID-A1'])
+  })
+
+  it("gives the far network's devices the picture once when a link starts or resumes carrying CoT", () => {
+    const { router, a1, b1, pb } = world()
+    router.publish(pli('ANDROID-A1', 'Alpha'), fromDevice(a1))
+    router.publish(placed('marker-1', 'b-m-p-s-m'), fromDevice(a1))
+    router.publish(pli('REMOTE-A', 'RemoteA'), { kind: 'peer', networkId: 'A', endpointId: 'pa', peerId: 'pa' })
+    router.setLocalLinks([link('A', 'B', false)])
+    expect(b1.got).toEqual([])
+    router.setLocalLinks([link('A', 'B', true)])
+    expect(b1.got.map((e) => e.uid)).toEqual(['ANDROID-A1', 'marker-1']) // not what A's peer sent: single hop
+    expect(pb.got).toEqual([]) // never to the far network's peers
+    router.setLocalLinks([link('A', 'B', true, true)]) // another toggle: no second copy
+    expect(b1.got).toHaveLength(2)
+    router.setLocalLinks([link('A', 'B', false)])
+    router.setLocalLinks([link('A', 'B', true)]) // resumed
+    expect(b1.got.map((e) => e.uid)).toEqual(['ANDROID-A1', 'marker-1', 'ANDROID-A1', 'marker-1'])
   })
 })

@@ -143,7 +143,8 @@ describe('TAK federation server role', () => {
     const contact = await f.waitForEvent((m) => m.contact?.uid === 'BLUE-1-UID')
     expect(contact.contact).toMatchObject({ operation: 'CREATE', callsign: 'BLUE-1' })
     device.send(pli('BLUE-1-UID', 'BLUE-1', '<_flow-tags_ fedgate="1"/>'))
-    const message = await f.waitForEvent((m) => m.event?.uid === 'BLUE-1-UID')
+    // The report sent now (an earlier one of BLUE-1 came with the picture when the session opened).
+    const message = await f.waitForEvent((m) => m.event?.uid === 'BLUE-1-UID' && (m.event.other ?? '').includes('fedgate="1"'))
     const g = message.event!
     expect(g.type).toBe('a-f-G-U-C')
     expect(g.coordSource).toBe('m-g')
