@@ -70,7 +70,9 @@ function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
     incoming: end.incoming,
     outgoing: end.outgoing,
     acceptPackages: end.acceptPackages,
-    sharePackages: end.sharePackages
+    sharePackages: end.sharePackages,
+    relay: end.relay,
+    maxHops: end.maxHops
   }
 }
 

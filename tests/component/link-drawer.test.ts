@@ -29,6 +29,8 @@ function peer(name: string, diagnosis?: { code: string; message: string }): Exte
     outgoing: true,
     acceptPackages: false,
     sharePackages: false,
+    relay: false,
+    maxHops: 2,
     status: {
       peerId: `peer_${name}`,
       connected: true,

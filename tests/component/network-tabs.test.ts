@@ -43,7 +43,9 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: true,
     acceptPackages: false,
-    sharePackages: false
+    sharePackages: false,
+    relay: false,
+    maxHops: 2
   },
   theirs: {
     networkId: 'net_b',
@@ -53,7 +55,9 @@ const federation: FederationDto = {
     incoming: true,
     outgoing: false,
     acceptPackages: false,
-    sharePackages: true
+    sharePackages: true,
+    relay: false,
+    maxHops: 2
   },
   stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
@@ -70,6 +74,8 @@ const peer: ExternalPeerDto = {
   outgoing: true,
   acceptPackages: false,
   sharePackages: false,
+  relay: false,
+  maxHops: 2,
   status: {
     peerId: 'peer_1',
     connected: false,

@@ -15,6 +15,8 @@ import {
   Nullable,
   OneOf,
   Text,
+  relayArgs,
+  relayFields,
   toggleArgs,
   toggleFields,
   methods
@@ -71,6 +73,7 @@ export type TakGroups = Static<typeof TakGroups>
 
 export const ExternalPeerDto = Dto({
   ...toggleFields,
+  ...relayFields,
   id: Type.String(),
   networkId: Type.String(),
   fingerprint: Type.String(),
@@ -118,7 +121,8 @@ export const takSchemas = methods({
       displayName: Type.Optional(Name()),
       dial: Type.Optional(Nullable(DialTarget)),
       takGroups: Type.Optional(TakGroups),
-      ...toggleArgs
+      ...toggleArgs,
+      ...relayArgs
     }),
     result: ExternalPeerDto
   },
