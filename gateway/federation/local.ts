@@ -87,11 +87,15 @@ export function findFederationBetween(doc: Pick<DbDocument, 'federations'>, a: s
  */
 export function startLocalFederation(
   gw: Services,
-  router: { setLocalLinks(links: LocalLink[]): void; linkStats(): LinkStat[] } & LinkMeter
+  router: { setLocalLinks(links: LocalLink[]): void; setPeerRelay(on: boolean): void; linkStats(): LinkStat[] } & LinkMeter
 ): () => void {
   const apply = (): void => router.setLocalLinks(computeLocalLinks(gw.store.data))
+  // The router keeps relay bookkeeping only while some end or peer relays (issue 20).
+  const applyPeers = (): void => router.setPeerRelay(gw.store.data.externalPeers.some((p) => p.relay))
   apply()
+  applyPeers()
   gw.internal.on('federationsChanged', apply)
+  gw.internal.on('peersChanged', applyPeers)
   gw.history.linkSources.push(() => federationLinkTotals(gw.store.data, router.linkStats()))
   let wasActive = false
   const timer = setInterval(() => {
@@ -104,5 +108,6 @@ export function startLocalFederation(
   return () => {
     clearInterval(timer)
     gw.internal.off('federationsChanged', apply)
+    gw.internal.off('peersChanged', applyPeers)
   }
 }
