@@ -63,7 +63,11 @@ describe('relay over a ring of local and TAK links', () => {
   }
 
   beforeAll(async () => {
-    ;[a, b, c] = await Promise.all(['fedgate-a', 'fedgate-b', 'fedgate-c'].map((id) => startFederatingGateway(id, FAST_REDIAL)))
+    ;[a, b, c] = await Promise.all([
+      startFederatingGateway('fedgate-a', FAST_REDIAL),
+      startFederatingGateway('fedgate-b', FAST_REDIAL),
+      startFederatingGateway('fedgate-c', FAST_REDIAL)
+    ])
     const orgOfA = a.t.services.store.data.networks.find((n) => n.id === a.networkId)!.organizationId
     const a2 = await a.t.ok('createNetwork', { organizationId: orgOfA, name: 'Second' }, a.admin)
     const local = await a.t.ok('federateWithinOrganization', { networkId: a.networkId, otherNetworkId: a2.id }, a.admin)
