@@ -49,8 +49,19 @@ const time = (iso: unknown): string => (typeof iso === 'string' ? iso.replace('T
 const str = (v: unknown, otherwise: string): string => (typeof v === 'string' || typeof v === 'number' ? String(v) : otherwise)
 const list = (items: string[]): string => (items.length === 0 ? 'nothing' : items.join(', '))
 
+/** Relay (issue 20) in words: "turned relay on (up to 3 links)", "set the relay limit to 3 links". */
+function relayWords(key: string, value: unknown, maxHops: unknown): string | null {
+  if (key === 'relay') return value ? `turned relay on (up to ${str(maxHops, '?')} links)` : 'turned relay off'
+  if (key === 'maxHops') return `set the relay limit to ${str(value, '?')} links`
+  return null
+}
+
 function toggleChanges(d: Record<string, unknown>, keys: string[]): string[] {
-  return keys.filter((k) => k in TOGGLE_WORDS && k in d).map((k) => `turned ${TOGGLE_WORDS[k]} ${onOff(d[k])}`)
+  const words = keys.filter((k) => k in TOGGLE_WORDS && k in d).map((k) => `turned ${TOGGLE_WORDS[k]} ${onOff(d[k])}`)
+  // Turning relay on already names the limit; a limit set in the same call is not said twice.
+  if (keys.includes('relay')) words.push(relayWords('relay', d.relay, d.maxHops)!)
+  else if (keys.includes('maxHops')) words.push(relayWords('maxHops', d.maxHops, null)!)
+  return words
 }
 
 function peerChanges(d: Record<string, unknown>): string[] {
@@ -58,7 +69,11 @@ function peerChanges(d: Record<string, unknown>): string[] {
   for (const [key, value] of Object.entries(d)) {
     const to = (value as { to?: unknown } | null)?.to
     if (key in TOGGLE_WORDS) out.push(`turned ${TOGGLE_WORDS[key]} ${onOff(to)}`)
-    else if (key === 'displayName') out.push(`renamed it to ${str(to, '?')}`)
+    else if (key === 'relay' || key === 'maxHops') {
+      const hops = (d.maxHops as { to?: unknown } | undefined)?.to
+      if (key === 'relay') out.push(relayWords(key, to, hops ?? d.maxHopsNow)!)
+      else if (!('relay' in d)) out.push(relayWords(key, to, null)!)
+    } else if (key === 'displayName') out.push(`renamed it to ${str(to, '?')}`)
     else if (key === 'dial') out.push(value ? `set its address to ${str(value, '?')}` : 'stopped dialing it')
     else if (key === 'nextFingerprint') out.push(to ? `accepted its next certificate ${str(to, '?')}` : 'forgot its next certificate')
     else if (key === 'takGroups') out.push(`set the TAK groups it joins on that server to ${takGroupWords(to)}`)

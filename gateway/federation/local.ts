@@ -93,7 +93,9 @@ function endDto(gw: Services, end: FederationEndRecord, other: FederationEndReco
     outgoing: end.outgoing,
     acceptPackages: end.acceptPackages,
     sharePackages: end.sharePackages,
-    diagnosis: endDiagnosis(gw, end, other)
+    diagnosis: endDiagnosis(gw, end, other),
+    relay: end.relay,
+    maxHops: end.maxHops
   }
 }
 
@@ -108,11 +110,15 @@ export function findFederationBetween(doc: Pick<DbDocument, 'federations'>, a: s
  */
 export function startLocalFederation(
   gw: Services,
-  router: { setLocalLinks(links: LocalLink[]): void; linkStats(): LinkStat[] } & LinkMeter
+  router: { setLocalLinks(links: LocalLink[]): void; setPeerRelay(on: boolean): void; linkStats(): LinkStat[] } & LinkMeter
 ): () => void {
   const apply = (): void => router.setLocalLinks(computeLocalLinks(gw.store.data))
+  // The router keeps relay bookkeeping only while some end or peer relays (issue 20).
+  const applyPeers = (): void => router.setPeerRelay(gw.store.data.externalPeers.some((p) => p.relay))
   apply()
+  applyPeers()
   gw.internal.on('federationsChanged', apply)
+  gw.internal.on('peersChanged', applyPeers)
   gw.history.linkSources.push(() => federationLinkTotals(gw.store.data, router.linkStats()))
   let wasActive = false
   const timer = setInterval(() => {
@@ -125,5 +131,6 @@ export function startLocalFederation(
   return () => {
     clearInterval(timer)
     gw.internal.off('federationsChanged', apply)
+    gw.internal.off('peersChanged', applyPeers)
   }
 }

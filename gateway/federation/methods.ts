@@ -8,6 +8,7 @@ import { randomId } from '../accounts/accounts.ts'
 import { requireNetwork, requireVisibleNetwork } from '../accounts/networks.ts'
 import type { Services } from '../services.ts'
 import type { FederationCodeRecord, FederationEndRecord, FederationRecord, NetworkRecord } from '../store/schema.ts'
+import { RELAY_DEFAULTS } from '../store/schema.ts'
 import { formatCode, generateCode, normalizeCode } from '../access/codes.ts'
 import { CodeGuesses, tooManyGuesses } from '../access/code-guesses.ts'
 import { federationDto, findFederationBetween } from './local.ts'
@@ -42,7 +43,8 @@ function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles)
     incoming: toggles.incoming ?? defaults.incoming,
     outgoing: toggles.outgoing ?? defaults.outgoing,
     acceptPackages: toggles.acceptPackages ?? defaults.acceptPackages,
-    sharePackages: toggles.sharePackages ?? defaults.sharePackages
+    sharePackages: toggles.sharePackages ?? defaults.sharePackages,
+    ...RELAY_DEFAULTS
   }
 }
 
@@ -242,12 +244,16 @@ export const localFederationMethods = defineMethods({
         for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
           if (args[key] !== undefined) end[key] = args[key]
         }
+        if (args.relay !== undefined) end.relay = args.relay
+        if (args.maxHops !== undefined) end.maxHops = args.maxHops
         return structuredClone(f)
       })
       const end = updated.ends.find((e) => e.networkId === args.networkId)!
       const { networkId: _ignored, ...toggles } = end
       // `changed`: the switches this call set, so the log can say "turned DP-In on" rather than list all four.
-      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const).filter((k) => args[k] !== undefined)
+      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages', 'relay', 'maxHops'] as const).filter(
+        (k) => args[k] !== undefined
+      )
       audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles, changed }, network.organizationId)
       afterChange(
         gw,

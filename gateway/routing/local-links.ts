@@ -20,7 +20,9 @@ function linkBetween(federationId: string, from: FederationEndRecord, to: Federa
     from: from.networkId,
     to: to.networkId,
     cot: from.outgoing && to.incoming,
-    packages: from.sharePackages && to.acceptPackages
+    packages: from.sharePackages && to.acceptPackages,
+    relay: from.relay,
+    maxHops: from.maxHops
   }
 }
 

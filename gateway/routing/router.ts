@@ -8,7 +8,8 @@ import { ByteBudget } from './byte-budget.ts'
 import { LatestEvents } from './latest-events.ts'
 import { MapPositions } from './map-positions.ts'
 import { RateMeter } from './meter.ts'
-import type { Endpoint, LocalLink, Origin } from './types.ts'
+import { extendTrail, SeenRecently } from './relay.ts'
+import type { Endpoint, LocalLink, Origin, RelayTrail } from './types.ts'
 
 /** A dest callsign that means "every streaming client" (as TAK Server reads it). */
 const ALL_STREAMING = 'All Streaming'
@@ -45,6 +46,11 @@ export class Router {
   private readonly inMeter: RateMeter
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
+  /** Some federation end relays (issue 20); peers' relay is told by setPeerRelay. Off: single hop, no bookkeeping. */
+  private localRelay = false
+  private peerRelay = false
+  /** Arrivals over federations, remembered only while something relays: copies that come by another way are dropped. */
+  readonly seen: SeenRecently
   /** The live map's positions (issue 18), charged to the same byte budget. */
   readonly mapPositions: MapPositions
 
@@ -63,6 +69,16 @@ export class Router {
     this.outMeter = new RateMeter(now)
     this.mapPositions = new MapPositions(cacheBudget, now)
     this.latest = new LatestEvents(cacheBudget, now)
+    this.seen = new SeenRecently(now)
+  }
+
+  /** Whether any TAK peer relays (the federation area says so whenever peers change). */
+  setPeerRelay(on: boolean): void {
+    this.peerRelay = on
+  }
+
+  private get relaying(): boolean {
+    return this.localRelay || this.peerRelay
   }
 
   attach(endpoint: Endpoint): void {
@@ -100,6 +116,7 @@ export class Router {
     }
     this.linksFrom = from
     this.linksTo = to
+    this.localRelay = links.some((l) => l.relay && l.cot)
     for (const link of links) if (link.cot && link.from !== link.to && !carried.has(linkKey(link))) this.givePicture(link)
   }
 
@@ -123,6 +140,9 @@ export class Router {
   publish(event: CotEvent, origin: Origin): number {
     if (CONTROL_TYPES.has(event.type)) return 0
     this.inMeter.add()
+    // Came over a federation while something relays: a copy that reached this network another way goes no further.
+    const relaying = this.relaying
+    if (origin.trail && relaying && this.seen.repeat(origin.networkId, event)) return 0
     const direct = isDirect(event) && !event.dest.callsigns.includes(ALL_STREAMING)
     // The picture given to whoever joins later holds only what went to everyone.
     if (!direct) this.latest.record(origin.networkId, event, origin.kind === 'peer')
@@ -131,21 +151,66 @@ export class Router {
     let delivered = 0
     // Events from a device go to its network (devices and peers); from a peer, only to that network's devices.
     delivered += this.deliverOn(origin.networkId, event, origin, direct, origin.kind === 'device')
+    const onward: { networkId: string; trail: RelayTrail }[] = []
     if (origin.kind === 'device') {
       const fileshare = event.type === FILESHARE_TYPE
       for (const link of this.linksFrom.get(origin.networkId) ?? []) {
         if (!(fileshare ? link.packages : link.cot)) continue
         this.meterOf(link.federationId, link.from, link.to).add()
-        // Single hop: over a link, only the far network's devices; never its peers, never a further link.
+        // Remembered so a copy relayed back in by another way is not delivered twice.
+        if (relaying) this.seen.repeat(link.to, event)
+        // Over a link, only the far network's devices; its peers and further links only by relay (below).
         const reached = this.deliverOn(link.to, event, origin, direct, false)
         // A package counts as shared with the far network only when one of its devices was handed the fileshare (one
         // sent to the sender's own contacts crosses every link, yet reaches nobody there).
         if (fileshare && reached > 0) this.onFileshareCrossedLink?.(event, link)
         delivered += reached
+        if (relaying && !fileshare && link.cot)
+          onward.push({ networkId: link.to, trail: { hops: 1, federates: [], networks: [origin.networkId, link.to] } })
       }
+    } else if (origin.trail && relaying && event.type !== FILESHARE_TYPE) {
+      onward.push({ networkId: origin.networkId, trail: origin.trail })
     }
+    if (onward.length > 0) delivered += this.relay(onward, event, origin, direct)
     if (delivered > 0) this.outMeter.add(delivered)
     return delivered
+  }
+
+  /**
+   * Relay (issue 20), breadth first so each network is reached by its shortest way: from each network an event reached
+   * over a federation, to its peers (each applies its own relay switch and limit) and over local links whose end
+   * relays, while the event has crossed fewer links than that end's limit and never into a network on its trail.
+   */
+  private relay(queue: { networkId: string; trail: RelayTrail }[], event: CotEvent, origin: Origin, direct: boolean): number {
+    let delivered = 0
+    for (let i = 0; i < queue.length; i++) {
+      const { networkId, trail } = queue[i]!
+      const relayed: Origin = { ...origin, trail }
+      for (const endpoint of this.byNetwork.get(networkId) ?? []) {
+        if (endpoint.kind !== 'peer' || endpoint.id === origin.endpointId) continue
+        if (direct && !endpoint.reaches?.(event.dest)) continue
+        delivered += this.handTo(endpoint, event, relayed)
+      }
+      for (const link of this.linksFrom.get(networkId) ?? []) {
+        if (!link.cot || !link.relay || trail.hops >= (link.maxHops ?? 0) || trail.networks.includes(link.to)) continue
+        if (this.seen.repeat(link.to, event)) continue
+        this.meterOf(link.federationId, link.from, link.to).add()
+        const next = extendTrail(trail, link.to)
+        delivered += this.deliverOn(link.to, event, { ...origin, trail: next }, direct, false)
+        queue.push({ networkId: link.to, trail: next })
+      }
+    }
+    return delivered
+  }
+
+  private handTo(endpoint: Endpoint, event: CotEvent, origin: Origin): number {
+    try {
+      endpoint.deliver(event, origin)
+      return 1
+    } catch {
+      this.deliveryErrors++
+      return 0
+    }
   }
 
   private deliverOn(networkId: string, event: CotEvent, origin: Origin, direct: boolean, includePeers: boolean): number {
@@ -158,12 +223,7 @@ export class Router {
       } else if (direct && !this.isNamed(endpoint, event)) {
         continue
       }
-      try {
-        endpoint.deliver(event, origin)
-        count++
-      } catch {
-        this.deliveryErrors++
-      }
+      count += this.handTo(endpoint, event, origin)
     }
     return count
   }

@@ -3,9 +3,20 @@
 
 import type { CotEvent } from '../cot/event.ts'
 
-/** Where an event entered the gateway. */
+/**
+ * The way an event came over federations (issue 20), present only once it crossed one: links crossed so far, the TAK
+ * federates it passed (its federateProvenance) and our networks it has been on. Never copied for events that stay home.
+ */
+export interface RelayTrail {
+  hops: number
+  federates: readonly { federationServerId: string; federationServerName: string }[]
+  networks: readonly string[]
+}
+
+/** Where an event entered the gateway; `trail` when it reached the network it is being delivered on over a federation. */
 export type Origin =
-  { kind: 'device'; networkId: string; endpointId: string } | { kind: 'peer'; networkId: string; endpointId: string; peerId: string }
+  | { kind: 'device'; networkId: string; endpointId: string; trail?: RelayTrail }
+  | { kind: 'peer'; networkId: string; endpointId: string; peerId: string; trail?: RelayTrail }
 
 /** A receiver of routed events: one device connection, or one live TAK federation session. */
 export interface Endpoint {
@@ -37,4 +48,7 @@ export interface LocalLink {
   cot: boolean
   /** Data packages and fileshare CoT pass (A.sharePackages && B.acceptPackages). */
   packages: boolean
+  /** A's end relays (issue 20): CoT that reached A over another federation may cross, within A's `maxHops` links. */
+  relay?: boolean
+  maxHops?: number
 }

@@ -3,7 +3,7 @@
 
 import type { Permission, Plan } from '../api/contract.ts'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 export interface OrganizationRecord {
   id: string
@@ -75,12 +75,19 @@ export interface DeviceEnrollmentRecord {
   deviceId: string | null
 }
 
+/** Relay settings of a new federation end or peer (issue 20): off, so single hop; limit 2 for when it is turned on. */
+export const RELAY_DEFAULTS = { relay: false, maxHops: 2 } as const
+
 export interface FederationEndRecord {
   networkId: string
   incoming: boolean
   outgoing: boolean
   acceptPackages: boolean
   sharePackages: boolean
+  /** Traffic that arrived over another federation may leave on this end (issue 20); false = single hop. */
+  relay: boolean
+  /** Relayed traffic leaves only if it crossed fewer links than this (1–8). */
+  maxHops: number
 }
 
 export interface FederationRecord {
@@ -114,6 +121,9 @@ export interface ExternalPeerRecord {
   outgoing: boolean
   acceptPackages: boolean
   sharePackages: boolean
+  /** As on a federation end: relay traffic from other federations to this peer, within `maxHops` links. */
+  relay: boolean
+  maxHops: number
   dial: { address: string; port: number; caPem?: string } | null
   /** The TAK groups the peer's admin puts our federate in (its <federate>/<federateCA> entries); __ANON__ by default. */
   takGroups: { inbound: string[]; outbound: string[] }

@@ -28,6 +28,8 @@ function peer(name: string, lastError: string | null, diagnosis: DiagnosisDto | 
     displayName: name,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     nextFingerprint: null,
+    relay: false,
+    maxHops: 2,
     dial: null,
     createdAt: AT,
     diagnosis,

@@ -32,6 +32,8 @@ function peer(name: string, diagnosis?: DiagnosisDto): ExternalPeerDto {
     outgoing: true,
     acceptPackages: false,
     sharePackages: false,
+    relay: false,
+    maxHops: 2,
     status: {
       peerId: `peer_${name}`,
       connected: true,

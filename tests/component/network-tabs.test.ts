@@ -44,7 +44,9 @@ const federation: FederationDto = {
     outgoing: true,
     acceptPackages: false,
     sharePackages: false,
-    diagnosis: null
+    diagnosis: null,
+    relay: false,
+    maxHops: 2
   },
   theirs: {
     networkId: 'net_b',
@@ -55,7 +57,9 @@ const federation: FederationDto = {
     outgoing: false,
     acceptPackages: false,
     sharePackages: true,
-    diagnosis: null
+    diagnosis: null,
+    relay: false,
+    maxHops: 2
   },
   stats: { federationId: 'fed_1', networkId: NET, inPerSecond: 0, outPerSecond: 0, lastActivity: null }
 }
@@ -75,6 +79,8 @@ const peer: ExternalPeerDto = {
   outgoing: true,
   acceptPackages: false,
   sharePackages: false,
+  relay: false,
+  maxHops: 2,
   status: {
     peerId: 'peer_1',
     connected: false,

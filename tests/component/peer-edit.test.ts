@@ -35,6 +35,8 @@ const hq: ExternalPeerDto = {
   outgoing: false,
   acceptPackages: true,
   sharePackages: false,
+  relay: false,
+  maxHops: 2,
   status: {
     peerId: 'peer_hq',
     connected: true,

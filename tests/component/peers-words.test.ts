@@ -37,6 +37,8 @@ function peer(name: string, lastError: string | null): ExternalPeerDto {
     outgoing: true,
     acceptPackages: false,
     sharePackages: false,
+    relay: false,
+    maxHops: 2,
     status: {
       peerId: `peer_${name}`,
       connected: false,

@@ -1,7 +1,7 @@
 // Local federation between networks (within and across organizations) and federation codes.
 
 import { Type, type Static } from '@sinclair/typebox'
-import { Args, Dto, Id, Iso, Nothing, Nullable, OneOf, Text, toggleArgs, toggleFields, methods } from './fields.ts'
+import { Args, Dto, Id, Iso, Nothing, Nullable, OneOf, Text, relayArgs, relayFields, toggleArgs, toggleFields, methods } from './fields.ts'
 
 /** Why nothing (or only part) flows on a link, in the operator's words with what to do; null when nothing is seen wrong. */
 export const DIAGNOSIS_CODES = ['paused', 'refused-by-peer', 'untrusted-ca', 'nothing-arrives', 'one-way', 'stale-on-arrival'] as const
@@ -10,6 +10,7 @@ export type DiagnosisDto = Static<typeof DiagnosisDto>
 
 export const FederationEndDto = Dto({
   ...toggleFields,
+  ...relayFields,
   networkId: Type.String(),
   networkName: Type.String(),
   organizationId: Type.String(),
@@ -56,6 +57,6 @@ export const federationSchemas = methods({
   getFederationCode: { args: NetworkArgs(), result: Nullable(FederationCodeDto) },
   clearFederationCode: { args: NetworkArgs(), result: Nothing() },
   redeemFederationCode: { args: Args({ networkId: Id(), code: Text({ min: 1, max: 40 }), ...toggleArgs }), result: FederationDto },
-  updateFederationEnd: { args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs }), result: FederationDto },
+  updateFederationEnd: { args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs, ...relayArgs }), result: FederationDto },
   stopFederating: { args: Args({ federationId: Id(), networkId: Id() }), result: Nothing() }
 })

@@ -120,6 +120,15 @@ export const toggleArgs = {
   sharePackages: Type.Optional(Type.Boolean())
 }
 
+/** Relay (issue 20): whether traffic that arrived over another federation may leave here, and over how many links. */
+export const relayFields = {
+  /** Traffic that arrived over another federation may leave here (off: single hop). */
+  relay: Type.Boolean(),
+  /** Relayed traffic leaves here only if it has crossed fewer federation links than this (1–8). */
+  maxHops: Int({ min: 1, max: 8 })
+}
+export const relayArgs = { relay: Type.Optional(Type.Boolean()), maxHops: Type.Optional(Int({ min: 1, max: 8 })) }
+
 export const Toggles = Dto(toggleFields)
 export type Toggles = Static<typeof Toggles>
 

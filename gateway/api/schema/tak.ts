@@ -15,6 +15,8 @@ import {
   Nullable,
   OneOf,
   Text,
+  relayArgs,
+  relayFields,
   toggleArgs,
   toggleFields,
   methods
@@ -75,6 +77,7 @@ export type TakGroups = Static<typeof TakGroups>
 
 export const ExternalPeerDto = Dto({
   ...toggleFields,
+  ...relayFields,
   id: Type.String(),
   networkId: Type.String(),
   fingerprint: Type.String(),
@@ -147,7 +150,8 @@ export const takSchemas = methods({
       nextFingerprint: Type.Optional(Nullable(PeerFingerprint)),
       dial: Type.Optional(Nullable(DialTarget)),
       takGroups: Type.Optional(TakGroups),
-      ...toggleArgs
+      ...toggleArgs,
+      ...relayArgs
     }),
     result: ExternalPeerDto
   },

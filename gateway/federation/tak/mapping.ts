@@ -7,7 +7,7 @@ import type { CotEvent, CotPoint } from '../../cot/event.ts'
 import { CotLimitError, parseEvent } from '../../cot/parse.ts'
 import { attrOf, escapeAttr, MAX_ELEMENTS, scanXml, XmlLimitError, XmlSyntaxError, type ScannedElement } from '../../cot/xml-scan.ts'
 import { isoOfMillis, millisOfIso } from '../../cot/time.ts'
-import type { ContactListEntryMessage, ContactOperation, FederatedEventMessage, GeoEventMessage } from './proto.ts'
+import type { ContactListEntryMessage, ContactOperation, FederatedEventMessage, FederateProvenance, GeoEventMessage } from './proto.ts'
 
 /** Who we are in provenance: Federation:OurFederateId (and a display name). */
 export interface OurIdentity {
@@ -160,6 +160,23 @@ function contactEntry(operation: ContactOperation, uid: string, callsign: string
 /** A contact message for one of our devices, stamped like events. */
 export function contactMessage(operation: ContactOperation, uid: string, callsign: string, us: OurIdentity): FederatedEventMessage {
   return { contact: contactEntry(operation, uid, callsign), ...stampOf(us) }
+}
+
+/**
+ * A relayed event (issue 20) as TAK's federation hub passes one on: the provenance it came with plus ours, the hop count
+ * one more than the links it crossed, and the limit of the end it leaves by (a TAK hub stops it beyond that).
+ */
+export function relayedFederatedEvent(
+  event: CotEvent,
+  us: OurIdentity,
+  trail: { hops: number; federates: readonly FederateProvenance[] },
+  maxHops: number
+): FederatedEventMessage | null {
+  const message = toFederatedEvent(event, us)
+  if (!message) return null
+  message.federateProvenance = [...trail.federates, ...message.federateProvenance!]
+  message.federateHops = { currentHops: trail.hops + 1, maxHops }
+  return message
 }
 
 // ─── inbound: FederatedEvent → CotEvent ──────────────────────────────────────

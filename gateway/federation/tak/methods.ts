@@ -11,6 +11,7 @@ import { missingSettings } from '../../config/settings.ts'
 import { peerRemoval, revokeThen } from '../../pki/revocations.ts'
 import type { Services } from '../../services.ts'
 import type { ExternalPeerRecord, NetworkRecord } from '../../store/schema.ts'
+import { RELAY_DEFAULTS } from '../../store/schema.ts'
 import { DEFAULT_TAK_GROUPS, federateSnippet, outgoingSnippet, TAK_SIDE_REQUIREMENTS, type TakGroupNames } from './coreconfig.ts'
 import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
@@ -48,6 +49,8 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     outgoing: peer.outgoing,
     acceptPackages: peer.acceptPackages,
     sharePackages: peer.sharePackages,
+    relay: peer.relay,
+    maxHops: peer.maxHops,
     dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
     takGroups: { inbound: [...peer.takGroups.inbound], outbound: [...peer.takGroups.outbound] },
     createdAt: peer.createdAt,
@@ -202,6 +205,7 @@ export const takFederationMethods = defineMethods({
         outgoing: args.outgoing ?? DEFAULT_TOGGLES.outgoing,
         acceptPackages: args.acceptPackages ?? DEFAULT_TOGGLES.acceptPackages,
         sharePackages: args.sharePackages ?? DEFAULT_TOGGLES.sharePackages,
+        ...RELAY_DEFAULTS,
         dial: args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null,
         takGroups: takGroupsOf(args.takGroups),
         createdAt: new Date().toISOString()
@@ -257,6 +261,8 @@ export const takFederationMethods = defineMethods({
         for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
           if (args[key] !== undefined) peer[key] = args[key]
         }
+        if (args.relay !== undefined) peer.relay = args.relay
+        if (args.maxHops !== undefined) peer.maxHops = args.maxHops
         if (args.dial !== undefined)
           peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
         if (args.takGroups !== undefined) peer.takGroups = takGroupsOf(args.takGroups)
@@ -264,9 +270,20 @@ export const takFederationMethods = defineMethods({
       })
       const peer = after as unknown as ExternalPeerRecord
       const changes: Record<string, unknown> = {}
-      for (const key of ['displayName', 'nextFingerprint', 'incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
+      for (const key of [
+        'displayName',
+        'nextFingerprint',
+        'incoming',
+        'outgoing',
+        'acceptPackages',
+        'sharePackages',
+        'relay',
+        'maxHops'
+      ] as const) {
         if ((before[key] ?? null) !== (peer[key] ?? null)) changes[key] = { from: before[key], to: peer[key] }
       }
+      // Relay turned on without a new limit: the log still says which limit applies.
+      if (changes.relay && !changes.maxHops) changes.maxHopsNow = peer.maxHops
       if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
         changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
       if (JSON.stringify(before.takGroups) !== JSON.stringify(peer.takGroups))

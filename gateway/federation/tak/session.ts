@@ -14,7 +14,8 @@ import type { Store } from '../../store/store.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
 import type { PackageFederation, PendingRol } from './packages.ts'
 import type { RolMessage } from './rol.ts'
-import { carriesOurProvenance, contactMessage, fromGeoEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
+import { carriesOurProvenance, contactMessage, fromGeoEvent, relayedFederatedEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
+import { trailFromPeer } from '../../routing/relay.ts'
 import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMessageWire } from './proto.ts'
 import type { DropReason, DropSink } from './outbox.ts'
 import { RolSender, type RolStream } from './rol-flow.ts'
@@ -87,7 +88,9 @@ export class PeerSession implements Endpoint {
   private pictureOut = false
   private ended = false
   /** Counters for tests and health: echoes, events refused by the In toggle, oversize events in, link drops by reason. */
-  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oversize: 0, oldestPosition: 0, full: 0, closed: 0 }
+  readonly dropped = { echo: 0, incomingOff: 0, outgoingOff: 0, oversize: 0, oldestPosition: 0, full: 0, closed: 0, notRelayed: 0 }
+  /** The peer's own federate id, learnt from an event it sent first hand: relayed events that passed it do not go back. */
+  private remoteFederateId: string | null = null
   /** ROL to the peer: in order, one package read at a time, bounded by bytes on their way (rol-flow.ts). */
   private readonly rol: RolSender
   /** Link drops (outbox.ts), counted here and for the whole gateway. */
@@ -152,12 +155,16 @@ export class PeerSession implements Endpoint {
   // ─── outbound ──────────────────────────────────────────────────────────────
 
   deliver(event: CotEvent, origin: Origin): void {
-    // Single hop: nothing that came from a federate goes to another (the router already keeps to this).
-    if (origin.kind === 'peer' || this.ended) return
+    // Single hop unless relayed: what came from a federate goes to another only with its trail (the router's relay).
+    if ((origin.kind === 'peer' && !origin.trail) || this.ended) return
     const peer = this.peer()
     if (!peer) return
     if (!peer.outgoing) {
       this.dropped.outgoingOff++
+      return
+    }
+    if (origin.trail) {
+      this.relayOut(event, origin.trail, peer)
       return
     }
     if (event.type === FILESHARE_TYPE) {
@@ -167,6 +174,17 @@ export class PeerSession implements Endpoint {
     const bytes = federatedBytesOf(event, this.ctx)
     if (!bytes) return
     this.write(bytes, event.type.startsWith('a-'))
+  }
+
+  /** Relay (issue 20): only with this peer's relay on, within its limit, and never back to a federate on the trail. */
+  private relayOut(event: CotEvent, trail: NonNullable<Origin['trail']>, peer: ExternalPeerRecord): void {
+    const back = this.remoteFederateId !== null && trail.federates.some((f) => f.federationServerId === this.remoteFederateId)
+    if (!peer.relay || trail.hops >= peer.maxHops || back || event.type === FILESHARE_TYPE) {
+      this.dropped.notRelayed++
+      return
+    }
+    const message = relayedFederatedEvent(event, this.ctx.us, trail, peer.maxHops)
+    if (message) this.write(this.ctx.encodeEvent(message), event.type.startsWith('a-'))
   }
 
   reaches(dest: CotEvent['dest']): boolean {
@@ -317,7 +335,12 @@ export class PeerSession implements Endpoint {
     }
     if (!event) return
     this.ctx.flows.arrived(this.peerId, event)
-    this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
+    const provenance = message.federateProvenance
+    // First hand (TAK stamps one provenance entry at the first sender): that entry is the peer itself.
+    if (this.remoteFederateId === null && provenance?.length === 1 && (message.federateHops?.currentHops ?? 1) <= 1)
+      this.remoteFederateId = provenance[0]!.federationServerId.slice(0, 256)
+    const trail = trailFromPeer(this.networkId, message.federateHops?.currentHops, provenance)
+    this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId, trail })
   }
 
   private onContact(operation: string, uid: string, callsign: string, peer: ExternalPeerRecord): void {

@@ -92,6 +92,10 @@ export const FEDERATION_TOPICS: HelpTopic[] = [
       {
         kind: 'text',
         text: 'Before a change applies the console says what it will do, for example "Alpha North will stop sending positions to Bravo Main", and waits for you to confirm. For a few seconds afterwards, Undo puts it back. Changing toggles needs the permission "Change federation".'
+      },
+      {
+        kind: 'text',
+        text: 'Relay, beside the toggles, is off unless you turn it on: then traffic that reached your network from another federation (another network or a TAK Server) also goes out on this one, as a laptop between two units or two TAK Servers needs. The hop limit (1 to 8 links, 2 unless you change it) is how many federation links the traffic may have crossed before it leaves here; past that it stops. Traffic never goes back to a network or server it has passed, and each device gets it once, so links in a ring cannot make it circulate. Data packages are not relayed.'
       }
     ],
     related: ['federating', 'packages', 'tak-peers']

@@ -67,7 +67,7 @@ export const useFederationsStore = defineStore('federations', () => {
     code.value = null
   }
 
-  async function updateOurEnd(federationId: string, toggles: Partial<Toggles>): Promise<void> {
+  async function updateOurEnd(federationId: string, toggles: Partial<Toggles> & { relay?: boolean; maxHops?: number }): Promise<void> {
     const updated = await api().updateFederationEnd({ federationId, networkId: requireNetwork(), ...toggles })
     const index = list.value.findIndex((f) => f.id === federationId)
     if (index >= 0) list.value[index] = updated

@@ -56,7 +56,14 @@ export const usePeersStore = defineStore('peers', () => {
   /** Toggles, name or dial settings; the gateway redials at once when the address, port or CA changed. */
   async function update(
     id: string,
-    changes: Partial<Toggles> & { displayName?: string; nextFingerprint?: string | null; dial?: DialTarget | null; takGroups?: TakGroups }
+    changes: Partial<Toggles> & {
+      relay?: boolean
+      maxHops?: number
+      displayName?: string
+      nextFingerprint?: string | null
+      dial?: DialTarget | null
+      takGroups?: TakGroups
+    }
   ): Promise<void> {
     const updated = await api().updateExternalPeer({ id, ...changes })
     const index = list.value.findIndex((p) => p.id === id)

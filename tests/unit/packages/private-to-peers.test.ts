@@ -236,6 +236,8 @@ describe('PackageFederation: a create resource is checked again when it is built
       outgoing: true,
       acceptPackages: false,
       sharePackages: true,
+      relay: false,
+      maxHops: 2,
       dial: null,
       takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
       createdAt: new Date().toISOString()

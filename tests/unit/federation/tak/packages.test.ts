@@ -58,6 +58,8 @@ beforeEach(async () => {
     outgoing: true,
     acceptPackages: false,
     sharePackages: false,
+    relay: false,
+    maxHops: 2,
     dial: null,
     takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
     createdAt: new Date().toISOString()
