@@ -42,7 +42,9 @@ export function federationStats(f: FederationRecord, networkId: string, meter: L
     networkId: ours.networkId,
     inPerSecond: incoming.perSecond,
     outPerSecond: outgoing.perSecond,
-    lastActivity: last
+    lastActivity: last,
+    inFiltered: meter.filtered(f.id, theirs.networkId, ours.networkId),
+    outFiltered: meter.filtered(f.id, ours.networkId, theirs.networkId)
   }
 }
 
@@ -70,7 +72,9 @@ function endDto(gw: Services, end: FederationEndRecord): FederationEndDto {
     incoming: end.incoming,
     outgoing: end.outgoing,
     acceptPackages: end.acceptPackages,
-    sharePackages: end.sharePackages
+    sharePackages: end.sharePackages,
+    inFilter: end.inFilter ?? null,
+    outFilter: end.outFilter ?? null
   }
 }
 

@@ -11,6 +11,7 @@ import type { FederationCodeRecord, FederationEndRecord, FederationRecord, Netwo
 import { formatCode, generateCode, normalizeCode } from '../access/codes.ts'
 import { CodeGuesses, tooManyGuesses } from '../access/code-guesses.ts'
 import { federationDto, findFederationBetween } from './local.ts'
+import { normalFilter } from '../routing/traffic-filter.ts'
 
 function requireFederation(gw: Services, id: string): FederationRecord {
   const f = gw.store.data.federations.find((x) => x.id === id)
@@ -42,7 +43,9 @@ function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles)
     incoming: toggles.incoming ?? defaults.incoming,
     outgoing: toggles.outgoing ?? defaults.outgoing,
     acceptPackages: toggles.acceptPackages ?? defaults.acceptPackages,
-    sharePackages: toggles.sharePackages ?? defaults.sharePackages
+    sharePackages: toggles.sharePackages ?? defaults.sharePackages,
+    inFilter: null,
+    outFilter: null
   }
 }
 
@@ -242,12 +245,16 @@ export const localFederationMethods = defineMethods({
         for (const key of ['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const) {
           if (args[key] !== undefined) end[key] = args[key]
         }
+        if (args.inFilter !== undefined) end.inFilter = normalFilter(args.inFilter)
+        if (args.outFilter !== undefined) end.outFilter = normalFilter(args.outFilter)
         return structuredClone(f)
       })
       const end = updated.ends.find((e) => e.networkId === args.networkId)!
       const { networkId: _ignored, ...toggles } = end
       // `changed`: the switches this call set, so the log can say "turned DP-In on" rather than list all four.
-      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages'] as const).filter((k) => args[k] !== undefined)
+      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages', 'inFilter', 'outFilter'] as const).filter(
+        (k) => args[k] !== undefined
+      )
       audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles, changed }, network.organizationId)
       afterChange(
         gw,

@@ -46,6 +46,8 @@ export class Router {
   private linksFrom = new Map<string, LocalLink[]>()
   private linksTo = new Map<string, LocalLink[]>()
   private readonly linkMeters = new Map<string, RateMeter>()
+  /** Per directed link: events its filters kept back (issue 20). */
+  private readonly linkFiltered = new Map<string, number>()
   private readonly positions = new Map<string, Map<string, StoredPosition>>()
   private readonly inMeter: RateMeter
   private readonly outMeter: RateMeter
@@ -117,6 +119,10 @@ export class Router {
       const fileshare = event.type === FILESHARE_TYPE
       for (const link of this.linksFrom.get(origin.networkId) ?? []) {
         if (!(fileshare ? link.packages : link.cot)) continue
+        if (link.filter && !link.filter(event.type)) {
+          this.countFiltered(link)
+          continue
+        }
         this.meterOf(link.federationId, link.from, link.to).add()
         // Single hop: over a link, only the far network's devices; never its peers, never a further link.
         const reached = this.deliverOn(link.to, event, origin, direct, false)
@@ -186,7 +192,7 @@ export class Router {
   latestPositions(networkId: string): CotEvent[] {
     const now = this.now()
     const out: CotEvent[] = []
-    const collect = (from: string, includePeerEvents: boolean): void => {
+    const collect = (from: string, includePeerEvents: boolean, filter: ((type: string) => boolean) | null = null): void => {
       const network = this.positions.get(from)
       if (!network) return
       for (const [uid, stored] of network) {
@@ -197,11 +203,12 @@ export class Router {
           continue
         }
         if (stored.viaPeer && !includePeerEvents) continue
+        if (filter && !filter(stored.event.type)) continue
         out.push(stored.event)
       }
     }
     collect(networkId, true)
-    for (const link of this.linksTo.get(networkId) ?? []) if (link.cot) collect(link.from, false)
+    for (const link of this.linksTo.get(networkId) ?? []) if (link.cot) collect(link.from, false, link.filter)
     return out
   }
 
@@ -249,6 +256,16 @@ export class Router {
   rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null } {
     const meter = this.linkMeters.get(`${federationId}\u0000${from}\u0000${to}`)
     return meter ? { perSecond: meter.perSecond(), lastActivity: meter.lastActivity() } : { perSecond: 0, lastActivity: null }
+  }
+
+  private countFiltered(link: LocalLink): void {
+    const key = `${link.federationId}\u0000${link.from}\u0000${link.to}`
+    this.linkFiltered.set(key, (this.linkFiltered.get(key) ?? 0) + 1)
+  }
+
+  /** LinkMeter: events the filters of a federation kept from crossing from `from` to `to`. */
+  filtered(federationId: string, from: string, to: string): number {
+    return this.linkFiltered.get(`${federationId}\u0000${from}\u0000${to}`) ?? 0
   }
 
   /** Every directed link that carried traffic, for the console's federation figures. */

@@ -2,6 +2,7 @@
 // and directed links between networks made by local federations. See docs/ARCHITECTURE.md §6.
 
 import type { CotEvent } from '../cot/event.ts'
+import type { TypePredicate } from './traffic-filter.ts'
 
 /** Where an event entered the gateway. */
 export type Origin =
@@ -37,4 +38,6 @@ export interface LocalLink {
   cot: boolean
   /** Data packages and fileshare CoT pass (A.sharePackages && B.acceptPackages). */
   packages: boolean
+  /** A's Out filter and B's In filter by kind of traffic, compiled once (issue 20); null = everything crosses. */
+  filter?: TypePredicate | null
 }

@@ -5,6 +5,7 @@ import { SCHEMA_VERSION, type DbDocument } from './schema.ts'
 import { migration001 } from './migrations/001-initial.ts'
 import { migration002 } from './migrations/002-device-enrollments.ts'
 import { migration003 } from './migrations/003-tak-groups.ts'
+import { migration004 } from './migrations/004-traffic-filters.ts'
 
 export class StoreFormatError extends Error {
   constructor(
@@ -20,7 +21,8 @@ export class StoreFormatError extends Error {
 const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string, unknown>> = {
   0: migration001,
   1: migration002,
-  2: migration003
+  2: migration003,
+  3: migration004
 }
 
 export function migrate(raw: unknown): DbDocument {

@@ -2,8 +2,9 @@
 // Changing a shape means a new numbered migration in ./migrations and a bump of SCHEMA_VERSION.
 
 import type { Permission, Plan } from '../api/contract.ts'
+import type { TrafficFilter } from '../routing/traffic-filter.ts'
 
-export const SCHEMA_VERSION = 3
+export const SCHEMA_VERSION = 4
 
 export interface OrganizationRecord {
   id: string
@@ -81,6 +82,9 @@ export interface FederationEndRecord {
   outgoing: boolean
   acceptPackages: boolean
   sharePackages: boolean
+  /** What may cross into / out of this end's network by kind of traffic (issue 20); null (or absent, in records made in code) lets everything cross. */
+  inFilter?: TrafficFilter | null
+  outFilter?: TrafficFilter | null
 }
 
 export interface FederationRecord {
@@ -112,6 +116,9 @@ export interface ExternalPeerRecord {
   outgoing: boolean
   acceptPackages: boolean
   sharePackages: boolean
+  /** What may cross from / to this peer by kind of traffic (issue 20); null (or absent, in records made in code) lets everything cross. */
+  inFilter?: TrafficFilter | null
+  outFilter?: TrafficFilter | null
   dial: { address: string; port: number; caPem?: string } | null
   /** The TAK groups the peer's admin puts our federate in (its <federate>/<federateCA> entries); __ANON__ by default. */
   takGroups: { inbound: string[]; outbound: string[] }

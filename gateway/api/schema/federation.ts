@@ -2,9 +2,11 @@
 
 import { Type, type Static } from '@sinclair/typebox'
 import { Args, Dto, Id, Iso, Nothing, Nullable, OneOf, Text, toggleArgs, toggleFields, methods } from './fields.ts'
+import { filterArgs, filterFields, filteredCounts } from './traffic-filter.ts'
 
 export const FederationEndDto = Dto({
   ...toggleFields,
+  ...filterFields,
   networkId: Type.String(),
   networkName: Type.String(),
   organizationId: Type.String(),
@@ -19,7 +21,11 @@ export const FederationStatsDto = Dto({
   }),
   inPerSecond: Type.Number(),
   outPerSecond: Type.Number(),
-  lastActivity: Nullable(Iso())
+  lastActivity: Nullable(Iso()),
+  ...filteredCounts(
+    'Events the filters of this federation kept out of this network since start.',
+    'Events of this network the filters of this federation kept from the other since start.'
+  )
 })
 export type FederationStatsDto = Static<typeof FederationStatsDto>
 
@@ -50,6 +56,6 @@ export const federationSchemas = methods({
   getFederationCode: { args: NetworkArgs(), result: Nullable(FederationCodeDto) },
   clearFederationCode: { args: NetworkArgs(), result: Nothing() },
   redeemFederationCode: { args: Args({ networkId: Id(), code: Text({ min: 1, max: 40 }), ...toggleArgs }), result: FederationDto },
-  updateFederationEnd: { args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs }), result: FederationDto },
+  updateFederationEnd: { args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs, ...filterArgs }), result: FederationDto },
   stopFederating: { args: Args({ federationId: Id(), networkId: Id() }), result: Nothing() }
 })

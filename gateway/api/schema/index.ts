@@ -65,4 +65,5 @@ export type { HealthHistoryDto, HealthSampleDto, LinkHistoryDto, LinkSampleDto }
 export type { ConnectionInfo, DialTarget, ExternalPeerDto, PeerStatusDto, RejectedPeerDto, TakGroups } from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'
+export type { TrafficFilterDto } from './traffic-filter.ts'
 export type { PositionDto } from './map.ts'

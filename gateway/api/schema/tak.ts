@@ -19,6 +19,7 @@ import {
   toggleFields,
   methods
 } from './fields.ts'
+import { filterArgs, filterFields, filteredCounts } from './traffic-filter.ts'
 
 export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
@@ -48,6 +49,10 @@ export const PeerStatusDto = Dto({
   outPerSecond: Type.Number(),
   lastHeard: Nullable(Iso()),
   lastError: Nullable(Type.String()),
+  ...filteredCounts(
+    'Events from this peer its In filter kept out, since start.',
+    'Events its Out filter kept from this peer, since start.'
+  ),
   history: Dto(
     { in: Type.Array(Type.Number()), out: Type.Array(Type.Number()) },
     'Events per second over the last minutes, oldest first (for the sparkline).'
@@ -71,6 +76,7 @@ export type TakGroups = Static<typeof TakGroups>
 
 export const ExternalPeerDto = Dto({
   ...toggleFields,
+  ...filterFields,
   id: Type.String(),
   networkId: Type.String(),
   fingerprint: Type.String(),
@@ -108,7 +114,8 @@ export const takSchemas = methods({
       displayName: Name(),
       dial: Type.Optional(DialTarget),
       takGroups: Type.Optional(TakGroups),
-      ...toggleArgs
+      ...toggleArgs,
+      ...filterArgs
     }),
     result: ExternalPeerDto
   },
@@ -118,7 +125,8 @@ export const takSchemas = methods({
       displayName: Type.Optional(Name()),
       dial: Type.Optional(Nullable(DialTarget)),
       takGroups: Type.Optional(TakGroups),
-      ...toggleArgs
+      ...toggleArgs,
+      ...filterArgs
     }),
     result: ExternalPeerDto
   },

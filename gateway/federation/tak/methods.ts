@@ -15,6 +15,7 @@ import { DEFAULT_TAK_GROUPS, federateSnippet, outgoingSnippet, TAK_SIDE_REQUIREM
 import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
 import { fingerprintTaken } from './fingerprint-owner.ts'
+import { normalFilter } from '../../routing/traffic-filter.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
 const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
@@ -30,6 +31,8 @@ function offline(peer: ExternalPeerRecord): PeerStatusDto {
     outPerSecond: 0,
     lastHeard: saved?.lastHeard ?? null,
     lastError: saved?.lastError ?? null,
+    inFiltered: 0,
+    outFiltered: 0,
     history: { in: [], out: [] }
   }
 }
@@ -45,6 +48,8 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     outgoing: peer.outgoing,
     acceptPackages: peer.acceptPackages,
     sharePackages: peer.sharePackages,
+    inFilter: peer.inFilter ?? null,
+    outFilter: peer.outFilter ?? null,
     dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
     takGroups: { inbound: [...peer.takGroups.inbound], outbound: [...peer.takGroups.outbound] },
     createdAt: peer.createdAt,
@@ -190,6 +195,8 @@ export const takFederationMethods = defineMethods({
         outgoing: args.outgoing ?? DEFAULT_TOGGLES.outgoing,
         acceptPackages: args.acceptPackages ?? DEFAULT_TOGGLES.acceptPackages,
         sharePackages: args.sharePackages ?? DEFAULT_TOGGLES.sharePackages,
+        inFilter: normalFilter(args.inFilter ?? null),
+        outFilter: normalFilter(args.outFilter ?? null),
         dial: args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null,
         takGroups: takGroupsOf(args.takGroups),
         createdAt: new Date().toISOString()
@@ -214,7 +221,9 @@ export const takFederationMethods = defineMethods({
           fingerprint: peer.fingerprint,
           dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null,
           takGroups: peer.takGroups,
-          ...togglesOf(peer)
+          ...togglesOf(peer),
+          inFilter: peer.inFilter,
+          outFilter: peer.outFilter
         },
         network.organizationId
       )
@@ -240,6 +249,8 @@ export const takFederationMethods = defineMethods({
         if (args.dial !== undefined)
           peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
         if (args.takGroups !== undefined) peer.takGroups = takGroupsOf(args.takGroups)
+        if (args.inFilter !== undefined) peer.inFilter = normalFilter(args.inFilter)
+        if (args.outFilter !== undefined) peer.outFilter = normalFilter(args.outFilter)
         after = { ...peer }
       })
       const peer = after as unknown as ExternalPeerRecord
@@ -249,6 +260,9 @@ export const takFederationMethods = defineMethods({
       }
       if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
         changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
+      for (const key of ['inFilter', 'outFilter'] as const)
+        if (JSON.stringify(before[key] ?? null) !== JSON.stringify(peer[key] ?? null))
+          changes[key] = { from: before[key] ?? null, to: peer[key] ?? null }
       if (JSON.stringify(before.takGroups) !== JSON.stringify(peer.takGroups))
         changes.takGroups = { from: before.takGroups, to: peer.takGroups }
       audit(

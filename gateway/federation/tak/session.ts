@@ -8,6 +8,7 @@ import { deleteEvent } from '../../cot/build.ts'
 import { CotLimitError } from '../../cot/parse.ts'
 import type { Endpoint, Origin } from '../../routing/types.ts'
 import type { Router } from '../../routing/router.ts'
+import { predicateOf } from '../../routing/traffic-filter.ts'
 import type { Logger } from '../../log.ts'
 import type { Store } from '../../store/store.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
@@ -133,6 +134,11 @@ export class PeerSession implements Endpoint {
     if (!peer) return
     if (!peer.outgoing) {
       this.dropped.outgoingOff++
+      return
+    }
+    // The Out filter by kind of traffic (issue 20); a fileshare it keeps back takes its package with it.
+    if (!predicateOf(peer.outFilter)(event.type)) {
+      this.ctx.board.countFiltered(this.peerId, 'out')
       return
     }
     if (event.type === FILESHARE_TYPE) {
@@ -288,6 +294,10 @@ export class PeerSession implements Endpoint {
       return
     }
     if (!event) return
+    if (!predicateOf(peer.inFilter)(event.type)) {
+      this.ctx.board.countFiltered(this.peerId, 'in')
+      return
+    }
     this.ctx.router.publish(event, { kind: 'peer', networkId: this.networkId, endpointId: this.id, peerId: this.peerId })
   }
 
