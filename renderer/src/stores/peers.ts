@@ -13,6 +13,7 @@ import type {
   Toggles
 } from '../../../gateway/api/contract.ts'
 import { api } from '../api.ts'
+import type { FilterChanges } from '../lib/traffic-words.ts'
 import { base64ToBytes, saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
 
@@ -56,7 +57,7 @@ export const usePeersStore = defineStore('peers', () => {
   /** Toggles, name or dial settings; the gateway redials at once when the address, port or CA changed. */
   async function update(
     id: string,
-    changes: Partial<Toggles> & { displayName?: string; dial?: DialTarget | null; takGroups?: TakGroups }
+    changes: Partial<Toggles> & { displayName?: string; dial?: DialTarget | null; takGroups?: TakGroups } & FilterChanges
   ): Promise<void> {
     const updated = await api().updateExternalPeer({ id, ...changes })
     const index = list.value.findIndex((p) => p.id === id)
