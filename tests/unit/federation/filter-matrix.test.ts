@@ -149,6 +149,19 @@ describe('filters by kind of traffic: local federation and TAK peer matrix', () 
     await end(nets.b, { inFilter: null })
   })
 
+  it("a device joining B later is not shown positions B's In filter keeps out; without the filter it is", async () => {
+    await end(nets.b, { inFilter: { kinds: ['chat', 'markers', 'emergencies', 'packages', 'other'] } })
+    a1.send(pli('replay-ALPHA-9', 'ALPHA-9'))
+    await settle()
+    const late = await connect(nets.b, 'BRAVO-LATE')
+    await settle()
+    expect(late.received.some((e) => e.uid === 'replay-ALPHA-9')).toBe(false)
+    await end(nets.b, { inFilter: null })
+    const later = await connect(nets.b, 'BRAVO-LATER')
+    await later.waitFor((e) => e.uid === 'replay-ALPHA-9', 3000)
+    await Promise.all([late.close(), later.close()])
+  })
+
   it("the peer's Out filter lets exactly the ticked kinds go to the TAK Server", async () => {
     const mismatches: string[] = []
     // Package announcements to a TAK peer travel with their package over ROL (DP toggles), not as CoT: left out here.
