@@ -44,3 +44,7 @@ export type ArtifactKind = (typeof ARTIFACTS)[number]
 /** Which connection package: ATAK (also what TAK Servers hand out), iTAK's flat zip, or WinTAK's nested one. */
 export const PACKAGE_VARIANTS = ['atak', 'itak', 'wintak'] as const
 export type PackageVariant = (typeof PACKAGE_VARIANTS)[number]
+
+/** What an operator lets cross a federation end or peer in one direction (issue 20), in the order the console shows them. */
+export const TRAFFIC_KINDS = ['positions', 'chat', 'markers', 'emergencies', 'packages', 'other'] as const
+export type TrafficKind = (typeof TRAFFIC_KINDS)[number]

@@ -56,8 +56,31 @@ function relayWords(key: string, value: unknown, maxHops: unknown): string | nul
   return null
 }
 
+const KIND_WORDS: Record<string, string> = {
+  positions: 'positions',
+  chat: 'chat',
+  markers: 'markers and shapes',
+  emergencies: 'emergencies',
+  packages: 'data-package announcements',
+  other: 'other traffic'
+}
+
+/** A filter by kind of traffic (issue 20) in words: "everything", or what it lets cross. */
+function filterWords(filter: unknown): string {
+  const f = filter as { kinds?: unknown; typePrefixes?: unknown } | null
+  if (!f) return 'everything'
+  const kinds = Array.isArray(f.kinds) ? (f.kinds as string[]).map((k) => KIND_WORDS[k] ?? k) : []
+  const prefixes = Array.isArray(f.typePrefixes) ? (f.typePrefixes as string[]) : []
+  const parts = [...kinds, ...(prefixes.length ? [`CoT types starting ${prefixes.join(', ')}`] : [])]
+  return parts.length === 0 ? 'nothing' : `only ${parts.join(', ')}`
+}
+
+const FILTER_WORDS: Record<string, string> = { inFilter: 'in', outFilter: 'out' }
+
 function toggleChanges(d: Record<string, unknown>, keys: string[]): string[] {
-  const words = keys.filter((k) => k in TOGGLE_WORDS && k in d).map((k) => `turned ${TOGGLE_WORDS[k]} ${onOff(d[k])}`)
+  const words = keys
+    .filter((k) => (k in TOGGLE_WORDS || k in FILTER_WORDS) && k in d)
+    .map((k) => (k in TOGGLE_WORDS ? `turned ${TOGGLE_WORDS[k]} ${onOff(d[k])}` : `let ${filterWords(d[k])} ${FILTER_WORDS[k]}`))
   // Turning relay on already names the limit; a limit set in the same call is not said twice.
   if (keys.includes('relay')) words.push(relayWords('relay', d.relay, d.maxHops)!)
   else if (keys.includes('maxHops')) words.push(relayWords('maxHops', d.maxHops, null)!)
@@ -77,6 +100,8 @@ function peerChanges(d: Record<string, unknown>): string[] {
     else if (key === 'dial') out.push(value ? `set its address to ${str(value, '?')}` : 'stopped dialing it')
     else if (key === 'nextFingerprint') out.push(to ? `accepted its next certificate ${str(to, '?')}` : 'forgot its next certificate')
     else if (key === 'takGroups') out.push(`set the TAK groups it joins on that server to ${takGroupWords(to)}`)
+    else if (key === 'inFilter') out.push(`let ${filterWords(to)} in from it`)
+    else if (key === 'outFilter') out.push(`let ${filterWords(to)} out to it`)
   }
   return out
 }

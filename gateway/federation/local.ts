@@ -42,7 +42,9 @@ export function federationStats(f: FederationRecord, networkId: string, meter: L
     networkId: ours.networkId,
     inPerSecond: incoming.perSecond,
     outPerSecond: outgoing.perSecond,
-    lastActivity: last
+    lastActivity: last,
+    inFiltered: meter.filtered(f.id, theirs.networkId, ours.networkId),
+    outFiltered: meter.filtered(f.id, ours.networkId, theirs.networkId)
   }
 }
 
@@ -95,7 +97,9 @@ function endDto(gw: Services, end: FederationEndRecord, other: FederationEndReco
     sharePackages: end.sharePackages,
     diagnosis: endDiagnosis(gw, end, other),
     relay: end.relay,
-    maxHops: end.maxHops
+    maxHops: end.maxHops,
+    inFilter: end.inFilter ?? null,
+    outFilter: end.outFilter ?? null
   }
 }
 

@@ -12,6 +12,7 @@ import { RELAY_DEFAULTS } from '../store/schema.ts'
 import { formatCode, generateCode, normalizeCode } from '../access/codes.ts'
 import { CodeGuesses, tooManyGuesses } from '../access/code-guesses.ts'
 import { federationDto, findFederationBetween } from './local.ts'
+import { normalFilter } from '../routing/traffic-filter.ts'
 
 function requireFederation(gw: Services, id: string): FederationRecord {
   const f = gw.store.data.federations.find((x) => x.id === id)
@@ -44,7 +45,9 @@ function newEnd(networkId: string, toggles: Partial<Toggles>, defaults: Toggles)
     outgoing: toggles.outgoing ?? defaults.outgoing,
     acceptPackages: toggles.acceptPackages ?? defaults.acceptPackages,
     sharePackages: toggles.sharePackages ?? defaults.sharePackages,
-    ...RELAY_DEFAULTS
+    ...RELAY_DEFAULTS,
+    inFilter: null,
+    outFilter: null
   }
 }
 
@@ -246,14 +249,16 @@ export const localFederationMethods = defineMethods({
         }
         if (args.relay !== undefined) end.relay = args.relay
         if (args.maxHops !== undefined) end.maxHops = args.maxHops
+        if (args.inFilter !== undefined) end.inFilter = normalFilter(args.inFilter)
+        if (args.outFilter !== undefined) end.outFilter = normalFilter(args.outFilter)
         return structuredClone(f)
       })
       const end = updated.ends.find((e) => e.networkId === args.networkId)!
       const { networkId: _ignored, ...toggles } = end
       // `changed`: the switches this call set, so the log can say "turned DP-In on" rather than list all four.
-      const changed = (['incoming', 'outgoing', 'acceptPackages', 'sharePackages', 'relay', 'maxHops'] as const).filter(
-        (k) => args[k] !== undefined
-      )
+      const changed = (
+        ['incoming', 'outgoing', 'acceptPackages', 'sharePackages', 'relay', 'maxHops', 'inFilter', 'outFilter'] as const
+      ).filter((k) => args[k] !== undefined)
       audit('updateFederationEnd', `network ${network.name}`, { federationId: updated.id, ...toggles, changed }, network.organizationId)
       afterChange(
         gw,

@@ -3,6 +3,7 @@
 
 import type { DbDocument, FederationEndRecord } from '../store/schema.ts'
 import type { LocalLink } from './types.ts'
+import { bothFilters } from './traffic-filter.ts'
 
 /** Both directed links of every federation: A → B carries CoT iff A.outgoing && B.incoming (docs/ARCHITECTURE.md §6). */
 export function computeLocalLinks(doc: Pick<DbDocument, 'federations'>): LocalLink[] {
@@ -22,7 +23,8 @@ function linkBetween(federationId: string, from: FederationEndRecord, to: Federa
     cot: from.outgoing && to.incoming,
     packages: from.sharePackages && to.acceptPackages,
     relay: from.relay,
-    maxHops: from.maxHops
+    maxHops: from.maxHops,
+    filter: bothFilters(from.outFilter, to.inFilter)
   }
 }
 
@@ -30,4 +32,6 @@ function linkBetween(federationId: string, from: FederationEndRecord, to: Federa
 export interface LinkMeter {
   /** Events per second from `from` to `to` over the last few seconds, and when the last one passed. */
   rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null }
+  /** Events the link's filters kept from crossing from `from` to `to` since start. */
+  filtered(federationId: string, from: string, to: string): number
 }

@@ -43,6 +43,8 @@ export class Router {
   private linksTo = new Map<string, LocalLink[]>()
   private readonly linkMeters = new Map<string, RateMeter>()
   private readonly latest: LatestEvents
+  /** Per directed link: events its filters kept back (issue 20). */
+  private readonly linkFiltered = new Map<string, number>()
   private readonly inMeter: RateMeter
   private readonly outMeter: RateMeter
   private deliveryErrors = 0
@@ -156,6 +158,10 @@ export class Router {
       const fileshare = event.type === FILESHARE_TYPE
       for (const link of this.linksFrom.get(origin.networkId) ?? []) {
         if (!(fileshare ? link.packages : link.cot)) continue
+        if (link.filter && !link.filter(event.type)) {
+          this.countFiltered(link)
+          continue
+        }
         this.meterOf(link.federationId, link.from, link.to).add()
         // Remembered so a copy relayed back in by another way is not delivered twice.
         if (relaying) this.seen.repeat(link.to, event)
@@ -241,7 +247,8 @@ export class Router {
     for (const stored of this.latest.current(networkId)) if (stored.position) out.push(stored.event)
     for (const link of this.linksTo.get(networkId) ?? []) {
       if (!link.cot) continue
-      for (const stored of this.latest.current(link.from)) if (stored.position && !stored.viaPeer) out.push(stored.event)
+      for (const stored of this.latest.current(link.from))
+        if (stored.position && !stored.viaPeer && (!link.filter || link.filter(stored.event.type))) out.push(stored.event)
     }
     return out
   }
@@ -295,6 +302,16 @@ export class Router {
   rate(federationId: string, from: string, to: string): { perSecond: number; lastActivity: string | null } {
     const meter = this.linkMeters.get(`${federationId}\u0000${from}\u0000${to}`)
     return meter ? { perSecond: meter.perSecond(), lastActivity: meter.lastActivity() } : { perSecond: 0, lastActivity: null }
+  }
+
+  private countFiltered(link: LocalLink): void {
+    const key = `${link.federationId}\u0000${link.from}\u0000${link.to}`
+    this.linkFiltered.set(key, (this.linkFiltered.get(key) ?? 0) + 1)
+  }
+
+  /** LinkMeter: events the filters of a federation kept from crossing from `from` to `to`. */
+  filtered(federationId: string, from: string, to: string): number {
+    return this.linkFiltered.get(`${federationId}\u0000${from}\u0000${to}`) ?? 0
   }
 
   /** Every directed link that carried traffic, for the console's federation figures. */

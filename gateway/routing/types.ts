@@ -2,6 +2,7 @@
 // and directed links between networks made by local federations. See docs/ARCHITECTURE.md §6.
 
 import type { CotEvent } from '../cot/event.ts'
+import type { TypePredicate } from './traffic-filter.ts'
 
 /**
  * The way an event came over federations (issue 20), present only once it crossed one: links crossed so far, the TAK
@@ -51,4 +52,6 @@ export interface LocalLink {
   /** A's end relays (issue 20): CoT that reached A over another federation may cross, within A's `maxHops` links. */
   relay?: boolean
   maxHops?: number
+  /** A's Out filter and B's In filter by kind of traffic, compiled once (issue 20); null = everything crosses. */
+  filter?: TypePredicate | null
 }

@@ -6,6 +6,7 @@ import { migration001 } from './migrations/001-initial.ts'
 import { migration002 } from './migrations/002-device-enrollments.ts'
 import { migration003 } from './migrations/003-tak-groups.ts'
 import { migration004 } from './migrations/004-relay.ts'
+import { migration005 } from './migrations/005-traffic-filters.ts'
 
 export class StoreFormatError extends Error {
   constructor(
@@ -22,7 +23,8 @@ const MIGRATIONS: Record<number, (doc: Record<string, unknown>) => Record<string
   0: migration001,
   1: migration002,
   2: migration003,
-  3: migration004
+  3: migration004,
+  4: migration005
 }
 
 export function migrate(raw: unknown): DbDocument {

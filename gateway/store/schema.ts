@@ -2,8 +2,9 @@
 // Changing a shape means a new numbered migration in ./migrations and a bump of SCHEMA_VERSION.
 
 import type { Permission, Plan } from '../api/contract.ts'
+import type { TrafficFilter } from '../routing/traffic-filter.ts'
 
-export const SCHEMA_VERSION = 4
+export const SCHEMA_VERSION = 5
 
 export interface OrganizationRecord {
   id: string
@@ -88,6 +89,9 @@ export interface FederationEndRecord {
   relay: boolean
   /** Relayed traffic leaves only if it crossed fewer links than this (1–8). */
   maxHops: number
+  /** What may cross into / out of this end's network by kind of traffic (issue 20); null (or absent, in records made in code) lets everything cross. */
+  inFilter?: TrafficFilter | null
+  outFilter?: TrafficFilter | null
 }
 
 export interface FederationRecord {
@@ -124,6 +128,9 @@ export interface ExternalPeerRecord {
   /** As on a federation end: relay traffic from other federations to this peer, within `maxHops` links. */
   relay: boolean
   maxHops: number
+  /** What may cross from / to this peer by kind of traffic (issue 20); null (or absent, in records made in code) lets everything cross. */
+  inFilter?: TrafficFilter | null
+  outFilter?: TrafficFilter | null
   dial: { address: string; port: number; caPem?: string } | null
   /** The TAK groups the peer's admin puts our federate in (its <federate>/<federateCA> entries); __ANON__ by default. */
   takGroups: { inbound: string[]; outbound: string[] }

@@ -2,6 +2,7 @@
 
 import { Type, type Static } from '@sinclair/typebox'
 import { Args, Dto, Id, Iso, Nothing, Nullable, OneOf, Text, relayArgs, relayFields, toggleArgs, toggleFields, methods } from './fields.ts'
+import { filterArgs, filterFields, filteredCounts } from './traffic-filter.ts'
 
 /** Why nothing (or only part) flows on a link, in the operator's words with what to do; null when nothing is seen wrong. */
 export const DIAGNOSIS_CODES = ['paused', 'refused-by-peer', 'untrusted-ca', 'nothing-arrives', 'one-way', 'stale-on-arrival'] as const
@@ -11,6 +12,7 @@ export type DiagnosisDto = Static<typeof DiagnosisDto>
 export const FederationEndDto = Dto({
   ...toggleFields,
   ...relayFields,
+  ...filterFields,
   networkId: Type.String(),
   networkName: Type.String(),
   organizationId: Type.String(),
@@ -26,7 +28,11 @@ export const FederationStatsDto = Dto({
   }),
   inPerSecond: Type.Number(),
   outPerSecond: Type.Number(),
-  lastActivity: Nullable(Iso())
+  lastActivity: Nullable(Iso()),
+  ...filteredCounts(
+    'Events the filters of this federation kept out of this network since start.',
+    'Events of this network the filters of this federation kept from the other since start.'
+  )
 })
 export type FederationStatsDto = Static<typeof FederationStatsDto>
 
@@ -57,6 +63,9 @@ export const federationSchemas = methods({
   getFederationCode: { args: NetworkArgs(), result: Nullable(FederationCodeDto) },
   clearFederationCode: { args: NetworkArgs(), result: Nothing() },
   redeemFederationCode: { args: Args({ networkId: Id(), code: Text({ min: 1, max: 40 }), ...toggleArgs }), result: FederationDto },
-  updateFederationEnd: { args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs, ...relayArgs }), result: FederationDto },
+  updateFederationEnd: {
+    args: Args({ federationId: Id(), networkId: Id(), ...toggleArgs, ...relayArgs, ...filterArgs }),
+    result: FederationDto
+  },
   stopFederating: { args: Args({ federationId: Id(), networkId: Id() }), result: Nothing() }
 })

@@ -62,7 +62,16 @@ export type { NetworkDto, DeploymentSettingsDto, DeviceAddressDto, AuditEntryDto
 export type { DeviceDto, EnrolledDevice, DeviceEnrollmentDto, CreatedDeviceEnrollment } from './devices.ts'
 export type { DiagnosisDto, FederationDto, FederationEndDto, FederationStatsDto, FederationCodeDto } from './federation.ts'
 export type { HealthHistoryDto, HealthSampleDto, LinkHistoryDto, LinkSampleDto } from './history.ts'
-export type { ConnectionInfo, DialTarget, ExternalPeerDto, FederationCertificateDto, PeerStatusDto, RejectedPeerDto, TakGroups } from './tak.ts'
+export type {
+  ConnectionInfo,
+  DialTarget,
+  ExternalPeerDto,
+  FederationCertificateDto,
+  PeerStatusDto,
+  RejectedPeerDto,
+  TakGroups
+} from './tak.ts'
 export type { DataPackageDto, PackageSource } from './packages.ts'
 export type { Toggles, DownloadDto } from './fields.ts'
+export type { TrafficFilterDto } from './traffic-filter.ts'
 export type { PositionDto } from './map.ts'

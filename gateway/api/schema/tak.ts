@@ -22,6 +22,7 @@ import {
   methods
 } from './fields.ts'
 import { DiagnosisDto } from './federation.ts'
+import { filterArgs, filterFields, filteredCounts } from './traffic-filter.ts'
 
 export const ConnectionInfo = Dto({
   hostname: Nullable(Type.String()),
@@ -54,6 +55,10 @@ export const PeerStatusDto = Dto({
   outPerSecond: Type.Number(),
   lastHeard: Nullable(Iso()),
   lastError: Nullable(Type.String()),
+  ...filteredCounts(
+    'Events from this peer its In filter kept out, since start.',
+    'Events its Out filter kept from this peer, since start.'
+  ),
   history: Dto(
     { in: Type.Array(Type.Number()), out: Type.Array(Type.Number()) },
     'Events per second over the last minutes, oldest first (for the sparkline).'
@@ -78,6 +83,7 @@ export type TakGroups = Static<typeof TakGroups>
 export const ExternalPeerDto = Dto({
   ...toggleFields,
   ...relayFields,
+  ...filterFields,
   id: Type.String(),
   networkId: Type.String(),
   fingerprint: Type.String(),
@@ -139,7 +145,8 @@ export const takSchemas = methods({
       displayName: Name(),
       dial: Type.Optional(DialTarget),
       takGroups: Type.Optional(TakGroups),
-      ...toggleArgs
+      ...toggleArgs,
+      ...filterArgs
     }),
     result: ExternalPeerDto
   },
@@ -151,7 +158,8 @@ export const takSchemas = methods({
       dial: Type.Optional(Nullable(DialTarget)),
       takGroups: Type.Optional(TakGroups),
       ...toggleArgs,
-      ...relayArgs
+      ...relayArgs,
+      ...filterArgs
     }),
     result: ExternalPeerDto
   },

@@ -17,6 +17,7 @@ import { takFederationArea } from './index.ts'
 import { downSince } from './status.ts'
 import { offlineDiagnosis } from './diagnosis.ts'
 import { fingerprintTaken } from './fingerprint-owner.ts'
+import { normalFilter } from '../../routing/traffic-filter.ts'
 
 /** New peers exchange CoT both ways; packages only when an operator turns them on. */
 const DEFAULT_TOGGLES: Toggles = { incoming: true, outgoing: true, acceptPackages: false, sharePackages: false }
@@ -32,6 +33,8 @@ function offline(peer: ExternalPeerRecord): PeerStatusDto {
     outPerSecond: 0,
     lastHeard: saved?.lastHeard ?? null,
     lastError: saved?.lastError ?? null,
+    inFiltered: 0,
+    outFiltered: 0,
     history: { in: [], out: [] }
   }
 }
@@ -51,6 +54,8 @@ function externalPeerDto(gw: Services, peer: ExternalPeerRecord): ExternalPeerDt
     sharePackages: peer.sharePackages,
     relay: peer.relay,
     maxHops: peer.maxHops,
+    inFilter: peer.inFilter ?? null,
+    outFilter: peer.outFilter ?? null,
     dial: peer.dial ? { address: peer.dial.address, port: peer.dial.port, ...(peer.dial.caPem ? { caPem: peer.dial.caPem } : {}) } : null,
     takGroups: { inbound: [...peer.takGroups.inbound], outbound: [...peer.takGroups.outbound] },
     createdAt: peer.createdAt,
@@ -206,6 +211,8 @@ export const takFederationMethods = defineMethods({
         acceptPackages: args.acceptPackages ?? DEFAULT_TOGGLES.acceptPackages,
         sharePackages: args.sharePackages ?? DEFAULT_TOGGLES.sharePackages,
         ...RELAY_DEFAULTS,
+        inFilter: normalFilter(args.inFilter ?? null),
+        outFilter: normalFilter(args.outFilter ?? null),
         dial: args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null,
         takGroups: takGroupsOf(args.takGroups),
         createdAt: new Date().toISOString()
@@ -233,7 +240,9 @@ export const takFederationMethods = defineMethods({
           nextFingerprint: peer.nextFingerprint,
           dial: peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null,
           takGroups: peer.takGroups,
-          ...togglesOf(peer)
+          ...togglesOf(peer),
+          inFilter: peer.inFilter,
+          outFilter: peer.outFilter
         },
         network.organizationId
       )
@@ -266,6 +275,8 @@ export const takFederationMethods = defineMethods({
         if (args.dial !== undefined)
           peer.dial = args.dial ? { address: args.dial.address, port: args.dial.port, ...(caPem ? { caPem } : {}) } : null
         if (args.takGroups !== undefined) peer.takGroups = takGroupsOf(args.takGroups)
+        if (args.inFilter !== undefined) peer.inFilter = normalFilter(args.inFilter)
+        if (args.outFilter !== undefined) peer.outFilter = normalFilter(args.outFilter)
         after = { ...peer }
       })
       const peer = after as unknown as ExternalPeerRecord
@@ -286,6 +297,9 @@ export const takFederationMethods = defineMethods({
       if (changes.relay && !changes.maxHops) changes.maxHopsNow = peer.maxHops
       if (JSON.stringify(before.dial) !== JSON.stringify(peer.dial))
         changes.dial = peer.dial ? `${peer.dial.address}:${peer.dial.port}` : null
+      for (const key of ['inFilter', 'outFilter'] as const)
+        if (JSON.stringify(before[key] ?? null) !== JSON.stringify(peer[key] ?? null))
+          changes[key] = { from: before[key] ?? null, to: peer[key] ?? null }
       if (JSON.stringify(before.takGroups) !== JSON.stringify(peer.takGroups))
         changes.takGroups = { from: before.takGroups, to: peer.takGroups }
       audit(

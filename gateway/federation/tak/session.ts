@@ -2,51 +2,26 @@
 // network. Applies the peer's toggles live (Out in deliver(), In before publish), drops echoes of our own events,
 // keeps the remote contact list for direct messages, announces our devices as contacts, and counts traffic.
 
-import type { FingerprintExchange } from './rotation.ts'
 import { status as grpcStatus } from '@grpc/grpc-js'
 import type { CotEvent } from '../../cot/event.ts'
 import { deleteEvent } from '../../cot/build.ts'
 import { CotLimitError } from '../../cot/parse.ts'
 import type { Endpoint, Origin } from '../../routing/types.ts'
-import type { Router } from '../../routing/router.ts'
-import type { Logger } from '../../log.ts'
-import type { Store } from '../../store/store.ts'
+import { predicateOf } from '../../routing/traffic-filter.ts'
 import type { ExternalPeerRecord } from '../../store/schema.ts'
-import type { PackageFederation, PendingRol } from './packages.ts'
+import type { PendingRol } from './packages.ts'
 import type { RolMessage } from './rol.ts'
-import { carriesOurProvenance, contactMessage, fromGeoEvent, relayedFederatedEvent, toFederatedEvent, type OurIdentity } from './mapping.ts'
+import { carriesOurProvenance, contactMessage, fromGeoEvent, relayedFederatedEvent, toFederatedEvent } from './mapping.ts'
 import { trailFromPeer } from '../../routing/relay.ts'
 import { isOversize, type FederatedEventMessage, type OversizeEvent, type RolMessageWire } from './proto.ts'
-import type { DropReason, DropSink } from './outbox.ts'
+import type { DropSink } from './outbox.ts'
 import { RolSender, type RolStream } from './rol-flow.ts'
-import type { PeerStatusBoard } from './status.ts'
-import type { PeerFlows } from './diagnosis.ts'
 import { RemoteContacts } from './remote-contacts.ts'
+import type { SessionContext } from './session-context.ts'
+
+export type { SessionContext } from './session-context.ts'
 
 const FILESHARE_TYPE = 'b-f-t-r'
-
-/** What a session needs from the gateway, shared by every session. */
-export interface SessionContext {
-  store: Store
-  router: Router
-  board: PeerStatusBoard
-  /** When events last went each way per peer, and their clocks (diagnosis.ts). */
-  flows: PeerFlows
-  us: OurIdentity
-  log: Logger
-  /** The exchange of data packages with peers (ROL), or null when the package area is not running. */
-  packages: PackageFederation | null
-  /** Messages dropped on all links since start, by reason (outbox.ts), for the health view. */
-  linkDrops: Record<DropReason, number>
-  /** Peers' events over Streaming:MaxEventBytes, not decoded (proto.ts withInboundEventLimit), on all links. */
-  oversizeIn: number
-  /** Protobuf bytes of a FederatedEvent (proto.ts encodeEvent); streams send them as they are. */
-  encodeEvent(message: FederatedEventMessage): Buffer
-  /** Bytes already encoded per event, for this gateway (they differ only by toggles, applied before). */
-  encodedEvents: WeakMap<CotEvent, Buffer | null>
-  /** Certificate rotation between Fedgates (rotation.ts); absent in tests that build a context by hand. */
-  fingerprints?: FingerprintExchange
-}
 
 /** Each event's FederatedEvent bytes (null: not federated), built once for all of this gateway's peers. */
 function federatedBytesOf(event: CotEvent, ctx: SessionContext): Buffer | null {
@@ -161,6 +136,11 @@ export class PeerSession implements Endpoint {
     if (!peer) return
     if (!peer.outgoing) {
       this.dropped.outgoingOff++
+      return
+    }
+    // The Out filter by kind of traffic (issue 20); a fileshare it keeps back takes its package with it.
+    if (!predicateOf(peer.outFilter)(event.type)) {
+      this.ctx.board.countFiltered(this.peerId, 'out')
       return
     }
     if (origin.trail) {
@@ -334,6 +314,10 @@ export class PeerSession implements Endpoint {
       return
     }
     if (!event) return
+    if (!predicateOf(peer.inFilter)(event.type)) {
+      this.ctx.board.countFiltered(this.peerId, 'in')
+      return
+    }
     this.ctx.flows.arrived(this.peerId, event)
     const provenance = message.federateProvenance
     // First hand (TAK stamps one provenance entry at the first sender): that entry is the peer itself.

@@ -17,6 +17,9 @@ interface PeerFigures {
   lastError: string | null
   /** Events the links to this peer dropped since start, over all its sessions (for the charts). */
   dropped: number
+  /** Events the peer's In / Out filters kept back since start (issue 20). */
+  filteredIn: number
+  filteredOut: number
   /** Completed buckets (events per second, oldest first) and the bucket being filled. */
   historyIn: number[]
   historyOut: number[]
@@ -48,6 +51,8 @@ export class PeerStatusBoard {
         lastHeard: null,
         lastError: null,
         dropped: 0,
+        filteredIn: 0,
+        filteredOut: 0,
         historyIn: [],
         historyOut: [],
         bucket: Math.floor(this.now() / BUCKET_MS),
@@ -100,6 +105,13 @@ export class PeerStatusBoard {
     this.of(peerId).dropped += n
   }
 
+  /** An event the peer's filter for that direction kept back. */
+  countFiltered(peerId: string, direction: 'in' | 'out'): void {
+    const f = this.of(peerId)
+    if (direction === 'in') f.filteredIn++
+    else f.filteredOut++
+  }
+
   /** Events in, out and dropped since start: the charts turn them into rates (deployment/history.ts). */
   totals(peerId: string): { in: number; out: number; drops: number } {
     const f = this.of(peerId)
@@ -147,6 +159,8 @@ export class PeerStatusBoard {
       outPerSecond: f.out.perSecond(),
       lastHeard: isoOrNull(f.lastHeard),
       lastError: f.lastError,
+      inFiltered: f.filteredIn,
+      outFiltered: f.filteredOut,
       history: { in: [...f.historyIn], out: [...f.historyOut] }
     }
   }

@@ -101,6 +101,28 @@ export const FEDERATION_TOPICS: HelpTopic[] = [
     related: ['federating', 'packages', 'tak-peers']
   },
   {
+    id: 'what-crosses',
+    title: 'What crosses: filters by kind of traffic',
+    summary: 'Let only some kinds of traffic cross a federation or a TAK Server peer, each direction on its own.',
+    blocks: [
+      {
+        kind: 'text',
+        text: 'Under the switches of your end of a federation (and of each TAK Server peer), "What crosses" says what may come in and what may go out. Press it to choose, for each direction, the kinds that cross: positions, chat, markers and shapes, emergencies, data-package announcements and everything else. You can also name CoT types: any type that starts the same way crosses too (a * stands for any characters, so b-m-p-* covers every kind of point).'
+      },
+      {
+        kind: 'points',
+        items: [
+          'A new filter starts with every kind ticked. Emergencies (911, ring the bell, troops in contact) cross unless you untick them, even when positions do not.',
+          'Traffic crosses a federation only when both ends let it: your Out filter and their In filter, on top of the switches.',
+          'Unticking data-package announcements keeps the offer of a package from crossing; with DP-In and DP-Out on, a package a device shares then does not cross with it either. The package switches still decide whether packages are shared at all.',
+          'Each line counts what its filter kept back since the gateway started.',
+          'Everything (no filter) is how every federation and peer starts. Changing what crosses needs the permission "Change federation".'
+        ]
+      }
+    ],
+    related: ['toggles', 'federating', 'tak-peers']
+  },
+  {
     id: 'tak-peers',
     title: 'TAK Server peers: what their admin must do',
     summary: 'Federate one of your networks with a remote TAK Server over TAK federation v2, step by step.',

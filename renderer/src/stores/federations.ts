@@ -5,6 +5,7 @@ import { defineStore } from 'pinia'
 import { ref } from 'vue'
 import type { FederationCodeDto, FederationDto, Toggles } from '../../../gateway/api/contract.ts'
 import { api } from '../api.ts'
+import type { FilterChanges } from '../lib/traffic-words.ts'
 import { useNetworkScope } from './network-scope.ts'
 
 export const useFederationsStore = defineStore('federations', () => {
@@ -67,7 +68,10 @@ export const useFederationsStore = defineStore('federations', () => {
     code.value = null
   }
 
-  async function updateOurEnd(federationId: string, toggles: Partial<Toggles> & { relay?: boolean; maxHops?: number }): Promise<void> {
+  async function updateOurEnd(
+    federationId: string,
+    toggles: Partial<Toggles> & { relay?: boolean; maxHops?: number } & FilterChanges
+  ): Promise<void> {
     const updated = await api().updateFederationEnd({ federationId, networkId: requireNetwork(), ...toggles })
     const index = list.value.findIndex((f) => f.id === federationId)
     if (index >= 0) list.value[index] = updated

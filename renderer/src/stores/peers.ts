@@ -13,6 +13,7 @@ import type {
   Toggles
 } from '../../../gateway/api/contract.ts'
 import { api } from '../api.ts'
+import type { FilterChanges } from '../lib/traffic-words.ts'
 import { base64ToBytes, saveDownload } from '../lib/files.ts'
 import { useNetworkScope } from './network-scope.ts'
 
@@ -63,7 +64,7 @@ export const usePeersStore = defineStore('peers', () => {
       nextFingerprint?: string | null
       dial?: DialTarget | null
       takGroups?: TakGroups
-    }
+    } & FilterChanges
   ): Promise<void> {
     const updated = await api().updateExternalPeer({ id, ...changes })
     const index = list.value.findIndex((p) => p.id === id)
