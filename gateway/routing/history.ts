@@ -44,13 +44,15 @@ const round1 = (n: number): number => Math.round(n * 10) / 10
 
 /** Per-second rate of a counter that only grows (a total since start), between one sample and the next. */
 export class CounterRate {
-  private last: number | null = null
+  // Every counter the gateway charts lives in memory and starts at zero with the gateway or its link, and is first
+  // sampled within one period of appearing: the first point counts from zero, so early traffic is not lost.
+  private last = 0
 
   rate(total: number, seconds: number): number {
     const previous = this.last
     this.last = total
-    // The first sample has nothing to compare with; a counter that went down was restarted (a new session).
-    if (previous === null || total < previous || seconds <= 0) return 0
+    // A counter that went down was restarted (a new session).
+    if (total < previous || seconds <= 0) return 0
     return round1((total - previous) / seconds)
   }
 }
