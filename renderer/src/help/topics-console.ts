@@ -200,6 +200,15 @@ export const CONSOLE_TOPICS: HelpTopic[] = [
           'TAK federation stays off until Federation:AdvertisedHostname (the name TAK Servers and devices use to reach this machine) and Federation:OurFederateId are both set.',
           'Federation:CodeLifetimeSeconds sets how long a federation code lasts (24 hours by default).'
         ]
+      },
+      {
+        kind: 'steps',
+        items: [
+          'Federation certificate (deployment administrators): the card shows the certificate TAK Servers know us by, and when it ends.',
+          'Prepare next certificate makes the next one and publishes its fingerprint and .pem in Connection info before it is used. Other Fedgates learn it over the link by themselves; send it to each TAK Server admin (or have them paste the <federateCA> part of our snippet, which covers any certificate of our CA).',
+          'Switch now puts it in use; otherwise Fedgate switches by itself 7 days before the end. Links that are up stay up; new connections use the new certificate.',
+          "When a TAK Server renews its own certificate, enter its new fingerprint on the peer (Edit › Their next certificate's fingerprint): both are accepted until it uses the new one."
+        ]
       }
     ],
     related: ['tak-peers', 'health']
