@@ -82,7 +82,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   try {
     gateway = await startGateway({ dataDir, env, log, storeDebounceMs: options.storeDebounceMs ?? 5, listeners: options.listeners })
   } catch (err) {
-    if (ownDir) await fsp.rm(dataDir, { recursive: true, force: true })
+    if (ownDir) await fsp.rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
     throw err
   }
   const call = (method: string, args?: unknown, token: string | null = null, address = '127.0.0.1'): Promise<DispatchResult> =>
@@ -116,7 +116,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       if (stopped) return
       stopped = true
       await gateway.stop()
-      if (ownDir) await fsp.rm(dataDir, { recursive: true, force: true })
+      if (ownDir) await fsp.rm(dataDir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
     }
   }
 }
