@@ -9,6 +9,7 @@ import { PERMISSIONS } from '../../gateway/api/contract.ts'
 import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { peerDto } from './peer-fixture.ts'
 import { fakeGateway, mountWithVuetify, unmountAll } from './fake-gateway.ts'
 
 const NET = 'net_alpha'
@@ -21,34 +22,7 @@ const NOTHING =
 const PAUSED = 'Paused: In and Out are both off, so nothing passes either way. Turn either on to resume.'
 
 function peer(name: string, lastError: string | null, diagnosis: DiagnosisDto | null, clockSkewSeconds: number | null): ExternalPeerDto {
-  return {
-    id: `peer_${name}`,
-    networkId: NET,
-    fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
-    displayName: name,
-    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
-    nextFingerprint: null,
-    relay: false,
-    maxHops: 2,
-    dial: null,
-    createdAt: AT,
-    diagnosis,
-    clockSkewSeconds,
-    incoming: true,
-    outgoing: true,
-    acceptPackages: false,
-    sharePackages: false,
-    status: {
-      peerId: `peer_${name}`,
-      connected: true,
-      since: AT,
-      inPerSecond: 0,
-      outPerSecond: 0,
-      lastHeard: null,
-      lastError,
-      history: { in: [], out: [] }
-    }
-  }
+  return peerDto(name, { networkId: NET, diagnosis, clockSkewSeconds }, { lastError })
 }
 
 beforeEach(() => {

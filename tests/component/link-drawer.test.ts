@@ -10,6 +10,7 @@ import { PERMISSIONS } from '../../gateway/api/contract.ts'
 import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { peerDto } from './peer-fixture.ts'
 import { fakeGateway, mountWithVuetify, unmountAll, type FakeGateway } from './fake-gateway.ts'
 
 const NET = 'net_alpha'
@@ -17,35 +18,7 @@ const ORG = 'org_recon'
 const AT = '2026-11-26T10:00:00.000Z'
 
 function peer(name: string, diagnosis?: DiagnosisDto): ExternalPeerDto {
-  const dto: ExternalPeerDto = {
-    id: `peer_${name}`,
-    networkId: NET,
-    fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
-    displayName: name,
-    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
-    nextFingerprint: null,
-    diagnosis: diagnosis ?? null,
-    clockSkewSeconds: null,
-    dial: null,
-    createdAt: AT,
-    incoming: true,
-    outgoing: true,
-    acceptPackages: false,
-    sharePackages: false,
-    relay: false,
-    maxHops: 2,
-    status: {
-      peerId: `peer_${name}`,
-      connected: true,
-      since: AT,
-      inPerSecond: 0,
-      outPerSecond: 0,
-      lastHeard: AT,
-      lastError: null,
-      history: { in: [], out: [] }
-    }
-  }
-  return dto
+  return peerDto(name, { networkId: NET, diagnosis: diagnosis ?? null }, { lastHeard: AT })
 }
 
 function history(peerId: string): LinkHistoryDto {

@@ -11,6 +11,7 @@ import { PERMISSIONS } from '../../gateway/api/contract.ts'
 import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
 import { useSessionStore } from '../../renderer/src/stores/session.ts'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
+import { peerDto } from './peer-fixture.ts'
 import { fakeGateway, mountWithVuetify, unmountAll, type FakeGateway } from './fake-gateway.ts'
 
 const NET = 'net_alpha'
@@ -22,34 +23,7 @@ const REFUSED =
 const SNIPPET = '<federation-outgoing displayName="Fedgate" address="laptop.example" port="9001" enabled="true"/>\n'
 
 function peer(name: string, lastError: string | null): ExternalPeerDto {
-  return {
-    id: `peer_${name}`,
-    networkId: NET,
-    fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'),
-    nextFingerprint: null,
-    displayName: name,
-    dial: null,
-    takGroups: { inbound: ['__ANON__'], outbound: ['__ANON__'] },
-    createdAt: AT,
-    diagnosis: null,
-    clockSkewSeconds: null,
-    incoming: true,
-    outgoing: true,
-    acceptPackages: false,
-    sharePackages: false,
-    relay: false,
-    maxHops: 2,
-    status: {
-      peerId: `peer_${name}`,
-      connected: false,
-      since: AT,
-      inPerSecond: 0,
-      outPerSecond: 0,
-      lastHeard: null,
-      lastError,
-      history: { in: [], out: [] }
-    }
-  }
+  return peerDto(name, { networkId: NET }, { connected: false, lastError })
 }
 
 let gw: FakeGateway
