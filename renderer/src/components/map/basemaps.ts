@@ -8,12 +8,13 @@ import { feature } from 'topojson-client'
 import type { GeometryCollection, Topology } from 'topojson-specification'
 import countries from 'world-atlas/countries-110m.json'
 
-export function worldOutline(): L.GeoJSON {
+/** The outline on one canvas in `pane`: the live map gives it a pane under the tiles, so a map file covers its land. */
+export function worldOutline(pane = 'overlayPane'): L.GeoJSON {
   const topology = countries as unknown as Topology<{ countries: GeometryCollection }>
   const world = feature(topology, topology.objects.countries)
   // The options reach each country's path: one shared canvas draws all of them (the typings omit `renderer` here).
   const options = {
-    renderer: L.canvas({ padding: 0.5 }),
+    renderer: L.canvas({ padding: 0.5, pane }),
     interactive: false,
     style: { color: '#7d8b99', weight: 1, fillColor: '#2d3a46', fillOpacity: 1 }
   } as L.GeoJSONOptions
