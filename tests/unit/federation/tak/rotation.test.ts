@@ -72,7 +72,7 @@ describe('federation certificate rotation with a TAK-like peer', () => {
     const uid = `tak-${++counter}`
     f.send({ event: geoEvent(uid, { type: 'a-h-G', other: `<detail><contact callsign="TAK-${uid}"/></detail>` }) })
     try {
-      await device.waitFor((e) => e.uid === uid, 3000)
+      await device.waitFor((e) => e.uid === uid, 10_000)
       return true
     } catch {
       return false
