@@ -2,19 +2,14 @@
 // A peer row says why nothing flows, as the gateway diagnosed it, with what to do, and flags a clock far off ours;
 // a healthy row with a clock a few seconds off says nothing.
 
-import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { DiagnosisDto, ExternalPeerDto, OrganizationDto } from '../../gateway/api/contract.ts'
-import { PERMISSIONS } from '../../gateway/api/contract.ts'
-import { useOrganizationsStore } from '../../renderer/src/stores/organizations.ts'
-import { useSessionStore } from '../../renderer/src/stores/session.ts'
+import type { DiagnosisDto, ExternalPeerDto } from '../../gateway/api/contract.ts'
 import PeersTab from '../../renderer/src/tabs/PeersTab.vue'
-import { peerDto } from './peer-fixture.ts'
+import { peerDto, signInAsNetworkLead } from './peer-fixture.ts'
 import { fakeGateway, mountWithVuetify, unmountAll } from './fake-gateway.ts'
 
 const NET = 'net_alpha'
 const ORG = 'org_recon'
-const AT = '2026-11-26T10:00:00.000Z'
 const OURS = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16).toUpperCase()).join(':')
 const SNIPPET = '<federation-outgoing displayName="Fedgate" address="laptop.example" port="9001" enabled="true"/>\n'
 const NOTHING =
@@ -48,23 +43,7 @@ beforeEach(() => {
       contentBase64: btoa((args as { kind: string }).kind === 'coreconfig-outgoing' ? SNIPPET : '<federate id="fg-1"/>')
     })
   })
-  setActivePinia(createPinia())
-  useSessionStore().me = {
-    user: {
-      id: 'u1',
-      username: 'lead',
-      displayName: 'Lead',
-      deploymentAdmin: false,
-      memberships: [{ organizationId: ORG, admin: false }],
-      createdAt: AT
-    },
-    networkPermissions: { [NET]: [...PERMISSIONS] },
-    adminOf: []
-  }
-  const organizations = useOrganizationsStore()
-  const organization: OrganizationDto = { id: ORG, name: '2-5 Recon', plan: 'team', tokenLimit: 5, tokensUsed: 2, createdAt: AT }
-  organizations.list = [organization]
-  organizations.select(ORG)
+  signInAsNetworkLead(NET, ORG)
 })
 afterEach(unmountAll)
 
